@@ -1,0 +1,72 @@
+# One Makefile for the whole tree.  `make` builds everything into build/;
+# `make test` runs unit and end-to-end tests; `make demo` runs the Bến Tre demo.
+# Libraries are Debian's packages, found with pkg-config (scripts/deps.sh installs them).
+
+CC      := gcc
+PKGS    := libzmq libprotobuf-c sqlite3 libuv inih jansson xlsxwriter
+B       := build
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP
+CFLAGS  += -I$(B)/gen -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libcsv ships no .pc file: link it by name.
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
+
+PROTO_C := $(B)/gen/kh.pb-c.c
+PROTO_H := $(B)/gen/kh.pb-c.h
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(LIB_SRC)) $(B)/gen/kh.pb-c.o
+LIBKH   := $(B)/libkh.a
+
+SERVICES := collector validator aggregator notifier node
+TOOLS    := kh-feed kh-logs
+BINS     := $(patsubst %,$(B)/bin/kh-%,$(SERVICES)) $(patsubst %,$(B)/bin/%,$(TOOLS))
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps test demo clean unit
+all: $(BINS) $(UNIT_BIN)
+
+deps:
+	@scripts/deps.sh
+
+$(PROTO_C) $(PROTO_H): proto/kh.proto
+	@mkdir -p $(B)/gen
+	protoc-c --proto_path=proto --c_out=$(B)/gen $<
+
+$(B)/gen/kh.pb-c.o: $(PROTO_C)
+	$(CC) $(filter-out -Wextra,$(CFLAGS)) -c -o $@ $<
+
+$(B)/%.o: %.c $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBKH): $(LIB_OBJ)
+	ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(B)/bin/kh-%: $$(patsubst %.c,$(B)/%.o,$$(wildcard services/$$*/*.c)) $(LIBKH)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/bin/kh-feed $(B)/bin/kh-logs: $(B)/bin/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard tools/$$*/*.c)) $(LIBKH)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIBKH)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+unit: deps $(UNIT_BIN)
+	@tests/run-all.sh --unit-only
+
+test: deps all
+	@tests/run-all.sh
+
+demo: deps all
+	@scripts/demo
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

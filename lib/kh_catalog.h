@@ -1,0 +1,148 @@
+/*
+ * kh_catalog.h — the report model: organisation units with validity dates, the
+ * indicator catalogue, the validation rules, the rate targets and the reporting
+ * calendar, all loaded from data files (data/*.csv) that a deployment can replace
+ * without recompiling; and the checks a report must pass.
+ *
+ * The same code runs in kh-node (before sending, offline) and in the validator
+ * (authoritative), so a district officer sees exactly what the province will say.
+ *
+ * Loading checks the files: a rule naming an unknown indicator, a unit whose parent
+ * is unknown, a cycle in the tree, two rows of one code with overlapping validity,
+ * a target naming an unknown indicator: each is a load error with file and line.
+ *
+ * Dates are integers yyyymmdd (20200201).  Periods are "YYYYS1" / "YYYYS2"
+ * (half-years), "YYYY" (a year) and "YYYY-YYYY" (a programme) for roll-ups.
+ */
+#ifndef KH_CATALOG_H
+#define KH_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "kh.pb-c.h"
+
+#define KH_CODE_MAX 64          /* longest unit or indicator code accepted */
+#define KH_MAX_OPTIONS 8
+
+typedef enum { KH_LEVEL_PROVINCE = 1, KH_LEVEL_DISTRICT = 2, KH_LEVEL_COMMUNE = 3 } kh_level_t;
+typedef enum { KH_VT_COUNT, KH_VT_MONEY, KH_VT_FLAG, KH_VT_SCORE, KH_VT_OPTION } kh_vtype_t;
+typedef enum { KH_TA_SUM, KH_TA_LAST, KH_TA_MAX } kh_tagg_t;
+
+typedef struct {
+    char code[KH_CODE_MAX];
+    int section;                       /* 1..5, the programme's area */
+    kh_level_t level;                  /* KH_LEVEL_COMMUNE or KH_LEVEL_DISTRICT */
+    kh_vtype_t vtype;
+    int n_options;                     /* KH_VT_OPTION: option codes */
+    char options[KH_MAX_OPTIONS][16];
+    double score_min, score_max;       /* KH_VT_SCORE */
+    kh_tagg_t tagg;
+    int in_s1, in_s2;                  /* reported in S1 / S2 */
+    char *name_vi, *name_en, *unit;    /* UTF-8, owned by the catalogue */
+} kh_indicator_t;
+
+typedef struct {
+    char code[KH_CODE_MAX];
+    char *name;                        /* UTF-8 official name */
+    char type[16];                     /* tinh, thanh_pho, huyen, xa, phuong, thi_tran */
+    kh_level_t level;
+    char parent[KH_CODE_MAX];          /* "" for the province */
+    int32_t valid_from, valid_to;      /* yyyymmdd inclusive; 0 = open */
+    char merged_into[KH_CODE_MAX];     /* "" unless the unit ceased to exist */
+} kh_unit_t;
+
+typedef struct {
+    char code[KH_CODE_MAX];            /* TL.GDHT */
+    char *name_vi, *name_en;
+    char numerator[KH_CODE_MAX], denominator[KH_CODE_MAX];
+    double target;                     /* < 0: no target */
+    double target_difficult;           /* < 0: none */
+    char *source;
+} kh_target_t;
+
+typedef struct kh_catalog kh_catalog_t;
+
+/* Loads units (ben_tre_units.csv), indicators.csv, rules.csv and targets.csv from
+ * `data_dir`.  Returns NULL and writes a one-line reason ("rules.csv:7: unknown
+ * indicator X.Y") into err on failure.  s1_due/s2_due are the calendar's due dates
+ * as mmdd (620, 1205). */
+kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_mmdd,
+                              char *err, size_t errlen);
+void kh_catalog_destroy(kh_catalog_t **self_p);
+
+/* Lookups.  Return NULL when absent. */
+const kh_indicator_t *kh_catalog_indicator(const kh_catalog_t *c, const char *code);
+size_t kh_catalog_indicator_count(const kh_catalog_t *c);
+const kh_indicator_t *kh_catalog_indicator_at(const kh_catalog_t *c, size_t i);  /* catalogue order */
+size_t kh_catalog_target_count(const kh_catalog_t *c);
+const kh_target_t *kh_catalog_target_at(const kh_catalog_t *c, size_t i);
+
+/* The unit `code` in force on `date` (yyyymmdd), or NULL. */
+const kh_unit_t *kh_catalog_unit_on(const kh_catalog_t *c, const char *code, int32_t date);
+/* Any row of `code` (latest valid_from first), or NULL: for messages about merged units. */
+const kh_unit_t *kh_catalog_unit_any(const kh_catalog_t *c, const char *code);
+/* Units of `level` whose parent is `parent` ("" for any) and in force on `date`, in
+ * file order.  Fills out[] up to cap, returns the total count. */
+size_t kh_catalog_units_on(const kh_catalog_t *c, kh_level_t level, const char *parent,
+                           int32_t date, const kh_unit_t **out, size_t cap);
+
+/* ---- periods ------------------------------------------------------------------------ */
+typedef enum { KH_P_HALF, KH_P_YEAR, KH_P_PROGRAMME } kh_pkind_t;
+typedef struct {
+    kh_pkind_t kind;
+    int year, half;          /* KH_P_HALF: half 1 or 2; KH_P_YEAR: half 0 */
+    int year_to;             /* KH_P_PROGRAMME: years year..year_to */
+} kh_period_t;
+
+/* 0 on success, -1 if `s` is not a well-formed period. */
+int kh_period_parse(const char *s, kh_period_t *out);
+int32_t kh_period_end(const kh_period_t *p);              /* last day, yyyymmdd */
+int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p);  /* half-years only */
+/* Half-years covered by p, in time order, as "YYYYSn" strings into out (cap entries
+ * of 8 bytes).  Returns the count. */
+size_t kh_period_halves(const kh_period_t *p, char (*out)[8], size_t cap);
+
+/* ---- values ------------------------------------------------------------------------- */
+typedef struct {
+    int is_empty;            /* an option left blank (NONE) */
+    double num;              /* count, money, flag, score */
+    int option;              /* KH_VT_OPTION: index into options[], -1 when empty */
+    int normalised;          /* 1 when thousands separators were removed */
+} kh_value_t;
+
+/* Parses `raw` as a value of `ind`.  Returns 0 and fills out, or -1 and writes a
+ * bilingual reason ("không phải số / not a number") into the two buffers. */
+int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
+                   char *why_vi, size_t vi_len, char *why_en, size_t en_len);
+
+/* ---- findings and validation -------------------------------------------------------- */
+typedef struct {
+    Kh__Finding **items;     /* each from kh_findings_add, freed by kh_findings_clear */
+    size_t n, cap;
+    size_t n_errors;
+} kh_findings_t;
+
+/* Appends a finding (strings copied).  Returns 0, or -1 when out of memory or when
+ * the list already holds KH_MAX_FINDINGS (the last kept entry then says so). */
+#define KH_MAX_FINDINGS 2000
+int kh_findings_add(kh_findings_t *f, const char *code, int is_error, uint32_t line,
+                    const char *orgunit, const char *indicator, const char *value,
+                    const char *msg_vi, const char *msg_en);
+void kh_findings_clear(kh_findings_t *f);
+
+/* Previous-period value lookup for "within N% of previous" rules.  Returns 0 and sets
+ * *out when the unit had a value for the indicator in `period`, -1 otherwise. */
+typedef int (*kh_prev_fn)(void *arg, const char *period, const char *orgunit,
+                          const char *indicator, double *out);
+
+/* Checks a whole report and appends every problem to `out` (not only the first):
+ * period malformed or in the future (relative to today_yyyymmdd); district not a
+ * district in force; units unknown, of another district, merged before the period
+ * (naming the unit that took it over), missing; indicators unknown, of the wrong
+ * level, not reported in this half-year; values not parseable for their type;
+ * duplicate rows; every rule of rules.csv.  prev may be NULL: the previous-period
+ * rules are then skipped.  Returns the number of errors (0: accepted). */
+size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyyymmdd,
+                   kh_prev_fn prev, void *prev_arg, kh_findings_t *out);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * kh_config.h — the one INI configuration file (deploy/kh.ini) shared by every
+ * process, parsed with inih.  Values may contain %RUN% (the [general] run_dir) and
+ * %DISTRICT% (set by kh-node from --district); kh_config_str expands them.
+ */
+#ifndef KH_CONFIG_H
+#define KH_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct kh_config kh_config_t;
+
+/* Loads `path`.  Returns NULL and a one-line reason ("kh.ini:12: …") in err. */
+kh_config_t *kh_config_load(const char *path, char *err, size_t errlen);
+void kh_config_destroy(kh_config_t **self_p);
+
+/* Sets or replaces section.key (copies both).  Returns 0 or -1 (out of memory). */
+int kh_config_set(kh_config_t *c, const char *section, const char *key, const char *value);
+
+/* The raw value or dflt. */
+const char *kh_config_raw(const kh_config_t *c, const char *section, const char *key,
+                          const char *dflt);
+
+/* The value (or dflt) with %RUN% and %DISTRICT% expanded into out.  Returns 0, or
+ * -1 when it does not fit in cap. */
+int kh_config_str(const kh_config_t *c, const char *section, const char *key,
+                  const char *dflt, char *out, size_t cap);
+
+/* An integer in [min,max], or dflt when absent.  Returns 0, or -1 with a reason in
+ * err when the value is present but not such an integer. */
+int kh_config_long(const kh_config_t *c, const char *section, const char *key, long dflt,
+                   long min, long max, long *out, char *err, size_t errlen);
+
+#endif

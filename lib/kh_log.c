@@ -1,0 +1,105 @@
+/*
+ * kh_log.c — JSON log lines to stderr and to a ZeroMQ PUB socket; see kh_log.h.
+ * JSON is built with jansson so every string is escaped correctly (unit names are
+ * UTF-8 Vietnamese, file names come from outside).
+ */
+#include "kh_log.h"
+#include "kh_util.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+kh_loglvl_t kh_log_min = KH_LOG_INFO;
+static char log_service[32] = "kh";
+static void *log_pub;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void kh_log_init(const char *service, kh_loglvl_t min)
+{
+    kh_strlcpy(log_service, service, sizeof log_service);
+    kh_log_min = min;
+}
+
+int kh_log_bind(void *zctx, const char *endpoint)
+{
+    if (!endpoint || !*endpoint)
+        return 0;
+    log_pub = zmq_socket(zctx, ZMQ_PUB);
+    if (!log_pub)
+        return -1;
+    int hwm = 10000, linger = 0;
+    zmq_setsockopt(log_pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(log_pub, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(log_pub, endpoint) < 0) {
+        zmq_close(log_pub);
+        log_pub = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void kh_log_close(void)
+{
+    if (log_pub) {
+        zmq_close(log_pub);
+        log_pub = NULL;
+    }
+}
+
+int kh_log_level_parse(const char *s, kh_loglvl_t *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (kh_loglvl_t)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *kh_log_level_name(kh_loglvl_t l)
+{
+    return (unsigned)l < 4 ? level_names[l] : "?";
+}
+
+void kh_log_write(kh_loglvl_t lvl, const char *event, const char *msg, ...)
+{
+    if (lvl < kh_log_min)
+        return;
+    char ts[32];
+    kh_iso_time(kh_now_ms(), ts, sizeof ts);
+    json_t *o = json_object();
+    if (!o)
+        return;
+    json_object_set_new(o, "ts", json_string(ts));
+    json_object_set_new(o, "level", json_string(kh_log_level_name(lvl)));
+    json_object_set_new(o, "service", json_string(log_service));
+    json_object_set_new(o, "event", json_string(event));
+    /* json_string refuses invalid UTF-8: fall back so a bad byte never loses the line */
+    json_t *m = json_string(msg);
+    json_object_set_new(o, "msg", m ? m : json_string("(message not valid UTF-8)"));
+    va_list ap;
+    va_start(ap, msg);
+    for (;;) {
+        const char *k = va_arg(ap, const char *);
+        if (!k)
+            break;
+        const char *v = va_arg(ap, const char *);
+        if (!v)
+            continue;
+        json_t *jv = json_string(v);
+        json_object_set_new(o, k, jv ? jv : json_string("(not valid UTF-8)"));
+    }
+    va_end(ap);
+    char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!line)
+        return;
+    fprintf(stderr, "%s\n", line);
+    if (log_pub)
+        zmq_send(log_pub, line, strlen(line), ZMQ_DONTWAIT);
+    free(line);
+}

@@ -1,0 +1,43 @@
+/*
+ * kh_log.h — the admin's view of a service: one JSON object per line on stderr and,
+ * when an endpoint is bound, the same line published on the service's log PUB socket
+ * (kh-logs subscribes to all of them).
+ *
+ *   {"ts":"2026-11-27T03:06:04.123Z","level":"info","service":"collector",
+ *    "event":"report.received","msg":"…","report_id":"829-2018S1","district":"829"}
+ *
+ * A call below the minimum level costs one comparison.  Not thread-safe: each
+ * service logs from its loop thread only.
+ */
+#ifndef KH_LOG_H
+#define KH_LOG_H
+
+typedef enum { KH_LOG_DEBUG = 0, KH_LOG_INFO, KH_LOG_WARN, KH_LOG_ERROR } kh_loglvl_t;
+
+/* Sets the service name and minimum level.  Always succeeds. */
+void kh_log_init(const char *service, kh_loglvl_t min);
+/* Binds the log PUB socket on `endpoint` (NULL or "": none).  Returns 0 or -1. */
+int kh_log_bind(void *zctx, const char *endpoint);
+/* Closes the PUB socket (before zmq_ctx_term). */
+void kh_log_close(void);
+/* Parses "debug|info|warn|error".  Returns 0 or -1. */
+int kh_log_level_parse(const char *s, kh_loglvl_t *out);
+const char *kh_log_level_name(kh_loglvl_t l);
+extern kh_loglvl_t kh_log_min;
+
+/* Logs one record: `event` is a dotted machine name, `msg` a human sentence; the
+ * variadic part is key, value string pairs ending with NULL (a NULL value skips
+ * the key).  Use the macros. */
+void kh_log_write(kh_loglvl_t lvl, const char *event, const char *msg, ...);
+
+#define kh_log(lvl, event, msg, ...)                                               \
+    do {                                                                           \
+        if ((lvl) >= kh_log_min)                                                   \
+            kh_log_write((lvl), (event), (msg), ##__VA_ARGS__, (const char *)0);   \
+    } while (0)
+#define KH_DEBUG(ev, msg, ...) kh_log(KH_LOG_DEBUG, ev, msg, ##__VA_ARGS__)
+#define KH_INFO(ev, msg, ...)  kh_log(KH_LOG_INFO, ev, msg, ##__VA_ARGS__)
+#define KH_WARN(ev, msg, ...)  kh_log(KH_LOG_WARN, ev, msg, ##__VA_ARGS__)
+#define KH_ERROR(ev, msg, ...) kh_log(KH_LOG_ERROR, ev, msg, ##__VA_ARGS__)
+
+#endif

@@ -1,0 +1,305 @@
+/*
+ * kh_outbox.c — durable outbox; see kh_outbox.h for the contract.
+ *
+ * Design notes.  Per destination we keep `cursor` (the highest seq handed to the
+ * socket since start) and the in-flight set {seq, deadline} of at most `window`
+ * entries.  Invariants: every row with seq <= cursor is either acked (deleted) or in
+ * the in-flight set or was skipped because its destination was unreachable — in the
+ * last case the cursor is not advanced past it, so it is tried again.  After a
+ * restart cursors are 0, so every remaining row is sent again.
+ */
+#include "kh_outbox.h"
+#include "kh_log.h"
+#include "kh_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int64_t seq;
+    int64_t deadline;
+} flight_t;
+
+typedef struct {
+    char *dest;
+    int64_t cursor;
+    int64_t blocked_until;   /* destination unreachable: wait until then */
+    int n_flight;
+    flight_t *flight;        /* window entries */
+} dest_t;
+
+struct kh_outbox {
+    sqlite3 *db;
+    char name[48];
+    int window, resend_ms;
+    dest_t *dests;
+    size_t n_dests, cap_dests;
+    uint64_t resent;
+    sqlite3_stmt *st_put, *st_next, *st_get, *st_del, *st_count, *st_dests;
+};
+
+static dest_t *dest_get(kh_outbox_t *ob, const char *dest, int create);
+
+static sqlite3_stmt *prep(kh_outbox_t *ob, const char *fmt)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, fmt, ob->name, ob->name);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(ob->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        KH_ERROR("outbox.prepare", sqlite3_errmsg(ob->db), "outbox", ob->name);
+        return NULL;
+    }
+    return st;
+}
+
+kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend_ms)
+{
+    kh_outbox_t *ob = calloc(1, sizeof *ob);
+    if (!ob)
+        return NULL;
+    ob->db = db;
+    kh_strlcpy(ob->name, name, sizeof ob->name);
+    ob->window = window > 0 ? window : 1;
+    ob->resend_ms = resend_ms > 0 ? resend_ms : 1000;
+    ob->st_put = prep(ob, "INSERT INTO outbox_%s(key,dest,type,payload,created_at) "
+                          "VALUES(?,?,?,?,?) ON CONFLICT(key) DO NOTHING");
+    ob->st_next = prep(ob, "SELECT seq,key,type,payload FROM outbox_%s "
+                           "WHERE dest=? AND seq>? ORDER BY seq LIMIT ?");
+    ob->st_get = prep(ob, "SELECT key,type,payload,dest FROM outbox_%s WHERE seq=?");
+    ob->st_del = prep(ob, "DELETE FROM outbox_%s WHERE key=? RETURNING seq,dest");
+    ob->st_count = prep(ob, "SELECT count(*) FROM outbox_%s");
+    ob->st_dests = prep(ob, "SELECT DISTINCT dest FROM outbox_%s");
+    if (!ob->st_put || !ob->st_next || !ob->st_get || !ob->st_del || !ob->st_count ||
+        !ob->st_dests) {
+        kh_outbox_destroy(&ob);
+        return NULL;
+    }
+    /* destinations named by rows left from before a restart */
+    int rc;
+    while ((rc = sqlite3_step(ob->st_dests)) == SQLITE_ROW)
+        if (!dest_get(ob, (const char *)sqlite3_column_text(ob->st_dests, 0), 1))
+            break;
+    sqlite3_reset(ob->st_dests);
+    return ob;
+}
+
+void kh_outbox_destroy(kh_outbox_t **self_p)
+{
+    kh_outbox_t *ob = *self_p;
+    if (!ob)
+        return;
+    sqlite3_finalize(ob->st_put);
+    sqlite3_finalize(ob->st_next);
+    sqlite3_finalize(ob->st_get);
+    sqlite3_finalize(ob->st_del);
+    sqlite3_finalize(ob->st_count);
+    sqlite3_finalize(ob->st_dests);
+    for (size_t i = 0; i < ob->n_dests; i++) {
+        free(ob->dests[i].dest);
+        free(ob->dests[i].flight);
+    }
+    free(ob->dests);
+    free(ob);
+    *self_p = NULL;
+}
+
+static dest_t *dest_get(kh_outbox_t *ob, const char *dest, int create)
+{
+    for (size_t i = 0; i < ob->n_dests; i++)
+        if (strcmp(ob->dests[i].dest, dest) == 0)
+            return &ob->dests[i];
+    if (!create || ob->n_dests >= KH_OUTBOX_MAX_DESTS)
+        return NULL;
+    if (ob->n_dests == ob->cap_dests) {
+        size_t nc = ob->cap_dests ? ob->cap_dests * 2 : 8;
+        dest_t *nd = realloc(ob->dests, nc * sizeof *nd);
+        if (!nd)
+            return NULL;
+        ob->dests = nd;
+        ob->cap_dests = nc;
+    }
+    dest_t *d = &ob->dests[ob->n_dests];
+    memset(d, 0, sizeof *d);
+    d->dest = strdup(dest);
+    d->flight = calloc((size_t)ob->window, sizeof *d->flight);
+    if (!d->dest || !d->flight) {
+        free(d->dest);
+        free(d->flight);
+        return NULL;
+    }
+    ob->n_dests++;
+    return d;
+}
+
+int kh_outbox_put(kh_outbox_t *ob, const char *dest, const char *key, const char *type,
+                  const void *payload, size_t len)
+{
+    if (!dest)
+        dest = "";
+    if (!dest_get(ob, dest, 1)) {
+        KH_ERROR("outbox.put", "too many destinations", "outbox", ob->name, "key", key);
+        return -1;
+    }
+    sqlite3_stmt *st = ob->st_put;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, payload, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, kh_now_ms());
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        KH_ERROR("outbox.put", sqlite3_errmsg(ob->db), "outbox", ob->name, "key", key);
+        return -1;
+    }
+    return sqlite3_changes(ob->db) > 0 ? 1 : 0;
+}
+
+/* Sends the row `seq` again.  Returns send()'s result, or 2 when the row is gone. */
+static int resend_one(kh_outbox_t *ob, int64_t seq, kh_outbox_send_fn send, void *arg)
+{
+    sqlite3_stmt *st = ob->st_get;
+    sqlite3_bind_int64(st, 1, seq);
+    int rc = 2;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        rc = send(arg, (const char *)sqlite3_column_text(st, 3),
+                  (const char *)sqlite3_column_text(st, 0),
+                  (const char *)sqlite3_column_text(st, 1), sqlite3_column_blob(st, 2),
+                  (size_t)sqlite3_column_bytes(st, 2));
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn send,
+                     void *arg)
+{
+    int sent = 0;
+    if (d->blocked_until > now)
+        return 0;
+    /* 1. in-flight rows past their deadline: again */
+    for (int i = 0; i < d->n_flight; i++) {
+        if (d->flight[i].deadline > now)
+            continue;
+        int rc = resend_one(ob, d->flight[i].seq, send, arg);
+        if (rc == 2) {                      /* acked meanwhile */
+            d->flight[i--] = d->flight[--d->n_flight];
+            continue;
+        }
+        if (rc < 0)
+            return sent;
+        if (rc == 1) {
+            d->blocked_until = now + ob->resend_ms;
+            return sent;
+        }
+        d->flight[i].deadline = now + ob->resend_ms;
+        ob->resent++;
+        sent++;
+    }
+    /* 2. new rows while the window has room */
+    int room = ob->window - d->n_flight;
+    if (room <= 0)
+        return sent;
+    sqlite3_stmt *st = ob->st_next;
+    sqlite3_bind_text(st, 1, d->dest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, d->cursor);
+    sqlite3_bind_int(st, 3, room);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        int r = send(arg, d->dest, (const char *)sqlite3_column_text(st, 1),
+                     (const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
+                     (size_t)sqlite3_column_bytes(st, 3));
+        if (r < 0)
+            break;
+        if (r == 1) {
+            d->blocked_until = now + ob->resend_ms;
+            break;
+        }
+        d->cursor = seq;
+        d->flight[d->n_flight].seq = seq;
+        d->flight[d->n_flight].deadline = now + ob->resend_ms;
+        d->n_flight++;
+        sent++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        KH_ERROR("outbox.pump", sqlite3_errmsg(ob->db), "outbox", ob->name);
+        sent = -1;
+    }
+    sqlite3_reset(st);
+    return sent;
+}
+
+int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg)
+{
+    int64_t now = kh_now_ms();
+    int total = 0;
+    for (size_t i = 0; i < ob->n_dests; i++) {
+        int n = pump_dest(ob, &ob->dests[i], now, send, arg);
+        if (n < 0)
+            return -1;
+        total += n;
+    }
+    return total;
+}
+
+int kh_outbox_ack(kh_outbox_t *ob, char *const *keys, size_t n)
+{
+    if (sqlite3_exec(ob->db, "SAVEPOINT outbox_ack", NULL, NULL, NULL) != SQLITE_OK) {
+        KH_ERROR("outbox.ack", sqlite3_errmsg(ob->db), "outbox", ob->name);
+        return -1;
+    }
+    int removed = 0;
+    for (size_t k = 0; k < n; k++) {
+        sqlite3_stmt *st = ob->st_del;
+        sqlite3_bind_text(st, 1, keys[k], -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            int64_t seq = sqlite3_column_int64(st, 0);
+            dest_t *d = dest_get(ob, (const char *)sqlite3_column_text(st, 1), 0);
+            for (int i = 0; d && i < d->n_flight; i++)
+                if (d->flight[i].seq == seq) {
+                    d->flight[i] = d->flight[--d->n_flight];
+                    break;
+                }
+            if (d)
+                d->blocked_until = 0;
+            removed++;
+            rc = sqlite3_step(st);
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            KH_ERROR("outbox.ack", sqlite3_errmsg(ob->db), "outbox", ob->name);
+            sqlite3_exec(ob->db, "ROLLBACK TO outbox_ack; RELEASE outbox_ack", NULL, NULL,
+                         NULL);
+            return -1;
+        }
+    }
+    if (sqlite3_exec(ob->db, "RELEASE outbox_ack", NULL, NULL, NULL) != SQLITE_OK) {
+        KH_ERROR("outbox.ack", sqlite3_errmsg(ob->db), "outbox", ob->name);
+        sqlite3_exec(ob->db, "ROLLBACK TO outbox_ack; RELEASE outbox_ack", NULL, NULL, NULL);
+        return -1;
+    }
+    return removed;
+}
+
+void kh_outbox_reset_dest(kh_outbox_t *ob, const char *dest)
+{
+    dest_t *d = dest_get(ob, dest, 0);
+    if (!d)
+        return;
+    d->cursor = 0;
+    d->n_flight = 0;
+    d->blocked_until = 0;
+}
+
+int64_t kh_outbox_depth(kh_outbox_t *ob)
+{
+    sqlite3_stmt *st = ob->st_count;
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return n;
+}
+
+uint64_t kh_outbox_resent(const kh_outbox_t *ob) { return ob->resent; }

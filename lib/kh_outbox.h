@@ -1,0 +1,63 @@
+/*
+ * kh_outbox.h — the durable outbox: keep until acked, resend after.
+ *
+ * A service writes what it must pass on into an outbox table in its own database,
+ * in the same transaction as the state change that produced it; the pump sends
+ * rows in order, at most `window` unacknowledged per destination, and resends a
+ * row whose acknowledgement has not come within `resend_ms`.  An Ack deletes the
+ * row.  After a restart nothing is in flight, so everything still in the table is
+ * sent again: receivers apply by key, so a resend is harmless.
+ *
+ * Which rows are in flight is memory only (bounded by window × destinations); the
+ * table is the truth.  Destinations ("" for a single peer, a district code for the
+ * receipts the collector routes to nodes) each have their own window, so one
+ * unreachable district never holds up the others.
+ *
+ * Schema: put KH_OUTBOX_SCHEMA("name") in the service's migrations.
+ */
+#ifndef KH_OUTBOX_H
+#define KH_OUTBOX_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KH_OUTBOX_SCHEMA(name)                                                        \
+    "CREATE TABLE outbox_" name " (seq INTEGER PRIMARY KEY AUTOINCREMENT,"            \
+    " key TEXT NOT NULL UNIQUE, dest TEXT NOT NULL DEFAULT '', type TEXT NOT NULL,"   \
+    " payload BLOB NOT NULL, created_at INTEGER NOT NULL);"                           \
+    "CREATE INDEX outbox_" name "_dest ON outbox_" name "(dest, seq);"
+
+#define KH_OUTBOX_MAX_DESTS 4096
+
+typedef struct kh_outbox kh_outbox_t;
+
+/* Returns NULL when the table is missing or memory is short. */
+kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend_ms);
+void kh_outbox_destroy(kh_outbox_t **self_p);
+
+/* Adds a row (inside the caller's transaction, if one is open).  Returns 1 when
+ * added, 0 when the key was already queued, -1 on a database error. */
+int kh_outbox_put(kh_outbox_t *ob, const char *dest, const char *key, const char *type,
+                  const void *payload, size_t len);
+
+/* Sends one row.  Returns 0 when sent, 1 when the destination is not reachable now
+ * (retry later), -1 when the socket is full (stop pumping: backpressure). */
+typedef int (*kh_outbox_send_fn)(void *arg, const char *dest, const char *key,
+                                 const char *type, const void *payload, size_t len);
+
+/* Sends due rows: expired ones again, then new ones while windows allow.  Returns
+ * the number sent, or -1 on a database error. */
+int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg);
+
+/* Deletes acknowledged rows (one savepoint for all).  Unknown keys are ignored.
+ * Returns the number deleted, or -1 on a database error. */
+int kh_outbox_ack(kh_outbox_t *ob, char *const *keys, size_t n);
+
+/* Forgets what is in flight for `dest` (its peer reconnected): resent at next pump. */
+void kh_outbox_reset_dest(kh_outbox_t *ob, const char *dest);
+
+int64_t kh_outbox_depth(kh_outbox_t *ob);        /* rows waiting or in flight; -1 error */
+uint64_t kh_outbox_resent(const kh_outbox_t *ob); /* resends since start */
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * kh_util.h — small helpers every process uses: clocks, bounded string copies,
+ * reading a whole file with a size limit, and making directories.
+ */
+#ifndef KH_UTIL_H
+#define KH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t kh_now_ms(void);                       /* wall clock, unix ms */
+int32_t kh_today(void);                        /* local date as yyyymmdd */
+int32_t kh_ms_to_date(int64_t ms);             /* unix ms → yyyymmdd (local time) */
+void kh_iso_time(int64_t ms, char *out, size_t cap);   /* "2026-11-27T03:06:04.123Z" */
+
+/* Copies at most cap-1 bytes and terminates.  Returns 0, or -1 when src was cut. */
+int kh_strlcpy(char *dst, const char *src, size_t cap);
+
+/* Reads the whole file into a new NUL-terminated buffer.  Returns 0 and sets *buf,*len;
+ * -1 with errno set (EFBIG when larger than max). */
+int kh_read_file(const char *path, size_t max, char **buf, size_t *len);
+
+/* Writes buf to path atomically (temp file, fsync, rename).  Returns 0 or -1. */
+int kh_write_file_atomic(const char *path, const void *buf, size_t len);
+
+/* mkdir -p.  Returns 0 or -1 with errno. */
+int kh_mkdirs(const char *path, int mode);
+
+/* Parses a decimal integer in [min,max] from s (whole string).  Returns 0 or -1. */
+int kh_parse_long(const char *s, long min, long max, long *out);
+
+#endif

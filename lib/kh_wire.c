@@ -1,0 +1,92 @@
+/*
+ * kh_wire.c — framing helpers; see kh_wire.h.
+ */
+#include "kh_wire.h"
+#include "kh.pb-c.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int kh_wire_parse(zmq_msg_t *parts, int n, int has_rid, kh_wmsg_t *out)
+{
+    int base = has_rid ? 1 : 0;
+    memset(out, 0, sizeof *out);
+    if (n != base + 2)
+        return -1;
+    if (has_rid) {
+        out->rid = zmq_msg_data(&parts[0]);
+        out->rid_len = zmq_msg_size(&parts[0]);
+    }
+    size_t tl = zmq_msg_size(&parts[base]);
+    if (tl == 0 || tl >= KH_TYPE_MAX)
+        return -1;
+    memcpy(out->type, zmq_msg_data(&parts[base]), tl);
+    out->type[tl] = '\0';
+    out->payload = zmq_msg_data(&parts[base + 1]);
+    out->len = zmq_msg_size(&parts[base + 1]);
+    return 0;
+}
+
+int kh_wire_send_raw(kh_zsock_t *s, const void *rid, size_t rid_len, const char *type,
+                     const void *payload, size_t len)
+{
+    const void *bufs[3];
+    size_t lens[3];
+    int n = 0;
+    if (rid) {
+        bufs[n] = rid;
+        lens[n++] = rid_len;
+    }
+    bufs[n] = type;
+    lens[n++] = strlen(type);
+    bufs[n] = payload ? payload : "";
+    lens[n++] = len;
+    return kh_zsock_sendv(s, bufs, lens, n);
+}
+
+int kh_wire_pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b)
+        return -1;
+    *len = protobuf_c_message_pack(m, b);
+    *buf = b;
+    return 0;
+}
+
+int kh_wire_send(kh_zsock_t *s, const void *rid, size_t rid_len, const char *type,
+                 const ProtobufCMessage *m)
+{
+    uint8_t *b;
+    size_t n;
+    if (kh_wire_pack(m, &b, &n) < 0)
+        return -1;
+    int rc = kh_wire_send_raw(s, rid, rid_len, type, b, n);
+    int e = errno;
+    free(b);
+    errno = e;
+    return rc;
+}
+
+int kh_wire_ack(kh_zsock_t *s, const void *rid, size_t rid_len, char **keys, int *dups,
+                size_t n)
+{
+    Kh__Ack ack = KH__ACK__INIT;
+    protobuf_c_boolean *d = NULL;
+    if (dups && n) {
+        d = calloc(n, sizeof *d);
+        if (!d)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            d[i] = dups[i] != 0;
+        ack.n_duplicate = n;
+        ack.duplicate = d;
+    }
+    ack.n_keys = n;
+    ack.keys = keys;
+    int rc = kh_wire_send(s, rid, rid_len, KH_T_ACK, &ack.base);
+    free(d);
+    return rc;
+}

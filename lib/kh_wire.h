@@ -1,0 +1,50 @@
+/*
+ * kh_wire.h — framing of the messages between processes: [routing id,] type, payload.
+ * The type names which protobuf message the payload holds (see proto/kh.proto).
+ */
+#ifndef KH_WIRE_H
+#define KH_WIRE_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kh_zuv.h"
+
+#define KH_T_REPORT   "REPORT"
+#define KH_T_VERDICT  "VERDICT"
+#define KH_T_EVENT    "EVENT"
+#define KH_T_RECEIPT  "RECEIPT"
+#define KH_T_ACK      "ACK"
+#define KH_T_FEED     "FEED"
+#define KH_T_FEED_REQ "SNAPSHOT?"
+#define KH_T_FEED_END "SNAPSHOT$"
+#define KH_TYPE_MAX   16
+
+typedef struct {
+    const void *rid;            /* routing id frame (ROUTER only), else NULL */
+    size_t rid_len;
+    char type[KH_TYPE_MAX];
+    const uint8_t *payload;
+    size_t len;
+} kh_wmsg_t;
+
+/* Splits received frames.  has_rid: the first frame is a routing id (ROUTER).
+ * Returns 0, or -1 when the frame count or the type frame is wrong. */
+int kh_wire_parse(zmq_msg_t *parts, int n, int has_rid, kh_wmsg_t *out);
+
+/* Sends [rid,] type, payload.  rid NULL for DEALER/PUB.  Returns 0 or -1 (errno as
+ * kh_zsock_sendv). */
+int kh_wire_send_raw(kh_zsock_t *s, const void *rid, size_t rid_len, const char *type,
+                     const void *payload, size_t len);
+/* Packs m and sends it.  Returns 0 or -1. */
+int kh_wire_send(kh_zsock_t *s, const void *rid, size_t rid_len, const char *type,
+                 const ProtobufCMessage *m);
+/* Packs m into a new malloc'd buffer.  Returns 0 or -1. */
+int kh_wire_pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len);
+
+/* Sends an Ack for `keys` (with parallel duplicate flags, may be NULL). */
+int kh_wire_ack(kh_zsock_t *s, const void *rid, size_t rid_len, char **keys, int *dups,
+                size_t n);
+
+#endif

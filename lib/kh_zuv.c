@@ -1,0 +1,186 @@
+/*
+ * kh_zuv.c — ZeroMQ-on-libuv glue; see kh_zuv.h for the edge-trigger contract.
+ */
+#include "kh_zuv.h"
+#include "kh_log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DRAIN_BUDGET 64      /* messages per socket per loop turn */
+
+struct kh_zsock {
+    void *z;
+    uv_poll_t poll;
+    uv_idle_t idle;
+    kh_zsock_cb cb;
+    void *arg;
+    int closing;
+    int open_handles;
+    int in_callback;
+    uint64_t malformed;
+};
+
+static void handle_closed(uv_handle_t *h)
+{
+    kh_zsock_t *s = h->data;
+    if (--s->open_handles == 0)
+        free(s);
+}
+
+static void on_idle(uv_idle_t *h);
+
+static void drain(kh_zsock_t *s)
+{
+    for (int done = 0; done < DRAIN_BUDGET; done++) {
+        if (s->closing)
+            return;
+        int ev = 0;
+        size_t evlen = sizeof ev;
+        if (zmq_getsockopt(s->z, ZMQ_EVENTS, &ev, &evlen) < 0 || !(ev & ZMQ_POLLIN)) {
+            uv_idle_stop(&s->idle);
+            return;
+        }
+        zmq_msg_t parts[KH_ZMAX_PARTS];
+        int n = 0, too_many = 0, more = 1;
+        while (more) {
+            zmq_msg_t tmp, *m = n < KH_ZMAX_PARTS ? &parts[n] : &tmp;
+            zmq_msg_init(m);
+            if (zmq_msg_recv(m, s->z, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(m);
+                break;
+            }
+            more = zmq_msg_more(m);
+            if (n < KH_ZMAX_PARTS)
+                n++;
+            else {
+                too_many = 1;
+                zmq_msg_close(m);
+            }
+        }
+        if (too_many) {
+            s->malformed++;
+            KH_WARN("zmq.malformed", "message with too many frames dropped");
+        } else if (n > 0 && s->cb) {
+            s->in_callback++;
+            s->cb(s, parts, n, s->arg);
+            s->in_callback--;
+        }
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&parts[i]);
+    }
+    if (!s->closing)
+        uv_idle_start(&s->idle, on_idle);   /* budget spent: continue next turn */
+}
+
+static void on_idle(uv_idle_t *h) { drain(h->data); }
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    kh_zsock_t *s = h->data;
+    if (status < 0)
+        KH_WARN("zmq.poll", uv_strerror(status));
+    drain(s);
+}
+
+kh_zsock_t *kh_zsock_new(uv_loop_t *loop, void *zctx, int type, const kh_zopts_t *o,
+                         kh_zsock_cb cb, void *arg)
+{
+    kh_zsock_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->z = zmq_socket(zctx, type);
+    if (!s->z) {
+        free(s);
+        return NULL;
+    }
+    s->cb = cb;
+    s->arg = arg;
+    int linger = 0;      /* the durable outbox, not the ZeroMQ queue, is the truth */
+    zmq_setsockopt(s->z, ZMQ_LINGER, &linger, sizeof linger);
+    if (o) {
+        if (o->hwm > 0) {
+            zmq_setsockopt(s->z, ZMQ_SNDHWM, &o->hwm, sizeof o->hwm);
+            zmq_setsockopt(s->z, ZMQ_RCVHWM, &o->hwm, sizeof o->hwm);
+        }
+        if (o->max_msg > 0)
+            zmq_setsockopt(s->z, ZMQ_MAXMSGSIZE, &o->max_msg, sizeof o->max_msg);
+        if (o->routing_id)
+            zmq_setsockopt(s->z, ZMQ_ROUTING_ID, o->routing_id, strlen(o->routing_id));
+        if (o->router) {
+            int one = 1;
+            zmq_setsockopt(s->z, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+            zmq_setsockopt(s->z, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+        }
+        if (o->heartbeat_ms > 0) {
+            int ttl = o->heartbeat_ms * 3;
+            zmq_setsockopt(s->z, ZMQ_HEARTBEAT_IVL, &o->heartbeat_ms, sizeof(int));
+            zmq_setsockopt(s->z, ZMQ_HEARTBEAT_TIMEOUT, &ttl, sizeof ttl);
+        }
+    }
+    int fd;
+    size_t fdlen = sizeof fd;
+    if (zmq_getsockopt(s->z, ZMQ_FD, &fd, &fdlen) < 0)
+        goto out_close_z;
+    if (uv_poll_init(loop, &s->poll, fd) < 0)
+        goto out_close_z;
+    uv_idle_init(loop, &s->idle);
+    s->poll.data = s->idle.data = s;
+    s->open_handles = 2;
+    if (cb)
+        uv_poll_start(&s->poll, UV_READABLE, on_poll);
+    return s;
+out_close_z:
+    zmq_close(s->z);
+    free(s);
+    return NULL;
+}
+
+int kh_zsock_bind(kh_zsock_t *s, const char *endpoint)
+{
+    return zmq_bind(s->z, endpoint) < 0 ? -1 : 0;
+}
+
+int kh_zsock_connect(kh_zsock_t *s, const char *endpoint)
+{
+    return zmq_connect(s->z, endpoint) < 0 ? -1 : 0;
+}
+
+int kh_zsock_sendv(kh_zsock_t *s, const void *const *bufs, const size_t *lens, int n)
+{
+    if (s->closing) {
+        errno = ENOTSOCK;
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
+        if (zmq_send(s->z, bufs[i], lens[i], flags) < 0) {
+            /* ZeroMQ sends multipart atomically: a failure can only come on the first
+             * frame, so nothing partial is left queued. */
+            if (s->cb)
+                uv_idle_start(&s->idle, on_idle);
+            return -1;
+        }
+    }
+    if (s->cb)
+        uv_idle_start(&s->idle, on_idle);   /* the send may have eaten the edge */
+    return 0;
+}
+
+void *kh_zsock_raw(kh_zsock_t *s) { return s->z; }
+uint64_t kh_zsock_malformed(const kh_zsock_t *s) { return s->malformed; }
+
+void kh_zsock_close(kh_zsock_t *s)
+{
+    if (!s || s->closing)
+        return;
+    s->closing = 1;
+    uv_poll_stop(&s->poll);    /* leave epoll before ZeroMQ closes the descriptor */
+    uv_idle_stop(&s->idle);
+    zmq_close(s->z);
+    s->z = NULL;
+    uv_close((uv_handle_t *)&s->poll, handle_closed);
+    uv_close((uv_handle_t *)&s->idle, handle_closed);
+}

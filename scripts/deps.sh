@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# deps.sh — make sure the build and test dependencies are installed.
+# Installs missing Debian packages with apt-get when run as root; otherwise prints
+# the exact command to run and fails.
+set -eu
+pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev
+      libsqlite3-dev sqlite3 libuv1-dev libinih-dev libjansson-dev libcsv-dev
+      libxlsxwriter-dev libcmocka-dev python3 procps iproute2)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages; run:  sudo apt-get update && sudo $cmd" >&2
+    exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+$cmd >&2
