@@ -1,7 +1,7 @@
 /*
  * kh_catalog.h — the report model: organisation units with validity dates, the
  * indicator catalogue, the validation rules, the rate targets and the reporting
- * calendar, all loaded from data files (data/*.csv) that a deployment can replace
+ * calendar, all loaded from the data files (data/, CSV) that a deployment can replace
  * without recompiling; and the checks a report must pass.
  *
  * The same code runs in kh-node (before sending, offline) and in the validator

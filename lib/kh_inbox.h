@@ -1,0 +1,54 @@
+/*
+ * kh_inbox.h — the receiving half of a hop: group commit, then acknowledge.
+ *
+ * Messages from a ROUTER socket are applied inside one open transaction (each under
+ * its own savepoint, so a bad one is undone alone); the transaction is committed
+ * after `batch_max` messages or `batch_ms` milliseconds, and only then are their
+ * keys acknowledged to the peers that sent them (persist before ack).  If the commit
+ * fails nothing is acknowledged and the senders will resend.
+ */
+#ifndef KH_INBOX_H
+#define KH_INBOX_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "kh_wire.h"
+#include "kh_zuv.h"
+
+#define KH_KEY_MAX 128
+
+enum {
+    KH_APPLY_NEW = 0,    /* stored: acknowledge */
+    KH_APPLY_DUP = 1,    /* already stored: acknowledge as duplicate */
+    KH_APPLY_BAD = -1,   /* malformed: undone, counted, not acknowledged */
+    KH_APPLY_FAIL = -2,  /* storage failed: the whole batch is rolled back */
+};
+
+/* Applies one message inside the batch transaction; writes its key (for the Ack)
+ * into key.  Returns one of KH_APPLY_*. */
+typedef int (*kh_inbox_apply_fn)(void *arg, const kh_wmsg_t *m, char *key, size_t keycap);
+/* Called after each successful commit (pump outboxes here). */
+typedef void (*kh_inbox_commit_fn)(void *arg);
+
+typedef struct {
+    uint64_t received, applied, duplicates, malformed, commits, failed_commits;
+} kh_inbox_stats_t;
+
+typedef struct kh_inbox kh_inbox_t;
+
+kh_inbox_t *kh_inbox_new(uv_loop_t *loop, sqlite3 *db, int batch_max, int batch_ms,
+                         kh_inbox_apply_fn apply, kh_inbox_commit_fn committed,
+                         void *arg);
+/* Applies m, received on `router` with its routing id; the Ack goes back there.
+ * One inbox may serve several ROUTER sockets of a process (one transaction per
+ * database connection).  Returns 0, or -1 when the batch had to be rolled back. */
+int kh_inbox_add(kh_inbox_t *in, kh_zsock_t *router, const kh_wmsg_t *m);
+/* Commits the open batch now.  Returns 0 or -1. */
+int kh_inbox_flush(kh_inbox_t *in);
+const kh_inbox_stats_t *kh_inbox_stats(const kh_inbox_t *in);
+/* Flushes, then frees (asynchronously, after its timer is closed). */
+void kh_inbox_close(kh_inbox_t *in);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * kh_link.c — outbox + socket; see kh_link.h.
+ */
+#include "kh_link.h"
+#include "kh.pb-c.h"
+#include "kh_log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kh_link {
+    kh_zsock_t *sock;
+    int owned;          /* a DEALER we created */
+    kh_outbox_t *ob;
+    char name[48];
+    uint64_t acked;
+    uint64_t malformed;
+};
+
+static int link_send(void *arg, const char *dest, const char *key, const char *type,
+                     const void *payload, size_t len)
+{
+    kh_link_t *l = arg;
+    (void)key;
+    int rc = l->owned ? kh_wire_send_raw(l->sock, NULL, 0, type, payload, len)
+                      : kh_wire_send_raw(l->sock, dest, strlen(dest), type, payload, len);
+    if (rc == 0)
+        return 0;
+    if (errno == EHOSTUNREACH)
+        return 1;
+    return -1;
+}
+
+static void on_dealer(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
+{
+    (void)s;
+    kh_link_t *l = arg;
+    kh_wmsg_t m;
+    if (kh_wire_parse(parts, n, 0, &m) < 0 || strcmp(m.type, KH_T_ACK) != 0 ||
+        kh_link_ack(l, m.payload, m.len) < 0) {
+        l->malformed++;
+        KH_WARN("link.malformed", "unexpected message on an outgoing link", "link", l->name);
+        return;
+    }
+    kh_link_pump(l);
+}
+
+static kh_link_t *link_alloc(sqlite3 *db, const char *name, int window, int resend_ms)
+{
+    kh_link_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->ob = kh_outbox_new(db, name, window, resend_ms);
+    if (!l->ob) {
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+kh_link_t *kh_link_new(uv_loop_t *loop, void *zctx, const kh_zopts_t *o, const char *endpoint,
+                       sqlite3 *db, const char *name, int window, int resend_ms)
+{
+    kh_link_t *l = link_alloc(db, name, window, resend_ms);
+    if (!l)
+        return NULL;
+    l->owned = 1;
+    l->sock = kh_zsock_new(loop, zctx, ZMQ_DEALER, o, on_dealer, l);
+    if (!l->sock || kh_zsock_connect(l->sock, endpoint) < 0) {
+        KH_ERROR("link.connect", zmq_strerror(zmq_errno()), "endpoint", endpoint, "link", name);
+        kh_link_destroy(&l);
+        return NULL;
+    }
+    return l;
+}
+
+kh_link_t *kh_link_routed(kh_zsock_t *router, sqlite3 *db, const char *name, int window,
+                          int resend_ms)
+{
+    kh_link_t *l = link_alloc(db, name, window, resend_ms);
+    if (l)
+        l->sock = router;
+    return l;
+}
+
+kh_outbox_t *kh_link_outbox(kh_link_t *l) { return l->ob; }
+
+int kh_link_put(kh_link_t *l, const char *dest, const char *key, const char *type,
+                const void *payload, size_t len)
+{
+    return kh_outbox_put(l->ob, dest, key, type, payload, len);
+}
+
+int kh_link_pump(kh_link_t *l) { return kh_outbox_pump(l->ob, link_send, l); }
+
+int kh_link_ack(kh_link_t *l, const uint8_t *payload, size_t len)
+{
+    Kh__Ack *ack = kh__ack__unpack(NULL, len, payload);
+    if (!ack)
+        return -1;
+    int n = kh_outbox_ack(l->ob, ack->keys, ack->n_keys);
+    if (n > 0)
+        l->acked += (uint64_t)n;
+    kh__ack__free_unpacked(ack, NULL);
+    return n < 0 ? 0 : n;
+}
+
+uint64_t kh_link_acked(const kh_link_t *l) { return l->acked; }
+
+void kh_link_destroy(kh_link_t **self_p)
+{
+    kh_link_t *l = *self_p;
+    if (!l)
+        return;
+    if (l->owned && l->sock)
+        kh_zsock_close(l->sock);
+    kh_outbox_destroy(&l->ob);
+    free(l);
+    *self_p = NULL;
+}

@@ -1,0 +1,40 @@
+/*
+ * kh_link.h — the sending half of a hop: a durable outbox bound to the socket that
+ * carries it.  A plain link owns a DEALER connected to the next process and handles
+ * the Acks that come back on it; a routed link sends through a ROUTER the service
+ * already owns (the collector's receipts to nodes), the row's destination being the
+ * peer's routing id, and the service passes the Acks it receives to kh_link_ack.
+ */
+#ifndef KH_LINK_H
+#define KH_LINK_H
+
+#include <sqlite3.h>
+#include <uv.h>
+
+#include "kh_outbox.h"
+#include "kh_wire.h"
+#include "kh_zuv.h"
+
+typedef struct kh_link kh_link_t;
+
+/* DEALER to `endpoint` (connect), outbox table outbox_<name> in db.
+ * routing_id may be NULL.  Returns NULL after logging. */
+kh_link_t *kh_link_new(uv_loop_t *loop, void *zctx, const kh_zopts_t *o, const char *endpoint,
+                       sqlite3 *db, const char *name, int window, int resend_ms);
+/* Through an existing ROUTER (not owned). */
+kh_link_t *kh_link_routed(kh_zsock_t *router, sqlite3 *db, const char *name, int window,
+                          int resend_ms);
+
+kh_outbox_t *kh_link_outbox(kh_link_t *l);
+/* Queues a message (inside the caller's transaction).  See kh_outbox_put. */
+int kh_link_put(kh_link_t *l, const char *dest, const char *key, const char *type,
+                const void *payload, size_t len);
+/* Sends what is due.  Returns the count sent, -1 on a database error. */
+int kh_link_pump(kh_link_t *l);
+/* Applies an Ack payload.  Returns keys removed, -1 when it does not decode. */
+int kh_link_ack(kh_link_t *l, const uint8_t *payload, size_t len);
+uint64_t kh_link_acked(const kh_link_t *l);
+/* Closes the DEALER (if owned) and frees. */
+void kh_link_destroy(kh_link_t **self_p);
+
+#endif

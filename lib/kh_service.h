@@ -1,0 +1,53 @@
+/*
+ * kh_service.h — what every process does around its own logic: command line
+ * (--config, --log-level, --help), the configuration file, logging (stderr and the
+ * log PUB endpoint), the ZeroMQ context, the libuv loop, and SIGTERM/SIGINT, which
+ * call the service's stop function so it can drain and close its handles; the loop
+ * then ends by itself and kh_service_fini checks nothing was left open.
+ */
+#ifndef KH_SERVICE_H
+#define KH_SERVICE_H
+
+#include <uv.h>
+
+#include "kh_catalog.h"
+#include "kh_config.h"
+#include "kh_zuv.h"
+
+typedef struct kh_service {
+    const char *name;
+    kh_config_t *cfg;
+    uv_loop_t loop;
+    void *zctx;
+    uv_signal_t sigterm, sigint;
+    void (*on_stop)(struct kh_service *s);
+    void *arg;
+    int stopping;
+    kh_zopts_t zopts;            /* from [general]: hwm, max_message_bytes, heartbeat_ms */
+    long batch_max, batch_ms, window, resend_ms;
+    char config_path[1024];
+} kh_service_t;
+
+/* Parses argv, loads the config, starts logging (binding [section] log), creates the
+ * loop and the ZeroMQ context.  `section` names the config section for this
+ * process.  Returns 0 to go on, 1 when --help was printed, -1 after printing a
+ * one-line reason. */
+int kh_service_init(kh_service_t *s, const char *name, const char *section, int argc,
+                    char **argv, const char *usage);
+
+/* Loads the catalogue from [general] data_dir.  Returns NULL after logging. */
+kh_catalog_t *kh_service_catalog(kh_service_t *s);
+
+/* Path/endpoint from the config, expanded; logs and returns -1 when empty/too long. */
+int kh_service_str(kh_service_t *s, const char *section, const char *key, const char *dflt,
+                   char *out, size_t cap);
+
+/* Starts watching signals and runs the loop until every handle is closed.
+ * Returns 0. */
+int kh_service_run(kh_service_t *s);
+/* Begins the stop: closes the signal handles and calls on_stop once. */
+void kh_service_stop(kh_service_t *s);
+/* Ends logging, terminates the ZeroMQ context, frees the config. */
+void kh_service_fini(kh_service_t *s);
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * kh-collector — the only door from outside.
+ *
+ * Nodes connect (DEALER, routing id = their district) to `listen`.  A REPORT is
+ * stamped with the district of the connection (never the payload's), stored whole
+ * as one blob row, queued for the validator in the same transaction, and only then
+ * acknowledged (persist before ack).  Receipts from the notifier arrive on
+ * `receipts` and are routed back to the district's node until it acknowledges them.
+ *
+ * Sockets: listen (ROUTER, tcp, nodes) · receipts (ROUTER, ipc, notifier) ·
+ * validator (DEALER, connect) · log (PUB).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kh.pb-c.h"
+#include "kh_db.h"
+#include "kh_inbox.h"
+#include "kh_link.h"
+#include "kh_log.h"
+#include "kh_report.h"
+#include "kh_service.h"
+#include "kh_util.h"
+
+static const char *const migrations[] = {
+    "CREATE TABLE report (report_id TEXT NOT NULL, revision INTEGER NOT NULL,"
+    " district TEXT NOT NULL, period TEXT NOT NULL, received_at INTEGER NOT NULL,"
+    " refused TEXT, payload BLOB NOT NULL, PRIMARY KEY (report_id, revision));"
+    "CREATE TABLE receipt (event_id TEXT PRIMARY KEY, district TEXT NOT NULL,"
+    " at INTEGER NOT NULL);"
+    KH_OUTBOX_SCHEMA("validator") KH_OUTBOX_SCHEMA("nodes"),
+};
+
+typedef struct {
+    kh_service_t svc;
+    kh_catalog_t *cat;
+    sqlite3 *db;
+    kh_zsock_t *front, *back;
+    kh_inbox_t *inbox;
+    kh_link_t *to_validator, *to_nodes;
+    uv_timer_t pump_timer;
+    int replay_node_clock;
+    sqlite3_stmt *st_report, *st_receipt;
+    uint64_t refused, malformed;
+} collector_t;
+
+/* A report refused at the door (wrong district, bad id): stored as refused, answered
+ * with a REJECTED receipt and acknowledged, so the node stops resending it. */
+static int refuse(collector_t *c, const char *district, Kh__Report *r, const char *code,
+                  const char *vi, const char *en)
+{
+    c->refused++;
+    KH_WARN("report.refused", en, "district", district, "report_id", r->report_id, "code", code);
+    Kh__Finding f = KH__FINDING__INIT, *fp = &f;
+    f.code = (char *)code;
+    f.is_error = 1;
+    f.message_vi = (char *)vi;
+    f.message_en = (char *)en;
+    Kh__Receipt rc = KH__RECEIPT__INIT;
+    char event_id[KH_KEY_MAX];
+    snprintf(event_id, sizeof event_id, "%.60s/%u/refused", r->report_id, r->revision);
+    rc.event_id = event_id;
+    rc.report_id = r->report_id;
+    rc.revision = r->revision;
+    rc.district = (char *)district;
+    rc.period = r->period;
+    rc.stage = KH__STAGE__STAGE_REJECTED;
+    rc.n_findings = 1;
+    rc.findings = &fp;
+    rc.at = kh_now_ms();
+    rc.source_name = r->source_name;
+    uint8_t *buf;
+    size_t len;
+    if (kh_wire_pack(&rc.base, &buf, &len) < 0)
+        return KH_APPLY_FAIL;
+    int put = kh_link_put(c->to_nodes, district, event_id, KH_T_RECEIPT, buf, len);
+    free(buf);
+    return put < 0 ? KH_APPLY_FAIL : put == 0 ? KH_APPLY_DUP : KH_APPLY_NEW;
+}
+
+static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t keycap)
+{
+    char district[KH_CODE_MAX];
+    if (m->rid_len == 0 || m->rid_len >= sizeof district)
+        return KH_APPLY_BAD;
+    memcpy(district, m->rid, m->rid_len);
+    district[m->rid_len] = '\0';
+    Kh__Report *r = kh__report__unpack(NULL, m->len, m->payload);
+    if (!r) {
+        c->malformed++;
+        KH_WARN("report.malformed", "a REPORT payload does not decode", "district", district);
+        return KH_APPLY_BAD;
+    }
+    int rc = KH_APPLY_BAD;
+    if (strlen(r->report_id) == 0 || strlen(r->report_id) > 64 || r->revision == 0 ||
+        strlen(r->period) > 16) {
+        c->malformed++;
+        KH_WARN("report.malformed", "report id, revision or period missing or too long",
+                "district", district);
+        goto out;
+    }
+    snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
+    const kh_unit_t *u = kh_catalog_unit_on(c->cat, district, kh_today());
+    char expect_id[96];
+    snprintf(expect_id, sizeof expect_id, "%s-%s", district, r->period);
+    if (!u || u->level != KH_LEVEL_DISTRICT) {
+        rc = refuse(c, district, r, "UNKNOWN_SENDER",
+                    "Nút gửi không phải là một huyện đã đăng ký",
+                    "the sender is not a registered district");
+        goto out;
+    }
+    if ((r->district[0] && strcmp(r->district, district) != 0) ||
+        strcmp(r->report_id, expect_id) != 0) {
+        rc = refuse(c, district, r, "OTHER_DISTRICT",
+                    "Báo cáo ghi huyện khác với huyện đã gửi",
+                    "the report names a district other than the sender's");
+        goto out;
+    }
+    kh_report_set_str(&r->district, district);
+    int64_t now = kh_now_ms();
+    r->received_at = c->replay_node_clock && r->submitted_at > 0 ? r->submitted_at : now;
+    uint8_t *buf;
+    size_t len;
+    if (kh_wire_pack(&r->base, &buf, &len) < 0) {
+        rc = KH_APPLY_FAIL;
+        goto out;
+    }
+    sqlite3_stmt *st = c->st_report;
+    sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->revision);
+    sqlite3_bind_text(st, 3, district, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->period, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, r->received_at);
+    sqlite3_bind_blob(st, 6, buf, (int)len, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) {
+        KH_ERROR("db.error", sqlite3_errmsg(c->db), "report_id", r->report_id);
+        rc = KH_APPLY_FAIL;
+    } else if (sqlite3_changes(c->db) == 0) {
+        KH_INFO("report.duplicate", "report already received: acknowledged again",
+                "report_id", r->report_id, "district", district);
+        rc = KH_APPLY_DUP;
+    } else if (kh_link_put(c->to_validator, "", key, KH_T_REPORT, buf, len) < 0) {
+        rc = KH_APPLY_FAIL;
+    } else {
+        char msg[160];
+        snprintf(msg, sizeof msg, "report received: revision %u, %zu values", r->revision,
+                 r->n_values);
+        KH_INFO("report.received", msg, "report_id", r->report_id, "district", district,
+                "period", r->period);
+        rc = KH_APPLY_NEW;
+    }
+    free(buf);
+out:
+    kh__report__free_unpacked(r, NULL);
+    return rc;
+}
+
+/* A receipt from the notifier: remember it once, queue it for the district's node. */
+static int apply_receipt(collector_t *c, const kh_wmsg_t *m, char *key, size_t keycap)
+{
+    Kh__Receipt *r = kh__receipt__unpack(NULL, m->len, m->payload);
+    if (!r) {
+        c->malformed++;
+        KH_WARN("receipt.malformed", "a RECEIPT payload does not decode");
+        return KH_APPLY_BAD;
+    }
+    int rc;
+    if (!r->event_id[0] || strlen(r->event_id) >= keycap || !r->district[0] ||
+        strlen(r->district) >= KH_CODE_MAX) {
+        c->malformed++;
+        rc = KH_APPLY_BAD;
+        goto out;
+    }
+    snprintf(key, keycap, "%s", r->event_id);
+    sqlite3_stmt *st = c->st_receipt;
+    sqlite3_bind_text(st, 1, r->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->district, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, kh_now_ms());
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        rc = KH_APPLY_FAIL;
+    else if (sqlite3_changes(c->db) == 0)
+        rc = KH_APPLY_DUP;
+    else
+        rc = kh_link_put(c->to_nodes, r->district, r->event_id, KH_T_RECEIPT, m->payload,
+                         m->len) < 0 ? KH_APPLY_FAIL : KH_APPLY_NEW;
+out:
+    kh__receipt__free_unpacked(r, NULL);
+    return rc;
+}
+
+static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
+{
+    collector_t *c = arg;
+    if (strcmp(m->type, KH_T_REPORT) == 0)
+        return apply_report(c, m, key, keycap);
+    if (strcmp(m->type, KH_T_RECEIPT) == 0)
+        return apply_receipt(c, m, key, keycap);
+    c->malformed++;
+    KH_WARN("message.malformed", "unexpected message type", "type", m->type);
+    return KH_APPLY_BAD;
+}
+
+static void pump(collector_t *c)
+{
+    kh_link_pump(c->to_validator);
+    kh_link_pump(c->to_nodes);
+}
+
+static void committed(void *arg) { pump(arg); }
+static void on_pump_timer(uv_timer_t *t) { pump(t->data); }
+
+static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
+{
+    collector_t *c = arg;
+    kh_wmsg_t m;
+    if (kh_wire_parse(parts, n, 1, &m) < 0) {
+        c->malformed++;
+        KH_WARN("message.malformed", "wrong frames");
+        return;
+    }
+    if (strcmp(m.type, KH_T_ACK) == 0 && s == c->front) {
+        if (kh_link_ack(c->to_nodes, m.payload, m.len) < 0)
+            c->malformed++;
+        kh_link_pump(c->to_nodes);
+        return;
+    }
+    if (s == c->front && strcmp(m.type, KH_T_REPORT) != 0) {
+        c->malformed++;
+        KH_WARN("message.malformed", "nodes may only send REPORT and ACK", "type", m.type);
+        return;
+    }
+    if (s == c->back && strcmp(m.type, KH_T_RECEIPT) != 0) {
+        c->malformed++;
+        return;
+    }
+    kh_inbox_add(c->inbox, s, &m);
+}
+
+static void on_stop(kh_service_t *s)
+{
+    collector_t *c = (collector_t *)s;
+    kh_inbox_close(c->inbox);
+    uv_close((uv_handle_t *)&c->pump_timer, NULL);
+    kh_zsock_close(c->front);
+    kh_zsock_close(c->back);
+    kh_link_destroy(&c->to_validator);
+    kh_link_destroy(&c->to_nodes);
+}
+
+int main(int argc, char **argv)
+{
+    static collector_t c;
+    int rc = kh_service_init(&c.svc, "collector", "collector", argc, argv,
+                             "Receives district reports, stores them, passes them on.\n");
+    if (rc)
+        return rc > 0 ? 0 : 1;
+    kh_service_t *s = &c.svc;
+    char db_path[1024], listen[1024], receipts[1024], validator[1024], err[512];
+    if (kh_service_str(s, "collector", "db", "%RUN%/collector.db", db_path, sizeof db_path) ||
+        kh_service_str(s, "collector", "listen", NULL, listen, sizeof listen) ||
+        kh_service_str(s, "collector", "receipts", NULL, receipts, sizeof receipts) ||
+        kh_service_str(s, "collector", "validator", NULL, validator, sizeof validator))
+        return 1;
+    c.replay_node_clock =
+        strcmp(kh_config_raw(s->cfg, "collector", "replay_clock", "collector"), "node") == 0;
+    if (!(c.cat = kh_service_catalog(s)))
+        return 1;
+    if (kh_db_open(&c.db, db_path, migrations, sizeof migrations / sizeof *migrations, err,
+                   sizeof err) < 0) {
+        KH_ERROR("db.open", err);
+        return 1;
+    }
+    c.st_report = kh_db_prepare(c.db, "INSERT INTO report(report_id,revision,district,period,"
+                                      "received_at,payload) VALUES(?,?,?,?,?,?) "
+                                      "ON CONFLICT DO NOTHING");
+    c.st_receipt = kh_db_prepare(c.db, "INSERT INTO receipt(event_id,district,at) "
+                                       "VALUES(?,?,?) ON CONFLICT DO NOTHING");
+    kh_zopts_t ro = s->zopts;
+    ro.router = 1;
+    c.front = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &c);
+    c.back = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &c);
+    if (!c.st_report || !c.st_receipt || !c.front || !c.back ||
+        kh_zsock_bind(c.front, listen) < 0 || kh_zsock_bind(c.back, receipts) < 0) {
+        KH_ERROR("service.start", "cannot bind", "listen", listen, "receipts", receipts,
+                 "error", zmq_strerror(zmq_errno()));
+        return 1;
+    }
+    c.to_validator = kh_link_new(&s->loop, s->zctx, &s->zopts, validator, c.db, "validator",
+                                 (int)s->window, (int)s->resend_ms);
+    c.to_nodes = kh_link_routed(c.front, c.db, "nodes", (int)s->window, (int)s->resend_ms);
+    c.inbox = kh_inbox_new(&s->loop, c.db, (int)s->batch_max, (int)s->batch_ms, apply,
+                           committed, &c);
+    if (!c.to_validator || !c.to_nodes || !c.inbox)
+        return 1;
+    uv_timer_init(&s->loop, &c.pump_timer);
+    c.pump_timer.data = &c;
+    uv_timer_start(&c.pump_timer, on_pump_timer, 100, 100);
+    s->on_stop = on_stop;
+    char msg[256];
+    snprintf(msg, sizeof msg, "listening for nodes on %.200s; %lld reports waiting for the validator",
+             listen, (long long)kh_outbox_depth(kh_link_outbox(c.to_validator)));
+    KH_INFO("service.ready", msg);
+    kh_service_run(s);
+    sqlite3_finalize(c.st_report);
+    sqlite3_finalize(c.st_receipt);
+    kh_db_close(&c.db);
+    kh_catalog_destroy(&c.cat);
+    kh_service_fini(s);
+    return 0;
+}
