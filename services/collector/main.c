@@ -301,7 +301,7 @@ int main(int argc, char **argv)
     c.pump_timer.data = &c;
     uv_timer_start(&c.pump_timer, on_pump_timer, 100, 100);
     s->on_stop = on_stop;
-    char msg[256];
+    char msg[512];
     snprintf(msg, sizeof msg, "listening for nodes on %.200s; %lld reports waiting for the validator",
              listen, (long long)kh_outbox_depth(kh_link_outbox(c.to_validator)));
     KH_INFO("service.ready", msg);

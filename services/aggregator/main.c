@@ -1,0 +1,682 @@
+/*
+ * kh-aggregator — applies accepted reports and publishes the province feed.
+ *
+ * For each accepted VERDICT (key report_id/revision, applied once by a UNIQUE key):
+ * the report is kept whole (one blob row: every revision stays in the history);
+ * if it is the latest revision of its district and half-year it becomes the counted
+ * one: its district cells replace the previous revision's exactly, and the province
+ * cells move by the difference (about 40 upserts, not 720).  Each change is one
+ * FeedUpdate with the next sequence number, stored in the feed table in the same
+ * transaction, published on PUB after the commit, and served again on request
+ * (snapshot or a range of missed updates: the zguide's Clone pattern).  Events
+ * (ACCEPTED, COUNTED with the feed sequence, SUPERSEDED) go to the notifier.
+ *
+ * Sockets: listen (ROUTER, from validators) · notifier (DEALER) · feed (PUB) ·
+ * snapshot (ROUTER) · log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cells.h"
+#include "kh.pb-c.h"
+#include "kh_db.h"
+#include "kh_inbox.h"
+#include "kh_link.h"
+#include "kh_log.h"
+#include "kh_service.h"
+#include "kh_util.h"
+
+#define RANGE_MAX 10000     /* feed updates served per range request */
+
+static const char *const migrations[] = {
+    "CREATE TABLE accepted (report_id TEXT NOT NULL, revision INTEGER NOT NULL,"
+    " district TEXT NOT NULL, period TEXT NOT NULL, received_at INTEGER NOT NULL,"
+    " accepted_at INTEGER NOT NULL, warnings INTEGER NOT NULL, verdict BLOB NOT NULL,"
+    " PRIMARY KEY (report_id, revision));"
+    "CREATE TABLE counted (district TEXT NOT NULL, period TEXT NOT NULL,"
+    " report_id TEXT NOT NULL, revision INTEGER NOT NULL, received_at INTEGER NOT NULL,"
+    " counted_at INTEGER NOT NULL, warnings INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    " PRIMARY KEY (district, period));"
+    "CREATE TABLE total (period TEXT NOT NULL, orgunit TEXT NOT NULL, indicator TEXT NOT NULL,"
+    " sum REAL NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (period, orgunit, indicator));"
+    "CREATE TABLE feed (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,"
+    " payload BLOB NOT NULL);"
+    KH_OUTBOX_SCHEMA("notifier"),
+};
+
+typedef struct {
+    kh_service_t svc;
+    kh_catalog_t *cat;
+    sqlite3 *db;
+    kh_zsock_t *in, *pub, *snap;
+    kh_inbox_t *inbox;
+    kh_link_t *to_notifier;
+    uv_timer_t pump_timer;
+    uint64_t published_seq;
+    uint64_t counted, superseded, malformed;
+    sqlite3_stmt *st_accept, *st_counted_get, *st_verdict_get, *st_total_del, *st_total_ins,
+        *st_prov_upd, *st_prov_get, *st_feed_ins, *st_counted_put;
+} agg_t;
+
+/* ---- events to the notifier ---------------------------------------------------------- */
+
+static int event(agg_t *a, const Kh__Report *r, Kh__Stage stage, const char *tag,
+                 Kh__Finding **findings, size_t n_findings, uint64_t seq)
+{
+    Kh__Receipt ev = KH__RECEIPT__INIT;
+    char id[KH_KEY_MAX];
+    snprintf(id, sizeof id, "%.64s/%u/%s", r->report_id, r->revision, tag);
+    ev.event_id = id;
+    ev.report_id = r->report_id;
+    ev.revision = r->revision;
+    ev.district = r->district;
+    ev.period = r->period;
+    ev.stage = stage;
+    ev.findings = findings;
+    ev.n_findings = n_findings;
+    ev.feed_seq = seq;
+    ev.at = kh_now_ms();
+    ev.source_name = r->source_name;
+    uint8_t *buf;
+    size_t len;
+    if (kh_wire_pack(&ev.base, &buf, &len) < 0)
+        return -1;
+    int rc = kh_link_put(a->to_notifier, "", id, KH_T_EVENT, buf, len);
+    free(buf);
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---- feed update construction ---------------------------------------------------------- */
+
+typedef struct {
+    Kh__FeedUpdate u;
+    Kh__Cell *cells;
+    Kh__Cell **cellp;
+    size_t n, cap;
+    char (*names)[2][KH_CODE_MAX + 24];   /* owned copies of orgunit / indicator */
+} update_t;
+
+static int upd_add(update_t *u, const char *period, const char *orgunit, const char *indicator,
+                   double sum, uint32_t n, int deleted)
+{
+    if (u->n == u->cap) {
+        size_t nc = u->cap ? u->cap * 2 : 512;
+        Kh__Cell *c = realloc(u->cells, nc * sizeof *c);
+        if (!c)
+            return -1;
+        u->cells = c;
+        void *nm = realloc(u->names, nc * sizeof *u->names);
+        if (!nm)
+            return -1;
+        u->names = nm;
+        u->cap = nc;
+    }
+    Kh__Cell *c = &u->cells[u->n];
+    kh__cell__init(c);
+    snprintf(u->names[u->n][0], sizeof u->names[0][0], "%s", orgunit);
+    snprintf(u->names[u->n][1], sizeof u->names[0][1], "%s", indicator);
+    c->period = (char *)period;
+    c->sum = sum;
+    c->n = n;
+    c->deleted = deleted;
+    u->n++;
+    return 0;
+}
+
+/* Fixes the pointers (the arrays may have moved while growing). */
+static int upd_finish(update_t *u)
+{
+    free(u->cellp);
+    u->cellp = malloc((u->n ? u->n : 1) * sizeof *u->cellp);
+    if (!u->cellp)
+        return -1;
+    for (size_t i = 0; i < u->n; i++) {
+        u->cells[i].orgunit = u->names[i][0];
+        u->cells[i].indicator = u->names[i][1];
+        u->cellp[i] = &u->cells[i];
+    }
+    u->u.cells = u->cellp;
+    u->u.n_cells = u->n;
+    return 0;
+}
+
+static void upd_free(update_t *u)
+{
+    free(u->cells);
+    free(u->cellp);
+    free(u->names);
+    memset(u, 0, sizeof *u);
+}
+
+/* Adds `now` cells, and tombstones for `before` cells whose key is gone. */
+static int upd_diff(update_t *u, const char *period, const agg_cells_t *before,
+                    const agg_cells_t *now)
+{
+    size_t i = 0, j = 0;
+    while (i < before->n || j < now->n) {
+        int c = i >= before->n ? 1 : j >= now->n ? -1 : agg_cell_cmp(&before->v[i], &now->v[j]);
+        if (c < 0) {
+            if (upd_add(u, period, before->v[i].orgunit, before->v[i].indicator, 0, 0, 1) < 0)
+                return -1;
+            i++;
+        } else {
+            if (upd_add(u, period, now->v[j].orgunit, now->v[j].indicator, now->v[j].sum,
+                        now->v[j].n, 0) < 0)
+                return -1;
+            if (c == 0)
+                i++;
+            j++;
+        }
+    }
+    return 0;
+}
+
+/* Loads the cells of the counted revision (report_id, revision). */
+static int load_cells(agg_t *a, const char *report_id, int64_t revision, agg_cells_t *communes,
+                      agg_cells_t *district)
+{
+    sqlite3_stmt *st = a->st_verdict_get;
+    sqlite3_bind_text(st, 1, report_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, revision);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        Kh__Verdict *v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(st, 0),
+                                             sqlite3_column_blob(st, 0));
+        if (v && v->report)
+            rc = agg_cells_from_report(a->cat, v->report, communes, district);
+        if (v)
+            kh__verdict__free_unpacked(v, NULL);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* ---- applying a verdict ------------------------------------------------------------------ */
+
+static const char *province_of(agg_t *a, const char *district, const char *period)
+{
+    kh_period_t p;
+    if (kh_period_parse(period, &p) < 0)
+        return NULL;
+    const kh_unit_t *u = kh_catalog_unit_on(a->cat, district, kh_period_end(&p));
+    return u && u->level == KH_LEVEL_DISTRICT ? u->parent : NULL;
+}
+
+/* Makes r the counted revision: district cells replaced, province moved by the
+ * difference, one feed update stored.  Returns the feed seq, or 0 on error. */
+static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id, int64_t old_rev)
+{
+    const Kh__Report *r = v->report;
+    const char *prov = province_of(a, r->district, r->period);
+    if (!prov)
+        return 0;
+    agg_cells_t oc = {0}, od = {0}, nc = {0}, nd = {0};
+    update_t u = {0};
+    Kh__Status stt = KH__STATUS__INIT, *sttp = &stt;
+    uint64_t seq = 0;
+    if (old_id && load_cells(a, old_id, old_rev, &oc, &od) < 0)
+        goto out;
+    if (agg_cells_from_report(a->cat, r, &nc, &nd) < 0)
+        goto out;
+    if (upd_diff(&u, r->period, &oc, &nc) < 0 || upd_diff(&u, r->period, &od, &nd) < 0)
+        goto out;
+    /* district totals: replace */
+    sqlite3_bind_text(a->st_total_del, 1, r->period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(a->st_total_del, 2, r->district, -1, SQLITE_STATIC);
+    int ok = sqlite3_step(a->st_total_del) == SQLITE_DONE;
+    sqlite3_reset(a->st_total_del);
+    for (size_t i = 0; ok && i < nd.n; i++) {
+        sqlite3_stmt *st = a->st_total_ins;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, nd.v[i].orgunit, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, nd.v[i].indicator, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, nd.v[i].sum);
+        sqlite3_bind_int64(st, 5, nd.v[i].n);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+    }
+    /* province totals: add new − old, per indicator (merge of two sorted lists) */
+    size_t i = 0, j = 0;
+    while (ok && (i < od.n || j < nd.n)) {
+        int c = i >= od.n ? 1 : j >= nd.n ? -1 : strcmp(od.v[i].indicator, nd.v[j].indicator);
+        const char *ind = c < 0 ? od.v[i].indicator : nd.v[j].indicator;
+        double dsum = (c <= 0 ? -od.v[i].sum : 0) + (c >= 0 ? nd.v[j].sum : 0);
+        int64_t dn = (c <= 0 ? -(int64_t)od.v[i].n : 0) + (c >= 0 ? (int64_t)nd.v[j].n : 0);
+        if (c <= 0)
+            i++;
+        if (c >= 0)
+            j++;
+        sqlite3_stmt *st = a->st_prov_upd;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, prov, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, dsum);
+        sqlite3_bind_int64(st, 5, dn);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+        /* read back the new province cell for the feed */
+        st = a->st_prov_get;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, prov, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+        if (ok && sqlite3_step(st) == SQLITE_ROW) {
+            int64_t n = sqlite3_column_int64(st, 1);
+            ok = upd_add(&u, r->period, prov, ind, n > 0 ? sqlite3_column_double(st, 0) : 0,
+                         (uint32_t)(n > 0 ? n : 0), n <= 0) == 0;
+        }
+        sqlite3_reset(st);
+    }
+    if (!ok) {
+        KH_ERROR("db.error", sqlite3_errmsg(a->db), "report_id", r->report_id);
+        goto out;
+    }
+    int64_t now = kh_now_ms();
+    size_t warnings = 0;
+    for (size_t k = 0; k < v->n_findings; k++)
+        warnings += !v->findings[k]->is_error;
+    stt.district = r->district;
+    stt.period = r->period;
+    stt.report_id = r->report_id;
+    stt.revision = r->revision;
+    stt.received_at = r->received_at;
+    stt.counted_at = now;
+    stt.warnings = (uint32_t)warnings;
+    if (upd_finish(&u) < 0)
+        goto out;
+    u.u.statuses = &sttp;
+    u.u.n_statuses = 1;
+    /* the sequence number is the feed row's: insert, then rewrite with seq inside */
+    sqlite3_stmt *st = a->st_feed_ins;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_zeroblob(st, 2, 0);
+    ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    if (!ok)
+        goto out;
+    u.u.seq = (uint64_t)sqlite3_last_insert_rowid(a->db);
+    uint8_t *buf;
+    size_t len;
+    if (kh_wire_pack(&u.u.base, &buf, &len) < 0)
+        goto out;
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE feed SET payload=? WHERE seq=%llu",
+             (unsigned long long)u.u.seq);
+    sqlite3_stmt *up;
+    ok = sqlite3_prepare_v2(a->db, sql, -1, &up, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_blob(up, 1, buf, (int)len, SQLITE_STATIC);
+        ok = sqlite3_step(up) == SQLITE_DONE;
+        sqlite3_finalize(up);
+    }
+    free(buf);
+    st = a->st_counted_put;
+    sqlite3_bind_text(st, 1, r->district, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, r->revision);
+    sqlite3_bind_int64(st, 5, r->received_at);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, (int64_t)warnings);
+    sqlite3_bind_int64(st, 8, (int64_t)u.u.seq);
+    ok = ok && sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    if (ok)
+        seq = u.u.seq;
+out:
+    agg_cells_free(&oc);
+    agg_cells_free(&od);
+    agg_cells_free(&nc);
+    agg_cells_free(&nd);
+    upd_free(&u);
+    return seq;
+}
+
+static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
+{
+    agg_t *a = arg;
+    if (strcmp(m->type, KH_T_VERDICT) != 0) {
+        a->malformed++;
+        KH_WARN("message.malformed", "unexpected message type", "type", m->type);
+        return KH_APPLY_BAD;
+    }
+    Kh__Verdict *v = kh__verdict__unpack(NULL, m->len, m->payload);
+    if (!v || !v->report || !v->accepted || !v->report->report_id[0] ||
+        strlen(v->report->report_id) > 64 || !province_of(a, v->report->district,
+                                                           v->report->period)) {
+        a->malformed++;
+        KH_WARN("verdict.malformed", "a VERDICT does not decode or names no known district");
+        if (v)
+            kh__verdict__free_unpacked(v, NULL);
+        return KH_APPLY_BAD;
+    }
+    const Kh__Report *r = v->report;
+    snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
+    int rc = KH_APPLY_FAIL;
+    size_t warnings = 0;
+    for (size_t k = 0; k < v->n_findings; k++)
+        warnings += !v->findings[k]->is_error;
+    sqlite3_stmt *st = a->st_accept;
+    sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->revision);
+    sqlite3_bind_text(st, 3, r->district, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->period, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, r->received_at);
+    sqlite3_bind_int64(st, 6, kh_now_ms());
+    sqlite3_bind_int64(st, 7, (int64_t)warnings);
+    sqlite3_bind_blob(st, 8, m->payload, (int)m->len, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        goto out;
+    if (sqlite3_changes(a->db) == 0) {
+        KH_INFO("report.duplicate", "verdict already applied: acknowledged again",
+                "report_id", r->report_id, "district", r->district);
+        rc = KH_APPLY_DUP;
+        goto out;
+    }
+    if (event(a, r, KH__STAGE__STAGE_ACCEPTED, "accepted", v->findings, v->n_findings, 0) < 0)
+        goto out;
+    /* which revision counts now? */
+    st = a->st_counted_get;
+    sqlite3_bind_text(st, 1, r->district, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->period, -1, SQLITE_STATIC);
+    char old_id[80] = "";
+    int64_t old_rev = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(old_id, sizeof old_id, "%s", (const char *)sqlite3_column_text(st, 0));
+        old_rev = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (old_id[0] && old_rev >= (int64_t)r->revision) {
+        a->superseded++;
+        KH_INFO("report.superseded", "a later revision is already counted", "report_id",
+                r->report_id, "district", r->district, "period", r->period);
+        rc = event(a, r, KH__STAGE__STAGE_SUPERSEDED, "superseded", NULL, 0, 0) < 0
+                 ? KH_APPLY_FAIL : KH_APPLY_NEW;
+        goto out;
+    }
+    uint64_t seq = count_report(a, v, old_id[0] ? old_id : NULL, old_rev);
+    if (seq == 0 || event(a, r, KH__STAGE__STAGE_COUNTED, "counted", NULL, 0, seq) < 0)
+        goto out;
+    a->counted++;
+    char msg[160], seqs[24];
+    snprintf(msg, sizeof msg, "counted revision %u (replaces %lld), feed seq %llu", r->revision,
+             (long long)old_rev, (unsigned long long)seq);
+    snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)seq);
+    KH_INFO("report.counted", msg, "report_id", r->report_id, "district", r->district,
+            "period", r->period, "seq", seqs);
+    rc = KH_APPLY_NEW;
+out:
+    if (rc == KH_APPLY_FAIL)
+        KH_ERROR("report.apply", "could not apply; the batch is rolled back and will be resent",
+                 "report_id", r->report_id, "error", sqlite3_errmsg(a->db));
+    kh__verdict__free_unpacked(v, NULL);
+    return rc;
+}
+
+/* ---- publishing and serving the feed -------------------------------------------------------- */
+
+static void publish(agg_t *a)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(a->db, "SELECT seq,payload FROM feed WHERE seq>? ORDER BY seq", -1,
+                           &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int64(st, 1, (int64_t)a->published_seq);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        /* PUB never blocks: a slow subscriber loses updates and fills the gap from
+         * the snapshot socket, by sequence number */
+        kh_wire_send_raw(a->pub, NULL, 0, KH_T_FEED, sqlite3_column_blob(st, 1),
+                         (size_t)sqlite3_column_bytes(st, 1));
+        a->published_seq = (uint64_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+}
+
+static uint64_t max_seq(agg_t *a, uint64_t *min_out)
+{
+    sqlite3_stmt *st;
+    uint64_t mx = 0, mn = 0;
+    if (sqlite3_prepare_v2(a->db, "SELECT ifnull(max(seq),0), ifnull(min(seq),0) FROM feed", -1,
+                           &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            mx = (uint64_t)sqlite3_column_int64(st, 0);
+            mn = (uint64_t)sqlite3_column_int64(st, 1);
+        }
+        sqlite3_finalize(st);
+    }
+    if (min_out)
+        *min_out = mn;
+    return mx;
+}
+
+/* Whole state: per counted (district, period) its commune and district cells and
+ * status; per period the province cells.  Returns 0, or -1 when a send failed. */
+static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(a->db, "SELECT district,period,report_id,revision,received_at,"
+                                  "counted_at,warnings FROM counted ORDER BY period,district",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        Kh__Status stt = KH__STATUS__INIT, *sttp = &stt;
+        stt.district = (char *)sqlite3_column_text(st, 0);
+        stt.period = (char *)sqlite3_column_text(st, 1);
+        stt.report_id = (char *)sqlite3_column_text(st, 2);
+        stt.revision = (uint32_t)sqlite3_column_int64(st, 3);
+        stt.received_at = sqlite3_column_int64(st, 4);
+        stt.counted_at = sqlite3_column_int64(st, 5);
+        stt.warnings = (uint32_t)sqlite3_column_int64(st, 6);
+        agg_cells_t c = {0}, d = {0}, none = {0};
+        update_t u = {0};
+        rc = load_cells(a, stt.report_id, stt.revision, &c, &d);
+        if (rc == 0)
+            rc = upd_diff(&u, stt.period, &none, &c) | upd_diff(&u, stt.period, &none, &d);
+        if (rc == 0 && upd_finish(&u) == 0) {
+            u.u.statuses = &sttp;
+            u.u.n_statuses = 1;
+            rc = kh_wire_send(a->snap, m->rid, m->rid_len, KH_T_FEED, &u.u.base);
+        }
+        agg_cells_free(&c);
+        agg_cells_free(&d);
+        upd_free(&u);
+    }
+    sqlite3_finalize(st);
+    if (rc < 0 || sqlite3_prepare_v2(a->db, "SELECT period,orgunit,indicator,sum,n FROM total "
+                                            "WHERE n > 0 ORDER BY period", -1,
+                                     &st, NULL) != SQLITE_OK)
+        return -1;
+    update_t u = {0};
+    char period[16] = "";
+    int more;
+    do {
+        more = sqlite3_step(st) == SQLITE_ROW;
+        const char *p = more ? (const char *)sqlite3_column_text(st, 0) : "";
+        if (u.n && (!more || strcmp(p, period) != 0)) {
+            if (upd_finish(&u) < 0 ||
+                kh_wire_send(a->snap, m->rid, m->rid_len, KH_T_FEED, &u.u.base) < 0)
+                rc = -1;
+            upd_free(&u);
+        }
+        if (more && rc == 0) {
+            const kh_unit_t *unit =
+                kh_catalog_unit_any(a->cat, (const char *)sqlite3_column_text(st, 1));
+            if (!unit || unit->level != KH_LEVEL_PROVINCE)
+                continue;              /* district cells went with their reports */
+            snprintf(period, sizeof period, "%s", p);
+            if (upd_add(&u, period, (const char *)sqlite3_column_text(st, 1),
+                        (const char *)sqlite3_column_text(st, 2), sqlite3_column_double(st, 3),
+                        (uint32_t)sqlite3_column_int64(st, 4), 0) < 0)
+                rc = -1;
+        }
+    } while (more && rc == 0);
+    upd_free(&u);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void on_snapshot(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
+{
+    agg_t *a = arg;
+    (void)s;
+    kh_wmsg_t m;
+    Kh__FeedRequest *req = NULL;
+    if (kh_wire_parse(parts, n, 1, &m) < 0 || strcmp(m.type, KH_T_FEED_REQ) != 0 ||
+        !(req = kh__feed_request__unpack(NULL, m.len, m.payload))) {
+        a->malformed++;
+        KH_WARN("feed.malformed", "bad snapshot request");
+        return;
+    }
+    kh_inbox_flush(a->inbox);     /* serve committed state only */
+    uint64_t mn, mx = max_seq(a, &mn);
+    Kh__FeedEnd end = KH__FEED_END__INIT;
+    end.seq = mx;
+    end.complete = 1;
+    int rc = 0;
+    if (req->from_seq == 0) {
+        rc = send_snapshot(a, &m);
+    } else {
+        uint64_t to = req->to_seq && req->to_seq < mx ? req->to_seq : mx;
+        if (to - req->from_seq >= RANGE_MAX)
+            to = req->from_seq + RANGE_MAX - 1;
+        end.seq = to;
+        end.complete = mn != 0 && req->from_seq >= mn;
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(a->db, "SELECT payload FROM feed WHERE seq BETWEEN ? AND ? "
+                                      "ORDER BY seq", -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, (int64_t)req->from_seq);
+            sqlite3_bind_int64(st, 2, (int64_t)to);
+            while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+                rc = kh_wire_send_raw(a->snap, m.rid, m.rid_len, KH_T_FEED,
+                                      sqlite3_column_blob(st, 0),
+                                      (size_t)sqlite3_column_bytes(st, 0));
+            sqlite3_finalize(st);
+        }
+    }
+    if (rc == 0)
+        kh_wire_send(a->snap, m.rid, m.rid_len, KH_T_FEED_END, &end.base);
+    else
+        KH_WARN("feed.snapshot", "snapshot reply cut short (subscriber slow or gone)");
+    kh__feed_request__free_unpacked(req, NULL);
+}
+
+/* ---- wiring ----------------------------------------------------------------------------------- */
+
+static void committed(void *arg)
+{
+    agg_t *a = arg;
+    publish(a);
+    kh_link_pump(a->to_notifier);
+}
+
+static void on_pump_timer(uv_timer_t *t) { kh_link_pump(((agg_t *)t->data)->to_notifier); }
+
+static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
+{
+    agg_t *a = arg;
+    kh_wmsg_t m;
+    if (kh_wire_parse(parts, n, 1, &m) < 0) {
+        a->malformed++;
+        KH_WARN("message.malformed", "wrong frames");
+        return;
+    }
+    kh_inbox_add(a->inbox, s, &m);
+}
+
+static void on_stop(kh_service_t *s)
+{
+    agg_t *a = (agg_t *)s;
+    kh_inbox_close(a->inbox);
+    uv_close((uv_handle_t *)&a->pump_timer, NULL);
+    kh_zsock_close(a->in);
+    kh_zsock_close(a->pub);
+    kh_zsock_close(a->snap);
+    kh_link_destroy(&a->to_notifier);
+}
+
+int main(int argc, char **argv)
+{
+    static agg_t a;
+    int rc = kh_service_init(&a.svc, "aggregator", "aggregator", argc, argv,
+                             "Counts accepted reports and publishes the province feed.\n");
+    if (rc)
+        return rc > 0 ? 0 : 1;
+    kh_service_t *s = &a.svc;
+    char db_path[1024], listen[1024], notif[1024], feed[1024], snap[1024], err[512];
+    if (kh_service_str(s, "aggregator", "db", "%RUN%/aggregator.db", db_path, sizeof db_path) ||
+        kh_service_str(s, "aggregator", "listen", NULL, listen, sizeof listen) ||
+        kh_service_str(s, "aggregator", "feed", NULL, feed, sizeof feed) ||
+        kh_service_str(s, "aggregator", "snapshot", NULL, snap, sizeof snap) ||
+        kh_service_str(s, "notifier", "listen", NULL, notif, sizeof notif))
+        return 1;
+    if (!(a.cat = kh_service_catalog(s)))
+        return 1;
+    if (kh_db_open(&a.db, db_path, migrations, sizeof migrations / sizeof *migrations, err,
+                   sizeof err) < 0) {
+        KH_ERROR("db.open", err);
+        return 1;
+    }
+    a.st_accept = kh_db_prepare(a.db, "INSERT INTO accepted(report_id,revision,district,period,"
+                                      "received_at,accepted_at,warnings,verdict) "
+                                      "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
+    a.st_counted_get = kh_db_prepare(a.db, "SELECT report_id,revision FROM counted "
+                                           "WHERE district=? AND period=?");
+    a.st_verdict_get = kh_db_prepare(a.db, "SELECT verdict FROM accepted "
+                                           "WHERE report_id=? AND revision=?");
+    a.st_total_del = kh_db_prepare(a.db, "DELETE FROM total WHERE period=? AND orgunit=?");
+    a.st_total_ins = kh_db_prepare(a.db, "INSERT INTO total(period,orgunit,indicator,sum,n) "
+                                         "VALUES(?,?,?,?,?)");
+    a.st_prov_upd = kh_db_prepare(a.db, "INSERT INTO total(period,orgunit,indicator,sum,n) "
+                                        "VALUES(?1,?2,?3,?4,?5) ON CONFLICT DO UPDATE SET "
+                                        "sum=sum+excluded.sum, n=n+excluded.n");
+    a.st_prov_get = kh_db_prepare(a.db, "SELECT sum,n FROM total WHERE period=? AND orgunit=? "
+                                        "AND indicator=?");
+    a.st_feed_ins = kh_db_prepare(a.db, "INSERT INTO feed(at,payload) VALUES(?,?)");
+    a.st_counted_put = kh_db_prepare(a.db, "INSERT OR REPLACE INTO counted(district,period,"
+                                           "report_id,revision,received_at,counted_at,warnings,"
+                                           "seq) VALUES(?,?,?,?,?,?,?,?)");
+    if (!a.st_accept || !a.st_counted_get || !a.st_verdict_get || !a.st_total_del ||
+        !a.st_total_ins || !a.st_prov_upd || !a.st_prov_get || !a.st_feed_ins ||
+        !a.st_counted_put)
+        return 1;
+    a.published_seq = max_seq(&a, NULL);
+    kh_zopts_t ro = s->zopts;
+    ro.router = 1;
+    a.in = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &a);
+    a.snap = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_snapshot, &a);
+    kh_zopts_t po = s->zopts;
+    po.hwm = 100000;   /* a PUB drops at its mark; be generous, gaps are refilled anyway */
+    a.pub = kh_zsock_new(&s->loop, s->zctx, ZMQ_PUB, &po, NULL, NULL);
+    if (!a.in || !a.snap || !a.pub || kh_zsock_bind(a.in, listen) < 0 ||
+        kh_zsock_bind(a.snap, snap) < 0 || kh_zsock_bind(a.pub, feed) < 0) {
+        KH_ERROR("service.start", "cannot bind", "listen", listen, "feed", feed, "snapshot",
+                 snap, "error", zmq_strerror(zmq_errno()));
+        return 1;
+    }
+    a.to_notifier = kh_link_new(&s->loop, s->zctx, &s->zopts, notif, a.db, "notifier",
+                                (int)s->window, (int)s->resend_ms);
+    a.inbox = kh_inbox_new(&s->loop, a.db, (int)s->batch_max, (int)s->batch_ms, apply,
+                           committed, &a);
+    if (!a.to_notifier || !a.inbox)
+        return 1;
+    uv_timer_init(&s->loop, &a.pump_timer);
+    a.pump_timer.data = &a;
+    uv_timer_start(&a.pump_timer, on_pump_timer, 100, 100);
+    s->on_stop = on_stop;
+    char seqs[24];
+    snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)a.published_seq);
+    KH_INFO("service.ready", "counting", "listen", listen, "feed", feed, "seq", seqs);
+    kh_service_run(s);
+    sqlite3_stmt *sts[] = {a.st_accept, a.st_counted_get, a.st_verdict_get, a.st_total_del,
+                           a.st_total_ins, a.st_prov_upd, a.st_prov_get, a.st_feed_ins,
+                           a.st_counted_put};
+    for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
+        sqlite3_finalize(sts[i]);
+    kh_db_close(&a.db);
+    kh_catalog_destroy(&a.cat);
+    kh_service_fini(s);
+    return 0;
+}
