@@ -17,7 +17,7 @@
 #include "kh_wire.h"
 #include "kh_zuv.h"
 
-#define KH_KEY_MAX 128
+
 
 enum {
     KH_APPLY_NEW = 0,    /* stored: acknowledge */

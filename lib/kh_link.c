@@ -16,6 +16,9 @@ struct kh_link {
     char name[48];
     uint64_t acked;
     uint64_t malformed;
+    kh_link_ack_fn on_ack;
+    kh_link_msg_fn on_other;
+    void *hook_arg;
 };
 
 static int link_send(void *arg, const char *dest, const char *key, const char *type,
@@ -37,6 +40,10 @@ static void on_dealer(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     (void)s;
     kh_link_t *l = arg;
     kh_wmsg_t m;
+    if (kh_wire_parse(parts, n, 0, &m) == 0 && strcmp(m.type, KH_T_ACK) != 0 && l->on_other) {
+        l->on_other(l->hook_arg, &m);
+        return;
+    }
     if (kh_wire_parse(parts, n, 0, &m) < 0 || strcmp(m.type, KH_T_ACK) != 0 ||
         kh_link_ack(l, m.payload, m.len) < 0) {
         l->malformed++;
@@ -100,6 +107,9 @@ int kh_link_ack(kh_link_t *l, const uint8_t *payload, size_t len)
     Kh__Ack *ack = kh__ack__unpack(NULL, len, payload);
     if (!ack)
         return -1;
+    if (l->on_ack)
+        for (size_t i = 0; i < ack->n_keys; i++)
+            l->on_ack(l->hook_arg, ack->keys[i], i < ack->n_duplicate && ack->duplicate[i]);
     int n = kh_outbox_ack(l->ob, ack->keys, ack->n_keys);
     if (n > 0)
         l->acked += (uint64_t)n;
@@ -120,3 +130,12 @@ void kh_link_destroy(kh_link_t **self_p)
     free(l);
     *self_p = NULL;
 }
+
+void kh_link_hooks(kh_link_t *l, kh_link_ack_fn on_ack, kh_link_msg_fn on_other, void *arg)
+{
+    l->on_ack = on_ack;
+    l->on_other = on_other;
+    l->hook_arg = arg;
+}
+
+kh_zsock_t *kh_link_sock(kh_link_t *l) { return l->sock; }

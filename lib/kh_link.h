@@ -34,6 +34,14 @@ int kh_link_pump(kh_link_t *l);
 /* Applies an Ack payload.  Returns keys removed, -1 when it does not decode. */
 int kh_link_ack(kh_link_t *l, const uint8_t *payload, size_t len);
 uint64_t kh_link_acked(const kh_link_t *l);
+
+/* Optional hooks for a DEALER link: `on_ack` sees each acknowledged key before its
+ * row is deleted (dup: the receiver already had it); `on_other` gets every message
+ * on the link that is not an Ack (the node's receipts). */
+typedef void (*kh_link_ack_fn)(void *arg, const char *key, int dup);
+typedef void (*kh_link_msg_fn)(void *arg, const kh_wmsg_t *m);
+void kh_link_hooks(kh_link_t *l, kh_link_ack_fn on_ack, kh_link_msg_fn on_other, void *arg);
+kh_zsock_t *kh_link_sock(kh_link_t *l);
 /* Closes the DEALER (if owned) and frees. */
 void kh_link_destroy(kh_link_t **self_p);
 

@@ -63,6 +63,15 @@ int kh_service_init(kh_service_t *s, const char *name, const char *section, int 
         fprintf(stderr, "kh-%s: unexpected argument '%s'; see --help\n", name, argv[optind]);
         return -1;
     }
+    return kh_service_start(s, name, section, cfgpath, level, NULL);
+}
+
+int kh_service_start(kh_service_t *s, const char *name, const char *section,
+                     const char *cfgpath, const char *level, const char *district)
+{
+    s->name = name;
+    if (!cfgpath)
+        cfgpath = getenv("KH_CONFIG");
     if (!cfgpath)
         cfgpath = "deploy/kh.ini";
     kh_strlcpy(s->config_path, cfgpath, sizeof s->config_path);
@@ -72,6 +81,8 @@ int kh_service_init(kh_service_t *s, const char *name, const char *section, int 
         fprintf(stderr, "kh-%s: %s\n", name, err);
         return -1;
     }
+    if (district && kh_config_set(s->cfg, "node", "district", district) < 0)
+        return -1;
     kh_loglvl_t lvl = KH_LOG_INFO;
     if (!level)
         level = kh_config_raw(s->cfg, "general", "log_level", "info");

@@ -35,6 +35,12 @@ typedef struct kh_service {
 int kh_service_init(kh_service_t *s, const char *name, const char *section, int argc,
                     char **argv, const char *usage);
 
+/* The same without the command line (kh-node parses its own): cfgpath NULL means
+ * $KH_CONFIG or deploy/kh.ini; level NULL means the config's; district, when not
+ * NULL, sets [node] district (for %DISTRICT%).  Returns 0 or -1. */
+int kh_service_start(kh_service_t *s, const char *name, const char *section,
+                     const char *cfgpath, const char *level, const char *district);
+
 /* Loads the catalogue from [general] data_dir.  Returns NULL after logging. */
 kh_catalog_t *kh_service_catalog(kh_service_t *s);
 

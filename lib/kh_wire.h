@@ -20,6 +20,7 @@
 #define KH_T_FEED_REQ "SNAPSHOT?"
 #define KH_T_FEED_END "SNAPSHOT$"
 #define KH_TYPE_MAX   16
+#define KH_KEY_MAX    128   /* longest message key: "<report_id>/<revision>/<stage>" */
 
 typedef struct {
     const void *rid;            /* routing id frame (ROUTER only), else NULL */

@@ -1,0 +1,2325 @@
+/*
+ * kh_catalog.c — loads the report model from the data directory (units with validity
+ * dates, indicators, rules, targets), answers lookups through hash tables, parses
+ * periods and cell values, and validates whole reports into bilingual findings.
+ *
+ * Loading is strict and bounded: every file is read whole (at most KH_FILE_MAX bytes),
+ * must be valid UTF-8, is parsed with libcsv in strict mode, and every row is checked;
+ * the first problem ends the load with "file:line: what".  Cross-references (parents,
+ * cycles, overlapping validity, merged-into targets, rule and target indicators) are
+ * checked once all rows of a file are in.  After loading, the catalogue is immutable,
+ * so one catalogue may serve several threads.
+ *
+ * Validation (kh_validate) makes one pass over the report's values, resolving each
+ * unit and indicator in O(1) and placing parsed values in a grid (communes of the
+ * district × indicators), then checks completeness and applies the rules unit by
+ * unit from the grid.  Problems about one unit or indicator code (unknown, merged,
+ * of another district, wrong level or half-year) are reported once, at the first line
+ * where the code appears; value problems are reported per cell.
+ */
+#include "kh_catalog.h"
+#include "kh_rules.h"
+
+#include <csv.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KH_FILE_MAX ((size_t)4 << 20)   /* refuse data files larger than 4 MiB */
+#define KH_ROWS_MAX 100000              /* and more rows than this */
+#define KH_FIELD_MAX 4096               /* longest single CSV field */
+#define KH_FIELDS_MAX 32                /* most fields on one row */
+#define KH_MSG_MAX 1024                 /* one finding message */
+#define KH_RAW_SHOW 80                  /* bytes of a raw value quoted in a message */
+
+/* ==== small helpers ===================================================================== */
+
+/* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; min = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; min = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; min = 0x10000; }
+    else return 0;
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0xFF >> (len + 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* Copies untrusted text for a message: valid UTF-8 only (other bytes and control
+ * characters become '?'), at most max_bytes, "…" appended when cut. */
+static void safe_text(char *dst, size_t cap, const char *src, size_t max_bytes)
+{
+    if (cap == 0)
+        return;
+    size_t o = 0, i = 0, n = src ? strlen(src) : 0;
+    if (max_bytes > cap - 4)
+        max_bytes = cap > 4 ? cap - 4 : 0;
+    while (i < n) {
+        size_t l = utf8_seq((const unsigned char *)src + i, n - i);
+        if (o + (l ? l : 1) > max_bytes) {
+            if (o + 3 < cap) {
+                memcpy(dst + o, "\xE2\x80\xA6", 3);
+                o += 3;
+            }
+            break;
+        }
+        if (l == 0 || (l == 1 && ((unsigned char)src[i] < 0x20 || src[i] == 0x7F))) {
+            dst[o++] = '?';
+            i++;
+        } else {
+            memcpy(dst + o, src + i, l);
+            o += l;
+            i += l;
+        }
+    }
+    dst[o] = '\0';
+}
+
+/* Trims ASCII whitespace and no-break spaces (U+00A0, common in spreadsheets) in
+ * place; returns the start within s. */
+static char *trim(char *s)
+{
+    for (;;) {
+        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+            s++;
+        else if ((unsigned char)s[0] == 0xC2 && (unsigned char)s[1] == 0xA0)
+            s += 2;
+        else
+            break;
+    }
+    size_t n = strlen(s);
+    for (;;) {
+        if (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
+                      s[n - 1] == '\n'))
+            n--;
+        else if (n > 1 && (unsigned char)s[n - 2] == 0xC2 && (unsigned char)s[n - 1] == 0xA0)
+            n -= 2;
+        else
+            break;
+    }
+    s[n] = '\0';
+    return s;
+}
+
+static char *xstrdup(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static int days_in_month(int y, int m)
+{
+    static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    return m == 2 && is_leap(y) ? 29 : d[m - 1];
+}
+
+static int valid_ymd(int y, int m, int d)
+{
+    return y >= 1000 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
+}
+
+/* "2020-01-31" → 20200131; "" → 0.  Returns 0 or -1. */
+static int parse_iso_date(const char *s, int32_t *out)
+{
+    *out = 0;
+    if (*s == '\0')
+        return 0;
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+            return -1;
+    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+    if (!valid_ymd(y, m, d))
+        return -1;
+    *out = y * 10000 + m * 100 + d;
+    return 0;
+}
+
+static int32_t next_day(int32_t date)
+{
+    int y = date / 10000, m = date / 100 % 100, d = date % 100;
+    if (++d > days_in_month(y, m)) {
+        d = 1;
+        if (++m > 12) {
+            m = 1;
+            y++;
+        }
+    }
+    return y * 10000 + m * 100 + d;
+}
+
+static void date_vi(int32_t d, char *out, size_t cap)
+{
+    snprintf(out, cap, "%02d/%02d/%04d", (int)(d % 100), (int)(d / 100 % 100), (int)(d / 10000));
+}
+
+static void date_en(int32_t d, char *out, size_t cap)
+{
+    snprintf(out, cap, "%04d-%02d-%02d", (int)(d / 10000), (int)(d / 100 % 100), (int)(d % 100));
+}
+
+/* Codes of units, indicators and rules: 1..KH_CODE_MAX-1 of [A-Za-z0-9_.-]. */
+static int valid_code(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= KH_CODE_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+static void fmt_num(double v, char *out, size_t cap)
+{
+    if (v == 0)
+        v = 0;
+    snprintf(out, cap, "%.15g", v);
+}
+
+/* ==== hash table: string key → int ====================================================== */
+
+typedef struct {
+    const char *key;
+    int32_t val;
+} slot_t;
+
+typedef struct {
+    slot_t *slots;
+    size_t mask;
+} htab_t;
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int htab_init(htab_t *t, size_t expected)
+{
+    size_t cap = 16;
+    while (cap < expected * 2 + 1)
+        cap <<= 1;
+    t->slots = calloc(cap, sizeof *t->slots);
+    t->mask = cap - 1;
+    return t->slots ? 0 : -1;
+}
+
+static void htab_free(htab_t *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+}
+
+/* Finds key; returns its value or -1. */
+static int32_t htab_get(const htab_t *t, const char *key)
+{
+    if (!t->slots || !key)
+        return -1;
+    for (size_t i = hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
+        if (!t->slots[i].key)
+            return -1;
+        if (strcmp(t->slots[i].key, key) == 0)
+            return t->slots[i].val;
+    }
+}
+
+/* Inserts key → val unless present.  Returns -1 when inserted, else the existing
+ * value.  The table never fills: it is sized for twice the keys it will hold. */
+static int32_t htab_put(htab_t *t, const char *key, int32_t val)
+{
+    for (size_t i = hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
+        if (!t->slots[i].key) {
+            t->slots[i].key = key;
+            t->slots[i].val = val;
+            return -1;
+        }
+        if (strcmp(t->slots[i].key, key) == 0)
+            return t->slots[i].val;
+    }
+}
+
+/* ==== the catalogue ===================================================================== */
+
+typedef struct {
+    char id[KH_CODE_MAX];
+    int is_error;
+    kh_level_t level;
+    int in_s1, in_s2;
+    char *text, *msg_vi, *msg_en;
+    kh_expr_t *expr;
+    int first_ind;          /* the indicator a finding points at */
+    int line;
+} rule_t;
+
+struct kh_catalog {
+    kh_unit_t *units;
+    size_t n_units;
+    int *unit_line;
+    int32_t *unit_next;     /* next row with the same code, -1 at the end */
+    htab_t unit_ix;         /* code → first row of that code */
+
+    kh_indicator_t *inds;
+    size_t n_inds;
+    int *ind_line;
+    htab_t ind_ix;
+
+    rule_t *rules;
+    size_t n_rules;
+
+    kh_target_t *targets;
+    size_t n_targets;
+
+    int s1_due, s2_due;     /* mmdd */
+};
+
+/* ==== CSV reading ======================================================================= */
+
+typedef struct loader loader_t;
+/* Handles one data row; v[] holds the row's fields in the order of the expected
+ * columns.  Returns 0 or -1 after calling fail(). */
+typedef int (*row_fn)(loader_t *L, char **v, int line);
+
+struct loader {
+    const char *fname;
+    kh_catalog_t *c;
+    const char *const *cols;   /* expected column names */
+    size_t n_cols;
+    int colmap[KH_FIELDS_MAX]; /* expected column → index in the file */
+    size_t n_header;           /* fields on the header row; 0 before the header */
+    row_fn fn;
+    char *fields[KH_FIELDS_MAX];
+    size_t n_fields;
+    int cur_line, row_line;
+    size_t n_rows;
+    int failed;
+    char *err;
+    size_t errlen;
+};
+
+static void fail(loader_t *L, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void fail(loader_t *L, int line, const char *fmt, ...)
+{
+    if (L->failed)
+        return;
+    L->failed = 1;
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (L->err && L->errlen) {
+        if (line > 0)
+            snprintf(L->err, L->errlen, "%s:%d: %s", L->fname, line, what);
+        else
+            snprintf(L->err, L->errlen, "%s: %s", L->fname, what);
+    }
+}
+
+static void drop_fields(loader_t *L)
+{
+    for (size_t i = 0; i < L->n_fields; i++)
+        free(L->fields[i]);
+    L->n_fields = 0;
+}
+
+static void on_field(void *s, size_t len, void *data)
+{
+    loader_t *L = data;
+    if (L->failed)
+        return;
+    if (L->n_fields == 0)
+        L->row_line = L->cur_line;
+    if (L->n_fields >= KH_FIELDS_MAX) {
+        fail(L, L->row_line, "more than %d fields", KH_FIELDS_MAX);
+        return;
+    }
+    if (len > KH_FIELD_MAX) {
+        fail(L, L->cur_line, "field longer than %d bytes", KH_FIELD_MAX);
+        return;
+    }
+    char *f = malloc(len + 1);
+    if (!f) {
+        fail(L, L->cur_line, "out of memory");
+        return;
+    }
+    if (len)
+        memcpy(f, s, len);
+    f[len] = '\0';
+    L->fields[L->n_fields++] = f;
+}
+
+static void on_header(loader_t *L)
+{
+    for (size_t j = 0; j < L->n_cols; j++)
+        L->colmap[j] = -1;
+    for (size_t i = 0; i < L->n_fields; i++) {
+        char *name = trim(L->fields[i]);
+        for (size_t j = 0; j < L->n_cols; j++) {
+            if (strcmp(name, L->cols[j]) != 0)
+                continue;
+            if (L->colmap[j] >= 0) {
+                fail(L, L->row_line, "column '%s' appears twice", name);
+                return;
+            }
+            L->colmap[j] = (int)i;
+        }
+    }
+    for (size_t j = 0; j < L->n_cols; j++)
+        if (L->colmap[j] < 0) {
+            fail(L, L->row_line, "missing column '%s'", L->cols[j]);
+            return;
+        }
+    L->n_header = L->n_fields;
+}
+
+static void on_record(int term, void *data)
+{
+    (void)term;
+    loader_t *L = data;
+    if (L->failed) {
+        drop_fields(L);
+        return;
+    }
+    /* A line of nothing but separators or spaces is skipped like an empty one. */
+    int blank = 1;
+    for (size_t i = 0; i < L->n_fields && blank; i++)
+        blank = *trim(L->fields[i]) == '\0';
+    if (L->n_fields == 0 || (blank && L->n_header > 0)) {
+        drop_fields(L);
+        return;
+    }
+    if (L->n_header == 0) {
+        on_header(L);
+    } else if (L->n_fields != L->n_header) {
+        fail(L, L->row_line, "expected %zu fields, found %zu", L->n_header, L->n_fields);
+    } else if (++L->n_rows > KH_ROWS_MAX) {
+        fail(L, L->row_line, "more than %d rows", KH_ROWS_MAX);
+    } else {
+        char *v[KH_FIELDS_MAX];
+        for (size_t j = 0; j < L->n_cols; j++)
+            v[j] = trim(L->fields[L->colmap[j]]);
+        L->fn(L, v, L->row_line);
+    }
+    drop_fields(L);
+}
+
+/* Reads dir/fname whole, within KH_FILE_MAX.  Returns 0 or -1 after fail(). */
+static int read_whole(loader_t *L, const char *dir, char **buf, size_t *len)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, L->fname);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        fail(L, 0, "path too long");
+        return -1;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fail(L, 0, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 64 * 1024, used = 0;
+    char *b = malloc(cap + 1);
+    while (b) {
+        if (used == cap) {
+            if (cap > KH_FILE_MAX)
+                break;
+            char *nb = realloc(b, cap * 2 + 1);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + used, 1, cap - used, f);
+        used += got;
+        if (got == 0)
+            break;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (!b) {
+        fail(L, 0, "out of memory");
+        return -1;
+    }
+    if (used > KH_FILE_MAX) {
+        free(b);
+        fail(L, 0, "file larger than %zu bytes", KH_FILE_MAX);
+        return -1;
+    }
+    if (rerr) {
+        free(b);
+        fail(L, 0, "read error");
+        return -1;
+    }
+    b[used] = '\0';
+    *buf = b;
+    *len = used;
+    return 0;
+}
+
+/* Parses the file row by row, calling L->fn for each data row. */
+static int load_csv(loader_t *L, const char *dir)
+{
+    char *buf;
+    size_t len;
+    if (read_whole(L, dir, &buf, &len) < 0)
+        return -1;
+    size_t start = 0;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        start = 3;   /* a byte-order mark, as spreadsheets write */
+    /* The whole file must be text: valid UTF-8 and no NUL bytes. */
+    int line = 1;
+    for (size_t i = start; i < len;) {
+        if (buf[i] == '\0') {
+            fail(L, line, "NUL byte in file");
+            break;
+        }
+        size_t l = utf8_seq((unsigned char *)buf + i, len - i);
+        if (l == 0) {
+            fail(L, line, "invalid UTF-8");
+            break;
+        }
+        if (buf[i] == '\n')
+            line++;
+        i += l;
+    }
+    struct csv_parser p;
+    if (!L->failed && csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
+        fail(L, 0, "out of memory");
+    if (L->failed) {
+        free(buf);
+        return -1;
+    }
+    L->cur_line = 1;
+    /* Fed one physical line at a time so that callbacks know the line number. */
+    for (size_t i = start; i < len && !L->failed;) {
+        char *nl = memchr(buf + i, '\n', len - i);
+        size_t chunk = nl ? (size_t)(nl - (buf + i)) + 1 : len - i;
+        if (csv_parse(&p, buf + i, chunk, on_field, on_record, L) != chunk)
+            fail(L, L->cur_line, "malformed CSV (%s)", csv_strerror(csv_error(&p)));
+        i += chunk;
+        if (nl)
+            L->cur_line++;
+    }
+    if (!L->failed && csv_fini(&p, on_field, on_record, L) != 0)
+        fail(L, L->cur_line, "malformed CSV (%s)", csv_strerror(csv_error(&p)));
+    drop_fields(L);
+    csv_free(&p);
+    free(buf);
+    if (!L->failed && L->n_header == 0)
+        fail(L, 0, "empty file (no header row)");
+    return L->failed ? -1 : 0;
+}
+
+/* Grows *arr to hold n+1 items of size sz. */
+static int grow(void **arr, size_t n, size_t *cap, size_t sz)
+{
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 64;
+    void *na = realloc(*arr, nc * sz);
+    if (!na)
+        return -1;
+    *arr = na;
+    *cap = nc;
+    return 0;
+}
+
+/* "S1 S2", "S1", "S2" → flags.  Returns 0 or -1. */
+static int parse_halves(const char *s, int *in_s1, int *in_s2)
+{
+    *in_s1 = *in_s2 = 0;
+    const char *p = s;
+    int any = 0;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        if (p[0] == 'S' && (p[1] == '1' || p[1] == '2') && (p[2] == ' ' || p[2] == '\0')) {
+            int *flag = p[1] == '1' ? in_s1 : in_s2;
+            if (*flag)
+                return -1;   /* listed twice */
+            *flag = 1;
+            any = 1;
+            p += 2;
+        } else {
+            return -1;
+        }
+    }
+    return any ? 0 : -1;
+}
+
+/* A plain decimal number ("70", "0.5") into *out.  Returns 0 or -1. */
+static int parse_plain_number(const char *s, double *out)
+{
+    double v = 0, scale = 0;
+    int digits = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (isdigit((unsigned char)*s)) {
+            if (++digits > 15)
+                return -1;
+            if (scale > 0) {
+                v += (*s - '0') * scale;
+                scale /= 10;
+            } else {
+                v = v * 10 + (*s - '0');
+            }
+        } else if (*s == '.' && scale == 0 && digits > 0 && isdigit((unsigned char)s[1])) {
+            scale = 0.1;
+        } else {
+            return -1;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+/* ---- units ------------------------------------------------------------------------------ */
+
+static const char *const unit_cols[] = { "code", "name", "type", "level", "parent_code",
+                                         "valid_from", "valid_to", "merged_into" };
+enum { UC_CODE, UC_NAME, UC_TYPE, UC_LEVEL, UC_PARENT, UC_FROM, UC_TO, UC_MERGED };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+} unit_loader_t;
+
+static int unit_row(loader_t *L, char **v, int line)
+{
+    unit_loader_t *UL = (unit_loader_t *)L;
+    kh_catalog_t *c = L->c;
+    static const char *const types[] = { "tinh", "thanh_pho", "thi_xa", "huyen", "quan",
+                                         "xa", "phuong", "thi_tran" };
+    if (strlen(v[UC_CODE]) >= KH_CODE_MAX) {
+        fail(L, line, "unit code longer than %d characters", KH_CODE_MAX - 1);
+        return -1;
+    }
+    if (!valid_code(v[UC_CODE])) {
+        fail(L, line, "bad unit code '%.64s'", v[UC_CODE]);
+        return -1;
+    }
+    if (!*v[UC_NAME]) {
+        fail(L, line, "unit %s has no name", v[UC_CODE]);
+        return -1;
+    }
+    int type_ok = 0;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        type_ok |= strcmp(v[UC_TYPE], types[i]) == 0;
+    if (!type_ok) {
+        fail(L, line, "unit %s: unknown type '%.32s'", v[UC_CODE], v[UC_TYPE]);
+        return -1;
+    }
+    if (strlen(v[UC_LEVEL]) != 1 || v[UC_LEVEL][0] < '1' || v[UC_LEVEL][0] > '3') {
+        fail(L, line, "unit %s: level must be 1, 2 or 3", v[UC_CODE]);
+        return -1;
+    }
+    int level = v[UC_LEVEL][0] - '0';
+    if (level == 1 && *v[UC_PARENT]) {
+        fail(L, line, "unit %s: a level-1 unit has no parent", v[UC_CODE]);
+        return -1;
+    }
+    if (level > 1 && !*v[UC_PARENT]) {
+        fail(L, line, "unit %s: missing parent_code", v[UC_CODE]);
+        return -1;
+    }
+    if (*v[UC_PARENT] && !valid_code(v[UC_PARENT])) {
+        fail(L, line, "unit %s: bad parent_code '%.64s'", v[UC_CODE], v[UC_PARENT]);
+        return -1;
+    }
+    int32_t from, to;
+    if (parse_iso_date(v[UC_FROM], &from) < 0) {
+        fail(L, line, "unit %s: bad valid_from '%.32s' (expected YYYY-MM-DD)", v[UC_CODE],
+             v[UC_FROM]);
+        return -1;
+    }
+    if (parse_iso_date(v[UC_TO], &to) < 0) {
+        fail(L, line, "unit %s: bad valid_to '%.32s' (expected YYYY-MM-DD)", v[UC_CODE],
+             v[UC_TO]);
+        return -1;
+    }
+    if (from && to && from > to) {
+        fail(L, line, "unit %s: valid_from is after valid_to", v[UC_CODE]);
+        return -1;
+    }
+    if (*v[UC_MERGED]) {
+        if (!valid_code(v[UC_MERGED])) {
+            fail(L, line, "unit %s: bad merged_into '%.64s'", v[UC_CODE], v[UC_MERGED]);
+            return -1;
+        }
+        if (!to) {
+            fail(L, line, "unit %s: merged_into needs a valid_to date", v[UC_CODE]);
+            return -1;
+        }
+        if (strcmp(v[UC_MERGED], v[UC_CODE]) == 0) {
+            fail(L, line, "unit %s is merged into itself", v[UC_CODE]);
+            return -1;
+        }
+    }
+    if (grow((void **)&c->units, c->n_units, &UL->cap, sizeof *c->units) < 0) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    int *nl = realloc(c->unit_line, UL->cap * sizeof *nl);
+    if (!nl) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    c->unit_line = nl;
+    kh_unit_t *u = &c->units[c->n_units];
+    memset(u, 0, sizeof *u);
+    snprintf(u->code, sizeof u->code, "%s", v[UC_CODE]);
+    snprintf(u->type, sizeof u->type, "%s", v[UC_TYPE]);
+    snprintf(u->parent, sizeof u->parent, "%s", v[UC_PARENT]);
+    snprintf(u->merged_into, sizeof u->merged_into, "%s", v[UC_MERGED]);
+    u->level = (kh_level_t)level;
+    u->valid_from = from;
+    u->valid_to = to;
+    if (!(u->name = xstrdup(v[UC_NAME]))) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    c->unit_line[c->n_units] = line;
+    c->n_units++;
+    return 0;
+}
+
+static int overlaps(const kh_unit_t *a, const kh_unit_t *b)
+{
+    int32_t af = a->valid_from, at = a->valid_to ? a->valid_to : 99991231;
+    int32_t bf = b->valid_from, bt = b->valid_to ? b->valid_to : 99991231;
+    return af <= bt && bf <= at;
+}
+
+/* Finds a cycle among parent links (by code, over all rows).  Returns 0 or -1. */
+static int check_cycles(loader_t *L)
+{
+    kh_catalog_t *c = L->c;
+    size_t n = c->n_units;
+    int8_t *color = calloc(n ? n : 1, 1);
+    int32_t *stack_node = malloc((n ? n : 1) * sizeof *stack_node);
+    int32_t *stack_it = malloc((n ? n : 1) * sizeof *stack_it);
+    int rc = 0;
+    if (!color || !stack_node || !stack_it) {
+        fail(L, 0, "out of memory");
+        rc = -1;
+        goto out;
+    }
+    for (size_t h = 0; h < n && rc == 0; h++) {
+        if (htab_get(&c->unit_ix, c->units[h].code) != (int32_t)h || color[h])
+            continue;   /* only chain heads stand for a code */
+        size_t sp = 0;
+        stack_node[sp] = (int32_t)h;
+        stack_it[sp++] = (int32_t)h;
+        color[h] = 1;
+        while (sp > 0 && rc == 0) {
+            int32_t u = stack_node[sp - 1], r = stack_it[sp - 1];
+            if (r < 0) {
+                color[u] = 2;
+                sp--;
+                continue;
+            }
+            stack_it[sp - 1] = c->unit_next[r];
+            if (!c->units[r].parent[0])
+                continue;
+            int32_t p = htab_get(&c->unit_ix, c->units[r].parent);
+            if (p < 0)
+                continue;   /* reported as unknown parent */
+            if (color[p] == 1) {
+                char path[512];
+                size_t used = 0;
+                size_t k = 0;
+                while (k < sp && stack_node[k] != p)
+                    k++;
+                for (; k < sp && used < sizeof path; k++)
+                    used += (size_t)snprintf(path + used, sizeof path - used, "%s → ",
+                                             c->units[stack_node[k]].code);
+                if (used < sizeof path)
+                    snprintf(path + used, sizeof path - used, "%s", c->units[p].code);
+                fail(L, c->unit_line[r], "cycle in the unit tree: %s", path);
+                rc = -1;
+            } else if (color[p] == 0) {
+                color[p] = 1;
+                stack_node[sp] = p;
+                stack_it[sp++] = p;
+            }
+        }
+    }
+out:
+    free(color);
+    free(stack_node);
+    free(stack_it);
+    return rc;
+}
+
+static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+{
+    unit_loader_t UL = { .L = { .fname = "ben_tre_units.csv", .c = c, .cols = unit_cols,
+                                .n_cols = 8, .fn = unit_row, .err = err, .errlen = errlen } };
+    loader_t *L = &UL.L;
+    if (load_csv(L, dir) < 0)
+        return -1;
+    if (c->n_units == 0) {
+        fail(L, 0, "no units");
+        return -1;
+    }
+    c->unit_next = malloc(c->n_units * sizeof *c->unit_next);
+    if (!c->unit_next || htab_init(&c->unit_ix, c->n_units) < 0) {
+        fail(L, 0, "out of memory");
+        return -1;
+    }
+    /* Rows of one code form a chain in file order; their validity must not overlap. */
+    int32_t *tail = malloc(c->n_units * sizeof *tail);
+    if (!tail) {
+        fail(L, 0, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_units; i++) {
+        const kh_unit_t *u = &c->units[i];
+        c->unit_next[i] = -1;
+        int32_t head = htab_put(&c->unit_ix, u->code, (int32_t)i);
+        if (head < 0) {
+            tail[i] = (int32_t)i;
+            continue;
+        }
+        for (int32_t r = head; r >= 0; r = c->unit_next[r]) {
+            if (overlaps(&c->units[r], u)) {
+                fail(L, c->unit_line[i], "unit %s: validity overlaps the row of line %d",
+                     u->code, c->unit_line[r]);
+                free(tail);
+                return -1;
+            }
+            if (c->units[r].level != u->level) {
+                fail(L, c->unit_line[i], "unit %s: level differs from the row of line %d",
+                     u->code, c->unit_line[r]);
+                free(tail);
+                return -1;
+            }
+        }
+        c->unit_next[tail[head]] = (int32_t)i;
+        tail[head] = (int32_t)i;
+    }
+    free(tail);
+    /* Parents and merge targets must exist. */
+    for (size_t i = 0; i < c->n_units; i++) {
+        const kh_unit_t *u = &c->units[i];
+        if (u->parent[0] && htab_get(&c->unit_ix, u->parent) < 0) {
+            fail(L, c->unit_line[i], "unit %s: unknown parent unit %s", u->code, u->parent);
+            return -1;
+        }
+        if (u->merged_into[0]) {
+            int32_t m = htab_get(&c->unit_ix, u->merged_into);
+            if (m < 0) {
+                fail(L, c->unit_line[i], "unit %s: merged_into names unknown unit %s",
+                     u->code, u->merged_into);
+                return -1;
+            }
+            if (c->units[m].level != u->level) {
+                fail(L, c->unit_line[i], "unit %s: merged into %s of another level", u->code,
+                     u->merged_into);
+                return -1;
+            }
+        }
+    }
+    if (check_cycles(L) < 0)
+        return -1;
+    /* Without cycles, each parent must sit exactly one level up. */
+    for (size_t i = 0; i < c->n_units; i++) {
+        const kh_unit_t *u = &c->units[i];
+        if (!u->parent[0])
+            continue;
+        const kh_unit_t *p = &c->units[htab_get(&c->unit_ix, u->parent)];
+        if ((int)p->level != (int)u->level - 1) {
+            fail(L, c->unit_line[i], "unit %s (level %d): parent %s is level %d", u->code,
+                 (int)u->level, p->code, (int)p->level);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- indicators ------------------------------------------------------------------------- */
+
+static const char *const ind_cols[] = { "code", "section", "level", "value_type", "options",
+                                        "time_aggregation", "periods", "name_vi", "name_en",
+                                        "unit" };
+enum { IC_CODE, IC_SECTION, IC_LEVEL, IC_VTYPE, IC_OPTIONS, IC_TAGG, IC_PERIODS, IC_NAME_VI,
+       IC_NAME_EN, IC_UNIT };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+} ind_loader_t;
+
+static int parse_options(loader_t *L, int line, kh_indicator_t *d, const char *s)
+{
+    char buf[KH_FIELD_MAX + 1];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        size_t n = strlen(tok);
+        if (n == 0 || n >= sizeof d->options[0]) {
+            fail(L, line, "indicator %s: option '%.32s' is longer than %zu characters",
+                 d->code, tok, sizeof d->options[0] - 1);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!isalnum((unsigned char)tok[i]) && tok[i] != '_') {
+                fail(L, line, "indicator %s: bad option code '%s'", d->code, tok);
+                return -1;
+            }
+        if (strcmp(tok, "NONE") == 0) {
+            fail(L, line, "indicator %s: NONE is reserved for the empty option", d->code);
+            return -1;
+        }
+        for (int i = 0; i < d->n_options; i++)
+            if (strcmp(d->options[i], tok) == 0) {
+                fail(L, line, "indicator %s: option %s listed twice", d->code, tok);
+                return -1;
+            }
+        if (d->n_options >= KH_MAX_OPTIONS) {
+            fail(L, line, "indicator %s: more than %d options", d->code, KH_MAX_OPTIONS);
+            return -1;
+        }
+        snprintf(d->options[d->n_options++], sizeof d->options[0], "%s", tok);
+    }
+    if (d->n_options == 0) {
+        fail(L, line, "indicator %s: an option indicator needs its options", d->code);
+        return -1;
+    }
+    return 0;
+}
+
+static int ind_row(loader_t *L, char **v, int line)
+{
+    ind_loader_t *IL = (ind_loader_t *)L;
+    kh_catalog_t *c = L->c;
+    const char *code = v[IC_CODE];
+    if (strlen(code) >= KH_CODE_MAX) {
+        fail(L, line, "indicator code longer than %d characters", KH_CODE_MAX - 1);
+        return -1;
+    }
+    if (!valid_code(code)) {
+        fail(L, line, "bad indicator code '%.64s'", code);
+        return -1;
+    }
+    kh_indicator_t d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.code, sizeof d.code, "%s", code);
+    if (strlen(v[IC_SECTION]) != 1 || v[IC_SECTION][0] < '1' || v[IC_SECTION][0] > '5') {
+        fail(L, line, "indicator %s: section must be 1..5", code);
+        return -1;
+    }
+    d.section = v[IC_SECTION][0] - '0';
+    if (strcmp(v[IC_LEVEL], "commune") == 0)
+        d.level = KH_LEVEL_COMMUNE;
+    else if (strcmp(v[IC_LEVEL], "district") == 0)
+        d.level = KH_LEVEL_DISTRICT;
+    else {
+        fail(L, line, "indicator %s: level must be commune or district, not '%.32s'", code,
+             v[IC_LEVEL]);
+        return -1;
+    }
+    const char *vt = v[IC_VTYPE];
+    if (strcmp(vt, "count") == 0) d.vtype = KH_VT_COUNT;
+    else if (strcmp(vt, "money") == 0) d.vtype = KH_VT_MONEY;
+    else if (strcmp(vt, "flag") == 0) d.vtype = KH_VT_FLAG;
+    else if (strcmp(vt, "score") == 0) d.vtype = KH_VT_SCORE;
+    else if (strcmp(vt, "option") == 0) d.vtype = KH_VT_OPTION;
+    else {
+        fail(L, line, "indicator %s: bad value_type '%.32s' (count, money, flag, score, "
+             "option)", code, vt);
+        return -1;
+    }
+    const char *opts = v[IC_OPTIONS];
+    if (d.vtype == KH_VT_OPTION) {
+        if (parse_options(L, line, &d, opts) < 0)
+            return -1;
+    } else if (d.vtype == KH_VT_SCORE) {
+        /* "min-max", both plain non-negative numbers. */
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", opts);
+        char *dash = strchr(buf, '-');
+        double lo, hi;
+        if (!dash || strlen(opts) >= sizeof buf) {
+            fail(L, line, "indicator %s: a score needs its range in options (e.g. 0-100)", code);
+            return -1;
+        }
+        *dash = '\0';
+        if (parse_plain_number(buf, &lo) < 0 || parse_plain_number(dash + 1, &hi) < 0 ||
+            !(lo < hi)) {
+            fail(L, line, "indicator %s: bad score range '%.32s' (e.g. 0-100)", code, opts);
+            return -1;
+        }
+        d.score_min = lo;
+        d.score_max = hi;
+    } else if (*opts) {
+        fail(L, line, "indicator %s: options are only for option and score indicators", code);
+        return -1;
+    }
+    if (strcmp(v[IC_TAGG], "sum") == 0) d.tagg = KH_TA_SUM;
+    else if (strcmp(v[IC_TAGG], "last") == 0) d.tagg = KH_TA_LAST;
+    else if (strcmp(v[IC_TAGG], "max") == 0) d.tagg = KH_TA_MAX;
+    else {
+        fail(L, line, "indicator %s: bad time_aggregation '%.32s' (sum, last, max)", code,
+             v[IC_TAGG]);
+        return -1;
+    }
+    if (parse_halves(v[IC_PERIODS], &d.in_s1, &d.in_s2) < 0) {
+        fail(L, line, "indicator %s: bad periods '%.32s' (S1 S2, S1 or S2)", code,
+             v[IC_PERIODS]);
+        return -1;
+    }
+    if (!*v[IC_NAME_VI] || !*v[IC_NAME_EN]) {
+        fail(L, line, "indicator %s: name_vi and name_en are required", code);
+        return -1;
+    }
+    if (grow((void **)&c->inds, c->n_inds, &IL->cap, sizeof *c->inds) < 0) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    int *nl = realloc(c->ind_line, IL->cap * sizeof *nl);
+    if (!nl) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    c->ind_line = nl;
+    d.name_vi = xstrdup(v[IC_NAME_VI]);
+    d.name_en = xstrdup(v[IC_NAME_EN]);
+    d.unit = xstrdup(v[IC_UNIT]);
+    c->inds[c->n_inds] = d;
+    c->ind_line[c->n_inds] = line;
+    c->n_inds++;
+    if (!d.name_vi || !d.name_en || !d.unit) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int load_indicators(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+{
+    ind_loader_t IL = { .L = { .fname = "indicators.csv", .c = c, .cols = ind_cols,
+                               .n_cols = 10, .fn = ind_row, .err = err, .errlen = errlen } };
+    loader_t *L = &IL.L;
+    if (load_csv(L, dir) < 0)
+        return -1;
+    if (c->n_inds == 0) {
+        fail(L, 0, "no indicators");
+        return -1;
+    }
+    if (htab_init(&c->ind_ix, c->n_inds) < 0) {
+        fail(L, 0, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_inds; i++) {
+        int32_t prev = htab_put(&c->ind_ix, c->inds[i].code, (int32_t)i);
+        if (prev >= 0) {
+            fail(L, c->ind_line[i], "indicator %s already defined on line %d",
+                 c->inds[i].code, c->ind_line[prev]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- rules ------------------------------------------------------------------------------ */
+
+static const char *const rule_cols[] = { "id", "severity", "level", "periods", "rule",
+                                         "message_vi", "message_en" };
+enum { RC_ID, RC_SEV, RC_LEVEL, RC_PERIODS, RC_RULE, RC_MSG_VI, RC_MSG_EN };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+} rule_loader_t;
+
+static int resolve_ind(void *arg, const char *code)
+{
+    return htab_get(&((const kh_catalog_t *)arg)->ind_ix, code);
+}
+
+static int rule_row(loader_t *L, char **v, int line)
+{
+    rule_loader_t *RL = (rule_loader_t *)L;
+    kh_catalog_t *c = L->c;
+    const char *id = v[RC_ID];
+    if (!valid_code(id)) {
+        fail(L, line, "bad rule id '%.64s'", id);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_rules; i++)
+        if (strcmp(c->rules[i].id, id) == 0) {
+            fail(L, line, "rule %s already defined on line %d", id, c->rules[i].line);
+            return -1;
+        }
+    rule_t r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.id, sizeof r.id, "%s", id);
+    r.line = line;
+    if (strcmp(v[RC_SEV], "error") == 0)
+        r.is_error = 1;
+    else if (strcmp(v[RC_SEV], "warning") != 0) {
+        fail(L, line, "rule %s: severity must be error or warning", id);
+        return -1;
+    }
+    if (strcmp(v[RC_LEVEL], "commune") == 0)
+        r.level = KH_LEVEL_COMMUNE;
+    else if (strcmp(v[RC_LEVEL], "district") == 0)
+        r.level = KH_LEVEL_DISTRICT;
+    else {
+        fail(L, line, "rule %s: level must be commune or district", id);
+        return -1;
+    }
+    if (parse_halves(v[RC_PERIODS], &r.in_s1, &r.in_s2) < 0) {
+        fail(L, line, "rule %s: bad periods '%.32s' (S1 S2, S1 or S2)", id, v[RC_PERIODS]);
+        return -1;
+    }
+    if (!*v[RC_MSG_VI] || !*v[RC_MSG_EN]) {
+        fail(L, line, "rule %s: message_vi and message_en are required", id);
+        return -1;
+    }
+    char why[256];
+    if (kh_rule_compile(v[RC_RULE], c->inds, c->n_inds, resolve_ind, c, &r.expr, why,
+                        sizeof why) < 0) {
+        fail(L, line, "rule %s: %s", id, why);
+        return -1;
+    }
+    /* Every indicator must be reported at the rule's level whenever the rule applies:
+     * otherwise the rule could never be evaluated. */
+    int refs[KH_RULE_MAX_NODES];
+    size_t nr = kh_expr_indicators(r.expr, refs, KH_RULE_MAX_NODES);
+    r.first_ind = nr ? refs[0] : -1;
+    for (size_t i = 0; i < nr; i++) {
+        const kh_indicator_t *d = &c->inds[refs[i]];
+        const char *why2 = NULL;
+        if (d->level != r.level)
+            why2 = d->level == KH_LEVEL_COMMUNE ? "is commune-level" : "is district-level";
+        else if ((r.in_s1 && !d->in_s1) || (r.in_s2 && !d->in_s2))
+            why2 = "is not reported in every half-year the rule lists";
+        if (why2) {
+            fail(L, line, "rule %s: indicator %s %s", id, d->code, why2);
+            kh_expr_free(r.expr);
+            return -1;
+        }
+    }
+    if (nr == 0) {
+        fail(L, line, "rule %s: reads no indicator", id);
+        kh_expr_free(r.expr);
+        return -1;
+    }
+    r.text = xstrdup(v[RC_RULE]);
+    r.msg_vi = xstrdup(v[RC_MSG_VI]);
+    r.msg_en = xstrdup(v[RC_MSG_EN]);
+    if (grow((void **)&c->rules, c->n_rules, &RL->cap, sizeof *c->rules) < 0 || !r.text ||
+        !r.msg_vi || !r.msg_en) {
+        free(r.text);
+        free(r.msg_vi);
+        free(r.msg_en);
+        kh_expr_free(r.expr);
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    c->rules[c->n_rules++] = r;
+    return 0;
+}
+
+static int load_rules(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+{
+    rule_loader_t RL = { .L = { .fname = "rules.csv", .c = c, .cols = rule_cols, .n_cols = 7,
+                                .fn = rule_row, .err = err, .errlen = errlen } };
+    return load_csv(&RL.L, dir);
+}
+
+/* ---- targets ---------------------------------------------------------------------------- */
+
+static const char *const target_cols[] = { "code", "name_vi", "name_en", "numerator",
+                                           "denominator", "target_2020",
+                                           "target_2020_difficult_areas", "source" };
+enum { TC_CODE, TC_NAME_VI, TC_NAME_EN, TC_NUM, TC_DEN, TC_TARGET, TC_TARGET_DIFF, TC_SOURCE };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+} target_loader_t;
+
+static int parse_target_value(const char *s, double *out)
+{
+    if (!*s) {
+        *out = -1;
+        return 0;
+    }
+    return parse_plain_number(s, out) == 0 && *out <= 100 ? 0 : -1;
+}
+
+static int target_row(loader_t *L, char **v, int line)
+{
+    target_loader_t *TL = (target_loader_t *)L;
+    kh_catalog_t *c = L->c;
+    const char *code = v[TC_CODE];
+    if (!valid_code(code)) {
+        fail(L, line, "bad target code '%.64s'", code);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_targets; i++)
+        if (strcmp(c->targets[i].code, code) == 0) {
+            fail(L, line, "target %s listed twice", code);
+            return -1;
+        }
+    if (!*v[TC_NAME_VI] || !*v[TC_NAME_EN]) {
+        fail(L, line, "target %s: name_vi and name_en are required", code);
+        return -1;
+    }
+    const char *parts[2] = { v[TC_NUM], v[TC_DEN] };
+    for (int i = 0; i < 2; i++)
+        if (htab_get(&c->ind_ix, parts[i]) < 0) {
+            fail(L, line, "target %s: unknown indicator %.64s", code, parts[i]);
+            return -1;
+        }
+    kh_target_t t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.code, sizeof t.code, "%s", code);
+    snprintf(t.numerator, sizeof t.numerator, "%s", v[TC_NUM]);
+    snprintf(t.denominator, sizeof t.denominator, "%s", v[TC_DEN]);
+    if (parse_target_value(v[TC_TARGET], &t.target) < 0 ||
+        parse_target_value(v[TC_TARGET_DIFF], &t.target_difficult) < 0) {
+        fail(L, line, "target %s: targets must be empty or a number from 0 to 100", code);
+        return -1;
+    }
+    if (grow((void **)&c->targets, c->n_targets, &TL->cap, sizeof *c->targets) < 0) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    t.name_vi = xstrdup(v[TC_NAME_VI]);
+    t.name_en = xstrdup(v[TC_NAME_EN]);
+    t.source = xstrdup(v[TC_SOURCE]);
+    c->targets[c->n_targets++] = t;
+    if (!t.name_vi || !t.name_en || !t.source) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int load_targets(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+{
+    target_loader_t TL = { .L = { .fname = "targets.csv", .c = c, .cols = target_cols,
+                                  .n_cols = 8, .fn = target_row, .err = err,
+                                  .errlen = errlen } };
+    return load_csv(&TL.L, dir);
+}
+
+/* ---- load / destroy --------------------------------------------------------------------- */
+
+static int valid_mmdd(int mmdd)
+{
+    int m = mmdd / 100, d = mmdd % 100;
+    return m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(2001, m);
+}
+
+kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_mmdd,
+                              char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    err[0] = '\0';
+    if (!data_dir) {
+        snprintf(err, errlen, "no data directory");
+        return NULL;
+    }
+    /* 0 or less: the Bến Tre defaults (20 June, 5 December). */
+    if (s1_due_mmdd <= 0)
+        s1_due_mmdd = 620;
+    if (s2_due_mmdd <= 0)
+        s2_due_mmdd = 1205;
+    if (!valid_mmdd(s1_due_mmdd) || !valid_mmdd(s2_due_mmdd)) {
+        snprintf(err, errlen, "calendar: bad due date (expected mmdd, e.g. 620 and 1205)");
+        return NULL;
+    }
+    kh_catalog_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->s1_due = s1_due_mmdd;
+    c->s2_due = s2_due_mmdd;
+    if (load_units(c, data_dir, err, errlen) < 0 ||
+        load_indicators(c, data_dir, err, errlen) < 0 ||
+        load_rules(c, data_dir, err, errlen) < 0 ||
+        load_targets(c, data_dir, err, errlen) < 0) {
+        kh_catalog_destroy(&c);
+        return NULL;
+    }
+    return c;
+}
+
+void kh_catalog_destroy(kh_catalog_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    kh_catalog_t *c = *self_p;
+    for (size_t i = 0; i < c->n_units; i++)
+        free(c->units[i].name);
+    free(c->units);
+    free(c->unit_line);
+    free(c->unit_next);
+    htab_free(&c->unit_ix);
+    for (size_t i = 0; i < c->n_inds; i++) {
+        free(c->inds[i].name_vi);
+        free(c->inds[i].name_en);
+        free(c->inds[i].unit);
+    }
+    free(c->inds);
+    free(c->ind_line);
+    htab_free(&c->ind_ix);
+    for (size_t i = 0; i < c->n_rules; i++) {
+        free(c->rules[i].text);
+        free(c->rules[i].msg_vi);
+        free(c->rules[i].msg_en);
+        kh_expr_free(c->rules[i].expr);
+    }
+    free(c->rules);
+    for (size_t i = 0; i < c->n_targets; i++) {
+        free(c->targets[i].name_vi);
+        free(c->targets[i].name_en);
+        free(c->targets[i].source);
+    }
+    free(c->targets);
+    free(c);
+    *self_p = NULL;
+}
+
+/* ==== lookups =========================================================================== */
+
+static int32_t ind_index(const kh_catalog_t *c, const char *code)
+{
+    return c && code ? htab_get(&c->ind_ix, code) : -1;
+}
+
+const kh_indicator_t *kh_catalog_indicator(const kh_catalog_t *c, const char *code)
+{
+    int32_t i = ind_index(c, code);
+    return i >= 0 ? &c->inds[i] : NULL;
+}
+
+size_t kh_catalog_indicator_count(const kh_catalog_t *c)
+{
+    return c ? c->n_inds : 0;
+}
+
+const kh_indicator_t *kh_catalog_indicator_at(const kh_catalog_t *c, size_t i)
+{
+    return c && i < c->n_inds ? &c->inds[i] : NULL;
+}
+
+size_t kh_catalog_target_count(const kh_catalog_t *c)
+{
+    return c ? c->n_targets : 0;
+}
+
+const kh_target_t *kh_catalog_target_at(const kh_catalog_t *c, size_t i)
+{
+    return c && i < c->n_targets ? &c->targets[i] : NULL;
+}
+
+static int in_force(const kh_unit_t *u, int32_t date)
+{
+    return (u->valid_from == 0 || u->valid_from <= date) &&
+           (u->valid_to == 0 || date <= u->valid_to);
+}
+
+static int32_t unit_row_on(const kh_catalog_t *c, const char *code, int32_t date)
+{
+    if (!c || !code)
+        return -1;
+    for (int32_t r = htab_get(&c->unit_ix, code); r >= 0; r = c->unit_next[r])
+        if (in_force(&c->units[r], date))
+            return r;
+    return -1;
+}
+
+const kh_unit_t *kh_catalog_unit_on(const kh_catalog_t *c, const char *code, int32_t date)
+{
+    int32_t r = unit_row_on(c, code, date);
+    return r >= 0 ? &c->units[r] : NULL;
+}
+
+const kh_unit_t *kh_catalog_unit_any(const kh_catalog_t *c, const char *code)
+{
+    if (!c || !code)
+        return NULL;
+    int32_t best = -1;
+    for (int32_t r = htab_get(&c->unit_ix, code); r >= 0; r = c->unit_next[r])
+        if (best < 0 || c->units[r].valid_from > c->units[best].valid_from)
+            best = r;
+    return best >= 0 ? &c->units[best] : NULL;
+}
+
+size_t kh_catalog_units_on(const kh_catalog_t *c, kh_level_t level, const char *parent,
+                           int32_t date, const kh_unit_t **out, size_t cap)
+{
+    if (!c)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_units; i++) {
+        const kh_unit_t *u = &c->units[i];
+        if (u->level != level || !in_force(u, date))
+            continue;
+        if (parent && parent[0] && strcmp(u->parent, parent) != 0)
+            continue;
+        if (out && n < cap)
+            out[n] = u;
+        n++;
+    }
+    return n;
+}
+
+/* ==== periods =========================================================================== */
+
+static int four_digits(const char *s, int *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+    if (s[0] == '0')
+        return -1;   /* years 1000..9999 */
+    *out = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    return 0;
+}
+
+int kh_period_parse(const char *s, kh_period_t *out)
+{
+    if (!s || !out)
+        return -1;
+    size_t n = strnlen(s, 16);
+    kh_period_t p = { KH_P_HALF, 0, 0, 0 };
+    if (n < 4 || four_digits(s, &p.year) < 0)
+        return -1;
+    if (n == 4) {
+        p.kind = KH_P_YEAR;
+    } else if (n == 6 && s[4] == 'S' && (s[5] == '1' || s[5] == '2')) {
+        p.kind = KH_P_HALF;
+        p.half = s[5] - '0';
+    } else if (n == 9 && s[4] == '-' && four_digits(s + 5, &p.year_to) == 0 &&
+               p.year_to > p.year) {
+        p.kind = KH_P_PROGRAMME;
+    } else {
+        return -1;
+    }
+    if (p.kind != KH_P_PROGRAMME)
+        p.year_to = p.year;
+    *out = p;
+    return 0;
+}
+
+int32_t kh_period_end(const kh_period_t *p)
+{
+    if (!p)
+        return 0;
+    switch (p->kind) {
+    case KH_P_HALF: return p->year * 10000 + (p->half == 1 ? 630 : 1231);
+    case KH_P_YEAR: return p->year * 10000 + 1231;
+    case KH_P_PROGRAMME: return p->year_to * 10000 + 1231;
+    }
+    return 0;
+}
+
+/* First day of a half-year (used for PERIOD_FUTURE). */
+static int32_t half_start(const kh_period_t *p)
+{
+    return p->year * 10000 + (p->half == 2 ? 701 : 101);
+}
+
+int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p)
+{
+    if (!c || !p || p->kind != KH_P_HALF)
+        return 0;
+    return p->year * 10000 + (p->half == 1 ? c->s1_due : c->s2_due);
+}
+
+size_t kh_period_halves(const kh_period_t *p, char (*out)[8], size_t cap)
+{
+    if (!p)
+        return 0;
+    size_t n = 0;
+    int first_half = p->kind == KH_P_HALF ? p->half : 1;
+    int last_half = p->kind == KH_P_HALF ? p->half : 2;
+    int y_to = p->kind == KH_P_PROGRAMME ? p->year_to : p->year;
+    for (int y = p->year; y <= y_to; y++)
+        for (int h = (y == p->year ? first_half : 1); h <= (y == y_to ? last_half : 2); h++) {
+            if (out && n < cap)
+                snprintf(out[n], 8, "%04dS%d", y, h);
+            n++;
+        }
+    return n;
+}
+
+/* ==== values ============================================================================ */
+
+/*
+ * Numbers as people type them in Vietnamese and English spreadsheets.
+ *
+ * A number is an optional '-' followed by digit groups separated by '.' or ','
+ * (no leading or trailing separator, no two in a row).  How separators are read:
+ *
+ *  - none: a plain integer ("1234567").
+ *  - both '.' and ',': the last separator is the decimal mark and must occur once;
+ *    the other kind groups thousands ("1.234.567,5" or "1,234,567.5").
+ *  - one kind, two or more times: thousands separators ("1.234.567", "1,234,567").
+ *  - one separator, once ("12.500", "1,5"):
+ *      count and money are whole numbers, so a decimal mark is impossible: it is a
+ *      thousands separator when it is followed by exactly 3 digits and preceded by
+ *      1-3 digits not starting with 0 ("12.500" = 12500); anything else ("1,5",
+ *      "1.23", "0.500") is rejected as ambiguous;
+ *      a score may have decimals: followed by 3 digits after 1-3 digits not starting
+ *      with 0 ("1.500") it could be either and is rejected; otherwise it is the
+ *      decimal mark ("72.5", "72,5" = 72.5).
+ *  In every thousands reading, the first group has 1-3 digits and every later group
+ *  exactly 3; otherwise the number is rejected.  `normalised` is set whenever
+ *  thousands separators were removed, so the validator can warn.  Flags are exactly
+ *  "0" or "1".  At most 15 significant digits (money in đồng fits; doubles stay exact).
+ */
+typedef enum {
+    NUM_OK, NUM_NOT_NUMBER, NUM_AMBIGUOUS, NUM_TOO_LARGE
+} numerr_t;
+
+static numerr_t parse_grouped(const char *s, int allow_decimal, double *out, int *neg,
+                              int *has_fraction, int *grouped)
+{
+    *neg = 0;
+    *has_fraction = 0;
+    *grouped = 0;
+    if (*s == '-') {
+        *neg = 1;
+        s++;
+    }
+    /* Split into digit groups and separators. */
+    enum { MAXG = 32 };
+    const char *gs[MAXG];
+    size_t gl[MAXG];
+    char sep[MAXG];
+    size_t ng = 0;
+    const char *p = s;
+    if (!isdigit((unsigned char)*p))
+        return NUM_NOT_NUMBER;
+    for (;;) {
+        if (ng >= MAXG)
+            return NUM_TOO_LARGE;
+        gs[ng] = p;
+        while (isdigit((unsigned char)*p))
+            p++;
+        gl[ng] = (size_t)(p - gs[ng]);
+        if (gl[ng] == 0)
+            return NUM_NOT_NUMBER;   /* separator at the end or two in a row */
+        if (*p == '\0') {
+            sep[ng++] = '\0';
+            break;
+        }
+        if (*p != '.' && *p != ',')
+            return NUM_NOT_NUMBER;
+        sep[ng++] = *p++;
+    }
+    size_t nsep = ng - 1;
+    size_t n_dot = 0, n_comma = 0;
+    for (size_t i = 0; i < nsep; i++)
+        *(sep[i] == '.' ? &n_dot : &n_comma) += 1;
+    size_t int_groups = ng;        /* groups forming the integer part */
+    int thousands = 0;
+    if (nsep == 0) {
+        /* plain integer */
+    } else if (n_dot && n_comma) {
+        char dec = sep[nsep - 1];
+        if ((dec == '.' ? n_dot : n_comma) != 1)
+            return NUM_AMBIGUOUS;
+        int_groups = ng - 1;
+        thousands = int_groups > 1;
+        *has_fraction = 1;
+    } else if (nsep >= 2) {
+        thousands = 1;
+    } else {
+        int looks_thousands = gl[0] <= 3 && gs[0][0] != '0' && gl[1] == 3;
+        if (!allow_decimal) {
+            if (!looks_thousands)
+                return NUM_AMBIGUOUS;
+            thousands = 1;
+        } else {
+            if (looks_thousands)
+                return NUM_AMBIGUOUS;
+            int_groups = 1;
+            *has_fraction = 1;
+        }
+    }
+    if (thousands) {
+        if (gl[0] > 3 || (gs[0][0] == '0' && int_groups > 1))
+            return NUM_AMBIGUOUS;
+        for (size_t i = 1; i < int_groups; i++)
+            if (gl[i] != 3)
+                return NUM_AMBIGUOUS;
+        *grouped = 1;
+    }
+    size_t digits = 0;
+    double v = 0;
+    for (size_t i = 0; i < int_groups; i++)
+        for (size_t k = 0; k < gl[i]; k++) {
+            if (++digits > 15 && !(v == 0 && gs[i][k] == '0'))
+                return NUM_TOO_LARGE;
+            v = v * 10 + (gs[i][k] - '0');
+        }
+    if (*has_fraction) {
+        const char *f = gs[ng - 1];
+        double scale = 0.1;
+        if (gl[ng - 1] > 15)
+            return NUM_TOO_LARGE;
+        for (size_t k = 0; k < gl[ng - 1]; k++, scale /= 10)
+            v += (f[k] - '0') * scale;
+    }
+    *out = v;
+    return NUM_OK;
+}
+
+static void why(char *vi, size_t vi_len, char *en, size_t en_len, const char *m_vi,
+                const char *m_en)
+{
+    if (vi && vi_len)
+        snprintf(vi, vi_len, "%s", m_vi);
+    if (en && en_len)
+        snprintf(en, en_len, "%s", m_en);
+}
+
+int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
+                   char *why_vi, size_t vi_len, char *why_en, size_t en_len)
+{
+    if (why_vi && vi_len)
+        why_vi[0] = '\0';
+    if (why_en && en_len)
+        why_en[0] = '\0';
+    if (!ind || !out) {
+        why(why_vi, vi_len, why_en, en_len, "lỗi nội bộ", "internal error");
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    out->option = -1;
+    char buf[128];
+    size_t rl = raw ? strlen(raw) : 0;
+    if (rl >= sizeof buf) {
+        why(why_vi, vi_len, why_en, en_len, "giá trị quá dài", "value too long");
+        return -1;
+    }
+    memcpy(buf, raw ? raw : "", rl + 1);
+    char *s = trim(buf);
+
+    if (ind->vtype == KH_VT_OPTION) {
+        if (*s == '\0') {
+            out->is_empty = 1;
+            return 0;
+        }
+        for (int i = 0; i < ind->n_options; i++)
+            if (strcmp(s, ind->options[i]) == 0) {
+                out->option = i;
+                return 0;
+            }
+        char list[KH_MAX_OPTIONS * 18] = "";
+        size_t used = 0;
+        for (int i = 0; i < ind->n_options && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                     ind->options[i]);
+        if (why_vi && vi_len)
+            snprintf(why_vi, vi_len, "không có trong danh sách; phải là một trong %s hoặc để "
+                     "trống", list);
+        if (why_en && en_len)
+            snprintf(why_en, en_len, "not in the list; must be one of %s, or empty", list);
+        return -1;
+    }
+    if (*s == '\0') {
+        why(why_vi, vi_len, why_en, en_len, "ô trống, cần nhập một số",
+            "empty; a number is required");
+        return -1;
+    }
+    if (ind->vtype == KH_VT_FLAG) {
+        if (strcmp(s, "0") == 0 || strcmp(s, "1") == 0) {
+            out->num = s[0] - '0';
+            return 0;
+        }
+        why(why_vi, vi_len, why_en, en_len, "chỉ được là 0 (không) hoặc 1 (có)",
+            "must be 0 (no) or 1 (yes)");
+        return -1;
+    }
+    int is_score = ind->vtype == KH_VT_SCORE;
+    double v;
+    int neg, frac, grouped;
+    switch (parse_grouped(s, is_score, &v, &neg, &frac, &grouped)) {
+    case NUM_OK:
+        break;
+    case NUM_NOT_NUMBER:
+        why(why_vi, vi_len, why_en, en_len, "không phải là số", "not a number");
+        return -1;
+    case NUM_TOO_LARGE:
+        why(why_vi, vi_len, why_en, en_len, "số quá lớn", "number too large");
+        return -1;
+    case NUM_AMBIGUOUS:
+        if (is_score)
+            why(why_vi, vi_len, why_en, en_len,
+                "dấu phân cách không rõ ràng: không biết là dấu thập phân hay dấu hàng nghìn "
+                "(hàng nghìn phải theo nhóm 3 chữ số, ví dụ 1.234.567)",
+                "ambiguous separator: cannot tell a decimal mark from a thousands separator "
+                "(thousands come in groups of 3 digits, e.g. 1,234,567)");
+        else
+            why(why_vi, vi_len, why_en, en_len,
+                "dấu phân cách không rõ ràng: số nguyên không có phần thập phân và hàng "
+                "nghìn phải theo nhóm 3 chữ số (ví dụ 1.234.567)",
+                "ambiguous separator: a whole number has no decimal part and thousands come "
+                "in groups of 3 digits (e.g. 1,234,567)");
+        return -1;
+    }
+    if (neg)
+        v = -v;
+    if (v == 0)
+        v = 0;   /* "-0" */
+    if (ind->vtype == KH_VT_COUNT || ind->vtype == KH_VT_MONEY) {
+        if (v < 0) {
+            why(why_vi, vi_len, why_en, en_len, "không được là số âm", "must not be negative");
+            return -1;
+        }
+        if (frac && v != floor(v)) {
+            if (ind->vtype == KH_VT_MONEY)
+                why(why_vi, vi_len, why_en, en_len, "phải là số đồng chẵn (số nguyên)",
+                    "must be a whole number of đồng");
+            else
+                why(why_vi, vi_len, why_en, en_len, "phải là số nguyên",
+                    "must be a whole number");
+            return -1;
+        }
+    } else if (is_score) {
+        if (v < ind->score_min || v > ind->score_max) {
+            char a[32], b[32];
+            fmt_num(ind->score_min, a, sizeof a);
+            fmt_num(ind->score_max, b, sizeof b);
+            if (why_vi && vi_len)
+                snprintf(why_vi, vi_len, "điểm phải nằm trong khoảng %s–%s", a, b);
+            if (why_en && en_len)
+                snprintf(why_en, en_len, "score must be between %s and %s", a, b);
+            return -1;
+        }
+    }
+    out->num = v;
+    out->normalised = grouped;
+    return 0;
+}
+
+/* ==== findings ========================================================================== */
+
+static void finding_free(Kh__Finding *f)
+{
+    if (!f)
+        return;
+    char **s[] = { &f->code, &f->orgunit, &f->indicator, &f->value, &f->message_vi,
+                   &f->message_en };
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        if (*s[i] != protobuf_c_empty_string)
+            free(*s[i]);
+    free(f);
+}
+
+static Kh__Finding *finding_new(const char *code, int is_error, uint32_t line,
+                                const char *orgunit, const char *indicator, const char *value,
+                                const char *msg_vi, const char *msg_en)
+{
+    Kh__Finding *f = malloc(sizeof *f);
+    if (!f)
+        return NULL;
+    kh__finding__init(f);
+    f->is_error = is_error ? 1 : 0;
+    f->line = line;
+    f->code = xstrdup(code);
+    f->orgunit = xstrdup(orgunit);
+    f->indicator = xstrdup(indicator);
+    f->value = xstrdup(value);
+    f->message_vi = xstrdup(msg_vi);
+    f->message_en = xstrdup(msg_en);
+    if (!f->code || !f->orgunit || !f->indicator || !f->value || !f->message_vi ||
+        !f->message_en) {
+        char **s[] = { &f->code, &f->orgunit, &f->indicator, &f->value, &f->message_vi,
+                       &f->message_en };
+        for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+            if (*s[i] == protobuf_c_empty_string)
+                *s[i] = NULL;
+        finding_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+int kh_findings_add(kh_findings_t *f, const char *code, int is_error, uint32_t line,
+                    const char *orgunit, const char *indicator, const char *value,
+                    const char *msg_vi, const char *msg_en)
+{
+    if (!f)
+        return -1;
+    if (f->n >= KH_MAX_FINDINGS) {
+        /* Full: the last entry is the overflow notice; keep it an error if any dropped
+         * finding was one, so that the verdict does not change. */
+        Kh__Finding *last = f->items[f->n - 1];
+        if (is_error && !last->is_error) {
+            last->is_error = 1;
+            f->n_errors++;
+        }
+        return -1;
+    }
+    if (f->n >= f->cap) {
+        size_t nc = f->cap ? f->cap * 2 : 16;
+        if (nc > KH_MAX_FINDINGS)
+            nc = KH_MAX_FINDINGS;
+        Kh__Finding **ni = realloc(f->items, nc * sizeof *ni);
+        if (!ni)
+            return -1;
+        f->items = ni;
+        f->cap = nc;
+    }
+    Kh__Finding *item;
+    int rc = 0;
+    if (f->n == KH_MAX_FINDINGS - 1) {
+        char vi[160], en[160];
+        snprintf(vi, sizeof vi, "Quá nhiều vấn đề: chỉ liệt kê %d vấn đề đầu tiên",
+                 KH_MAX_FINDINGS - 1);
+        snprintf(en, sizeof en, "Too many problems: only the first %d are listed",
+                 KH_MAX_FINDINGS - 1);
+        item = finding_new("TOO_MANY_FINDINGS", is_error, 0, "", "", "", vi, en);
+        rc = -1;
+    } else {
+        item = finding_new(code, is_error, line, orgunit, indicator, value, msg_vi, msg_en);
+    }
+    if (!item)
+        return -1;
+    f->items[f->n++] = item;
+    if (item->is_error)
+        f->n_errors++;
+    return rc;
+}
+
+void kh_findings_clear(kh_findings_t *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n; i++)
+        finding_free(f->items[i]);
+    free(f->items);
+    f->items = NULL;
+    f->n = f->cap = 0;
+    f->n_errors = 0;
+}
+
+/* ==== validation ======================================================================== */
+
+typedef struct {
+    int32_t vidx;     /* value index + 1; 0 = no value */
+    int8_t ok;        /* parsed */
+    kh_value_t v;
+} cell_t;
+
+typedef struct {
+    const kh_catalog_t *c;
+    const Kh__Report *r;
+    kh_findings_t *out;
+    size_t errors;            /* every error found, also those past the findings cap */
+    int full;                 /* findings list full: stop formatting messages */
+    kh_period_t period;
+    int have_period;
+    int32_t end;              /* last day of the period */
+    const kh_unit_t *district;
+    const kh_unit_t **communes;
+    size_t n_communes;
+    int32_t *row_of_unit;     /* catalogue unit row → grid row (0 district, 1.. communes) */
+    cell_t *grid;             /* (1 + n_communes) × n_inds */
+    int8_t *row_seen;         /* the row had at least one value line */
+    htab_t once;              /* "kind\x1fcode" keys reported once */
+    char **once_keys;
+    size_t n_once, cap_once;
+} vctx_t;
+
+static void emit(vctx_t *V, const char *code, int is_error, uint32_t line, const char *org,
+                 const char *ind, const char *value, const char *vi, const char *en)
+{
+    if (is_error)
+        V->errors++;
+    if (V->full) {
+        kh_findings_add(V->out, code, is_error, line, org, ind, value, vi, en);
+        return;
+    }
+    char sv[KH_RAW_SHOW * 2], so[KH_CODE_MAX * 2], si[KH_CODE_MAX * 2];
+    safe_text(sv, sizeof sv, value, KH_RAW_SHOW);
+    safe_text(so, sizeof so, org, KH_CODE_MAX);
+    safe_text(si, sizeof si, ind, KH_CODE_MAX);
+    if (kh_findings_add(V->out, code, is_error, line, so, si, sv, vi, en) < 0 &&
+        V->out->n >= KH_MAX_FINDINGS)
+        V->full = 1;
+}
+
+/* 1 the first time (kind, key) is seen in this report, else 0. */
+static int first_time(vctx_t *V, const char *kind, const char *key)
+{
+    char buf[KH_CODE_MAX * 4];
+    snprintf(buf, sizeof buf, "%s\x1f%.*s", kind, KH_CODE_MAX * 3, key ? key : "");
+    if (!V->once.slots || V->n_once >= V->cap_once)
+        return 1;
+    if (htab_get(&V->once, buf) >= 0)
+        return 0;
+    char *k = strdup(buf);
+    if (!k)
+        return 1;
+    V->once_keys[V->n_once++] = k;
+    htab_put(&V->once, k, 1);
+    return 1;
+}
+
+/* "Phường 1 (28771)" for a unit; the quoted code alone when unknown. */
+static void unit_label(const kh_unit_t *u, const char *code, char *out, size_t cap)
+{
+    char sc[KH_CODE_MAX * 2];
+    safe_text(sc, sizeof sc, code, KH_CODE_MAX);
+    if (u)
+        snprintf(out, cap, "%s (%s)", u->name, u->code);
+    else
+        snprintf(out, cap, "\"%s\"", sc);
+}
+
+/* Successor in force on `date` of a unit merged away, following chains of merges. */
+static const kh_unit_t *successor(const kh_catalog_t *c, const kh_unit_t *u, int32_t date)
+{
+    for (int hop = 0; hop < 8 && u && u->merged_into[0]; hop++) {
+        const kh_unit_t *n = kh_catalog_unit_on(c, u->merged_into, date);
+        if (n)
+            return n;
+        u = kh_catalog_unit_any(c, u->merged_into);
+    }
+    return NULL;
+}
+
+/* Resolves a value's orgunit to a grid row; reports (once per code) why it cannot. */
+static int32_t resolve_row(vctx_t *V, const Kh__Value *val)
+{
+    const kh_catalog_t *c = V->c;
+    const char *org = val->orgunit ? val->orgunit : "";
+    int32_t r = unit_row_on(c, org, V->end);
+    if (r >= 0 && V->district) {
+        int32_t row = V->row_of_unit[r];
+        if (row >= 0)
+            return row;
+    }
+    if (!first_time(V, "unit", org))
+        return -1;
+    char vi[KH_MSG_MAX], en[KH_MSG_MAX], lab[256], dv[16], de[16];
+    const kh_unit_t *u = r >= 0 ? &c->units[r] : NULL;
+    if (u) {
+        if (!V->district)
+            return -1;   /* UNKNOWN_DISTRICT already said what is wrong */
+        /* In force, but not the district nor one of its communes. */
+        const kh_unit_t *p = u->parent[0] ? kh_catalog_unit_on(c, u->parent, V->end) : NULL;
+        unit_label(u, org, lab, sizeof lab);
+        if (u->level == KH_LEVEL_COMMUNE && p) {
+            snprintf(vi, sizeof vi, "%s thuộc %s, không thuộc %s", lab, p->name, V->district->name);
+            snprintf(en, sizeof en, "%s belongs to %s, not to %s", lab, p->name, V->district->name);
+        } else {
+            snprintf(vi, sizeof vi, "%s không phải là xã, phường, thị trấn của %s", lab,
+                     V->district->name);
+            snprintf(en, sizeof en, "%s is not a commune of %s", lab, V->district->name);
+        }
+        emit(V, "OTHER_DISTRICT", 1, val->line, org, val->indicator, "", vi, en);
+        return -1;
+    }
+    const kh_unit_t *any = kh_catalog_unit_any(c, org);
+    unit_label(any, org, lab, sizeof lab);
+    if (!any) {
+        snprintf(vi, sizeof vi, "Mã đơn vị %s không có trong danh mục đơn vị hành chính", lab);
+        snprintf(en, sizeof en, "Unit code %s is not in the list of administrative units", lab);
+        emit(V, "UNKNOWN_UNIT", 1, val->line, org, val->indicator, "", vi, en);
+        return -1;
+    }
+    /* Find the row that ended last before the period end, if any. */
+    const kh_unit_t *ended = NULL;
+    for (int32_t k = htab_get(&c->unit_ix, org); k >= 0; k = c->unit_next[k]) {
+        const kh_unit_t *x = &c->units[k];
+        if (x->valid_to && x->valid_to < V->end && (!ended || x->valid_to > ended->valid_to))
+            ended = x;
+    }
+    if (!ended) {
+        date_vi(any->valid_from, dv, sizeof dv);
+        date_en(any->valid_from, de, sizeof de);
+        snprintf(vi, sizeof vi, "%s chỉ tồn tại từ ngày %s, sau kỳ báo cáo", lab, dv);
+        snprintf(en, sizeof en, "%s exists only from %s, after the period", lab, de);
+        emit(V, "UNKNOWN_UNIT", 1, val->line, org, val->indicator, "", vi, en);
+        return -1;
+    }
+    int32_t gone = next_day(ended->valid_to);
+    date_vi(gone, dv, sizeof dv);
+    date_en(gone, de, sizeof de);
+    const kh_unit_t *succ = successor(c, ended, V->end);
+    if (succ) {
+        snprintf(vi, sizeof vi, "%s đã sáp nhập vào %s (%s) từ %s", ended->name, succ->name,
+                 succ->code, dv);
+        snprintf(en, sizeof en, "%s was merged into %s (%s) on %s", ended->name, succ->name,
+                 succ->code, de);
+        emit(V, "MERGED_UNIT", 1, val->line, org, val->indicator, "", vi, en);
+    } else {
+        snprintf(vi, sizeof vi, "%s không còn tồn tại từ ngày %s", lab, dv);
+        snprintf(en, sizeof en, "%s ceased to exist on %s", lab, de);
+        emit(V, "UNKNOWN_UNIT", 1, val->line, org, val->indicator, "", vi, en);
+    }
+    return -1;
+}
+
+static const kh_unit_t *row_unit(const vctx_t *V, int32_t row)
+{
+    return row == 0 ? V->district : V->communes[row - 1];
+}
+
+static int in_half(const kh_indicator_t *d, int half)
+{
+    return half == 1 ? d->in_s1 : d->in_s2;
+}
+
+static void check_value(vctx_t *V, size_t i)
+{
+    const kh_catalog_t *c = V->c;
+    const Kh__Value *val = V->r->values[i];
+    if (!val)
+        return;
+    const char *org = val->orgunit ? val->orgunit : "";
+    const char *code = val->indicator ? val->indicator : "";
+    const char *raw = val->raw ? val->raw : "";
+    char vi[KH_MSG_MAX], en[KH_MSG_MAX], sc[KH_CODE_MAX * 2], lab[256];
+
+    int32_t row = -1;
+    if (V->have_period) {
+        row = resolve_row(V, val);
+        if (row >= 0)
+            V->row_seen[row] = 1;
+    }
+    int32_t ii = ind_index(c, code);
+    if (ii < 0) {
+        if (first_time(V, "ind", code)) {
+            safe_text(sc, sizeof sc, code, KH_CODE_MAX);
+            snprintf(vi, sizeof vi, "Mã chỉ tiêu \"%s\" không có trong danh mục chỉ tiêu", sc);
+            snprintf(en, sizeof en, "Indicator code \"%s\" is not in the indicator catalogue",
+                     sc);
+            emit(V, "UNKNOWN_INDICATOR", 1, val->line, org, code, "", vi, en);
+        }
+        return;
+    }
+    const kh_indicator_t *d = &c->inds[ii];
+    const kh_unit_t *u = row >= 0 ? row_unit(V, row) : NULL;
+    unit_label(u, org, lab, sizeof lab);
+    int usable = row >= 0;
+    if (V->have_period && !in_half(d, V->period.half)) {
+        usable = 0;
+        if (first_time(V, "half", d->code)) {
+            int only = d->in_s1 ? 1 : 2;
+            snprintf(vi, sizeof vi, "Chỉ tiêu %s (%s) chỉ báo cáo trong kỳ %s, không báo cáo "
+                     "trong kỳ %s", d->code, d->name_vi,
+                     only == 2 ? "cuối năm (S2)" : "6 tháng đầu năm (S1)", V->r->period);
+            snprintf(en, sizeof en, "%s (%s) is reported only in the %s, not in %s", d->code,
+                     d->name_en, only == 2 ? "year-end report (S2)" : "mid-year report (S1)",
+                     V->r->period);
+            emit(V, "WRONG_HALF", 1, val->line, org, d->code, "", vi, en);
+        }
+    }
+    if (row >= 0 && ((d->level == KH_LEVEL_COMMUNE) != (row > 0))) {
+        usable = 0;
+        char key[KH_CODE_MAX * 2 + 2];
+        snprintf(key, sizeof key, "%s\x1f%s", d->code, row > 0 ? "c" : "d");
+        if (first_time(V, "level", key)) {
+            if (d->level == KH_LEVEL_COMMUNE) {
+                snprintf(vi, sizeof vi, "Chỉ tiêu %s (%s) là chỉ tiêu cấp xã: phải báo cáo theo "
+                         "từng xã, không theo mã huyện %s", d->code, d->name_vi,
+                         V->district->code);
+                snprintf(en, sizeof en, "%s (%s) is a commune-level indicator: report it per "
+                         "commune, not under the district code %s", d->code, d->name_en,
+                         V->district->code);
+            } else {
+                snprintf(vi, sizeof vi, "Chỉ tiêu %s (%s) là chỉ tiêu cấp huyện: phải báo cáo "
+                         "theo mã huyện %s, không theo %s", d->code, d->name_vi,
+                         V->district->code, lab);
+                snprintf(en, sizeof en, "%s (%s) is a district-level indicator: report it under "
+                         "the district code %s, not for %s", d->code, d->name_en,
+                         V->district->code, lab);
+            }
+            emit(V, "WRONG_LEVEL", 1, val->line, org, d->code, "", vi, en);
+        }
+    }
+    /* The value itself. */
+    kh_value_t pv;
+    char wv[256], we[256], sr[KH_RAW_SHOW * 2];
+    int ok = kh_value_parse(d, raw, &pv, wv, sizeof wv, we, sizeof we) == 0;
+    safe_text(sr, sizeof sr, raw, KH_RAW_SHOW);
+    if (!ok) {
+        snprintf(vi, sizeof vi, "Giá trị \"%s\" của %s tại %s không hợp lệ: %s", sr, d->code,
+                 lab, wv);
+        snprintf(en, sizeof en, "Invalid value \"%s\" for %s at %s: %s", sr, d->code, lab, we);
+        emit(V, "BAD_VALUE", 1, val->line, org, d->code, raw, vi, en);
+    } else if (pv.normalised) {
+        char num[64];
+        fmt_num(pv.num, num, sizeof num);
+        snprintf(vi, sizeof vi, "Giá trị \"%s\" của %s tại %s được hiểu là %s (đã bỏ dấu phân "
+                 "cách hàng nghìn)", sr, d->code, lab, num);
+        snprintf(en, sizeof en, "Value \"%s\" for %s at %s was read as %s (thousands "
+                 "separators removed)", sr, d->code, lab, num);
+        emit(V, "NORMALISED", 0, val->line, org, d->code, raw, vi, en);
+    }
+    if (!usable)
+        return;
+    cell_t *cell = &V->grid[(size_t)row * V->c->n_inds + (size_t)ii];
+    if (cell->vidx) {
+        uint32_t first = V->r->values[cell->vidx - 1]->line;
+        snprintf(vi, sizeof vi, "%s của %s được báo cáo hai lần (dòng %u và dòng %u); chỉ dùng "
+                 "giá trị ở dòng %u", d->code, lab, first, val->line, first);
+        snprintf(en, sizeof en, "%s for %s is reported twice (lines %u and %u); only the value "
+                 "on line %u is used", d->code, lab, first, val->line, first);
+        emit(V, "DUPLICATE_ROW", 1, val->line, org, d->code, raw, vi, en);
+        return;
+    }
+    cell->vidx = (int32_t)i + 1;
+    cell->ok = (int8_t)ok;
+    if (ok)
+        cell->v = pv;
+}
+
+static void check_missing(vctx_t *V)
+{
+    const kh_catalog_t *c = V->c;
+    char vi[KH_MSG_MAX], en[KH_MSG_MAX], lab[256];
+    for (size_t row = 0; row <= V->n_communes; row++) {
+        const kh_unit_t *u = row_unit(V, (int32_t)row);
+        unit_label(u, u->code, lab, sizeof lab);
+        if (row > 0 && !V->row_seen[row]) {
+            snprintf(vi, sizeof vi, "Thiếu số liệu của %s", lab);
+            snprintf(en, sizeof en, "No values reported for %s", lab);
+            emit(V, "MISSING_UNIT", 1, 0, u->code, "", "", vi, en);
+            continue;
+        }
+        for (size_t j = 0; j < c->n_inds; j++) {
+            const kh_indicator_t *d = &c->inds[j];
+            if ((d->level == KH_LEVEL_COMMUNE) != (row > 0) || !in_half(d, V->period.half))
+                continue;
+            if (V->grid[row * c->n_inds + j].vidx)
+                continue;
+            snprintf(vi, sizeof vi, "Thiếu chỉ tiêu %s (%s) của %s", d->code, d->name_vi, lab);
+            snprintf(en, sizeof en, "Missing %s (%s) for %s", d->code, d->name_en, lab);
+            emit(V, "MISSING_VALUE", 1, 0, u->code, d->code, "", vi, en);
+        }
+    }
+}
+
+typedef struct {
+    vctx_t *V;
+    const cell_t *cells;      /* the unit's row of the grid */
+    const char *orgunit;
+    kh_prev_fn prev;
+    void *prev_arg;
+    const char *prev_period;
+} rulectx_t;
+
+static int rule_get(void *arg, int ind, kh_value_t *out)
+{
+    rulectx_t *x = arg;
+    const cell_t *cell = &x->cells[ind];
+    if (!cell->vidx || !cell->ok)
+        return -1;
+    *out = cell->v;
+    return 0;
+}
+
+static int rule_prev(void *arg, int ind, double *out)
+{
+    rulectx_t *x = arg;
+    if (!x->prev)
+        return -1;
+    return x->prev(x->prev_arg, x->prev_period, x->orgunit, x->V->c->inds[ind].code, out) == 0
+               ? 0 : -1;
+}
+
+static void check_rules(vctx_t *V, kh_prev_fn prev, void *prev_arg)
+{
+    const kh_catalog_t *c = V->c;
+    char prev_period[16];
+    if (V->period.half == 1)
+        snprintf(prev_period, sizeof prev_period, "%04dS2", V->period.year - 1);
+    else
+        snprintf(prev_period, sizeof prev_period, "%04dS1", V->period.year);
+    char dvi[512], den[512], vi[KH_MSG_MAX], en[KH_MSG_MAX];
+    for (size_t k = 0; k < c->n_rules; k++) {
+        const rule_t *rule = &c->rules[k];
+        if (!in_half(&(kh_indicator_t){ .in_s1 = rule->in_s1, .in_s2 = rule->in_s2 },
+                     V->period.half))
+            continue;
+        size_t from = rule->level == KH_LEVEL_DISTRICT ? 0 : 1;
+        size_t to = rule->level == KH_LEVEL_DISTRICT ? 0 : V->n_communes;
+        for (size_t row = from; row <= to; row++) {
+            if (!V->row_seen[row])
+                continue;
+            const kh_unit_t *u = row_unit(V, (int32_t)row);
+            rulectx_t x = { V, &V->grid[row * c->n_inds], u->code, prev, prev_arg,
+                            prev_period };
+            if (kh_expr_eval(rule->expr, rule_get, rule_prev, &x, prev_period, dvi,
+                             sizeof dvi, den, sizeof den) != KH_RULE_FAIL)
+                continue;
+            snprintf(vi, sizeof vi, "%s (%s)", rule->msg_vi, dvi);
+            snprintf(en, sizeof en, "%s (%s)", rule->msg_en, den);
+            const cell_t *fc = rule->first_ind >= 0 ? &x.cells[rule->first_ind] : NULL;
+            const Kh__Value *fv = fc && fc->vidx ? V->r->values[fc->vidx - 1] : NULL;
+            emit(V, rule->id, rule->is_error, fv ? fv->line : 0, u->code,
+                 rule->first_ind >= 0 ? c->inds[rule->first_ind].code : "",
+                 fv && fv->raw ? fv->raw : "", vi, en);
+        }
+    }
+}
+
+static void vctx_free(vctx_t *V)
+{
+    free(V->communes);
+    free(V->row_of_unit);
+    free(V->grid);
+    free(V->row_seen);
+    for (size_t i = 0; i < V->n_once; i++)
+        free(V->once_keys[i]);
+    free(V->once_keys);
+    htab_free(&V->once);
+}
+
+size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyyymmdd,
+                   kh_prev_fn prev, void *prev_arg, kh_findings_t *out)
+{
+    if (!out)
+        return 1;
+    vctx_t V;
+    memset(&V, 0, sizeof V);
+    V.c = c;
+    V.r = r;
+    V.out = out;
+    if (!c || !r) {
+        emit(&V, "INTERNAL", 1, 0, "", "", "", "Lỗi nội bộ: thiếu danh mục hoặc báo cáo",
+             "Internal error: no catalogue or no report");
+        return V.errors;
+    }
+    char vi[KH_MSG_MAX], en[KH_MSG_MAX], sp[64], d1[16], d2[16];
+    const char *period = r->period ? r->period : "";
+    const char *district = r->district ? r->district : "";
+    /* Keys for once-only findings: at most three per value. */
+    size_t n_vals = r->n_values;
+    V.cap_once = 3 * n_vals + 1;
+    V.once_keys = malloc(V.cap_once * sizeof *V.once_keys);
+    if (!V.once_keys || htab_init(&V.once, 3 * n_vals + 1) < 0) {
+        emit(&V, "INTERNAL", 1, 0, "", "", "", "Lỗi nội bộ: hết bộ nhớ",
+             "Internal error: out of memory");
+        vctx_free(&V);
+        return V.errors;
+    }
+
+    /* The period. */
+    safe_text(sp, sizeof sp, period, 32);
+    kh_period_t p;
+    if (kh_period_parse(period, &p) < 0 || p.kind != KH_P_HALF) {
+        snprintf(vi, sizeof vi, "Kỳ báo cáo \"%s\" không hợp lệ: phải có dạng NămS1 hoặc "
+                 "NămS2, ví dụ 2018S1 (6 tháng đầu năm) hoặc 2018S2 (cả năm)", sp);
+        snprintf(en, sizeof en, "Malformed period \"%s\": expected a half-year such as 2018S1 "
+                 "(January-June) or 2018S2 (July-December)", sp);
+        emit(&V, "PERIOD_MALFORMED", 1, 0, "", "", period, vi, en);
+    } else {
+        V.period = p;
+        V.have_period = 1;
+        V.end = kh_period_end(&p);
+        /* Reports are due before the half-year ends (20 June, 5 December), so a report
+         * is premature only when its half-year has not begun. */
+        int32_t start = half_start(&p);
+        if (today_yyyymmdd > 0 && today_yyyymmdd < start) {
+            date_vi(start, d1, sizeof d1);
+            date_vi(today_yyyymmdd, d2, sizeof d2);
+            snprintf(vi, sizeof vi, "Kỳ báo cáo %s chưa bắt đầu (bắt đầu từ %s, hôm nay là %s)",
+                     sp, d1, d2);
+            date_en(start, d1, sizeof d1);
+            date_en(today_yyyymmdd, d2, sizeof d2);
+            snprintf(en, sizeof en, "Period %s has not started yet (it starts on %s; today is "
+                     "%s)", sp, d1, d2);
+            emit(&V, "PERIOD_FUTURE", 1, 0, "", "", period, vi, en);
+        }
+    }
+
+    /* The district, its communes in force at the period end, and the grid. */
+    if (V.have_period) {
+        const kh_unit_t *d = kh_catalog_unit_on(c, district, V.end);
+        if (!d || d->level != KH_LEVEL_DISTRICT) {
+            char sd[KH_CODE_MAX * 2];
+            safe_text(sd, sizeof sd, district, KH_CODE_MAX);
+            date_vi(V.end, d1, sizeof d1);
+            date_en(V.end, d2, sizeof d2);
+            snprintf(vi, sizeof vi, "Mã huyện \"%s\" không phải là đơn vị cấp huyện đang tồn tại "
+                     "vào ngày %s", sd, d1);
+            snprintf(en, sizeof en, "\"%s\" is not a district-level unit in force on %s", sd, d2);
+            emit(&V, "UNKNOWN_DISTRICT", 1, 0, district, "", "", vi, en);
+        } else {
+            V.district = d;
+            V.n_communes = kh_catalog_units_on(c, KH_LEVEL_COMMUNE, d->code, V.end, NULL, 0);
+            V.communes = calloc(V.n_communes + 1, sizeof *V.communes);
+            V.row_of_unit = malloc(c->n_units * sizeof *V.row_of_unit);
+            V.grid = calloc((V.n_communes + 1) * c->n_inds, sizeof *V.grid);
+            V.row_seen = calloc(V.n_communes + 1, 1);
+            if (!V.communes || !V.row_of_unit || !V.grid || !V.row_seen) {
+                emit(&V, "INTERNAL", 1, 0, "", "", "", "Lỗi nội bộ: hết bộ nhớ",
+                     "Internal error: out of memory");
+                vctx_free(&V);
+                return V.errors;
+            }
+            kh_catalog_units_on(c, KH_LEVEL_COMMUNE, d->code, V.end, V.communes, V.n_communes);
+            for (size_t i = 0; i < c->n_units; i++)
+                V.row_of_unit[i] = -1;
+            V.row_of_unit[d - c->units] = 0;
+            for (size_t k = 0; k < V.n_communes; k++)
+                V.row_of_unit[V.communes[k] - c->units] = (int32_t)k + 1;
+        }
+    }
+
+    for (size_t i = 0; i < n_vals; i++)
+        check_value(&V, i);
+
+    if (V.district) {
+        check_missing(&V);
+        check_rules(&V, prev, prev_arg);
+    }
+    size_t errors = V.errors;
+    vctx_free(&V);
+    return errors;
+}

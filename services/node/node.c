@@ -1,0 +1,356 @@
+/*
+ * node.c — kh-node's logic: queue a report, take receipts; see node.h.
+ */
+#include "node.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kh.pb-c.h"
+#include "kh_db.h"
+#include "kh_log.h"
+#include "kh_report.h"
+#include "kh_util.h"
+#include "kh_wire.h"
+
+static const char *const migrations[] = {
+    "CREATE TABLE report (report_id TEXT NOT NULL, revision INTEGER NOT NULL,"
+    " period TEXT NOT NULL, source TEXT NOT NULL, receipts TEXT NOT NULL,"
+    " submitted_at INTEGER NOT NULL, received_at INTEGER, stage TEXT NOT NULL,"
+    " feed_seq INTEGER, PRIMARY KEY (report_id, revision));"
+    "CREATE TABLE receipt (event_id TEXT PRIMARY KEY, report_id TEXT NOT NULL,"
+    " revision INTEGER NOT NULL, stage TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL);"
+    KH_OUTBOX_SCHEMA("collector"),
+};
+
+int node_open_db(node_t *n)
+{
+    char path[PATH_MAX], err[512];
+    if (kh_mkdirs(n->dir, 0755) < 0) {
+        fprintf(stderr, "kh-node: cannot create %s: %s\n", n->dir, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/outbox.db", n->dir);
+    if (kh_db_open(&n->db, path, migrations, sizeof migrations / sizeof *migrations, err,
+                   sizeof err) < 0) {
+        fprintf(stderr, "kh-node: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *stage_name(int s)
+{
+    static const char *const names[] = {"received", "accepted", "rejected", "counted",
+                                        "superseded"};
+    return s >= 0 && s < 5 ? names[s] : "unknown";
+}
+
+static json_t *findings_json(Kh__Finding *const *f, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_pack("{s:s?, s:s, s:i, s:s?, s:s?, s:s?, s:s?, s:s?}", "code", f[i]->code,
+                              "severity", f[i]->is_error ? "error" : "warning", "line",
+                              (int)f[i]->line, "orgunit", f[i]->orgunit, "indicator",
+                              f[i]->indicator, "value", f[i]->value, "message_vi",
+                              f[i]->message_vi, "message", f[i]->message_en);
+        if (o)
+            json_array_append_new(a, o);
+    }
+    return a;
+}
+
+/* Appends one JSON line to the receipts file.  Returns 0 or -1. */
+static int write_receipt(const char *path, json_t *o)
+{
+    char *line = json_dumps(o, JSON_COMPACT);
+    if (!line)
+        return -1;
+    FILE *f = fopen(path, "a");
+    int rc = -1;
+    if (f) {
+        rc = fprintf(f, "%s\n", line) < 0 ? -1 : 0;
+        if (fclose(f) != 0)
+            rc = -1;
+    }
+    if (rc < 0)
+        KH_ERROR("receipt.write", strerror(errno), "path", path);
+    free(line);
+    return rc;
+}
+
+static void receipts_path(const char *path, const char *receipt_dir, char *out, size_t cap)
+{
+    char tmp[PATH_MAX];
+    kh_strlcpy(tmp, path, sizeof tmp);
+    if (receipt_dir)
+        snprintf(out, cap, "%s/%s.receipts.jsonl", receipt_dir, basename(tmp));
+    else
+        snprintf(out, cap, "%s.receipts.jsonl", path);
+}
+
+int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force)
+{
+    char *buf;
+    size_t len;
+    char rpath[PATH_MAX], tmp[PATH_MAX];
+    receipts_path(path, receipt_dir, rpath, sizeof rpath);
+    kh_strlcpy(tmp, path, sizeof tmp);
+    const char *name = basename(tmp);
+    if (kh_read_file(path, KH_REPORT_MAX_BYTES, &buf, &len) < 0) {
+        fprintf(stderr, "kh-node: %s: %s\n", path,
+                errno == EFBIG ? "file too large / tệp quá lớn" : strerror(errno));
+        return errno == EFBIG ? 1 : -1;
+    }
+    Kh__Report r = KH__REPORT__INIT;
+    kh_findings_t f = {0};
+    int rc = -1;
+    int syn = kh_report_parse_csv(buf, len, &r, &f);
+    free(buf);
+    if (syn < 0)
+        goto out;
+    size_t errors = (size_t)syn;
+    if (syn == 0) {
+        char id[96];
+        snprintf(id, sizeof id, "%s-%s", n->district, r.period);
+        if (kh_report_set_str(&r.district, n->district) < 0 ||
+            kh_report_set_str(&r.report_id, id) < 0 || kh_report_set_str(&r.source_name, name) < 0)
+            goto out;
+        errors = kh_validate(n->cat, &r, kh_today(), NULL, NULL, &f);
+    }
+    int64_t now = kh_now_ms();
+    if (errors > 0 && (syn > 0 || !force)) {
+        n->rejected_locally++;
+        json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "stage", "rejected_locally",
+                              "file", name, "report_id", r.report_id, "at", (json_int_t)now,
+                              "message_vi", "Báo cáo chưa được gửi: hãy sửa các lỗi sau rồi nộp lại",
+                              "message", "The report was not sent: fix these errors and submit again",
+                              "findings", findings_json(f.items, f.n));
+        if (o) {
+            write_receipt(rpath, o);
+            json_decref(o);
+        }
+        fprintf(stderr, "kh-node: %s: %zu lỗi / %zu errors; báo cáo chưa được gửi / not sent\n",
+                path, errors, errors);
+        for (size_t i = 0; i < f.n && i < 50; i++)
+            fprintf(stderr, "  %s:%u: %s: %s / %s\n", name, f.items[i]->line,
+                    f.items[i]->is_error ? "lỗi" : "cảnh báo", f.items[i]->message_vi,
+                    f.items[i]->message_en);
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s refused locally: %zu errors", name, errors);
+        KH_WARN("report.refused_locally", msg, "district", n->district, "report_id", r.report_id);
+        rc = 1;
+        goto out;
+    }
+    /* queue: revision = next for this report id, in the same transaction as the row */
+    if (kh_db_exec(n->db, "BEGIN IMMEDIATE", "submit") < 0)
+        goto out;
+    sqlite3_stmt *st = kh_db_prepare(n->db, "SELECT ifnull(max(revision),0)+1 FROM report "
+                                            "WHERE report_id=?");
+    if (!st)
+        goto out_rollback;
+    sqlite3_bind_text(st, 1, r.report_id, -1, SQLITE_STATIC);
+    r.revision = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 1;
+    sqlite3_finalize(st);
+    r.submitted_at = now;
+    uint8_t *payload;
+    size_t plen;
+    if (kh_wire_pack(&r.base, &payload, &plen) < 0)
+        goto out_rollback;
+    char key[KH_KEY_MAX];
+    snprintf(key, sizeof key, "%s/%u", r.report_id, r.revision);
+    kh_outbox_t *ob = kh_outbox_new(n->db, "collector", 1, 1000);
+    int put = ob ? kh_outbox_put(ob, "", key, KH_T_REPORT, payload, plen) : -1;
+    kh_outbox_destroy(&ob);
+    free(payload);
+    st = kh_db_prepare(n->db, "INSERT INTO report(report_id,revision,period,source,receipts,"
+                              "submitted_at,stage) VALUES(?,?,?,?,?,?,'queued')");
+    if (put < 0 || !st) {
+        sqlite3_finalize(st);
+        goto out_rollback;
+    }
+    sqlite3_bind_text(st, 1, r.report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r.revision);
+    sqlite3_bind_text(st, 3, r.period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, rpath, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now);
+    int ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_finalize(st);
+    if (!ok || kh_db_exec(n->db, "COMMIT", "submit") < 0)
+        goto out_rollback;
+    n->queued++;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:s, s:o}", "stage", "queued",
+                          "file", name, "report_id", r.report_id, "revision", (int)r.revision,
+                          "at", (json_int_t)now, "values", (int)r.n_values, "message_vi",
+                          "Báo cáo đã vào hàng đợi gửi lên tỉnh",
+                          "message", "The report is queued for the province",
+                          "findings", findings_json(f.items, f.n));
+    if (o) {
+        write_receipt(rpath, o);
+        json_decref(o);
+    }
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s queued as revision %u (%zu values, %zu warnings)", name,
+             r.revision, r.n_values, f.n);
+    KH_INFO("report.queued", msg, "district", n->district, "report_id", r.report_id,
+            "period", r.period);
+    rc = 0;
+    goto out;
+out_rollback:
+    sqlite3_exec(n->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    kh_findings_clear(&f);
+    kh_report_clear(&r);
+    return rc;
+}
+
+/* The receipts file and source of (report_id, revision), or -1 if unknown. */
+static int report_paths(node_t *n, const char *report_id, uint32_t revision, char *rpath,
+                        size_t cap)
+{
+    sqlite3_stmt *st = kh_db_prepare(n->db, "SELECT receipts FROM report "
+                                            "WHERE report_id=? AND revision=?");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, revision);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        kh_strlcpy(rpath, (const char *)sqlite3_column_text(st, 0), cap);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void node_on_received(node_t *n, const char *key, int dup)
+{
+    char report_id[96];
+    const char *slash = strrchr(key, '/');
+    long rev;
+    if (!slash || (size_t)(slash - key) >= sizeof report_id ||
+        kh_parse_long(slash + 1, 1, 1000000, &rev) < 0)
+        return;
+    memcpy(report_id, key, (size_t)(slash - key));
+    report_id[slash - key] = '\0';
+    sqlite3_stmt *st = kh_db_prepare(n->db, "UPDATE report SET received_at=?, stage='received' "
+                                            "WHERE report_id=? AND revision=? AND received_at IS NULL");
+    if (!st)
+        return;
+    int64_t now = kh_now_ms();
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_text(st, 2, report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rev);
+    int changed = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(n->db) > 0;
+    sqlite3_finalize(st);
+    char rpath[PATH_MAX];
+    if (!changed || report_paths(n, report_id, (uint32_t)rev, rpath, sizeof rpath) < 0)
+        return;
+    json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:b, s:s, s:s}", "stage", "received",
+                          "report_id", report_id, "revision", (int)rev, "at", (json_int_t)now,
+                          "duplicate", dup, "message_vi", "Tỉnh đã nhận báo cáo",
+                          "message", "The province has received the report");
+    if (o) {
+        write_receipt(rpath, o);
+        json_decref(o);
+    }
+    KH_INFO("receipt.received", "the collector has the report", "district", n->district,
+            "report_id", report_id);
+}
+
+int node_apply_receipt(node_t *n, const uint8_t *payload, size_t len, char *event_id,
+                       size_t cap)
+{
+    Kh__Receipt *e = kh__receipt__unpack(NULL, len, payload);
+    if (!e || !e->event_id[0] || strlen(e->event_id) >= cap) {
+        if (e)
+            kh__receipt__free_unpacked(e, NULL);
+        KH_WARN("receipt.malformed", "a receipt from the collector does not decode");
+        return -1;
+    }
+    kh_strlcpy(event_id, e->event_id, cap);
+    const char *stage = stage_name(e->stage);
+    static const char *const vi[] = {"Tỉnh đã nhận báo cáo", "Báo cáo đã được chấp nhận",
+                                     "Báo cáo bị từ chối", "Số liệu đã được tổng hợp",
+                                     "Đã có bản sửa mới hơn được tính"};
+    static const char *const en[] = {"received", "accepted", "rejected", "counted",
+                                     "a later revision is counted"};
+    int si = e->stage >= 0 && e->stage < 5 ? (int)e->stage : 0;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:I, s:s, s:s, s:o}", "stage", stage,
+                          "event_id", e->event_id, "report_id", e->report_id, "revision",
+                          (int)e->revision, "period", e->period, "at", (json_int_t)e->at,
+                          "feed_seq", (json_int_t)e->feed_seq, "message_vi", vi[si],
+                          "message", en[si], "findings",
+                          findings_json(e->findings, e->n_findings));
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int rc = -1;
+    sqlite3_stmt *st = kh_db_prepare(n->db, "INSERT INTO receipt(event_id,report_id,revision,"
+                                            "stage,at,body) VALUES(?,?,?,?,?,?) "
+                                            "ON CONFLICT DO NOTHING");
+    if (!body || !st)
+        goto out;
+    sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, e->report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, e->revision);
+    sqlite3_bind_text(st, 4, stage, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, kh_now_ms());
+    sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto out;
+    rc = 0;
+    if (sqlite3_changes(n->db) == 0)
+        goto out;                         /* already had it: just acknowledge again */
+    n->receipts++;
+    sqlite3_stmt *up = kh_db_prepare(n->db, "UPDATE report SET stage=?, feed_seq=? "
+                                            "WHERE report_id=? AND revision=?");
+    if (up) {
+        sqlite3_bind_text(up, 1, stage, -1, SQLITE_STATIC);
+        if (e->feed_seq)
+            sqlite3_bind_int64(up, 2, (int64_t)e->feed_seq);
+        sqlite3_bind_text(up, 3, e->report_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(up, 4, e->revision);
+        sqlite3_step(up);
+        sqlite3_finalize(up);
+    }
+    char rpath[PATH_MAX];
+    if (report_paths(n, e->report_id, e->revision, rpath, sizeof rpath) == 0)
+        write_receipt(rpath, o);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s / %s%s%.200s", vi[si], en[si], e->n_findings ? ": " : "",
+             e->n_findings ? e->findings[0]->message_en : "");
+    if (e->stage == KH__STAGE__STAGE_REJECTED)
+        KH_WARN("receipt.rejected", msg, "district", n->district, "report_id", e->report_id);
+    else
+        KH_INFO("receipt.stage", msg, "district", n->district, "report_id", e->report_id,
+                "stage", stage);
+out:
+    sqlite3_finalize(st);
+    free(body);
+    json_decref(o);
+    kh__receipt__free_unpacked(e, NULL);
+    return rc;
+}
+
+int node_print_status(node_t *n, FILE *out)
+{
+    sqlite3_stmt *st = kh_db_prepare(n->db, "SELECT report_id,revision,stage,ifnull(feed_seq,0),"
+                                            "source FROM report ORDER BY report_id,revision");
+    if (!st)
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fprintf(out, "%s\t%lld\t%s\t%lld\t%s\n", sqlite3_column_text(st, 0),
+                (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
+                (long long)sqlite3_column_int64(st, 3), sqlite3_column_text(st, 4));
+    sqlite3_finalize(st);
+    kh_outbox_t *ob = kh_outbox_new(n->db, "collector", 1, 1000);
+    fprintf(out, "outbox\t%lld\n", ob ? (long long)kh_outbox_depth(ob) : -1LL);
+    kh_outbox_destroy(&ob);
+    return 0;
+}

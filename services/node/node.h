@@ -1,0 +1,47 @@
+/*
+ * node.h — kh-node, the district office's end of the pipeline.
+ *
+ * A report file is parsed and checked with the province's own catalogue and rules
+ * (lib/kh_catalog) before it is queued, so a district officer sees every mistake at
+ * once, offline.  A queued report lives in the node's outbox database until the
+ * collector acknowledges it; receipts that come back are stored once and appended
+ * to `<file>.receipts.jsonl` next to the report file and to the node's log.
+ */
+#ifndef KH_NODE_H
+#define KH_NODE_H
+
+#include <sqlite3.h>
+
+#include "kh_catalog.h"
+#include "kh_link.h"
+
+typedef struct {
+    char district[KH_CODE_MAX];
+    char dir[1024];            /* node folder: outbox.db, spool/ */
+    kh_catalog_t *cat;
+    sqlite3 *db;
+    kh_link_t *link;           /* NULL for the submit command: it only queues */
+    uint64_t queued, rejected_locally, receipts;
+} node_t;
+
+/* Opens (creating) the node database in dir.  Returns 0 or -1 after printing why. */
+int node_open_db(node_t *n);
+
+/* Parses, checks and queues one file.  `receipt_dir`: where to write the receipts
+ * file (NULL: next to the file).  force: queue even when the local check finds
+ * errors (the province decides).  Returns 0 when queued, 1 when refused locally
+ * (the reasons are in the receipts file and on stderr), -1 on a system error. */
+int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force);
+
+/* Applies a RECEIPT payload from the collector: stores it once, writes it out.
+ * Returns 0 (new or already known: acknowledge it), -1 malformed or storage error. */
+int node_apply_receipt(node_t *n, const uint8_t *payload, size_t len, char *event_id,
+                       size_t cap);
+
+/* The collector acknowledged report `key` ("<report_id>/<revision>"). */
+void node_on_received(node_t *n, const char *key, int dup);
+
+/* Prints one line per report: id, revision, file, latest stage.  Returns 0 or -1. */
+int node_print_status(node_t *n, FILE *out);
+
+#endif
