@@ -45,11 +45,12 @@ $(LIBKH): $(LIB_OBJ)
 	ar rcs $@ $^
 
 .SECONDEXPANSION:
-$(B)/bin/kh-%: $$(patsubst %.c,$(B)/%.o,$$(wildcard services/$$*/*.c)) $(LIBKH)
+objs = $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c))
+$(B)/bin/kh-%: $$(call objs,services/$$*) $(LIBKH)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bin/kh-feed $(B)/bin/kh-logs: $(B)/bin/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard tools/$$*/*.c)) $(LIBKH)
+$(B)/bin/kh-feed $(B)/bin/kh-logs: $(B)/bin/%: $$(call objs,tools/$$*) $(LIBKH)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

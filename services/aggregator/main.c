@@ -540,7 +540,9 @@ static void on_snapshot(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
         rc = send_snapshot(a, &m);
     } else {
         uint64_t to = req->to_seq && req->to_seq < mx ? req->to_seq : mx;
-        if (to - req->from_seq >= RANGE_MAX)
+        if (to < req->from_seq)
+            to = req->from_seq - 1;             /* nothing newer: an empty range */
+        else if (to - req->from_seq >= RANGE_MAX)
             to = req->from_seq + RANGE_MAX - 1;
         end.seq = to;
         end.complete = mn != 0 && req->from_seq >= mn;

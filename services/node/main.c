@@ -70,7 +70,8 @@ static void scan_spool(run_t *r)
         if (l < 5 || strcmp(e->d_name + l - 4, ".csv") != 0 || e->d_name[0] == '.')
             continue;
         char path[PATH_MAX], sent[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", r->spool, e->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", r->spool, e->d_name) >= (int)sizeof path)
+            continue;
         struct stat st;
         if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
             continue;
@@ -83,12 +84,14 @@ static void scan_spool(run_t *r)
         /* the receipts file was written beside the file: move both */
         const char *sub = rc == 0 ? "sent" : "refused";
         move_to(r->spool, sub, e->d_name);
-        snprintf(sent, sizeof sent, "%s.receipts.jsonl", e->d_name);
+        if (snprintf(sent, sizeof sent, "%s.receipts.jsonl", e->d_name) >= (int)sizeof sent)
+            continue;
         move_to(r->spool, sub, sent);
         /* later receipts go beside the moved file */
         char newsrc[PATH_MAX + 300], newr[PATH_MAX + 300];
         snprintf(newsrc, sizeof newsrc, "%s/%s/%s", r->spool, sub, e->d_name);
-        snprintf(newr, sizeof newr, "%s.receipts.jsonl", newsrc);
+        if (snprintf(newr, sizeof newr, "%s.receipts.jsonl", newsrc) >= (int)sizeof newr)
+            continue;
         sqlite3_stmt *up = kh_db_prepare(r->node.db, "UPDATE report SET source=?, receipts=? "
                                                      "WHERE source=?");
         if (up) {

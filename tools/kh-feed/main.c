@@ -1,0 +1,164 @@
+/*
+ * kh-feed — the province's client of the feed.
+ *
+ *   kh-feed sync                        catch the local mirror up and exit
+ *   kh-feed follow [--count N] [--idle-ms MS]   keep it live, one line per update
+ *   kh-feed summary --period P          the table a person reads
+ *   kh-feed export --period P [--level province|district|commune]
+ *                  [--format csv|json|xlsx] [--output FILE]
+ *
+ * summary and export catch up first (unless --no-sync); when the feed does not
+ * answer they say so and show the mirror as it is.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "kh_catalog.h"
+#include "kh_config.h"
+#include "kh_db.h"
+#include "kh_log.h"
+#include "kh_util.h"
+#include "mirror.h"
+#include "report.h"
+
+static const char usage[] =
+    "usage: kh-feed sync\n"
+    "       kh-feed follow [--count N] [--idle-ms MS]\n"
+    "       kh-feed summary --period P\n"
+    "       kh-feed export --period P [--level province|district|commune]\n"
+    "                      [--format csv|json|xlsx] [--output FILE]\n"
+    "options: --config FILE (default $KH_CONFIG or deploy/kh.ini), --no-sync,\n"
+    "         --timeout-ms MS (waiting for the feed, default 5000)\n"
+    "P is a half-year (2020S1), a year (2020) or the programme (2017-2020).\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "sync") && strcmp(cmd, "follow") && strcmp(cmd, "summary") &&
+        strcmp(cmd, "export")) {
+        fprintf(stderr, "kh-feed: unknown command '%s'; see kh-feed --help\n", cmd);
+        return 2;
+    }
+    const char *cfgpath = getenv("KH_CONFIG"), *period = NULL, *level = "province",
+               *format = "csv", *output = "-";
+    long count = 0, idle_ms = 0, timeout_ms = 5000;
+    int no_sync = 0;
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"period", required_argument, 0, 'p'},
+        {"level", required_argument, 0, 'L'},  {"format", required_argument, 0, 'f'},
+        {"output", required_argument, 0, 'o'}, {"count", required_argument, 0, 'n'},
+        {"idle-ms", required_argument, 0, 'i'}, {"timeout-ms", required_argument, 0, 't'},
+        {"no-sync", no_argument, 0, 'S'},      {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int ch;
+    optind = 2;
+    while ((ch = getopt_long(argc, argv, "c:p:L:f:o:n:i:t:Sh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': cfgpath = optarg; break;
+        case 'p': period = optarg; break;
+        case 'L': level = optarg; break;
+        case 'f': format = optarg; break;
+        case 'o': output = optarg; break;
+        case 'n':
+        case 'i':
+        case 't': {
+            long v;
+            if (kh_parse_long(optarg, 0, 86400000, &v) < 0) {
+                fprintf(stderr, "kh-feed: '%s' is not a number\n", optarg);
+                return 2;
+            }
+            *(ch == 'n' ? &count : ch == 'i' ? &idle_ms : &timeout_ms) = v;
+            break;
+        }
+        case 'S': no_sync = 1; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fprintf(stderr, "kh-feed: bad option; see kh-feed --help\n"); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kh-feed: unexpected argument '%s'; see kh-feed --help\n", argv[optind]);
+        return 2;
+    }
+    int needs_period = !strcmp(cmd, "summary") || !strcmp(cmd, "export");
+    kh_period_t pp;
+    if (needs_period && (!period || kh_period_parse(period, &pp) < 0)) {
+        fprintf(stderr, "kh-feed: --period must be a half-year (2020S1), a year (2020) or "
+                        "a programme (2017-2020)\n");
+        return 2;
+    }
+    if (strcmp(level, "province") && strcmp(level, "district") && strcmp(level, "commune")) {
+        fprintf(stderr, "kh-feed: --level must be province, district or commune\n");
+        return 2;
+    }
+    if (strcmp(format, "csv") && strcmp(format, "json") && strcmp(format, "xlsx")) {
+        fprintf(stderr, "kh-feed: --format must be csv, json or xlsx\n");
+        return 2;
+    }
+    if (!strcmp(format, "xlsx") && !strcmp(output, "-")) {
+        fprintf(stderr, "kh-feed: --format xlsx needs --output FILE.xlsx\n");
+        return 2;
+    }
+    kh_log_init("feed", KH_LOG_WARN);
+    char err[512];
+    kh_config_t *cfg = kh_config_load(cfgpath ? cfgpath : "deploy/kh.ini", err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "kh-feed: %s\n", err);
+        return 1;
+    }
+    char mirror_path[1024], feed[1024], snap[1024], data[1024];
+    long max_msg, s1, s2;
+    if (kh_config_str(cfg, "feed", "mirror", "%RUN%/feed-mirror.db", mirror_path,
+                      sizeof mirror_path) < 0 ||
+        kh_config_str(cfg, "aggregator", "feed", "", feed, sizeof feed) < 0 ||
+        kh_config_str(cfg, "aggregator", "snapshot", "", snap, sizeof snap) < 0 ||
+        kh_config_str(cfg, "general", "data_dir", "data", data, sizeof data) < 0 ||
+        kh_config_long(cfg, "general", "max_message_bytes", 4 << 20, 1024, 256 << 20, &max_msg,
+                       err, sizeof err) < 0 ||
+        kh_config_long(cfg, "calendar", "s1_due", 620, 101, 1231, &s1, err, sizeof err) < 0 ||
+        kh_config_long(cfg, "calendar", "s2_due", 1205, 101, 1231, &s2, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-feed: bad configuration: %s\n", err);
+        kh_config_destroy(&cfg);
+        return 1;
+    }
+    int rc = 1;
+    sqlite3 *db = NULL;
+    kh_catalog_t *cat = NULL;
+    void *zctx = zmq_ctx_new();
+    if (!zctx || mirror_open(&db, mirror_path) < 0)
+        goto out;
+    if (!strcmp(cmd, "follow")) {
+        rc = mirror_follow(db, zctx, feed, snap, max_msg, count, idle_ms) < 0;
+        goto out;
+    }
+    if (!no_sync) {
+        int s = mirror_sync(db, zctx, snap, (int)timeout_ms, max_msg);
+        if (!strcmp(cmd, "sync")) {
+            if (s == 0)
+                printf("mirror at seq %llu\n", (unsigned long long)mirror_seq(db));
+            rc = s < 0;
+            goto out;
+        }
+    }
+    if (!(cat = kh_catalog_load(data, (int)s1, (int)s2, err, sizeof err))) {
+        fprintf(stderr, "kh-feed: %s\n", err);
+        goto out;
+    }
+    if (!strcmp(cmd, "summary"))
+        rc = kh_feed_summary(db, cat, period, stdout) < 0;
+    else
+        rc = kh_feed_export(db, cat, period, level, format, output) < 0;
+out:
+    kh_catalog_destroy(&cat);
+    kh_db_close(&db);
+    if (zctx)
+        zmq_ctx_term(zctx);
+    kh_config_destroy(&cfg);
+    return rc;
+}

@@ -1,0 +1,298 @@
+/*
+ * mirror.c — the Clone-pattern client; see mirror.h.
+ */
+#include "mirror.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "kh_db.h"
+#include "kh_util.h"
+#include "kh_wire.h"
+
+static const char *const migrations[] = {
+    "CREATE TABLE cell(period TEXT NOT NULL, orgunit TEXT NOT NULL, indicator TEXT NOT NULL,"
+    " sum REAL NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(period, orgunit, indicator));"
+    "CREATE TABLE status(district TEXT NOT NULL, period TEXT NOT NULL, report_id TEXT NOT NULL,"
+    " revision INTEGER NOT NULL, received_at INTEGER NOT NULL, counted_at INTEGER NOT NULL,"
+    " warnings INTEGER NOT NULL, PRIMARY KEY(district, period));"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value);",
+};
+
+int mirror_open(sqlite3 **db, const char *path)
+{
+    char err[512];
+    if (kh_db_open(db, path, migrations, 1, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-feed: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t mirror_seq(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    uint64_t seq = 0;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='seq'", -1, &st, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            seq = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return seq;
+}
+
+static int set_seq(sqlite3 *db, uint64_t seq)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(key,value) VALUES('seq',%llu)",
+             (unsigned long long)seq);
+    return kh_db_exec(db, sql, "mirror seq");
+}
+
+int mirror_apply(sqlite3 *db, const Kh__FeedUpdate *u)
+{
+    sqlite3_stmt *put = NULL, *del = NULL, *stt = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO cell VALUES(?,?,?,?,?)", -1, &put,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM cell WHERE period=? AND orgunit=? AND indicator=?",
+                           -1, &del, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO status VALUES(?,?,?,?,?,?,?)", -1, &stt,
+                           NULL) != SQLITE_OK)
+        goto out;
+    for (size_t i = 0; i < u->n_cells; i++) {
+        const Kh__Cell *c = u->cells[i];
+        sqlite3_stmt *st = c->deleted ? del : put;
+        sqlite3_bind_text(st, 1, c->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c->orgunit, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, c->indicator, -1, SQLITE_STATIC);
+        if (!c->deleted) {
+            sqlite3_bind_double(st, 4, c->sum);
+            sqlite3_bind_int64(st, 5, c->n);
+        }
+        int ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+        if (!ok)
+            goto out;
+    }
+    for (size_t i = 0; i < u->n_statuses; i++) {
+        const Kh__Status *s = u->statuses[i];
+        sqlite3_bind_text(stt, 1, s->district, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stt, 2, s->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stt, 3, s->report_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stt, 4, s->revision);
+        sqlite3_bind_int64(stt, 5, s->received_at);
+        sqlite3_bind_int64(stt, 6, s->counted_at);
+        sqlite3_bind_int64(stt, 7, s->warnings);
+        int ok = sqlite3_step(stt) == SQLITE_DONE;
+        sqlite3_reset(stt);
+        if (!ok)
+            goto out;
+    }
+    rc = u->seq ? set_seq(db, u->seq) : 0;
+out:
+    sqlite3_finalize(put);
+    sqlite3_finalize(del);
+    sqlite3_finalize(stt);
+    return rc;
+}
+
+/* One request/reply exchange.  Returns 1 when the reply was complete (caught up to
+ * *end_seq), 0 when the range is gone (ask a snapshot), -1 on error or timeout. */
+static int exchange(sqlite3 *db, void *dealer, uint64_t from, int timeout_ms, uint64_t *end_seq)
+{
+    Kh__FeedRequest req = KH__FEED_REQUEST__INIT;
+    req.from_seq = from;
+    uint8_t *buf;
+    size_t len;
+    if (kh_wire_pack(&req.base, &buf, &len) < 0)
+        return -1;
+    int sent = zmq_send(dealer, KH_T_FEED_REQ, strlen(KH_T_FEED_REQ), ZMQ_SNDMORE) >= 0 &&
+               zmq_send(dealer, buf, len, 0) >= 0;
+    free(buf);
+    if (!sent)
+        return -1;
+    if (kh_db_exec(db, "BEGIN IMMEDIATE", "mirror") < 0)
+        return -1;
+    if (from == 0 && kh_db_exec(db, "DELETE FROM cell; DELETE FROM status;", "mirror") < 0)
+        goto out_rollback;
+    uint64_t last = from ? from - 1 : 0;
+    for (;;) {
+        zmq_pollitem_t pi = {dealer, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&pi, 1, timeout_ms) <= 0)
+            goto out_rollback;
+        zmq_msg_t parts[2];
+        zmq_msg_init(&parts[0]);
+        zmq_msg_init(&parts[1]);
+        int n = 0;
+        if (zmq_msg_recv(&parts[0], dealer, 0) >= 0) {
+            n = 1;
+            if (zmq_msg_more(&parts[0]) && zmq_msg_recv(&parts[1], dealer, 0) >= 0)
+                n = 2;
+        }
+        kh_wmsg_t m;
+        int rc = -2;
+        if (kh_wire_parse(parts, n, 0, &m) == 0) {
+            if (strcmp(m.type, KH_T_FEED) == 0) {
+                Kh__FeedUpdate *u = kh__feed_update__unpack(NULL, m.len, m.payload);
+                if (u && (u->seq == 0 || u->seq == last + 1) && mirror_apply(db, u) == 0) {
+                    if (u->seq)
+                        last = u->seq;
+                    rc = -3;    /* go on */
+                }
+                if (u)
+                    kh__feed_update__free_unpacked(u, NULL);
+            } else if (strcmp(m.type, KH_T_FEED_END) == 0) {
+                Kh__FeedEnd *e = kh__feed_end__unpack(NULL, m.len, m.payload);
+                if (e) {
+                    *end_seq = e->seq;
+                    rc = e->complete ? 1 : 0;
+                    kh__feed_end__free_unpacked(e, NULL);
+                }
+            }
+        }
+        zmq_msg_close(&parts[0]);
+        zmq_msg_close(&parts[1]);
+        if (rc == -3)
+            continue;
+        if (rc == 1) {
+            if (set_seq(db, from == 0 ? *end_seq : last) < 0 ||
+                kh_db_exec(db, "COMMIT", "mirror") < 0)
+                goto out_rollback;
+            *end_seq = from == 0 ? *end_seq : last;
+            return 1;
+        }
+        if (rc == 0)
+            goto out_rollback_zero;
+        fprintf(stderr, "kh-feed: unexpected or out-of-order message from the feed\n");
+        goto out_rollback;
+    }
+out_rollback_zero:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return 0;
+out_rollback:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+int mirror_sync(sqlite3 *db, void *zctx, const char *endpoint, int timeout_ms, int64_t max_msg)
+{
+    void *dealer = zmq_socket(zctx, ZMQ_DEALER);
+    if (!dealer)
+        return -1;
+    int linger = 0;
+    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
+    if (zmq_connect(dealer, endpoint) < 0) {
+        fprintf(stderr, "kh-feed: cannot connect to %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(dealer);
+        return -1;
+    }
+    int rc = -1;
+    for (int round = 0; round < 1000; round++) {
+        uint64_t have = mirror_seq(db), end = 0;
+        int r = exchange(db, dealer, have ? have + 1 : 0, timeout_ms, &end);
+        if (r < 0) {
+            fprintf(stderr, "kh-feed: the province feed at %s did not answer within %d ms; "
+                            "the mirror stays at seq %llu\n", endpoint, timeout_ms,
+                    (unsigned long long)have);
+            break;
+        }
+        if (r == 0) {                       /* range no longer kept: whole state */
+            if (set_seq(db, 0) < 0)
+                break;
+            continue;
+        }
+        (void)end;
+        /* a snapshot is the whole state; a range may have been capped, so ask again
+         * until a request brings nothing new */
+        if (have == 0 || mirror_seq(db) == have) {
+            rc = 0;
+            break;
+        }
+    }
+    zmq_close(dealer);
+    return rc;
+}
+
+int mirror_follow(sqlite3 *db, void *zctx, const char *feed, const char *snapshot,
+                  int64_t max_msg, long count, long idle_ms)
+{
+    void *sub = zmq_socket(zctx, ZMQ_SUB);
+    if (!sub)
+        return -1;
+    int linger = 0, hwm = 100000;
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, KH_T_FEED, strlen(KH_T_FEED));
+    if (zmq_connect(sub, feed) < 0) {
+        fprintf(stderr, "kh-feed: cannot connect to %s\n", feed);
+        zmq_close(sub);
+        return -1;
+    }
+    /* subscribe first, then catch up: updates published meanwhile wait in the SUB
+     * queue and those already in the mirror are skipped by sequence */
+    if (mirror_sync(db, zctx, snapshot, 5000, max_msg) < 0) {
+        zmq_close(sub);
+        return -1;
+    }
+    long seen = 0;
+    int rc = 0;
+    while (count == 0 || seen < count) {
+        zmq_pollitem_t pi = {sub, 0, ZMQ_POLLIN, 0};
+        int p = zmq_poll(&pi, 1, idle_ms > 0 ? idle_ms : -1);
+        if (p < 0) {
+            rc = -1;
+            break;
+        }
+        if (p == 0)
+            break;
+        zmq_msg_t parts[2];
+        zmq_msg_init(&parts[0]);
+        zmq_msg_init(&parts[1]);
+        int n = 0;
+        if (zmq_msg_recv(&parts[0], sub, 0) >= 0) {
+            n = 1;
+            if (zmq_msg_more(&parts[0]) && zmq_msg_recv(&parts[1], sub, 0) >= 0)
+                n = 2;
+        }
+        kh_wmsg_t m;
+        Kh__FeedUpdate *u = NULL;
+        if (kh_wire_parse(parts, n, 0, &m) == 0 &&
+            (u = kh__feed_update__unpack(NULL, m.len, m.payload))) {
+            uint64_t have = mirror_seq(db);
+            if (u->seq == have + 1) {
+                if (kh_db_exec(db, "BEGIN", "mirror") == 0 && mirror_apply(db, u) == 0 &&
+                    kh_db_exec(db, "COMMIT", "mirror") == 0) {
+                    seen++;
+                    printf("seq %llu: %zu cells", (unsigned long long)u->seq, u->n_cells);
+                    for (size_t i = 0; i < u->n_statuses; i++)
+                        printf(", %s %s revision %u", u->statuses[i]->district,
+                               u->statuses[i]->period, u->statuses[i]->revision);
+                    printf("\n");
+                    fflush(stdout);
+                } else {
+                    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                }
+            } else if (u->seq > have + 1) {
+                long before = (long)mirror_seq(db);
+                fprintf(stderr, "kh-feed: gap after seq %llu (got %llu): catching up\n",
+                        (unsigned long long)have, (unsigned long long)u->seq);
+                if (mirror_sync(db, zctx, snapshot, 5000, max_msg) < 0)
+                    rc = -1;
+                seen += (long)mirror_seq(db) - before;
+            }
+            kh__feed_update__free_unpacked(u, NULL);
+        }
+        zmq_msg_close(&parts[0]);
+        zmq_msg_close(&parts[1]);
+        if (rc < 0)
+            break;
+    }
+    zmq_close(sub);
+    return rc;
+}

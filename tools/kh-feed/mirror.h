@@ -1,0 +1,31 @@
+/*
+ * mirror.h — kh-feed's local copy of the province feed (the zguide's Clone
+ * pattern): a SQLite database of cells and statuses plus the last sequence number
+ * applied.  It catches up from a snapshot or from the range of updates it missed,
+ * and stays live from the PUB socket, applying updates strictly in sequence.
+ */
+#ifndef KH_FEED_MIRROR_H
+#define KH_FEED_MIRROR_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "kh.pb-c.h"
+
+int mirror_open(sqlite3 **db, const char *path);          /* 0 or -1 (printed) */
+uint64_t mirror_seq(sqlite3 *db);
+/* Applies one update and records its seq (when > 0).  Returns 0 or -1. */
+int mirror_apply(sqlite3 *db, const Kh__FeedUpdate *u);
+
+/* Catches up with the aggregator's snapshot ROUTER at `endpoint`: a range of missed
+ * updates when the mirror has a sequence, else (or when the range is gone) the
+ * whole state.  Returns 0, or -1 after printing why (timeout_ms without answer). */
+int mirror_sync(sqlite3 *db, void *zctx, const char *endpoint, int timeout_ms, int64_t max_msg);
+
+/* Subscribes to `feed` and applies updates as they come, filling gaps from
+ * `snapshot`, printing one line per update; stops after `count` updates (0: never)
+ * or after idle_ms without one (0: never).  Returns 0 or -1. */
+int mirror_follow(sqlite3 *db, void *zctx, const char *feed, const char *snapshot,
+                  int64_t max_msg, long count, long idle_ms);
+
+#endif

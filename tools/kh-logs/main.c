@@ -1,0 +1,198 @@
+/*
+ * kh-logs — one live stream of every service's log, for the admin on call.
+ *
+ * Subscribes to every log PUB endpoint in [logs] endpoints (an entry containing
+ * %DISTRICT% stands for one endpoint per district in force: the nodes), parses each
+ * JSON line and prints those that pass the filters, as text or as the JSON itself.
+ *
+ *   kh-logs [--service S] [--level L] [--district D] [--report ID] [--grep TEXT]
+ *           [--json] [--count N] [--idle-ms MS] [--connect ENDPOINT]...
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "kh_catalog.h"
+#include "kh_config.h"
+#include "kh_log.h"
+#include "kh_util.h"
+
+#define MAX_ENDPOINTS 2048
+
+static const char usage[] =
+    "usage: kh-logs [--service NAME] [--level debug|info|warn|error] [--district CODE]\n"
+    "               [--report ID] [--grep TEXT] [--json] [--count N] [--idle-ms MS]\n"
+    "               [--connect ENDPOINT]... [--config FILE]\n"
+    "Shows the log lines of every service and node, live.  --level shows that level\n"
+    "and above; --count / --idle-ms stop after N lines / MS without one.\n";
+
+static volatile sig_atomic_t stop;
+static void on_signal(int s) { (void)s; stop = 1; }
+
+static const char *field(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+int main(int argc, char **argv)
+{
+    const char *cfgpath = getenv("KH_CONFIG"), *service = NULL, *district = NULL,
+               *report = NULL, *grep = NULL;
+    const char *extra[64];
+    int n_extra = 0, as_json = 0;
+    long count = 0, idle_ms = 0;
+    kh_loglvl_t min = KH_LOG_DEBUG;
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"service", required_argument, 0, 's'},
+        {"level", required_argument, 0, 'l'},  {"district", required_argument, 0, 'd'},
+        {"report", required_argument, 0, 'r'}, {"grep", required_argument, 0, 'g'},
+        {"json", no_argument, 0, 'j'},         {"count", required_argument, 0, 'n'},
+        {"idle-ms", required_argument, 0, 'i'}, {"connect", required_argument, 0, 'C'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:s:l:d:r:g:jn:i:C:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': cfgpath = optarg; break;
+        case 's': service = optarg; break;
+        case 'l':
+            if (kh_log_level_parse(optarg, &min) < 0) {
+                fprintf(stderr, "kh-logs: --level must be debug, info, warn or error\n");
+                return 2;
+            }
+            break;
+        case 'd': district = optarg; break;
+        case 'r': report = optarg; break;
+        case 'g': grep = optarg; break;
+        case 'j': as_json = 1; break;
+        case 'n':
+        case 'i':
+            if (kh_parse_long(optarg, 0, 86400000, ch == 'n' ? &count : &idle_ms) < 0) {
+                fprintf(stderr, "kh-logs: '%s' is not a number\n", optarg);
+                return 2;
+            }
+            break;
+        case 'C':
+            if (n_extra == 64) {
+                fprintf(stderr, "kh-logs: at most 64 --connect\n");
+                return 2;
+            }
+            extra[n_extra++] = optarg;
+            break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fprintf(stderr, "kh-logs: bad option; see kh-logs --help\n"); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kh-logs: unexpected argument '%s'; see --help\n", argv[optind]);
+        return 2;
+    }
+    char err[512];
+    kh_config_t *cfg = kh_config_load(cfgpath ? cfgpath : "deploy/kh.ini", err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "kh-logs: %s\n", err);
+        return 1;
+    }
+    kh_config_set(cfg, "node", "district", "%DISTRICT%");   /* keep the token for below */
+    char list[8192], data[1024];
+    kh_config_str(cfg, "logs", "endpoints", "", list, sizeof list);
+    kh_config_str(cfg, "general", "data_dir", "data", data, sizeof data);
+    kh_catalog_t *cat = kh_catalog_load(data, 620, 1205, err, sizeof err);
+    const kh_unit_t *districts[256];
+    size_t n_districts = 0;
+    if (cat) {
+        n_districts = kh_catalog_units_on(cat, KH_LEVEL_DISTRICT, "", kh_today(), districts, 256);
+        if (n_districts > 256)
+            n_districts = 256;
+    }
+    void *zctx = zmq_ctx_new();
+    void *sub = zmq_socket(zctx, ZMQ_SUB);
+    int linger = 0, hwm = 100000;
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    int64_t maxmsg = 1 << 20;
+    zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    int n_ep = 0;
+    for (char *save = NULL, *tok = strtok_r(list, " \t,", &save); tok;
+         tok = strtok_r(NULL, " \t,", &save)) {
+        char *at = strstr(tok, "%DISTRICT%");
+        size_t reps = at ? n_districts : 1;
+        for (size_t i = 0; i < reps && n_ep < MAX_ENDPOINTS; i++) {
+            char ep[1024];
+            if (at)
+                snprintf(ep, sizeof ep, "%.*s%s%s", (int)(at - tok), tok, districts[i]->code,
+                         at + strlen("%DISTRICT%"));
+            else
+                snprintf(ep, sizeof ep, "%s", tok);
+            if (zmq_connect(sub, ep) == 0)
+                n_ep++;
+            else
+                fprintf(stderr, "kh-logs: cannot connect to %s: %s\n", ep,
+                        zmq_strerror(zmq_errno()));
+        }
+    }
+    for (int i = 0; i < n_extra; i++)
+        if (zmq_connect(sub, extra[i]) == 0)
+            n_ep++;
+    kh_catalog_destroy(&cat);
+    kh_config_destroy(&cfg);
+    if (n_ep == 0) {
+        fprintf(stderr, "kh-logs: no log endpoint: set [logs] endpoints or use --connect\n");
+        zmq_close(sub);
+        zmq_ctx_term(zctx);
+        return 1;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    long shown = 0;
+    while (!stop && (count == 0 || shown < count)) {
+        zmq_pollitem_t pi = {sub, 0, ZMQ_POLLIN, 0};
+        int p = zmq_poll(&pi, 1, idle_ms > 0 ? idle_ms : 500);
+        if (p < 0)
+            break;
+        if (p == 0) {
+            if (idle_ms > 0)
+                break;
+            continue;
+        }
+        char buf[65536];
+        int len = zmq_recv(sub, buf, sizeof buf - 1, 0);
+        if (len < 0)
+            continue;
+        if (len > (int)sizeof buf - 1)
+            len = (int)sizeof buf - 1;           /* truncated by zmq_recv */
+        buf[len] = '\0';
+        json_t *o = json_loads(buf, 0, NULL);
+        if (!o)
+            continue;
+        kh_loglvl_t lvl;
+        int pass = kh_log_level_parse(field(o, "level"), &lvl) == 0 && lvl >= min &&
+                   (!service || !strcmp(field(o, "service"), service)) &&
+                   (!district || !strcmp(field(o, "district"), district)) &&
+                   (!report || !strcmp(field(o, "report_id"), report)) &&
+                   (!grep || strstr(buf, grep));
+        if (pass) {
+            shown++;
+            if (as_json)
+                printf("%s\n", buf);
+            else
+                printf("%s %-5s %-10s %-22s %s%s%s%s%s\n", field(o, "ts"), field(o, "level"),
+                       field(o, "service"), field(o, "event"),
+                       *field(o, "district") ? "[" : "", field(o, "district"),
+                       *field(o, "report_id") ? " " : "", field(o, "report_id"),
+                       *field(o, "district") || *field(o, "report_id") ? "] " : "");
+            if (!as_json)
+                printf("    %s\n", field(o, "msg"));
+            fflush(stdout);
+        }
+        json_decref(o);
+    }
+    zmq_close(sub);
+    zmq_ctx_term(zctx);
+    return 0;
+}
