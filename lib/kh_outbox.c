@@ -75,7 +75,12 @@ kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend
         kh_outbox_destroy(&ob);
         return NULL;
     }
-    /* destinations named by rows left from before a restart */
+    /* the single peer (rows may also be put by another process, e.g. kh-node
+     * submit), then destinations named by rows left from before a restart */
+    if (!dest_get(ob, "", 1)) {
+        kh_outbox_destroy(&ob);
+        return NULL;
+    }
     int rc;
     while ((rc = sqlite3_step(ob->st_dests)) == SQLITE_ROW)
         if (!dest_get(ob, (const char *)sqlite3_column_text(ob->st_dests, 0), 1))

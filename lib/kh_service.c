@@ -158,7 +158,6 @@ int kh_service_run(kh_service_t *s)
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     signal(SIGPIPE, SIG_IGN);
-    KH_INFO("service.start", "started", "config", s->config_path);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     return 0;
 }

@@ -124,13 +124,15 @@ static int upd_add(update_t *u, const char *period, const char *orgunit, const c
     return 0;
 }
 
-/* Fixes the pointers (the arrays may have moved while growing). */
+/* Initialises the message and fixes the pointers (the arrays may have moved while
+ * growing).  Call after the last upd_add, before setting seq and statuses. */
 static int upd_finish(update_t *u)
 {
     free(u->cellp);
     u->cellp = malloc((u->n ? u->n : 1) * sizeof *u->cellp);
     if (!u->cellp)
         return -1;
+    kh__feed_update__init(&u->u);
     for (size_t i = 0; i < u->n; i++) {
         u->cells[i].orgunit = u->names[i][0];
         u->cells[i].indicator = u->names[i][1];

@@ -1,0 +1,1399 @@
+/*
+ * report.c — summaries and exports of kh-feed, computed from the province feed's
+ * local mirror (tables cell, status; see report.h for the semantics).
+ *
+ * Design notes.
+ *
+ *  - One "roll" holds everything a period needs: the half-years it covers, the units
+ *    (province, the districts in force at the period end, the communes that have cells
+ *    in any half, in unit-file order), one slot per indicator (one per option for an
+ *    option indicator, named "CODE=OPT"), the raw half-year cells [unit][slot][half]
+ *    as read from the mirror, the rolled-up value [unit][slot], and the completeness
+ *    of each half.  The summary and the exports only read a roll.
+ *  - Every size is bounded by the catalogue: units by the unit file (the communes are
+ *    those in force at some half's end, plus any commune code of the file that has
+ *    cells), slots by indicators × KH_MAX_OPTIONS, halves by KH_FEED_MAX_HALVES.  A cell
+ *    whose unit or indicator the catalogue does not know is skipped and counted.
+ *  - Unit-file order across a boundary change (communes merged on 2020-02-01): the
+ *    communes in force at the latest half's end come first in catalogue order, and each
+ *    commune that only existed earlier is inserted right after its predecessor in the
+ *    list of the half where it existed.  A code with two rows (Phường 2 → Phường An
+ *    Hội keeps 28777) is one unit, named as at the latest half that knows it.
+ *  - Rates are computed from the rolled-up numerator and denominator of the unit
+ *    itself, so a province rate is never an average of district rates.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <xlsxwriter.h>
+
+#include "kh_util.h"
+
+#define SLOT_NAME_MAX (KH_CODE_MAX + 24)
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+static void report_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void report_err(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("kh-feed: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int oom(void)
+{
+    report_err("hết bộ nhớ / out of memory");
+    return -1;
+}
+
+static double round2(double x)
+{
+    double r = round(x * 100.0) / 100.0;
+    return r == 0 ? 0.0 : r;  /* no "-0" */
+}
+
+/* Plain number: integers without decimals, others with up to 2 decimals, '.' point. */
+static void fmt_plain(double v, int is_int, char *buf, size_t cap)
+{
+    if (v == 0) v = 0.0;
+    if (is_int) {
+        snprintf(buf, cap, "%.0f", v);
+        return;
+    }
+    snprintf(buf, cap, "%.2f", round2(v));
+    char *dot = strchr(buf, '.');
+    if (!dot) return;
+    size_t len = strlen(buf);
+    while (len > 0 && buf[len - 1] == '0') buf[--len] = '\0';
+    if (len > 0 && buf[len - 1] == '.') buf[--len] = '\0';
+}
+
+/* Vietnamese writing: '.' groups thousands, ',' is the decimal point (1.234.567; 72,5).
+ * `sign` adds '+' to positive numbers (gaps). */
+static void fmt_vi(double v, int is_int, int sign, char *buf, size_t cap)
+{
+    char plain[64];
+    fmt_plain(v, is_int, plain, sizeof plain);
+    const char *p = plain;
+    size_t o = 0;
+    if (cap == 0) return;
+#define PUT(ch) do { if (o + 1 < cap) buf[o++] = (ch); } while (0)
+    if (*p == '-') { PUT('-'); p++; }
+    else if (sign && v > 0) PUT('+');
+    size_t int_len = strcspn(p, ".");
+    for (size_t i = 0; i < int_len; i++) {
+        if (i > 0 && (int_len - i) % 3 == 0) PUT('.');
+        PUT(p[i]);
+    }
+    if (p[int_len] == '.') {
+        PUT(',');
+        for (const char *q = p + int_len + 1; *q; q++) PUT(*q);
+    }
+#undef PUT
+    buf[o] = '\0';
+}
+
+/* Display width of UTF-8 text: one column per code point, none for combining marks
+ * (U+0300–U+036F, in case a name arrives decomposed). */
+static size_t u8_width(const char *s)
+{
+    size_t w = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned cp;
+        size_t len;
+        if (*p < 0x80) { cp = *p; len = 1; }
+        else if ((*p & 0xE0) == 0xC0) { cp = *p & 0x1F; len = 2; }
+        else if ((*p & 0xF0) == 0xE0) { cp = *p & 0x0F; len = 3; }
+        else { cp = *p & 0x07; len = 4; }
+        size_t i;
+        for (i = 1; i < len && (p[i] & 0xC0) == 0x80; i++) cp = (cp << 6) | (p[i] & 0x3F);
+        p += i;
+        if (!(cp >= 0x300 && cp <= 0x36F)) w++;
+    }
+    return w;
+}
+
+/* Bytes of s that fit in `cols` columns (cut at a code point boundary). */
+static size_t u8_prefix(const char *s, size_t cols)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t w = 0, bytes = 0;
+    while (p[bytes]) {
+        size_t len = 1;
+        while (p[bytes + len] && (p[bytes + len] & 0xC0) == 0x80) len++;
+        unsigned cp = 0;
+        if (len == 2) cp = ((p[bytes] & 0x1Fu) << 6) | (p[bytes + 1] & 0x3Fu);
+        int combining = cp >= 0x300 && cp <= 0x36F;
+        if (!combining && w + 1 > cols) break;
+        if (!combining) w++;
+        bytes += len;
+    }
+    return bytes;
+}
+
+/* Prints s in `cols` columns: padded, or cut with "…". */
+static void put_cell(FILE *out, const char *s, size_t cols, int right, int pad)
+{
+    size_t w = u8_width(s);
+    if (w > cols) {
+        size_t b = u8_prefix(s, cols > 0 ? cols - 1 : 0);
+        fwrite(s, 1, b, out);
+        if (cols > 0) fputs("…", out);
+        return;
+    }
+    if (right) for (size_t i = w; i < cols; i++) fputc(' ', out);
+    fputs(s, out);
+    if (!right && pad) for (size_t i = w; i < cols; i++) fputc(' ', out);
+}
+
+static const char *option_label(const char *opt)
+{
+    if (strcmp(opt, "TOT") == 0) return "Tốt";
+    if (strcmp(opt, "KHA") == 0) return "Khá";
+    if (strcmp(opt, "TB") == 0) return "Trung bình";
+    if (strcmp(opt, "CHUA") == 0) return "Chưa đạt";
+    return opt;
+}
+
+static const char *section_title(int s)
+{
+    switch (s) {
+    case 1: return "1. Công tác tuyên truyền về khuyến học, khuyến tài, xây dựng xã hội học tập";
+    case 2: return "2. Công tác tham mưu, cơ chế, chính sách";
+    case 3: return "3. Trung tâm học tập cộng đồng";
+    case 4: return "4. Các mô hình học tập (gia đình, dòng họ, cộng đồng, đơn vị học tập)";
+    case 5: return "5. Hội Khuyến học và Quỹ khuyến học";
+    default: return "Khác";
+    }
+}
+
+/* "Huyện Châu Thành" → "Châu Thành", "Thành phố Bến Tre" → "TP. Bến Tre". */
+static void short_name(const kh_unit_t *u, char *buf, size_t cap)
+{
+    static const struct { const char *prefix, *abbr; } map[] = {
+        {"Thành phố ", "TP. "}, {"Thị xã ", "TX. "}, {"Huyện ", ""}, {"Quận ", "Q. "},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        size_t n = strlen(map[i].prefix);
+        if (strncmp(u->name, map[i].prefix, n) == 0 && u->name[n]) {
+            snprintf(buf, cap, "%s%s", map[i].abbr, u->name + n);
+            return;
+        }
+    }
+    kh_strlcpy(buf, u->name, cap);
+}
+
+/* ---- the roll ----------------------------------------------------------------------- */
+
+typedef struct {
+    const kh_indicator_t *ind;
+    int option;                 /* index into ind->options, -1 for a plain indicator */
+    size_t first, count;        /* the slots of this indicator */
+    char name[SLOT_NAME_MAX];   /* "CODE" or "CODE=OPT" */
+} slot_t;
+
+typedef struct { double sum; double n; int has; } hcell_t;
+typedef struct { double v; int has; } rv_t;
+typedef struct { const char *code; size_t idx; } ix_t;
+
+typedef struct {
+    const kh_unit_t *unit;      /* an expected district */
+    int reported, on_time;
+    long long revision;
+    int64_t received_at;
+} dstat_t;
+
+typedef struct {
+    char name[8];
+    kh_period_t p;
+    int32_t end, due;
+    dstat_t *d;
+    size_t nd, n_reported, n_on_time;
+} half_t;
+
+typedef struct {
+    const kh_catalog_t *cat;
+    kh_period_t p;
+    char pstr[16];
+    int32_t end;
+    half_t half[KH_FEED_MAX_HALVES];
+    size_t nh;
+    const kh_unit_t **units;    /* [0] province, [1, 1+nd) districts, then communes */
+    size_t nu, nd, ucap;
+    int *has_cells;
+    slot_t *slots;
+    size_t ns;
+    ix_t *uix, *six;
+    hcell_t *cells;             /* [(u * ns + s) * nh + h] */
+    rv_t *rv;                   /* [u * ns + s] */
+    size_t n_skipped;           /* cells of unknown units or indicators */
+} roll_t;
+
+static void roll_free(roll_t **rp)
+{
+    roll_t *r = *rp;
+    if (!r) return;
+    for (size_t h = 0; h < r->nh; h++) free(r->half[h].d);
+    free(r->units);
+    free(r->has_cells);
+    free(r->slots);
+    free(r->uix);
+    free(r->six);
+    free(r->cells);
+    free(r->rv);
+    free(r);
+    *rp = NULL;
+}
+
+static int ix_cmp(const void *a, const void *b)
+{
+    return strcmp(((const ix_t *)a)->code, ((const ix_t *)b)->code);
+}
+
+static long ix_find(const ix_t *ix, size_t n, const char *code)
+{
+    ix_t key = {code, 0};
+    const ix_t *hit = bsearch(&key, ix, n, sizeof *ix, ix_cmp);
+    return hit ? (long)hit->idx : -1;
+}
+
+static long unit_pos(const roll_t *r, const char *code)
+{
+    for (size_t i = 0; i < r->nu; i++)
+        if (strcmp(r->units[i]->code, code) == 0) return (long)i;
+    return -1;
+}
+
+static int unit_insert(roll_t *r, size_t pos, const kh_unit_t *u)
+{
+    if (r->nu == r->ucap) {
+        size_t cap = r->ucap ? r->ucap * 2 : 256;
+        const kh_unit_t **nu = realloc(r->units, cap * sizeof *nu);
+        if (!nu) return -1;
+        r->units = nu;
+        r->ucap = cap;
+    }
+    memmove(r->units + pos + 1, r->units + pos, (r->nu - pos) * sizeof *r->units);
+    r->units[pos] = u;
+    r->nu++;
+    return 0;
+}
+
+/* Units of `level` under `parent` in force on `date`, into a new array. */
+static int units_on(const kh_catalog_t *cat, kh_level_t level, const char *parent, int32_t date,
+                    const kh_unit_t ***out, size_t *n)
+{
+    const kh_unit_t *one[1];
+    size_t total = kh_catalog_units_on(cat, level, parent, date, one, 1);
+    *out = NULL;
+    *n = 0;
+    if (total == 0) return 0;
+    const kh_unit_t **arr = calloc(total, sizeof *arr);
+    if (!arr) return oom();
+    size_t got = kh_catalog_units_on(cat, level, parent, date, arr, total);
+    *out = arr;
+    *n = got < total ? got : total;
+    return 0;
+}
+
+static int sql_fail(sqlite3 *db, const char *what)
+{
+    report_err("bản sao cục bộ lỗi / mirror database error (%s): %s", what, sqlite3_errmsg(db));
+    return -1;
+}
+
+/* The communes: in force at some half's end (merged in unit-file order), then any
+ * other commune of the unit file that has cells. */
+static int roll_communes(roll_t *r, sqlite3 *db)
+{
+    size_t first = r->nu;
+    for (size_t k = r->nh; k-- > 0;) {
+        const kh_unit_t **list;
+        size_t n;
+        if (units_on(r->cat, KH_LEVEL_COMMUNE, "", r->half[k].end, &list, &n) < 0) return -1;
+        size_t after = first;   /* insert position: after the predecessor */
+        for (size_t i = 0; i < n; i++) {
+            long pos = unit_pos(r, list[i]->code);
+            if (pos >= (long)first) { after = (size_t)pos + 1; continue; }
+            if (pos >= 0) continue;   /* a code used at district level: not a commune */
+            if (unit_insert(r, after, list[i]) < 0) { free(list); return oom(); }
+            after++;
+        }
+        free(list);
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT DISTINCT orgunit FROM cell WHERE period = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sql_fail(db, "cell");
+    for (size_t h = 0; h < r->nh; h++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, r->half[h].name, -1, SQLITE_STATIC);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *code = (const char *)sqlite3_column_text(st, 0);
+            if (!code || unit_pos(r, code) >= 0) continue;
+            const kh_unit_t *u = kh_catalog_unit_any(r->cat, code);
+            if (!u || u->level != KH_LEVEL_COMMUNE) continue;
+            if (unit_insert(r, r->nu, u) < 0) { sqlite3_finalize(st); return oom(); }
+        }
+        if (rc != SQLITE_DONE) { sqlite3_finalize(st); return sql_fail(db, "cell"); }
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int roll_slots(roll_t *r)
+{
+    size_t ni = kh_catalog_indicator_count(r->cat);
+    r->slots = calloc(ni * KH_MAX_OPTIONS + 1, sizeof *r->slots);
+    if (!r->slots) return oom();
+    for (size_t i = 0; i < ni; i++) {
+        const kh_indicator_t *ind = kh_catalog_indicator_at(r->cat, i);
+        if (!ind) continue;
+        size_t first = r->ns;
+        if (ind->vtype == KH_VT_OPTION) {
+            int no = ind->n_options < KH_MAX_OPTIONS ? ind->n_options : KH_MAX_OPTIONS;
+            for (int k = 0; k < no; k++) {
+                slot_t *s = &r->slots[r->ns++];
+                s->ind = ind;
+                s->option = k;
+                snprintf(s->name, sizeof s->name, "%s=%s", ind->code, ind->options[k]);
+            }
+        } else {
+            slot_t *s = &r->slots[r->ns++];
+            s->ind = ind;
+            s->option = -1;
+            kh_strlcpy(s->name, ind->code, sizeof s->name);
+        }
+        for (size_t k = first; k < r->ns; k++) {
+            r->slots[k].first = first;
+            r->slots[k].count = r->ns - first;
+        }
+    }
+    r->six = calloc(r->ns + 1, sizeof *r->six);
+    if (!r->six) return oom();
+    for (size_t s = 0; s < r->ns; s++) r->six[s] = (ix_t){r->slots[s].name, s};
+    qsort(r->six, r->ns, sizeof *r->six, ix_cmp);
+    return 0;
+}
+
+static int roll_cells(roll_t *r, sqlite3 *db)
+{
+    r->uix = calloc(r->nu + 1, sizeof *r->uix);
+    r->has_cells = calloc(r->nu + 1, sizeof *r->has_cells);
+    if (!r->uix || !r->has_cells) return oom();
+    for (size_t u = 0; u < r->nu; u++) r->uix[u] = (ix_t){r->units[u]->code, u};
+    qsort(r->uix, r->nu, sizeof *r->uix, ix_cmp);
+
+    size_t n = r->nu * r->ns;
+    if (r->ns && n / r->ns != r->nu) return oom();
+    r->cells = calloc(n * r->nh + 1, sizeof *r->cells);
+    r->rv = calloc(n + 1, sizeof *r->rv);
+    if (!r->cells || !r->rv) return oom();
+
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT orgunit, indicator, sum, n FROM cell WHERE period = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(db, "cell");
+    for (size_t h = 0; h < r->nh; h++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, r->half[h].name, -1, SQLITE_STATIC);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *org = (const char *)sqlite3_column_text(st, 0);
+            const char *ind = (const char *)sqlite3_column_text(st, 1);
+            long u = org ? ix_find(r->uix, r->nu, org) : -1;
+            long s = ind ? ix_find(r->six, r->ns, ind) : -1;
+            if (u < 0 || s < 0) { r->n_skipped++; continue; }
+            hcell_t *c = &r->cells[((size_t)u * r->ns + (size_t)s) * r->nh + h];
+            c->sum = sqlite3_column_double(st, 2);
+            c->n = (double)sqlite3_column_int64(st, 3);
+            c->has = 1;
+            r->has_cells[u] = 1;
+        }
+        if (rc != SQLITE_DONE) { sqlite3_finalize(st); return sql_fail(db, "cell"); }
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static hcell_t *cell_at(const roll_t *r, size_t u, size_t s, size_t h)
+{
+    return &r->cells[(u * r->ns + s) * r->nh + h];
+}
+
+/* A half's value of a plain slot: the sum, or the average for a score. */
+static int half_value(const roll_t *r, size_t u, size_t s, size_t h, double *v)
+{
+    const hcell_t *c = cell_at(r, u, s, h);
+    if (!c->has) return 0;
+    if (r->slots[s].ind->vtype == KH_VT_SCORE) {
+        if (c->n <= 0) return 0;
+        *v = c->sum / c->n;
+    } else {
+        *v = c->sum;
+    }
+    return 1;
+}
+
+static void roll_values(roll_t *r)
+{
+    for (size_t u = 0; u < r->nu; u++) {
+        for (size_t s = 0; s < r->ns; s++) {
+            const slot_t *sl = &r->slots[s];
+            rv_t *out = &r->rv[u * r->ns + s];
+            double v;
+            if (sl->option >= 0 && sl->ind->tagg == KH_TA_LAST) {
+                /* the latest half with any option of this indicator */
+                for (size_t h = r->nh; h-- > 0;) {
+                    int any = 0;
+                    for (size_t k = sl->first; k < sl->first + sl->count; k++)
+                        any |= cell_at(r, u, k, h)->has;
+                    if (!any) continue;
+                    if (cell_at(r, u, s, h)->has) *out = (rv_t){cell_at(r, u, s, h)->sum, 1};
+                    break;
+                }
+                continue;
+            }
+            if (sl->ind->vtype == KH_VT_SCORE && sl->ind->tagg == KH_TA_SUM) {
+                double sum = 0, n = 0;   /* pooled average over the halves */
+                for (size_t h = 0; h < r->nh; h++) {
+                    const hcell_t *c = cell_at(r, u, s, h);
+                    if (c->has) { sum += c->sum; n += c->n; }
+                }
+                if (n > 0) *out = (rv_t){sum / n, 1};
+                continue;
+            }
+            switch (sl->ind->tagg) {
+            case KH_TA_SUM:
+                for (size_t h = 0; h < r->nh; h++)
+                    if (half_value(r, u, s, h, &v)) { out->v += v; out->has = 1; }
+                break;
+            case KH_TA_LAST:
+                for (size_t h = r->nh; h-- > 0;)
+                    if (half_value(r, u, s, h, &v)) { *out = (rv_t){v, 1}; break; }
+                break;
+            case KH_TA_MAX:
+                for (size_t h = 0; h < r->nh; h++)
+                    if (half_value(r, u, s, h, &v) && (!out->has || v > out->v))
+                        *out = (rv_t){v, 1};
+                break;
+            }
+        }
+    }
+    /* A `max` flag above the commune over several halves: the communes ever flagged. */
+    if (r->nh < 2) return;
+    size_t c0 = 1 + r->nd;
+    for (size_t s = 0; s < r->ns; s++) {
+        const slot_t *sl = &r->slots[s];
+        if (sl->ind->tagg != KH_TA_MAX || sl->ind->vtype == KH_VT_SCORE || sl->option >= 0)
+            continue;
+        for (size_t u = 0; u < c0; u++) {
+            double sum = 0;
+            int any = 0;
+            for (size_t c = c0; c < r->nu; c++) {
+                const rv_t *cv = &r->rv[c * r->ns + s];
+                if (!cv->has) continue;
+                if (u > 0 && strcmp(r->units[c]->parent, r->units[u]->code) != 0) continue;
+                sum += cv->v;
+                any = 1;
+            }
+            if (any) r->rv[u * r->ns + s] = (rv_t){sum, 1};
+        }
+    }
+}
+
+static int roll_status(roll_t *r, sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT revision, received_at FROM status"
+                           " WHERE period = ?1 AND district = ?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(db, "status");
+    for (size_t h = 0; h < r->nh; h++) {
+        half_t *hf = &r->half[h];
+        const kh_unit_t **list;
+        size_t n;
+        if (units_on(r->cat, KH_LEVEL_DISTRICT, r->units[0]->code, hf->end, &list, &n) < 0) {
+            sqlite3_finalize(st);
+            return -1;
+        }
+        hf->d = calloc(n + 1, sizeof *hf->d);
+        if (!hf->d) { free(list); sqlite3_finalize(st); return oom(); }
+        hf->nd = n;
+        for (size_t i = 0; i < n; i++) {
+            dstat_t *d = &hf->d[i];
+            d->unit = list[i];
+            sqlite3_reset(st);
+            sqlite3_bind_text(st, 1, hf->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, list[i]->code, -1, SQLITE_STATIC);
+            int rc = sqlite3_step(st);
+            if (rc == SQLITE_ROW) {
+                d->reported = 1;
+                d->revision = sqlite3_column_int64(st, 0);
+                d->received_at = sqlite3_column_int64(st, 1);
+                d->on_time = kh_ms_to_date(d->received_at) <= hf->due;
+                hf->n_reported++;
+                hf->n_on_time += (size_t)d->on_time;
+            } else if (rc != SQLITE_DONE) {
+                free(list);
+                sqlite3_finalize(st);
+                return sql_fail(db, "status");
+            }
+        }
+        free(list);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static void period_name(const kh_period_t *p, char *buf, size_t cap)
+{
+    switch (p->kind) {
+    case KH_P_HALF: snprintf(buf, cap, "%04dS%d", p->year, p->half); break;
+    case KH_P_YEAR: snprintf(buf, cap, "%04d", p->year); break;
+    case KH_P_PROGRAMME: snprintf(buf, cap, "%04d-%04d", p->year, p->year_to); break;
+    }
+}
+
+/* Builds the roll of `period`.  Returns 0, or -1 after printing the reason. */
+static int roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period, roll_t **out)
+{
+    *out = NULL;
+    if (!db || !cat) {
+        report_err("không có bản sao cục bộ hoặc danh mục / no mirror or catalogue");
+        return -1;
+    }
+    roll_t *r = calloc(1, sizeof *r);
+    if (!r) return oom();
+    r->cat = cat;
+    if (!period || kh_period_parse(period, &r->p) < 0) {
+        report_err("kỳ báo cáo không hợp lệ / invalid period: \"%s\" (ví dụ / e.g. 2020S2, 2020, "
+                   "2017-2020)", period ? period : "");
+        goto out_free;
+    }
+    period_name(&r->p, r->pstr, sizeof r->pstr);
+    r->end = kh_period_end(&r->p);
+    char names[KH_FEED_MAX_HALVES][8];
+    size_t nh = kh_period_halves(&r->p, names, KH_FEED_MAX_HALVES);
+    if (nh == 0 || nh > KH_FEED_MAX_HALVES) {
+        report_err("kỳ báo cáo quá dài hoặc rỗng / period too long or empty: \"%s\"", period);
+        goto out_free;
+    }
+    r->nh = nh;
+    for (size_t h = 0; h < nh; h++) {
+        half_t *hf = &r->half[h];
+        memcpy(hf->name, names[h], sizeof hf->name);
+        hf->name[sizeof hf->name - 1] = '\0';
+        if (kh_period_parse(hf->name, &hf->p) < 0) {
+            report_err("kỳ báo cáo không hợp lệ / invalid half-year: \"%s\"", hf->name);
+            goto out_free;
+        }
+        hf->end = kh_period_end(&hf->p);
+        hf->due = kh_period_due(cat, &hf->p);
+    }
+
+    const kh_unit_t *prov[1];
+    if (kh_catalog_units_on(cat, KH_LEVEL_PROVINCE, "", r->end, prov, 1) == 0) {
+        report_err("danh mục không có tỉnh vào %d / no province in force on %d", (int)r->end,
+                   (int)r->end);
+        goto out_free;
+    }
+    if (unit_insert(r, 0, prov[0]) < 0) goto out_nomem;
+    const kh_unit_t **ds;
+    size_t nd;
+    if (units_on(cat, KH_LEVEL_DISTRICT, prov[0]->code, r->end, &ds, &nd) < 0) goto out_free;
+    for (size_t i = 0; i < nd; i++)
+        if (unit_insert(r, r->nu, ds[i]) < 0) { free(ds); goto out_nomem; }
+    free(ds);
+    r->nd = nd;
+
+    /* each step prints its own reason when it fails */
+    if (roll_communes(r, db) < 0 || roll_slots(r) < 0 || roll_cells(r, db) < 0) goto out_free;
+    roll_values(r);
+    if (roll_status(r, db) < 0) goto out_free;
+    *out = r;
+    return 0;
+
+out_nomem:
+    oom();
+out_free:
+    roll_free(&r);
+    return -1;
+}
+
+static const rv_t *rv_at(const roll_t *r, size_t u, size_t s) { return &r->rv[u * r->ns + s]; }
+
+/* Rate of target t at unit u (rounded to 2 decimals).  Returns 1, or 0 when it cannot
+ * be computed (numerator or denominator missing, denominator 0). */
+static int rate_at(const roll_t *r, size_t u, const kh_target_t *t, double *out)
+{
+    long sn = ix_find(r->six, r->ns, t->numerator);
+    long sd = ix_find(r->six, r->ns, t->denominator);
+    if (sn < 0 || sd < 0) return 0;
+    const rv_t *num = rv_at(r, u, (size_t)sn), *den = rv_at(r, u, (size_t)sd);
+    if (!num->has || !den->has || den->v == 0) return 0;
+    *out = round2(num->v / den->v * 100.0);
+    return 1;
+}
+
+/* ---- rows --------------------------------------------------------------------------- */
+
+void kh_feed_rows_clear(kh_feed_rows_t *rows)
+{
+    if (!rows) return;
+    free(rows->rows);
+    rows->rows = NULL;
+    rows->n = rows->cap = 0;
+}
+
+static kh_feed_row_t *row_add(kh_feed_rows_t *rows, const char *period, const kh_unit_t *u,
+                              const char *indicator, double value, int is_int,
+                              kh_feed_kind_t kind)
+{
+    if (rows->n == rows->cap) {
+        size_t cap = rows->cap ? rows->cap * 2 : 256;
+        kh_feed_row_t *nr = realloc(rows->rows, cap * sizeof *nr);
+        if (!nr) return NULL;
+        rows->rows = nr;
+        rows->cap = cap;
+    }
+    kh_feed_row_t *row = &rows->rows[rows->n++];
+    memset(row, 0, sizeof *row);
+    kh_strlcpy(row->period, period, sizeof row->period);
+    kh_strlcpy(row->orgunit, u->code, sizeof row->orgunit);
+    row->unit_name = u->name;
+    kh_strlcpy(row->indicator, indicator, sizeof row->indicator);
+    row->value = value == 0 ? 0.0 : value;
+    row->is_int = is_int;
+    row->kind = kind;
+    row->option = -1;
+    return row;
+}
+
+static int level_units(const roll_t *r, kh_level_t level, size_t *from, size_t *to)
+{
+    switch (level) {
+    case KH_LEVEL_PROVINCE: *from = 0; *to = 1; return 0;
+    case KH_LEVEL_DISTRICT: *from = 1; *to = 1 + r->nd; return 0;
+    case KH_LEVEL_COMMUNE: *from = 1 + r->nd; *to = r->nu; return 0;
+    }
+    return -1;
+}
+
+static int rows_of_level(const roll_t *r, kh_level_t level, kh_feed_rows_t *out)
+{
+    static const char *prov_codes[] = {"COMPLETENESS.EXPECTED", "COMPLETENESS.REPORTED",
+                                       "COMPLETENESS.ON_TIME", "COMPLETENESS.LATE",
+                                       "COMPLETENESS.MISSING"};
+    size_t from, to;
+    if (level_units(r, level, &from, &to) < 0) return -1;
+    size_t nt = kh_catalog_target_count(r->cat);
+    for (size_t u = from; u < to; u++) {
+        if (level == KH_LEVEL_COMMUNE && !r->has_cells[u]) continue;
+        const kh_unit_t *unit = r->units[u];
+        for (size_t s = 0; s < r->ns; s++) {
+            const rv_t *v = rv_at(r, u, s);
+            if (!v->has) continue;
+            const slot_t *sl = &r->slots[s];
+            int is_int = sl->ind->vtype != KH_VT_SCORE;
+            kh_feed_row_t *row = row_add(out, r->pstr, unit, sl->name,
+                                         is_int ? v->v : round2(v->v), is_int, KH_FEED_VALUE);
+            if (!row) return -1;
+            row->ind = sl->ind;
+            row->option = sl->option;
+        }
+        for (size_t t = 0; t < nt; t++) {
+            const kh_target_t *tg = kh_catalog_target_at(r->cat, t);
+            double rate;
+            if (!tg || !rate_at(r, u, tg, &rate)) continue;
+            kh_feed_row_t *row = row_add(out, r->pstr, unit, tg->code, rate, 0, KH_FEED_RATE);
+            if (!row) return -1;
+            row->target = tg;
+        }
+        for (size_t h = 0; h < r->nh; h++) {
+            const half_t *hf = &r->half[h];
+            if (level == KH_LEVEL_PROVINCE) {
+                double v[5] = {(double)hf->nd, (double)hf->n_reported, (double)hf->n_on_time,
+                               (double)(hf->n_reported - hf->n_on_time),
+                               (double)(hf->nd - hf->n_reported)};
+                for (size_t k = 0; k < 5; k++)
+                    if (!row_add(out, hf->name, unit, prov_codes[k], v[k], 1,
+                                 KH_FEED_COMPLETENESS))
+                        return -1;
+            } else if (level == KH_LEVEL_DISTRICT) {
+                for (size_t i = 0; i < hf->nd; i++) {
+                    if (strcmp(hf->d[i].unit->code, unit->code) != 0) continue;
+                    if (!row_add(out, hf->name, unit, "COMPLETENESS.REPORTED",
+                                 hf->d[i].reported, 1, KH_FEED_COMPLETENESS) ||
+                        !row_add(out, hf->name, unit, "COMPLETENESS.ON_TIME",
+                                 hf->d[i].on_time, 1, KH_FEED_COMPLETENESS))
+                        return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int kh_feed_level_parse(const char *s, kh_level_t *out)
+{
+    if (!s) return -1;
+    if (strcmp(s, "province") == 0) *out = KH_LEVEL_PROVINCE;
+    else if (strcmp(s, "district") == 0) *out = KH_LEVEL_DISTRICT;
+    else if (strcmp(s, "commune") == 0) *out = KH_LEVEL_COMMUNE;
+    else return -1;
+    return 0;
+}
+
+int kh_feed_rows(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
+                 kh_level_t level, kh_feed_rows_t *out)
+{
+    roll_t *r;
+    if (roll_build(mirror, cat, period, &r) < 0) return -1;
+    int rc = rows_of_level(r, level, out);
+    if (rc < 0) report_err("hết bộ nhớ / out of memory");
+    roll_free(&r);
+    return rc;
+}
+
+const kh_feed_row_t *kh_feed_rows_find(const kh_feed_rows_t *rows, const char *period,
+                                       const char *orgunit, const char *indicator)
+{
+    for (size_t i = 0; rows && i < rows->n; i++) {
+        const kh_feed_row_t *row = &rows->rows[i];
+        if (strcmp(row->orgunit, orgunit) == 0 && strcmp(row->indicator, indicator) == 0 &&
+            (!period || strcmp(row->period, period) == 0))
+            return row;
+    }
+    return NULL;
+}
+
+void kh_feed_format_value(const kh_feed_row_t *row, char *buf, size_t cap)
+{
+    fmt_plain(row->value, row->is_int, buf, cap);
+}
+
+/* ---- the summary -------------------------------------------------------------------- */
+
+/* A text table: rows of cells (NULL = empty), or a heading row printed as is. */
+typedef struct {
+    size_t ncols, nrows, cap;
+    char **cell;                /* nrows × ncols */
+    int *heading;
+    int right[32];
+    size_t maxw[32];
+    int oom;
+} tbl_t;
+
+static size_t tbl_row(tbl_t *t, int heading)
+{
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        char **nc = realloc(t->cell, cap * t->ncols * sizeof *nc);
+        if (!nc) { t->oom = 1; return (size_t)-1; }
+        t->cell = nc;
+        int *nh = realloc(t->heading, cap * sizeof *nh);
+        if (!nh) { t->oom = 1; return (size_t)-1; }
+        t->heading = nh;
+        t->cap = cap;
+    }
+    for (size_t c = 0; c < t->ncols; c++) t->cell[t->nrows * t->ncols + c] = NULL;
+    t->heading[t->nrows] = heading;
+    return t->nrows++;
+}
+
+static void tbl_set(tbl_t *t, size_t row, size_t col, const char *s)
+{
+    if (row == (size_t)-1 || col >= t->ncols || !s) return;
+    char *d = strdup(s);
+    if (!d) { t->oom = 1; return; }
+    free(t->cell[row * t->ncols + col]);
+    t->cell[row * t->ncols + col] = d;
+}
+
+static void tbl_free(tbl_t *t)
+{
+    for (size_t i = 0; i < t->nrows * t->ncols; i++) free(t->cell[i]);
+    free(t->cell);
+    free(t->heading);
+    memset(t, 0, sizeof *t);
+}
+
+static void tbl_print(const tbl_t *t, FILE *out)
+{
+    size_t w[32] = {0};
+    size_t total = 0;
+    for (size_t c = 0; c < t->ncols; c++) {
+        for (size_t r = 0; r < t->nrows; r++) {
+            const char *s = t->cell[r * t->ncols + c];
+            if (t->heading[r] || !s) continue;
+            size_t cw = u8_width(s);
+            if (cw > w[c]) w[c] = cw;
+        }
+        if (t->maxw[c] && w[c] > t->maxw[c]) w[c] = t->maxw[c];
+        total += w[c] + (c ? 2 : 0);
+    }
+    for (size_t r = 0; r < t->nrows; r++) {
+        if (t->heading[r]) {
+            const char *s = t->cell[r * t->ncols];
+            if (s) fprintf(out, "%s\n", s);
+            else { for (size_t i = 0; i < total; i++) fputc('-', out); fputc('\n', out); }
+            continue;
+        }
+        size_t last = 0;   /* no trailing blanks: stop after the last non-empty cell */
+        for (size_t c = 0; c < t->ncols; c++)
+            if (t->cell[r * t->ncols + c]) last = c;
+        for (size_t c = 0; c <= last; c++) {
+            const char *s = t->cell[r * t->ncols + c];
+            if (c) fputs("  ", out);
+            put_cell(out, s ? s : "", w[c], t->right[c], c < last);
+        }
+        fputc('\n', out);
+    }
+}
+
+static int indicator_in_period(const roll_t *r, const kh_indicator_t *ind)
+{
+    for (size_t h = 0; h < r->nh; h++)
+        if ((r->half[h].p.half == 1 && ind->in_s1) || (r->half[h].p.half == 2 && ind->in_s2))
+            return 1;
+    return 0;
+}
+
+static void describe_period(const roll_t *r, char *buf, size_t cap)
+{
+    switch (r->p.kind) {
+    case KH_P_HALF:
+        snprintf(buf, cap, "%s — 6 tháng %s năm %d", r->pstr, r->p.half == 1 ? "đầu" : "cuối",
+                 r->p.year);
+        break;
+    case KH_P_YEAR: snprintf(buf, cap, "%s — năm %d", r->pstr, r->p.year); break;
+    case KH_P_PROGRAMME:
+        snprintf(buf, cap, "%s — giai đoạn %d–%d", r->pstr, r->p.year, r->p.year_to);
+        break;
+    }
+}
+
+static void fmt_date(int32_t ymd, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%02d/%02d/%04d", (int)(ymd % 100), (int)(ymd / 100 % 100),
+             (int)(ymd / 10000));
+}
+
+static void fmt_time(int64_t ms, char *buf, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!localtime_r(&t, &tm)) { kh_strlcpy(buf, "?", cap); return; }
+    strftime(buf, cap, "%d/%m/%Y %H:%M", &tm);
+}
+
+static int summary_indicators(const roll_t *r, FILE *out)
+{
+    tbl_t t = {0};
+    size_t ncol = 3 + r->nd + 1;
+    if (ncol > 32) ncol = 32;   /* bounded: at most 28 district columns */
+    size_t ndc = ncol - 4;
+    t.ncols = ncol;
+    t.maxw[1] = 46;
+    t.maxw[2] = 10;
+    for (size_t c = 3; c < ncol; c++) t.right[c] = 1;
+
+    size_t hr = tbl_row(&t, 0);
+    tbl_set(&t, hr, 0, "Mã chỉ tiêu");
+    tbl_set(&t, hr, 1, "Chỉ tiêu");
+    tbl_set(&t, hr, 2, "ĐVT");
+    char buf[128];
+    for (size_t d = 0; d < ndc; d++) {
+        short_name(r->units[1 + d], buf, sizeof buf);
+        tbl_set(&t, hr, 3 + d, buf);
+    }
+    tbl_set(&t, hr, ncol - 1, "Toàn tỉnh");
+    tbl_row(&t, 1);
+
+    for (int sec = 1; sec <= 5; sec++) {
+        int titled = 0;
+        for (size_t s = 0; s < r->ns; s++) {
+            const slot_t *sl = &r->slots[s];
+            if (sl->ind->section != sec || !indicator_in_period(r, sl->ind)) continue;
+            if (!titled) {
+                size_t row = tbl_row(&t, 1);
+                tbl_set(&t, row, 0, section_title(sec));
+                titled = 1;
+            }
+            if (sl->option == 0) {   /* the option indicator's own line */
+                size_t row = tbl_row(&t, 0);
+                tbl_set(&t, row, 0, sl->ind->code);
+                tbl_set(&t, row, 1, sl->ind->name_vi);
+                tbl_set(&t, row, 2, "xã");
+            }
+            size_t row = tbl_row(&t, 0);
+            if (sl->option >= 0) {
+                tbl_set(&t, row, 0, sl->name);
+                snprintf(buf, sizeof buf, "  – %s", option_label(sl->ind->options[sl->option]));
+                tbl_set(&t, row, 1, buf);
+            } else {
+                tbl_set(&t, row, 0, sl->name);
+                tbl_set(&t, row, 1, sl->ind->name_vi);
+                tbl_set(&t, row, 2, sl->ind->vtype == KH_VT_MONEY ? "triệu đồng" : sl->ind->unit);
+            }
+            for (size_t c = 0; c < ndc + 1; c++) {
+                size_t u = c < ndc ? 1 + c : 0;
+                const rv_t *v = rv_at(r, u, s);
+                if (v->has && sl->ind->vtype == KH_VT_MONEY) {
+                    fmt_vi(v->v / 1e6, 0, 0, buf, sizeof buf);   /* millions, to 2 decimals */
+                } else if (v->has) {
+                    fmt_vi(v->v, sl->ind->vtype != KH_VT_SCORE, 0, buf, sizeof buf);
+                } else {
+                    int any = 0;   /* an option not chosen by any commune: 0 */
+                    if (sl->option >= 0)
+                        for (size_t k = sl->first; k < sl->first + sl->count; k++)
+                            any |= rv_at(r, u, k)->has;
+                    kh_strlcpy(buf, any ? "0" : "–", sizeof buf);
+                }
+                tbl_set(&t, row, 3 + c, buf);
+            }
+        }
+    }
+    int oom = t.oom;
+    if (!oom) {
+        fputs("I. CHỈ TIÊU THEO HUYỆN\n\n", out);
+        tbl_print(&t, out);
+        fputs("Số tiền ghi theo triệu đồng (tệp xuất ghi đủ đồng); điểm là bình quân các xã; "
+              "\"–\": chưa có số liệu.\n", out);
+    }
+    tbl_free(&t);
+    return oom ? -1 : 0;
+}
+
+static int summary_rates(const roll_t *r, FILE *out)
+{
+    tbl_t t = {0};
+    size_t ncol = 2 + r->nd + 1 + 2;
+    if (ncol > 32) ncol = 32;
+    size_t ndc = ncol - 5;
+    t.ncols = ncol;
+    t.maxw[1] = 46;
+    for (size_t c = 2; c < ncol; c++) t.right[c] = 1;
+    char buf[128];
+    size_t hr = tbl_row(&t, 0);
+    tbl_set(&t, hr, 0, "Mã");
+    tbl_set(&t, hr, 1, "Tỷ lệ (%)");
+    for (size_t d = 0; d < ndc; d++) {
+        short_name(r->units[1 + d], buf, sizeof buf);
+        tbl_set(&t, hr, 2 + d, buf);
+    }
+    tbl_set(&t, hr, ncol - 3, "Toàn tỉnh");
+    tbl_set(&t, hr, ncol - 2, "Chỉ tiêu 2020");
+    tbl_set(&t, hr, ncol - 1, "Chênh lệch");
+    tbl_row(&t, 1);
+    const char *source = NULL;
+    size_t nt = kh_catalog_target_count(r->cat);
+    for (size_t i = 0; i < nt; i++) {
+        const kh_target_t *tg = kh_catalog_target_at(r->cat, i);
+        if (!tg) continue;
+        if (!source && tg->source && tg->source[0]) source = tg->source;
+        size_t row = tbl_row(&t, 0);
+        tbl_set(&t, row, 0, tg->code);
+        tbl_set(&t, row, 1, tg->name_vi);
+        double rate = 0;
+        int has_prov = 0;
+        for (size_t c = 0; c < ndc + 1; c++) {
+            size_t u = c < ndc ? 1 + c : 0;
+            double v;
+            if (rate_at(r, u, tg, &v)) {
+                fmt_vi(v, 0, 0, buf, sizeof buf);
+                if (u == 0) { rate = v; has_prov = 1; }
+            } else {
+                kh_strlcpy(buf, "–", sizeof buf);
+            }
+            tbl_set(&t, row, 2 + c, buf);
+        }
+        if (tg->target >= 0) {
+            fmt_vi(tg->target, 0, 0, buf, sizeof buf);
+            if (tg->target_difficult >= 0) {
+                char d[32];
+                fmt_vi(tg->target_difficult, 0, 0, d, sizeof d);
+                size_t len = strlen(buf);
+                snprintf(buf + len, sizeof buf - len, " (%s*)", d);
+            }
+            tbl_set(&t, row, ncol - 2, buf);
+            if (has_prov) {
+                fmt_vi(round2(rate - tg->target), 0, 1, buf, sizeof buf);
+                tbl_set(&t, row, ncol - 1, buf);
+            } else {
+                tbl_set(&t, row, ncol - 1, "–");
+            }
+        } else {
+            tbl_set(&t, row, ncol - 2, "–");
+            tbl_set(&t, row, ncol - 1, "–");
+        }
+    }
+    int oom = t.oom;
+    if (!oom) {
+        fputs("\nII. TỶ LỆ SO VỚI CHỈ TIÊU\n\n", out);
+        tbl_print(&t, out);
+        fprintf(out,
+                "Tỷ lệ = tử số / mẫu số × 100, tính từ số liệu tổng hợp ở từng cấp. Chỉ tiêu năm "
+                "2020 theo %s; (*) vùng khó khăn. Chênh lệch = toàn tỉnh − chỉ tiêu (điểm %%).\n",
+                source ? source : "Quyết định 281/QĐ-TTg");
+    }
+    tbl_free(&t);
+    return oom ? -1 : 0;
+}
+
+static int summary_completeness(const roll_t *r, FILE *out)
+{
+    fputs("\nIII. TÌNH HÌNH BÁO CÁO\n", out);
+    char buf[64];
+    for (size_t h = 0; h < r->nh; h++) {
+        const half_t *hf = &r->half[h];
+        char due[16];
+        fmt_date(hf->due, due, sizeof due);
+        fprintf(out,
+                "\nKỳ %s (hạn nộp %s): phải báo cáo %zu · đã báo cáo %zu · đúng hạn %zu · "
+                "trễ hạn %zu · chưa báo cáo %zu\n",
+                hf->name, due, hf->nd, hf->n_reported, hf->n_on_time,
+                hf->n_reported - hf->n_on_time, hf->nd - hf->n_reported);
+        tbl_t t = {0};
+        t.ncols = 5;
+        t.right[3] = 1;
+        size_t hr = tbl_row(&t, 0);
+        tbl_set(&t, hr, 0, "Mã");
+        tbl_set(&t, hr, 1, "Đơn vị");
+        tbl_set(&t, hr, 2, "Tình trạng");
+        tbl_set(&t, hr, 3, "Lần gửi");
+        tbl_set(&t, hr, 4, "Nhận lúc");
+        for (size_t i = 0; i < hf->nd; i++) {
+            const dstat_t *d = &hf->d[i];
+            size_t row = tbl_row(&t, 0);
+            tbl_set(&t, row, 0, d->unit->code);
+            tbl_set(&t, row, 1, d->unit->name);
+            if (d->reported) {
+                tbl_set(&t, row, 2, d->on_time ? "đúng hạn" : "trễ hạn");
+                snprintf(buf, sizeof buf, "%lld", d->revision);
+                tbl_set(&t, row, 3, buf);
+                fmt_time(d->received_at, buf, sizeof buf);
+                tbl_set(&t, row, 4, buf);
+            } else {
+                tbl_set(&t, row, 2, "chưa báo cáo");
+                tbl_set(&t, row, 3, "–");
+                tbl_set(&t, row, 4, "–");
+            }
+        }
+        int oom = t.oom;
+        if (!oom) tbl_print(&t, out);
+        tbl_free(&t);
+        if (oom) return -1;
+    }
+    return 0;
+}
+
+int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, FILE *out)
+{
+    if (!out) {
+        report_err("không có nơi in / no output");
+        return -1;
+    }
+    roll_t *r;
+    if (roll_build(mirror, cat, period, &r) < 0) return -1;
+    char desc[96];
+    describe_period(r, desc, sizeof desc);
+    fprintf(out, "TỔNG HỢP KHUYẾN HỌC, KHUYẾN TÀI, XÂY DỰNG XÃ HỘI HỌC TẬP — %s\n",
+            r->units[0]->name);
+    fprintf(out, "Kỳ báo cáo: %s\n", desc);
+    if (r->nh > 1)
+        fputs("Cộng dồn các kỳ 6 tháng: chỉ tiêu phát sinh cộng các kỳ, chỉ tiêu thời điểm lấy "
+              "kỳ gần nhất, chỉ tiêu có/không tính số xã từng đạt.\n",
+              out);
+    fputc('\n', out);
+    int rc = 0;
+    if (summary_indicators(r, out) < 0 || summary_rates(r, out) < 0 ||
+        summary_completeness(r, out) < 0) {
+        report_err("hết bộ nhớ / out of memory");
+        rc = -1;
+    }
+    if (rc == 0 && r->n_skipped)
+        fprintf(out, "\nGhi chú: bỏ qua %zu ô số liệu có đơn vị hoặc chỉ tiêu không có trong "
+                     "danh mục.\n", r->n_skipped);
+    roll_free(&r);
+    if (rc == 0 && ferror(out)) {
+        report_err("không ghi được / write error: %s", strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+/* ---- exports ------------------------------------------------------------------------ */
+
+static const char *level_name(kh_level_t l)
+{
+    return l == KH_LEVEL_PROVINCE ? "province" : l == KH_LEVEL_DISTRICT ? "district" : "commune";
+}
+
+/* The Vietnamese label of a row's indicator. */
+static void row_label(const kh_feed_row_t *row, kh_level_t level, char *buf, size_t cap)
+{
+    switch (row->kind) {
+    case KH_FEED_VALUE:
+        if (row->option >= 0)
+            snprintf(buf, cap, "%s — %s", row->ind->name_vi,
+                     option_label(row->ind->options[row->option]));
+        else
+            kh_strlcpy(buf, row->ind->name_vi, cap);
+        return;
+    case KH_FEED_RATE: snprintf(buf, cap, "%s (%%)", row->target->name_vi); return;
+    case KH_FEED_COMPLETENESS: break;
+    }
+    const char *c = row->indicator + strlen("COMPLETENESS.");
+    int prov = level == KH_LEVEL_PROVINCE;
+    if (strcmp(c, "EXPECTED") == 0) kh_strlcpy(buf, "Số huyện phải báo cáo", cap);
+    else if (strcmp(c, "REPORTED") == 0)
+        kh_strlcpy(buf, prov ? "Số huyện đã báo cáo" : "Đã báo cáo (1 = có)", cap);
+    else if (strcmp(c, "ON_TIME") == 0)
+        kh_strlcpy(buf, prov ? "Số huyện báo cáo đúng hạn" : "Báo cáo đúng hạn (1 = có)", cap);
+    else if (strcmp(c, "LATE") == 0) kh_strlcpy(buf, "Số huyện báo cáo trễ hạn", cap);
+    else if (strcmp(c, "MISSING") == 0) kh_strlcpy(buf, "Số huyện chưa báo cáo", cap);
+    else kh_strlcpy(buf, row->indicator, cap);
+}
+
+/* Writes buf to path ("-" = stdout).  Returns 0 or -1 after printing the reason. */
+static int put_output(const char *path, const char *buf, size_t len)
+{
+    if (strcmp(path, "-") == 0) {
+        if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
+            report_err("không ghi được ra stdout / cannot write to stdout: %s", strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (kh_write_file_atomic(path, buf, len) < 0) {
+        report_err("không ghi được / cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int export_csv(const kh_feed_rows_t *rows, const char *path)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) {
+        report_err("hết bộ nhớ / out of memory");
+        return -1;
+    }
+    fputs("period,orgunit,indicator,value\n", m);
+    char v[64];
+    for (size_t i = 0; i < rows->n; i++) {
+        const kh_feed_row_t *row = &rows->rows[i];
+        kh_feed_format_value(row, v, sizeof v);
+        fprintf(m, "%s,%s,%s,%s\n", row->period, row->orgunit, row->indicator, v);
+    }
+    int bad = ferror(m);
+    if (fclose(m) != 0 || bad) {
+        free(buf);
+        report_err("hết bộ nhớ / out of memory");
+        return -1;
+    }
+    int rc = put_output(path, buf, len);
+    free(buf);
+    return rc;
+}
+
+static int export_json(const kh_feed_rows_t *rows, const char *period, kh_level_t level,
+                       const char *path)
+{
+    json_t *root = json_object();
+    json_t *arr = json_array();
+    int bad = !root || !arr;
+    if (!bad) {
+        bad |= json_object_set_new(root, "period", json_string(period));
+        bad |= json_object_set_new(root, "level", json_string(level_name(level)));
+        bad |= json_object_set(root, "rows", arr);
+    }
+    for (size_t i = 0; !bad && i < rows->n; i++) {
+        const kh_feed_row_t *row = &rows->rows[i];
+        json_t *o = json_object();
+        if (!o) { bad = 1; break; }
+        bad |= json_object_set_new(o, "period", json_string(row->period));
+        bad |= json_object_set_new(o, "orgunit", json_string(row->orgunit));
+        bad |= json_object_set_new(o, "name", json_string(row->unit_name ? row->unit_name : ""));
+        bad |= json_object_set_new(o, "indicator", json_string(row->indicator));
+        bad |= json_object_set_new(o, "value", row->is_int
+                                                   ? json_integer((json_int_t)llround(row->value))
+                                                   : json_real(round2(row->value)));
+        bad |= json_array_append_new(arr, o);
+    }
+    json_decref(arr);
+    char *text = bad ? NULL : json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(15));
+    json_decref(root);
+    if (!text) {
+        report_err("không tạo được JSON / cannot build JSON (out of memory?)");
+        return -1;
+    }
+    size_t len = strlen(text);
+    char *withnl = realloc(text, len + 2);
+    if (!withnl) { free(text); report_err("hết bộ nhớ / out of memory"); return -1; }
+    withnl[len] = '\n';
+    withnl[len + 1] = '\0';
+    int rc = put_output(path, withnl, len + 1);
+    free(withnl);
+    return rc;
+}
+
+static int xlsx_sheet(lxw_workbook *wb, const char *title, kh_level_t level,
+                      const kh_feed_rows_t *rows, lxw_format *hdr, lxw_format *fint,
+                      lxw_format *fdec, lxw_format *ftext, int active)
+{
+    lxw_worksheet *ws = workbook_add_worksheet(wb, title);
+    if (!ws) return -1;
+    static const char *heads[] = {"Kỳ báo cáo", "Mã đơn vị", "Đơn vị", "Mã chỉ tiêu",
+                                  "Chỉ tiêu", "Giá trị"};
+    static const double widths[] = {12, 11, 26, 30, 70, 18};
+    for (lxw_col_t c = 0; c < 6; c++) {
+        worksheet_set_column(ws, c, c, widths[c], NULL);
+        worksheet_write_string(ws, 0, c, heads[c], hdr);
+    }
+    char label[512];
+    lxw_row_t r = 1;
+    for (size_t i = 0; i < rows->n && r < LXW_ROW_MAX; i++, r++) {
+        const kh_feed_row_t *row = &rows->rows[i];
+        worksheet_write_string(ws, r, 0, row->period, ftext);
+        worksheet_write_string(ws, r, 1, row->orgunit, ftext);
+        worksheet_write_string(ws, r, 2, row->unit_name ? row->unit_name : "", ftext);
+        worksheet_write_string(ws, r, 3, row->indicator, ftext);
+        row_label(row, level, label, sizeof label);
+        worksheet_write_string(ws, r, 4, label, ftext);
+        worksheet_write_number(ws, r, 5, row->value, row->is_int ? fint : fdec);
+    }
+    worksheet_freeze_panes(ws, 1, 0);
+    worksheet_autofilter(ws, 0, 0, r > 1 ? r - 1 : 1, 5);
+    if (active) worksheet_activate(ws);
+    return 0;
+}
+
+static int export_xlsx(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
+                       kh_level_t level, const char *path)
+{
+    static const struct { const char *title; kh_level_t level; } sheets[] = {
+        {"Tỉnh", KH_LEVEL_PROVINCE}, {"Huyện", KH_LEVEL_DISTRICT}, {"Xã", KH_LEVEL_COMMUNE}};
+    kh_feed_rows_t rows[3] = {{0}};
+    roll_t *r;
+    if (roll_build(mirror, cat, period, &r) < 0) return -1;
+    for (size_t i = 0; i < 3; i++)
+        if (rows_of_level(r, sheets[i].level, &rows[i]) < 0) {
+            report_err("hết bộ nhớ / out of memory");
+            goto out_rows;
+        }
+
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 8);
+    if (!tmp) { report_err("hết bộ nhớ / out of memory"); goto out_rows; }
+    snprintf(tmp, plen + 8, "%s.tmp", path);
+    lxw_workbook *wb = workbook_new(tmp);
+    if (!wb) {
+        report_err("không tạo được tệp / cannot create %s", path);
+        goto out_tmp;
+    }
+    char title[128];
+    snprintf(title, sizeof title, "Khuyến học, xây dựng xã hội học tập — %s", r->pstr);
+    lxw_doc_properties props = {0};
+    props.title = title;
+    props.subject = "Tổng hợp báo cáo khuyến học, khuyến tài, xây dựng xã hội học tập";
+    props.company = r->units[0]->name;
+    workbook_set_properties(wb, &props);
+
+    lxw_format *hdr = workbook_add_format(wb);
+    format_set_bold(hdr);
+    format_set_bg_color(hdr, 0xDDEBF7);
+    format_set_bottom(hdr, LXW_BORDER_THIN);
+    format_set_text_wrap(hdr);
+    lxw_format *fint = workbook_add_format(wb);
+    format_set_num_format(fint, "#,##0");
+    lxw_format *fdec = workbook_add_format(wb);
+    format_set_num_format(fdec, "0.00");
+    lxw_format *ftext = workbook_add_format(wb);
+    format_set_num_format(ftext, "@");
+
+    int bad = 0;
+    for (size_t i = 0; i < 3; i++)
+        bad |= xlsx_sheet(wb, sheets[i].title, sheets[i].level, &rows[i], hdr, fint, fdec, ftext,
+                          sheets[i].level == level) < 0;
+    lxw_error err = workbook_close(wb);
+    if (bad || err != LXW_NO_ERROR) {
+        report_err("không ghi được / cannot write %s: %s", path,
+                   err != LXW_NO_ERROR ? lxw_strerror(err) : "worksheet");
+        unlink(tmp);
+        goto out_tmp;
+    }
+    if (rename(tmp, path) < 0) {
+        report_err("không ghi được / cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        goto out_tmp;
+    }
+    free(tmp);
+    for (size_t i = 0; i < 3; i++) kh_feed_rows_clear(&rows[i]);
+    roll_free(&r);
+    return 0;
+
+out_tmp:
+    free(tmp);
+out_rows:
+    for (size_t i = 0; i < 3; i++) kh_feed_rows_clear(&rows[i]);
+    roll_free(&r);
+    return -1;
+}
+
+int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
+                   const char *level, const char *format, const char *path)
+{
+    kh_level_t lv;
+    if (kh_feed_level_parse(level, &lv) < 0) {
+        report_err("cấp không hợp lệ / invalid level: \"%s\" (province, district, commune)",
+                   level ? level : "");
+        return -1;
+    }
+    if (!format || (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0 &&
+                    strcmp(format, "xlsx") != 0)) {
+        report_err("định dạng không hợp lệ / invalid format: \"%s\" (csv, json, xlsx)",
+                   format ? format : "");
+        return -1;
+    }
+    if (!path || !path[0]) {
+        report_err("thiếu tệp đích / no output path");
+        return -1;
+    }
+    if (strcmp(format, "xlsx") == 0) {
+        if (strcmp(path, "-") == 0) {
+            report_err("xlsx cần một tệp, không ghi ra stdout / xlsx needs a file, not stdout");
+            return -1;
+        }
+        return export_xlsx(mirror, cat, period, lv, path);
+    }
+    roll_t *r;
+    if (roll_build(mirror, cat, period, &r) < 0) return -1;
+    kh_feed_rows_t rows = {0};
+    int rc = rows_of_level(r, lv, &rows);
+    if (rc < 0) report_err("hết bộ nhớ / out of memory");
+    else if (strcmp(format, "csv") == 0) rc = export_csv(&rows, path);
+    else rc = export_json(&rows, r->pstr, lv, path);
+    kh_feed_rows_clear(&rows);
+    roll_free(&r);
+    return rc;
+}

@@ -1,0 +1,110 @@
+/*
+ * report.h — what kh-feed tells a person from the province feed's local mirror
+ * (SQLite, filled by the sync code in main.c): the summary table a province officer
+ * reads (indicators by district with the province total, rates against the 2020
+ * targets of Quyết định 281/QĐ-TTg, and which districts reported on time) and the
+ * exports (`period,orgunit,indicator,value` rows in CSV, JSON or XLSX).
+ *
+ * Everything is computed from the mirror's half-year cells and the catalogue:
+ *
+ *  - time roll-up (half-years → year → programme) per indicator: `sum` adds the
+ *    halves; `last` takes the latest half that has the cell (for an option indicator:
+ *    the latest half that has any option of it, so the counts of one half are never
+ *    mixed with another's); `max` takes the largest half value — and at district and
+ *    province level, where a flag is a count of communes, it counts the communes whose
+ *    flag was ever 1 in the period (from the commune cells; the aggregate cells'
+ *    maximum only when the mirror holds no commune cells for it);
+ *  - scores (CDX.DIEM) are averages: a half's value is sum / n; `last` keeps the latest
+ *    half's average;
+ *  - rates (TL.* of targets.csv) are numerator / denominator × 100 from the rolled-up
+ *    values at the unit itself, rounded to 2 decimals, omitted when the denominator
+ *    is 0 or missing (or the numerator is missing) — never an average of lower rates;
+ *  - completeness per half-year: districts expected (in force at the half's end),
+ *    reported (a row in `status`), on time (received on or before the due date,
+ *    local date), late, missing.
+ *
+ * Functions that can fail return -1 and print one line ("kh-feed: …") on stderr.
+ */
+#ifndef KH_FEED_REPORT_H
+#define KH_FEED_REPORT_H
+
+#include <stdio.h>
+#include <stddef.h>
+#include <sqlite3.h>
+#include "kh_catalog.h"
+
+#define KH_FEED_MAX_HALVES 40   /* longest period accepted: a 20-year programme */
+
+typedef enum {
+    KH_FEED_VALUE = 0,          /* an indicator (or "CODE=OPT" option count) */
+    KH_FEED_RATE,               /* a TL.* rate, in percent */
+    KH_FEED_COMPLETENESS        /* COMPLETENESS.* for one half-year */
+} kh_feed_kind_t;
+
+/* One exported row. */
+typedef struct {
+    char period[16];                  /* the requested period; the half for completeness */
+    char orgunit[KH_CODE_MAX];
+    const char *unit_name;            /* catalogue-owned official name */
+    char indicator[KH_CODE_MAX + 24]; /* "TTHTCD.LOP", "CDX.XEP_LOAI=TOT", "TL.GDHT", … */
+    double value;                     /* rates and averages already rounded to 2 decimals */
+    int is_int;                       /* 1: printed without decimals */
+    kh_feed_kind_t kind;
+    const kh_indicator_t *ind;        /* KH_FEED_VALUE */
+    int option;                       /* KH_FEED_VALUE of an option indicator: index, else -1 */
+    const kh_target_t *target;        /* KH_FEED_RATE */
+} kh_feed_row_t;
+
+typedef struct {
+    kh_feed_row_t *rows;
+    size_t n, cap;
+} kh_feed_rows_t;
+
+/* Parses "province" | "district" | "commune".  Returns 0, or -1 (nothing printed). */
+int kh_feed_level_parse(const char *s, kh_level_t *out);
+
+/* Computes the rows of `period` (half-year, year or programme) at `level`, in export
+ * order: units in unit-file order (province "83"; the districts in force at the period
+ * end; the communes that have cells in any half of the period), for each unit its
+ * indicators in catalogue order (only those with a value), then its rates, then its
+ * completeness rows (province: EXPECTED, REPORTED, ON_TIME, LATE, MISSING per half;
+ * district: REPORTED and ON_TIME 1/0 per half; commune: none).  `out` must be zeroed
+ * or cleared; rows are appended.  Returns 0, or -1 with a one-line reason on stderr
+ * (malformed period, database error, out of memory). */
+int kh_feed_rows(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
+                 kh_level_t level, kh_feed_rows_t *out);
+void kh_feed_rows_clear(kh_feed_rows_t *rows);
+
+/* The row of `orgunit` and `indicator` (and `period`, NULL = any), or NULL. */
+const kh_feed_row_t *kh_feed_rows_find(const kh_feed_rows_t *rows, const char *period,
+                                       const char *orgunit, const char *indicator);
+
+/* Formats a row value as the exports write it: integers without decimals, others
+ * with up to 2 decimals ("72.5", "63.33"), '.' as the decimal point. */
+void kh_feed_format_value(const kh_feed_row_t *row, char *buf, size_t cap);
+
+/* Prints the table a person reads for `period` (half-year "2020S2", year "2020" or
+ * programme "2017-2020"): indicators (Vietnamese name and code, grouped by the
+ * programme's five sections) by district (the districts in force at the period end,
+ * by short name, then "Toàn tỉnh"), then rates against targets (value at each district
+ * and the province, the 2020 target and the province's gap in percentage points),
+ * then completeness per half-year (expected, reported, on time, late, missing, and
+ * each district with its status, revision and received time).  Numbers are written
+ * the Vietnamese way (1.234.567; 72,5).  Returns 0, or -1 with a one-line reason on
+ * stderr (e.g. unknown period). */
+int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, FILE *out);
+
+/* Writes the rows of kh_feed_rows for `period` at `level` ("province", "district" or
+ * "commune") in `format`:
+ *   csv  — header "period,orgunit,indicator,value", one line per row (LF);
+ *   json — {"period":…,"level":…,"rows":[{"period","orgunit","name","indicator",
+ *          "value"}…]}, "name" being the unit's official name, "value" a number;
+ *   xlsx — a workbook with the sheets Tỉnh, Huyện and Xã (all three levels; the one
+ *          asked for is the active sheet), headers Kỳ báo cáo, Mã đơn vị, Đơn vị,
+ *          Mã chỉ tiêu, Chỉ tiêu, Giá trị.
+ * to `path` ("-" = stdout, not for xlsx; files are replaced atomically for csv/json).
+ * Returns 0, or -1 with a one-line reason on stderr. */
+int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
+                   const char *level, const char *format, const char *path);
+
+#endif
