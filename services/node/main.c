@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "kh_db.h"
 #include "kh_log.h"
@@ -27,7 +28,7 @@
 #include "node.h"
 
 static const char usage[] =
-    "usage: kh-node submit --district CODE [--force] FILE...\n"
+    "usage: kh-node submit --district CODE [--force] [--submitted-at YYYY-MM-DD] FILE...\n"
     "       kh-node run    --district CODE\n"
     "       kh-node status --district CODE\n"
     "options: --config FILE (default $KH_CONFIG or deploy/kh.ini), --log-level LEVEL\n"
@@ -78,7 +79,7 @@ static void scan_spool(run_t *r)
         if ((int64_t)st.st_mtime * 1000 > now - 300)
             continue;            /* still being written: next scan */
         budget--;
-        int rc = node_submit_file(&r->node, path, NULL, 0);
+        int rc = node_submit_file(&r->node, path, NULL, 0, 0);
         if (rc < 0)
             continue;            /* system error: logged, retried next scan */
         /* the receipts file was written beside the file: move both */
@@ -198,20 +199,33 @@ int main(int argc, char **argv)
     }
     const char *district = NULL, *cfg = NULL, *level = NULL;
     int force = 0;
+    int64_t submitted_at = 0;
     static const struct option opts[] = {{"district", required_argument, 0, 'd'},
                                          {"config", required_argument, 0, 'c'},
                                          {"log-level", required_argument, 0, 'l'},
                                          {"force", no_argument, 0, 'f'},
+                                         {"submitted-at", required_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int ch;
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "d:c:l:fh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "d:c:l:fa:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'd': district = optarg; break;
         case 'c': cfg = optarg; break;
         case 'l': level = optarg; break;
         case 'f': force = 1; break;
+        case 'a': {
+            struct tm tm = {0};
+            char *end = strptime(optarg, "%Y-%m-%d", &tm);
+            if (!end || *end) {
+                fprintf(stderr, "kh-node: --submitted-at wants a date YYYY-MM-DD\n");
+                return 2;
+            }
+            tm.tm_hour = 12;
+            submitted_at = (int64_t)mktime(&tm) * 1000;
+            break;
+        }
         case 'h': fputs(usage, stdout); return 0;
         default: fprintf(stderr, "kh-node: bad option; see kh-node --help\n"); return 2;
         }
@@ -227,7 +241,10 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") != 0 && !level)
         level = "warn";     /* one-shot commands: the terminal shows only what matters */
     kh_service_t *s = &r.svc;
-    if (kh_service_start(s, "node", "node", cfg, level, district) < 0)
+    /* only the running node publishes its log; a one-shot command must not take
+     * over its endpoint */
+    if (kh_service_start(s, "node", strcmp(cmd, "run") == 0 ? "node" : "node-cli", cfg, level,
+                         district) < 0)
         return 1;
     kh_strlcpy(r.node.district, district, sizeof r.node.district);
     if (kh_service_str(s, "node", "dir", "%RUN%/node-%DISTRICT%", r.node.dir,
@@ -237,7 +254,7 @@ int main(int argc, char **argv)
     int rc = 0;
     if (strcmp(cmd, "submit") == 0) {
         for (int i = optind; i < argc; i++) {
-            int one = node_submit_file(&r.node, argv[i], NULL, force);
+            int one = node_submit_file(&r.node, argv[i], NULL, force, submitted_at);
             if (one == 0)
                 printf("%s: đã vào hàng đợi / queued\n", argv[i]);
             if (one != 0)

@@ -95,7 +95,8 @@ static void receipts_path(const char *path, const char *receipt_dir, char *out, 
         snprintf(out, cap, "%s.receipts.jsonl", path);
 }
 
-int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force)
+int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force,
+                     int64_t submitted_at)
 {
     char *buf;
     size_t len;
@@ -158,7 +159,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     sqlite3_bind_text(st, 1, r.report_id, -1, SQLITE_STATIC);
     r.revision = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 1;
     sqlite3_finalize(st);
-    r.submitted_at = now;
+    r.submitted_at = submitted_at ? submitted_at : now;
     uint8_t *payload;
     size_t plen;
     if (kh_wire_pack(&r.base, &payload, &plen) < 0)

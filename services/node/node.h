@@ -29,9 +29,12 @@ int node_open_db(node_t *n);
 
 /* Parses, checks and queues one file.  `receipt_dir`: where to write the receipts
  * file (NULL: next to the file).  force: queue even when the local check finds
- * errors (the province decides).  Returns 0 when queued, 1 when refused locally
+ * errors (the province decides).  submitted_at: unix ms to record as the submit
+ * time (0: now); only a collector set to replay_clock = node believes it, for
+ * importing past reports.  Returns 0 when queued, 1 when refused locally
  * (the reasons are in the receipts file and on stderr), -1 on a system error. */
-int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force);
+int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force,
+                     int64_t submitted_at);
 
 /* Applies a RECEIPT payload from the collector: stores it once, writes it out.
  * Returns 0 (new or already known: acknowledge it), -1 malformed or storage error. */

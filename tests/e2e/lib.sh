@@ -1,0 +1,126 @@
+# lib.sh — helpers shared by the end-to-end tests and the demo (sourced, not run).
+#
+# A test gets its own run folder and its own ports, starts the real processes with
+# scripts/run-local, and checks what they stored and printed.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$TOP/build/bin
+export KH_BIN=$BIN
+
+# mkrun DIR PORTBASE — a run folder with a config using ports PORTBASE..PORTBASE+2
+mkrun() {
+    local dir=$1 base=$2
+    rm -rf "$dir"; mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    sed -e "s|^run_dir = .*|run_dir = $dir|" \
+        -e "s|^data_dir = .*|data_dir = $TOP/data|" \
+        -e "s|127.0.0.1:7101|127.0.0.1:$base|g" \
+        -e "s|127.0.0.1:7102|127.0.0.1:$((base + 1))|g" \
+        -e "s|127.0.0.1:7103|127.0.0.1:$((base + 2))|g" \
+        "$TOP/deploy/kh.ini" >"$dir/kh.ini"
+    export KH_CONFIG=$dir/kh.ini RUN=$dir
+}
+
+# set_conf SECTION KEY VALUE — change one key of $KH_CONFIG
+set_conf() {
+    python3 - "$KH_CONFIG" "$1" "$2" "$3" <<'PY'
+import sys, re
+path, sec, key, val = sys.argv[1:]
+out, cur, done = [], None, False
+for line in open(path, encoding="utf-8"):
+    m = re.match(r"\[(.+)\]", line)
+    if m:
+        if cur == sec and not done:
+            out.append(f"{key} = {val}\n"); done = True
+        cur = m.group(1)
+    elif cur == sec and re.match(rf"{re.escape(key)}\s*=", line):
+        line = f"{key} = {val}\n"; done = True
+    out.append(line)
+if not done:
+    out.append(f"[{sec}]\n{key} = {val}\n")
+open(path, "w", encoding="utf-8").write("".join(out))
+PY
+}
+
+pipeline() { "$TOP/scripts/run-local" "$@"; }
+
+# node_stages DISTRICT — "report_id<TAB>revision<TAB>stage" lines from the node
+node_stages() { "$BIN/kh-node" status --district "$1" | grep -v '^outbox'; }
+node_outbox() { "$BIN/kh-node" status --district "$1" | sed -n 's/^outbox\t//p'; }
+
+# wait_settled TIMEOUT_S DISTRICT... — until every report of these nodes has a final
+# receipt (counted, rejected or superseded).  Prints progress.  Returns 1 on timeout.
+wait_settled() {
+    local timeout=$1; shift
+    local start=$SECONDS total pending d id rev stage seq src
+    while :; do
+        total=0; pending=0
+        for d in "$@"; do
+            while IFS=$'\t' read -r id rev stage seq src; do
+                total=$((total + 1))
+                case $stage in counted|rejected|superseded) ;; *) pending=$((pending + 1)) ;; esac
+            done < <(node_stages "$d")
+        done
+        [ "${QUIET:-0}" = 1 ] || printf '\r  %d/%d reports settled' $((total - pending)) "$total" >&2
+        if [ "$pending" -eq 0 ]; then [ "${QUIET:-0}" = 1 ] || echo >&2; return 0; fi
+        if [ $((SECONDS - start)) -ge "$timeout" ]; then
+            echo >&2; echo "wait_settled: $pending of $total reports not settled after ${timeout}s" >&2
+            return 1
+        fi
+        sleep 0.3
+    done
+}
+
+# sql DB QUERY — one sqlite3 query (read-only use)
+sql() { sqlite3 -batch -noheader "$1" "$2"; }
+
+DISTRICTS=(829 831 832 833 834 835 836 837 838)
+PERIODS=(2017S1 2017S2 2018S1 2018S2 2019S1 2019S2 2020S1 2020S2)
+
+# due date helper for the demo: a submit date before (or after) the due date
+submit_date() {   # PERIOD LATE(0/1)
+    local y=${1:0:4} h=${1:5:1}
+    if [ "$h" = 1 ]; then [ "$2" = 1 ] && echo "$y-07-02" || echo "$y-06-15"
+    else [ "$2" = 1 ] && echo "$y-12-19" || echo "$y-12-01"; fi
+}
+
+# submit_all INPUT — the 72 demo reports, district by district, with plausible dates
+# (two of them late).  Prints progress.
+submit_all() {
+    local input=$1 n=0 late d p
+    for d in "${DISTRICTS[@]}"; do
+        for p in "${PERIODS[@]}"; do
+            late=0
+            [ "$d-$p" = 836-2019S2 ] && late=1
+            [ "$d-$p" = 837-2018S1 ] && late=1
+            "$BIN/kh-node" submit --district "$d" --submitted-at "$(submit_date "$p" "$late")" \
+                "$input/$d/$d-$p.csv" >/dev/null || return 1
+            n=$((n + 1))
+            [ "${QUIET:-0}" = 1 ] || printf '\r  %d/72 reports queued' "$n" >&2
+        done
+    done
+    [ "${QUIET:-0}" = 1 ] || echo >&2
+}
+
+# ---- checks: each prints "ok - …" or "not ok - …" (counted by tests/run-all.sh) ----
+check() {        # check DESCRIPTION COMMAND...
+    local d=$1; shift
+    if "$@"; then echo "ok - $d"; else echo "not ok - $d"; fi
+}
+check_eq() {     # check_eq DESCRIPTION EXPECTED ACTUAL
+    if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1: expected '$2', got '$3'"; fi
+}
+# start_test NAME — a fresh run folder on a port range of its own; stops it on exit
+start_test() {
+    local base=$((20000 + ($$ % 400) * 10))
+    mkrun "$TOP/tests/out/run-$1" "$base"
+    trap 'pipeline stop >/dev/null 2>&1 || true' EXIT
+}
+# all_alive — every process started by run-local is still running
+all_alive() {
+    local f ok=0
+    for f in "$RUN"/pids/*.pid; do
+        kill -0 "$(cat "$f")" 2>/dev/null || { echo "dead: $(basename "$f" .pid)" >&2; ok=1; }
+    done
+    return $ok
+}

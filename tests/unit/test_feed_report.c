@@ -1,0 +1,636 @@
+/*
+ * test_feed_report.c — kh-feed's summaries and exports (tools/kh-feed/report.c), driven
+ * from a hand-filled mirror database: every expected value below is computed by hand
+ * from the cells inserted by the test, so a failure points at a roll-up rule (time
+ * roll-up sum / last / max, options counted per option, scores averaged, rates from
+ * aggregated numerator and denominator, completeness against the due dates).
+ *
+ * The Makefile links unit tests against build/libkh.a only, so report.c is compiled
+ * into this test directly.
+ */
+#include "../../tools/kh-feed/report.c"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+static kh_catalog_t *cat;
+
+typedef struct {
+    char dir[64];
+    char db_path[128];
+    sqlite3 *db;
+} fx_t;
+
+/* ---- fixtures ----------------------------------------------------------------------- */
+
+static int load_catalog(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    const char *env = getenv("KH_DATA_DIR");
+    char from_src[512];
+    /* __FILE__ is tests/unit/test_feed_report.c when built from the repository root */
+    snprintf(from_src, sizeof from_src, "%.*s../../data",
+             (int)(strrchr(__FILE__, '/') ? strrchr(__FILE__, '/') - __FILE__ + 1 : 0),
+             __FILE__);
+    const char *dirs[] = {env, "data", from_src, "../data", "../../data"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && !cat; i++)
+        if (dirs[i]) cat = kh_catalog_load(dirs[i], 620, 1205, err, sizeof err);
+    if (!cat) fprintf(stderr, "catalogue: %s\n", err);
+    return cat ? 0 : -1;
+}
+
+static int free_catalog(void **state)
+{
+    (void)state;
+    kh_catalog_destroy(&cat);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    if (!fx) return -1;
+    kh_strlcpy(fx->dir, "/tmp/kh-feed-test-XXXXXX", sizeof fx->dir);
+    if (!mkdtemp(fx->dir)) { free(fx); return -1; }
+    snprintf(fx->db_path, sizeof fx->db_path, "%s/mirror.db", fx->dir);
+    if (sqlite3_open(fx->db_path, &fx->db) != SQLITE_OK) { free(fx); return -1; }
+    const char *schema =
+        "CREATE TABLE cell(period TEXT NOT NULL, orgunit TEXT NOT NULL, indicator TEXT NOT NULL,"
+        " sum REAL NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(period, orgunit, indicator));"
+        "CREATE TABLE status(district TEXT NOT NULL, period TEXT NOT NULL, report_id TEXT NOT NULL,"
+        " revision INTEGER NOT NULL, received_at INTEGER NOT NULL, counted_at INTEGER NOT NULL,"
+        " warnings INTEGER NOT NULL, PRIMARY KEY(district, period));"
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value);";
+    if (sqlite3_exec(fx->db, schema, NULL, NULL, NULL) != SQLITE_OK) return -1;
+    *state = fx;
+    return 0;
+}
+
+static void rm_dir(const char *dir)
+{
+    const char *names[] = {"mirror.db", "out.csv", "out.json", "out.xlsx", "out.xlsx.tmp"};
+    char p[256];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    sqlite3_close(fx->db);
+    rm_dir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static void cell(fx_t *fx, const char *period, const char *org, const char *ind, double sum,
+                 int n)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(fx->db, "INSERT INTO cell VALUES(?1, ?2, ?3, ?4, ?5)", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, org, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 4, sum);
+    sqlite3_bind_int(st, 5, n);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+/* Unix ms of y-m-d at 12:00 UTC: the same calendar day in every time zone from UTC−11
+ * to UTC+11 (Bến Tre is UTC+7), so on-time checks do not depend on TZ. */
+static int64_t noon_ms(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    return (days * 86400 + 12 * 3600) * 1000;
+}
+
+static void status(fx_t *fx, const char *district, const char *period, int revision,
+                   int64_t received_ms)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(fx->db,
+                                        "INSERT INTO status VALUES(?1, ?2, ?3, ?4, ?5, ?5, 0)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    char id[32];
+    snprintf(id, sizeof id, "%s-%s", district, period);
+    sqlite3_bind_text(st, 1, district, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, revision);
+    sqlite3_bind_int64(st, 5, received_ms);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+/* The value of one row, failing the test when the row is absent. */
+static double val(const kh_feed_rows_t *rows, const char *period, const char *org,
+                  const char *ind)
+{
+    const kh_feed_row_t *r = kh_feed_rows_find(rows, period, org, ind);
+    if (!r) fail_msg("no row %s %s %s", period ? period : "*", org, ind);
+    return r->value;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    assert_int_equal(kh_read_file(path, 16u << 20, &buf, &n), 0);
+    if (len) *len = n;
+    return buf;
+}
+
+/* ---- time roll-up ------------------------------------------------------------------- */
+
+static void test_year_sum_last_max(void **state)
+{
+    fx_t *fx = *state;
+    /* two communes of Thành phố Bến Tre: Phú Khương 28756, Phú Tân 28757 */
+    cell(fx, "2019S1", "28756", "TTHTCD.LOP", 5, 1);
+    cell(fx, "2019S2", "28756", "TTHTCD.LOP", 7, 1);
+    cell(fx, "2019S1", "28757", "TTHTCD.LOP", 2, 1);
+    cell(fx, "2019S1", "829", "TTHTCD.LOP", 7, 2);
+    cell(fx, "2019S2", "829", "TTHTCD.LOP", 7, 1);
+    cell(fx, "2019S1", "83", "TTHTCD.LOP", 7, 2);
+    cell(fx, "2019S2", "83", "TTHTCD.LOP", 7, 1);
+
+    /* households; Châu Thành (831, commune Tân Thạch 28804) did not report in S2 */
+    cell(fx, "2019S1", "28756", "HO.TONG", 1000, 1);
+    cell(fx, "2019S2", "28756", "HO.TONG", 1010, 1);
+    cell(fx, "2019S1", "28757", "HO.TONG", 500, 1);
+    cell(fx, "2019S2", "28757", "HO.TONG", 505, 1);
+    cell(fx, "2019S1", "28804", "HO.TONG", 700, 1);
+    cell(fx, "2019S1", "829", "HO.TONG", 1500, 2);
+    cell(fx, "2019S2", "829", "HO.TONG", 1515, 2);
+    cell(fx, "2019S1", "831", "HO.TONG", 700, 1);
+    cell(fx, "2019S1", "83", "HO.TONG", 2200, 3);
+    cell(fx, "2019S2", "83", "HO.TONG", 1515, 2);
+
+    /* funded: Phú Khương in S1 only, Phú Tân in S2 only */
+    cell(fx, "2019S1", "28756", "TTHTCD.HO_TRO", 1, 1);
+    cell(fx, "2019S2", "28756", "TTHTCD.HO_TRO", 0, 1);
+    cell(fx, "2019S1", "28757", "TTHTCD.HO_TRO", 0, 1);
+    cell(fx, "2019S2", "28757", "TTHTCD.HO_TRO", 1, 1);
+    cell(fx, "2019S1", "829", "TTHTCD.HO_TRO", 1, 2);
+    cell(fx, "2019S2", "829", "TTHTCD.HO_TRO", 1, 2);
+    cell(fx, "2019S1", "83", "TTHTCD.HO_TRO", 1, 2);
+    cell(fx, "2019S2", "83", "TTHTCD.HO_TRO", 1, 2);
+
+    kh_feed_rows_t c = {0}, d = {0}, p = {0};
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_COMMUNE, &c), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+
+    /* sum: 5 + 7 */
+    assert_true(val(&c, "2019", "28756", "TTHTCD.LOP") == 12);
+    assert_true(val(&c, "2019", "28757", "TTHTCD.LOP") == 2);
+    assert_true(val(&d, "2019", "829", "TTHTCD.LOP") == 14);
+    assert_true(val(&p, "2019", "83", "TTHTCD.LOP") == 14);
+    /* last: the latest half that has the value; 831 keeps its S1 report, and the
+     * province is the sum of the latest values (1515 + 700), not its S2 cell (1515) */
+    assert_true(val(&c, "2019", "28756", "HO.TONG") == 1010);
+    assert_true(val(&c, "2019", "28757", "HO.TONG") == 505);
+    assert_true(val(&c, "2019", "28804", "HO.TONG") == 700);
+    assert_true(val(&d, "2019", "829", "HO.TONG") == 1515);
+    assert_true(val(&d, "2019", "831", "HO.TONG") == 700);
+    assert_true(val(&p, "2019", "83", "HO.TONG") == 2215);
+    /* max: each commune was funded once; the district counts both as funded in 2019 */
+    assert_true(val(&c, "2019", "28756", "TTHTCD.HO_TRO") == 1);
+    assert_true(val(&c, "2019", "28757", "TTHTCD.HO_TRO") == 1);
+    assert_true(val(&d, "2019", "829", "TTHTCD.HO_TRO") == 2);
+    assert_true(val(&p, "2019", "83", "TTHTCD.HO_TRO") == 2);
+    /* a half-year is the cell itself */
+    kh_feed_rows_t h = {0};
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &h), 0);
+    assert_true(val(&h, "2019S2", "829", "TTHTCD.HO_TRO") == 1);
+    assert_true(val(&h, "2019S2", "829", "TTHTCD.LOP") == 7);
+    assert_non_null(kh_feed_rows_find(&d, "2019", "829", "TTHTCD.LOP"));
+    assert_int_equal(d.rows[0].is_int, 1);
+
+    kh_feed_rows_clear(&c);
+    kh_feed_rows_clear(&d);
+    kh_feed_rows_clear(&p);
+    kh_feed_rows_clear(&h);
+}
+
+/* A district did not send its district cell in S2: the year keeps the S1 cell for
+ * `last` and adds what exists for `sum`. */
+static void test_year_missing_half(void **state)
+{
+    fx_t *fx = *state;
+    cell(fx, "2018S1", "831", "TT.TIN_BAI", 12, 1);
+    cell(fx, "2018S1", "831", "TH.TO_CHUC_KH", 30, 1);
+    cell(fx, "2018S1", "829", "TH.TO_CHUC_KH", 10, 1);
+    cell(fx, "2018S2", "829", "TH.TO_CHUC_KH", 12, 1);
+    cell(fx, "2018S1", "83", "TT.TIN_BAI", 12, 1);
+    cell(fx, "2018S1", "83", "TH.TO_CHUC_KH", 40, 2);
+    cell(fx, "2018S2", "83", "TH.TO_CHUC_KH", 12, 1);
+    kh_feed_rows_t d = {0}, p = {0};
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018", KH_LEVEL_PROVINCE, &p), 0);
+    assert_true(val(&d, "2018", "831", "TT.TIN_BAI") == 12);
+    assert_true(val(&d, "2018", "831", "TH.TO_CHUC_KH") == 30);
+    assert_true(val(&d, "2018", "829", "TH.TO_CHUC_KH") == 12);
+    assert_null(kh_feed_rows_find(&d, NULL, "829", "TT.TIN_BAI"));
+    /* a district-level stock: the sum of the districts' latest values, 12 + 30 */
+    assert_true(val(&p, "2018", "83", "TH.TO_CHUC_KH") == 42);
+    assert_true(val(&p, "2018", "83", "TT.TIN_BAI") == 12);
+    kh_feed_rows_clear(&d);
+    kh_feed_rows_clear(&p);
+}
+
+/* ---- options and scores ------------------------------------------------------------- */
+
+static void test_options_counted(void **state)
+{
+    fx_t *fx = *state;
+    cell(fx, "2019S2", "829", "CDX.XEP_LOAI=TOT", 3, 3);
+    cell(fx, "2019S2", "829", "CDX.XEP_LOAI=KHA", 5, 5);
+    cell(fx, "2019S2", "831", "CDX.XEP_LOAI=TOT", 4, 4);
+    cell(fx, "2019S2", "831", "CDX.XEP_LOAI=TB", 1, 1);
+    cell(fx, "2019S2", "83", "CDX.XEP_LOAI=TOT", 7, 7);
+    cell(fx, "2019S2", "83", "CDX.XEP_LOAI=KHA", 5, 5);
+    cell(fx, "2019S2", "83", "CDX.XEP_LOAI=TB", 1, 1);
+    /* an earlier year: 829 had 10 TOT; in 2019 none is TOT any more */
+    cell(fx, "2018S2", "829", "CDX.XEP_LOAI=TOT", 10, 10);
+    cell(fx, "2018S2", "829", "CDX.XEP_LOAI=KHA", 2, 2);
+
+    kh_feed_rows_t d = {0}, p = {0}, prog = {0};
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_true(val(&d, NULL, "829", "CDX.XEP_LOAI=TOT") == 3);
+    assert_true(val(&d, NULL, "831", "CDX.XEP_LOAI=TOT") == 4);
+    assert_true(val(&d, NULL, "831", "CDX.XEP_LOAI=TB") == 1);
+    assert_null(kh_feed_rows_find(&d, NULL, "831", "CDX.XEP_LOAI=KHA"));
+    assert_true(val(&p, NULL, "83", "CDX.XEP_LOAI=TOT") == 7);
+    assert_true(val(&p, NULL, "83", "CDX.XEP_LOAI=KHA") == 5);
+    assert_true(val(&p, NULL, "83", "CDX.XEP_LOAI=TB") == 1);
+    assert_int_equal(kh_feed_rows_find(&p, NULL, "83", "CDX.XEP_LOAI=TOT")->is_int, 1);
+
+    /* `last` over the programme takes one half's counts for the whole indicator */
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2017-2020", KH_LEVEL_DISTRICT, &prog), 0);
+    assert_true(val(&prog, "2017-2020", "829", "CDX.XEP_LOAI=TOT") == 3);
+    assert_true(val(&prog, "2017-2020", "829", "CDX.XEP_LOAI=KHA") == 5);
+    kh_feed_rows_clear(&d);
+    kh_feed_rows_clear(&p);
+    kh_feed_rows_clear(&prog);
+
+    /* in 2019 (2019S2) 829 has no TOT cell → the 2018S2 TOT must not leak in */
+    fx_t *f = fx;
+    sqlite3_exec(f->db, "DELETE FROM cell WHERE period='2019S2' AND orgunit='829' AND "
+                        "indicator='CDX.XEP_LOAI=TOT'", NULL, NULL, NULL);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018-2019", KH_LEVEL_DISTRICT, &prog), 0);
+    assert_null(kh_feed_rows_find(&prog, NULL, "829", "CDX.XEP_LOAI=TOT"));
+    assert_true(val(&prog, NULL, "829", "CDX.XEP_LOAI=KHA") == 5);
+    kh_feed_rows_clear(&prog);
+}
+
+static void test_score_average(void **state)
+{
+    fx_t *fx = *state;
+    /* communes 80 and 65 in 829; 90 in 831 */
+    cell(fx, "2019S2", "28756", "CDX.DIEM", 80, 1);
+    cell(fx, "2019S2", "28757", "CDX.DIEM", 65, 1);
+    cell(fx, "2019S2", "28804", "CDX.DIEM", 90, 1);
+    cell(fx, "2019S2", "829", "CDX.DIEM", 145, 2);
+    cell(fx, "2019S2", "831", "CDX.DIEM", 90, 1);
+    cell(fx, "2019S2", "83", "CDX.DIEM", 235, 3);
+    /* an older year that `last` must not mix in */
+    cell(fx, "2018S2", "83", "CDX.DIEM", 100, 2);
+
+    kh_feed_rows_t d = {0}, p = {0}, prog = {0};
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018-2019", KH_LEVEL_PROVINCE, &prog), 0);
+    assert_true(val(&d, NULL, "829", "CDX.DIEM") == 72.5);
+    assert_true(val(&d, NULL, "831", "CDX.DIEM") == 90);
+    assert_int_equal(kh_feed_rows_find(&d, NULL, "829", "CDX.DIEM")->is_int, 0);
+    /* 235 / 3 = 78.333… → 78.33, not the mean of district averages (81.25) */
+    assert_true(val(&p, "2019", "83", "CDX.DIEM") == 78.33);
+    assert_true(val(&prog, "2018-2019", "83", "CDX.DIEM") == 78.33);
+    char buf[32];
+    kh_feed_format_value(kh_feed_rows_find(&p, NULL, "83", "CDX.DIEM"), buf, sizeof buf);
+    assert_string_equal(buf, "78.33");
+    kh_feed_format_value(kh_feed_rows_find(&d, NULL, "829", "CDX.DIEM"), buf, sizeof buf);
+    assert_string_equal(buf, "72.5");
+    kh_feed_rows_clear(&d);
+    kh_feed_rows_clear(&p);
+    kh_feed_rows_clear(&prog);
+}
+
+/* ---- rates -------------------------------------------------------------------------- */
+
+static void test_rate_from_aggregates(void **state)
+{
+    fx_t *fx = *state;
+    /* 829: 10 of 100 households (10 %); 831: 450 of 500 (90 %).  Mean of the district
+     * rates: 50 %; the province rate: 460 / 600 = 76.666… → 76.67 %. */
+    cell(fx, "2019S2", "829", "GDHT.CONG_NHAN", 10, 1);
+    cell(fx, "2019S2", "829", "HO.TONG", 100, 1);
+    cell(fx, "2019S2", "831", "GDHT.CONG_NHAN", 450, 1);
+    cell(fx, "2019S2", "831", "HO.TONG", 500, 1);
+    cell(fx, "2019S2", "832", "GDHT.CONG_NHAN", 0, 1);   /* denominator 0: no rate */
+    cell(fx, "2019S2", "832", "HO.TONG", 0, 1);
+    cell(fx, "2019S2", "833", "HO.TONG", 300, 1);        /* numerator missing: no rate */
+    cell(fx, "2019S2", "83", "GDHT.CONG_NHAN", 460, 3);
+    cell(fx, "2019S2", "83", "HO.TONG", 900, 4);
+    /* the province's own denominator includes 833 → 460 / 900 = 51.11 %; use a year to
+     * check that rates follow the rolled-up values too */
+    cell(fx, "2019S1", "83", "HO.TONG", 850, 4);
+
+    kh_feed_rows_t d = {0}, p = {0};
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_true(val(&d, NULL, "829", "TL.GDHT") == 10);
+    assert_true(val(&d, NULL, "831", "TL.GDHT") == 90);
+    assert_null(kh_feed_rows_find(&d, NULL, "832", "TL.GDHT"));
+    assert_null(kh_feed_rows_find(&d, NULL, "833", "TL.GDHT"));
+    assert_true(val(&p, "2019", "83", "TL.GDHT") == 51.11);
+    assert_int_equal(kh_feed_rows_find(&p, NULL, "83", "TL.GDHT")->kind, KH_FEED_RATE);
+    kh_feed_rows_clear(&d);
+    kh_feed_rows_clear(&p);
+
+    /* the exact case of the brief: province = 460 / 600 */
+    sqlite3_exec(fx->db, "UPDATE cell SET sum = 600 WHERE orgunit = '83' AND indicator = "
+                         "'HO.TONG' AND period = '2019S2'", NULL, NULL, NULL);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_PROVINCE, &p), 0);
+    double prov = val(&p, NULL, "83", "TL.GDHT");
+    assert_true(prov == 76.67);
+    assert_true(prov != (10.0 + 90.0) / 2);
+    kh_feed_rows_clear(&p);
+}
+
+/* ---- completeness ------------------------------------------------------------------- */
+
+static void test_completeness(void **state)
+{
+    fx_t *fx = *state;
+    status(fx, "829", "2019S1", 1, noon_ms(2019, 6, 20));   /* on the due date: on time */
+    status(fx, "831", "2019S1", 2, noon_ms(2019, 6, 21));   /* a day late */
+    status(fx, "832", "2019S2", 1, noon_ms(2019, 12, 5));   /* on time */
+    status(fx, "833", "2019S2", 3, noon_ms(2019, 12, 6));   /* late */
+    status(fx, "834", "2019S2", 1, noon_ms(2019, 11, 30));  /* on time */
+
+    kh_feed_rows_t p = {0}, d = {0};
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_true(val(&p, "2019S1", "83", "COMPLETENESS.EXPECTED") == 9);
+    assert_true(val(&p, "2019S1", "83", "COMPLETENESS.REPORTED") == 2);
+    assert_true(val(&p, "2019S1", "83", "COMPLETENESS.ON_TIME") == 1);
+    assert_true(val(&p, "2019S1", "83", "COMPLETENESS.LATE") == 1);
+    assert_true(val(&p, "2019S1", "83", "COMPLETENESS.MISSING") == 7);
+    assert_true(val(&p, "2019S2", "83", "COMPLETENESS.EXPECTED") == 9);
+    assert_true(val(&p, "2019S2", "83", "COMPLETENESS.REPORTED") == 3);
+    assert_true(val(&p, "2019S2", "83", "COMPLETENESS.ON_TIME") == 2);
+    assert_true(val(&p, "2019S2", "83", "COMPLETENESS.LATE") == 1);
+    assert_true(val(&p, "2019S2", "83", "COMPLETENESS.MISSING") == 6);
+    /* no values in the mirror: completeness only, 5 per half */
+    assert_int_equal(p.n, 10);
+
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S1", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(d.n, 18);   /* 9 districts × REPORTED, ON_TIME */
+    assert_true(val(&d, "2019S1", "829", "COMPLETENESS.REPORTED") == 1);
+    assert_true(val(&d, "2019S1", "829", "COMPLETENESS.ON_TIME") == 1);
+    assert_true(val(&d, "2019S1", "831", "COMPLETENESS.REPORTED") == 1);
+    assert_true(val(&d, "2019S1", "831", "COMPLETENESS.ON_TIME") == 0);
+    assert_true(val(&d, "2019S1", "838", "COMPLETENESS.REPORTED") == 0);
+    assert_true(val(&d, "2019S1", "838", "COMPLETENESS.ON_TIME") == 0);
+    /* unit-file order: 829 first, 838 last */
+    assert_string_equal(d.rows[0].orgunit, "829");
+    assert_string_equal(d.rows[d.n - 1].orgunit, "838");
+    kh_feed_rows_clear(&p);
+    kh_feed_rows_clear(&d);
+}
+
+/* ---- exports ------------------------------------------------------------------------ */
+
+static void tiny_case(fx_t *fx)
+{
+    cell(fx, "2019S2", "83", "TTHTCD.LOP", 12, 2);
+    cell(fx, "2019S2", "83", "HO.TONG", 1000, 2);
+    cell(fx, "2019S2", "83", "GDHT.CONG_NHAN", 300, 2);
+    cell(fx, "2019S2", "83", "CDX.DIEM", 235, 3);
+    cell(fx, "2019S2", "83", "CDX.XEP_LOAI=TOT", 2, 2);
+    cell(fx, "2019S2", "829", "TTHTCD.LOP", 12, 2);
+    status(fx, "829", "2019S2", 1, noon_ms(2019, 12, 1));
+}
+
+static void test_csv_exact(void **state)
+{
+    fx_t *fx = *state;
+    tiny_case(fx);
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.csv", fx->dir);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019S2", "province", "csv", path), 0);
+    char *text = slurp(path, NULL);
+    assert_string_equal(text, "period,orgunit,indicator,value\n"
+                              "2019S2,83,TTHTCD.LOP,12\n"
+                              "2019S2,83,HO.TONG,1000\n"
+                              "2019S2,83,GDHT.CONG_NHAN,300\n"
+                              "2019S2,83,CDX.DIEM,78.33\n"
+                              "2019S2,83,CDX.XEP_LOAI=TOT,2\n"
+                              "2019S2,83,TL.GDHT,30\n"
+                              "2019S2,83,COMPLETENESS.EXPECTED,9\n"
+                              "2019S2,83,COMPLETENESS.REPORTED,1\n"
+                              "2019S2,83,COMPLETENESS.ON_TIME,1\n"
+                              "2019S2,83,COMPLETENESS.LATE,0\n"
+                              "2019S2,83,COMPLETENESS.MISSING,8\n");
+    free(text);
+
+    /* a year: values under the year, completeness under each half */
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "district", "csv", path), 0);
+    text = slurp(path, NULL);
+    assert_non_null(strstr(text, "period,orgunit,indicator,value\n"
+                                 "2019,829,TTHTCD.LOP,12\n"
+                                 "2019S1,829,COMPLETENESS.REPORTED,0\n"
+                                 "2019S1,829,COMPLETENESS.ON_TIME,0\n"
+                                 "2019S2,829,COMPLETENESS.REPORTED,1\n"
+                                 "2019S2,829,COMPLETENESS.ON_TIME,1\n"
+                                 "2019S1,831,COMPLETENESS.REPORTED,0\n"));
+    assert_ptr_equal(strstr(text, "period,"), text);
+    free(text);
+}
+
+/* Communes merged on 2020-02-01 still appear for their halves, in unit-file order. */
+static void test_commune_units(void **state)
+{
+    fx_t *fx = *state;
+    cell(fx, "2019S2", "28771", "HO.TONG", 900, 1);    /* Phường 1, merged into 28777 */
+    cell(fx, "2019S2", "28777", "HO.TONG", 800, 1);    /* Phường 2 */
+    cell(fx, "2020S2", "28777", "HO.TONG", 1750, 1);   /* Phường An Hội */
+    cell(fx, "2020S2", "28756", "HO.TONG", 1000, 1);   /* Phú Khương */
+    cell(fx, "2019S2", "99999", "HO.TONG", 1, 1);      /* unknown code: skipped */
+
+    kh_feed_rows_t c = {0};
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_COMMUNE, &c), 0);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.rows[0].orgunit, "28756");
+    assert_string_equal(c.rows[1].orgunit, "28771");
+    assert_string_equal(c.rows[2].orgunit, "28777");
+    assert_string_equal(c.rows[1].unit_name, "Phường 1");
+    assert_string_equal(c.rows[2].unit_name, "Phường An Hội");
+    assert_true(c.rows[2].value == 1750);
+    kh_feed_rows_clear(&c);
+
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_COMMUNE, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.rows[1].unit_name, "Phường 2");
+    kh_feed_rows_clear(&c);
+
+    /* over the programme, the district's households are those of the communes in force
+     * at its end (Phường 1's are in An Hội's 1750): 1000 + 1750; a centre funded in
+     * Phường 1 in 2019 still counts as funded. */
+    cell(fx, "2019S2", "28771", "TTHTCD.HO_TRO", 1, 1);
+    cell(fx, "2020S2", "28777", "TTHTCD.HO_TRO", 1, 1);
+    kh_feed_rows_t d = {0};
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_DISTRICT, &d), 0);
+    assert_true(val(&d, "2019-2020", "829", "HO.TONG") == 2750);
+    assert_true(val(&d, "2019-2020", "829", "TTHTCD.HO_TRO") == 2);
+    kh_feed_rows_clear(&d);
+}
+
+static void test_json(void **state)
+{
+    fx_t *fx = *state;
+    tiny_case(fx);
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.json", fx->dir);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019S2", "province", "json", path), 0);
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    assert_non_null(root);
+    assert_string_equal(json_string_value(json_object_get(root, "period")), "2019S2");
+    assert_string_equal(json_string_value(json_object_get(root, "level")), "province");
+    json_t *rows = json_object_get(root, "rows");
+    assert_true(json_is_array(rows));
+    assert_int_equal(json_array_size(rows), 11);
+    json_t *r0 = json_array_get(rows, 0);
+    assert_string_equal(json_string_value(json_object_get(r0, "period")), "2019S2");
+    assert_string_equal(json_string_value(json_object_get(r0, "orgunit")), "83");
+    assert_string_equal(json_string_value(json_object_get(r0, "name")), "Tỉnh Bến Tre");
+    assert_string_equal(json_string_value(json_object_get(r0, "indicator")), "TTHTCD.LOP");
+    assert_true(json_is_integer(json_object_get(r0, "value")));
+    assert_int_equal(json_integer_value(json_object_get(r0, "value")), 12);
+    json_t *r3 = json_array_get(rows, 3);
+    assert_string_equal(json_string_value(json_object_get(r3, "indicator")), "CDX.DIEM");
+    assert_true(json_is_real(json_object_get(r3, "value")));
+    assert_true(json_real_value(json_object_get(r3, "value")) == 78.33);
+    json_decref(root);
+}
+
+static void test_xlsx(void **state)
+{
+    fx_t *fx = *state;
+    tiny_case(fx);
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.xlsx", fx->dir);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "district", "xlsx", path), 0);
+    size_t len = 0;
+    char *buf = slurp(path, &len);
+    assert_true(len > 1000);
+    assert_memory_equal(buf, "PK", 2);
+    free(buf);
+    assert_int_equal(access(path, F_OK), 0);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_int_not_equal(access(tmp, F_OK), 0);   /* renamed into place */
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "district", "xlsx", "-"), -1);
+}
+
+static void test_summary(void **state)
+{
+    fx_t *fx = *state;
+    cell(fx, "2019S2", "829", "GDHT.CONG_NHAN", 10, 1);
+    cell(fx, "2019S2", "829", "HO.TONG", 100, 1);
+    cell(fx, "2019S2", "831", "GDHT.CONG_NHAN", 450, 1);
+    cell(fx, "2019S2", "831", "HO.TONG", 500, 1);
+    cell(fx, "2019S2", "83", "GDHT.CONG_NHAN", 460, 2);
+    cell(fx, "2019S2", "83", "HO.TONG", 600, 2);
+    cell(fx, "2019S2", "83", "QUY.VAN_DONG", 86900000000.0, 157);
+    cell(fx, "2019S2", "83", "CDX.XEP_LOAI=TOT", 41, 41);
+    status(fx, "829", "2019S2", 2, noon_ms(2019, 12, 4));
+    status(fx, "831", "2019S2", 1, noon_ms(2019, 12, 9));
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    assert_non_null(m);
+    assert_int_equal(kh_feed_summary(fx->db, cat, "2019S2", m), 0);
+    fclose(m);
+    assert_non_null(strstr(text, "Toàn tỉnh"));
+    assert_non_null(strstr(text, "Châu Thành"));
+    assert_non_null(strstr(text, "TP. Bến Tre"));
+    assert_non_null(strstr(text, "86.900"));           /* the province total, triệu đồng */
+    assert_non_null(strstr(text, "triệu đồng"));
+    assert_non_null(strstr(text, "76,67"));            /* the province rate */
+    assert_non_null(strstr(text, "TL.GDHT"));
+    const char *tl = strstr(text, "TL.GDHT");
+    const char *eol = strchr(tl, '\n');
+    char line[1024];
+    snprintf(line, sizeof line, "%.*s", (int)(eol - tl), tl);
+    assert_non_null(strstr(line, " 70"));              /* the 2020 target */
+    assert_non_null(strstr(line, "+6,67"));            /* the gap 76.67 − 70 */
+    assert_non_null(strstr(text, "05/12/2019"));
+    assert_non_null(strstr(text, "đúng hạn"));
+    assert_non_null(strstr(text, "trễ hạn"));
+    assert_non_null(strstr(text, "chưa báo cáo 7"));
+    assert_non_null(strstr(text, "Gia đình học tập"));
+    free(text);
+}
+
+static void test_errors(void **state)
+{
+    fx_t *fx = *state;
+    FILE *devnull = fopen("/dev/null", "w");
+    assert_non_null(devnull);
+    assert_int_equal(kh_feed_summary(fx->db, cat, "2019S3", devnull), -1);
+    assert_int_equal(kh_feed_summary(fx->db, cat, "", devnull), -1);
+    fclose(devnull);
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.csv", fx->dir);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "hamlet", "csv", path), -1);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "province", "pdf", path), -1);
+    assert_int_equal(kh_feed_export(fx->db, cat, "19", "province", "csv", path), -1);
+    assert_int_not_equal(access(path, F_OK), 0);
+    /* a mirror without tables */
+    sqlite3 *empty;
+    assert_int_equal(sqlite3_open(":memory:", &empty), SQLITE_OK);
+    kh_feed_rows_t rows = {0};
+    assert_int_equal(kh_feed_rows(empty, cat, "2019", KH_LEVEL_PROVINCE, &rows), -1);
+    sqlite3_close(empty);
+    assert_int_equal(rows.n, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_year_sum_last_max, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_year_missing_half, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_options_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_score_average, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_from_aggregates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_completeness, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csv_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commune_units, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xlsx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, load_catalog, free_catalog);
+}
