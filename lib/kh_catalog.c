@@ -72,8 +72,9 @@ static void safe_text(char *dst, size_t cap, const char *src, size_t max_bytes)
     if (cap == 0)
         return;
     size_t o = 0, i = 0, n = src ? strlen(src) : 0;
-    if (max_bytes > cap - 4)
-        max_bytes = cap > 4 ? cap - 4 : 0;
+    size_t limit = cap > 4 ? cap - 4 : 0;   /* room for "…" and the NUL */
+    if (max_bytes > limit)
+        max_bytes = limit;
     while (i < n) {
         size_t l = utf8_seq((const unsigned char *)src + i, n - i);
         if (o + (l ? l : 1) > max_bytes) {
@@ -1681,8 +1682,8 @@ int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
         return -1;
     }
     int is_score = ind->vtype == KH_VT_SCORE;
-    double v;
-    int neg, frac, grouped;
+    double v = 0;
+    int neg = 0, frac = 0, grouped = 0;
     switch (parse_grouped(s, is_score, &v, &neg, &frac, &grouped)) {
     case NUM_OK:
         break;
@@ -1881,11 +1882,16 @@ static void emit(vctx_t *V, const char *code, int is_error, uint32_t line, const
         kh_findings_add(V->out, code, is_error, line, org, ind, value, vi, en);
         return;
     }
+    /* Everything that reaches a Finding is valid UTF-8 of bounded size: raw strings
+     * come from the district, and a message cut by snprintf may end mid-character. */
     char sv[KH_RAW_SHOW * 2], so[KH_CODE_MAX * 2], si[KH_CODE_MAX * 2];
+    char mvi[KH_MSG_MAX], men[KH_MSG_MAX];
     safe_text(sv, sizeof sv, value, KH_RAW_SHOW);
     safe_text(so, sizeof so, org, KH_CODE_MAX);
     safe_text(si, sizeof si, ind, KH_CODE_MAX);
-    if (kh_findings_add(V->out, code, is_error, line, so, si, sv, vi, en) < 0 &&
+    safe_text(mvi, sizeof mvi, vi, sizeof mvi);
+    safe_text(men, sizeof men, en, sizeof men);
+    if (kh_findings_add(V->out, code, is_error, line, so, si, sv, mvi, men) < 0 &&
         V->out->n >= KH_MAX_FINDINGS)
         V->full = 1;
 }
@@ -2122,7 +2128,9 @@ static void check_missing(vctx_t *V)
 {
     const kh_catalog_t *c = V->c;
     char vi[KH_MSG_MAX], en[KH_MSG_MAX], lab[256];
-    for (size_t row = 0; row <= V->n_communes; row++) {
+    /* Communes in file order, then the district's own row. */
+    for (size_t k = 1; k <= V->n_communes + 1; k++) {
+        size_t row = k % (V->n_communes + 1);
         const kh_unit_t *u = row_unit(V, (int32_t)row);
         unit_label(u, u->code, lab, sizeof lab);
         if (row > 0 && !V->row_seen[row]) {

@@ -206,7 +206,7 @@ int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_
     if (!r->period)
         r->period = (char *)protobuf_c_empty_string;
     struct csv_parser p;
-    if (csv_init(&p, CSV_APPEND_NULL) != 0)
+    if (csv_init(&p, CSV_APPEND_NULL | CSV_STRICT | CSV_STRICT_FINI) != 0)
         return -1;
     csv_set_realloc_func(&p, realloc);
     size_t pos = 0;

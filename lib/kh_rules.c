@@ -301,7 +301,7 @@ static int parse_primary(parser_t *p)
                 /* An option code: checked against its indicator by the comparison. */
                 n = new_node(p, N_OPTLIT, TY_OPTLIT, t.start, t.end);
                 if (n >= 0)
-                    snprintf(p->e->nodes[n].opt, sizeof p->e->nodes[n].opt, "%s", t.ident);
+                    snprintf(p->e->nodes[n].opt, sizeof p->e->nodes[n].opt, "%.15s", t.ident);
             }
         }
         next(p);

@@ -202,14 +202,14 @@ static void test_year_sum_last_max(void **state)
     assert_true(val(&c, "2019", "28757", "TTHTCD.LOP") == 2);
     assert_true(val(&d, "2019", "829", "TTHTCD.LOP") == 14);
     assert_true(val(&p, "2019", "83", "TTHTCD.LOP") == 14);
-    /* last: the latest half that has the value; 831 keeps its S1 report, and the
-     * province is the sum of the latest values (1515 + 700), not its S2 cell (1515) */
+    /* last: the latest half that has the cell; 831 keeps its S1 report, the province
+     * its own S2 cell (the districts that reported in S2) */
     assert_true(val(&c, "2019", "28756", "HO.TONG") == 1010);
     assert_true(val(&c, "2019", "28757", "HO.TONG") == 505);
     assert_true(val(&c, "2019", "28804", "HO.TONG") == 700);
     assert_true(val(&d, "2019", "829", "HO.TONG") == 1515);
     assert_true(val(&d, "2019", "831", "HO.TONG") == 700);
-    assert_true(val(&p, "2019", "83", "HO.TONG") == 2215);
+    assert_true(val(&p, "2019", "83", "HO.TONG") == 1515);
     /* max: each commune was funded once; the district counts both as funded in 2019 */
     assert_true(val(&c, "2019", "28756", "TTHTCD.HO_TRO") == 1);
     assert_true(val(&c, "2019", "28757", "TTHTCD.HO_TRO") == 1);
@@ -248,8 +248,8 @@ static void test_year_missing_half(void **state)
     assert_true(val(&d, "2018", "831", "TH.TO_CHUC_KH") == 30);
     assert_true(val(&d, "2018", "829", "TH.TO_CHUC_KH") == 12);
     assert_null(kh_feed_rows_find(&d, NULL, "829", "TT.TIN_BAI"));
-    /* a district-level stock: the sum of the districts' latest values, 12 + 30 */
-    assert_true(val(&p, "2018", "83", "TH.TO_CHUC_KH") == 42);
+    /* a district-level stock: the province's latest cell */
+    assert_true(val(&p, "2018", "83", "TH.TO_CHUC_KH") == 12);
     assert_true(val(&p, "2018", "83", "TT.TIN_BAI") == 12);
     kh_feed_rows_clear(&d);
     kh_feed_rows_clear(&p);
@@ -492,11 +492,15 @@ static void test_commune_units(void **state)
     assert_string_equal(c.rows[1].unit_name, "Phường 2");
     kh_feed_rows_clear(&c);
 
-    /* over the programme, the district's households are those of the communes in force
-     * at its end (Phường 1's are in An Hội's 1750): 1000 + 1750; a centre funded in
-     * Phường 1 in 2019 still counts as funded. */
+    /* over the programme, the district's households are its latest cell (An Hội has
+     * taken in Phường 1); a centre funded in Phường 1 in 2019 and one in An Hội in 2020
+     * are two centres funded, though each half's district count is 1. */
+    cell(fx, "2019S2", "829", "HO.TONG", 1700, 2);
+    cell(fx, "2020S2", "829", "HO.TONG", 2750, 2);
     cell(fx, "2019S2", "28771", "TTHTCD.HO_TRO", 1, 1);
     cell(fx, "2020S2", "28777", "TTHTCD.HO_TRO", 1, 1);
+    cell(fx, "2019S2", "829", "TTHTCD.HO_TRO", 1, 2);
+    cell(fx, "2020S2", "829", "TTHTCD.HO_TRO", 1, 2);
     kh_feed_rows_t d = {0};
     assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_DISTRICT, &d), 0);
     assert_true(val(&d, "2019-2020", "829", "HO.TONG") == 2750);

@@ -19,6 +19,9 @@
  *    commune that only existed earlier is inserted right after its predecessor in the
  *    list of the half where it existed.  A code with two rows (Phường 2 → Phường An
  *    Hội keeps 28777) is one unit, named as at the latest half that knows it.
+ *  - Roll-up over several halves (report.h states the rules): every unit from its own
+ *    cells (roll_values), then the `max` flags of the aggregates again from the units
+ *    where the flag is reported (roll_up_flags): a district's flag is a count.
  *  - Rates are computed from the rolled-up numerator and denominator of the unit
  *    itself, so a province rate is never an average of district rates.
  */
@@ -435,6 +438,8 @@ static hcell_t *cell_at(const roll_t *r, size_t u, size_t s, size_t h)
     return &r->cells[(u * r->ns + s) * r->nh + h];
 }
 
+static const rv_t *rv_at(const roll_t *r, size_t u, size_t s) { return &r->rv[u * r->ns + s]; }
+
 /* A half's value of a plain slot: the sum, or the average for a score. */
 static int half_value(const roll_t *r, size_t u, size_t s, size_t h, double *v)
 {
@@ -447,6 +452,39 @@ static int half_value(const roll_t *r, size_t u, size_t s, size_t h, double *v)
         *v = c->sum;
     }
     return 1;
+}
+
+/* Over several halves, a `max` flag above the level where it is reported counts the
+ * units whose flag was ever 1 (README: "flags: ever true"): Phú Khương funded in S1
+ * and Phú Tân in S2 make 2 funded centres in the year, where the maximum of the
+ * district's half-year counts would say 1.  Every unit with a value counts, merged
+ * ones included (a centre funded in 2019 was funded).  An aggregate whose units have
+ * no cells in the mirror keeps the maximum of its own cells.  `sum` and `last` keep
+ * the aggregate's own cells: its latest cell is a consistent set of units for both a
+ * rate's numerator and denominator. */
+static void roll_up_flags(roll_t *r)
+{
+    size_t c0 = 1 + r->nd;
+    for (size_t s = 0; s < r->ns; s++) {
+        const slot_t *sl = &r->slots[s];
+        const kh_indicator_t *ind = sl->ind;
+        if (ind->tagg != KH_TA_MAX || ind->vtype == KH_VT_SCORE || sl->option >= 0) continue;
+        int leaf_commune = ind->level == KH_LEVEL_COMMUNE;
+        size_t l0 = leaf_commune ? c0 : 1, l1 = leaf_commune ? r->nu : c0;
+        size_t u_end = leaf_commune ? c0 : 1;   /* aggregates: province (+ districts) */
+        for (size_t u = 0; u < u_end; u++) {
+            double sum = 0;
+            int any = 0;
+            for (size_t l = l0; l < l1; l++) {
+                const rv_t *v = rv_at(r, l, s);
+                if (!v->has) continue;
+                if (u > 0 && strcmp(r->units[l]->parent, r->units[u]->code) != 0) continue;
+                sum += v->v;
+                any = 1;
+            }
+            if (any) r->rv[u * r->ns + s] = (rv_t){sum, 1};
+        }
+    }
 }
 
 static void roll_values(roll_t *r)
@@ -494,26 +532,7 @@ static void roll_values(roll_t *r)
             }
         }
     }
-    /* A `max` flag above the commune over several halves: the communes ever flagged. */
-    if (r->nh < 2) return;
-    size_t c0 = 1 + r->nd;
-    for (size_t s = 0; s < r->ns; s++) {
-        const slot_t *sl = &r->slots[s];
-        if (sl->ind->tagg != KH_TA_MAX || sl->ind->vtype == KH_VT_SCORE || sl->option >= 0)
-            continue;
-        for (size_t u = 0; u < c0; u++) {
-            double sum = 0;
-            int any = 0;
-            for (size_t c = c0; c < r->nu; c++) {
-                const rv_t *cv = &r->rv[c * r->ns + s];
-                if (!cv->has) continue;
-                if (u > 0 && strcmp(r->units[c]->parent, r->units[u]->code) != 0) continue;
-                sum += cv->v;
-                any = 1;
-            }
-            if (any) r->rv[u * r->ns + s] = (rv_t){sum, 1};
-        }
-    }
+    if (r->nh >= 2) roll_up_flags(r);
 }
 
 static int roll_status(roll_t *r, sqlite3 *db)
@@ -635,8 +654,6 @@ out_free:
     roll_free(&r);
     return -1;
 }
-
-static const rv_t *rv_at(const roll_t *r, size_t u, size_t s) { return &r->rv[u * r->ns + s]; }
 
 /* Rate of target t at unit u (rounded to 2 decimals).  Returns 1, or 0 when it cannot
  * be computed (numerator or denominator missing, denominator 0). */
@@ -1118,8 +1135,9 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
             r->units[0]->name);
     fprintf(out, "Kỳ báo cáo: %s\n", desc);
     if (r->nh > 1)
-        fputs("Cộng dồn các kỳ 6 tháng: chỉ tiêu phát sinh cộng các kỳ, chỉ tiêu thời điểm lấy "
-              "kỳ gần nhất, chỉ tiêu có/không tính số xã từng đạt.\n",
+        fputs("Cộng dồn các kỳ 6 tháng: chỉ tiêu phát sinh cộng các kỳ; chỉ tiêu thời điểm lấy "
+              "kỳ gần nhất có số liệu của từng cột (huyện thiếu báo cáo kỳ cuối hiện số kỳ trước, "
+              "cột Toàn tỉnh là số của tỉnh kỳ gần nhất); chỉ tiêu có/không đếm số xã từng đạt.\n",
               out);
     fputc('\n', out);
     int rc = 0;

@@ -7,15 +7,20 @@
  *
  * Everything is computed from the mirror's half-year cells and the catalogue:
  *
- *  - time roll-up (half-years → year → programme) per indicator: `sum` adds the
- *    halves; `last` takes the latest half that has the cell (for an option indicator:
- *    the latest half that has any option of it, so the counts of one half are never
- *    mixed with another's); `max` takes the largest half value — and at district and
- *    province level, where a flag is a count of communes, it counts the communes whose
- *    flag was ever 1 in the period (from the commune cells; the aggregate cells'
- *    maximum only when the mirror holds no commune cells for it);
- *  - scores (CDX.DIEM) are averages: a half's value is sum / n; `last` keeps the latest
- *    half's average;
+ *  - time roll-up (half-years → year → programme) per indicator, on each unit's own
+ *    cells: `sum` adds the halves; `last` takes the latest half that has the cell (for
+ *    an option indicator: the latest half that has any option of it, so the counts of
+ *    two halves are never mixed); `max` takes the largest half value.  A district's or
+ *    the province's `max` flag is a count of communes, so over several halves it counts
+ *    the communes whose flag was ever 1 ("flags: ever true"; from the commune cells,
+ *    merged communes included; the aggregate's own cells only when the mirror has no
+ *    commune cells for it).  So for `last`, a district missing from the latest half
+ *    shows its earlier report while the province shows its own latest cell (the
+ *    districts that reported then): numerator and denominator of a rate always come
+ *    from the same set of units;
+ *  - scores (CDX.DIEM) are averages: a half's value is sum / n; `last` keeps the
+ *    latest half's average (`sum`, if ever used: Σ sum / Σ n);
+ *  - options are counted per option ("CDX.XEP_LOAI=TOT" = communes rated TOT);
  *  - rates (TL.* of targets.csv) are numerator / denominator × 100 from the rolled-up
  *    values at the unit itself, rounded to 2 decimals, omitted when the denominator
  *    is 0 or missing (or the numerator is missing) — never an average of lower rates;
@@ -90,8 +95,9 @@ void kh_feed_format_value(const kh_feed_row_t *row, char *buf, size_t cap);
  * and the province, the 2020 target and the province's gap in percentage points),
  * then completeness per half-year (expected, reported, on time, late, missing, and
  * each district with its status, revision and received time).  Numbers are written
- * the Vietnamese way (1.234.567; 72,5).  Returns 0, or -1 with a one-line reason on
- * stderr (e.g. unknown period). */
+ * the Vietnamese way (1.234.567; 72,5); money in triệu đồng (the exports keep đồng);
+ * "–" where there is no value.  Returns 0, or -1 with a one-line reason on stderr
+ * (e.g. unknown period). */
 int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, FILE *out);
 
 /* Writes the rows of kh_feed_rows for `period` at `level` ("province", "district" or
