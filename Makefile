@@ -5,6 +5,8 @@
 CC      := gcc
 PKGS    := libzmq libprotobuf-c sqlite3 libuv inih jansson xlsxwriter
 B       := build
+# make V=1 shows the full commands
+Q       := $(if $(V),,@)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP
 CFLAGS  += -I$(B)/gen -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -25,6 +27,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps test demo clean unit
+.SECONDARY:
 all: $(BINS) $(UNIT_BIN)
 
 deps:
@@ -32,31 +35,36 @@ deps:
 
 $(PROTO_C) $(PROTO_H): proto/kh.proto
 	@mkdir -p $(B)/gen
-	protoc-c --proto_path=proto --c_out=$(B)/gen $<
+	@echo "  PROTO $<"
+	$(Q)protoc-c --proto_path=proto --c_out=$(B)/gen $<
 
 $(B)/gen/kh.pb-c.o: $(PROTO_C)
-	$(CC) $(filter-out -Wextra,$(CFLAGS)) -c -o $@ $<
+	$(Q)$(CC) $(filter-out -Wextra,$(CFLAGS)) -c -o $@ $<
 
 $(B)/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIBKH): $(LIB_OBJ)
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 .SECONDEXPANSION:
 objs = $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c))
 $(B)/bin/kh-%: $$(call objs,services/$$*) $(LIBKH)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/bin/kh-feed $(B)/bin/kh-logs: $(B)/bin/%: $$(call objs,tools/$$*) $(LIBKH)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBKH)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 unit: deps $(UNIT_BIN)
 	@tests/run-all.sh --unit-only

@@ -59,9 +59,24 @@ int kh_config_set(kh_config_t *c, const char *section, const char *key, const ch
     return 0;
 }
 
+/* inih reports an indented continuation line as another value of the same key:
+ * join them with a space, so a list may span lines (see [logs] endpoints). */
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
-    return kh_config_set(user, section, name, value) == 0;   /* inih: nonzero = ok */
+    kh_config_t *c = user;
+    entry_t *e = find(c, section, name);
+    if (!e)
+        return kh_config_set(c, section, name, value) == 0;   /* inih: nonzero = ok */
+    size_t a = strlen(e->value), b = strlen(value);
+    char *joined = malloc(a + b + 2);
+    if (!joined)
+        return 0;
+    memcpy(joined, e->value, a);
+    joined[a] = ' ';
+    memcpy(joined + a + 1, value, b + 1);
+    free(e->value);
+    e->value = joined;
+    return 1;
 }
 
 kh_config_t *kh_config_load(const char *path, char *err, size_t errlen)

@@ -181,13 +181,12 @@ int main(int argc, char **argv)
             if (as_json)
                 printf("%s\n", buf);
             else
-                printf("%s %-5s %-10s %-22s %s%s%s%s%s\n", field(o, "ts"), field(o, "level"),
+                printf("%s %-5s %-10s %-22s %s%s%s%s%s%s\n", field(o, "ts"), field(o, "level"),
                        field(o, "service"), field(o, "event"),
                        *field(o, "district") ? "[" : "", field(o, "district"),
                        *field(o, "report_id") ? " " : "", field(o, "report_id"),
-                       *field(o, "district") || *field(o, "report_id") ? "] " : "");
-            if (!as_json)
-                printf("    %s\n", field(o, "msg"));
+                       *field(o, "district") || *field(o, "report_id") ? "] " : "",
+                       field(o, "msg"));
             fflush(stdout);
         }
         json_decref(o);
