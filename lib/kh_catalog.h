@@ -142,6 +142,29 @@ typedef int (*kh_prev_fn)(void *arg, const char *period, const char *orgunit,
  * level, not reported in this half-year; values not parseable for their type;
  * duplicate rows; every rule of rules.csv.  prev may be NULL: the previous-period
  * rules are then skipped.  Returns the number of errors (0: accepted). */
+/* Finding codes (E error, W warning):
+ *   PERIOD_MALFORMED E   not "YYYYS1"/"YYYYS2" (a year or programme is no report period)
+ *   PERIOD_FUTURE    E   the half-year has not begun on today_yyyymmdd (reports are due
+ *                        before the half-year ends — 20 June, 5 December — so the end
+ *                        date cannot be the test); today_yyyymmdd <= 0 skips the check
+ *   UNKNOWN_DISTRICT E   report district is not a district unit in force at the period end
+ *   UNKNOWN_UNIT     E   orgunit unknown, not yet created, or dissolved
+ *   MERGED_UNIT      E   orgunit merged before the period end; names the successor
+ *   OTHER_DISTRICT   E   a unit in force that is not this district nor one of its communes
+ *   MISSING_UNIT     E   a commune in force at the period end without any value
+ *   WRONG_LEVEL      E   commune indicator under the district code, or the reverse
+ *   UNKNOWN_INDICATOR E  indicator code not in the catalogue
+ *   WRONG_HALF       E   indicator not reported in this half-year (S2-only in S1)
+ *   MISSING_VALUE    E   an indicator of this half missing for a reported commune / district
+ *   BAD_VALUE        E   kh_value_parse refused the value (its reason in the message)
+ *   NORMALISED       W   thousands separators were removed ("1.234.567" read as 1234567)
+ *   DUPLICATE_ROW    E   a second row for one (orgunit, indicator); the first one counts
+ *   R01…             E/W a rule of rules.csv, with the values involved in the message
+ *   TOO_MANY_FINDINGS    the KH_MAX_FINDINGS-th entry when more were found
+ *   INTERNAL         E   no catalogue/report, or out of memory
+ * Unit and indicator problems are reported once per code (at its first line); value
+ * problems once per row.  A rule is skipped for a unit when a value it reads is
+ * missing or unparseable (already reported). */
 size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyyymmdd,
                    kh_prev_fn prev, void *prev_arg, kh_findings_t *out);
 

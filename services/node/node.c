@@ -44,6 +44,10 @@ int node_open_db(node_t *n)
     return 0;
 }
 
+/* The order of a report's stages at the node, as SQL over a column or parameter. */
+#define STAGE_RANK(x)                                                                     \
+    "(CASE " x " WHEN 'queued' THEN 0 WHEN 'received' THEN 1 WHEN 'accepted' THEN 2 ELSE 3 END)"
+
 static const char *stage_name(int s)
 {
     static const char *const names[] = {"received", "accepted", "rejected", "counted",
@@ -139,10 +143,16 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         }
         fprintf(stderr, "kh-node: %s: %zu lỗi / %zu errors; báo cáo chưa được gửi / not sent\n",
                 path, errors, errors);
-        for (size_t i = 0; i < f.n && i < 50; i++)
-            fprintf(stderr, "  %s:%u: %s: %s / %s\n", name, f.items[i]->line,
+        for (size_t i = 0; i < f.n && i < 50; i++) {
+            char where[32] = "";
+            if (f.items[i]->line)
+                snprintf(where, sizeof where, "%u:", f.items[i]->line);
+            fprintf(stderr, "  %s:%s %s: %s / %s\n", name, where,
                     f.items[i]->is_error ? "lỗi" : "cảnh báo", f.items[i]->message_vi,
                     f.items[i]->message_en);
+        }
+        if (f.n > 50)
+            fprintf(stderr, "  … %zu more in %s\n", f.n - 50, rpath);
         char msg[256];
         snprintf(msg, sizeof msg, "%s refused locally: %zu errors", name, errors);
         KH_WARN("report.refused_locally", msg, "district", n->district, "report_id", r.report_id);
@@ -241,7 +251,8 @@ void node_on_received(node_t *n, const char *key, int dup)
         return;
     memcpy(report_id, key, (size_t)(slash - key));
     report_id[slash - key] = '\0';
-    sqlite3_stmt *st = kh_db_prepare(n->db, "UPDATE report SET received_at=?, stage='received' "
+    sqlite3_stmt *st = kh_db_prepare(n->db, "UPDATE report SET received_at=?, stage=CASE stage "
+                                            "WHEN 'queued' THEN 'received' ELSE stage END "
                                             "WHERE report_id=? AND revision=? AND received_at IS NULL");
     if (!st)
         return;
@@ -309,8 +320,12 @@ int node_apply_receipt(node_t *n, const uint8_t *payload, size_t len, char *even
     if (sqlite3_changes(n->db) == 0)
         goto out;                         /* already had it: just acknowledge again */
     n->receipts++;
-    sqlite3_stmt *up = kh_db_prepare(n->db, "UPDATE report SET stage=?, feed_seq=? "
-                                            "WHERE report_id=? AND revision=?");
+    /* receipts may arrive out of order after a resend (a late "accepted" after
+     * "counted"): the stage only moves forward */
+    sqlite3_stmt *up = kh_db_prepare(n->db, "UPDATE report SET stage=?1, "
+                                            "feed_seq=coalesce(?2, feed_seq) WHERE report_id=?3 "
+                                            "AND revision=?4 AND " STAGE_RANK("stage") " < "
+                                            STAGE_RANK("?1"));
     if (up) {
         sqlite3_bind_text(up, 1, stage, -1, SQLITE_STATIC);
         if (e->feed_seq)

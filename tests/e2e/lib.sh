@@ -120,7 +120,9 @@ start_test() {
 all_alive() {
     local f ok=0
     for f in "$RUN"/pids/*.pid; do
-        kill -0 "$(cat "$f")" 2>/dev/null || { echo "dead: $(basename "$f" .pid)" >&2; ok=1; }
+        local p; p=$(cat "$f")
+        { [ -r "/proc/$p/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$p/stat"; } ||
+            { echo "dead: $(basename "$f" .pid)" >&2; ok=1; }
     done
     return $ok
 }

@@ -1,0 +1,493 @@
+/*
+ * test_inbox.c — one hop end to end inside one process: a kh_link (DEALER + durable
+ * outbox, lib/kh_link) sends over inproc:// to a ROUTER (lib/kh_zuv) whose callback
+ * hands each message (lib/kh_wire) to a kh_inbox (lib/kh_inbox) that applies it into
+ * an SQLite table with group commit and acknowledges after the commit.
+ *
+ * A real libuv loop is turned with UV_RUN_NOWAIT in bounded loops with deadlines;
+ * at the end every handle must be closed so that uv_loop_close returns 0.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kh_db.h"
+#include "kh_inbox.h"
+#include "kh_link.h"
+#include "kh_log.h"
+#include "kh_outbox.h"
+#include "kh_wire.h"
+#include "kh_zuv.h"
+
+#define MAX_ACKS 512
+#define DEADLINE_MS 5000
+
+typedef struct {
+    char key[KH_KEY_MAX];
+    int dup;
+    int peer;
+} ack_rec_t;
+
+typedef struct ctx ctx_t;
+
+typedef struct {
+    ctx_t *c;
+    int peer;
+} hook_t;
+
+struct ctx {
+    uv_loop_t loop;
+    void *zctx;
+    char dir[64], rpath[128], spath[128], endpoint[64];
+    sqlite3 *rdb;             /* receiver: the inbox's connection */
+    sqlite3 *reader;          /* receiver, second connection: sees committed rows only */
+    sqlite3 *sdb;             /* sender: the outboxes */
+    sqlite3_stmt *ins, *count_key;
+    kh_zsock_t *router;
+    kh_inbox_t *inbox;
+    kh_link_t *link, *link2;
+    hook_t hook, hook2;
+    int applies, bad_applies, commit_calls, router_malformed;
+    ack_rec_t acks[MAX_ACKS];
+    int n_acks;
+    int acked_before_commit;  /* acks whose key the reader could not see */
+    int closed;
+};
+
+static int endpoint_seq;
+
+/* ---- receiver side ------------------------------------------------------------------ */
+
+static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
+{
+    ctx_t *c = arg;
+    c->applies++;
+    if (m->len == 0 || m->len >= keycap)
+        return KH_APPLY_BAD;
+    memcpy(key, m->payload, m->len);
+    key[m->len] = '\0';
+    sqlite3_bind_text(c->ins, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(c->ins, 2, m->type, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(c->ins);
+    sqlite3_reset(c->ins);
+    sqlite3_clear_bindings(c->ins);
+    if (rc != SQLITE_DONE)
+        return KH_APPLY_FAIL;
+    if (strcmp(m->type, "BAD") == 0) {   /* written, then refused: must be undone */
+        c->bad_applies++;
+        return KH_APPLY_BAD;
+    }
+    return sqlite3_changes(c->rdb) == 0 ? KH_APPLY_DUP : KH_APPLY_NEW;
+}
+
+static void committed(void *arg) { ((ctx_t *)arg)->commit_calls++; }
+
+static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
+{
+    ctx_t *c = arg;
+    kh_wmsg_t m;
+    if (kh_wire_parse(parts, n, 1, &m) < 0) {
+        c->router_malformed++;
+        return;
+    }
+    kh_inbox_add(c->inbox, s, &m);
+}
+
+/* ---- sender side -------------------------------------------------------------------- */
+
+static int committed_count(ctx_t *c, const char *key)
+{
+    sqlite3_bind_text(c->count_key, 1, key, -1, SQLITE_TRANSIENT);
+    int n = sqlite3_step(c->count_key) == SQLITE_ROW ? sqlite3_column_int(c->count_key, 0) : -1;
+    sqlite3_reset(c->count_key);
+    return n;
+}
+
+static void on_ack(void *arg, const char *key, int dup)
+{
+    hook_t *h = arg;
+    ctx_t *c = h->c;
+    if (committed_count(c, key) != 1)
+        c->acked_before_commit++;
+    if (c->n_acks < MAX_ACKS) {
+        snprintf(c->acks[c->n_acks].key, sizeof c->acks[c->n_acks].key, "%s", key);
+        c->acks[c->n_acks].dup = dup;
+        c->acks[c->n_acks].peer = h->peer;
+        c->n_acks++;
+    }
+}
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void turn(ctx_t *c)
+{
+    if (c->link)
+        kh_link_pump(c->link);
+    if (c->link2)
+        kh_link_pump(c->link2);
+    uv_run(&c->loop, UV_RUN_NOWAIT);
+    usleep(500);
+}
+
+typedef int (*cond_fn)(ctx_t *c);
+
+/* Turns the loop until cond holds or ms pass.  Returns cond's last value. */
+static int run_until(ctx_t *c, cond_fn cond, int ms)
+{
+    int64_t end = now_ms() + ms;
+    while (now_ms() < end) {
+        turn(c);
+        if (cond(c))
+            return 1;
+    }
+    return cond(c);
+}
+
+static void run_for(ctx_t *c, int ms)
+{
+    int64_t end = now_ms() + ms;
+    while (now_ms() < end)
+        turn(c);
+}
+
+static int64_t depth(kh_link_t *l) { return kh_outbox_depth(kh_link_outbox(l)); }
+static int outbox_empty(ctx_t *c)
+{
+    return depth(c->link) == 0 && (!c->link2 || depth(c->link2) == 0);
+}
+
+static int table_count(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int acks_of(const ctx_t *c, const char *key, int dup)
+{
+    int n = 0;
+    for (int i = 0; i < c->n_acks; i++)
+        n += strcmp(c->acks[i].key, key) == 0 && c->acks[i].dup == dup;
+    return n;
+}
+
+static void put(kh_link_t *l, const char *key, const char *type, int expect)
+{
+    assert_int_equal(kh_link_put(l, "", key, type, key, strlen(key)), expect);
+}
+
+static const char *const recv_migrations[] = {
+    "CREATE TABLE msgs (key TEXT PRIMARY KEY, type TEXT NOT NULL);"};
+static const char *const send_migrations[] = {KH_OUTBOX_SCHEMA("peer"),
+                                              KH_OUTBOX_SCHEMA("peer2")};
+
+/* Builds the whole hop.  window/resend_ms for the sender, batch for the receiver. */
+static void start(ctx_t *c, int batch_max, int batch_ms, int window, int resend_ms,
+                  int two_peers)
+{
+    char err[512];
+    if (kh_db_open(&c->rdb, c->rpath, recv_migrations, 1, err, sizeof err) < 0)
+        fail_msg("receiver db: %s", err);
+    if (kh_db_open(&c->sdb, c->spath, send_migrations, 2, err, sizeof err) < 0)
+        fail_msg("sender db: %s", err);
+    assert_int_equal(sqlite3_open_v2(c->rpath, &c->reader, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    c->ins = kh_db_prepare(c->rdb, "INSERT INTO msgs(key,type) VALUES(?,?) "
+                                   "ON CONFLICT DO NOTHING");
+    c->count_key = kh_db_prepare(c->reader, "SELECT count(*) FROM msgs WHERE key=?");
+    assert_non_null(c->ins);
+    assert_non_null(c->count_key);
+
+    assert_int_equal(uv_loop_init(&c->loop), 0);
+    c->zctx = zmq_ctx_new();
+    assert_non_null(c->zctx);
+    snprintf(c->endpoint, sizeof c->endpoint, "inproc://kh-test-inbox-%d", ++endpoint_seq);
+
+    kh_zopts_t ro = {.hwm = 1000, .router = 1};
+    c->router = kh_zsock_new(&c->loop, c->zctx, ZMQ_ROUTER, &ro, on_router, c);
+    assert_non_null(c->router);
+    assert_int_equal(kh_zsock_bind(c->router, c->endpoint), 0);
+    c->inbox = kh_inbox_new(&c->loop, c->rdb, batch_max, batch_ms, apply, committed, c);
+    assert_non_null(c->inbox);
+
+    kh_zopts_t dopt = {.hwm = 1000, .routing_id = "829"};
+    c->link = kh_link_new(&c->loop, c->zctx, &dopt, c->endpoint, c->sdb, "peer", window,
+                          resend_ms);
+    assert_non_null(c->link);
+    c->hook = (hook_t){c, 1};
+    kh_link_hooks(c->link, on_ack, NULL, &c->hook);
+    if (two_peers) {
+        kh_zopts_t d2 = {.hwm = 1000, .routing_id = "830"};
+        c->link2 = kh_link_new(&c->loop, c->zctx, &d2, c->endpoint, c->sdb, "peer2", window,
+                               resend_ms);
+        assert_non_null(c->link2);
+        c->hook2 = (hook_t){c, 2};
+        kh_link_hooks(c->link2, on_ack, NULL, &c->hook2);
+    }
+}
+
+/* Closes everything in the order a service does; returns uv_loop_close's result. */
+static int stop(ctx_t *c)
+{
+    if (c->closed)
+        return 0;
+    c->closed = 1;
+    int rc = 0;
+    if (c->zctx) {
+        kh_inbox_close(c->inbox);          /* flushes: acks still go out on the router */
+        c->inbox = NULL;
+        kh_link_destroy(&c->link);
+        kh_link_destroy(&c->link2);
+        if (c->router)
+            kh_zsock_close(c->router);
+        c->router = NULL;
+        /* closing is asynchronous: turn the loop until nothing is left */
+        int64_t end = now_ms() + DEADLINE_MS;
+        while (uv_loop_alive(&c->loop) && now_ms() < end)
+            uv_run(&c->loop, UV_RUN_NOWAIT);
+        rc = uv_loop_close(&c->loop);
+        zmq_ctx_term(c->zctx);
+        c->zctx = NULL;
+    }
+    sqlite3_finalize(c->ins);
+    sqlite3_finalize(c->count_key);
+    c->ins = c->count_key = NULL;
+    sqlite3_close(c->reader);
+    c->reader = NULL;
+    kh_db_close(&c->rdb);
+    kh_db_close(&c->sdb);
+    return rc;
+}
+
+static int setup(void **state)
+{
+    ctx_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return -1;
+    snprintf(c->dir, sizeof c->dir, "/tmp/kh_test_inbox_XXXXXX");
+    if (!mkdtemp(c->dir)) {
+        free(c);
+        return -1;
+    }
+    snprintf(c->rpath, sizeof c->rpath, "%s/in.db", c->dir);
+    snprintf(c->spath, sizeof c->spath, "%s/out.db", c->dir);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ctx_t *c = *state;
+    int rc = stop(c);
+    const char *paths[] = {c->rpath, c->spath};
+    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 2; i++)
+        for (size_t j = 0; j < 4; j++) {
+            char p[160];
+            snprintf(p, sizeof p, "%s%s", paths[i], suffix[j]);
+            unlink(p);
+        }
+    rmdir(c->dir);
+    free(c);
+    if (rc != 0)
+        fprintf(stderr, "uv_loop_close: %s (a handle was left open)\n", uv_strerror(rc));
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_every_row_arrives_once(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 64, 5, 64, 5000, 0);
+    char key[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof key, "829-2020S2/%d", i + 1);
+        put(c->link, key, KH_T_REPORT, 1);
+    }
+    assert_int_equal(depth(c->link), 10);
+    assert_true(run_until(c, outbox_empty, DEADLINE_MS));
+
+    assert_int_equal(table_count(c->reader, "SELECT count(*) FROM msgs"), 10);
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof key, "829-2020S2/%d", i + 1);
+        assert_int_equal(committed_count(c, key), 1);
+        assert_int_equal(acks_of(c, key, 0), 1);
+    }
+    assert_int_equal(table_count(c->reader, "SELECT count(*) FROM msgs WHERE type='REPORT'"),
+                     10);
+    assert_int_equal(c->acked_before_commit, 0);   /* persist before ack */
+    assert_int_equal(kh_link_acked(c->link), 10);
+    const kh_inbox_stats_t *st = kh_inbox_stats(c->inbox);
+    assert_int_equal(st->received, 10);
+    assert_int_equal(st->applied, 10);
+    assert_int_equal(st->duplicates, 0);
+    assert_int_equal(st->malformed, 0);
+    assert_true(st->commits >= 1);
+    assert_int_equal(st->failed_commits, 0);
+    assert_int_equal((uint64_t)c->commit_calls, st->commits);
+    assert_int_equal(c->router_malformed, 0);
+}
+
+static void test_duplicate_acked_not_applied_twice(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 64, 5, 64, 5000, 0);
+    put(c->link, "829-2020S2/1", KH_T_REPORT, 1);
+    assert_true(run_until(c, outbox_empty, DEADLINE_MS));
+    assert_int_equal(acks_of(c, "829-2020S2/1", 0), 1);
+
+    /* the same message again (a resend after a lost ack, a restart...) */
+    put(c->link, "829-2020S2/1", KH_T_REPORT, 1);
+    assert_int_equal(depth(c->link), 1);
+    assert_true(run_until(c, outbox_empty, DEADLINE_MS));
+    assert_int_equal(acks_of(c, "829-2020S2/1", 1), 1);     /* acked as duplicate */
+    assert_int_equal(acks_of(c, "829-2020S2/1", 0), 1);
+    assert_int_equal(table_count(c->reader, "SELECT count(*) FROM msgs"), 1);
+    const kh_inbox_stats_t *st = kh_inbox_stats(c->inbox);
+    assert_int_equal(st->applied, 1);
+    assert_int_equal(st->duplicates, 1);
+    assert_int_equal(c->applies, 2);
+    assert_int_equal(kh_link_acked(c->link), 2);
+}
+
+static int only_bad_left(ctx_t *c) { return depth(c->link) == 1; }
+
+static void test_bad_is_not_acked(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 64, 5, 64, 50, 0);
+    put(c->link, "good-1", KH_T_REPORT, 1);
+    put(c->link, "bad-1", "BAD", 1);
+    put(c->link, "good-2", KH_T_REPORT, 1);
+    assert_true(run_until(c, only_bad_left, DEADLINE_MS));
+    run_for(c, 300);                       /* resent several times, never acked */
+
+    assert_int_equal(depth(c->link), 1);
+    assert_int_equal(table_count(c->sdb, "SELECT count(*) FROM outbox_peer WHERE key='bad-1'"),
+                     1);
+    assert_int_equal(acks_of(c, "bad-1", 0) + acks_of(c, "bad-1", 1), 0);
+    assert_int_equal(acks_of(c, "good-1", 0), 1);
+    assert_int_equal(acks_of(c, "good-2", 0), 1);
+    /* its write was undone alone; the good ones of the same batch stayed */
+    assert_int_equal(committed_count(c, "bad-1"), 0);
+    assert_int_equal(committed_count(c, "good-1"), 1);
+    assert_int_equal(committed_count(c, "good-2"), 1);
+    const kh_inbox_stats_t *st = kh_inbox_stats(c->inbox);
+    assert_true(c->bad_applies >= 2);      /* the resend came and was refused again */
+    assert_int_equal(st->malformed, (uint64_t)c->bad_applies);
+    assert_int_equal(st->applied, 2);
+    assert_true(kh_outbox_resent(kh_link_outbox(c->link)) >= 1);
+}
+
+static int ten_acked(ctx_t *c) { return c->n_acks >= 10 && depth(c->link) == 0; }
+
+static void test_batch_max_group_commit(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 4, 20, 64, 5000, 0);
+    for (int i = 0; i < 10; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%02d", i);
+        put(c->link, key, KH_T_REPORT, 1);
+    }
+    assert_true(run_until(c, ten_acked, DEADLINE_MS));
+    const kh_inbox_stats_t *st = kh_inbox_stats(c->inbox);
+    assert_int_equal(st->applied, 10);
+    assert_true(st->commits >= 3);         /* 4 + 4 + 2 (the last by the timer) */
+    assert_int_equal((uint64_t)c->commit_calls, st->commits);
+    assert_int_equal(table_count(c->reader, "SELECT count(*) FROM msgs"), 10);
+    assert_int_equal(c->acked_before_commit, 0);
+}
+
+static int both_empty(ctx_t *c) { return outbox_empty(c) && c->n_acks >= 12; }
+
+static void test_two_peers_acked_separately(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 8, 10, 64, 5000, 1);
+    for (int i = 0; i < 6; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "829-%d", i);
+        put(c->link, key, KH_T_REPORT, 1);
+        snprintf(key, sizeof key, "830-%d", i);
+        put(c->link2, key, KH_T_REPORT, 1);
+    }
+    assert_true(run_until(c, both_empty, DEADLINE_MS));
+    assert_int_equal(table_count(c->reader, "SELECT count(*) FROM msgs"), 12);
+    for (int i = 0; i < c->n_acks; i++) {   /* each ack reached the peer that sent it */
+        char want[8];
+        snprintf(want, sizeof want, "%s-", c->acks[i].peer == 1 ? "829" : "830");
+        assert_true(strncmp(c->acks[i].key, want, 4) == 0);
+    }
+    assert_int_equal(kh_link_acked(c->link), 6);
+    assert_int_equal(kh_link_acked(c->link2), 6);
+    assert_int_equal(c->acked_before_commit, 0);
+}
+
+static int one_acked(ctx_t *c) { return c->n_acks >= 1; }
+
+static void test_close_leaves_nothing_open(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 64, 1000, 64, 5000, 0);
+    put(c->link, "a", KH_T_REPORT, 1);
+    /* batch_ms is long: the message is applied but waits in the open transaction */
+    int64_t end = now_ms() + DEADLINE_MS;
+    while (kh_inbox_stats(c->inbox)->applied < 1 && now_ms() < end)
+        turn(c);
+    assert_int_equal(kh_inbox_stats(c->inbox)->applied, 1);
+    assert_int_equal(kh_inbox_stats(c->inbox)->commits, 0);
+    assert_int_equal(committed_count(c, "a"), 0);   /* not yet visible */
+    /* kh_inbox_flush commits now and acknowledges */
+    assert_int_equal(kh_inbox_flush(c->inbox), 0);
+    assert_int_equal(committed_count(c, "a"), 1);
+    assert_true(run_until(c, one_acked, DEADLINE_MS));
+    assert_int_equal(depth(c->link), 0);
+
+    /* a second message left in an open batch is committed by kh_inbox_close */
+    put(c->link, "b", KH_T_REPORT, 1);
+    end = now_ms() + DEADLINE_MS;
+    while (kh_inbox_stats(c->inbox)->applied < 2 && now_ms() < end)
+        turn(c);
+    assert_int_equal(kh_inbox_stats(c->inbox)->applied, 2);
+    assert_int_equal(stop(c), 0);
+    /* after the loop is closed, the receiver's table holds both */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(c->rpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(table_count(db, "SELECT count(*) FROM msgs"), 2);
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    kh_log_init("test_inbox", KH_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_every_row_arrives_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_acked_not_applied_twice, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_is_not_acked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_max_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_peers_acked_separately, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_leaves_nothing_open, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,518 @@
+/*
+ * test_outbox.c — unit tests of the durable outbox (lib/kh_outbox.{h,c}) on a real
+ * SQLite database in a temporary directory, with a fake send function that records
+ * what it was given and answers 0 (sent), 1 (unreachable) or -1 (backpressure).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kh_db.h"
+#include "kh_log.h"
+#include "kh_outbox.h"
+
+#define LONG_MS 600000          /* a resend timeout no test reaches */
+#define MAX_SENT 256
+
+/* ---- fake send ---------------------------------------------------------------------- */
+
+typedef struct {
+    char dest[32], key[64], type[16];
+    unsigned char payload[64];
+    size_t len;
+} sent_t;
+
+typedef struct {
+    sent_t sent[MAX_SENT];      /* successful sends, in order */
+    int n_sent;
+    int attempts;               /* every call, whatever it returned */
+    char unreachable[32];       /* this destination answers 1 */
+    int budget;                 /* >= 0: answer -1 once this many were sent */
+} fake_t;
+
+static int fake_send(void *arg, const char *dest, const char *key, const char *type,
+                     const void *payload, size_t len)
+{
+    fake_t *fk = arg;
+    fk->attempts++;
+    if (fk->unreachable[0] && strcmp(dest, fk->unreachable) == 0)
+        return 1;
+    if (fk->budget >= 0 && fk->n_sent >= fk->budget)
+        return -1;
+    if (fk->n_sent >= MAX_SENT)
+        return -1;
+    sent_t *s = &fk->sent[fk->n_sent++];
+    snprintf(s->dest, sizeof s->dest, "%s", dest);
+    snprintf(s->key, sizeof s->key, "%s", key);
+    snprintf(s->type, sizeof s->type, "%s", type);
+    s->len = len < sizeof s->payload ? len : sizeof s->payload;
+    memcpy(s->payload, payload, s->len);
+    return 0;
+}
+
+static void fake_reset(fake_t *fk)
+{
+    memset(fk, 0, sizeof *fk);
+    fk->budget = -1;
+}
+
+/* ---- fixture ------------------------------------------------------------------------ */
+
+typedef struct {
+    char dir[64], path[128];
+    sqlite3 *db;
+    kh_outbox_t *ob;
+    fake_t fk;
+} fx_t;
+
+static const char *const migrations[] = {KH_OUTBOX_SCHEMA("t")};
+
+static void open_db(fx_t *fx)
+{
+    char err[256];
+    if (kh_db_open(&fx->db, fx->path, migrations, 1, err, sizeof err) < 0)
+        fail_msg("kh_db_open: %s", err);
+}
+
+static int setup(void **state)
+{
+    fx_t *fx = calloc(1, sizeof *fx);
+    if (!fx)
+        return -1;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/kh_test_outbox_XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
+    snprintf(fx->path, sizeof fx->path, "%s/outbox.db", fx->dir);
+    fake_reset(&fx->fk);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *fx = *state;
+    kh_outbox_destroy(&fx->ob);
+    kh_db_close(&fx->db);
+    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s%s", fx->path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* Opens the database and an outbox "t" on it. */
+static fx_t *start(void **state, int window, int resend_ms)
+{
+    fx_t *fx = *state;
+    open_db(fx);
+    fx->ob = kh_outbox_new(fx->db, "t", window, resend_ms);
+    assert_non_null(fx->ob);
+    return fx;
+}
+
+static void put(fx_t *fx, const char *dest, const char *key, int expect)
+{
+    char payload[64];
+    int n = snprintf(payload, sizeof payload, "payload of %s", key);
+    assert_int_equal(kh_outbox_put(fx->ob, dest, key, "REPORT", payload, (size_t)n), expect);
+}
+
+static int pump(fx_t *fx) { return kh_outbox_pump(fx->ob, fake_send, &fx->fk); }
+
+static int ack1(fx_t *fx, const char *key)
+{
+    char *keys[1] = {(char *)key};
+    return kh_outbox_ack(fx->ob, keys, 1);
+}
+
+static void assert_sent(const fake_t *fk, int i, const char *dest, const char *key)
+{
+    assert_true(i < fk->n_sent);
+    assert_string_equal(fk->sent[i].dest, dest);
+    assert_string_equal(fk->sent[i].key, key);
+}
+
+static int count_sent(const fake_t *fk, const char *key)
+{
+    int c = 0;
+    for (int i = 0; i < fk->n_sent; i++)
+        c += strcmp(fk->sent[i].key, key) == 0;
+    return c;
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_new_needs_table(void **state)
+{
+    fx_t *fx = *state;
+    open_db(fx);
+    kh_outbox_t *ob = kh_outbox_new(fx->db, "missing", 4, 1000);
+    assert_null(ob);
+}
+
+static void test_put_idempotent(void **state)
+{
+    fx_t *fx = start(state, 8, LONG_MS);
+    put(fx, "", "829-2020S2/1", 1);
+    put(fx, "", "829-2020S2/1", 0);
+    /* a different payload under the same key is still the same message */
+    assert_int_equal(kh_outbox_put(fx->ob, "", "829-2020S2/1", "REPORT", "other", 5), 0);
+    assert_int_equal(kh_outbox_depth(fx->ob), 1);
+    put(fx, "", "829-2020S2/2", 1);
+    assert_int_equal(kh_outbox_depth(fx->ob), 2);
+    /* the row kept is the first one */
+    assert_int_equal(pump(fx), 2);
+    assert_int_equal(fx->fk.sent[0].len, strlen("payload of 829-2020S2/1"));
+    assert_memory_equal(fx->fk.sent[0].payload, "payload of 829-2020S2/1",
+                        fx->fk.sent[0].len);
+}
+
+static void test_put_after_ack_is_new_again(void **state)
+{
+    fx_t *fx = start(state, 8, LONG_MS);
+    put(fx, "", "k1", 1);
+    assert_int_equal(pump(fx), 1);
+    assert_int_equal(ack1(fx, "k1"), 1);
+    put(fx, "", "k1", 1);          /* acked rows are gone: the key may be queued again */
+    assert_int_equal(pump(fx), 1);
+    assert_int_equal(count_sent(&fx->fk, "k1"), 2);
+}
+
+static void test_pump_sends_in_order(void **state)
+{
+    fx_t *fx = start(state, 16, LONG_MS);
+    const char *keys[] = {"b", "a", "d", "c", "e"};
+    for (int i = 0; i < 5; i++)
+        put(fx, "", keys[i], 1);
+    /* a binary payload with a NUL inside survives */
+    const unsigned char bin[] = {0x08, 0x00, 0xFF, 0x10};
+    assert_int_equal(kh_outbox_put(fx->ob, "", "f", "VERDICT", bin, sizeof bin), 1);
+    assert_int_equal(pump(fx), 6);
+    assert_int_equal(fx->fk.n_sent, 6);
+    for (int i = 0; i < 5; i++) {
+        assert_sent(&fx->fk, i, "", keys[i]);        /* insertion order, not key order */
+        assert_string_equal(fx->fk.sent[i].type, "REPORT");
+    }
+    assert_sent(&fx->fk, 5, "", "f");
+    assert_string_equal(fx->fk.sent[5].type, "VERDICT");
+    assert_int_equal(fx->fk.sent[5].len, sizeof bin);
+    assert_memory_equal(fx->fk.sent[5].payload, bin, sizeof bin);
+    /* everything is in flight: nothing more to send */
+    assert_int_equal(pump(fx), 0);
+    assert_int_equal(fx->fk.n_sent, 6);
+    assert_int_equal(kh_outbox_resent(fx->ob), 0);
+}
+
+static void test_window_limits_in_flight(void **state)
+{
+    fx_t *fx = start(state, 3, LONG_MS);
+    for (int i = 1; i <= 5; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "k%d", i);
+        put(fx, "", k, 1);
+    }
+    assert_int_equal(pump(fx), 3);
+    assert_sent(&fx->fk, 2, "", "k3");
+    assert_int_equal(pump(fx), 0);                 /* window full */
+    assert_int_equal(fx->fk.n_sent, 3);
+
+    assert_int_equal(ack1(fx, "k1"), 1);           /* frees one slot */
+    assert_int_equal(pump(fx), 1);
+    assert_sent(&fx->fk, 3, "", "k4");
+    assert_int_equal(pump(fx), 0);
+
+    char *two[] = {"k2", "k3"};
+    assert_int_equal(kh_outbox_ack(fx->ob, two, 2), 2);
+    assert_int_equal(pump(fx), 1);                 /* only k5 is left */
+    assert_sent(&fx->fk, 4, "", "k5");
+    assert_int_equal(pump(fx), 0);
+    assert_int_equal(fx->fk.n_sent, 5);
+}
+
+static void test_window_is_per_destination(void **state)
+{
+    fx_t *fx = start(state, 2, LONG_MS);
+    put(fx, "829", "a1", 1);
+    put(fx, "829", "a2", 1);
+    put(fx, "829", "a3", 1);
+    put(fx, "830", "b1", 1);
+    put(fx, "830", "b2", 1);
+    put(fx, "830", "b3", 1);
+    assert_int_equal(pump(fx), 4);
+    assert_int_equal(count_sent(&fx->fk, "a1") + count_sent(&fx->fk, "a2"), 2);
+    assert_int_equal(count_sent(&fx->fk, "b1") + count_sent(&fx->fk, "b2"), 2);
+    assert_int_equal(count_sent(&fx->fk, "a3") + count_sent(&fx->fk, "b3"), 0);
+    /* each row went to its own destination */
+    for (int i = 0; i < fx->fk.n_sent; i++)
+        assert_string_equal(fx->fk.sent[i].dest, fx->fk.sent[i].key[0] == 'a' ? "829" : "830");
+    /* an ack for 830 frees room for 830 only */
+    assert_int_equal(ack1(fx, "b1"), 1);
+    assert_int_equal(pump(fx), 1);
+    assert_sent(&fx->fk, 4, "830", "b3");
+}
+
+static void test_ack_deletes_and_counts(void **state)
+{
+    fx_t *fx = start(state, 8, LONG_MS);
+    put(fx, "", "k1", 1);
+    put(fx, "", "k2", 1);
+    put(fx, "", "k3", 1);
+    assert_int_equal(pump(fx), 3);
+    char *keys[] = {"k1", "nope", "k3", "k1"};
+    assert_int_equal(kh_outbox_ack(fx->ob, keys, 4), 2);   /* unknown and repeated: ignored */
+    assert_int_equal(kh_outbox_depth(fx->ob), 1);
+    /* the table holds exactly k2 */
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(fx->db, "SELECT key FROM outbox_t", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "k2");
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+static void test_unknown_key_ack_ignored(void **state)
+{
+    fx_t *fx = start(state, 1, LONG_MS);
+    put(fx, "", "k1", 1);
+    put(fx, "", "k2", 1);
+    assert_int_equal(pump(fx), 1);
+    assert_int_equal(ack1(fx, "never-queued"), 0);
+    assert_int_equal(kh_outbox_ack(fx->ob, NULL, 0), 0);
+    assert_int_equal(kh_outbox_depth(fx->ob), 2);
+    assert_int_equal(pump(fx), 0);        /* the window is still held by k1 */
+    assert_int_equal(fx->fk.n_sent, 1);
+}
+
+static void test_resend_after_timeout(void **state)
+{
+    fx_t *fx = start(state, 8, 30);
+    put(fx, "", "k1", 1);
+    put(fx, "", "k2", 1);
+    assert_int_equal(pump(fx), 2);
+    assert_int_equal(pump(fx), 0);                 /* not yet due */
+    assert_int_equal(kh_outbox_resent(fx->ob), 0);
+    usleep(60 * 1000);
+    assert_int_equal(pump(fx), 2);                 /* both again */
+    assert_int_equal(kh_outbox_resent(fx->ob), 2);
+    assert_int_equal(count_sent(&fx->fk, "k1"), 2);
+    assert_int_equal(count_sent(&fx->fk, "k2"), 2);
+    assert_int_equal(pump(fx), 0);                 /* the deadline moved on */
+
+    assert_int_equal(ack1(fx, "k1"), 1);
+    usleep(60 * 1000);
+    assert_int_equal(pump(fx), 1);                 /* only the unacked one */
+    assert_int_equal(count_sent(&fx->fk, "k1"), 2);
+    assert_int_equal(count_sent(&fx->fk, "k2"), 3);
+    assert_int_equal(kh_outbox_resent(fx->ob), 3);
+}
+
+static void test_unreachable_does_not_block_others(void **state)
+{
+    fx_t *fx = start(state, 4, 30);
+    snprintf(fx->fk.unreachable, sizeof fx->fk.unreachable, "829");
+    put(fx, "829", "a1", 1);
+    put(fx, "830", "b1", 1);
+    put(fx, "829", "a2", 1);
+    put(fx, "830", "b2", 1);
+    assert_int_equal(pump(fx), 2);
+    assert_int_equal(fx->fk.n_sent, 2);
+    assert_sent(&fx->fk, 0, "830", "b1");
+    assert_sent(&fx->fk, 1, "830", "b2");
+    assert_int_equal(kh_outbox_depth(fx->ob), 4);
+    put(fx, "830", "b3", 1);
+    assert_int_equal(pump(fx), 1);                 /* 830 keeps flowing */
+    assert_sent(&fx->fk, 2, "830", "b3");
+
+    /* 829 comes back: its rows go, in order, none lost */
+    fx->fk.unreachable[0] = '\0';
+    usleep(60 * 1000);
+    int n = pump(fx);
+    assert_true(n >= 2);
+    assert_int_equal(count_sent(&fx->fk, "a1"), 1);
+    assert_int_equal(count_sent(&fx->fk, "a2"), 1);
+    int i1 = -1, i2 = -1;
+    for (int i = 0; i < fx->fk.n_sent; i++) {
+        if (strcmp(fx->fk.sent[i].key, "a1") == 0)
+            i1 = i;
+        if (strcmp(fx->fk.sent[i].key, "a2") == 0)
+            i2 = i;
+    }
+    assert_true(i1 >= 0 && i2 > i1);
+    assert_string_equal(fx->fk.sent[i1].dest, "829");
+}
+
+static void test_backpressure_stops_pump(void **state)
+{
+    fx_t *fx = start(state, 16, LONG_MS);
+    for (int i = 1; i <= 5; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "k%d", i);
+        put(fx, "", k, 1);
+    }
+    fx->fk.budget = 2;                             /* the socket fills after two */
+    assert_int_equal(pump(fx), 2);
+    assert_int_equal(fx->fk.attempts, 3);          /* stopped at the first -1 */
+    fx->fk.budget = 0;
+    fx->fk.n_sent = 0;
+    fx->fk.attempts = 0;
+    assert_int_equal(pump(fx), 0);                 /* still full: nothing */
+    assert_int_equal(fx->fk.attempts, 1);
+
+    fx->fk.budget = -1;                            /* room again */
+    assert_int_equal(pump(fx), 3);
+    assert_sent(&fx->fk, 0, "", "k3");
+    assert_sent(&fx->fk, 1, "", "k4");
+    assert_sent(&fx->fk, 2, "", "k5");
+    assert_int_equal(kh_outbox_resent(fx->ob), 0); /* k1, k2 were not sent twice */
+    assert_int_equal(count_sent(&fx->fk, "k1"), 0);
+}
+
+static void test_restart_resends_unacked(void **state)
+{
+    fx_t *fx = start(state, 8, LONG_MS);
+    put(fx, "", "k1", 1);
+    put(fx, "", "k2", 1);
+    put(fx, "", "k3", 1);
+    put(fx, "829", "r1", 1);                       /* a routed destination */
+    assert_int_equal(pump(fx), 4);
+    assert_int_equal(ack1(fx, "k2"), 1);
+    assert_int_equal(pump(fx), 0);
+
+    /* restart: the process dies, the database stays */
+    kh_outbox_destroy(&fx->ob);
+    assert_null(fx->ob);
+    kh_db_close(&fx->db);
+    open_db(fx);
+    fx->ob = kh_outbox_new(fx->db, "t", 8, LONG_MS);
+    assert_non_null(fx->ob);
+    fake_reset(&fx->fk);
+
+    assert_int_equal(kh_outbox_depth(fx->ob), 3);
+    assert_int_equal(pump(fx), 3);
+    assert_int_equal(count_sent(&fx->fk, "k1"), 1);
+    assert_int_equal(count_sent(&fx->fk, "k2"), 0);
+    assert_int_equal(count_sent(&fx->fk, "k3"), 1);
+    assert_int_equal(count_sent(&fx->fk, "r1"), 1);
+    for (int i = 0; i < fx->fk.n_sent; i++)
+        if (strcmp(fx->fk.sent[i].key, "r1") == 0)
+            assert_string_equal(fx->fk.sent[i].dest, "829");
+    assert_int_equal(kh_outbox_resent(fx->ob), 0);
+}
+
+static void test_recreate_on_same_connection(void **state)
+{
+    fx_t *fx = start(state, 8, LONG_MS);
+    put(fx, "", "k1", 1);
+    put(fx, "", "k2", 1);
+    assert_int_equal(pump(fx), 2);
+    kh_outbox_destroy(&fx->ob);
+    fx->ob = kh_outbox_new(fx->db, "t", 8, LONG_MS);
+    assert_non_null(fx->ob);
+    assert_int_equal(pump(fx), 2);
+    assert_int_equal(count_sent(&fx->fk, "k1"), 2);
+    assert_int_equal(count_sent(&fx->fk, "k2"), 2);
+}
+
+static void test_put_rolled_back_leaves_nothing(void **state)
+{
+    fx_t *fx = start(state, 8, LONG_MS);
+    assert_int_equal(kh_db_exec(fx->db, "BEGIN", "test"), 0);
+    put(fx, "", "k1", 1);
+    put(fx, "829", "k2", 1);
+    assert_int_equal(kh_outbox_depth(fx->ob), 2);  /* visible inside the transaction */
+    assert_int_equal(kh_db_exec(fx->db, "ROLLBACK", "test"), 0);
+    assert_int_equal(kh_outbox_depth(fx->ob), 0);
+    assert_int_equal(pump(fx), 0);
+    assert_int_equal(fx->fk.attempts, 0);
+    put(fx, "", "k1", 1);                          /* the key is free again */
+    assert_int_equal(pump(fx), 1);
+    assert_sent(&fx->fk, 0, "", "k1");
+}
+
+static void test_put_committed_with_transaction(void **state)
+{
+    fx_t *fx = start(state, 8, LONG_MS);
+    assert_int_equal(kh_db_exec(fx->db, "BEGIN", "test"), 0);
+    put(fx, "", "k1", 1);
+    assert_int_equal(kh_db_exec(fx->db, "COMMIT", "test"), 0);
+    kh_outbox_destroy(&fx->ob);
+    kh_db_close(&fx->db);
+    open_db(fx);
+    fx->ob = kh_outbox_new(fx->db, "t", 8, LONG_MS);
+    assert_non_null(fx->ob);
+    assert_int_equal(kh_outbox_depth(fx->ob), 1);
+}
+
+static void test_depth_counts(void **state)
+{
+    fx_t *fx = start(state, 2, LONG_MS);
+    assert_int_equal(kh_outbox_depth(fx->ob), 0);
+    put(fx, "", "k1", 1);
+    put(fx, "", "k2", 1);
+    put(fx, "830", "k3", 1);
+    put(fx, "", "k1", 0);
+    assert_int_equal(kh_outbox_depth(fx->ob), 3);
+    assert_int_equal(pump(fx), 3);
+    assert_int_equal(kh_outbox_depth(fx->ob), 3);  /* in flight still counts */
+    assert_int_equal(ack1(fx, "k2"), 1);
+    assert_int_equal(kh_outbox_depth(fx->ob), 2);
+    char *rest[] = {"k1", "k3"};
+    assert_int_equal(kh_outbox_ack(fx->ob, rest, 2), 2);
+    assert_int_equal(kh_outbox_depth(fx->ob), 0);
+}
+
+static void test_reset_dest_resends_now(void **state)
+{
+    fx_t *fx = start(state, 8, LONG_MS);
+    put(fx, "829", "a1", 1);
+    put(fx, "829", "a2", 1);
+    put(fx, "830", "b1", 1);
+    assert_int_equal(pump(fx), 3);
+    assert_int_equal(pump(fx), 0);
+    kh_outbox_reset_dest(fx->ob, "829");           /* its peer reconnected */
+    kh_outbox_reset_dest(fx->ob, "unknown");       /* harmless */
+    assert_int_equal(pump(fx), 2);
+    assert_sent(&fx->fk, 3, "829", "a1");
+    assert_sent(&fx->fk, 4, "829", "a2");
+    assert_int_equal(count_sent(&fx->fk, "b1"), 1);
+}
+
+int main(void)
+{
+    kh_log_init("test_outbox", KH_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_new_needs_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_after_ack_is_new_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pump_sends_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_limits_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_is_per_destination, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ack_deletes_and_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_key_ack_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resend_after_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_does_not_block_others, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_backpressure_stops_pump, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_resends_unacked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recreate_on_same_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_rolled_back_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_committed_with_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_depth_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_dest_resends_now, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
