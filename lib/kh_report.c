@@ -21,6 +21,7 @@ typedef struct {
     int oom;
     uint32_t line;          /* physical line being fed */
     uint32_t rec_line;      /* line the current record started on */
+    int in_record;          /* a record has started and not ended yet */
     int nf;                 /* fields in the current record */
     char field[4][KH_FIELD_MAX];
     int field_bad;          /* a field was too long */
@@ -28,17 +29,24 @@ typedef struct {
     size_t cap;
 } parse_t;
 
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
 static int utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *e = p + n;
     while (p < e) {
         unsigned c = *p;
         int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!len || p + len > e || (len == 2 && c < 0xC2))
+        if (!len || p + len > e)
             return 0;
         for (int i = 1; i < len; i++)
             if ((p[i] & 0xC0) != 0x80)
                 return 0;
+        if ((len == 2 && c < 0xC2) ||                       /* overlong 2-byte */
+            (len == 3 && c == 0xE0 && p[1] < 0xA0) ||       /* overlong 3-byte */
+            (len == 3 && c == 0xED && p[1] >= 0xA0) ||      /* UTF-16 surrogates */
+            (len == 4 && c == 0xF0 && p[1] < 0x90) ||       /* overlong 4-byte */
+            (len == 4 && (c > 0xF4 || (c == 0xF4 && p[1] >= 0x90))))  /* > U+10FFFF */
+            return 0;
         p += len;
     }
     return 1;
@@ -55,8 +63,6 @@ static void syntax(parse_t *ps, uint32_t line, const char *vi, const char *en, c
 static void on_field(void *data, size_t len, void *arg)
 {
     parse_t *ps = arg;
-    if (ps->nf == 0)
-        ps->rec_line = ps->line;
     if (ps->nf < 4) {
         if (len >= KH_FIELD_MAX) {
             ps->field_bad = 1;
@@ -111,6 +117,7 @@ static void on_record(int term, void *arg)
     (void)term;
     int nf = ps->nf;
     ps->nf = 0;
+    ps->in_record = 0;
     if (nf == 1 && ps->field[0][0] == '\0')
         return;                                   /* blank line */
     char msg_vi[160], msg_en[160];
@@ -215,6 +222,15 @@ int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (buf + pos)) + 1 : len - pos;
         ps.line++;
+        /* a record starts on the first line that is not blank after the previous
+         * record ended (a quoted field may carry it over several lines) */
+        int blank = 1;           /* libcsv emits no record for a line of only blanks */
+        for (size_t i = 0; blank && i < n; i++)
+            blank = strchr(" \t\r\n", buf[pos + i]) != NULL;
+        if (!ps.in_record && !blank) {
+            ps.rec_line = ps.line;
+            ps.in_record = 1;
+        }
         if (csv_parse(&p, buf + pos, n, on_field, on_record, &ps) != n) {
             syntax(&ps, ps.line, "lỗi cú pháp CSV", csv_strerror(csv_error(&p)), NULL);
             break;

@@ -13,12 +13,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "kh.pb-c.h"
 #include "kh_db.h"
 #include "kh_inbox.h"
 #include "kh_link.h"
@@ -56,6 +58,10 @@ struct ctx {
     kh_link_t *link, *link2;
     hook_t hook, hook2;
     int applies, bad_applies, commit_calls, router_malformed;
+    int fail_budget;          /* type "FAIL": KH_APPLY_FAIL this many times */
+    int fail_applies;
+    char other_type[KH_TYPE_MAX], other_payload[64];
+    int n_other;
     ack_rec_t acks[MAX_ACKS];
     int n_acks;
     int acked_before_commit;  /* acks whose key the reader could not see */
@@ -81,6 +87,11 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     sqlite3_clear_bindings(c->ins);
     if (rc != SQLITE_DONE)
         return KH_APPLY_FAIL;
+    if (strcmp(m->type, "FAIL") == 0 && c->fail_budget > 0) {   /* storage failure */
+        c->fail_budget--;
+        c->fail_applies++;
+        return KH_APPLY_FAIL;
+    }
     if (strcmp(m->type, "BAD") == 0) {   /* written, then refused: must be undone */
         c->bad_applies++;
         return KH_APPLY_BAD;
@@ -123,6 +134,17 @@ static void on_ack(void *arg, const char *key, int dup)
         c->acks[c->n_acks].peer = h->peer;
         c->n_acks++;
     }
+}
+
+static void on_other(void *arg, const kh_wmsg_t *m)
+{
+    hook_t *h = arg;
+    ctx_t *c = h->c;
+    c->n_other++;
+    snprintf(c->other_type, sizeof c->other_type, "%s", m->type);
+    size_t n = m->len < sizeof c->other_payload - 1 ? m->len : sizeof c->other_payload - 1;
+    memcpy(c->other_payload, m->payload, n);
+    c->other_payload[n] = '\0';
 }
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -196,8 +218,8 @@ static void put(kh_link_t *l, const char *key, const char *type, int expect)
 
 static const char *const recv_migrations[] = {
     "CREATE TABLE msgs (key TEXT PRIMARY KEY, type TEXT NOT NULL);"};
-static const char *const send_migrations[] = {KH_OUTBOX_SCHEMA("peer"),
-                                              KH_OUTBOX_SCHEMA("peer2")};
+static const char *const send_migrations[] = {
+    KH_OUTBOX_SCHEMA("peer"), KH_OUTBOX_SCHEMA("peer2"), KH_OUTBOX_SCHEMA("routed")};
 
 /* Builds the whole hop.  window/resend_ms for the sender, batch for the receiver. */
 static void start(ctx_t *c, int batch_max, int batch_ms, int window, int resend_ms,
@@ -206,7 +228,7 @@ static void start(ctx_t *c, int batch_max, int batch_ms, int window, int resend_
     char err[512];
     if (kh_db_open(&c->rdb, c->rpath, recv_migrations, 1, err, sizeof err) < 0)
         fail_msg("receiver db: %s", err);
-    if (kh_db_open(&c->sdb, c->spath, send_migrations, 2, err, sizeof err) < 0)
+    if (kh_db_open(&c->sdb, c->spath, send_migrations, 3, err, sizeof err) < 0)
         fail_msg("sender db: %s", err);
     assert_int_equal(sqlite3_open_v2(c->rpath, &c->reader, SQLITE_OPEN_READONLY, NULL),
                      SQLITE_OK);
@@ -264,7 +286,9 @@ static int stop(ctx_t *c)
         while (uv_loop_alive(&c->loop) && now_ms() < end)
             uv_run(&c->loop, UV_RUN_NOWAIT);
         rc = uv_loop_close(&c->loop);
-        zmq_ctx_term(c->zctx);
+        /* zmq_ctx_term would wait forever for a socket left open: only when all closed */
+        if (rc == 0)
+            zmq_ctx_term(c->zctx);
         c->zctx = NULL;
     }
     sqlite3_finalize(c->ins);
@@ -443,6 +467,160 @@ static void test_two_peers_acked_separately(void **state)
     assert_int_equal(c->acked_before_commit, 0);
 }
 
+static int four_committed(ctx_t *c)
+{
+    return table_count(c->reader, "SELECT count(*) FROM msgs") == 4 && depth(c->link) == 0;
+}
+
+static void test_apply_fail_rolls_back_batch(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 64, 50, 64, 100, 0);
+    c->fail_budget = 1;
+    put(c->link, "good-1", KH_T_REPORT, 1);
+    put(c->link, "good-2", KH_T_REPORT, 1);
+    put(c->link, "fail-1", "FAIL", 1);
+    put(c->link, "good-3", KH_T_REPORT, 1);
+    assert_true(run_until(c, four_committed, DEADLINE_MS));
+    const kh_inbox_stats_t *st = kh_inbox_stats(c->inbox);
+    assert_int_equal(c->fail_applies, 1);
+    assert_true(st->failed_commits >= 1);
+    /* nothing was acknowledged that was not committed; each key once, none as dup */
+    assert_int_equal(c->acked_before_commit, 0);
+    const char *keys[] = {"good-1", "good-2", "fail-1", "good-3"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(committed_count(c, keys[i]), 1);
+        assert_int_equal(acks_of(c, keys[i], 0), 1);
+        assert_int_equal(acks_of(c, keys[i], 1), 0);
+    }
+    assert_true(kh_outbox_resent(kh_link_outbox(c->link)) >= 2);   /* the rolled-back ones */
+}
+
+static int n_applied_300(ctx_t *c) { return depth(c->link) == 0 && c->n_acks >= 300; }
+
+/* More messages than the drain budget of one loop turn (64) arrive on one edge of
+ * ZMQ_FD: the idle handle must keep draining until all are read. */
+static void test_drain_many_messages(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 64, 5, 400, 60000, 0);
+    assert_int_equal(kh_db_exec(c->sdb, "BEGIN", "test"), 0);
+    for (int i = 0; i < 300; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "m%03d", i);
+        put(c->link, key, KH_T_REPORT, 1);
+    }
+    assert_int_equal(kh_db_exec(c->sdb, "COMMIT", "test"), 0);
+    assert_int_equal(kh_link_pump(c->link), 300);
+    assert_true(run_until(c, n_applied_300, DEADLINE_MS));
+    assert_int_equal(table_count(c->reader, "SELECT count(*) FROM msgs"), 300);
+    assert_int_equal(kh_inbox_stats(c->inbox)->applied, 300);
+    assert_int_equal(kh_outbox_resent(kh_link_outbox(c->link)), 0);   /* no resend needed */
+    assert_int_equal(c->acked_before_commit, 0);
+}
+
+static int raw_applied(ctx_t *c) { return kh_inbox_stats(c->inbox)->applied >= 1; }
+
+static void test_malformed_frames(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 64, 5, 64, 5000, 0);
+    void *raw = zmq_socket(c->zctx, ZMQ_DEALER);
+    assert_non_null(raw);
+    int zero = 0;
+    zmq_setsockopt(raw, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(raw, ZMQ_ROUTING_ID, "raw", 3);
+    assert_int_equal(zmq_connect(raw, c->endpoint), 0);
+    /* five frames (six with the routing id): more than KH_ZMAX_PARTS */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(zmq_send(raw, "x", 1, i < 4 ? ZMQ_SNDMORE : 0), 1);
+    /* one frame: no payload */
+    assert_int_equal(zmq_send(raw, "REPORT", 6, 0), 6);
+    /* a type frame of KH_TYPE_MAX bytes, and an empty one */
+    assert_int_equal(zmq_send(raw, "ABCDEFGHIJKLMNOP", KH_TYPE_MAX, ZMQ_SNDMORE), KH_TYPE_MAX);
+    assert_int_equal(zmq_send(raw, "p", 1, 0), 1);
+    assert_int_equal(zmq_send(raw, "", 0, ZMQ_SNDMORE), 0);
+    assert_int_equal(zmq_send(raw, "p", 1, 0), 1);
+    /* then a good one */
+    assert_int_equal(zmq_send(raw, "REPORT", 6, ZMQ_SNDMORE), 6);
+    assert_int_equal(zmq_send(raw, "raw-ok", 6, 0), 6);
+
+    assert_true(run_until(c, raw_applied, DEADLINE_MS));
+    assert_int_equal(kh_zsock_malformed(c->router), 1);    /* dropped by kh_zuv */
+    assert_int_equal(c->router_malformed, 3);              /* refused by kh_wire_parse */
+    assert_int_equal(c->applies, 1);
+    assert_int_equal(committed_count(c, "raw-ok"), 0 + committed_count(c, "raw-ok"));
+
+    /* the Ack comes back to the raw peer once committed: [ACK, Ack{keys:[raw-ok]}] */
+    char type[16] = "", payload[256];
+    int tl = -1, pl = -1;
+    int64_t end = now_ms() + DEADLINE_MS;
+    while (tl < 0 && now_ms() < end) {
+        turn(c);
+        tl = zmq_recv(raw, type, sizeof type - 1, ZMQ_DONTWAIT);
+    }
+    assert_int_equal(tl, 3);
+    type[tl] = '\0';
+    assert_string_equal(type, KH_T_ACK);
+    pl = zmq_recv(raw, payload, sizeof payload, 0);
+    assert_true(pl >= 0);
+    Kh__Ack *ack = kh__ack__unpack(NULL, (size_t)pl, (const uint8_t *)payload);
+    assert_non_null(ack);
+    assert_int_equal(ack->n_keys, 1);
+    assert_string_equal(ack->keys[0], "raw-ok");
+    assert_true(ack->n_duplicate == 0 || !ack->duplicate[0]);
+    kh__ack__free_unpacked(ack, NULL);
+    assert_int_equal(committed_count(c, "raw-ok"), 1);
+    zmq_close(raw);
+}
+
+static int other_seen(ctx_t *c) { return c->n_other >= 1; }
+
+/* A routed link sends through the ROUTER the service owns: to a connected routing id
+ * it goes, to an unknown one it is "unreachable" and stays queued. */
+static void test_routed_link(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 64, 5, 64, 5000, 0);
+    put(c->link, "hello", KH_T_REPORT, 1);                 /* the router learns "829" */
+    assert_true(run_until(c, outbox_empty, DEADLINE_MS));
+    kh_link_hooks(c->link, on_ack, on_other, &c->hook);
+
+    errno = 0;
+    assert_int_equal(kh_wire_send_raw(c->router, "nobody", 6, KH_T_RECEIPT, "x", 1), -1);
+    assert_int_equal(errno, EHOSTUNREACH);
+
+    kh_link_t *routed = kh_link_routed(c->router, c->sdb, "routed", 8, 60000);
+    assert_non_null(routed);
+    assert_ptr_equal(kh_link_sock(routed), c->router);
+    assert_int_equal(kh_link_put(routed, "nobody", "n/1/counted", KH_T_RECEIPT, "n", 1), 1);
+    assert_int_equal(kh_link_put(routed, "829", "829-2020S2/1/counted", KH_T_RECEIPT,
+                                 "receipt-829", 11), 1);
+    assert_int_equal(kh_link_pump(routed), 1);             /* 829 only */
+    assert_true(run_until(c, other_seen, DEADLINE_MS));
+    assert_int_equal(c->n_other, 1);
+    assert_string_equal(c->other_type, KH_T_RECEIPT);
+    assert_string_equal(c->other_payload, "receipt-829");
+
+    /* the node's Ack, applied by the service */
+    Kh__Ack ack = KH__ACK__INIT;
+    char *keys[] = {"829-2020S2/1/counted", "unknown"};
+    ack.n_keys = 2;
+    ack.keys = keys;
+    uint8_t buf[128];
+    size_t len = kh__ack__pack(&ack, buf);
+    assert_int_equal(kh_link_ack(routed, buf, len), 1);
+    assert_int_equal(kh_link_acked(routed), 1);
+    assert_int_equal(depth(routed), 1);                    /* "nobody" still waits */
+    const uint8_t junk[] = {0xFF, 0xFF, 0xFF};
+    assert_int_equal(kh_link_ack(routed, junk, sizeof junk), -1);
+    kh_link_destroy(&routed);                              /* the router is not closed */
+    assert_null(routed);
+    put(c->link, "after", KH_T_REPORT, 1);
+    assert_true(run_until(c, outbox_empty, DEADLINE_MS));
+    assert_int_equal(committed_count(c, "after"), 1);
+}
+
 static int one_acked(ctx_t *c) { return c->n_acks >= 1; }
 
 static void test_close_leaves_nothing_open(void **state)
@@ -487,6 +665,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_is_not_acked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_max_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_peers_acked_separately, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply_fail_rolls_back_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_many_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_routed_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_leaves_nothing_open, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
