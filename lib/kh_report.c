@@ -3,7 +3,11 @@
  *
  * The file is fed to libcsv one physical line at a time so every record knows the
  * line it started on (a quoted field may span lines).  Memory is bounded by
- * KH_REPORT_MAX_BYTES, KH_REPORT_MAX_VALUES and KH_FIELD_MAX.
+ * KH_REPORT_MAX_BYTES, KH_REPORT_MAX_VALUES, KH_FIELD_MAX and KH_WIDE_MAX_COLS.
+ *
+ * The first record decides the form: the long header, or the wide header
+ * (period,orgunit,orgunit_name,<codes>…), whose codes are kept to name the values of
+ * the rows below.
  */
 #include "kh_report.h"
 
@@ -23,10 +27,18 @@ typedef struct {
     uint32_t rec_line;      /* line the current record started on */
     int in_record;          /* a record has started and not ended yet */
     int nf;                 /* fields in the current record */
-    char field[4][KH_FIELD_MAX];
+    char (*field)[KH_FIELD_MAX];   /* the first `keep` fields of the current record */
+    int field_cap;          /* entries allocated in field */
+    int keep;               /* fields stored: all until the header is known, then 4 or
+                               the wide header's count */
     int field_bad;          /* a field was too long */
     int seen_header;
     size_t cap;
+    /* wide form */
+    int wide;
+    int ncols;              /* fields of the wide header */
+    char **codes;           /* ncols - 3 indicator codes (trimmed; "" ignores a column) */
+    uint32_t first_row_line;   /* first unit row, for "no values" */
 } parse_t;
 
 /* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
@@ -60,10 +72,28 @@ static void syntax(parse_t *ps, uint32_t line, const char *vi, const char *en, c
         ps->oom = 1;
 }
 
+static int grow_fields(parse_t *ps)
+{
+    int nc = ps->field_cap ? ps->field_cap * 2 : 8;
+    if (nc > KH_WIDE_MAX_COLS)
+        nc = KH_WIDE_MAX_COLS;
+    char (*nf)[KH_FIELD_MAX] = realloc(ps->field, (size_t)nc * sizeof *nf);
+    if (!nf)
+        return -1;
+    ps->field = nf;
+    ps->field_cap = nc;
+    return 0;
+}
+
 static void on_field(void *data, size_t len, void *arg)
 {
     parse_t *ps = arg;
-    if (ps->nf < 4) {
+    if (ps->nf < ps->keep) {
+        if (ps->nf >= ps->field_cap && grow_fields(ps) < 0) {
+            ps->oom = 1;
+            ps->nf++;
+            return;
+        }
         if (len >= KH_FIELD_MAX) {
             ps->field_bad = 1;
             len = 0;
@@ -74,7 +104,7 @@ static void on_field(void *data, size_t len, void *arg)
     ps->nf++;
 }
 
-static int add_value(parse_t *ps)
+static int add_value(parse_t *ps, const char *orgunit, const char *indicator, const char *raw)
 {
     Kh__Report *r = ps->r;
     if (r->n_values == ps->cap) {
@@ -89,9 +119,9 @@ static int add_value(parse_t *ps)
     if (!v)
         return -1;
     kh__value__init(v);
-    v->orgunit = strdup(ps->field[1]);
-    v->indicator = strdup(ps->field[2]);
-    v->raw = strdup(ps->field[3]);
+    v->orgunit = strdup(orgunit);
+    v->indicator = strdup(indicator);
+    v->raw = strdup(raw);
     v->line = ps->rec_line;
     r->values[r->n_values++] = v;
     if (!v->orgunit || !v->indicator || !v->raw)
@@ -111,6 +141,152 @@ static void trim(char *s)
         memmove(s, s + i, n - i + 1);
 }
 
+/* The period of a row: the first row's sets the report's, the others must equal it. */
+static int check_period(parse_t *ps, const char *period)
+{
+    char msg_vi[160], msg_en[160];
+    if (ps->r->period[0] == '\0') {
+        if (kh_report_set_str(&ps->r->period, period) < 0)
+            ps->oom = 1;
+    } else if (strcmp(ps->r->period, period) != 0) {
+        snprintf(msg_vi, sizeof msg_vi, "kỳ báo cáo '%.20s' khác với kỳ '%.20s' ở các dòng trước",
+                 period, ps->r->period);
+        snprintf(msg_en, sizeof msg_en, "period '%.20s' differs from '%.20s' on earlier rows",
+                 period, ps->r->period);
+        syntax(ps, ps->rec_line, msg_vi, msg_en, period);
+        return -1;
+    }
+    return 0;
+}
+
+/* A spreadsheet's column letters for the 0-based column i (0 → A, 26 → AA). */
+static void col_name(int i, char *out, size_t cap)
+{
+    char tmp[8];
+    int n = 0;
+    for (i++; i > 0 && n < (int)sizeof tmp; i = (i - 1) / 26)
+        tmp[n++] = (char)('A' + (i - 1) % 26);
+    size_t k = 0;
+    while (n > 0 && k + 1 < cap)
+        out[k++] = tmp[--n];
+    out[k] = '\0';
+}
+
+/* The first record: the long header, or the wide one (then its codes are kept). */
+static void header_record(parse_t *ps, int nf)
+{
+    static const char *const wide_header[3] = {"period", "orgunit", "orgunit_name"};
+    int n = nf < ps->keep ? nf : ps->keep;
+    for (int i = 0; i < n; i++)
+        trim(ps->field[i]);
+    int is_long = nf == 4, is_wide = nf >= 4;
+    for (int i = 0; is_long && i < 4; i++)
+        is_long = strcmp(ps->field[i], header[i]) == 0;
+    for (int i = 0; is_wide && i < 3; i++)
+        is_wide = strcmp(ps->field[i], wide_header[i]) == 0;
+    ps->keep = 4;
+    if (is_long)
+        return;
+    if (!is_wide) {
+        syntax(ps, ps->rec_line,
+               "dòng tiêu đề phải là: period,orgunit,indicator,value (hoặc, với mẫu báo cáo "
+               "dạng bảng: period,orgunit,orgunit_name rồi các mã chỉ tiêu)",
+               "the header must be: period,orgunit,indicator,value (or, in the template's wide "
+               "form: period,orgunit,orgunit_name followed by indicator codes)", NULL);
+        return;
+    }
+    char msg_vi[200], msg_en[200], col[8];
+    if (nf > KH_WIDE_MAX_COLS) {
+        snprintf(msg_vi, sizeof msg_vi, "dòng tiêu đề có %d cột, nhiều nhất là %d", nf,
+                 KH_WIDE_MAX_COLS);
+        snprintf(msg_en, sizeof msg_en, "the header has %d columns; at most %d are allowed", nf,
+                 KH_WIDE_MAX_COLS);
+        syntax(ps, ps->rec_line, msg_vi, msg_en, NULL);
+        return;
+    }
+    ps->codes = calloc((size_t)(nf - 3), sizeof *ps->codes);
+    if (!ps->codes) {
+        ps->oom = 1;
+        return;
+    }
+    ps->ncols = nf;
+    ps->keep = nf;
+    ps->wide = 1;
+    for (int j = 3; j < nf; j++) {
+        if (!(ps->codes[j - 3] = strdup(ps->field[j]))) {
+            ps->oom = 1;
+            return;
+        }
+        for (int k = 3; k < j && ps->field[j][0]; k++)
+            if (strcmp(ps->field[k], ps->field[j]) == 0) {
+                col_name(j, col, sizeof col);
+                snprintf(msg_vi, sizeof msg_vi, "mã chỉ tiêu '%.64s' lặp lại ở cột %s",
+                         ps->field[j], col);
+                snprintf(msg_en, sizeof msg_en, "indicator code '%.64s' appears again in "
+                         "column %s", ps->field[j], col);
+                syntax(ps, ps->rec_line, msg_vi, msg_en, ps->field[j]);
+                break;
+            }
+    }
+}
+
+/* A row of the wide form: one value per non-empty indicator cell. */
+static void wide_record(parse_t *ps, int nf)
+{
+    char msg_vi[200], msg_en[200], col[8];
+    int n = nf < ps->keep ? nf : ps->keep;
+    for (int i = 0; i < n; i++)
+        trim(ps->field[i]);
+    if (strcmp(ps->field[0], KH_WIDE_NAMES_FIRST) == 0)
+        return;                                   /* the names row, for people */
+    if (nf != ps->ncols) {
+        snprintf(msg_vi, sizeof msg_vi, "dòng có %d cột, dòng tiêu đề có %d cột", nf, ps->ncols);
+        snprintf(msg_en, sizeof msg_en, "the row has %d fields; the header has %d", nf,
+                 ps->ncols);
+        syntax(ps, ps->rec_line, msg_vi, msg_en, NULL);
+        return;
+    }
+    int any = 0;
+    for (int j = 3; j < nf && !any; j++)
+        any = ps->field[j][0] != '\0';
+    if (!any && ps->field[1][0] == '\0')
+        return;                                   /* nothing but maybe a name or period */
+    if (ps->field[1][0] == '\0') {
+        syntax(ps, ps->rec_line, "dòng có số liệu nhưng thiếu mã đơn vị (cột orgunit)",
+               "the row has values but no unit code (column orgunit)", NULL);
+        return;
+    }
+    if (!ps->first_row_line)
+        ps->first_row_line = ps->rec_line;
+    if (check_period(ps, ps->field[0]) < 0)
+        return;
+    for (int j = 3; j < nf && !ps->oom; j++) {
+        const char *cell = ps->field[j], *code = ps->codes[j - 3];
+        if (!cell[0])
+            continue;
+        if (!code[0]) {
+            col_name(j, col, sizeof col);
+            snprintf(msg_vi, sizeof msg_vi, "ô %s%u có số liệu nhưng cột %s không có mã chỉ tiêu "
+                     "ở dòng tiêu đề", col, ps->rec_line, col);
+            snprintf(msg_en, sizeof msg_en, "cell %s%u has a value but column %s has no indicator "
+                     "code in the header", col, ps->rec_line, col);
+            syntax(ps, ps->rec_line, msg_vi, msg_en, cell);
+            continue;
+        }
+        if (ps->r->n_values >= KH_REPORT_MAX_VALUES) {
+            snprintf(msg_vi, sizeof msg_vi, "báo cáo có quá %d giá trị", KH_REPORT_MAX_VALUES);
+            snprintf(msg_en, sizeof msg_en, "the report has more than %d values",
+                     KH_REPORT_MAX_VALUES);
+            syntax(ps, ps->rec_line, msg_vi, msg_en, NULL);
+            ps->wide = 2;                         /* ignore the rest */
+            return;
+        }
+        if (add_value(ps, ps->field[1], code,
+                      strcmp(cell, KH_WIDE_NO_OPTION) == 0 ? "" : cell) < 0)
+            ps->oom = 1;
+    }
+}
+
 static void on_record(int term, void *arg)
 {
     parse_t *ps = arg;
@@ -118,7 +294,9 @@ static void on_record(int term, void *arg)
     int nf = ps->nf;
     ps->nf = 0;
     ps->in_record = 0;
-    if (nf == 1 && ps->field[0][0] == '\0')
+    if (ps->oom || ps->wide == 2)
+        return;
+    if (nf == 0 || (nf == 1 && ps->field[0][0] == '\0'))
         return;                                   /* blank line */
     char msg_vi[160], msg_en[160];
     if (ps->field_bad) {
@@ -130,15 +308,11 @@ static void on_record(int term, void *arg)
     }
     if (!ps->seen_header) {
         ps->seen_header = 1;
-        int ok = nf == 4;
-        for (int i = 0; ok && i < 4; i++) {
-            trim(ps->field[i]);
-            ok = strcmp(ps->field[i], header[i]) == 0;
-        }
-        if (!ok)
-            syntax(ps, ps->rec_line,
-                   "dòng tiêu đề phải là: period,orgunit,indicator,value",
-                   "the header must be: period,orgunit,indicator,value", NULL);
+        header_record(ps, nf);
+        return;
+    }
+    if (ps->wide) {
+        wide_record(ps, nf);
         return;
     }
     if (nf != 4) {
@@ -158,18 +332,9 @@ static void on_record(int term, void *arg)
         }
         return;
     }
-    if (ps->r->period[0] == '\0') {
-        if (kh_report_set_str(&ps->r->period, ps->field[0]) < 0)
-            ps->oom = 1;
-    } else if (strcmp(ps->r->period, ps->field[0]) != 0) {
-        snprintf(msg_vi, sizeof msg_vi, "kỳ báo cáo '%.20s' khác với kỳ '%.20s' ở các dòng trước",
-                 ps->field[0], ps->r->period);
-        snprintf(msg_en, sizeof msg_en, "period '%.20s' differs from '%.20s' on earlier rows",
-                 ps->field[0], ps->r->period);
-        syntax(ps, ps->rec_line, msg_vi, msg_en, ps->field[0]);
+    if (check_period(ps, ps->field[0]) < 0)
         return;
-    }
-    if (add_value(ps) < 0)
+    if (add_value(ps, ps->field[1], ps->field[2], ps->field[3]) < 0)
         ps->oom = 1;
 }
 
@@ -186,9 +351,17 @@ int kh_report_set_str(char **field, const char *v)
 
 int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_t *f)
 {
-    parse_t ps = {.r = r, .f = f};
+    parse_t ps = {.r = r, .f = f, .keep = KH_WIDE_MAX_COLS};
     if (len > KH_REPORT_MAX_BYTES) {
         syntax(&ps, 0, "tệp quá lớn", "the file is too large", NULL);
+        return ps.errors;
+    }
+    if ((len >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0) ||
+        (len >= 8 && memcmp(buf, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) == 0)) {
+        syntax(&ps, 1, "đây là tệp Excel, không phải CSV: hãy lưu bảng tính thành CSV UTF-8 "
+               "(Tệp › Lưu thành › CSV UTF-8) rồi nộp tệp .csv",
+               "this is an Excel workbook, not CSV: save the sheet as CSV UTF-8 "
+               "(File › Save As › CSV UTF-8) and submit the .csv file", NULL);
         return ps.errors;
     }
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
@@ -216,6 +389,13 @@ int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_
     if (csv_init(&p, CSV_APPEND_NULL | CSV_STRICT | CSV_STRICT_FINI) != 0)
         return -1;
     csv_set_realloc_func(&p, realloc);
+    /* A spreadsheet set to a locale whose decimal mark is the comma (Vietnamese, most
+     * of Europe) saves "CSV" with semicolons: the header tells. */
+    size_t first = 0;
+    while (first < len && strchr(" \t\r\n", buf[first]))
+        first++;
+    if (len - first >= 7 && memcmp(buf + first, "period;", 7) == 0)
+        csv_set_delim(&p, ';');
     size_t pos = 0;
     ps.line = 0;
     while (pos < len && !ps.oom) {
@@ -240,10 +420,19 @@ int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_
     if (!ps.oom && csv_fini(&p, on_field, on_record, &ps) != 0)
         syntax(&ps, ps.line, "dấu ngoặc kép chưa được đóng", "unterminated quoted field", NULL);
     csv_free(&p);
+    free(ps.field);
+    if (ps.codes)
+        for (int j = 0; j < ps.ncols - 3; j++)
+            free(ps.codes[j]);
+    free(ps.codes);
     if (ps.oom)
         return -1;
     if (!ps.seen_header)
         syntax(&ps, 1, "tệp rỗng", "the file is empty", NULL);
+    else if (r->n_values == 0 && ps.errors == 0 && ps.wide)
+        syntax(&ps, ps.first_row_line ? ps.first_row_line : 2,
+               "mẫu báo cáo chưa có số liệu nào: mọi ô chỉ tiêu đều trống",
+               "the template has no values: every indicator cell is empty", NULL);
     else if (r->n_values == 0 && ps.errors == 0)
         syntax(&ps, 2, "báo cáo không có dòng số liệu nào", "the report has no data rows", NULL);
     return ps.errors;

@@ -1,9 +1,32 @@
 /*
- * kh_report.h — the report codec: a report file (long form, header
- * `period,orgunit,indicator,value`, UTF-8 with optional BOM, CRLF or LF, quoted
- * fields allowed) to a Kh__Report and back.  Parsing finds every syntax problem
- * (bad header, wrong number of fields, more than one period, invalid UTF-8, a field
- * too long) with its line; what the values mean is kh_validate's business.
+ * kh_report.h — the report codec: a report file to a Kh__Report and back.  Files are
+ * UTF-8 with optional BOM, CRLF or LF, quoted fields allowed; the delimiter is the
+ * comma, or the semicolon when the header starts `period;` (what a spreadsheet in a
+ * comma-decimal locale such as Vietnamese saves as "CSV").  Parsing finds every
+ * syntax problem (bad header, wrong number of fields, more than one period, invalid
+ * UTF-8, a field too long, an Excel workbook instead of CSV) with its line; what the
+ * values mean is kh_validate's business.  Two forms, told apart by the header:
+ *
+ * Long form — header `period,orgunit,indicator,value`, one row per value.
+ *
+ * Wide form — what `kh-node template` writes (services/node/template.c):
+ *   line 1   period,orgunit,orgunit_name,<indicator code>,<indicator code>,…
+ *   line 2   Kỳ báo cáo,Mã đơn vị,Tên đơn vị,<Vietnamese name>,…   (optional)
+ *   then     one row per unit: period, unit code, unit name (for people, ignored),
+ *            then one cell per indicator column.
+ *   - Every non-empty indicator cell is a value (orgunit from the row, indicator from
+ *     the header, line = the row's line); an empty cell is no value (not reported:
+ *     kh_validate says MISSING_VALUE where the indicator was due).  The cell
+ *     KH_WIDE_NO_OPTION ("NONE") is an option given as empty — the long form's empty
+ *     option (nothing to rate) — and becomes raw "".
+ *   - A row whose first cell is KH_WIDE_NAMES_FIRST is the names row and is skipped
+ *     (wherever it is).  A row with no unit code and no values is skipped (blank or a
+ *     note); one with values but no unit code is an error.
+ *   - Every row has the header's number of fields; the period is the same on every
+ *     row; codes are not checked here (an unknown one reaches kh_validate as
+ *     UNKNOWN_INDICATOR at the first row using it), but a code twice in the header is
+ *     an error (line 1), and so is a value under a column whose header cell is empty
+ *     (such columns are otherwise ignored, e.g. trailing ones a spreadsheet added).
  */
 #ifndef KH_REPORT_H
 #define KH_REPORT_H
@@ -16,8 +39,11 @@
 #define KH_REPORT_MAX_BYTES (16u << 20)   /* a file larger than this is refused */
 #define KH_REPORT_MAX_VALUES 200000
 #define KH_FIELD_MAX 512
+#define KH_WIDE_MAX_COLS 1024                /* fields of a wide-form row */
+#define KH_WIDE_NAMES_FIRST "Kỳ báo cáo"     /* first cell of the wide form's names row */
+#define KH_WIDE_NO_OPTION "NONE"             /* wide-form cell: an option given as empty */
 
-/* Parses buf into r (whose values and period it allocates: free with
+/* Parses buf (either form) into r (whose values and period it allocates: free with
  * kh_report_clear).  Appends syntax problems to f.  Returns the number of syntax
  * errors (0: r holds the values), or -1 when out of memory. */
 int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_t *f);

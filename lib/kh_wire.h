@@ -19,6 +19,8 @@
 #define KH_T_FEED     "FEED"
 #define KH_T_FEED_REQ "SNAPSHOT?"
 #define KH_T_FEED_END "SNAPSHOT$"
+#define KH_T_HIST_REQ "HISTORY?"
+#define KH_T_HISTORY  "HISTORY"
 #define KH_TYPE_MAX   16
 #define KH_KEY_MAX    128   /* longest message key: "<report_id>/<revision>/<stage>" */
 

@@ -43,7 +43,14 @@ static const char *const migrations[] = {
     "CREATE TABLE feed (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,"
     " payload BLOB NOT NULL);"
     KH_OUTBOX_SCHEMA("notifier"),
+    /* 2: rejected revisions kept for the history; the counted revision's warnings */
+    "CREATE TABLE rejected (report_id TEXT NOT NULL, revision INTEGER NOT NULL,"
+    " district TEXT NOT NULL, period TEXT NOT NULL, received_at INTEGER NOT NULL,"
+    " rejected_at INTEGER NOT NULL, verdict BLOB NOT NULL, PRIMARY KEY (report_id, revision));"
+    "ALTER TABLE counted ADD COLUMN warning_list BLOB;",
 };
+
+#define MAX_WARNINGS_KEPT 200   /* warnings carried on the feed per report */
 
 typedef struct {
     kh_service_t svc;
@@ -55,7 +62,7 @@ typedef struct {
     uv_timer_t pump_timer;
     uint64_t published_seq;
     uint64_t counted, superseded, malformed;
-    sqlite3_stmt *st_accept, *st_counted_get, *st_verdict_get, *st_total_del, *st_total_ins,
+    sqlite3_stmt *st_accept, *st_reject, *st_counted_get, *st_verdict_get, *st_total_del, *st_total_ins,
         *st_prov_upd, *st_prov_get, *st_feed_ins, *st_counted_put;
 } agg_t;
 
@@ -207,7 +214,8 @@ static const char *province_of(agg_t *a, const char *district, const char *perio
 
 /* Makes r the counted revision: district cells replaced, province moved by the
  * difference, one feed update stored.  Returns the feed seq, or 0 on error. */
-static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id, int64_t old_rev)
+static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id, int64_t old_rev,
+                             Kh__Finding **warn, size_t n_warn)
 {
     const Kh__Report *r = v->report;
     const char *prov = province_of(a, r->district, r->period);
@@ -274,9 +282,9 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
         goto out;
     }
     int64_t now = kh_now_ms();
-    size_t warnings = 0;
-    for (size_t k = 0; k < v->n_findings; k++)
-        warnings += !v->findings[k]->is_error;
+    size_t warnings = n_warn;
+    stt.warning_list = warn;
+    stt.n_warning_list = n_warn < MAX_WARNINGS_KEPT ? n_warn : MAX_WARNINGS_KEPT;
     stt.district = r->district;
     stt.period = r->period;
     stt.report_id = r->report_id;
@@ -321,8 +329,16 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
     sqlite3_bind_int64(st, 6, now);
     sqlite3_bind_int64(st, 7, (int64_t)warnings);
     sqlite3_bind_int64(st, 8, (int64_t)u.u.seq);
+    Kh__Findings fl = KH__FINDINGS__INIT;
+    fl.items = stt.warning_list;
+    fl.n_items = stt.n_warning_list;
+    uint8_t *wbuf = NULL;
+    size_t wlen = 0;
+    ok = ok && kh_wire_pack(&fl.base, &wbuf, &wlen) == 0;
+    sqlite3_bind_blob(st, 9, wbuf, (int)wlen, SQLITE_STATIC);
     ok = ok && sqlite3_step(st) == SQLITE_DONE;
     sqlite3_reset(st);
+    free(wbuf);
     if (ok)
         seq = u.u.seq;
 out:
@@ -334,6 +350,111 @@ out:
     return seq;
 }
 
+/* ---- previous-period rules ------------------------------------------------------------------ */
+
+/* The validator keeps no state, so rules that compare with the previous half-year
+ * ("HO.TONG within 25% of previous") run here, against the counted revision of the
+ * district's previous report.  Only warnings come out of them. */
+typedef struct {
+    agg_t *a;
+    const char *district;
+    char period[16];
+    Kh__Verdict *pv;          /* that period's counted verdict, or NULL */
+} prev_ctx_t;
+
+static int prev_lookup(void *arg, const char *period, const char *orgunit, const char *indicator,
+                       double *out)
+{
+    prev_ctx_t *c = arg;
+    if (strcmp(c->period, period) != 0) {
+        if (c->pv)
+            kh__verdict__free_unpacked(c->pv, NULL);
+        c->pv = NULL;
+        snprintf(c->period, sizeof c->period, "%s", period);
+        sqlite3_stmt *st = c->a->st_counted_get, *vs = c->a->st_verdict_get;
+        sqlite3_bind_text(st, 1, c->district, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            sqlite3_bind_text(vs, 1, (const char *)sqlite3_column_text(st, 0), -1,
+                              SQLITE_TRANSIENT);
+            sqlite3_bind_int64(vs, 2, sqlite3_column_int64(st, 1));
+            if (sqlite3_step(vs) == SQLITE_ROW)
+                c->pv = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(vs, 0),
+                                            sqlite3_column_blob(vs, 0));
+            sqlite3_reset(vs);
+        }
+        sqlite3_reset(st);
+    }
+    if (!c->pv || !c->pv->report)
+        return -1;
+    const kh_indicator_t *ind = kh_catalog_indicator(c->a->cat, indicator);
+    const Kh__Report *r = c->pv->report;
+    char vi[8], en[8];
+    for (size_t i = 0; ind && i < r->n_values; i++) {
+        kh_value_t pv;
+        if (strcmp(r->values[i]->orgunit, orgunit) == 0 &&
+            strcmp(r->values[i]->indicator, indicator) == 0 &&
+            kh_value_parse(ind, r->values[i]->raw, &pv, vi, sizeof vi, en, sizeof en) == 0 &&
+            !pv.is_empty) {
+            *out = pv.num;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The verdict's warnings plus those of the previous-period rules, into `out` (the
+ * pointers are borrowed from v and from extra).  Returns the count, or -1. */
+static int all_warnings(agg_t *a, const Kh__Verdict *v, kh_findings_t *extra, Kh__Finding ***out)
+{
+    prev_ctx_t ctx = {.a = a, .district = v->report->district};
+    kh_validate(a->cat, v->report, 0, prev_lookup, &ctx, extra);
+    if (ctx.pv)
+        kh__verdict__free_unpacked(ctx.pv, NULL);
+    Kh__Finding **w = malloc((v->n_findings + extra->n + 1) * sizeof *w);
+    if (!w)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < v->n_findings; i++)
+        if (!v->findings[i]->is_error)
+            w[n++] = v->findings[i];
+    /* keep what the validator could not see: warnings it did not report */
+    for (size_t i = 0; i < extra->n; i++) {
+        const Kh__Finding *e = extra->items[i];
+        int seen = e->is_error;
+        for (size_t j = 0; !seen && j < v->n_findings; j++)
+            seen = strcmp(v->findings[j]->code, e->code) == 0 &&
+                   strcmp(v->findings[j]->orgunit, e->orgunit ? e->orgunit : "") == 0 &&
+                   strcmp(v->findings[j]->indicator, e->indicator ? e->indicator : "") == 0;
+        if (!seen)
+            w[n++] = extra->items[i];
+    }
+    *out = w;
+    return (int)n;
+}
+
+/* ---- applying a verdict ------------------------------------------------------------------------ */
+
+/* A rejected revision: kept for the history, nothing counted (the validator has
+ * told the notifier already). */
+static int apply_rejected(agg_t *a, const Kh__Verdict *v, const kh_wmsg_t *m)
+{
+    const Kh__Report *r = v->report;
+    sqlite3_stmt *st = a->st_reject;
+    sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->revision);
+    sqlite3_bind_text(st, 3, r->district, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->period, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, r->received_at);
+    sqlite3_bind_int64(st, 6, v->validated_at);
+    sqlite3_bind_blob(st, 7, m->payload, (int)m->len, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return KH_APPLY_FAIL;
+    return sqlite3_changes(a->db) ? KH_APPLY_NEW : KH_APPLY_DUP;
+}
+
 static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
 {
     agg_t *a = arg;
@@ -343,9 +464,8 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         return KH_APPLY_BAD;
     }
     Kh__Verdict *v = kh__verdict__unpack(NULL, m->len, m->payload);
-    if (!v || !v->report || !v->accepted || !v->report->report_id[0] ||
-        strlen(v->report->report_id) > 64 || !province_of(a, v->report->district,
-                                                           v->report->period)) {
+    if (!v || !v->report || !v->report->report_id[0] || strlen(v->report->report_id) > 64 ||
+        !province_of(a, v->report->district, v->report->period)) {
         a->malformed++;
         KH_WARN("verdict.malformed", "a VERDICT does not decode or names no known district");
         if (v)
@@ -354,10 +474,17 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     }
     const Kh__Report *r = v->report;
     snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
+    if (!v->accepted) {
+        int rc = apply_rejected(a, v, m);
+        kh__verdict__free_unpacked(v, NULL);
+        return rc;
+    }
     int rc = KH_APPLY_FAIL;
-    size_t warnings = 0;
-    for (size_t k = 0; k < v->n_findings; k++)
-        warnings += !v->findings[k]->is_error;
+    kh_findings_t extra = {0};
+    Kh__Finding **warn = NULL;
+    int n_warn = all_warnings(a, v, &extra, &warn);
+    if (n_warn < 0)
+        goto out;
     sqlite3_stmt *st = a->st_accept;
     sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->revision);
@@ -365,7 +492,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     sqlite3_bind_text(st, 4, r->period, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, r->received_at);
     sqlite3_bind_int64(st, 6, kh_now_ms());
-    sqlite3_bind_int64(st, 7, (int64_t)warnings);
+    sqlite3_bind_int64(st, 7, n_warn);
     sqlite3_bind_blob(st, 8, m->payload, (int)m->len, SQLITE_STATIC);
     int step = sqlite3_step(st);
     sqlite3_reset(st);
@@ -377,7 +504,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         rc = KH_APPLY_DUP;
         goto out;
     }
-    if (event(a, r, KH__STAGE__STAGE_ACCEPTED, "accepted", v->findings, v->n_findings, 0) < 0)
+    if (event(a, r, KH__STAGE__STAGE_ACCEPTED, "accepted", warn, (size_t)n_warn, 0) < 0)
         goto out;
     /* which revision counts now? */
     st = a->st_counted_get;
@@ -398,13 +525,13 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
                  ? KH_APPLY_FAIL : KH_APPLY_NEW;
         goto out;
     }
-    uint64_t seq = count_report(a, v, old_id[0] ? old_id : NULL, old_rev);
+    uint64_t seq = count_report(a, v, old_id[0] ? old_id : NULL, old_rev, warn, (size_t)n_warn);
     if (seq == 0 || event(a, r, KH__STAGE__STAGE_COUNTED, "counted", NULL, 0, seq) < 0)
         goto out;
     a->counted++;
-    char msg[160], seqs[24];
-    snprintf(msg, sizeof msg, "counted revision %u (replaces %lld), feed seq %llu", r->revision,
-             (long long)old_rev, (unsigned long long)seq);
+    char msg[200], seqs[24];
+    snprintf(msg, sizeof msg, "counted revision %u (replaces %lld), %d warning(s), feed seq %llu",
+             r->revision, (long long)old_rev, n_warn, (unsigned long long)seq);
     snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)seq);
     KH_INFO("report.counted", msg, "report_id", r->report_id, "district", r->district,
             "period", r->period, "seq", seqs);
@@ -413,6 +540,8 @@ out:
     if (rc == KH_APPLY_FAIL)
         KH_ERROR("report.apply", "could not apply; the batch is rolled back and will be resent",
                  "report_id", r->report_id, "error", sqlite3_errmsg(a->db));
+    free(warn);
+    kh_findings_clear(&extra);
     kh__verdict__free_unpacked(v, NULL);
     return rc;
 }
@@ -459,7 +588,8 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(a->db, "SELECT district,period,report_id,revision,received_at,"
-                                  "counted_at,warnings FROM counted ORDER BY period,district",
+                                  "counted_at,warnings,warning_list FROM counted "
+                                  "ORDER BY period,district",
                            -1, &st, NULL) != SQLITE_OK)
         return -1;
     int rc = 0;
@@ -472,6 +602,14 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
         stt.received_at = sqlite3_column_int64(st, 4);
         stt.counted_at = sqlite3_column_int64(st, 5);
         stt.warnings = (uint32_t)sqlite3_column_int64(st, 6);
+        Kh__Findings *wl = sqlite3_column_bytes(st, 7) > 0
+                               ? kh__findings__unpack(NULL, (size_t)sqlite3_column_bytes(st, 7),
+                                                      sqlite3_column_blob(st, 7))
+                               : NULL;
+        if (wl) {
+            stt.warning_list = wl->items;
+            stt.n_warning_list = wl->n_items;
+        }
         agg_cells_t c = {0}, d = {0}, none = {0};
         update_t u = {0};
         rc = load_cells(a, stt.report_id, stt.revision, &c, &d);
@@ -485,6 +623,8 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
         agg_cells_free(&c);
         agg_cells_free(&d);
         upd_free(&u);
+        if (wl)
+            kh__findings__free_unpacked(wl, NULL);
     }
     sqlite3_finalize(st);
     if (rc < 0 || sqlite3_prepare_v2(a->db, "SELECT period,orgunit,indicator,sum,n FROM total "
@@ -520,12 +660,166 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
     return rc;
 }
 
+/* ---- history of one district's report for one half-year -------------------------------------- */
+
+#define HISTORY_MAX_REVISIONS 100
+#define HISTORY_MAX_CHANGES 5000     /* per revision */
+
+static int cmp_value(const void *x, const void *y)
+{
+    const Kh__Value *a = *(Kh__Value *const *)x, *b = *(Kh__Value *const *)y;
+    int c = strcmp(a->orgunit, b->orgunit);
+    return c ? c : strcmp(a->indicator, b->indicator);
+}
+
+/* Sorted copy of r's value pointers; NULL when out of memory. */
+static Kh__Value **sorted_values(const Kh__Report *r)
+{
+    Kh__Value **v = malloc((r->n_values + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    memcpy(v, r->values, r->n_values * sizeof *v);
+    qsort(v, r->n_values, sizeof *v, cmp_value);
+    return v;
+}
+
+/* Fills e->changes with what differs from prev to cur (strings borrowed).
+ * Returns 0 or -1. */
+static int diff_values(Kh__HistoryEntry *e, const Kh__Report *prev, const Kh__Report *cur)
+{
+    Kh__Value **p = sorted_values(prev), **c = sorted_values(cur);
+    size_t cap = prev->n_values + cur->n_values;
+    Kh__Change *ch = calloc(cap + 1, sizeof *ch);
+    Kh__Change **chp = calloc(cap + 1, sizeof *chp);
+    if (!p || !c || !ch || !chp) {
+        free(p), free(c), free(ch), free(chp);
+        return -1;
+    }
+    size_t i = 0, j = 0, n = 0;
+    while ((i < prev->n_values || j < cur->n_values) && n < HISTORY_MAX_CHANGES) {
+        int k = i >= prev->n_values ? 1 : j >= cur->n_values ? -1 : cmp_value(&p[i], &c[j]);
+        const Kh__Value *before = k <= 0 ? p[i] : NULL, *after = k >= 0 ? c[j] : NULL;
+        if (k <= 0)
+            i++;
+        if (k >= 0)
+            j++;
+        if (before && after && strcmp(before->raw, after->raw) == 0)
+            continue;
+        kh__change__init(&ch[n]);
+        const Kh__Value *any = before ? before : after;
+        ch[n].orgunit = any->orgunit;
+        ch[n].indicator = any->indicator;
+        ch[n].before = before ? before->raw : "";
+        ch[n].after = after ? after->raw : "";
+        chp[n] = &ch[n];
+        n++;
+    }
+    free(p);
+    free(c);
+    if (n == 0) {
+        free(ch);
+        free(chp);
+        return 0;
+    }
+    e->changes = chp;
+    e->n_changes = n;
+    return 0;
+}
+
+static void on_history(agg_t *a, const kh_wmsg_t *m)
+{
+    Kh__HistoryRequest *req = kh__history_request__unpack(NULL, m->len, m->payload);
+    if (!req || strlen(req->district) >= KH_CODE_MAX || strlen(req->period) > 16) {
+        a->malformed++;
+        KH_WARN("history.malformed", "bad history request");
+        if (req)
+            kh__history_request__free_unpacked(req, NULL);
+        return;
+    }
+    kh_inbox_flush(a->inbox);
+    char report_id[96];
+    snprintf(report_id, sizeof report_id, "%s-%s", req->district, req->period);
+    Kh__History h = KH__HISTORY__INIT;
+    h.district = req->district;
+    h.period = req->period;
+    Kh__HistoryEntry *entries = calloc(HISTORY_MAX_REVISIONS, sizeof *entries);
+    Kh__HistoryEntry **ep = calloc(HISTORY_MAX_REVISIONS, sizeof *ep);
+    Kh__Verdict **keep = calloc(HISTORY_MAX_REVISIONS, sizeof *keep);
+    int64_t counted_rev = -1;
+    sqlite3_stmt *st = a->st_counted_get;
+    sqlite3_bind_text(st, 1, req->district, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, req->period, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        counted_rev = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    sqlite3_stmt *q = NULL;
+    if (entries && ep && keep &&
+        sqlite3_prepare_v2(a->db, "SELECT revision,received_at,accepted_at,1,verdict FROM accepted "
+                                  "WHERE report_id=?1 UNION ALL SELECT revision,received_at,"
+                                  "rejected_at,0,verdict FROM rejected WHERE report_id=?1 "
+                                  "ORDER BY 1 LIMIT ?2", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, report_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 2, HISTORY_MAX_REVISIONS + 1);
+        const Kh__Report *prev = NULL;
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            if (h.n_entries == HISTORY_MAX_REVISIONS) {
+                h.truncated = 1;
+                break;
+            }
+            Kh__Verdict *v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(q, 4),
+                                                 sqlite3_column_blob(q, 4));
+            if (!v || !v->report) {
+                if (v)
+                    kh__verdict__free_unpacked(v, NULL);
+                continue;
+            }
+            Kh__HistoryEntry *e = &entries[h.n_entries];
+            kh__history_entry__init(e);
+            keep[h.n_entries] = v;
+            ep[h.n_entries++] = e;
+            e->revision = (uint32_t)sqlite3_column_int64(q, 0);
+            e->received_at = sqlite3_column_int64(q, 1);
+            e->decided_at = sqlite3_column_int64(q, 2);
+            e->accepted = sqlite3_column_int(q, 3) != 0;
+            e->counted = (int64_t)e->revision == counted_rev;
+            e->findings = v->findings;
+            e->n_findings = v->n_findings;
+            e->source_name = v->report->source_name;
+            e->n_values = (uint32_t)v->report->n_values;
+            if (e->accepted) {
+                if (prev)
+                    diff_values(e, prev, v->report);
+                prev = v->report;
+            }
+        }
+        sqlite3_finalize(q);
+    }
+    h.entries = ep;
+    if (kh_wire_send(a->snap, m->rid, m->rid_len, KH_T_HISTORY, &h.base) < 0)
+        KH_WARN("history.send", "history reply not sent (client slow or gone)");
+    for (size_t i = 0; i < h.n_entries; i++) {
+        if (entries[i].n_changes) {
+            free(entries[i].changes[0]);     /* the Kh__Change array */
+            free(entries[i].changes);
+        }
+        kh__verdict__free_unpacked(keep[i], NULL);
+    }
+    free(entries);
+    free(ep);
+    free(keep);
+    kh__history_request__free_unpacked(req, NULL);
+}
+
 static void on_snapshot(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
 {
     agg_t *a = arg;
     (void)s;
     kh_wmsg_t m;
     Kh__FeedRequest *req = NULL;
+    if (kh_wire_parse(parts, n, 1, &m) == 0 && strcmp(m.type, KH_T_HIST_REQ) == 0) {
+        on_history(a, &m);
+        return;
+    }
     if (kh_wire_parse(parts, n, 1, &m) < 0 || strcmp(m.type, KH_T_FEED_REQ) != 0 ||
         !(req = kh__feed_request__unpack(NULL, m.len, m.payload))) {
         a->malformed++;
@@ -626,6 +920,9 @@ int main(int argc, char **argv)
     a.st_accept = kh_db_prepare(a.db, "INSERT INTO accepted(report_id,revision,district,period,"
                                       "received_at,accepted_at,warnings,verdict) "
                                       "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
+    a.st_reject = kh_db_prepare(a.db, "INSERT INTO rejected(report_id,revision,district,period,"
+                                      "received_at,rejected_at,verdict) VALUES(?,?,?,?,?,?,?) "
+                                      "ON CONFLICT DO NOTHING");
     a.st_counted_get = kh_db_prepare(a.db, "SELECT report_id,revision FROM counted "
                                            "WHERE district=? AND period=?");
     a.st_verdict_get = kh_db_prepare(a.db, "SELECT verdict FROM accepted "
@@ -641,8 +938,8 @@ int main(int argc, char **argv)
     a.st_feed_ins = kh_db_prepare(a.db, "INSERT INTO feed(at,payload) VALUES(?,?)");
     a.st_counted_put = kh_db_prepare(a.db, "INSERT OR REPLACE INTO counted(district,period,"
                                            "report_id,revision,received_at,counted_at,warnings,"
-                                           "seq) VALUES(?,?,?,?,?,?,?,?)");
-    if (!a.st_accept || !a.st_counted_get || !a.st_verdict_get || !a.st_total_del ||
+                                           "seq,warning_list) VALUES(?,?,?,?,?,?,?,?,?)");
+    if (!a.st_accept || !a.st_reject || !a.st_counted_get || !a.st_verdict_get || !a.st_total_del ||
         !a.st_total_ins || !a.st_prov_upd || !a.st_prov_get || !a.st_feed_ins ||
         !a.st_counted_put)
         return 1;
@@ -674,7 +971,7 @@ int main(int argc, char **argv)
     snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)a.published_seq);
     KH_INFO("service.ready", "counting", "listen", listen, "feed", feed, "seq", seqs);
     kh_service_run(s);
-    sqlite3_stmt *sts[] = {a.st_accept, a.st_counted_get, a.st_verdict_get, a.st_total_del,
+    sqlite3_stmt *sts[] = {a.st_accept, a.st_reject, a.st_counted_get, a.st_verdict_get, a.st_total_del,
                            a.st_total_ins, a.st_prov_upd, a.st_prov_get, a.st_feed_ins,
                            a.st_counted_put};
     for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)

@@ -5,6 +5,8 @@
  *   kh-node run --district D                       send the queue, watch the spool
  *                                                  folder, collect receipts (a service)
  *   kh-node status --district D                    what was sent and where it stands
+ *   kh-node template --district D --period P       write the fill-in report template
+ *                                                  (template.c; needs no node folder)
  *
  * The node folder ([node] dir, default %RUN%/node-%DISTRICT%) holds outbox.db and
  * spool/: a file dropped into spool/ is checked and queued, then moved to
@@ -26,16 +28,23 @@
 #include "kh_util.h"
 #include "kh_wire.h"
 #include "node.h"
+#include "template.h"
 
 static const char usage[] =
     "usage: kh-node submit --district CODE [--force] [--submitted-at YYYY-MM-DD] FILE...\n"
     "       kh-node run    --district CODE\n"
     "       kh-node status --district CODE\n"
+    "       kh-node template --district CODE --period YYYYSn [--format csv|xlsx]\n"
+    "                        [--output FILE] [--force]\n"
     "options: --config FILE (default $KH_CONFIG or deploy/kh.ini), --log-level LEVEL\n"
     "  submit  checks each report file with the province's rules and queues it;\n"
     "          --force queues it even when the check finds errors (the province decides)\n"
     "  run     sends queued reports until the collector acknowledges them, watches the\n"
-    "          spool folder for new files, and writes receipts next to each file\n";
+    "          spool folder for new files, and writes receipts next to each file\n"
+    "  template  writes the district's fill-in template for a half-year (one row per\n"
+    "          commune, one column per indicator; default CODE-PERIOD-mau.csv); submit\n"
+    "          it filled in as CSV (from a spreadsheet: save as \"CSV UTF-8\"): kh-node\n"
+    "          reads CSV files only, in the long form or the template's wide form\n";
 
 typedef struct {
     kh_service_t svc;
@@ -193,6 +202,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "template") == 0)
+        return node_template_main(argc, argv);   /* needs the catalogue only */
     if (strcmp(cmd, "submit") && strcmp(cmd, "run") && strcmp(cmd, "status")) {
         fprintf(stderr, "kh-node: unknown command '%s'; see kh-node --help\n", cmd);
         return 2;

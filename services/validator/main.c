@@ -2,7 +2,8 @@
  * kh-validator — checks each report against the catalogue, the unit tree in force
  * for its period, the calendar and the rules (lib/kh_catalog), finding every
  * problem.  Accepted reports (with their warnings) go to the aggregator as a
- * VERDICT; rejected ones go to the notifier as a REJECTED event with every reason.
+ * VERDICT; rejected ones go to the notifier as a REJECTED event with every reason,
+ * and to the aggregator as a VERDICT too, which keeps them in the history only.
  *
  * Its database holds only its outboxes: no state that matters once they are empty,
  * so several validators can run side by side.
@@ -95,6 +96,16 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         ev.at = kh_now_ms();
         ev.source_name = r->source_name;
         rc = queue(v->to_notifier, event_id, KH_T_EVENT, &ev.base);
+        if (rc == KH_APPLY_NEW) {
+            /* the aggregator keeps rejected revisions too, for the history */
+            Kh__Verdict vd = KH__VERDICT__INIT;
+            vd.report = r;
+            vd.accepted = 0;
+            vd.findings = f.items;
+            vd.n_findings = f.n;
+            vd.validated_at = ev.at;
+            rc = queue(v->to_aggregator, key, KH_T_VERDICT, &vd.base);
+        }
         v->rejected++;
         snprintf(msg, sizeof msg, "rejected: %zu errors, first: %.150s", errors,
                  f.n ? f.items[0]->message_en : "");

@@ -4,7 +4,7 @@
 # scripts/run-local, and checks what they stored and printed.
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=$TOP/build/bin
+BIN=$TOP/${KH_BUILD:-build}/bin      # KH_BUILD=build-san: the sanitizer build (make san)
 export KH_BIN=$BIN
 
 # mkrun DIR PORTBASE — a run folder with a config using ports PORTBASE..PORTBASE+2

@@ -496,14 +496,17 @@ static void test_apply_fail_rolls_back_batch(void **state)
     assert_true(kh_outbox_resent(kh_link_outbox(c->link)) >= 2);   /* the rolled-back ones */
 }
 
-static int n_applied_300(ctx_t *c) { return depth(c->link) == 0 && c->n_acks >= 300; }
+static int applied_300(ctx_t *c) { return kh_inbox_stats(c->inbox)->applied >= 300; }
+static int acked_300(ctx_t *c) { return depth(c->link) == 0 && c->n_acks >= 300; }
 
 /* More messages than the drain budget of one loop turn (64) arrive on one edge of
- * ZMQ_FD: the idle handle must keep draining until all are read. */
+ * ZMQ_FD: the idle handle must keep draining until all are read.  The batch is larger
+ * than the burst and its timer far away, so no send (which also re-arms the idle
+ * handle) happens until all are read. */
 static void test_drain_many_messages(void **state)
 {
     ctx_t *c = *state;
-    start(c, 64, 5, 400, 60000, 0);
+    start(c, 400, 60000, 400, 60000, 0);
     assert_int_equal(kh_db_exec(c->sdb, "BEGIN", "test"), 0);
     for (int i = 0; i < 300; i++) {
         char key[16];
@@ -512,9 +515,14 @@ static void test_drain_many_messages(void **state)
     }
     assert_int_equal(kh_db_exec(c->sdb, "COMMIT", "test"), 0);
     assert_int_equal(kh_link_pump(c->link), 300);
-    assert_true(run_until(c, n_applied_300, DEADLINE_MS));
+    assert_true(run_until(c, applied_300, DEADLINE_MS));
+    assert_int_equal(kh_inbox_stats(c->inbox)->commits, 0);
+    assert_int_equal(c->n_acks, 0);                     /* nothing acked before commit */
+    assert_int_equal(kh_inbox_flush(c->inbox), 0);
+    assert_true(run_until(c, acked_300, DEADLINE_MS));
     assert_int_equal(table_count(c->reader, "SELECT count(*) FROM msgs"), 300);
     assert_int_equal(kh_inbox_stats(c->inbox)->applied, 300);
+    assert_int_equal(kh_inbox_stats(c->inbox)->commits, 1);
     assert_int_equal(kh_outbox_resent(kh_link_outbox(c->link)), 0);   /* no resend needed */
     assert_int_equal(c->acked_before_commit, 0);
 }
@@ -549,7 +557,6 @@ static void test_malformed_frames(void **state)
     assert_int_equal(kh_zsock_malformed(c->router), 1);    /* dropped by kh_zuv */
     assert_int_equal(c->router_malformed, 3);              /* refused by kh_wire_parse */
     assert_int_equal(c->applies, 1);
-    assert_int_equal(committed_count(c, "raw-ok"), 0 + committed_count(c, "raw-ok"));
 
     /* the Ack comes back to the raw peer once committed: [ACK, Ack{keys:[raw-ok]}] */
     char type[16] = "", payload[256];

@@ -67,12 +67,20 @@ static void assert_value(const Kh__Report *r, size_t i, const char *org, const c
  * contains `needle`. */
 static void assert_one_syntax(const kh_findings_t *f, uint32_t line, const char *needle)
 {
-    assert_int_equal(f->n, 1);
+    if (f->n != 1) {
+        for (size_t i = 0; i < f->n; i++)
+            fprintf(stderr, "  finding %zu: line %u: %s\n", i, f->items[i]->line,
+                    f->items[i]->message_en);
+        fail_msg("expected exactly one finding (line %u, \"%s\"), got %zu", line,
+                 needle ? needle : "", f->n);
+    }
     assert_int_equal(f->n_errors, 1);
     const Kh__Finding *x = f->items[0];
     assert_string_equal(x->code, "CSV_SYNTAX");
     assert_true(x->is_error);
-    assert_int_equal(x->line, line);
+    if (x->line != line)
+        fail_msg("finding \"%s\" is on line %u, expected line %u", x->message_en, x->line,
+                 line);
     if (needle && !strstr(x->message_en, needle))
         fail_msg("message_en \"%s\" does not contain \"%s\"", x->message_en, needle);
     assert_true(x->message_vi && x->message_vi[0]);

@@ -27,6 +27,7 @@
 static const char usage[] =
     "usage: kh-feed sync\n"
     "       kh-feed follow [--count N] [--idle-ms MS]\n"
+    "       kh-feed history --district CODE --period P\n"
     "       kh-feed summary --period P\n"
     "       kh-feed export --period P [--level province|district|commune]\n"
     "                      [--format csv|json|xlsx] [--output FILE]\n"
@@ -42,12 +43,12 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "sync") && strcmp(cmd, "follow") && strcmp(cmd, "summary") &&
-        strcmp(cmd, "export")) {
+        strcmp(cmd, "export") && strcmp(cmd, "history")) {
         fprintf(stderr, "kh-feed: unknown command '%s'; see kh-feed --help\n", cmd);
         return 2;
     }
     const char *cfgpath = getenv("KH_CONFIG"), *period = NULL, *level = "province",
-               *format = "csv", *output = "-";
+               *format = "csv", *output = "-", *district = NULL;
     long count = 0, idle_ms = 0, timeout_ms = 5000;
     int no_sync = 0;
     static const struct option opts[] = {
@@ -56,10 +57,11 @@ int main(int argc, char **argv)
         {"output", required_argument, 0, 'o'}, {"count", required_argument, 0, 'n'},
         {"idle-ms", required_argument, 0, 'i'}, {"timeout-ms", required_argument, 0, 't'},
         {"no-sync", no_argument, 0, 'S'},      {"help", no_argument, 0, 'h'},
+        {"district", required_argument, 0, 'd'},
         {0, 0, 0, 0}};
     int ch;
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "c:p:L:f:o:n:i:t:Sh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:p:L:f:o:n:i:t:Shd:", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': cfgpath = optarg; break;
         case 'p': period = optarg; break;
@@ -78,6 +80,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'S': no_sync = 1; break;
+        case 'd': district = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fprintf(stderr, "kh-feed: bad option; see kh-feed --help\n"); return 2;
         }
@@ -86,11 +89,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "kh-feed: unexpected argument '%s'; see kh-feed --help\n", argv[optind]);
         return 2;
     }
-    int needs_period = !strcmp(cmd, "summary") || !strcmp(cmd, "export");
+    int needs_period = !strcmp(cmd, "summary") || !strcmp(cmd, "export") ||
+                       !strcmp(cmd, "history");
     kh_period_t pp;
     if (needs_period && (!period || kh_period_parse(period, &pp) < 0)) {
         fprintf(stderr, "kh-feed: --period must be a half-year (2020S1), a year (2020) or "
                         "a programme (2017-2020)\n");
+        return 2;
+    }
+    if (!strcmp(cmd, "history") && (!district || strlen(district) >= KH_CODE_MAX ||
+                                     pp.kind != KH_P_HALF)) {
+        fprintf(stderr, "kh-feed: history needs --district CODE and a half-year --period "
+                        "(e.g. --district 829 --period 2020S2)\n");
         return 2;
     }
     if (strcmp(level, "province") && strcmp(level, "district") && strcmp(level, "commune")) {
@@ -137,7 +147,7 @@ int main(int argc, char **argv)
         rc = mirror_follow(db, zctx, feed, snap, max_msg, count, idle_ms) < 0;
         goto out;
     }
-    if (!no_sync) {
+    if (!no_sync && strcmp(cmd, "history") != 0) {
         int s = mirror_sync(db, zctx, snap, (int)timeout_ms, max_msg);
         if (!strcmp(cmd, "sync")) {
             if (s == 0)
@@ -150,7 +160,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "kh-feed: %s\n", err);
         goto out;
     }
-    if (!strcmp(cmd, "summary"))
+    if (!strcmp(cmd, "history"))
+        rc = mirror_history(zctx, snap, district, period, cat, (int)timeout_ms, max_msg,
+                            stdout) < 0;
+    else if (!strcmp(cmd, "summary"))
         rc = kh_feed_summary(db, cat, period, stdout) < 0;
     else
         rc = kh_feed_export(db, cat, period, level, format, output) < 0;

@@ -11,6 +11,7 @@
 #include "kh_db.h"
 #include "kh_util.h"
 #include "kh_wire.h"
+#include "kh_catalog.h"
 
 static const char *const migrations[] = {
     "CREATE TABLE cell(period TEXT NOT NULL, orgunit TEXT NOT NULL, indicator TEXT NOT NULL,"
@@ -19,12 +20,18 @@ static const char *const migrations[] = {
     " revision INTEGER NOT NULL, received_at INTEGER NOT NULL, counted_at INTEGER NOT NULL,"
     " warnings INTEGER NOT NULL, PRIMARY KEY(district, period));"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value);",
+    /* 2: the warnings kept with each counted report */
+    "CREATE TABLE warning(district TEXT NOT NULL, period TEXT NOT NULL, code TEXT NOT NULL,"
+    " line INTEGER NOT NULL, orgunit TEXT NOT NULL, indicator TEXT NOT NULL, value TEXT NOT NULL,"
+    " message_vi TEXT NOT NULL, message_en TEXT NOT NULL);"
+    "CREATE INDEX warning_dp ON warning(district, period);",
 };
 
 int mirror_open(sqlite3 **db, const char *path)
 {
     char err[512];
-    if (kh_db_open(db, path, migrations, 1, err, sizeof err) < 0) {
+    if (kh_db_open(db, path, migrations, sizeof migrations / sizeof *migrations, err,
+                   sizeof err) < 0) {
         fprintf(stderr, "kh-feed: %s\n", err);
         return -1;
     }
@@ -54,13 +61,17 @@ static int set_seq(sqlite3 *db, uint64_t seq)
 
 int mirror_apply(sqlite3 *db, const Kh__FeedUpdate *u)
 {
-    sqlite3_stmt *put = NULL, *del = NULL, *stt = NULL;
+    sqlite3_stmt *put = NULL, *del = NULL, *stt = NULL, *wdel = NULL, *wput = NULL;
     int rc = -1;
     if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO cell VALUES(?,?,?,?,?)", -1, &put,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "DELETE FROM cell WHERE period=? AND orgunit=? AND indicator=?",
                            -1, &del, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO status VALUES(?,?,?,?,?,?,?)", -1, &stt,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "DELETE FROM warning WHERE district=? AND period=?", -1, &wdel,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "INSERT INTO warning VALUES(?,?,?,?,?,?,?,?,?)", -1, &wput,
                            NULL) != SQLITE_OK)
         goto out;
     for (size_t i = 0; i < u->n_cells; i++) {
@@ -89,6 +100,24 @@ int mirror_apply(sqlite3 *db, const Kh__FeedUpdate *u)
         sqlite3_bind_int64(stt, 7, s->warnings);
         int ok = sqlite3_step(stt) == SQLITE_DONE;
         sqlite3_reset(stt);
+        sqlite3_bind_text(wdel, 1, s->district, -1, SQLITE_STATIC);
+        sqlite3_bind_text(wdel, 2, s->period, -1, SQLITE_STATIC);
+        ok = ok && sqlite3_step(wdel) == SQLITE_DONE;
+        sqlite3_reset(wdel);
+        for (size_t k = 0; ok && k < s->n_warning_list; k++) {
+            const Kh__Finding *w = s->warning_list[k];
+            sqlite3_bind_text(wput, 1, s->district, -1, SQLITE_STATIC);
+            sqlite3_bind_text(wput, 2, s->period, -1, SQLITE_STATIC);
+            sqlite3_bind_text(wput, 3, w->code, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(wput, 4, w->line);
+            sqlite3_bind_text(wput, 5, w->orgunit, -1, SQLITE_STATIC);
+            sqlite3_bind_text(wput, 6, w->indicator, -1, SQLITE_STATIC);
+            sqlite3_bind_text(wput, 7, w->value, -1, SQLITE_STATIC);
+            sqlite3_bind_text(wput, 8, w->message_vi, -1, SQLITE_STATIC);
+            sqlite3_bind_text(wput, 9, w->message_en, -1, SQLITE_STATIC);
+            ok = sqlite3_step(wput) == SQLITE_DONE;
+            sqlite3_reset(wput);
+        }
         if (!ok)
             goto out;
     }
@@ -97,6 +126,8 @@ out:
     sqlite3_finalize(put);
     sqlite3_finalize(del);
     sqlite3_finalize(stt);
+    sqlite3_finalize(wdel);
+    sqlite3_finalize(wput);
     return rc;
 }
 
@@ -117,7 +148,8 @@ static int exchange(sqlite3 *db, void *dealer, uint64_t from, int timeout_ms, ui
         return -1;
     if (kh_db_exec(db, "BEGIN IMMEDIATE", "mirror") < 0)
         return -1;
-    if (from == 0 && kh_db_exec(db, "DELETE FROM cell; DELETE FROM status;", "mirror") < 0)
+    if (from == 0 &&
+        kh_db_exec(db, "DELETE FROM cell; DELETE FROM status; DELETE FROM warning;", "mirror") < 0)
         goto out_rollback;
     uint64_t last = from ? from - 1 : 0;
     for (;;) {
@@ -294,5 +326,100 @@ int mirror_follow(sqlite3 *db, void *zctx, const char *feed, const char *snapsho
             break;
     }
     zmq_close(sub);
+    return rc;
+}
+
+/* Prints a history reply.  Returns 0. */
+static void print_history(const Kh__History *h, const kh_catalog_t *cat, FILE *out)
+{
+    const kh_unit_t *d = kh_catalog_unit_any(cat, h->district);
+    fprintf(out, "Lịch sử báo cáo %s-%s của %s / history of the report\n", h->district,
+            h->period, d ? d->name : h->district);
+    if (h->n_entries == 0)
+        fprintf(out, "  (chưa có lần gửi nào được tỉnh xử lý / no revision has reached the "
+                     "province's aggregator)\n");
+    for (size_t i = 0; i < h->n_entries; i++) {
+        const Kh__HistoryEntry *e = h->entries[i];
+        char when[32];
+        kh_iso_time(e->received_at, when, sizeof when);
+        when[16] = '\0';
+        const char *vi = !e->accepted ? "bị từ chối" : e->counted ? "được chấp nhận, đang được tính"
+                                                                  : "được chấp nhận, đã được thay thế";
+        const char *en = !e->accepted ? "rejected" : e->counted ? "accepted, counted"
+                                                               : "accepted, replaced";
+        fprintf(out, "Lần %u  nhận lúc %s UTC  %s / %s  (%u giá trị / values, tệp / file %s)\n",
+                e->revision, when, vi, en, e->n_values, e->source_name);
+        for (size_t k = 0; k < e->n_findings; k++) {
+            const Kh__Finding *f = e->findings[k];
+            fprintf(out, "    %s %s%u: [%s] %s\n", f->is_error ? "lỗi" : "cảnh báo",
+                    f->line ? "dòng " : "", f->line, f->code, f->message_vi);
+        }
+        if (e->accepted && i > 0 && e->n_changes == 0)
+            fprintf(out, "    không thay đổi số liệu nào / no value changed\n");
+        if (e->n_changes)
+            fprintf(out, "    %zu giá trị thay đổi so với lần được chấp nhận trước / values changed:\n",
+                    e->n_changes);
+        for (size_t k = 0; k < e->n_changes; k++) {
+            const Kh__Change *c = e->changes[k];
+            const kh_unit_t *u = kh_catalog_unit_any(cat, c->orgunit);
+            fprintf(out, "      %s (%s) %s: %s → %s\n", u ? u->name : "?", c->orgunit,
+                    c->indicator, c->before[0] ? c->before : "(không có)",
+                    c->after[0] ? c->after : "(bỏ)");
+        }
+    }
+    if (h->truncated)
+        fprintf(out, "… (chỉ hiện %zu lần gửi đầu / only the first %zu revisions)\n",
+                h->n_entries, h->n_entries);
+}
+
+int mirror_history(void *zctx, const char *endpoint, const char *district, const char *period,
+                   const kh_catalog_t *cat, int timeout_ms, int64_t max_msg, FILE *out)
+{
+    void *dealer = zmq_socket(zctx, ZMQ_DEALER);
+    if (!dealer)
+        return -1;
+    int linger = 0, rc = -1;
+    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
+    Kh__HistoryRequest req = KH__HISTORY_REQUEST__INIT;
+    req.district = (char *)district;
+    req.period = (char *)period;
+    uint8_t *buf = NULL;
+    size_t len;
+    if (zmq_connect(dealer, endpoint) < 0 || kh_wire_pack(&req.base, &buf, &len) < 0)
+        goto out;
+    if (zmq_send(dealer, KH_T_HIST_REQ, strlen(KH_T_HIST_REQ), ZMQ_SNDMORE) < 0 ||
+        zmq_send(dealer, buf, len, 0) < 0)
+        goto out;
+    zmq_pollitem_t pi = {dealer, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&pi, 1, timeout_ms) <= 0) {
+        fprintf(stderr, "kh-feed: the aggregator at %s did not answer within %d ms\n", endpoint,
+                timeout_ms);
+        goto out;
+    }
+    zmq_msg_t parts[2];
+    zmq_msg_init(&parts[0]);
+    zmq_msg_init(&parts[1]);
+    int n = 0;
+    if (zmq_msg_recv(&parts[0], dealer, 0) >= 0) {
+        n = 1;
+        if (zmq_msg_more(&parts[0]) && zmq_msg_recv(&parts[1], dealer, 0) >= 0)
+            n = 2;
+    }
+    kh_wmsg_t m;
+    Kh__History *h = NULL;
+    if (kh_wire_parse(parts, n, 0, &m) == 0 && strcmp(m.type, KH_T_HISTORY) == 0 &&
+        (h = kh__history__unpack(NULL, m.len, m.payload))) {
+        print_history(h, cat, out);
+        kh__history__free_unpacked(h, NULL);
+        rc = 0;
+    } else {
+        fprintf(stderr, "kh-feed: unexpected reply from the aggregator\n");
+    }
+    zmq_msg_close(&parts[0]);
+    zmq_msg_close(&parts[1]);
+out:
+    free(buf);
+    zmq_close(dealer);
     return rc;
 }

@@ -28,4 +28,13 @@ int mirror_sync(sqlite3 *db, void *zctx, const char *endpoint, int timeout_ms, i
 int mirror_follow(sqlite3 *db, void *zctx, const char *feed, const char *snapshot,
                   int64_t max_msg, long count, long idle_ms);
 
+/* Asks the aggregator at `endpoint` (its snapshot ROUTER) for the history of a
+ * district's report for one half-year — every revision that reached it, accepted or
+ * rejected, with findings and the values each accepted revision changed — and
+ * prints it.  Returns 0, or -1 after printing why. */
+#include <stdio.h>
+#include "kh_catalog.h"
+int mirror_history(void *zctx, const char *endpoint, const char *district, const char *period,
+                   const kh_catalog_t *cat, int timeout_ms, int64_t max_msg, FILE *out);
+
 #endif

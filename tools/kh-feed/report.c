@@ -1121,6 +1121,41 @@ static int summary_completeness(const roll_t *r, FILE *out)
     return 0;
 }
 
+/* The warnings kept with the counted reports of each half-year: the rules of
+ * severity "warning" and the previous-period comparison.  At most `per_half` lines
+ * per half-year are printed, then how many more.  Returns 0 or -1. */
+static int summary_warnings(sqlite3 *mirror, const roll_t *r, FILE *out, int per_half)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(mirror, "SELECT district,code,orgunit,message_vi FROM warning "
+                                   "WHERE period=? ORDER BY district,orgunit,code", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 0;                 /* a mirror from before warnings were kept */
+    fputs("\nIV. CẢNH BÁO (báo cáo vẫn được tính; cần huyện xem lại)\n", out);
+    int any = 0;
+    for (size_t h = 0; h < r->nh; h++) {
+        sqlite3_bind_text(st, 1, r->half[h].name, -1, SQLITE_STATIC);
+        int n = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (n == 0)
+                fprintf(out, "\nKỳ %s:\n", r->half[h].name);
+            if (n < per_half)
+                fprintf(out, "  %s  %-4s %s  %s\n", sqlite3_column_text(st, 0),
+                        sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+                        sqlite3_column_text(st, 3));
+            n++;
+        }
+        if (n > per_half)
+            fprintf(out, "  … và %d cảnh báo khác\n", n - per_half);
+        any |= n > 0;
+        sqlite3_reset(st);
+    }
+    if (!any)
+        fputs("Không có cảnh báo.\n", out);
+    sqlite3_finalize(st);
+    return ferror(out) ? -1 : 0;
+}
+
 int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, FILE *out)
 {
     if (!out) {
@@ -1142,7 +1177,7 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
     fputc('\n', out);
     int rc = 0;
     if (summary_indicators(r, out) < 0 || summary_rates(r, out) < 0 ||
-        summary_completeness(r, out) < 0) {
+        summary_completeness(r, out) < 0 || summary_warnings(mirror, r, out, 20) < 0) {
         report_err("hết bộ nhớ / out of memory");
         rc = -1;
     }

@@ -1,0 +1,20 @@
+build-san/tests/unit/test_node.o: tests/unit/test_node.c \
+ tests/unit/../../services/node/node.c \
+ tests/unit/../../services/node/node.h lib/kh_catalog.h \
+ build-san/gen/kh.pb-c.h lib/kh_link.h lib/kh_outbox.h lib/kh_wire.h \
+ lib/kh_zuv.h lib/kh_db.h lib/kh_log.h lib/kh_report.h lib/kh_catalog.h \
+ lib/kh_util.h lib/kh_wire.h
+tests/unit/../../services/node/node.c:
+tests/unit/../../services/node/node.h:
+lib/kh_catalog.h:
+build-san/gen/kh.pb-c.h:
+lib/kh_link.h:
+lib/kh_outbox.h:
+lib/kh_wire.h:
+lib/kh_zuv.h:
+lib/kh_db.h:
+lib/kh_log.h:
+lib/kh_report.h:
+lib/kh_catalog.h:
+lib/kh_util.h:
+lib/kh_wire.h:
