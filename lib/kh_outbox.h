@@ -42,7 +42,8 @@ int kh_outbox_put(kh_outbox_t *ob, const char *dest, const char *key, const char
                   const void *payload, size_t len);
 
 /* Sends one row.  Returns 0 when sent, 1 when the destination is not reachable now
- * (retry later), -1 when the socket is full (stop pumping: backpressure). */
+ * (it is tried again after resend_ms), -1 when the socket is full (backpressure:
+ * this destination waits for the next pump; the others go on). */
 typedef int (*kh_outbox_send_fn)(void *arg, const char *dest, const char *key,
                                  const char *type, const void *payload, size_t len);
 

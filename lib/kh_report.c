@@ -398,22 +398,39 @@ int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_
         csv_set_delim(&p, ';');
     size_t pos = 0;
     ps.line = 0;
+    /* lines end with LF (or CRLF); a file without any LF may come from old Mac
+     * spreadsheets, whose lines end with CR alone */
+    char eol = memchr(buf, '\n', len) || !memchr(buf, '\r', len) ? '\n' : '\r';
     while (pos < len && !ps.oom) {
-        const char *nl = memchr(buf + pos, '\n', len - pos);
+        const char *nl = memchr(buf + pos, eol, len - pos);
         size_t n = nl ? (size_t)(nl - (buf + pos)) + 1 : len - pos;
         ps.line++;
         /* a record starts on the first line that is not blank after the previous
          * record ended (a quoted field may carry it over several lines) */
         int blank = 1;           /* libcsv emits no record for a line of only blanks */
         for (size_t i = 0; blank && i < n; i++)
-            blank = strchr(" \t\r\n", buf[pos + i]) != NULL;
+            blank = buf[pos + i] != '\0' && strchr(" \t\r\n", buf[pos + i]) != NULL;
         if (!ps.in_record && !blank) {
             ps.rec_line = ps.line;
             ps.in_record = 1;
         }
         if (csv_parse(&p, buf + pos, n, on_field, on_record, &ps) != n) {
-            syntax(&ps, ps.line, "lỗi cú pháp CSV", csv_strerror(csv_error(&p)), NULL);
-            break;
+            /* report it, drop the broken record and go on from the next line, so
+             * every problem of the file is found, not only the first */
+            char en[160];
+            snprintf(en, sizeof en, "CSV syntax error: %s", csv_strerror(csv_error(&p)));
+            syntax(&ps, ps.line, "lỗi cú pháp CSV (dấu ngoặc kép đặt sai chỗ?)", en, NULL);
+            csv_free(&p);
+            if (csv_init(&p, CSV_APPEND_NULL | CSV_STRICT | CSV_STRICT_FINI) != 0) {
+                ps.oom = 1;
+                break;
+            }
+            csv_set_realloc_func(&p, realloc);
+            ps.nf = 0;
+            ps.in_record = 0;
+            ps.field_bad = 0;
+            if (ps.errors >= 200)
+                break;
         }
         pos += n;
     }

@@ -406,6 +406,33 @@ static void test_multiline_first_field_line_number(void **state)
     assert_value(&fx->r, 1, "28759", "HO.TONG", "5", 5);
 }
 
+/* After a syntax error the parser goes on: the next broken line is found too. */
+static void test_errors_after_a_stray_quote_are_found(void **state)
+{
+    fixture_t *fx = *state;
+    const char *s = HDR
+                    "2020S2,28756,HO.TONG,12\"3\n"
+                    "2020S2,28757,HO.TONG,980\n"
+                    "2020S2,28758,HO.TONG,1,2\n";
+    assert_int_equal(parse(fx, s), 2);
+    assert_int_equal(fx->f.n, 2);
+    assert_int_equal(fx->f.items[0]->line, 2);
+    assert_int_equal(fx->f.items[1]->line, 4);
+    assert_non_null(strstr(fx->f.items[1]->message_en, "5 fields"));
+}
+
+/* Old Mac spreadsheets end lines with CR alone. */
+static void test_cr_only_line_endings(void **state)
+{
+    fixture_t *fx = *state;
+    const char *s = "period,orgunit,indicator,value\r"
+                    "2020S2,28756,HO.TONG,1200\r"
+                    "2020S2,28757,HO.TONG,980\r";
+    assert_int_equal(parse(fx, s), 0);
+    assert_int_equal(fx->r.n_values, 2);
+    assert_value(&fx->r, 1, "28757", "HO.TONG", "980", 3);
+}
+
 static void test_stray_quote(void **state)
 {
     fixture_t *fx = *state;
@@ -539,6 +566,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_multiline_first_field_line_number, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stray_quote, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_after_a_stray_quote_are_found, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cr_only_line_endings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clear_and_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_rows_grow, setup, teardown),

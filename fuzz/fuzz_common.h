@@ -1,0 +1,74 @@
+/*
+ * fuzz_common.h — shared by the libFuzzer targets (fuzz/fuzz_*.c): the real catalogue
+ * (data/), loaded once in LLVMFuzzerInitialize, and deterministic stand-ins for the
+ * callbacks the pipeline supplies (previous-period values).
+ *
+ * The data directory is $KH_DATA_DIR, else ./data (make fuzz runs from the repository
+ * root), else data/ two levels above the binary (build-fuzz/fuzz/fuzz_x).
+ */
+#ifndef KH_FUZZ_COMMON_H
+#define KH_FUZZ_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kh_catalog.h"
+
+#define FUZZ_TODAY 20250101     /* fixed "today" for kh_validate: reproducible runs */
+
+static kh_catalog_t *fz_cat;
+
+static void fz_load_catalog(const char *argv0)
+{
+    char err[256] = "", from_bin[1024] = "";
+    const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+    if (slash)
+        snprintf(from_bin, sizeof from_bin, "%.*s/../../data", (int)(slash - argv0), argv0);
+    const char *dirs[] = {getenv("KH_DATA_DIR"), "data", from_bin[0] ? from_bin : NULL};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && !fz_cat; i++)
+        if (dirs[i])
+            fz_cat = kh_catalog_load(dirs[i], 620, 1205, err, sizeof err);
+    if (!fz_cat) {
+        fprintf(stderr, "fuzz: cannot load the catalogue (set KH_DATA_DIR): %s\n", err);
+        exit(1);
+    }
+}
+
+static uint32_t fz_hash(const char *s, uint32_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* kh_prev_fn: a previous-period value made up from the key, so that "within N% of
+ * previous" rules see a missing value, a zero, and ordinary values. */
+static int fz_prev(void *arg, const char *period, const char *orgunit, const char *indicator,
+                   double *out)
+{
+    (void)arg;
+    uint32_t h = fz_hash(indicator, fz_hash(orgunit, fz_hash(period, 2166136261u)));
+    switch (h % 8) {
+    case 0: return -1;
+    case 1: *out = 0; return 0;
+    default: *out = (double)(h % 5000) + 1; return 0;
+    }
+}
+
+/* The district a node would send the report as: the report's first unit if it is a
+ * district, the parent of its first commune otherwise, else Bến Tre city (829). */
+static const char *fz_district_of(const Kh__Report *r)
+{
+    for (size_t i = 0; i < r->n_values; i++) {
+        const kh_unit_t *u = kh_catalog_unit_any(fz_cat, r->values[i]->orgunit);
+        if (u && u->level == KH_LEVEL_DISTRICT)
+            return u->code;
+        if (u && u->level == KH_LEVEL_COMMUNE)
+            return u->parent;
+    }
+    return "829";
+}
+
+#endif
