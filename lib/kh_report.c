@@ -392,10 +392,10 @@ int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_
     /* A spreadsheet set to a locale whose decimal mark is the comma (Vietnamese, most
      * of Europe) saves "CSV" with semicolons: the header tells. */
     size_t first = 0;
-    while (first < len && strchr(" \t\r\n", buf[first]))
+    while (first < len && buf[first] && strchr(" \t\r\n", buf[first]))
         first++;
-    if (len - first >= 7 && memcmp(buf + first, "period;", 7) == 0)
-        csv_set_delim(&p, ';');
+    unsigned char delim = len - first >= 7 && memcmp(buf + first, "period;", 7) == 0 ? ';' : ',';
+    csv_set_delim(&p, delim);
     size_t pos = 0;
     ps.line = 0;
     /* lines end with LF (or CRLF); a file without any LF may come from old Mac
@@ -426,6 +426,7 @@ int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_
                 break;
             }
             csv_set_realloc_func(&p, realloc);
+            csv_set_delim(&p, delim);
             ps.nf = 0;
             ps.in_record = 0;
             ps.field_bad = 0;

@@ -85,7 +85,8 @@ static void scan_spool(run_t *r)
         struct stat st;
         if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
             continue;
-        if ((int64_t)st.st_mtime * 1000 > now - 300)
+        int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (mtime_ms > now - 300)
             continue;            /* still being written: next scan */
         budget--;
         int rc = node_submit_file(&r->node, path, NULL, 0, 0);

@@ -379,16 +379,17 @@ int node_template_write(const kh_catalog_t *c, const char *district, const char 
                         node_tpl_format_t fmt, const char *path, int force, char *err,
                         size_t errlen)
 {
-    struct stat st;
-    if (!force && stat(path, &st) == 0) {
-        snprintf(err, errlen, "%s: tệp đã có, dùng --force để ghi đè / the file exists; "
-                 "--force overwrites it", path);
-        return 1;
-    }
     tpl_t t;
     int rc = tpl_build(c, district, period, &t, err, errlen);
     if (rc != 0)
         return rc < 0 ? 1 : rc;
+    struct stat st;
+    if (!force && stat(path, &st) == 0) {
+        tpl_free(&t);
+        snprintf(err, errlen, "%s: tệp đã có, dùng --force để ghi đè / the file exists; "
+                 "--force overwrites it", path);
+        return 1;
+    }
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 32);
     if (!tmp) {
