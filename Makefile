@@ -79,3 +79,6 @@ clean:
 	rm -rf $(B)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# ---- fragments: sanitizer build and fuzz targets (mk/san-fuzz.mk), test tools (mk/tools.mk)
+-include mk/*.mk

@@ -8,11 +8,13 @@
  */
 #include "kh_inbox.h"
 #include "kh_log.h"
+#include "kh_util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define RID_MAX 256
+#define FULL_LOG_MS 10000    /* a full disk is logged at most this often */
 
 typedef struct {
     uint8_t rid[RID_MAX];
@@ -34,6 +36,8 @@ struct kh_inbox {
     pending_t *pending;
     int n;
     kh_inbox_stats_t stats;
+    int64_t full_logged_at;  /* the last "disk full" line; 0: the disk is not full */
+    uint64_t full_failures;  /* failed commits since that line */
 };
 
 static void on_timer(uv_timer_t *t) { kh_inbox_flush(t->data); }
@@ -61,9 +65,32 @@ kh_inbox_t *kh_inbox_new(uv_loop_t *loop, sqlite3 *db, int batch_max, int batch_
     return in;
 }
 
+/* A full disk is what an admin must act on, and it fails every batch until space comes
+ * back: say which database and what to do, once per FULL_LOG_MS, not once per batch. */
+static void log_full(kh_inbox_t *in)
+{
+    in->full_failures++;
+    int64_t now = kh_now_ms();
+    if (in->full_logged_at && now - in->full_logged_at < FULL_LOG_MS)
+        return;
+    const char *path = sqlite3_db_filename(in->db, "main");
+    char msg[1024];
+    snprintf(msg, sizeof msg, "the disk holding %.600s is full: nothing was stored or "
+             "acknowledged (the senders keep their messages and resend them); free space "
+             "on that disk: this service retries by itself, no restart needed "
+             "(%llu failed commit(s) since the last such line)", path ? path : "?",
+             (unsigned long long)in->full_failures);
+    KH_ERROR("db.full", msg, "db", path, "error", sqlite3_errmsg(in->db));
+    in->full_logged_at = now;
+    in->full_failures = 0;
+}
+
 static void rollback(kh_inbox_t *in, const char *why)
 {
-    KH_ERROR("inbox.rollback", why, "error", sqlite3_errmsg(in->db));
+    if ((sqlite3_extended_errcode(in->db) & 0xff) == SQLITE_FULL)
+        log_full(in);
+    else
+        KH_ERROR("inbox.rollback", why, "error", sqlite3_errmsg(in->db));
     sqlite3_exec(in->db, "ROLLBACK", NULL, NULL, NULL);
     in->in_txn = 0;
     in->n = 0;
@@ -81,6 +108,14 @@ int kh_inbox_flush(kh_inbox_t *in)
     }
     in->in_txn = 0;
     in->stats.commits++;
+    if (in->full_logged_at) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the disk has room again: commits succeed (%llu failed "
+                 "since the last disk-full line)", (unsigned long long)in->full_failures);
+        KH_INFO("db.space", msg, "db", sqlite3_db_filename(in->db, "main"));
+        in->full_logged_at = 0;
+        in->full_failures = 0;
+    }
     /* acknowledge, one Ack per peer (peers are few within one batch) */
     char *keys[in->n > 0 ? in->n : 1];
     int dups[in->n > 0 ? in->n : 1];

@@ -6,7 +6,9 @@
  * entries.  Invariants: every row with seq <= cursor is either acked (deleted) or in
  * the in-flight set or was skipped because its destination was unreachable — in the
  * last case the cursor is not advanced past it, so it is tried again.  After a
- * restart cursors are 0, so every remaining row is sent again.
+ * restart cursors are 0, so every remaining row is sent again.  One exception is
+ * repaired, not prevented: an ack's DELETE undone by the rollback of the transaction
+ * around it leaves a row behind the cursor and out of flight (see sweep()).
  */
 #include "kh_outbox.h"
 #include "kh_log.h"
@@ -19,12 +21,16 @@
 typedef struct {
     int64_t seq;
     int64_t deadline;
+    int64_t sent_at;         /* when it was last handed to the socket */
 } flight_t;
 
 typedef struct {
     char *dest;
     int64_t cursor;
     int64_t blocked_until;   /* destination unreachable: wait until then */
+    int64_t next_sweep;      /* when to look for rows lost from the in-flight set */
+    int64_t last_ack;        /* when the destination last acknowledged anything */
+    int64_t last_probe;      /* seq of the last row resent as a probe */
     int n_flight;
     flight_t *flight;        /* window entries */
 } dest_t;
@@ -36,7 +42,7 @@ struct kh_outbox {
     dest_t *dests;
     size_t n_dests, cap_dests;
     uint64_t resent;
-    sqlite3_stmt *st_put, *st_next, *st_get, *st_del, *st_count, *st_dests;
+    sqlite3_stmt *st_put, *st_next, *st_get, *st_del, *st_count, *st_dests, *st_below;
 };
 
 static dest_t *dest_get(kh_outbox_t *ob, const char *dest, int create);
@@ -70,8 +76,9 @@ kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend
     ob->st_del = prep(ob, "DELETE FROM outbox_%s WHERE key=? RETURNING seq,dest");
     ob->st_count = prep(ob, "SELECT count(*) FROM outbox_%s");
     ob->st_dests = prep(ob, "SELECT DISTINCT dest FROM outbox_%s");
+    ob->st_below = prep(ob, "SELECT count(*) FROM outbox_%s WHERE dest=? AND seq<=?");
     if (!ob->st_put || !ob->st_next || !ob->st_get || !ob->st_del || !ob->st_count ||
-        !ob->st_dests) {
+        !ob->st_dests || !ob->st_below) {
         kh_outbox_destroy(&ob);
         return NULL;
     }
@@ -100,6 +107,7 @@ void kh_outbox_destroy(kh_outbox_t **self_p)
     sqlite3_finalize(ob->st_del);
     sqlite3_finalize(ob->st_count);
     sqlite3_finalize(ob->st_dests);
+    sqlite3_finalize(ob->st_below);
     for (size_t i = 0; i < ob->n_dests; i++) {
         free(ob->dests[i].dest);
         free(ob->dests[i].flight);
@@ -177,16 +185,69 @@ static int resend_one(kh_outbox_t *ob, int64_t seq, kh_outbox_send_fn send, void
     return rc;
 }
 
+static int in_flight(const dest_t *d, int64_t seq)
+{
+    for (int i = 0; i < d->n_flight; i++)
+        if (d->flight[i].seq == seq)
+            return 1;
+    return 0;
+}
+
+/* An ACK handled while a group-commit batch is open deletes its row inside that batch;
+ * if the batch then fails to commit (disk full) the row comes back, but it has left the
+ * in-flight set and the cursor is past it.  Once per resend_ms: more rows at or below
+ * the cursor than in flight means such rows exist; rewind (rows in flight are skipped). */
+static void sweep(kh_outbox_t *ob, dest_t *d, int64_t now)
+{
+    if (d->cursor == 0 || now < d->next_sweep)
+        return;
+    d->next_sweep = now + ob->resend_ms;
+    sqlite3_stmt *st = ob->st_below;
+    sqlite3_bind_text(st, 1, d->dest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, d->cursor);
+    int64_t below = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (below > d->n_flight) {
+        KH_WARN("outbox.rewind", "rows whose acknowledgement was rolled back are sent again",
+                "outbox", ob->name, "dest", d->dest);
+        d->cursor = 0;
+    }
+}
+
 static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn send,
                      void *arg)
 {
     int sent = 0;
     if (d->blocked_until > now)
         return 0;
-    /* 1. in-flight rows past their deadline: again */
+    sweep(ob, d, now);
+    /* 1. in-flight rows past their deadline: again.  A due row sent before the
+     * destination's last acknowledgement was lost (a peer restarted): all such go again.
+     * A due row with nothing acknowledged since it was sent means a silent peer (stopped,
+     * hung, a dead link not yet noticed): then only one row goes per resend_ms, a probe
+     * (the due rows in turn), and the others wait: copies of the window must not pile
+     * up in the socket queues, in memory, for as long as the peer is away. */
+    int64_t probe_seq = -1, first = -1;      /* next after the last probe, or first */
+    for (int i = 0; i < d->n_flight; i++) {
+        const flight_t *f = &d->flight[i];
+        if (f->deadline > now || f->sent_at < d->last_ack)
+            continue;
+        if (first < 0 || f->seq < first)
+            first = f->seq;
+        if (f->seq > d->last_probe && (probe_seq < 0 || f->seq < probe_seq))
+            probe_seq = f->seq;
+    }
+    if (probe_seq < 0)
+        probe_seq = first;
+    if (probe_seq >= 0)
+        d->last_probe = probe_seq;
     for (int i = 0; i < d->n_flight; i++) {
         if (d->flight[i].deadline > now)
             continue;
+        if (probe_seq >= 0 && d->flight[i].seq != probe_seq) {
+            d->flight[i].deadline = now + ob->resend_ms;
+            continue;
+        }
         int rc = resend_one(ob, d->flight[i].seq, send, arg);
         if (rc == 2) {                      /* acked meanwhile */
             d->flight[i--] = d->flight[--d->n_flight];
@@ -199,6 +260,7 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
             return sent;
         }
         d->flight[i].deadline = now + ob->resend_ms;
+        d->flight[i].sent_at = now;
         ob->resent++;
         sent++;
     }
@@ -213,6 +275,10 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t seq = sqlite3_column_int64(st, 0);
+        if (in_flight(d, seq)) {            /* after a rewind */
+            d->cursor = seq;
+            continue;
+        }
         int r = send(arg, d->dest, (const char *)sqlite3_column_text(st, 1),
                      (const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
                      (size_t)sqlite3_column_bytes(st, 3));
@@ -225,6 +291,7 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
         d->cursor = seq;
         d->flight[d->n_flight].seq = seq;
         d->flight[d->n_flight].deadline = now + ob->resend_ms;
+        d->flight[d->n_flight].sent_at = now;
         d->n_flight++;
         sent++;
     }
@@ -238,6 +305,11 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
 
 int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg)
 {
+    /* Inside a transaction (a service's open group-commit batch) the rows of the batch
+     * are visible to us but not yet durable: sending them would let the next hop apply
+     * what a crash before COMMIT undoes.  The pump after the commit sends them. */
+    if (!sqlite3_get_autocommit(ob->db))
+        return 0;
     int64_t now = kh_now_ms();
     int total = 0;
     for (size_t i = 0; i < ob->n_dests; i++) {
@@ -268,8 +340,10 @@ int kh_outbox_ack(kh_outbox_t *ob, char *const *keys, size_t n)
                     d->flight[i] = d->flight[--d->n_flight];
                     break;
                 }
-            if (d)
+            if (d) {
                 d->blocked_until = 0;
+                d->last_ack = kh_now_ms();
+            }
             removed++;
             rc = sqlite3_step(st);
         }

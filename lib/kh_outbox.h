@@ -4,7 +4,10 @@
  * A service writes what it must pass on into an outbox table in its own database,
  * in the same transaction as the state change that produced it; the pump sends
  * rows in order, at most `window` unacknowledged per destination, and resends a
- * row whose acknowledgement has not come within `resend_ms`.  An Ack deletes the
+ * row whose acknowledgement has not come within `resend_ms` (while a destination has
+ * acknowledged nothing since the row was sent, only one of its rows is resent per
+ * resend_ms, in turn: a stopped peer does not collect copies of the window in the
+ * queues).  An Ack deletes the
  * row.  After a restart nothing is in flight, so everything still in the table is
  * sent again: receivers apply by key, so a resend is harmless.
  *
@@ -48,7 +51,8 @@ typedef int (*kh_outbox_send_fn)(void *arg, const char *dest, const char *key,
                                  const char *type, const void *payload, size_t len);
 
 /* Sends due rows: expired ones again, then new ones while windows allow.  Returns
- * the number sent, or -1 on a database error. */
+ * the number sent, or -1 on a database error.  Sends nothing while the connection is
+ * inside a transaction: only committed rows leave (pump again after the COMMIT). */
 int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg);
 
 /* Deletes acknowledged rows (one savepoint for all).  Unknown keys are ignored.

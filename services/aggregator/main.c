@@ -464,10 +464,15 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         return KH_APPLY_BAD;
     }
     Kh__Verdict *v = kh__verdict__unpack(NULL, m->len, m->payload);
+    /* A rejected revision is only kept for the history: its period or district may be
+     * the very reason it was rejected (refusing it would leave it unacknowledged at the
+     * validator, resent forever).  Only an accepted one must name a known district. */
     if (!v || !v->report || !v->report->report_id[0] || strlen(v->report->report_id) > 64 ||
-        !province_of(a, v->report->district, v->report->period)) {
+        v->report->revision == 0 ||
+        (v->accepted && !province_of(a, v->report->district, v->report->period))) {
         a->malformed++;
-        KH_WARN("verdict.malformed", "a VERDICT does not decode or names no known district");
+        KH_WARN("verdict.malformed", "a VERDICT does not decode, has no id or revision, or "
+                "(accepted) names no known district");
         if (v)
             kh__verdict__free_unpacked(v, NULL);
         return KH_APPLY_BAD;
@@ -841,7 +846,9 @@ static void on_snapshot(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
         else if (to - req->from_seq >= RANGE_MAX)
             to = req->from_seq + RANGE_MAX - 1;
         end.seq = to;
-        end.complete = mn != 0 && req->from_seq >= mn;
+        /* a subscriber ahead of the feed (its seq from a feed since reset) must take a
+         * snapshot: an empty "complete" range would leave it waiting for seqs never sent */
+        end.complete = mn != 0 && req->from_seq >= mn && req->from_seq <= mx + 1;
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(a->db, "SELECT payload FROM feed WHERE seq BETWEEN ? AND ? "
                                       "ORDER BY seq", -1, &st, NULL) == SQLITE_OK) {

@@ -45,6 +45,14 @@ typedef struct {
     uint64_t refused, malformed;
 } collector_t;
 
+/* The malformed counter as a log field. */
+static const char *count_str(uint64_t n)
+{
+    static char buf[24];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)n);
+    return buf;
+}
+
 /* A report refused at the door (wrong district, bad id): stored as refused, answered
  * with a REJECTED receipt and acknowledged, so the node stops resending it. */
 static int refuse(collector_t *c, const char *district, Kh__Report *r, const char *code,
@@ -171,6 +179,8 @@ static int apply_receipt(collector_t *c, const kh_wmsg_t *m, char *key, size_t k
     if (!r->event_id[0] || strlen(r->event_id) >= keycap || !r->district[0] ||
         strlen(r->district) >= KH_CODE_MAX) {
         c->malformed++;
+        KH_WARN("receipt.malformed", "a RECEIPT has no event id or district, or one too long",
+                "malformed", count_str(c->malformed));
         rc = KH_APPLY_BAD;
         goto out;
     }
@@ -224,8 +234,11 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
         return;
     }
     if (strcmp(m.type, KH_T_ACK) == 0 && s == c->front) {
-        if (kh_link_ack(c->to_nodes, m.payload, m.len) < 0)
+        if (kh_link_ack(c->to_nodes, m.payload, m.len) < 0) {
             c->malformed++;
+            KH_WARN("message.malformed", "an ACK from a node does not decode", "malformed",
+                    count_str(c->malformed));
+        }
         kh_link_pump(c->to_nodes);
         return;
     }
@@ -236,6 +249,8 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     }
     if (s == c->back && strcmp(m.type, KH_T_RECEIPT) != 0) {
         c->malformed++;
+        KH_WARN("message.malformed", "the notifier may only send RECEIPT", "type", m.type,
+                "malformed", count_str(c->malformed));
         return;
     }
     kh_inbox_add(c->inbox, s, &m);

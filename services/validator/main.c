@@ -57,9 +57,13 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         return KH_APPLY_BAD;
     }
     Kh__Report *r = kh__report__unpack(NULL, m->len, m->payload);
-    if (!r || !r->report_id[0] || strlen(r->report_id) > 64) {
+    /* the collector's own checks: without a revision there is no key, and without a
+     * district the notifier could never take the REJECTED event */
+    if (!r || !r->report_id[0] || strlen(r->report_id) > 64 || r->revision == 0 ||
+        !r->district[0] || strlen(r->district) >= KH_CODE_MAX) {
         v->malformed++;
-        KH_WARN("report.malformed", "a REPORT payload does not decode or has no id");
+        KH_WARN("report.malformed",
+                "a REPORT payload does not decode or has no id, revision or district");
         if (r)
             kh__report__free_unpacked(r, NULL);
         return KH_APPLY_BAD;
