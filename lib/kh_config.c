@@ -173,3 +173,18 @@ int kh_config_long(const kh_config_t *c, const char *section, const char *key, l
     }
     return 0;
 }
+
+int kh_config_max_message(const kh_config_t *c, int internal, long *out, char *err,
+                          size_t errlen)
+{
+    long ext;
+    if (kh_config_long(c, "general", "max_message_bytes", 4L << 20, 1024, 256L << 20, &ext, err,
+                       errlen) < 0)
+        return -1;
+    if (!internal) {
+        *out = ext;
+        return 0;
+    }
+    return kh_config_long(c, "general", "internal_max_message_bytes", 2 * ext + (4L << 20), 1024,
+                          1L << 30, out, err, errlen);
+}

@@ -31,4 +31,12 @@ int kh_config_str(const kh_config_t *c, const char *section, const char *key,
 int kh_config_long(const kh_config_t *c, const char *section, const char *key, long dflt,
                    long min, long max, long *out, char *err, size_t errlen);
 
+/* The largest message accepted: from outside (internal = 0: what a node may send the
+ * collector, [general] max_message_bytes, default 4 MiB) or between the province's
+ * own processes and to kh-feed (internal = 1: [general] internal_max_message_bytes,
+ * default twice the outside limit plus 4 MiB, since a report grows on its way: the
+ * verdict carries the report and its findings).  Returns 0, or -1 with a reason. */
+int kh_config_max_message(const kh_config_t *c, int internal, long *out, char *err,
+                          size_t errlen);
+
 #endif

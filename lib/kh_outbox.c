@@ -22,7 +22,11 @@ typedef struct {
     int64_t seq;
     int64_t deadline;
     int64_t sent_at;         /* when it was last handed to the socket */
+    int waits;               /* resends put off while the destination was busy */
 } flight_t;
+
+/* A due row is resent anyway after this many resend periods of a busy destination. */
+#define MAX_WAITS 8
 
 typedef struct {
     char *dest;
@@ -221,14 +225,19 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
     if (d->blocked_until > now)
         return 0;
     sweep(ob, d, now);
-    /* 1. in-flight rows past their deadline: again.  A due row sent before the
-     * destination's last acknowledgement was lost (a peer restarted): all such go again.
-     * A due row with nothing acknowledged since it was sent means a silent peer (stopped,
-     * hung, a dead link not yet noticed): then only one row goes per resend_ms, a probe
-     * (the due rows in turn), and the others wait: copies of the window must not pile
-     * up in the socket queues, in memory, for as long as the peer is away. */
+    /* 1. in-flight rows past their deadline: again — but a copy that would only join
+     * the first one in a queue adds load and memory (a stopped peer collected the whole
+     * window again every resend_ms, up to the high-water mark).  So:
+     *  - while the destination is acknowledging (its last ack is under resend_ms/2 old:
+     *    it is working through a queue), due rows wait, at most MAX_WAITS periods;
+     *  - a due row with nothing acknowledged since it was sent means a silent peer
+     *    (stopped, hung, unreachable): one such row goes per resend_ms, a probe, the
+     *    rows in turn, and the others wait;
+     *  - a due row sent before the last ack, the peer now quiet, was lost (the peer
+     *    restarted): all such go again at once. */
+    int working = d->last_ack && now - d->last_ack < ob->resend_ms / 2;
     int64_t probe_seq = -1, first = -1;      /* next after the last probe, or first */
-    for (int i = 0; i < d->n_flight; i++) {
+    for (int i = 0; !working && i < d->n_flight; i++) {
         const flight_t *f = &d->flight[i];
         if (f->deadline > now || f->sent_at < d->last_ack)
             continue;
@@ -242,10 +251,16 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
     if (probe_seq >= 0)
         d->last_probe = probe_seq;
     for (int i = 0; i < d->n_flight; i++) {
-        if (d->flight[i].deadline > now)
+        flight_t *f = &d->flight[i];
+        if (f->deadline > now)
             continue;
-        if (probe_seq >= 0 && d->flight[i].seq != probe_seq) {
-            d->flight[i].deadline = now + ob->resend_ms;
+        if (working && f->waits < MAX_WAITS) {
+            f->deadline = now + ob->resend_ms;
+            f->waits++;
+            continue;
+        }
+        if (!working && f->sent_at >= d->last_ack && f->seq != probe_seq) {
+            f->deadline = now + ob->resend_ms;
             continue;
         }
         int rc = resend_one(ob, d->flight[i].seq, send, arg);
@@ -261,6 +276,7 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
         }
         d->flight[i].deadline = now + ob->resend_ms;
         d->flight[i].sent_at = now;
+        d->flight[i].waits = 0;
         ob->resent++;
         sent++;
     }
@@ -292,6 +308,7 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
         d->flight[d->n_flight].seq = seq;
         d->flight[d->n_flight].deadline = now + ob->resend_ms;
         d->flight[d->n_flight].sent_at = now;
+        d->flight[d->n_flight].waits = 0;
         d->n_flight++;
         sent++;
     }

@@ -4,10 +4,10 @@
  * A service writes what it must pass on into an outbox table in its own database,
  * in the same transaction as the state change that produced it; the pump sends
  * rows in order, at most `window` unacknowledged per destination, and resends a
- * row whose acknowledgement has not come within `resend_ms` (while a destination has
- * acknowledged nothing since the row was sent, only one of its rows is resent per
- * resend_ms, in turn: a stopped peer does not collect copies of the window in the
- * queues).  An Ack deletes the
+ * row whose acknowledgement has not come within `resend_ms` — not blindly: while the
+ * destination is acknowledging other rows (working through a queue) due rows wait a
+ * while, and while it acknowledges nothing (stopped) one row per resend_ms is resent,
+ * in turn; so copies of the window do not pile up in the queues (see pump_dest).  An Ack deletes the
  * row.  After a restart nothing is in flight, so everything still in the table is
  * sent again: receivers apply by key, so a resend is harmless.
  *

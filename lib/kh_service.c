@@ -92,9 +92,13 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         return -1;
     }
     kh_log_init(name, lvl);
-    long hwm, maxmsg, hb;
+    long hwm, maxmsg, maxout, hb;
+    if (kh_config_max_message(s->cfg, 1, &maxmsg, err, sizeof err) < 0 ||
+        kh_config_max_message(s->cfg, 0, &maxout, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-%s: %s: %s\n", name, s->config_path, err);
+        return -1;
+    }
     if (cfg_long(s, "hwm", 1000, 1, 1000000, &hwm) < 0 ||
-        cfg_long(s, "max_message_bytes", 4 << 20, 1024, 256 << 20, &maxmsg) < 0 ||
         cfg_long(s, "heartbeat_ms", 2000, 0, 600000, &hb) < 0 ||
         cfg_long(s, "batch_max", 64, 1, 4096, &s->batch_max) < 0 ||
         cfg_long(s, "batch_ms", 5, 0, 10000, &s->batch_ms) < 0 ||
@@ -103,6 +107,7 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         return -1;
     s->zopts.hwm = (int)hwm;
     s->zopts.max_msg = maxmsg;
+    s->max_msg_outside = maxout;
     s->zopts.heartbeat_ms = (int)hb;
     char run_dir[1024];
     if (kh_config_str(s->cfg, "general", "run_dir", ".", run_dir, sizeof run_dir) == 0)

@@ -23,7 +23,8 @@ typedef struct kh_service {
     void (*on_stop)(struct kh_service *s);
     void *arg;
     int stopping;
-    kh_zopts_t zopts;            /* from [general]: hwm, max_message_bytes, heartbeat_ms */
+    kh_zopts_t zopts;            /* from [general]: hwm, internal_max_message_bytes, heartbeat_ms */
+    int64_t max_msg_outside;     /* [general] max_message_bytes: what nodes may send */
     long batch_max, batch_ms, window, resend_ms;
     char config_path[1024];
 } kh_service_t;

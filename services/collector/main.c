@@ -87,6 +87,20 @@ static int refuse(collector_t *c, const char *district, Kh__Report *r, const cha
     return put < 0 ? KH_APPLY_FAIL : put == 0 ? KH_APPLY_DUP : KH_APPLY_NEW;
 }
 
+/* The same bounds as a report file read by kh-node (lib/kh_report.h): a report that
+ * breaks them was not made by a node from a file, and must not travel further. */
+static int report_within_bounds(const Kh__Report *r)
+{
+    if (r->n_values > KH_REPORT_MAX_VALUES || strlen(r->source_name) > 255)
+        return 0;
+    for (size_t i = 0; i < r->n_values; i++)
+        if (strlen(r->values[i]->orgunit) >= KH_CODE_MAX ||
+            strlen(r->values[i]->indicator) >= KH_CODE_MAX ||
+            strlen(r->values[i]->raw) >= KH_FIELD_MAX)
+            return 0;
+    return 1;
+}
+
 static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t keycap)
 {
     char district[KH_CODE_MAX];
@@ -116,6 +130,14 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         rc = refuse(c, district, r, "UNKNOWN_SENDER",
                     "Nút gửi không phải là một huyện đã đăng ký",
                     "the sender is not a registered district");
+        goto out;
+    }
+    if (!report_within_bounds(r)) {
+        /* never carry an oversized report (or its name) further down the pipeline */
+        kh_report_set_str(&r->source_name, "");
+        rc = refuse(c, district, r, "TOO_LARGE",
+                    "Báo cáo quá lớn: quá nhiều dòng hoặc có ô dữ liệu quá dài",
+                    "the report is too large: too many rows or a field that is too long");
         goto out;
     }
     if ((r->district[0] && strcmp(r->district, district) != 0) ||
@@ -297,7 +319,9 @@ int main(int argc, char **argv)
                                        "VALUES(?,?,?) ON CONFLICT DO NOTHING");
     kh_zopts_t ro = s->zopts;
     ro.router = 1;
-    c.front = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &c);
+    kh_zopts_t fo = ro;
+    fo.max_msg = s->max_msg_outside;      /* the door takes the outside limit */
+    c.front = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &fo, on_router, &c);
     c.back = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &c);
     if (!c.st_report || !c.st_receipt || !c.front || !c.back ||
         kh_zsock_bind(c.front, listen) < 0 || kh_zsock_bind(c.back, receipts) < 0) {

@@ -22,6 +22,7 @@ INJ=$TOP/${KH_BUILD:-build}/tests/tools/kh-inject
 [ -x "$INJ" ] || { echo "not ok - $INJ is not built (make)"; exit 1; }
 start_test frames
 set_conf general max_message_bytes 65536
+set_conf general internal_max_message_bytes 98304   # 96 KiB between the services
 set_conf general resend_ms 500        # a message refused forever would be resent often
 IN=$RUN/input
 python3 "$TOP/scripts/gen-demo-data.py" "$IN" 2>/dev/null
@@ -73,6 +74,10 @@ front() {        # the collector's node socket, as district 829 (one connection 
     inj f-rev0 "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --revision 0 "${W[@]}"
     inj f-p1000 "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --report-id 829-P \
         --period "$P1000" "${W[@]}"
+    # a report just under the door's limit whose verdict and event grow past it (every
+    # value "abc": one finding each): it must still flow to the end, not be resent forever
+    sed '2,$s/,[^,]*$/,abc/' "$IN/829/829-2019S1.csv" >"$OUT/abc.csv"
+    inj f-grow "${C[@]}" --report-file "$OUT/abc.csv" --district 829 "${A[@]}"
 }
 receipts() {     # the collector's receipts socket (the notifier's)
     local C=(--endpoint "$RECEIPTS") R=(--report-file "$IN/831/831-2018S1.csv" --district 831 --as receipt)
@@ -147,6 +152,8 @@ front & receipts & validator & aggregator & notifier & snapshot & wait
 
 # replies: an ACK only for what is well-formed; a door refusal is acknowledged too
 has() { grep -qx -- "$2" "$OUT/$1"; }
+check "door: a report whose verdict outgrows the door's limit is acknowledged" \
+    has f-grow "ACK 829-2019S1/1 dup=0"
 check "door: another district's report is acknowledged (refused with a receipt)" \
     has f-other "ACK 831-2020S1/1 dup=0"
 check "door: a period that is no half-year passes the door (the validator rejects it)" \
@@ -178,6 +185,7 @@ check "every process is alive after phase 1" all_alive
 
 # ---- phase 2: max_message_bytes 32 MiB for the 10 MB strings and 300,000 values ----------
 set_conf general max_message_bytes 33554432
+set_conf general internal_max_message_bytes 67108864
 pipeline stop >/dev/null; pipeline start 831 >/dev/null || exit 1
 BIG=(--big-string 10000000) TINY=(--tiny 300000)
 (inj f-big --endpoint "$FRONT" --id 829 --report-file "$IN/829/829-2018S1.csv" --district 829 "${BIG[@]}" "${A[@]}"
@@ -192,8 +200,11 @@ BIG=(--big-string 10000000) TINY=(--tiny 300000)
  inj n-tiny --endpoint "$NOTIF" --report-file "$IN/831/831-2020S2.csv" --district 831 --as event --stage 2 "${TINY[@]}" "${A[@]}") &
 (inj s-big --endpoint "$SNAP" --as history --period 2019S1 --big-field district "${BIG[@]}" "${W[@]}") &
 wait
-check "door: a 10 MB source name is acknowledged" has f-big "ACK 829-2018S1/1 dup=0"
-check "door: 300,000 values are acknowledged" has f-tiny "ACK 829-2018S2/1 dup=0"
+check "door: a 10 MB source name is acknowledged (refused as too large)" has f-big "ACK 829-2018S1/1 dup=0"
+check "door: 300,000 values are acknowledged (refused as too large)" has f-tiny "ACK 829-2018S2/1 dup=0"
+check_eq "door: neither goes further than the collector" 0 \
+    "$(sql "$RUN/aggregator.db" "SELECT count(*) FROM rejected WHERE report_id IN ('829-2018S1','829-2018S2')")"
+check "door: the refusals say why" grep -q '"code":"TOO_LARGE"' "$RUN/logs/collector.log"
 check "receipts: a 10 MB source name is carried" has r-big "ACK 831-2017S1/1/accepted dup=0"
 check "receipts: 300,000 findings are carried" has r-tiny "ACK 831-2017S2/1/rejected dup=0"
 check "validator: a 10 MB source name is acknowledged" has v-big "ACK 829-2017S1/1 dup=0"
@@ -266,13 +277,15 @@ check_eq "the door's refusal reached district 829's node" 1 \
 check_eq "so did the rejection of the period 2020S3" 1 \
     "$(sql "$RUN/node-829/outbox.db" "SELECT count(*) FROM receipt WHERE event_id='829-2020S3/1/rejected'")"
 check_eq "the aggregator keeps the rejected revisions, whatever their period" \
-    "829-2017S2 829-2018S2 829-2020S3 829-P-V 832-P-A" \
+    "829-2017S2 829-2019S1 829-2020S3 829-P-V 832-P-A" \
     "$(sql_n aggregator "SELECT report_id FROM rejected ORDER BY 1" | paste -sd' ')"
 check_eq "what the aggregator counts" \
-    "829/2017S1/1 829/2018S1/1 829/2019S2/1 829/2020S1/1 831/2019S1/1 832/2017S1/1 832/2017S2/1" \
+    "829/2017S1/1 829/2019S2/1 829/2020S1/1 831/2019S1/1 832/2017S1/1 832/2017S2/1" \
     "$(sql_n aggregator "SELECT district||'/'||period||'/'||revision FROM counted ORDER BY 1" | paste -sd' ')"
-check_eq "the report with a 10 MB source name is stored whole" 1 \
-    "$(sql_n collector "SELECT length(payload) > 10000000 FROM report WHERE report_id='829-2018S1'")"
+check_eq "the reports refused as too large are not stored" 0 \
+    "$(sql_n collector "SELECT count(*) FROM report WHERE report_id IN ('829-2018S1','829-2018S2')")"
+check_eq "the validator's own 10 MB source name went through whole" 1 \
+    "$(sql_n aggregator "SELECT length(verdict) > 10000000 FROM accepted WHERE report_id='829-2017S1'")"
 
 # every malformed input logged and counted exactly once, per service and event
 expect() {   # expect SERVICE EVENT N

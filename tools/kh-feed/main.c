@@ -129,8 +129,7 @@ int main(int argc, char **argv)
         kh_config_str(cfg, "aggregator", "feed", "", feed, sizeof feed) < 0 ||
         kh_config_str(cfg, "aggregator", "snapshot", "", snap, sizeof snap) < 0 ||
         kh_config_str(cfg, "general", "data_dir", "data", data, sizeof data) < 0 ||
-        kh_config_long(cfg, "general", "max_message_bytes", 4 << 20, 1024, 256 << 20, &max_msg,
-                       err, sizeof err) < 0 ||
+        kh_config_max_message(cfg, 1, &max_msg, err, sizeof err) < 0 ||
         kh_config_long(cfg, "calendar", "s1_due", 620, 101, 1231, &s1, err, sizeof err) < 0 ||
         kh_config_long(cfg, "calendar", "s2_due", 1205, 101, 1231, &s2, err, sizeof err) < 0) {
         fprintf(stderr, "kh-feed: bad configuration: %s\n", err);
