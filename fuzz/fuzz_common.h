@@ -20,7 +20,7 @@
 
 static kh_catalog_t *fz_cat;
 
-static void fz_load_catalog(const char *argv0)
+static inline void fz_load_catalog(const char *argv0)
 {
     char err[256] = "", from_bin[1024] = "";
     const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
@@ -36,7 +36,7 @@ static void fz_load_catalog(const char *argv0)
     }
 }
 
-static uint32_t fz_hash(const char *s, uint32_t h)
+static inline uint32_t fz_hash(const char *s, uint32_t h)
 {
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;
@@ -45,7 +45,7 @@ static uint32_t fz_hash(const char *s, uint32_t h)
 
 /* kh_prev_fn: a previous-period value made up from the key, so that "within N% of
  * previous" rules see a missing value, a zero, and ordinary values. */
-static int fz_prev(void *arg, const char *period, const char *orgunit, const char *indicator,
+static inline int fz_prev(void *arg, const char *period, const char *orgunit, const char *indicator,
                    double *out)
 {
     (void)arg;
@@ -59,7 +59,7 @@ static int fz_prev(void *arg, const char *period, const char *orgunit, const cha
 
 /* The district a node would send the report as: the report's first unit if it is a
  * district, the parent of its first commune otherwise, else Bến Tre city (829). */
-static const char *fz_district_of(const Kh__Report *r)
+static inline const char *fz_district_of(const Kh__Report *r)
 {
     for (size_t i = 0; i < r->n_values; i++) {
         const kh_unit_t *u = kh_catalog_unit_any(fz_cat, r->values[i]->orgunit);

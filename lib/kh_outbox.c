@@ -22,6 +22,7 @@ typedef struct {
     int64_t seq;
     int64_t deadline;
     int64_t sent_at;         /* when it was last handed to the socket */
+    int64_t first_sent;      /* when it was first handed to the socket (this process) */
     int waits;               /* resends put off while the destination was busy */
 } flight_t;
 
@@ -34,7 +35,9 @@ typedef struct {
     int64_t blocked_until;   /* destination unreachable: wait until then */
     int64_t next_sweep;      /* when to look for rows lost from the in-flight set */
     int64_t last_ack;        /* when the destination last acknowledged anything */
+    int64_t acked_sent;      /* the latest first_sent of a row it acknowledged */
     int64_t last_probe;      /* seq of the last row resent as a probe */
+    int64_t next_probe;      /* no other probe before then */
     int n_flight;
     flight_t *flight;        /* window entries */
 } dest_t;
@@ -228,8 +231,10 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
     /* 1. in-flight rows past their deadline: again — but a copy that would only join
      * the first one in a queue adds load and memory (a stopped peer collected the whole
      * window again every resend_ms, up to the high-water mark).  So:
+     *  - a due row all of whose copies were sent before the first copy of a row the
+     *    destination has acknowledged was lost (delivery and acks are in order): again;
      *  - while the destination is acknowledging (its last ack is under resend_ms/2 old:
-     *    it is working through a queue), due rows wait, at most MAX_WAITS periods;
+     *    it is working through a queue), other due rows wait, at most MAX_WAITS periods;
      *  - a due row with nothing acknowledged since it was sent means a silent peer
      *    (stopped, hung, unreachable): one such row goes per resend_ms, a probe, the
      *    rows in turn, and the others wait;
@@ -237,7 +242,7 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
      *    restarted): all such go again at once. */
     int working = d->last_ack && now - d->last_ack < ob->resend_ms / 2;
     int64_t probe_seq = -1, first = -1;      /* next after the last probe, or first */
-    for (int i = 0; !working && i < d->n_flight; i++) {
+    for (int i = 0; !working && now >= d->next_probe && i < d->n_flight; i++) {
         const flight_t *f = &d->flight[i];
         if (f->deadline > now || f->sent_at < d->last_ack)
             continue;
@@ -248,19 +253,21 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
     }
     if (probe_seq < 0)
         probe_seq = first;
-    if (probe_seq >= 0)
+    if (probe_seq >= 0) {
         d->last_probe = probe_seq;
+        d->next_probe = now + ob->resend_ms;
+    }
     for (int i = 0; i < d->n_flight; i++) {
         flight_t *f = &d->flight[i];
         if (f->deadline > now)
             continue;
-        if (working && f->waits < MAX_WAITS) {
+        if (working && f->waits < MAX_WAITS && f->sent_at >= d->acked_sent) {
             f->deadline = now + ob->resend_ms;
             f->waits++;
             continue;
         }
         if (!working && f->sent_at >= d->last_ack && f->seq != probe_seq) {
-            f->deadline = now + ob->resend_ms;
+            f->deadline = d->next_probe > now ? d->next_probe : now + ob->resend_ms;
             continue;
         }
         int rc = resend_one(ob, d->flight[i].seq, send, arg);
@@ -308,6 +315,7 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
         d->flight[d->n_flight].seq = seq;
         d->flight[d->n_flight].deadline = now + ob->resend_ms;
         d->flight[d->n_flight].sent_at = now;
+        d->flight[d->n_flight].first_sent = now;
         d->flight[d->n_flight].waits = 0;
         d->n_flight++;
         sent++;
@@ -354,6 +362,8 @@ int kh_outbox_ack(kh_outbox_t *ob, char *const *keys, size_t n)
             dest_t *d = dest_get(ob, (const char *)sqlite3_column_text(st, 1), 0);
             for (int i = 0; d && i < d->n_flight; i++)
                 if (d->flight[i].seq == seq) {
+                    if (d->flight[i].first_sent > d->acked_sent)
+                        d->acked_sent = d->flight[i].first_sent;
                     d->flight[i] = d->flight[--d->n_flight];
                     break;
                 }

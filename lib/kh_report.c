@@ -145,6 +145,11 @@ static void trim(char *s)
 static int check_period(parse_t *ps, const char *period)
 {
     char msg_vi[160], msg_en[160];
+    if (period[0] == '\0') {
+        syntax(ps, ps->rec_line, "thiếu kỳ báo cáo (cột period)", "the period (column period) is empty",
+               NULL);
+        return -1;
+    }
     if (ps->r->period[0] == '\0') {
         if (kh_report_set_str(&ps->r->period, period) < 0)
             ps->oom = 1;

@@ -156,6 +156,19 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         rc = KH_APPLY_FAIL;
         goto out;
     }
+    /* what we pass on must decode: libprotobuf-c 1.4.1 keeps a field numbered 0 written
+     * in two bytes as an unknown field and packs it in one, which its own decoder then
+     * refuses — such a report would be refused downstream and resent for ever */
+    Kh__Report *again = kh__report__unpack(NULL, len, buf);
+    if (!again) {
+        free(buf);
+        c->malformed++;
+        KH_WARN("report.malformed", "a REPORT that does not survive re-encoding (field 0)",
+                "district", district, "malformed", count_str(c->malformed));
+        rc = KH_APPLY_BAD;
+        goto out;
+    }
+    kh__report__free_unpacked(again, NULL);
     sqlite3_stmt *st = c->st_report;
     sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->revision);

@@ -74,6 +74,10 @@ front() {        # the collector's node socket, as district 829 (one connection 
     inj f-rev0 "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --revision 0 "${W[@]}"
     inj f-p1000 "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --report-id 829-P \
         --period "$P1000" "${W[@]}"
+    # field number 0 in a two-byte tag: libprotobuf-c decodes it but cannot re-decode
+    # what it packs again (found by fuzzing); refused at the door, not passed on
+    inj f-tag0 "${C[@]}" --type REPORT \
+        --raw 0a0a3832392d3230313953311001220632303139533181000000000000000000 "${W[@]}"
     # a report just under the door's limit whose verdict and event grow past it (every
     # value "abc": one finding each): it must still flow to the end, not be resent forever
     sed '2,$s/,[^,]*$/,abc/' "$IN/829/829-2019S1.csv" >"$OUT/abc.csv"
@@ -170,7 +174,7 @@ check "snapshot: a range beyond the feed is not 'complete' (take a snapshot)" \
     grep -q '^SNAPSHOT\$ .* complete=0$' "$OUT/s-ahead"
 check "snapshot: a huge range is served and complete" \
     grep -q '^SNAPSHOT\$ seq=1 complete=1$' "$OUT/s-range"
-unanswered=(f-rand1 f-rand3 f-five f-unknown f-trunc f-over f-wrong f-badack f-noid f-rev0 f-p1000
+unanswered=(f-rand1 f-rand3 f-five f-unknown f-trunc f-over f-wrong f-badack f-noid f-rev0 f-p1000 f-tag0
             r-rand1 r-rand3 r-five r-unknown r-trunc r-over r-wrong r-noid
             v-rand1 v-rand3 v-five v-unknown v-trunc v-over v-wrong v-noid v-rev0 v-nodistrict
             a-rand1 a-rand3 a-five a-unknown a-trunc a-over a-wrong a-noid a-rev0 a-p1000
@@ -294,7 +298,7 @@ expect() {   # expect SERVICE EVENT N
 expect collector message.malformed 9     # door: 1 frame, 3 frames, BOGUS, VERDICT, bad ACK;
                                          # receipts: 1 frame, 3 frames, BOGUS, REPORT
 expect collector zmq.malformed 2         # 5 frames, on each socket
-expect collector report.malformed 4      # truncated, no id, revision 0, 1000-char period
+expect collector report.malformed 5      # truncated, no id, revision 0, 1000-char period, tag 0
 expect collector receipt.malformed 2     # truncated, no event id
 expect validator message.malformed 4     # 1 frame, 3 frames, BOGUS, RECEIPT
 expect validator zmq.malformed 1
@@ -307,5 +311,5 @@ expect aggregator history.malformed 3    # truncated, 1000-char period, 10 MB di
 expect notifier message.malformed 4      # 1 frame, 3 frames, BOGUS, VERDICT
 expect notifier zmq.malformed 1
 expect notifier event.malformed 2        # truncated, no event id
-check_eq "the new collector warnings carry the counter" 4 \
+check_eq "the new collector warnings carry the counter (tag 0 included)" 5 \
     "$(grep '"event":"[a-z]*\.malformed"' "$RUN/logs/collector.log" | grep -c '"malformed":"[0-9]')"

@@ -352,6 +352,60 @@ static void test_silent_peer_gets_probes(void **state)
     assert_int_equal(count_sent(&fx->fk, "k4"), 3);
 }
 
+/* Rows that come due at different times still make one probe per resend_ms. */
+static void test_probes_once_per_period(void **state)
+{
+    fx_t *fx = start(state, 4, 100);
+    put(fx, "", "k1", 1);
+    assert_int_equal(pump(fx), 1);
+    usleep(50 * 1000);
+    put(fx, "", "k2", 1);
+    assert_int_equal(pump(fx), 1);
+    usleep(60 * 1000);
+    assert_int_equal(pump(fx), 1);                 /* k1 due: the probe */
+    usleep(60 * 1000);
+    assert_int_equal(pump(fx), 0);                 /* k2 due, but not another probe yet */
+    usleep(60 * 1000);
+    assert_int_equal(pump(fx), 1);
+    assert_int_equal(count_sent(&fx->fk, "k1"), 2);
+    assert_int_equal(count_sent(&fx->fk, "k2"), 2);
+}
+
+/* A destination that is acknowledging (working through its queue, e.g. after a stall)
+ * is not sent copies of rows that are merely late; once it goes quiet, rows sent before
+ * its last ack were lost and all go again. */
+static void test_busy_peer_gets_no_copies(void **state)
+{
+    fx_t *fx = start(state, 4, 40);
+    put(fx, "", "k1", 1);
+    put(fx, "", "k2", 1);
+    put(fx, "", "k3", 1);
+    assert_int_equal(pump(fx), 3);
+    usleep(50 * 1000);
+    assert_int_equal(ack1(fx, "k1"), 1);           /* it is working… */
+    assert_int_equal(pump(fx), 0);                 /* …so k2, k3 wait */
+    usleep(50 * 1000);                             /* quiet for more than resend_ms/2 */
+    assert_int_equal(pump(fx), 2);                 /* sent before the ack: lost */
+    assert_int_equal(count_sent(&fx->fk, "k2"), 2);
+    assert_int_equal(count_sent(&fx->fk, "k3"), 2);
+}
+
+/* …but a row whose copies all left before the first copy of a row the destination has
+ * acknowledged was lost (in-order delivery): it goes again even while the peer works. */
+static void test_lost_row_resent_while_peer_busy(void **state)
+{
+    fx_t *fx = start(state, 4, 100);
+    put(fx, "", "k1", 1);
+    assert_int_equal(pump(fx), 1);
+    usleep(20 * 1000);
+    put(fx, "", "k2", 1);
+    assert_int_equal(pump(fx), 1);
+    usleep(90 * 1000);                             /* k1 due */
+    assert_int_equal(ack1(fx, "k2"), 1);           /* working, and k2 left after k1 */
+    assert_int_equal(pump(fx), 1);
+    assert_int_equal(count_sent(&fx->fk, "k1"), 2);
+}
+
 static void test_unreachable_does_not_block_others(void **state)
 {
     fx_t *fx = start(state, 4, 30);
@@ -597,6 +651,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_key_ack_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resend_after_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_peer_gets_probes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probes_once_per_period, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_peer_gets_no_copies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_row_resent_while_peer_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_does_not_block_others, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_backpressure_stops_pump, setup, teardown),

@@ -421,6 +421,21 @@ static void test_errors_after_a_stray_quote_are_found(void **state)
     assert_non_null(strstr(fx->f.items[1]->message_en, "5 fields"));
 }
 
+/* An empty period is an error on every row, the first ones included (found by fuzzing:
+ * leading rows without a period used to take the period of the rows after them). */
+static void test_empty_period(void **state)
+{
+    fixture_t *fx = *state;
+    const char *s = HDR
+                    ",28756,HO.TONG,1200\n"
+                    "2020S2,28757,HO.TONG,980\n"
+                    ",28758,HO.TONG,5\n";
+    assert_int_equal(parse(fx, s), 2);
+    assert_int_equal(fx->f.items[0]->line, 2);
+    assert_int_equal(fx->f.items[1]->line, 4);
+    assert_non_null(strstr(fx->f.items[0]->message_en, "period"));
+}
+
 /* Old Mac spreadsheets end lines with CR alone. */
 static void test_cr_only_line_endings(void **state)
 {
@@ -569,6 +584,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors_after_a_stray_quote_are_found, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cr_only_line_endings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_period, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clear_and_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_rows_grow, setup, teardown),
