@@ -3,7 +3,7 @@
 # Libraries are Debian's packages, found with pkg-config (scripts/deps.sh installs them).
 
 CC      := gcc
-PKGS    := libzmq libprotobuf-c sqlite3 libuv inih jansson xlsxwriter
+PKGS    := libzmq libprotobuf-c sqlite3 libuv inih jansson xlsxwriter libsodium
 B       := build
 # make V=1 shows the full commands
 Q       := $(if $(V),,@)
@@ -20,7 +20,7 @@ LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(LIB_SRC)) $(B)/gen/kh.pb-c.o
 LIBKH   := $(B)/libkh.a
 
 SERVICES := collector validator aggregator notifier node
-TOOLS    := kh-feed kh-logs
+TOOLS    := kh-feed kh-logs kh-admin
 BINS     := $(patsubst %,$(B)/bin/kh-%,$(SERVICES)) $(patsubst %,$(B)/bin/%,$(TOOLS))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -56,7 +56,7 @@ $(B)/bin/kh-%: $$(call objs,services/$$*) $(LIBKH)
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/bin/kh-feed $(B)/bin/kh-logs: $(B)/bin/%: $$(call objs,tools/$$*) $(LIBKH)
+$(patsubst %,$(B)/bin/%,$(TOOLS)): $(B)/bin/%: $$(call objs,tools/$$*) $(LIBKH)
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -19,6 +19,8 @@ struct kh_link {
     kh_link_ack_fn on_ack;
     kh_link_msg_fn on_other;
     void *hook_arg;
+    kh_zsock_t *mon;        /* the DEALER's handshakes (a socket monitor) */
+    uint64_t handshakes;
 };
 
 static int link_send(void *arg, const char *dest, const char *key, const char *type,
@@ -67,6 +69,26 @@ static kh_link_t *link_alloc(sqlite3 *db, const char *name, int window, int rese
     return l;
 }
 
+/* A new connection to the peer after the first (it restarted, or the old connection
+ * broke: heartbeats, a partition): what was in flight on the old one may be lost with
+ * it, so all of it goes again now instead of after the resend timeouts, which are
+ * patient with a peer that is merely slow (see kh_outbox.c, pump_dest). */
+static void on_monitor(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
+{
+    (void)s;
+    kh_link_t *l = arg;
+    uint16_t ev;
+    if (n < 1 || zmq_msg_size(&parts[0]) < sizeof ev)
+        return;
+    memcpy(&ev, zmq_msg_data(&parts[0]), sizeof ev);
+    if (ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED || l->handshakes++ == 0)
+        return;
+    kh_outbox_reset_dest(l->ob, "");
+    KH_INFO("link.reconnected", "a new connection to the peer: what was in flight goes again",
+            "link", l->name);
+    kh_link_pump(l);
+}
+
 kh_link_t *kh_link_new(uv_loop_t *loop, void *zctx, const kh_zopts_t *o, const char *endpoint,
                        sqlite3 *db, const char *name, int window, int resend_ms)
 {
@@ -80,6 +102,14 @@ kh_link_t *kh_link_new(uv_loop_t *loop, void *zctx, const kh_zopts_t *o, const c
         kh_link_destroy(&l);
         return NULL;
     }
+    static unsigned seq;
+    char mep[96];
+    snprintf(mep, sizeof mep, "inproc://kh-link-monitor-%u-%.40s", ++seq, name);
+    if (zmq_socket_monitor(kh_zsock_raw(l->sock), mep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
+        !(l->mon = kh_zsock_new(loop, zctx, ZMQ_PAIR, NULL, on_monitor, l)) ||
+        kh_zsock_connect(l->mon, mep) < 0)
+        KH_WARN("link.monitor", "cannot watch the connection: after a reconnection what was "
+                "in flight goes again only after the resend timeouts", "link", name);
     return l;
 }
 
@@ -124,6 +154,10 @@ void kh_link_destroy(kh_link_t **self_p)
     kh_link_t *l = *self_p;
     if (!l)
         return;
+    if (l->mon) {
+        zmq_socket_monitor(kh_zsock_raw(l->sock), NULL, 0);
+        kh_zsock_close(l->mon);
+    }
     if (l->owned && l->sock)
         kh_zsock_close(l->sock);
     kh_outbox_destroy(&l->ob);

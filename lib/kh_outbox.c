@@ -231,18 +231,19 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
     /* 1. in-flight rows past their deadline: again — but a copy that would only join
      * the first one in a queue adds load and memory (a stopped peer collected the whole
      * window again every resend_ms, up to the high-water mark).  So:
-     *  - a due row all of whose copies were sent before the first copy of a row the
-     *    destination has acknowledged was lost (delivery and acks are in order): again;
-     *  - while the destination is acknowledging (its last ack is under resend_ms/2 old:
-     *    it is working through a queue), other due rows wait, at most MAX_WAITS periods;
+     *  - a due row all of whose copies left before the first copy of a row the
+     *    destination has acknowledged since was lost (on one connection delivery and
+     *    acks keep their order): again, now;
      *  - a due row with nothing acknowledged since it was sent means a silent peer
      *    (stopped, hung, unreachable): one such row goes per resend_ms, a probe, the
      *    rows in turn, and the others wait;
-     *  - a due row sent before the last ack, the peer now quiet, was lost (the peer
-     *    restarted): all such go again at once. */
-    int working = d->last_ack && now - d->last_ack < ob->resend_ms / 2;
+     *  - any other due row waits for a peer that does acknowledge, just not these yet
+     *    (it is working through its queue, or has stopped taking input for a while:
+     *    kh_service_gate), at most MAX_WAITS periods.
+     * A peer that restarts loses what was in flight to it: its new connection resets
+     * the destination (kh_link watches the handshakes), so all of that goes again. */
     int64_t probe_seq = -1, first = -1;      /* next after the last probe, or first */
-    for (int i = 0; !working && now >= d->next_probe && i < d->n_flight; i++) {
+    for (int i = 0; now >= d->next_probe && i < d->n_flight; i++) {
         const flight_t *f = &d->flight[i];
         if (f->deadline > now || f->sent_at < d->last_ack)
             continue;
@@ -261,14 +262,17 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
         flight_t *f = &d->flight[i];
         if (f->deadline > now)
             continue;
-        if (working && f->waits < MAX_WAITS && f->sent_at >= d->acked_sent) {
-            f->deadline = now + ob->resend_ms;
-            f->waits++;
-            continue;
-        }
-        if (!working && f->sent_at >= d->last_ack && f->seq != probe_seq) {
-            f->deadline = d->next_probe > now ? d->next_probe : now + ob->resend_ms;
-            continue;
+        if (f->sent_at >= d->acked_sent) {                 /* not known to be lost */
+            if (f->sent_at >= d->last_ack) {               /* silent peer */
+                if (f->seq != probe_seq) {
+                    f->deadline = d->next_probe > now ? d->next_probe : now + ob->resend_ms;
+                    continue;
+                }
+            } else if (f->waits < MAX_WAITS) {             /* the peer is answering */
+                f->deadline = now + ob->resend_ms;
+                f->waits++;
+                continue;
+            }
         }
         int rc = resend_one(ob, d->flight[i].seq, send, arg);
         if (rc == 2) {                      /* acked meanwhile */

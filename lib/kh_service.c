@@ -103,7 +103,8 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         cfg_long(s, "batch_max", 64, 1, 4096, &s->batch_max) < 0 ||
         cfg_long(s, "batch_ms", 5, 0, 10000, &s->batch_ms) < 0 ||
         cfg_long(s, "window", 64, 1, 10000, &s->window) < 0 ||
-        cfg_long(s, "resend_ms", 3000, 10, 3600000, &s->resend_ms) < 0)
+        cfg_long(s, "resend_ms", 3000, 10, 3600000, &s->resend_ms) < 0 ||
+        cfg_long(s, "max_backlog", 1000, 0, 100000000, &s->max_backlog) < 0)
         return -1;
     s->zopts.hwm = (int)hwm;
     s->zopts.max_msg = maxmsg;
@@ -145,6 +146,27 @@ kh_catalog_t *kh_service_catalog(kh_service_t *s)
     if (!c)
         KH_ERROR("catalog.error", err, "data_dir", dir);
     return c;
+}
+
+void kh_service_gate(kh_service_t *s, kh_zsock_t *in, int64_t backlog)
+{
+    if (!in || backlog < 0)
+        return;
+    char msg[200];
+    if (!s->gated && s->max_backlog > 0 && backlog >= s->max_backlog) {
+        s->gated = 1;
+        kh_zsock_pause(in, 1);
+        snprintf(msg, sizeof msg, "%lld messages wait for the next stage (max_backlog %ld): "
+                 "taking nothing new until fewer than %ld wait", (long long)backlog,
+                 s->max_backlog, s->max_backlog / 2);
+        KH_WARN("backpressure.on", msg);
+    } else if (s->gated && (s->max_backlog <= 0 || backlog < s->max_backlog / 2)) {
+        s->gated = 0;
+        kh_zsock_pause(in, 0);
+        snprintf(msg, sizeof msg, "%lld messages wait for the next stage: taking new ones "
+                 "again", (long long)backlog);
+        KH_INFO("backpressure.off", msg);
+    }
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -193,4 +215,55 @@ void kh_service_fini(kh_service_t *s)
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     kh_config_destroy(&s->cfg);
+}
+
+int kh_service_curve(kh_service_t *s)
+{
+    const char *v = kh_config_raw(s->cfg, "security", "curve", "yes");
+    long hs;
+    char err[256];
+    if (kh_config_long(s->cfg, "security", "handshake_ms", 10000, 100, 600000, &hs, err,
+                       sizeof err) < 0) {
+        KH_ERROR("config.error", err);
+        return -1;
+    }
+    s->zopts.handshake_ms = (int)hs;
+    if (!strcmp(v, "yes"))
+        return 1;
+    if (!strcmp(v, "no")) {
+        KH_WARN("security.off", "[security] curve = no: tcp traffic is neither encrypted nor "
+                                "authenticated; use this only on a closed network");
+        return 0;
+    }
+    KH_ERROR("config.error", "[security] curve must be yes or no");
+    return -1;
+}
+
+int kh_service_key(kh_service_t *s, const char *section, const char *name, const char *dflt,
+                   int need_secret, kh_key_t *out)
+{
+    char path[1024], err[512];
+    if (kh_service_str(s, section, name, dflt, path, sizeof path) < 0)
+        return -1;
+    if (kh_key_read(path, out, err, sizeof err) < 0) {
+        KH_ERROR("security.key", err, "hint", "create keys with kh-admin keys (see README)");
+        return -1;
+    }
+    if (need_secret && !out->has_secret) {
+        KH_ERROR("security.key", "this key file holds no secret key", "path", path);
+        return -1;
+    }
+    return 0;
+}
+
+int kh_service_keys_db(kh_service_t *s, sqlite3 **db)
+{
+    char path[1024], err[512];
+    if (kh_service_str(s, "security", "keys_db", "%RUN%/keys.db", path, sizeof path) < 0)
+        return -1;
+    if (kh_keys_open(db, path, err, sizeof err) < 0) {
+        KH_ERROR("security.keys_db", err);
+        return -1;
+    }
+    return 0;
 }

@@ -26,6 +26,8 @@ typedef struct kh_service {
     kh_zopts_t zopts;            /* from [general]: hwm, internal_max_message_bytes, heartbeat_ms */
     int64_t max_msg_outside;     /* [general] max_message_bytes: what nodes may send */
     long batch_max, batch_ms, window, resend_ms;
+    long max_backlog;            /* [general] max_backlog; 0: no limit (kh_service_gate) */
+    int gated;                   /* input paused by kh_service_gate */
     char config_path[1024];
 } kh_service_t;
 
@@ -49,9 +51,30 @@ kh_catalog_t *kh_service_catalog(kh_service_t *s);
 int kh_service_str(kh_service_t *s, const char *section, const char *key, const char *dflt,
                    char *out, size_t cap);
 
+/* Backpressure (guarantee 4: a slow stage slows the one before it).  Call after each
+ * commit and on a timer with `backlog`, the messages waiting in this service's outboxes
+ * for the next stage: at max_backlog it stops reading `in` (what the senders send waits
+ * in their own outboxes, so the slowness travels back, stage by stage, to the nodes);
+ * below half of it, it reads again.  Logs each change. */
+void kh_service_gate(kh_service_t *s, kh_zsock_t *in, int64_t backlog);
+
 /* Starts watching signals and runs the loop until every handle is closed.
  * Returns 0. */
 int kh_service_run(kh_service_t *s);
+/* ---- security ([security] in the config) ---- */
+#include <sqlite3.h>
+#include "kh_keys.h"
+/* [security] curve = yes|no: 1 on (the default), 0 off (logged as a warning: only on a
+ * closed network), -1 when the value is neither. */
+int kh_service_curve(kh_service_t *s);
+/* Reads the key file named by [section] name (default dflt).  need_secret: it must hold
+ * the secret key.  Returns 0, or -1 after logging why. */
+int kh_service_key(kh_service_t *s, const char *section, const char *name, const char *dflt,
+                   int need_secret, kh_key_t *out);
+/* Opens the key registry [security] keys_db.  Returns 0 or -1 after logging. */
+int kh_service_keys_db(kh_service_t *s, sqlite3 **db);
+/* [security] handshake_ms (default 10000) into s->zopts. */
+
 /* Begins the stop: closes the signal handles and calls on_stop once. */
 void kh_service_stop(kh_service_t *s);
 /* Ends logging, terminates the ZeroMQ context, frees the config. */

@@ -19,6 +19,7 @@ struct kh_zsock {
     int closing;
     int open_handles;
     int in_callback;
+    int paused;              /* kh_zsock_pause: input is left in ZeroMQ's queue */
     uint64_t malformed;
 };
 
@@ -36,6 +37,15 @@ static void drain(kh_zsock_t *s)
     for (int done = 0; done < DRAIN_BUDGET; done++) {
         if (s->closing)
             return;
+        if (s->paused) {
+            /* read ZMQ_EVENTS all the same: it takes the edge off ZMQ_FD, which would
+             * otherwise stay readable and spin the loop for as long as we are paused */
+            int ev = 0;
+            size_t evlen = sizeof ev;
+            zmq_getsockopt(s->z, ZMQ_EVENTS, &ev, &evlen);
+            uv_idle_stop(&s->idle);
+            return;
+        }
         int ev = 0;
         size_t evlen = sizeof ev;
         if (zmq_getsockopt(s->z, ZMQ_EVENTS, &ev, &evlen) < 0 || !(ev & ZMQ_POLLIN)) {
@@ -85,6 +95,31 @@ static void on_poll(uv_poll_t *h, int status, int events)
     drain(s);
 }
 
+/* CURVE options; any failure is fatal for the socket (fail closed). */
+static int apply_security(void *z, const kh_zopts_t *o)
+{
+    int one = 1;
+    if (o->handshake_ms > 0 &&
+        zmq_setsockopt(z, ZMQ_HANDSHAKE_IVL, &o->handshake_ms, sizeof o->handshake_ms) < 0)
+        return -1;
+    if (o->curve_server_sk) {
+        const char *dom = o->zap_domain ? o->zap_domain : "";
+        if (!*dom || zmq_setsockopt(z, ZMQ_CURVE_SERVER, &one, sizeof one) < 0 ||
+            zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, o->curve_server_sk, 32) < 0 ||
+            zmq_setsockopt(z, ZMQ_ZAP_DOMAIN, dom, strlen(dom)) < 0 ||
+            zmq_setsockopt(z, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) < 0)
+            return -1;
+    }
+    if (o->curve_server_pk) {
+        if (!o->curve_pk || !o->curve_sk ||
+            zmq_setsockopt(z, ZMQ_CURVE_SERVERKEY, o->curve_server_pk, 32) < 0 ||
+            zmq_setsockopt(z, ZMQ_CURVE_PUBLICKEY, o->curve_pk, 32) < 0 ||
+            zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, o->curve_sk, 32) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 kh_zsock_t *kh_zsock_new(uv_loop_t *loop, void *zctx, int type, const kh_zopts_t *o,
                          kh_zsock_cb cb, void *arg)
 {
@@ -120,6 +155,11 @@ kh_zsock_t *kh_zsock_new(uv_loop_t *loop, void *zctx, int type, const kh_zopts_t
             zmq_setsockopt(s->z, ZMQ_HEARTBEAT_TIMEOUT, &ttl, sizeof ttl);
         }
     }
+    if (o && apply_security(s->z, o) < 0) {
+        KH_ERROR("zmq.security", "cannot set the CURVE options: refusing to open an "
+                                 "unauthenticated socket", "error", zmq_strerror(zmq_errno()));
+        goto out_close_z;
+    }
     int fd;
     size_t fdlen = sizeof fd;
     if (zmq_getsockopt(s->z, ZMQ_FD, &fd, &fdlen) < 0)
@@ -129,8 +169,10 @@ kh_zsock_t *kh_zsock_new(uv_loop_t *loop, void *zctx, int type, const kh_zopts_t
     uv_idle_init(loop, &s->idle);
     s->poll.data = s->idle.data = s;
     s->open_handles = 2;
-    if (cb)
+    if (cb) {
         uv_poll_start(&s->poll, UV_READABLE, on_poll);
+        uv_idle_start(&s->idle, on_idle);   /* anything that came before the poll started */
+    }
     return s;
 out_close_z:
     zmq_close(s->z);
@@ -138,14 +180,25 @@ out_close_z:
     return NULL;
 }
 
+/* bind and connect process the socket's pending commands too, which can eat the edge
+ * of a message already there (an inproc peer that queued before we connected: a socket
+ * monitor's events): drain once afterwards, as after a send. */
 int kh_zsock_bind(kh_zsock_t *s, const char *endpoint)
 {
-    return zmq_bind(s->z, endpoint) < 0 ? -1 : 0;
+    if (zmq_bind(s->z, endpoint) < 0)
+        return -1;
+    if (s->cb)
+        uv_idle_start(&s->idle, on_idle);
+    return 0;
 }
 
 int kh_zsock_connect(kh_zsock_t *s, const char *endpoint)
 {
-    return zmq_connect(s->z, endpoint) < 0 ? -1 : 0;
+    if (zmq_connect(s->z, endpoint) < 0)
+        return -1;
+    if (s->cb)
+        uv_idle_start(&s->idle, on_idle);
+    return 0;
 }
 
 int kh_zsock_sendv(kh_zsock_t *s, const void *const *bufs, const size_t *lens, int n)
@@ -168,6 +221,17 @@ int kh_zsock_sendv(kh_zsock_t *s, const void *const *bufs, const size_t *lens, i
         uv_idle_start(&s->idle, on_idle);   /* the send may have eaten the edge */
     return 0;
 }
+
+void kh_zsock_pause(kh_zsock_t *s, int paused)
+{
+    if (s->closing || s->paused == (paused != 0))
+        return;
+    s->paused = paused != 0;
+    if (!s->paused && s->cb)
+        uv_idle_start(&s->idle, on_idle);   /* the edge may have passed meanwhile */
+}
+
+int kh_zsock_paused(const kh_zsock_t *s) { return s->paused; }
 
 void *kh_zsock_raw(kh_zsock_t *s) { return s->z; }
 uint64_t kh_zsock_malformed(const kh_zsock_t *s) { return s->malformed; }

@@ -19,7 +19,7 @@
 #include <uv.h>
 #include <zmq.h>
 
-#define KH_ZMAX_PARTS 4
+#define KH_ZMAX_PARTS 8     /* a ZAP request has 7 */
 
 typedef struct kh_zsock kh_zsock_t;
 /* Called once per message with its frames (owned by the module: copy what you keep).
@@ -32,7 +32,18 @@ typedef struct {
     const char *routing_id;  /* DEALER: identity seen by the ROUTER (NULL: none) */
     int router;              /* ROUTER: mandatory routing + handover of a reconnecting id */
     int heartbeat_ms;        /* ZMTP heartbeats (0: off) so dead tcp peers are noticed */
+    int handshake_ms;        /* ZMQ_HANDSHAKE_IVL (0: libzmq's default, 30 s) */
+    /* CURVE, server side: our Curve25519 secret key (32 bytes) and the ZAP domain;
+     * every peer is then authenticated by the process's ZAP handler (lib/kh_zap). */
+    const uint8_t *curve_server_sk;
+    const char *zap_domain;
+    /* CURVE, client side: the server's public key and our key pair (32 bytes each). */
+    const uint8_t *curve_server_pk, *curve_pk, *curve_sk;
 } kh_zopts_t;
+
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93      /* in Debian's zmq.h only among the draft options */
+#endif
 
 /* Creates a socket of `type` with the options and starts watching it for input
  * (cb may be NULL for send-only sockets such as PUB).  Returns NULL on error. */
@@ -45,6 +56,12 @@ int kh_zsock_connect(kh_zsock_t *s, const char *endpoint);   /* 0 or -1 (errno) 
  * peer's queue is at its high-water mark, EHOSTUNREACH (ROUTER) when the routing id
  * is not connected. */
 int kh_zsock_sendv(kh_zsock_t *s, const void *const *bufs, const size_t *lens, int n);
+
+/* Stops (paused != 0) or resumes reading input: while paused, messages wait in
+ * ZeroMQ's queue, bounded by the high-water mark, and then in the senders' (flow
+ * control: a stage that cannot keep up slows the one before it).  Sending goes on. */
+void kh_zsock_pause(kh_zsock_t *s, int paused);
+int kh_zsock_paused(const kh_zsock_t *s);
 
 void *kh_zsock_raw(kh_zsock_t *s);
 uint64_t kh_zsock_malformed(const kh_zsock_t *s);

@@ -11,21 +11,32 @@
  * (snapshot or a range of missed updates: the zguide's Clone pattern).  Events
  * (ACCEPTED, COUNTED with the feed sequence, SUPERSEDED) go to the notifier.
  *
+ * Before anything is counted, the report's signature is checked with its district's
+ * registered key (lib/kh_sign.h, [security] verify_signatures): a report whose
+ * signature does not verify is kept as rejected (BAD_SIGNATURE) and its district told.
+ * Every revision applied (accepted or rejected) and every change of a district or
+ * province cell goes into the hash-chained audit log (lib/kh_audit.h), in the same
+ * transaction as what it records.
+ *
  * Sockets: listen (ROUTER, from validators) · notifier (DEALER) · feed (PUB) ·
  * snapshot (ROUTER) · log.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cells.h"
 #include "kh.pb-c.h"
+#include "kh_audit.h"
 #include "kh_db.h"
 #include "kh_inbox.h"
 #include "kh_link.h"
 #include "kh_log.h"
 #include "kh_service.h"
+#include "kh_sign.h"
 #include "kh_util.h"
+#include "kh_zap.h"
 
 #define RANGE_MAX 10000     /* feed updates served per range request */
 
@@ -48,6 +59,8 @@ static const char *const migrations[] = {
     " district TEXT NOT NULL, period TEXT NOT NULL, received_at INTEGER NOT NULL,"
     " rejected_at INTEGER NOT NULL, verdict BLOB NOT NULL, PRIMARY KEY (report_id, revision));"
     "ALTER TABLE counted ADD COLUMN warning_list BLOB;",
+    /* 3: the tamper-evident audit log (revisions applied, district and province cells changed) */
+    KH_AUDIT_SCHEMA,
 };
 
 #define MAX_WARNINGS_KEPT 200   /* warnings carried on the feed per report */
@@ -61,7 +74,14 @@ typedef struct {
     kh_link_t *to_notifier;
     uv_timer_t pump_timer;
     uint64_t published_seq;
-    uint64_t counted, superseded, malformed;
+    int curve;                  /* CURVE on the feed sockets */
+    int exit_code;
+    kh_key_t server;
+    sqlite3 *keys;
+    kh_zap_t *zap;
+    uint64_t counted, superseded, malformed, bad_signatures;
+    int verify_signatures;      /* [security] verify_signatures (checked with a->keys) */
+    kh_audit_t *audit;
     sqlite3_stmt *st_accept, *st_reject, *st_counted_get, *st_verdict_get, *st_total_del, *st_total_ins,
         *st_prov_upd, *st_prov_get, *st_feed_ins, *st_counted_put;
 } agg_t;
@@ -92,6 +112,85 @@ static int event(agg_t *a, const Kh__Report *r, Kh__Stage stage, const char *tag
     int rc = kh_link_put(a->to_notifier, "", id, KH_T_EVENT, buf, len);
     free(buf);
     return rc < 0 ? -1 : 0;
+}
+
+/* ---- the audit log ------------------------------------------------------------------------ */
+
+/* Appends (kind, subject, body) to the audit log; takes the reference to body.
+ * Returns 0 or -1 (the batch then rolls back: nothing is recorded without its entry). */
+static int audit_add(agg_t *a, const char *kind, const char *subject, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    int rc = text ? kh_audit_add(a->audit, kind, subject, text) : -1;
+    free(text);
+    return rc;
+}
+
+/* A number as JSON: an integer when it is one (counts, money), else a real. */
+static json_t *num_json(double x)
+{
+    if (x == (double)(json_int_t)x && x > -9007199254740992.0 && x < 9007199254740992.0)
+        return json_integer((json_int_t)x);
+    return json_real(x);
+}
+
+/* A cell's value as JSON: {"sum":…,"n":…}, or null when it does not exist. */
+static json_t *cell_json(int exists, double sum, int64_t n)
+{
+    return exists ? json_pack("{s:o, s:I}", "sum", num_json(sum), "n", (json_int_t)n)
+                  : json_null();
+}
+
+/* One "revision" entry: what was applied, who signed it, the digest of what was signed. */
+static int audit_revision(agg_t *a, const Kh__Report *r, int accepted, const char *reason)
+{
+    char subject[96], digest[65], sig[2 * 64 + 1];
+    snprintf(subject, sizeof subject, "%.64s/%u", r->report_id, r->revision);
+    kh_sign_digest(r, digest);
+    size_t slen = r->signature.len <= 64 ? r->signature.len : 64;   /* a valid one is 64 */
+    kh_sign_hex(r->signature.data, r->signature.data ? slen : 0, sig, sizeof sig);
+    json_t *b = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:I}", "district", r->district,
+                          "period", r->period, "accepted", accepted, "signer",
+                          r->signer ? r->signer : "", "signature", sig, "digest", digest,
+                          "received_at", (json_int_t)r->received_at);
+    if (b && reason)
+        json_object_set_new(b, "reason", json_string(reason));
+    return audit_add(a, "revision", subject, b);
+}
+
+/* One "value" entry for a district or province cell that changed. */
+static int audit_value(agg_t *a, const Kh__Report *r, const char *orgunit, const char *indicator,
+                       json_t *before, json_t *after)
+{
+    char subject[160];
+    snprintf(subject, sizeof subject, "%s/%s/%s", r->period, orgunit, indicator);
+    json_t *b = json_pack("{s:s, s:i, s:o, s:o}", "report_id", r->report_id, "revision",
+                          (int)r->revision, "before", before, "after", after);
+    return audit_add(a, "value", subject, b);
+}
+
+/* The district cells that differ between `before` and `now` (both sorted). */
+static int audit_district_cells(agg_t *a, const Kh__Report *r, const agg_cells_t *before,
+                                const agg_cells_t *now)
+{
+    size_t i = 0, j = 0;
+    while (i < before->n || j < now->n) {
+        int c = i >= before->n ? 1 : j >= now->n ? -1 : agg_cell_cmp(&before->v[i], &now->v[j]);
+        const agg_cell_t *b = c <= 0 ? &before->v[i] : NULL, *n = c >= 0 ? &now->v[j] : NULL;
+        if (c <= 0)
+            i++;
+        if (c >= 0)
+            j++;
+        if (b && n && b->sum == n->sum && b->n == n->n)
+            continue;
+        const agg_cell_t *k = b ? b : n;
+        if (audit_value(a, r, k->orgunit, k->indicator,
+                        cell_json(b != NULL, b ? b->sum : 0, b ? b->n : 0),
+                        cell_json(n != NULL, n ? n->sum : 0, n ? n->n : 0)) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- feed update construction ---------------------------------------------------------- */
@@ -246,6 +345,7 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
         ok = sqlite3_step(st) == SQLITE_DONE;
         sqlite3_reset(st);
     }
+    ok = ok && audit_district_cells(a, r, &od, &nd) == 0;
     /* province totals: add new − old, per indicator (merge of two sorted lists) */
     size_t i = 0, j = 0;
     while (ok && (i < od.n || j < nd.n)) {
@@ -257,7 +357,19 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
             i++;
         if (c >= 0)
             j++;
-        sqlite3_stmt *st = a->st_prov_upd;
+        /* the province cell before, for the audit log */
+        double b_sum = 0;
+        int64_t b_n = 0;
+        sqlite3_stmt *st = a->st_prov_get;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, prov, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            b_sum = sqlite3_column_double(st, 0);
+            b_n = sqlite3_column_int64(st, 1);
+        }
+        sqlite3_reset(st);
+        st = a->st_prov_upd;
         sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, prov, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
@@ -272,8 +384,12 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
         sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
         if (ok && sqlite3_step(st) == SQLITE_ROW) {
             int64_t n = sqlite3_column_int64(st, 1);
-            ok = upd_add(&u, r->period, prov, ind, n > 0 ? sqlite3_column_double(st, 0) : 0,
+            double sum = sqlite3_column_double(st, 0);
+            ok = upd_add(&u, r->period, prov, ind, n > 0 ? sum : 0,
                          (uint32_t)(n > 0 ? n : 0), n <= 0) == 0;
+            if (ok && (sum != b_sum || n != b_n))
+                ok = audit_value(a, r, prov, ind, cell_json(b_n > 0, b_sum, b_n),
+                                 cell_json(n > 0, sum, n)) == 0;
         }
         sqlite3_reset(st);
     }
@@ -435,9 +551,11 @@ static int all_warnings(agg_t *a, const Kh__Verdict *v, kh_findings_t *extra, Kh
 
 /* ---- applying a verdict ------------------------------------------------------------------------ */
 
-/* A rejected revision: kept for the history, nothing counted (the validator has
- * told the notifier already). */
-static int apply_rejected(agg_t *a, const Kh__Verdict *v, const kh_wmsg_t *m)
+/* A rejected revision: kept for the history (payload: the verdict as stored), nothing
+ * counted (the validator has told the notifier already, or refuse_bad_signature does);
+ * an audit entry when it is new (reason: why the aggregator refused it, or NULL). */
+static int apply_rejected(agg_t *a, const Kh__Verdict *v, const void *payload, size_t len,
+                          const char *reason)
 {
     const Kh__Report *r = v->report;
     sqlite3_stmt *st = a->st_reject;
@@ -447,12 +565,125 @@ static int apply_rejected(agg_t *a, const Kh__Verdict *v, const kh_wmsg_t *m)
     sqlite3_bind_text(st, 4, r->period, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, r->received_at);
     sqlite3_bind_int64(st, 6, v->validated_at);
-    sqlite3_bind_blob(st, 7, m->payload, (int)m->len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 7, payload, (int)len, SQLITE_STATIC);
     int step = sqlite3_step(st);
     sqlite3_reset(st);
     if (step != SQLITE_DONE)
         return KH_APPLY_FAIL;
-    return sqlite3_changes(a->db) ? KH_APPLY_NEW : KH_APPLY_DUP;
+    if (sqlite3_changes(a->db) == 0)
+        return KH_APPLY_DUP;
+    return audit_revision(a, r, 0, reason) < 0 ? KH_APPLY_FAIL : KH_APPLY_NEW;
+}
+
+/* ---- signatures ---------------------------------------------------------------------------- */
+
+/* [security] verify_signatures = yes|no (default yes): count a report only when it is
+ * signed by a key registered for its district and valid when it was received.  "no"
+ * is for the transition while nodes have no keys, and is logged as a warning.  Opens
+ * the key registry ([security] keys_db) when on.  Returns 0, or -1 after logging. */
+static int signatures_setup(agg_t *a)
+{
+    const char *v = kh_config_raw(a->svc.cfg, "security", "verify_signatures", "yes");
+    if (!strcmp(v, "yes")) {
+        a->verify_signatures = 1;
+    } else if (!strcmp(v, "no")) {
+        a->verify_signatures = 0;
+        KH_WARN("security.signatures_off", "[security] verify_signatures = no: reports are "
+                "counted WITHOUT checking their district's signature (only for the "
+                "transition while nodes have no keys)");
+        return 0;
+    } else {
+        KH_ERROR("config.error", "[security] verify_signatures must be yes or no");
+        return -1;
+    }
+    /* one connection to the registry serves the feed's ZAP handler and this check */
+    return a->keys || kh_service_keys_db(&a->svc, &a->keys) == 0 ? 0 : -1;
+}
+
+/* Is r signed by its district's key?  0 yes; 1 no, with the reason in both languages;
+ * -1 when the registry could not be read (the batch is retried: a report is not
+ * refused for the province's own trouble). */
+static int check_signature(agg_t *a, const Kh__Report *r, char *vi, size_t vcap, char *en,
+                           size_t ecap)
+{
+    if (!r->signer || !r->signer[0] || !r->signature.data || r->signature.len == 0) {
+        snprintf(vi, vcap, "báo cáo không có chữ ký số của huyện");
+        snprintf(en, ecap, "the report carries no signature of its district");
+        return 1;
+    }
+    uint8_t pk[32];
+    if (kh_keys_signing_key(a->keys, r->signer, r->district, r->arrived_at ? r->arrived_at : r->received_at, pk) != 0) {
+        int ec = sqlite3_errcode(a->keys) & 0xff;
+        if (ec != SQLITE_OK && ec != SQLITE_ROW && ec != SQLITE_DONE) {
+            KH_ERROR("security.registry", sqlite3_errmsg(a->keys), "report_id", r->report_id);
+            return -1;
+        }
+        char at[32];
+        kh_iso_time(r->received_at, at, sizeof at);
+        snprintf(vi, vcap, "khóa '%.64s' không phải là khóa đã đăng ký của huyện %.16s còn "
+                 "hiệu lực lúc %s (chưa đăng ký, đã thu hồi hoặc hết hạn)", r->signer,
+                 r->district, at);
+        snprintf(en, ecap, "key '%.64s' is not a key registered for district %.16s and valid "
+                 "at %s (unknown, revoked or expired)", r->signer, r->district, at);
+        return 1;
+    }
+    if (kh_sign_verify(r, pk) != 0) {
+        snprintf(vi, vcap, "chữ ký số không khớp với nội dung báo cáo (khóa '%.64s'): báo cáo "
+                 "đã bị thay đổi sau khi ký, hoặc được ký bằng khóa khác", r->signer);
+        snprintf(en, ecap, "the signature does not match the report's contents (key '%.64s'): "
+                 "the report was changed after it was signed, or signed with another key",
+                 r->signer);
+        return 1;
+    }
+    return 0;
+}
+
+/* An accepted verdict whose signature does not verify: nothing is counted; it is kept
+ * as rejected with the finding BAD_SIGNATURE, and the district is told (EVENT
+ * REJECTED).  Returns KH_APPLY_*. */
+static int refuse_bad_signature(agg_t *a, const Kh__Verdict *v, const char *vi, const char *en)
+{
+    const Kh__Report *r = v->report;
+    /* a resend of a verdict counted before (its key revoked since): already applied */
+    sqlite3_stmt *st = a->st_verdict_get;
+    sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->revision);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step == SQLITE_ROW)
+        return KH_APPLY_DUP;
+    if (step != SQLITE_DONE)
+        return KH_APPLY_FAIL;
+    char mvi[768], men[768];
+    snprintf(mvi, sizeof mvi, "Báo cáo không được tổng hợp: %s", vi);
+    snprintf(men, sizeof men, "The report is not counted: %s", en);
+    kh_findings_t f = {0};
+    int rc = KH_APPLY_FAIL;
+    uint8_t *buf = NULL;
+    size_t len;
+    if (kh_findings_add(&f, "BAD_SIGNATURE", 1, 0, "", "", "", mvi, men) < 0)
+        goto out;
+    Kh__Verdict rv = *v;
+    rv.accepted = 0;
+    rv.findings = f.items;
+    rv.n_findings = f.n;
+    rv.validated_at = kh_now_ms();
+    if (kh_wire_pack(&rv.base, &buf, &len) < 0)
+        goto out;
+    rc = apply_rejected(a, &rv, buf, len, "BAD_SIGNATURE");
+    if (rc != KH_APPLY_NEW)
+        goto out;
+    if (event(a, r, KH__STAGE__STAGE_REJECTED, "rejected", f.items, f.n, 0) < 0) {
+        rc = KH_APPLY_FAIL;
+        goto out;
+    }
+    a->bad_signatures++;
+    KH_WARN("report.bad_signature", men, "report_id", r->report_id, "district", r->district,
+            "period", r->period, "signer", r->signer ? r->signer : "");
+out:
+    free(buf);
+    kh_findings_clear(&f);
+    return rc;
 }
 
 static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
@@ -480,9 +711,19 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     const Kh__Report *r = v->report;
     snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
     if (!v->accepted) {
-        int rc = apply_rejected(a, v, m);
+        int rc = apply_rejected(a, v, m->payload, m->len, NULL);
         kh__verdict__free_unpacked(v, NULL);
         return rc;
+    }
+    /* nothing is counted before the district's signature is checked */
+    if (a->verify_signatures) {
+        char vi[512], en[512];
+        int sig = check_signature(a, r, vi, sizeof vi, en, sizeof en);
+        if (sig != 0) {
+            int rc = sig < 0 ? KH_APPLY_FAIL : refuse_bad_signature(a, v, vi, en);
+            kh__verdict__free_unpacked(v, NULL);
+            return rc;
+        }
     }
     int rc = KH_APPLY_FAIL;
     kh_findings_t extra = {0};
@@ -509,6 +750,8 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         rc = KH_APPLY_DUP;
         goto out;
     }
+    if (audit_revision(a, r, 1, NULL) < 0)
+        goto out;
     if (event(a, r, KH__STAGE__STAGE_ACCEPTED, "accepted", warn, (size_t)n_warn, 0) < 0)
         goto out;
     /* which revision counts now? */
@@ -870,14 +1113,20 @@ static void on_snapshot(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
 
 /* ---- wiring ----------------------------------------------------------------------------------- */
 
+static void pump(agg_t *a)
+{
+    kh_link_pump(a->to_notifier);
+    kh_service_gate(&a->svc, a->in, kh_outbox_depth(kh_link_outbox(a->to_notifier)));
+}
+
 static void committed(void *arg)
 {
     agg_t *a = arg;
     publish(a);
-    kh_link_pump(a->to_notifier);
+    pump(a);
 }
 
-static void on_pump_timer(uv_timer_t *t) { kh_link_pump(((agg_t *)t->data)->to_notifier); }
+static void on_pump_timer(uv_timer_t *t) { pump(t->data); }
 
 static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
 {
@@ -891,9 +1140,34 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     kh_inbox_add(a->inbox, s, &m);
 }
 
+static void say_ready(agg_t *a)
+{
+    char seqs[24];
+    snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)a->published_seq);
+    KH_INFO("service.ready", a->curve ? "counting; feed on CURVE, registered keys only"
+                                      : "counting; feed WITHOUT CURVE", "seq", seqs);
+}
+
+static void on_selfcheck(void *arg, int ok)
+{
+    agg_t *a = arg;
+    if (ok == 0) {
+        KH_INFO("auth.selfcheck", "self-check passed: a feed client with an unknown key was "
+                                  "refused");
+        say_ready(a);
+        return;
+    }
+    KH_ERROR("auth.selfcheck", "self-check FAILED: a feed client with an unknown key was not "
+                               "refused; refusing to run with authentication not enforced");
+    a->exit_code = 1;
+    kh_service_stop(&a->svc);
+}
+
 static void on_stop(kh_service_t *s)
 {
     agg_t *a = (agg_t *)s;
+    kh_zap_close(a->zap);
+    a->zap = NULL;
     kh_inbox_close(a->inbox);
     uv_close((uv_handle_t *)&a->pump_timer, NULL);
     kh_zsock_close(a->in);
@@ -950,12 +1224,27 @@ int main(int argc, char **argv)
         !a.st_total_ins || !a.st_prov_upd || !a.st_prov_get || !a.st_feed_ins ||
         !a.st_counted_put)
         return 1;
+    if (!(a.audit = kh_audit_new(a.db)))
+        return 1;
     a.published_seq = max_seq(&a, NULL);
     kh_zopts_t ro = s->zopts;
     ro.router = 1;
     a.in = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &a);
-    a.snap = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_snapshot, &a);
+    /* the province feed (PUB and its snapshot ROUTER) may cross machines: CURVE, and only
+     * registered province and admin keys get in (fail closed, like the collector) */
+    kh_zopts_t so = ro;
     kh_zopts_t po = s->zopts;
+    if ((a.curve = kh_service_curve(s)) < 0)
+        return 1;
+    if (a.curve) {
+        if (kh_service_key(s, "security", "server_key", "%RUN%/keys/server.key", 1, &a.server) < 0 ||
+            kh_service_keys_db(s, &a.keys) < 0 ||
+            !(a.zap = kh_zap_new(&s->loop, s->zctx, a.keys, "feed:province,admin")))
+            return 1;
+        so.curve_server_sk = po.curve_server_sk = a.server.curve_sk;
+        so.zap_domain = po.zap_domain = "feed";
+    }
+    a.snap = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &so, on_snapshot, &a);
     po.hwm = 100000;   /* a PUB drops at its mark; be generous, gaps are refilled anyway */
     a.pub = kh_zsock_new(&s->loop, s->zctx, ZMQ_PUB, &po, NULL, NULL);
     if (!a.in || !a.snap || !a.pub || kh_zsock_bind(a.in, listen) < 0 ||
@@ -968,23 +1257,39 @@ int main(int argc, char **argv)
                                 (int)s->window, (int)s->resend_ms);
     a.inbox = kh_inbox_new(&s->loop, a.db, (int)s->batch_max, (int)s->batch_ms, apply,
                            committed, &a);
-    if (!a.to_notifier || !a.inbox)
+    if (!a.to_notifier || !a.inbox || signatures_setup(&a) < 0)
         return 1;
     uv_timer_init(&s->loop, &a.pump_timer);
     a.pump_timer.data = &a;
     uv_timer_start(&a.pump_timer, on_pump_timer, 100, 100);
     s->on_stop = on_stop;
-    char seqs[24];
-    snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)a.published_seq);
-    KH_INFO("service.ready", "counting", "listen", listen, "feed", feed, "seq", seqs);
+    if (a.curve) {
+        char self[256];
+        size_t sl = sizeof self;
+        if (zmq_getsockopt(kh_zsock_raw(a.snap), ZMQ_LAST_ENDPOINT, self, &sl) < 0)
+            return 1;
+        char *any = strstr(self, "0.0.0.0");
+        if (any) {                 /* bound to every address: check through loopback */
+            char tail[128];
+            kh_strlcpy(tail, any + 7, sizeof tail);
+            snprintf(any, sizeof self - (size_t)(any - self), "127.0.0.1%s", tail);
+        }
+        if (kh_zap_selfcheck(&s->loop, s->zctx, self, a.server.curve_pk, 5000, on_selfcheck,
+                             &a) < 0)
+            return 1;
+    } else {
+        say_ready(&a);
+    }
     kh_service_run(s);
     sqlite3_stmt *sts[] = {a.st_accept, a.st_reject, a.st_counted_get, a.st_verdict_get, a.st_total_del,
                            a.st_total_ins, a.st_prov_upd, a.st_prov_get, a.st_feed_ins,
                            a.st_counted_put};
     for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
         sqlite3_finalize(sts[i]);
+    kh_audit_destroy(&a.audit);
     kh_db_close(&a.db);
+    kh_db_close(&a.keys);
     kh_catalog_destroy(&a.cat);
     kh_service_fini(s);
-    return 0;
+    return a.exit_code;
 }

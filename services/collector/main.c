@@ -22,6 +22,7 @@
 #include "kh_report.h"
 #include "kh_service.h"
 #include "kh_util.h"
+#include "kh_zap.h"
 
 static const char *const migrations[] = {
     "CREATE TABLE report (report_id TEXT NOT NULL, revision INTEGER NOT NULL,"
@@ -43,6 +44,12 @@ typedef struct {
     int replay_node_clock;
     sqlite3_stmt *st_report, *st_receipt;
     uint64_t refused, malformed;
+    int curve;                  /* CURVE on the node socket, identities from the registry */
+    sqlite3 *keys;
+    kh_zap_t *zap;
+    kh_key_t server;
+    uint64_t refused_keys;
+    int exit_code;
 } collector_t;
 
 /* The malformed counter as a log field. */
@@ -150,6 +157,7 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
     kh_report_set_str(&r->district, district);
     int64_t now = kh_now_ms();
     r->received_at = c->replay_node_clock && r->submitted_at > 0 ? r->submitted_at : now;
+    r->arrived_at = now;
     uint8_t *buf;
     size_t len;
     if (kh_wire_pack(&r->base, &buf, &len) < 0) {
@@ -254,6 +262,8 @@ static void pump(collector_t *c)
 {
     kh_link_pump(c->to_validator);
     kh_link_pump(c->to_nodes);
+    /* backpressure: reports from the nodes wait at the nodes while the validator is behind */
+    kh_service_gate(&c->svc, c->front, kh_outbox_depth(kh_link_outbox(c->to_validator)));
 }
 
 static void committed(void *arg) { pump(arg); }
@@ -267,6 +277,25 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
         c->malformed++;
         KH_WARN("message.malformed", "wrong frames");
         return;
+    }
+    if (s == c->front && c->curve) {
+        /* the sender is its key: still valid now (a revoked key is cut off at once), and
+         * its routing id must be its own district (receipts are routed by it) */
+        const char *uid = zmq_msg_gets(&parts[n - 1], "User-Id");
+        char unit[64];
+        if (!uid || kh_keys_valid(c->keys, uid, kh_now_ms(), unit) < 0) {
+            c->refused_keys++;
+            KH_WARN("auth.revoked", "a message from a key that is no longer valid: dropped",
+                    "key_id", uid ? uid : "?", "refused", count_str(c->refused_keys));
+            return;
+        }
+        if (m.rid_len != strlen(unit) || memcmp(m.rid, unit, m.rid_len) != 0) {
+            c->refused_keys++;
+            KH_WARN("auth.mismatch", "a node identifies as another district than its key's: "
+                                     "dropped", "key_id", uid, "district", unit,
+                    "refused", count_str(c->refused_keys));
+            return;
+        }
     }
     if (strcmp(m.type, KH_T_ACK) == 0 && s == c->front) {
         if (kh_link_ack(c->to_nodes, m.payload, m.len) < 0) {
@@ -291,9 +320,34 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     kh_inbox_add(c->inbox, s, &m);
 }
 
+static void say_ready(collector_t *c)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "listening for nodes on the configured endpoint (%s); %lld reports "
+             "waiting for the validator", c->curve ? "CURVE, registered keys only" : "NO CURVE",
+             (long long)kh_outbox_depth(kh_link_outbox(c->to_validator)));
+    KH_INFO("service.ready", msg);
+}
+
+static void on_selfcheck(void *arg, int ok)
+{
+    collector_t *c = arg;
+    if (ok == 0) {
+        KH_INFO("auth.selfcheck", "self-check passed: a client with an unknown key was refused");
+        say_ready(c);
+        return;
+    }
+    KH_ERROR("auth.selfcheck", "self-check FAILED: a client with an unknown key was not refused; "
+                               "refusing to run with authentication not enforced");
+    c->exit_code = 1;
+    kh_service_stop(&c->svc);
+}
+
 static void on_stop(kh_service_t *s)
 {
     collector_t *c = (collector_t *)s;
+    kh_zap_close(c->zap);
+    c->zap = NULL;
     kh_inbox_close(c->inbox);
     uv_close((uv_handle_t *)&c->pump_timer, NULL);
     kh_zsock_close(c->front);
@@ -334,6 +388,17 @@ int main(int argc, char **argv)
     ro.router = 1;
     kh_zopts_t fo = ro;
     fo.max_msg = s->max_msg_outside;      /* the door takes the outside limit */
+    if ((c.curve = kh_service_curve(s)) < 0)
+        return 1;
+    if (c.curve) {
+        /* fail closed: no handler, no key, no registry: no start */
+        if (kh_service_key(s, "security", "server_key", "%RUN%/keys/server.key", 1, &c.server) < 0 ||
+            kh_service_keys_db(s, &c.keys) < 0 ||
+            !(c.zap = kh_zap_new(&s->loop, s->zctx, c.keys, "nodes:district")))
+            return 1;
+        fo.curve_server_sk = c.server.curve_sk;
+        fo.zap_domain = "nodes";
+    }
     c.front = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &fo, on_router, &c);
     c.back = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &c);
     if (!c.st_report || !c.st_receipt || !c.front || !c.back ||
@@ -353,15 +418,30 @@ int main(int argc, char **argv)
     c.pump_timer.data = &c;
     uv_timer_start(&c.pump_timer, on_pump_timer, 100, 100);
     s->on_stop = on_stop;
-    char msg[512];
-    snprintf(msg, sizeof msg, "listening for nodes on %.200s; %lld reports waiting for the validator",
-             listen, (long long)kh_outbox_depth(kh_link_outbox(c.to_validator)));
-    KH_INFO("service.ready", msg);
+    if (c.curve) {
+        /* prove it: a client with an unknown key must be refused before we say ready */
+        char self[256];
+        size_t sl = sizeof self;
+        if (zmq_getsockopt(kh_zsock_raw(c.front), ZMQ_LAST_ENDPOINT, self, &sl) < 0)
+            return 1;
+        char *any = strstr(self, "0.0.0.0");
+        if (any) {                 /* bound to every address: check through loopback */
+            char tail[128];
+            kh_strlcpy(tail, any + 7, sizeof tail);
+            snprintf(any, sizeof self - (size_t)(any - self), "127.0.0.1%s", tail);
+        }
+        if (kh_zap_selfcheck(&s->loop, s->zctx, self, c.server.curve_pk, 5000, on_selfcheck,
+                             &c) < 0)
+            return 1;
+    } else {
+        say_ready(&c);
+    }
     kh_service_run(s);
     sqlite3_finalize(c.st_report);
     sqlite3_finalize(c.st_receipt);
     kh_db_close(&c.db);
+    kh_db_close(&c.keys);
     kh_catalog_destroy(&c.cat);
     kh_service_fini(s);
-    return 0;
+    return c.exit_code;
 }

@@ -172,6 +172,14 @@ static int cmd_run(run_t *r)
     kh_mkdirs(r->spool, 0755);
     kh_zopts_t o = s->zopts;
     o.routing_id = r->node.district;
+    kh_key_t server;
+    if (r->node.has_key) {
+        if (kh_service_key(s, "node", "server_key", "%RUN%/keys/server.pub", 0, &server) < 0)
+            return 1;
+        o.curve_server_pk = server.curve_pk;
+        o.curve_pk = r->node.key.curve_pk;
+        o.curve_sk = r->node.key.curve_sk;
+    }
     r->node.link = kh_link_new(&s->loop, s->zctx, &o, collector, r->node.db, "collector",
                                (int)s->window, (int)s->resend_ms);
     if (!r->node.link)
@@ -263,6 +271,21 @@ int main(int argc, char **argv)
                        sizeof r.node.dir) ||
         !(r.node.cat = kh_service_catalog(s)) || node_open_db(&r.node) < 0)
         return 1;
+    /* the district's key: its CURVE identity and the signature on its reports */
+    int curve = strcmp(cmd, "status") ? kh_service_curve(s) : 0;
+    if (curve < 0)
+        return 1;
+    if (curve) {
+        if (kh_service_key(s, "node", "key", "%RUN%/keys/node-%DISTRICT%.key", 1,
+                           &r.node.key) < 0)
+            return 1;
+        if (strcmp(r.node.key.unit, district) != 0) {
+            fprintf(stderr, "kh-node: the key file is for district %s, not %s\n",
+                    r.node.key.unit, district);
+            return 1;
+        }
+        r.node.has_key = 1;
+    }
     int rc = 0;
     if (strcmp(cmd, "submit") == 0) {
         for (int i = optind; i < argc; i++) {

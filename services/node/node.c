@@ -15,6 +15,7 @@
 #include "kh_db.h"
 #include "kh_log.h"
 #include "kh_report.h"
+#include "kh_sign.h"
 #include "kh_util.h"
 #include "kh_wire.h"
 
@@ -170,6 +171,10 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     r.revision = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 1;
     sqlite3_finalize(st);
     r.submitted_at = submitted_at ? submitted_at : now;
+    /* the district's signature over the numbers: the province counts only what its
+     * registered key signed (lib/kh_sign.h) */
+    if (n->has_key && kh_sign_report(&r, n->key.ed_sk, n->key.id) < 0)
+        goto out_rollback;
     uint8_t *payload;
     size_t plen;
     if (kh_wire_pack(&r.base, &payload, &plen) < 0)
@@ -218,6 +223,7 @@ out_rollback:
     sqlite3_exec(n->db, "ROLLBACK", NULL, NULL, NULL);
 out:
     kh_findings_clear(&f);
+    kh_sign_clear(&r);
     kh_report_clear(&r);
     return rc;
 }

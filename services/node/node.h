@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "kh_catalog.h"
+#include "kh_keys.h"
 #include "kh_link.h"
 
 typedef struct {
@@ -21,6 +22,8 @@ typedef struct {
     kh_catalog_t *cat;
     sqlite3 *db;
     kh_link_t *link;           /* NULL for the submit command: it only queues */
+    kh_key_t key;              /* the district's key: signs reports, CURVE identity */
+    int has_key;               /* 0: reports go unsigned ([security] curve = no) */
     uint64_t queued, rejected_locally, receipts;
 } node_t;
 

@@ -110,7 +110,12 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     return rc;
 }
 
-static void committed(void *arg) { kh_link_pump(((notifier_t *)arg)->to_collector); }
+static void committed(void *arg)
+{
+    notifier_t *nt = arg;
+    kh_link_pump(nt->to_collector);
+    kh_service_gate(&nt->svc, nt->in, kh_outbox_depth(kh_link_outbox(nt->to_collector)));
+}
 static void on_pump_timer(uv_timer_t *t) { committed(t->data); }
 
 static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)

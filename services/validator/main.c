@@ -125,6 +125,8 @@ static void pump(validator_t *v)
 {
     kh_link_pump(v->to_aggregator);
     kh_link_pump(v->to_notifier);
+    kh_service_gate(&v->svc, v->in, kh_outbox_depth(kh_link_outbox(v->to_aggregator)) +
+                                        kh_outbox_depth(kh_link_outbox(v->to_notifier)));
 }
 static void committed(void *arg) { pump(arg); }
 static void on_pump_timer(uv_timer_t *t) { pump(t->data); }

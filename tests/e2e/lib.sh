@@ -19,6 +19,7 @@ mkrun() {
         -e "s|127.0.0.1:7103|127.0.0.1:$((base + 2))|g" \
         "$TOP/deploy/kh.ini" >"$dir/kh.ini"
     export KH_CONFIG=$dir/kh.ini RUN=$dir
+    "$TOP/scripts/run-local" keys >/dev/null     # as an admin would, once
 }
 
 # set_conf SECTION KEY VALUE — change one key of $KH_CONFIG

@@ -2,7 +2,7 @@
 # Malformed frames and replays (issue 4, items 5 and 6), sent with tests/tools/kh-inject
 # to every socket that accepts messages: the collector's node socket (as district 829)
 # and receipts socket, the validator, the aggregator and its snapshot socket, the
-# notifier.  Each gets random bytes (one frame, three), five frames, an unknown type, a
+# notifier.  Each gets random bytes (one frame, three), nine frames (more than a message may have), an unknown type, a
 # truncated payload, a message over max_message_bytes, the wrong type for it, and valid
 # messages with absurd fields (empty id, revision 0, a period of 1000 characters, a 10 MB
 # string, 300,000 values).  Every process stays up; every malformed input is logged and
@@ -24,6 +24,7 @@ start_test frames
 set_conf general max_message_bytes 65536
 set_conf general internal_max_message_bytes 98304   # 96 KiB between the services
 set_conf general resend_ms 500        # a message refused forever would be resent often
+set_conf security verify_signatures no   # verdicts are injected unsigned here; test_signed covers signatures
 IN=$RUN/input
 python3 "$TOP/scripts/gen-demo-data.py" "$IN" 2>/dev/null
 pipeline start 831 >/dev/null || exit 1
@@ -36,6 +37,9 @@ check "the six endpoints are read from the configuration" \
     test -n "$FRONT" -a -n "$RECEIPTS" -a -n "$VALIDATOR" -a -n "$AGG" -a -n "$SNAP" -a -n "$NOTIF"
 
 OUT=$RUN/inject; mkdir -p "$OUT"
+# the tcp sockets are CURVE: inject as district 829's node and as the province's kh-feed
+K829=(--key "$RUN/keys/node-829.key" --server-key "$RUN/keys/server.pub")
+KPROV=(--key "$RUN/keys/province.key" --server-key "$RUN/keys/server.pub")
 inj() { local n=$1; shift; "$INJ" "$@" >"$OUT/$n" 2>"$OUT/$n.err"; }   # inj NAME ARGS…
 W=(--wait-ms 300)              # for what must not be answered
 A=(--acks 1 --wait-ms 15000)   # for what must be acknowledged
@@ -59,12 +63,12 @@ done
 
 # ---- phase 1: max_message_bytes 65536; the six sockets at once --------------------------
 front() {        # the collector's node socket, as district 829 (one connection at a time)
-    local C=(--endpoint "$FRONT" --id 829)
+    local C=(--endpoint "$FRONT" --id 829 "${K829[@]}")
     inj f-other "${C[@]}" --report-file "$IN/831/831-2020S1.csv" --district 831 "${A[@]}"
     inj f-badperiod "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --period 2020S3 "${A[@]}"
     inj f-rand1 "${C[@]}" --random 64 "${W[@]}"
     inj f-rand3 "${C[@]}" --random 64 --frames 3 "${W[@]}"
-    inj f-five "${C[@]}" --random 16 --frames 5 "${W[@]}"
+    inj f-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj f-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj f-trunc "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --truncate "${W[@]}"
     inj f-over "${C[@]}" --type REPORT --random 102400 --wait-ms 1000
@@ -87,7 +91,7 @@ receipts() {     # the collector's receipts socket (the notifier's)
     local C=(--endpoint "$RECEIPTS") R=(--report-file "$IN/831/831-2018S1.csv" --district 831 --as receipt)
     inj r-rand1 "${C[@]}" --random 64 "${W[@]}"
     inj r-rand3 "${C[@]}" --random 64 --frames 3 "${W[@]}"
-    inj r-five "${C[@]}" --random 16 --frames 5 "${W[@]}"
+    inj r-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj r-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj r-trunc "${C[@]}" "${R[@]}" --source-name "$S200" --truncate "${W[@]}"
     inj r-over "${C[@]}" --type RECEIPT --random 102400 --wait-ms 1000
@@ -100,7 +104,7 @@ validator() {
     local C=(--endpoint "$VALIDATOR") R=(--report-file "$IN/829/829-2017S1.csv" --district 829)
     inj v-rand1 "${C[@]}" --random 64 "${W[@]}"
     inj v-rand3 "${C[@]}" --random 64 --frames 3 "${W[@]}"
-    inj v-five "${C[@]}" --random 16 --frames 5 "${W[@]}"
+    inj v-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj v-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj v-trunc "${C[@]}" "${R[@]}" --truncate "${W[@]}"
     inj v-over "${C[@]}" --type REPORT --random 102400 --wait-ms 1000
@@ -114,7 +118,7 @@ aggregator() {
     local C=(--endpoint "$AGG") R=(--report-file "$IN/832/832-2018S1.csv" --district 832 --as verdict)
     inj a-rand1 "${C[@]}" --random 64 "${W[@]}"
     inj a-rand3 "${C[@]}" --random 64 --frames 3 "${W[@]}"
-    inj a-five "${C[@]}" --random 16 --frames 5 "${W[@]}"
+    inj a-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj a-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj a-trunc "${C[@]}" --type VERDICT --file "$OUT/verdict-831.bin" --truncate "${W[@]}"
     inj a-over "${C[@]}" --type VERDICT --random 102400 --wait-ms 1000
@@ -128,7 +132,7 @@ notifier() {
     local C=(--endpoint "$NOTIF") R=(--report-file "$IN/831/831-2018S2.csv" --district 831 --as event)
     inj n-rand1 "${C[@]}" --random 64 "${W[@]}"
     inj n-rand3 "${C[@]}" --random 64 --frames 3 "${W[@]}"
-    inj n-five "${C[@]}" --random 16 --frames 5 "${W[@]}"
+    inj n-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj n-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj n-trunc "${C[@]}" --type EVENT --file "$OUT/event-831.bin" --truncate "${W[@]}"
     inj n-over "${C[@]}" --type EVENT --random 102400 --wait-ms 1000
@@ -138,10 +142,10 @@ notifier() {
     inj n-p1000 "${C[@]}" "${R[@]}" --report-id 831-P-N --period "$P1000" "${A[@]}"
 }
 snapshot() {     # the aggregator's snapshot socket: SNAPSHOT? and HISTORY? requests
-    local C=(--endpoint "$SNAP")
+    local C=(--endpoint "$SNAP" "${KPROV[@]}")
     inj s-rand1 "${C[@]}" --random 64 "${W[@]}"
     inj s-rand3 "${C[@]}" --random 64 --frames 3 "${W[@]}"
-    inj s-five "${C[@]}" --random 16 --frames 5 "${W[@]}"
+    inj s-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj s-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj s-trunc "${C[@]}" --as history --district 831 --period 2019S1 --truncate "${W[@]}"
     inj s-over "${C[@]}" --type 'SNAPSHOT?' --random 102400 --wait-ms 1000
@@ -192,8 +196,8 @@ set_conf general max_message_bytes 33554432
 set_conf general internal_max_message_bytes 67108864
 pipeline stop >/dev/null; pipeline start 831 >/dev/null || exit 1
 BIG=(--big-string 10000000) TINY=(--tiny 300000)
-(inj f-big --endpoint "$FRONT" --id 829 --report-file "$IN/829/829-2018S1.csv" --district 829 "${BIG[@]}" "${A[@]}"
- inj f-tiny --endpoint "$FRONT" --id 829 --report-file "$IN/829/829-2018S2.csv" --district 829 "${TINY[@]}" "${A[@]}") &
+(inj f-big --endpoint "$FRONT" --id 829 "${K829[@]}" --report-file "$IN/829/829-2018S1.csv" --district 829 "${BIG[@]}" "${A[@]}"
+ inj f-tiny --endpoint "$FRONT" --id 829 "${K829[@]}" --report-file "$IN/829/829-2018S2.csv" --district 829 "${TINY[@]}" "${A[@]}") &
 (inj r-big --endpoint "$RECEIPTS" --report-file "$IN/831/831-2017S1.csv" --district 831 --as receipt "${BIG[@]}" "${A[@]}"
  inj r-tiny --endpoint "$RECEIPTS" --report-file "$IN/831/831-2017S2.csv" --district 831 --as receipt --stage 2 "${TINY[@]}" "${A[@]}") &
 (inj v-big --endpoint "$VALIDATOR" --report-file "$IN/829/829-2017S1.csv" --district 829 "${BIG[@]}" "${A[@]}"
@@ -202,7 +206,7 @@ BIG=(--big-string 10000000) TINY=(--tiny 300000)
  inj a-tiny --endpoint "$AGG" --report-file "$IN/832/832-2017S2.csv" --district 832 --as verdict "${TINY[@]}" "${A[@]}") &
 (inj n-big --endpoint "$NOTIF" --report-file "$IN/831/831-2020S1.csv" --district 831 --as event "${BIG[@]}" "${A[@]}"
  inj n-tiny --endpoint "$NOTIF" --report-file "$IN/831/831-2020S2.csv" --district 831 --as event --stage 2 "${TINY[@]}" "${A[@]}") &
-(inj s-big --endpoint "$SNAP" --as history --period 2019S1 --big-field district "${BIG[@]}" "${W[@]}") &
+(inj s-big --endpoint "$SNAP" "${KPROV[@]}" --as history --period 2019S1 --big-field district "${BIG[@]}" "${W[@]}") &
 wait
 check "door: a 10 MB source name is acknowledged (refused as too large)" has f-big "ACK 829-2018S1/1 dup=0"
 check "door: 300,000 values are acknowledged (refused as too large)" has f-tiny "ACK 829-2018S2/1 dup=0"
@@ -221,7 +225,7 @@ check_eq "snapshot: a history request for a 10 MB district is not answered" 0 \
     "$(grep -cv '^DISCONNECTED$' "$OUT/s-big")"
 
 # ---- replays -----------------------------------------------------------------------------
-REP=(--endpoint "$FRONT" --id 829 --report-file "$IN/829/829-2020S1.csv" --district 829 --revision 1)
+REP=(--endpoint "$FRONT" --id 829 "${K829[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --revision 1)
 inj replay-a "${REP[@]}" --repeat 2 --acks 2 --wait-ms 15000
 check_eq "a report and its replay on the same connection: new, then duplicate" \
     "ACK 829-2020S1/1 dup=0,ACK 829-2020S1/1 dup=1" "$(grep '^ACK' "$OUT/replay-a" | paste -sd,)"
@@ -297,14 +301,14 @@ expect() {   # expect SERVICE EVENT N
 }
 expect collector message.malformed 9     # door: 1 frame, 3 frames, BOGUS, VERDICT, bad ACK;
                                          # receipts: 1 frame, 3 frames, BOGUS, REPORT
-expect collector zmq.malformed 2         # 5 frames, on each socket
+expect collector zmq.malformed 2         # 9 frames, on each socket
 expect collector report.malformed 5      # truncated, no id, revision 0, 1000-char period, tag 0
 expect collector receipt.malformed 2     # truncated, no event id
 expect validator message.malformed 4     # 1 frame, 3 frames, BOGUS, RECEIPT
 expect validator zmq.malformed 1
 expect validator report.malformed 4      # truncated, no id, revision 0, no district
 expect aggregator message.malformed 4    # 1 frame, 3 frames, BOGUS, EVENT
-expect aggregator zmq.malformed 2        # 5 frames, on listen and on snapshot
+expect aggregator zmq.malformed 2        # 9 frames, on listen and on snapshot
 expect aggregator verdict.malformed 4    # truncated, no id, revision 0, accepted + bad period
 expect aggregator feed.malformed 4       # snapshot: 1 frame, 3 frames, BOGUS, VERDICT
 expect aggregator history.malformed 3    # truncated, 1000-char period, 10 MB district

@@ -38,6 +38,7 @@
 #include "kh.pb-c.h"
 #include "kh_catalog.h"
 #include "kh_report.h"
+#include "kh_keys.h"
 #include "kh_util.h"
 #include "kh_wire.h"
 
@@ -53,7 +54,7 @@
 
 static const char *usage =
     "usage: kh-inject --endpoint EP [--id RID] MESSAGE [--repeat N] [--wait-ms MS]\n"
-    "                 [--acks N | --replies N]\n"
+    "                 [--acks N | --replies N] [--key FILE.key --server-key FILE.pub]\n"
     "MESSAGE, frames as given:\n"
     "  --raw HEX            a frame from hex digits (repeatable)\n"
     "  --random N           a frame of N random bytes (repeatable)\n"
@@ -514,11 +515,15 @@ int main(int argc, char **argv)
         {"from-seq", 1, 0, 'F'}, {"to-seq", 1, 0, 'T'}, {"big-string", 1, 0, 'b'},
         {"big-field", 1, 0, 'B'}, {"tiny", 1, 0, 'y'}, {"truncate", 0, 0, 'u'},
         {"out", 1, 0, 'o'}, {"as", 1, 0, 'a'}, {"repeat", 1, 0, 'N'}, {"wait-ms", 1, 0, 'w'},
-        {"acks", 1, 0, 'A'}, {"replies", 1, 0, 'Y'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"acks", 1, 0, 'A'}, {"replies", 1, 0, 'Y'}, {"help", 0, 0, 'h'},
+        {"key", 1, 0, 'K'}, {"server-key", 1, 0, 'V'}, {0, 0, 0, 0}};
+    const char *key_file = NULL, *server_file = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 'e': o.endpoint = optarg; break;
+        case 'K': key_file = optarg; break;
+        case 'V': server_file = optarg; break;
         case 'i': o.id = optarg; break;
         case 'x': add_source(0, optarg); break;
         case 'n': add_source(1, optarg); break;
@@ -628,6 +633,19 @@ int main(int argc, char **argv)
     zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     if (o.id && zmq_setsockopt(sock, ZMQ_ROUTING_ID, o.id, strlen(o.id)) < 0)
         die("bad --id (1 to 255 bytes)");
+    if (key_file || server_file) {             /* CURVE, as a node or kh-feed would */
+        kh_key_t me, server;
+        char err[512];
+        if (!key_file || !server_file)
+            die("--key and --server-key go together");
+        if (kh_key_read(key_file, &me, err, sizeof err) < 0 || !me.has_secret ||
+            kh_key_read(server_file, &server, err, sizeof err) < 0)
+            die("cannot read the keys");
+        if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server.curve_pk, 32) < 0 ||
+            zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, me.curve_pk, 32) < 0 ||
+            zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, me.curve_sk, 32) < 0)
+            die("cannot set the CURVE keys");
+    }
     /* disconnections are reported on a monitor socket */
     void *mon = NULL;
     if (zmq_socket_monitor(sock, "inproc://kh-inject-monitor", ZMQ_EVENT_DISCONNECTED) == 0 &&

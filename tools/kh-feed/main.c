@@ -19,6 +19,7 @@
 #include "kh_catalog.h"
 #include "kh_config.h"
 #include "kh_db.h"
+#include "kh_keys.h"
 #include "kh_log.h"
 #include "kh_util.h"
 #include "mirror.h"
@@ -138,6 +139,22 @@ int main(int argc, char **argv)
     }
     int rc = 1;
     sqlite3 *db = NULL;
+    if (strcmp(kh_config_raw(cfg, "security", "curve", "yes"), "no") != 0) {
+        /* the province's feed is CURVE: our key (role province) and the server's */
+        char kpath[1024], spath[1024];
+        kh_key_t me, server;
+        if (kh_config_str(cfg, "feed", "key", "%RUN%/keys/province.key", kpath, sizeof kpath) < 0 ||
+            kh_config_str(cfg, "feed", "server_key", "%RUN%/keys/server.pub", spath,
+                          sizeof spath) < 0 ||
+            kh_key_read(kpath, &me, err, sizeof err) < 0 ||
+            (!me.has_secret && snprintf(err, sizeof err, "%s holds no secret key", kpath)) ||
+            kh_key_read(spath, &server, err, sizeof err) < 0) {
+            fprintf(stderr, "kh-feed: %s (the feed needs a province key: kh-admin keys)\n", err);
+            kh_config_destroy(&cfg);
+            return 1;
+        }
+        mirror_set_curve(server.curve_pk, me.curve_pk, me.curve_sk);
+    }
     kh_catalog_t *cat = NULL;
     void *zctx = zmq_ctx_new();
     if (!zctx || mirror_open(&db, mirror_path) < 0)

@@ -27,6 +27,31 @@ static const char *const migrations[] = {
     "CREATE INDEX warning_dp ON warning(district, period);",
 };
 
+/* CURVE client keys for every socket to the aggregator (none: plain). */
+static int curve_on;
+static uint8_t curve_server[32], curve_pk[32], curve_sk[32];
+
+void mirror_set_curve(const uint8_t server_pk[32], const uint8_t pk[32], const uint8_t sk[32])
+{
+    memcpy(curve_server, server_pk, 32);
+    memcpy(curve_pk, pk, 32);
+    memcpy(curve_sk, sk, 32);
+    curve_on = 1;
+}
+
+static int secure(void *sock)
+{
+    if (!curve_on)
+        return 0;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, curve_server, 32) < 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, curve_pk, 32) < 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, curve_sk, 32) < 0) {
+        fprintf(stderr, "kh-feed: cannot set the CURVE keys: %s\n", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
 int mirror_open(sqlite3 **db, const char *path)
 {
     char err[512];
@@ -215,6 +240,10 @@ int mirror_sync(sqlite3 *db, void *zctx, const char *endpoint, int timeout_ms, i
     void *dealer = zmq_socket(zctx, ZMQ_DEALER);
     if (!dealer)
         return -1;
+    if (secure(dealer) < 0) {
+        zmq_close(dealer);
+        return -1;
+    }
     int linger = 0;
     zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
@@ -256,6 +285,10 @@ int mirror_follow(sqlite3 *db, void *zctx, const char *feed, const char *snapsho
     void *sub = zmq_socket(zctx, ZMQ_SUB);
     if (!sub)
         return -1;
+    if (secure(sub) < 0) {
+        zmq_close(sub);
+        return -1;
+    }
     int linger = 0, hwm = 100000;
     zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
@@ -378,6 +411,10 @@ int mirror_history(void *zctx, const char *endpoint, const char *district, const
     void *dealer = zmq_socket(zctx, ZMQ_DEALER);
     if (!dealer)
         return -1;
+    if (secure(dealer) < 0) {
+        zmq_close(dealer);
+        return -1;
+    }
     int linger = 0, rc = -1;
     zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);

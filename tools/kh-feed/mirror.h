@@ -12,7 +12,9 @@
 
 #include "kh.pb-c.h"
 
-int mirror_open(sqlite3 **db, const char *path);          /* 0 or -1 (printed) */
+int mirror_open(sqlite3 **db, const char *path);
+/* Use CURVE with these keys (32 bytes each) on every socket to the aggregator. */
+void mirror_set_curve(const uint8_t server_pk[32], const uint8_t pk[32], const uint8_t sk[32]);          /* 0 or -1 (printed) */
 uint64_t mirror_seq(sqlite3 *db);
 /* Applies one update and records its seq (when > 0).  Returns 0 or -1. */
 int mirror_apply(sqlite3 *db, const Kh__FeedUpdate *u);

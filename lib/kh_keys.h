@@ -1,0 +1,75 @@
+/*
+ * kh_keys.h — who may talk to the province: key files and the key registry.
+ *
+ * Every party has one Ed25519 key pair (libsodium).  It signs reports (lib/kh_sign)
+ * and, converted to Curve25519, is the party's CURVE key on the ZeroMQ transport, so
+ * one key identifies a district everywhere.  Key files are small text files:
+ *
+ *   id = 829-20261127          role = district | province | admin | server
+ *   unit = 829                 public = <base64 Ed25519 public key>
+ *                              secret = <base64 Ed25519 secret key>   (secret file only, mode 0600)
+ *
+ * The registry (a SQLite database, [security] keys_db) holds the public keys the
+ * province accepts, each with its role, its unit, a validity range and a status;
+ * revocation and rotation are rows changing there, read by the services on every
+ * connection and every message, so they take effect without a restart.
+ */
+#ifndef KH_KEYS_H
+#define KH_KEYS_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define KH_KEY_ID_MAX 64
+
+typedef struct {
+    char id[KH_KEY_ID_MAX];
+    char role[16];
+    char unit[64];
+    uint8_t ed_pk[32];
+    uint8_t ed_sk[64];          /* zero in a public key */
+    int has_secret;
+    uint8_t curve_pk[32];
+    uint8_t curve_sk[32];       /* zero in a public key */
+} kh_key_t;
+
+/* Makes a new key pair.  Returns 0 or -1. */
+int kh_key_generate(const char *id, const char *role, const char *unit, kh_key_t *out);
+/* Writes ID.key (mode 0600, refusing to overwrite) and ID.pub into dir.  0 or -1 (errno). */
+int kh_key_write(const kh_key_t *k, const char *dir);
+/* Reads a key file (secret or public).  Returns 0, or -1 with a reason in err;
+ * a secret file readable by others is refused. */
+int kh_key_read(const char *path, kh_key_t *out, char *err, size_t errlen);
+/* Hex of the first 8 bytes of the Ed25519 public key, for logs. */
+void kh_key_fingerprint(const uint8_t ed_pk[32], char out[17]);
+
+/* Opens (creating) the registry.  Returns 0 or -1 with err. */
+int kh_keys_open(sqlite3 **db, const char *path, char *err, size_t errlen);
+/* Registers a public key, valid from valid_from (unix ms) with no end.  Returns 0,
+ * or -1 with err (already registered, database error). */
+int kh_keys_register(sqlite3 *db, const kh_key_t *k, int64_t valid_from, char *err, size_t errlen);
+/* Revokes now.  Returns 0, 1 when no such key, -1 on error. */
+int kh_keys_revoke(sqlite3 *db, const char *id);
+/* Ends key `old_id` at now + grace_ms (both valid meanwhile) and registers `next`.
+ * Returns 0 or -1 with err. */
+int kh_keys_rotate(sqlite3 *db, const char *old_id, const kh_key_t *next, int64_t grace_ms,
+                   char *err, size_t errlen);
+
+/* The registered key whose Curve25519 public key is curve_pk, if it is valid at
+ * at_ms (active and within its range): fills id, role and unit and returns 0; -1 when
+ * unknown, revoked or expired. */
+int kh_keys_by_curve(sqlite3 *db, const uint8_t curve_pk[32], int64_t at_ms, char *id,
+                     char *role, char *unit);
+/* Is key `id` valid at at_ms?  Fills unit (may be NULL).  Returns 0 yes, -1 no. */
+int kh_keys_valid(sqlite3 *db, const char *id, int64_t at_ms, char *unit);
+/* The Ed25519 public key of `signer` if it is registered for `district` and valid
+ * at at_ms.  Returns 0 and fills pk, or -1. */
+int kh_keys_signing_key(sqlite3 *keys, const char *signer, const char *district, int64_t at_ms,
+                        uint8_t pk[32]);
+
+/* Prints the registry, one key a line.  Returns 0 or -1. */
+int kh_keys_list(sqlite3 *db, FILE *out);
+
+#endif

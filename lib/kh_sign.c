@@ -1,0 +1,174 @@
+/*
+ * kh_sign.c — canonical bytes, Ed25519 signatures and digests of reports; see kh_sign.h.
+ */
+#include "kh_sign.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kh_report.h"
+
+typedef struct {
+    uint8_t *b;
+    size_t n, cap;
+    int fail;
+} cbuf_t;
+
+static void put(cbuf_t *c, const void *p, size_t len)
+{
+    if (c->fail)
+        return;
+    if (c->n + len > c->cap) {
+        size_t nc = c->cap ? c->cap : 256;
+        while (nc < c->n + len)
+            nc *= 2;
+        uint8_t *b = realloc(c->b, nc);
+        if (!b) {
+            c->fail = 1;
+            return;
+        }
+        c->b = b;
+        c->cap = nc;
+    }
+    memcpy(c->b + c->n, p, len);
+    c->n += len;
+}
+
+static void put_u32(cbuf_t *c, uint32_t x)
+{
+    uint8_t b[4] = {(uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x};
+    put(c, b, 4);
+}
+
+static void put_i64(cbuf_t *c, int64_t v)
+{
+    uint64_t x = (uint64_t)v;
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(x >> (56 - 8 * i));
+    put(c, b, 8);
+}
+
+static void put_str(cbuf_t *c, const char *s)
+{
+    size_t len = s ? strlen(s) : 0;
+    if (len > UINT32_MAX) {
+        c->fail = 1;
+        return;
+    }
+    put_u32(c, (uint32_t)len);
+    if (len)
+        put(c, s, len);
+}
+
+int kh_sign_canonical(const Kh__Report *r, uint8_t **buf, size_t *len)
+{
+    *buf = NULL;
+    *len = 0;
+    if (r->n_values > UINT32_MAX)
+        return -1;
+    cbuf_t c = {0};
+    /* a full district report is ~20 KB: start big enough for most */
+    c.cap = 1024 + r->n_values * 40;
+    if (!(c.b = malloc(c.cap)))
+        return -1;
+    put_str(&c, KH_SIGN_VERSION);
+    put_str(&c, r->report_id);
+    put_u32(&c, r->revision);
+    put_str(&c, r->district);
+    put_str(&c, r->period);
+    put_i64(&c, r->submitted_at);
+    put_str(&c, r->source_name);
+    put_u32(&c, (uint32_t)r->n_values);
+    for (size_t i = 0; i < r->n_values; i++) {
+        const Kh__Value *v = r->values[i];
+        put_str(&c, v ? v->orgunit : NULL);
+        put_str(&c, v ? v->indicator : NULL);
+        put_str(&c, v ? v->raw : NULL);
+        put_u32(&c, v ? v->line : 0);
+    }
+    if (c.fail) {
+        free(c.b);
+        return -1;
+    }
+    *buf = c.b;
+    *len = c.n;
+    return 0;
+}
+
+static int sodium_ready(void)
+{
+    return sodium_init() < 0 ? -1 : 0;     /* 0 first time, 1 after: both fine */
+}
+
+int kh_sign_report(Kh__Report *r, const uint8_t sk[crypto_sign_SECRETKEYBYTES],
+                   const char *signer)
+{
+    if (sodium_ready() < 0)
+        return -1;
+    uint8_t *buf;
+    size_t len;
+    if (kh_sign_canonical(r, &buf, &len) < 0)
+        return -1;
+    uint8_t *sig = malloc(crypto_sign_BYTES);
+    int rc = -1;
+    if (sig && crypto_sign_detached(sig, NULL, buf, len, sk) == 0 &&
+        kh_report_set_str(&r->signer, signer ? signer : "") == 0) {
+        free(r->signature.data);
+        r->signature.data = sig;
+        r->signature.len = crypto_sign_BYTES;
+        sig = NULL;
+        rc = 0;
+    }
+    free(sig);
+    free(buf);
+    return rc;
+}
+
+int kh_sign_verify(const Kh__Report *r, const uint8_t pk[crypto_sign_PUBLICKEYBYTES])
+{
+    if (sodium_ready() < 0 || !r->signature.data || r->signature.len != crypto_sign_BYTES)
+        return -1;
+    uint8_t *buf;
+    size_t len;
+    if (kh_sign_canonical(r, &buf, &len) < 0)
+        return -1;
+    int rc = crypto_sign_verify_detached(r->signature.data, buf, len, pk) == 0 ? 0 : -1;
+    free(buf);
+    return rc;
+}
+
+void kh_sign_hex(const uint8_t *b, size_t len, char *out, size_t cap)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t k = 0;
+    for (size_t i = 0; i < len && k + 2 < cap; i++) {
+        out[k++] = digits[b[i] >> 4];
+        out[k++] = digits[b[i] & 15];
+    }
+    if (cap)
+        out[k] = '\0';
+}
+
+void kh_sign_digest(const Kh__Report *r, char hex[65])
+{
+    hex[0] = '\0';
+    uint8_t *buf;
+    size_t len;
+    if (sodium_ready() < 0 || kh_sign_canonical(r, &buf, &len) < 0)
+        return;
+    uint8_t h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, buf, len);
+    free(buf);
+    kh_sign_hex(h, sizeof h, hex, 65);
+}
+
+void kh_sign_clear(Kh__Report *r)
+{
+    free(r->signature.data);
+    r->signature.data = NULL;
+    r->signature.len = 0;
+    if (r->signer && r->signer != protobuf_c_empty_string)
+        free(r->signer);
+    r->signer = (char *)protobuf_c_empty_string;
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Only registered districts get in (issue 5): CURVE on the door and on the feed, the
+# district taken from the key, revocation at once, rotation with a grace period, and a
+# service that cannot enforce authentication refuses to start.
+source "$(dirname "$0")/lib.sh"
+set -u
+QUIET=1
+INJ=$TOP/${KH_BUILD:-build}/tests/tools/kh-inject
+ADMIN=$BIN/kh-admin
+start_test security
+set_conf general resend_ms 500
+IN=$RUN/input
+python3 "$TOP/scripts/gen-demo-data.py" "$IN" 2>/dev/null
+pipeline start 829 831 >/dev/null || exit 1
+K=$RUN/keys
+conf() { sed -n "/^\[$1\]/,/^\[/s/^$2 *= *\([^ ;]*\).*/\1/p" "$KH_CONFIG" | sed "s|%RUN%|$RUN|"; }
+FRONT=$(conf collector listen) SNAP=$(conf aggregator snapshot)
+nlog() { local n; n=$(grep -c "\"event\":\"$2\"" "$RUN/logs/$1.log") || true; echo "${n:-0}"; }
+
+check "the collector proved at start that an unknown key is refused" \
+    grep -q '"event":"auth.selfcheck".*passed' "$RUN/logs/collector.log"
+check "so did the aggregator for its feed" \
+    grep -q '"event":"auth.selfcheck".*passed' "$RUN/logs/aggregator.log"
+check "secret keys are files of mode 0600" \
+    test "$(stat -c %a "$K/node-829.key")" = 600 -a "$(stat -c %a "$K/server.key")" = 600
+
+# an unknown key: a key pair nobody registered
+"$ADMIN" keys generate --role district --unit 829 --id stranger >/dev/null
+before=$(nlog collector auth.refused)
+"$INJ" --endpoint "$FRONT" --id 829 --key "$K/stranger.key" --server-key "$K/server.pub" \
+    --report-file "$IN/829/829-2019S1.csv" --district 829 --wait-ms 1500 >"$RUN/stranger.out" 2>&1
+check "an unknown key gets nothing in (no acknowledgement)" test -z "$(grep '^ACK' "$RUN/stranger.out")"
+check "and is logged" test "$(nlog collector auth.refused)" -gt "$before"
+check_eq "nothing of it is stored" 0 "$(sql "$RUN/collector.db" "SELECT count(*) FROM report WHERE report_id='829-2019S1'")"
+# no key at all (plain tcp) is no better
+"$INJ" --endpoint "$FRONT" --id 829 --report-file "$IN/829/829-2019S1.csv" --district 829 \
+    --wait-ms 1500 >"$RUN/plain.out" 2>&1
+check "a client without CURVE gets nothing in" test -z "$(grep '^ACK' "$RUN/plain.out")"
+# the feed: a district's key may not read it
+"$INJ" --endpoint "$SNAP" --key "$K/node-829.key" --server-key "$K/server.pub" --as feedreq \
+    --from-seq 1 --wait-ms 1500 >"$RUN/feed-district.out" 2>&1
+check "a district's key may not read the province feed" test -z "$(grep -E '^(FEED|SNAPSHOT)' "$RUN/feed-district.out")"
+check "the aggregator logged the refusal" grep -q '"event":"auth.refused".*"domain":"feed"' "$RUN/logs/aggregator.log"
+
+# a key of district 829 sending a report for district 831
+"$INJ" --endpoint "$FRONT" --id 829 --key "$K/node-829.key" --server-key "$K/server.pub" \
+    --report-file "$IN/831/831-2019S1.csv" --district 831 --acks 1 --wait-ms 10000 >"$RUN/other.out" 2>&1
+check "829's key sending 831's report: acknowledged and refused" grep -q '^ACK 831-2019S1/1' "$RUN/other.out"
+check "and logged" grep -q '"event":"report.refused".*"code":"OTHER_DISTRICT"' "$RUN/logs/collector.log"
+# the real thing works and is signed
+"$BIN/kh-node" submit --district 829 "$IN/829/829-2019S1.csv" >/dev/null
+check "a registered node's report is counted" wait_settled 60 829
+check "and its signature names district 829's key" \
+    bash -c "'$ADMIN' verify --report 829-2019S1 | grep -q 'VALID: signed by 829-1, the key of district 829'"
+
+# revocation: at once, without a restart, the connected node cut off
+"$ADMIN" keys revoke 831-1 >/dev/null
+"$BIN/kh-node" submit --district 831 "$IN/831/831-2019S1.csv" >/dev/null
+sleep 3
+check_eq "after revocation the connected node's report is not received" 0 \
+    "$(sql "$RUN/collector.db" "SELECT count(*) FROM report WHERE report_id='831-2019S1' AND revision=1")"
+check "the collector logged the revoked key" grep -q '"event":"auth.revoked".*"key_id":"831-1"' "$RUN/logs/collector.log"
+check_eq "the report waits in the node's outbox" 1 "$(node_outbox 831)"
+check "kh-admin keys list shows it revoked" bash -c "'$ADMIN' keys list | grep -q '^831-1 .* revoked'"
+
+# a key of 829 pretending to be node 831 (routing id; after the revocation test, since
+# ZeroMQ hands the routing id over to the newest connection)
+"$INJ" --endpoint "$FRONT" --id 831 --key "$K/node-829.key" --server-key "$K/server.pub" \
+    --report-file "$IN/831/831-2019S2.csv" --district 831 --wait-ms 1500 >"$RUN/mask.out" 2>&1
+check "829's key with 831's routing id: dropped" test -z "$(grep '^ACK' "$RUN/mask.out")"
+check "and logged" grep -q '"event":"auth.mismatch"' "$RUN/logs/collector.log"
+
+# rotation: a new key for 831, the old one (revoked here) replaced; for 829 a rotation
+# with a grace period keeps both valid
+"$ADMIN" keys generate --role district --unit 829 --id 829-2 >/dev/null
+"$ADMIN" keys rotate --old 829-1 --new "$K/829-2.pub" --grace-hours 1 >/dev/null
+check "after a rotation both keys are valid during the grace period" \
+    bash -c "'$ADMIN' keys list | grep -q '^829-1 .* active' && '$ADMIN' keys list | grep -q '^829-2 .* active'"
+cp -p "$K/829-2.key" "$K/node-829.key.new" && mv "$K/node-829.key.new" "$K/node-829.key"
+pipeline kill node-829; pipeline restart node-829 >/dev/null
+"$BIN/kh-node" submit --district 829 "$IN/829/829-2019S2.csv" >/dev/null
+check "the node with its new key is counted" wait_settled 60 829
+check "signed by the new key" \
+    bash -c "'$ADMIN' verify --report 829-2019S2 | grep -q 'VALID: signed by 829-2'"
+
+# fail closed: a collector without its server key, and one without a registry, refuse to start
+pipeline stop >/dev/null
+mv "$K/server.key" "$K/server.key.away"
+"$BIN/kh-collector" >"$RUN/nokey.log" 2>&1; rc=$?
+check_eq "a collector without its server key refuses to start" 1 "$rc"
+check "with a clear message" grep -q '"event":"security.key".*server.key' "$RUN/nokey.log"
+mv "$K/server.key.away" "$K/server.key"
+chmod 644 "$K/server.key"
+"$BIN/kh-collector" >"$RUN/loose.log" 2>&1; rc=$?
+check_eq "a server key readable by others: refuses to start" 1 "$rc"
+check "saying why" grep -q 'readable by others' "$RUN/loose.log"
+chmod 600 "$K/server.key"
+set_conf security curve maybe
+"$BIN/kh-collector" >"$RUN/badconf.log" 2>&1; rc=$?
+check_eq "[security] curve neither yes nor no: refuses to start" 1 "$rc"

@@ -1,0 +1,22 @@
+/*
+ * admin.h — kh-admin's subcommands, one file each.
+ */
+#ifndef KH_ADMIN_H
+#define KH_ADMIN_H
+
+#include <sqlite3.h>
+
+/* kh-admin keys …: argv[0] is "keys".  Returns the exit status. */
+int admin_keys(int argc, char **argv, const char *config_path);
+
+/* kh-admin verify --report ID[/REV] (verify.c): which key signed the counted revision.
+ * kh-admin audit verify (audit.c): the aggregator's audit chain.  argv[0] is the
+ * subcommand's name.  Return the exit status (0 valid/intact, 1 invalid/broken, 2 error). */
+int admin_verify(int argc, char **argv, const char *config_path);
+int admin_audit(int argc, char **argv, const char *config_path);
+
+/* The aggregator's database ([aggregator] db), opened for reading (never created).
+ * Returns 0, or -1 after printing a one-line reason. */
+int admin_open_aggregator_db(const char *config_path, sqlite3 **db);
+
+#endif

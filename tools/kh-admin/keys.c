@@ -1,0 +1,174 @@
+/*
+ * keys.c — `kh-admin keys`: the key lifecycle of districts, the province and admins.
+ *
+ *   kh-admin keys init-server                      the province's server key (once)
+ *   kh-admin keys generate --role R --unit U --id ID   a key pair: ID.key (0600) + ID.pub
+ *   kh-admin keys register FILE.pub                accept that key from now on
+ *   kh-admin keys list
+ *   kh-admin keys revoke ID                        refused at once, connected or not
+ *   kh-admin keys rotate --old ID --new FILE.pub [--grace-hours H]
+ *
+ * Files go to [security] keys_dir; the registry is [security] keys_db.
+ */
+#include "admin.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kh_config.h"
+#include "kh_db.h"
+#include "kh_keys.h"
+#include "kh_util.h"
+
+static const char keys_usage[] =
+    "usage: kh-admin keys init-server\n"
+    "       kh-admin keys generate --role district|province|admin --unit CODE --id ID\n"
+    "       kh-admin keys register FILE.pub\n"
+    "       kh-admin keys list\n"
+    "       kh-admin keys revoke ID\n"
+    "       kh-admin keys rotate --old ID --new FILE.pub [--grace-hours H (default 72)]\n"
+    "Key files are written to [security] keys_dir; the registry is [security] keys_db.\n";
+
+static int open_registry(kh_config_t *cfg, sqlite3 **db)
+{
+    char path[PATH_MAX], err[512];
+    if (kh_config_str(cfg, "security", "keys_db", "%RUN%/keys.db", path, sizeof path) < 0) {
+        fprintf(stderr, "kh-admin: [security] keys_db is too long\n");
+        return -1;
+    }
+    if (kh_keys_open(db, path, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-admin: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int admin_keys(int argc, char **argv, const char *config_path)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(keys_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1], *role = NULL, *unit = NULL, *id = NULL, *old = NULL, *next = NULL;
+    long grace_h = 72;
+    static const struct option opts[] = {
+        {"role", required_argument, 0, 'r'}, {"unit", required_argument, 0, 'u'},
+        {"id", required_argument, 0, 'i'},   {"old", required_argument, 0, 'o'},
+        {"new", required_argument, 0, 'n'},  {"grace-hours", required_argument, 0, 'g'},
+        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+    int ch;
+    optind = 2;
+    while ((ch = getopt_long(argc, argv, "r:u:i:o:n:g:h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'r': role = optarg; break;
+        case 'u': unit = optarg; break;
+        case 'i': id = optarg; break;
+        case 'o': old = optarg; break;
+        case 'n': next = optarg; break;
+        case 'g':
+            if (kh_parse_long(optarg, 0, 24 * 365, &grace_h) < 0) {
+                fprintf(stderr, "kh-admin: --grace-hours wants hours (0 to 8760)\n");
+                return 2;
+            }
+            break;
+        case 'h': fputs(keys_usage, stdout); return 0;
+        default: fprintf(stderr, "kh-admin: bad option; see kh-admin keys --help\n"); return 2;
+        }
+    }
+    char err[512];
+    kh_config_t *cfg = kh_config_load(config_path, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "kh-admin: %s\n", err);
+        return 1;
+    }
+    char dir[PATH_MAX];
+    kh_config_str(cfg, "security", "keys_dir", "%RUN%/keys", dir, sizeof dir);
+    int rc = 1;
+    sqlite3 *db = NULL;
+    kh_key_t k;
+    if (!strcmp(cmd, "init-server") || !strcmp(cmd, "generate")) {
+        int server = !strcmp(cmd, "init-server");
+        if (server) {
+            role = "server";
+            unit = kh_config_raw(cfg, "security", "province", "83");
+            id = "server";
+        }
+        if (!role || !unit || !id ||
+            (!server && strcmp(role, "district") && strcmp(role, "province") &&
+             strcmp(role, "admin"))) {
+            fprintf(stderr, "kh-admin: generate needs --role district|province|admin, --unit "
+                            "and --id\n");
+            rc = 2;
+            goto out;
+        }
+        if (kh_mkdirs(dir, 0700) < 0 || kh_key_generate(id, role, unit, &k) < 0 ||
+            kh_key_write(&k, dir) < 0) {
+            fprintf(stderr, "kh-admin: cannot write %s/%s.key: %s\n", dir, id,
+                    errno == EEXIST ? "it exists already (keys are never overwritten)"
+                                    : errno ? strerror(errno) : "invalid id (letters, digits, - _ .)");
+            goto out;
+        }
+        char fp[17];
+        kh_key_fingerprint(k.ed_pk, fp);
+        printf("%s/%s.key (secret, mode 0600) and %s/%s.pub written; fingerprint %s\n", dir, id,
+               dir, id, fp);
+        rc = 0;
+    } else if (!strcmp(cmd, "register") || !strcmp(cmd, "rotate")) {
+        const char *file = !strcmp(cmd, "register") ? (optind < argc ? argv[optind] : NULL) : next;
+        if (!file || (!strcmp(cmd, "rotate") && !old)) {
+            fprintf(stderr, "kh-admin: %s\n", !strcmp(cmd, "register")
+                                                   ? "register needs FILE.pub"
+                                                   : "rotate needs --old ID and --new FILE.pub");
+            rc = 2;
+            goto out;
+        }
+        if (kh_key_read(file, &k, err, sizeof err) < 0) {
+            fprintf(stderr, "kh-admin: %s\n", err);
+            goto out;
+        }
+        if (!strcmp(k.role, "server")) {
+            fprintf(stderr, "kh-admin: the server's own key is not registered\n");
+            goto out;
+        }
+        if (open_registry(cfg, &db) < 0)
+            goto out;
+        if (!strcmp(cmd, "register") ? kh_keys_register(db, &k, kh_now_ms(), err, sizeof err)
+                                     : kh_keys_rotate(db, old, &k, grace_h * 3600000LL, err,
+                                                      sizeof err)) {
+            fprintf(stderr, "kh-admin: %s: %s\n", k.id, err);
+            goto out;
+        }
+        if (!strcmp(cmd, "register"))
+            printf("registered %s (%s %s)\n", k.id, k.role, k.unit);
+        else
+            printf("rotated: %s registered; %s stays valid for %ld more hour(s)\n", k.id, old,
+                   grace_h);
+        rc = 0;
+    } else if (!strcmp(cmd, "list")) {
+        rc = open_registry(cfg, &db) < 0 || kh_keys_list(db, stdout) < 0;
+    } else if (!strcmp(cmd, "revoke")) {
+        if (optind >= argc) {
+            fprintf(stderr, "kh-admin: revoke needs the key ID\n");
+            rc = 2;
+            goto out;
+        }
+        if (open_registry(cfg, &db) < 0)
+            goto out;
+        int r = kh_keys_revoke(db, argv[optind]);
+        if (r == 0)
+            printf("revoked %s: refused from now on, connected or not\n", argv[optind]);
+        else
+            fprintf(stderr, "kh-admin: %s\n", r > 0 ? "no such key" : sqlite3_errmsg(db));
+        rc = r != 0;
+    } else {
+        fprintf(stderr, "kh-admin: unknown keys command '%s'; see kh-admin keys --help\n", cmd);
+        rc = 2;
+    }
+out:
+    kh_db_close(&db);
+    kh_config_destroy(&cfg);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/*
+ * kh-admin — the admins' tool.
+ *
+ *   kh-admin keys …          the key lifecycle (keys.c)
+ *   kh-admin verify --report ID[/REV]   which district's key signed a counted report (verify.c)
+ *   kh-admin audit verify    the aggregator's hash-chained audit log (audit.c)
+ *
+ * --config FILE (or $KH_CONFIG, or deploy/kh.ini) before the subcommand.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+
+static const char usage[] =
+    "usage: kh-admin [--config FILE] COMMAND …\n"
+    "  keys …                     key pairs and the registry (kh-admin keys --help)\n"
+    "  verify --report ID[/REV]   which district's key signed the numbers counted for a\n"
+    "                             report, and whether the signature holds\n"
+    "  audit verify               check the aggregator's tamper-evident audit log\n"
+    "--config FILE: default $KH_CONFIG, else deploy/kh.ini.  COMMAND --help for details.\n";
+
+int main(int argc, char **argv)
+{
+    const char *cfg = getenv("KH_CONFIG");
+    int i = 1;
+    if (i + 1 < argc && !strcmp(argv[i], "--config")) {
+        cfg = argv[i + 1];
+        i += 2;
+    }
+    if (!cfg)
+        cfg = "deploy/kh.ini";
+    if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        fputs(usage, i >= argc ? stderr : stdout);
+        return i >= argc ? 2 : 0;
+    }
+    if (!strcmp(argv[i], "keys"))
+        return admin_keys(argc - i, argv + i, cfg);
+    if (!strcmp(argv[i], "verify"))
+        return admin_verify(argc - i, argv + i, cfg);
+    if (!strcmp(argv[i], "audit"))
+        return admin_audit(argc - i, argv + i, cfg);
+    fprintf(stderr, "kh-admin: unknown command '%s'; see kh-admin --help\n", argv[i]);
+    return 2;
+}
