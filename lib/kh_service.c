@@ -123,6 +123,14 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         return -1;
     }
     char logep[1024];
+    if (kh_config_str(s->cfg, section, "log", "", logep, sizeof logep) == 0 &&
+        strncmp(logep, "ipc://", 6) != 0 && strncmp(logep, "inproc://", 9) != 0 && logep[0]) {
+        /* fail closed: the log PUB has no authentication of its own, so it stays on
+         * this host (ipc://); logs travel further through journald */
+        fprintf(stderr, "kh-%s: [%s] log = %s: the log stream must be an ipc:// endpoint "
+                        "(it carries no authentication)\n", name, section, logep);
+        return -1;
+    }
     if (kh_config_str(s->cfg, section, "log", "", logep, sizeof logep) == 0 && logep[0] &&
         kh_log_bind(s->zctx, logep) < 0) {
         fprintf(stderr, "kh-%s: cannot bind log endpoint %s: %s\n", name, logep,

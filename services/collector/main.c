@@ -23,6 +23,7 @@
 #include "kh_service.h"
 #include "kh_util.h"
 #include "kh_zap.h"
+#include "kh_sign.h"
 
 static const char *const migrations[] = {
     "CREATE TABLE report (report_id TEXT NOT NULL, revision INTEGER NOT NULL,"
@@ -108,6 +109,16 @@ static int report_within_bounds(const Kh__Report *r)
     return 1;
 }
 
+/* The first of the two signature checks (the aggregator checks again before counting):
+ * signed, by a key registered for this district and valid now, over these numbers.
+ * Returns 1 when the report must be refused. */
+static int signature_refused(collector_t *c, const Kh__Report *r, int64_t now)
+{
+    uint8_t pk[32];
+    return kh_keys_signing_key(c->keys, r->signer, r->district, now, pk) < 0 ||
+           kh_sign_verify(r, pk) < 0;
+}
+
 static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t keycap)
 {
     char district[KH_CODE_MAX];
@@ -177,6 +188,13 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         goto out;
     }
     kh__report__free_unpacked(again, NULL);
+    if (c->curve && signature_refused(c, r, now)) {
+        free(buf);
+        rc = refuse(c, district, r, "BAD_SIGNATURE",
+                    "Chữ ký của báo cáo không khớp với khóa đã đăng ký của huyện",
+                    "the report's signature does not match the district's registered key");
+        goto out;
+    }
     sqlite3_stmt *st = c->st_report;
     sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->revision);

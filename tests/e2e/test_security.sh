@@ -42,11 +42,23 @@ check "a client without CURVE gets nothing in" test -z "$(grep '^ACK' "$RUN/plai
 check "a district's key may not read the province feed" test -z "$(grep -E '^(FEED|SNAPSHOT)' "$RUN/feed-district.out")"
 check "the aggregator logged the refusal" grep -q '"event":"auth.refused".*"domain":"feed"' "$RUN/logs/aggregator.log"
 
+# district 829's own node steps aside while we speak with its key: ZeroMQ hands the
+# routing id 829 over to the newest connection, and the two would take turns
+pipeline kill node-829
 # a key of district 829 sending a report for district 831
 "$INJ" --endpoint "$FRONT" --id 829 --key "$K/node-829.key" --server-key "$K/server.pub" \
     --report-file "$IN/831/831-2019S1.csv" --district 831 --acks 1 --wait-ms 10000 >"$RUN/other.out" 2>&1
 check "829's key sending 831's report: acknowledged and refused" grep -q '^ACK 831-2019S1/1' "$RUN/other.out"
 check "and logged" grep -q '"event":"report.refused".*"code":"OTHER_DISTRICT"' "$RUN/logs/collector.log"
+# a registered key sending an unsigned report: the collector refuses it (the first of two
+# signature checks; the aggregator's is in test_signed.sh)
+"$INJ" --endpoint "$FRONT" --id 829 --key "$K/node-829.key" --server-key "$K/server.pub" --no-sign \
+    --report-file "$IN/829/829-2020S1.csv" --district 829 --acks 1 --wait-ms 10000 >"$RUN/unsigned.out" 2>&1
+check "an unsigned report from a registered key: acknowledged and refused" grep -q '^ACK 829-2020S1/1' "$RUN/unsigned.out"
+check "…as BAD_SIGNATURE, logged" grep -q '"event":"report.refused".*"code":"BAD_SIGNATURE"' "$RUN/logs/collector.log"
+check_eq "…and not stored" 0 "$(sql "$RUN/collector.db" "SELECT count(*) FROM report WHERE report_id='829-2020S1'")"
+
+pipeline restart node-829 >/dev/null
 # the real thing works and is signed
 "$BIN/kh-node" submit --district 829 "$IN/829/829-2019S1.csv" >/dev/null
 check "a registered node's report is counted" wait_settled 60 829

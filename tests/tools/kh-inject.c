@@ -39,6 +39,7 @@
 #include "kh_catalog.h"
 #include "kh_report.h"
 #include "kh_keys.h"
+#include "kh_sign.h"
 #include "kh_util.h"
 #include "kh_wire.h"
 
@@ -54,7 +55,7 @@
 
 static const char *usage =
     "usage: kh-inject --endpoint EP [--id RID] MESSAGE [--repeat N] [--wait-ms MS]\n"
-    "                 [--acks N | --replies N] [--key FILE.key --server-key FILE.pub]\n"
+    "                 [--acks N | --replies N] [--key FILE.key --server-key FILE.pub [--no-sign]]\n"
     "MESSAGE, frames as given:\n"
     "  --raw HEX            a frame from hex digits (repeatable)\n"
     "  --random N           a frame of N random bytes (repeatable)\n"
@@ -72,6 +73,9 @@ static const char *usage =
     "  --truncate           keep only the first half of the payload\n"
     "  --out FILE           write the payload to FILE instead of sending\n"
     "  --frames K           K frames in all: extra one-byte frames after the payload\n";
+
+static kh_key_t g_key;          /* --key: the CURVE identity, and it signs reports */
+static int g_no_sign;           /* --no-sign: send reports unsigned all the same */
 
 typedef enum { AS_NONE, AS_REPORT, AS_VERDICT, AS_EVENT, AS_RECEIPT, AS_HISTORY, AS_FEEDREQ } as_t;
 
@@ -290,6 +294,12 @@ static void build(uint8_t **buf, size_t *len)
         *dst = big;
     }
 
+    /* a node signs what it sends; so does kh-inject when it has a district's key */
+    if (g_key.has_secret && !g_no_sign && (o.as == AS_REPORT || o.as == AS_VERDICT) &&
+        kh_sign_report(&r, g_key.ed_sk, g_key.id) < 0) {
+        fprintf(stderr, "kh-inject: cannot sign\n");
+        exit(2);
+    }
     const ProtobufCMessage *m = &r.base;
     Kh__Verdict vd = KH__VERDICT__INIT;
     Kh__HistoryRequest hr = KH__HISTORY_REQUEST__INIT;
@@ -516,13 +526,14 @@ int main(int argc, char **argv)
         {"big-field", 1, 0, 'B'}, {"tiny", 1, 0, 'y'}, {"truncate", 0, 0, 'u'},
         {"out", 1, 0, 'o'}, {"as", 1, 0, 'a'}, {"repeat", 1, 0, 'N'}, {"wait-ms", 1, 0, 'w'},
         {"acks", 1, 0, 'A'}, {"replies", 1, 0, 'Y'}, {"help", 0, 0, 'h'},
-        {"key", 1, 0, 'K'}, {"server-key", 1, 0, 'V'}, {0, 0, 0, 0}};
+        {"key", 1, 0, 'K'}, {"server-key", 1, 0, 'V'}, {"no-sign", 0, 0, 'G'}, {0, 0, 0, 0}};
     const char *key_file = NULL, *server_file = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 'e': o.endpoint = optarg; break;
         case 'K': key_file = optarg; break;
+        case 'G': g_no_sign = 1; break;
         case 'V': server_file = optarg; break;
         case 'i': o.id = optarg; break;
         case 'x': add_source(0, optarg); break;
@@ -565,6 +576,13 @@ int main(int argc, char **argv)
         case 'Y': o.replies = num("--replies", optarg, 0, 1000000); break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (key_file) {
+        char kerr[512];
+        if (kh_key_read(key_file, &g_key, kerr, sizeof kerr) < 0) {
+            fprintf(stderr, "kh-inject: %s\n", kerr);
+            return 2;
         }
     }
     if (optind < argc) {
