@@ -4,6 +4,7 @@
 #include "kh_service.h"
 #include "kh_log.h"
 #include "kh_util.h"
+#include "kh_zap.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -274,4 +275,45 @@ int kh_service_keys_db(kh_service_t *s, sqlite3 **db)
         return -1;
     }
     return 0;
+}
+
+int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *server,
+                            sqlite3 **keys, kh_zap_t **zap)
+{
+    if (kh_service_key(s, "security", "server_key", "%RUN%/keys/server.key", 1, server) < 0 ||
+        kh_service_keys_db(s, keys) < 0 || !(*zap = kh_zap_new(&s->loop, s->zctx, *keys, domains)))
+        return -1;
+    return 0;
+}
+
+static void on_selfcheck(void *arg, int ok)
+{
+    kh_service_t *s = arg;
+    if (ok == 0) {
+        KH_INFO("auth.selfcheck", "self-check passed: a client with an unknown key was refused");
+        s->ready(s->ready_arg);
+        return;
+    }
+    KH_ERROR("auth.selfcheck", "self-check FAILED: a client with an unknown key was not refused; "
+                               "refusing to run with authentication not enforced");
+    s->exit_code = 1;
+    kh_service_stop(s);
+}
+
+int kh_service_selfcheck(kh_service_t *s, kh_zsock_t *sock, const uint8_t server_pk[32],
+                         void (*ready)(void *arg), void *arg)
+{
+    char self[256];
+    size_t sl = sizeof self;
+    if (zmq_getsockopt(kh_zsock_raw(sock), ZMQ_LAST_ENDPOINT, self, &sl) < 0)
+        return -1;
+    char *any = strstr(self, "0.0.0.0");
+    if (any) {                   /* bound to every address: check through loopback */
+        char tail[128];
+        kh_strlcpy(tail, any + 7, sizeof tail);
+        snprintf(any, sizeof self - (size_t)(any - self), "127.0.0.1%s", tail);
+    }
+    s->ready = ready;
+    s->ready_arg = arg;
+    return kh_zap_selfcheck(&s->loop, s->zctx, self, server_pk, 5000, on_selfcheck, s);
 }

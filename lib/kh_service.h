@@ -23,6 +23,9 @@ typedef struct kh_service {
     void (*on_stop)(struct kh_service *s);
     void *arg;
     int stopping;
+    int exit_code;               /* what main returns (a failed self-check sets 1) */
+    void (*ready)(void *arg);    /* kh_service_selfcheck's continuation */
+    void *ready_arg;
     kh_zopts_t zopts;            /* from [general]: hwm, internal_max_message_bytes, heartbeat_ms */
     int64_t max_msg_outside;     /* [general] max_message_bytes: what nodes may send */
     long batch_max, batch_ms, window, resend_ms;
@@ -73,7 +76,17 @@ int kh_service_key(kh_service_t *s, const char *section, const char *name, const
                    int need_secret, kh_key_t *out);
 /* Opens the key registry [security] keys_db.  Returns 0 or -1 after logging. */
 int kh_service_keys_db(kh_service_t *s, sqlite3 **db);
-/* [security] handshake_ms (default 10000) into s->zopts. */
+/* The CURVE server side of this process: reads [security] server_key (it must hold
+ * the secret), opens the registry and binds the ZAP handler for `domains` (see
+ * kh_zap_new).  Fail closed: returns -1 after logging when any of it is missing. */
+struct kh_zap;
+int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *server,
+                            sqlite3 **keys, struct kh_zap **zap);
+/* Proves that `sock`, a CURVE server socket of this process, refuses a client with an
+ * unknown key; then calls ready(arg).  If it does not, logs it, sets s->exit_code to
+ * 1 and stops the service.  Returns 0, or -1 when the check cannot even start. */
+int kh_service_selfcheck(kh_service_t *s, kh_zsock_t *sock, const uint8_t server_pk[32],
+                         void (*ready)(void *arg), void *arg);
 
 /* Begins the stop: closes the signal handles and calls on_stop once. */
 void kh_service_stop(kh_service_t *s);

@@ -75,7 +75,6 @@ typedef struct {
     uv_timer_t pump_timer;
     uint64_t published_seq;
     int curve;                  /* CURVE on the feed sockets */
-    int exit_code;
     kh_key_t server;
     sqlite3 *keys;
     kh_zap_t *zap;
@@ -1140,27 +1139,13 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     kh_inbox_add(a->inbox, s, &m);
 }
 
-static void say_ready(agg_t *a)
+static void say_ready(void *arg)
 {
+    agg_t *a = arg;
     char seqs[24];
     snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)a->published_seq);
     KH_INFO("service.ready", a->curve ? "counting; feed on CURVE, registered keys only"
                                       : "counting; feed WITHOUT CURVE", "seq", seqs);
-}
-
-static void on_selfcheck(void *arg, int ok)
-{
-    agg_t *a = arg;
-    if (ok == 0) {
-        KH_INFO("auth.selfcheck", "self-check passed: a feed client with an unknown key was "
-                                  "refused");
-        say_ready(a);
-        return;
-    }
-    KH_ERROR("auth.selfcheck", "self-check FAILED: a feed client with an unknown key was not "
-                               "refused; refusing to run with authentication not enforced");
-    a->exit_code = 1;
-    kh_service_stop(&a->svc);
 }
 
 static void on_stop(kh_service_t *s)
@@ -1237,9 +1222,7 @@ int main(int argc, char **argv)
     if ((a.curve = kh_service_curve(s)) < 0)
         return 1;
     if (a.curve) {
-        if (kh_service_key(s, "security", "server_key", "%RUN%/keys/server.key", 1, &a.server) < 0 ||
-            kh_service_keys_db(s, &a.keys) < 0 ||
-            !(a.zap = kh_zap_new(&s->loop, s->zctx, a.keys, "feed:province,admin")))
+        if (kh_service_curve_server(s, "feed:province,admin", &a.server, &a.keys, &a.zap) < 0)
             return 1;
         so.curve_server_sk = po.curve_server_sk = a.server.curve_sk;
         so.zap_domain = po.zap_domain = "feed";
@@ -1263,23 +1246,10 @@ int main(int argc, char **argv)
     a.pump_timer.data = &a;
     uv_timer_start(&a.pump_timer, on_pump_timer, 100, 100);
     s->on_stop = on_stop;
-    if (a.curve) {
-        char self[256];
-        size_t sl = sizeof self;
-        if (zmq_getsockopt(kh_zsock_raw(a.snap), ZMQ_LAST_ENDPOINT, self, &sl) < 0)
-            return 1;
-        char *any = strstr(self, "0.0.0.0");
-        if (any) {                 /* bound to every address: check through loopback */
-            char tail[128];
-            kh_strlcpy(tail, any + 7, sizeof tail);
-            snprintf(any, sizeof self - (size_t)(any - self), "127.0.0.1%s", tail);
-        }
-        if (kh_zap_selfcheck(&s->loop, s->zctx, self, a.server.curve_pk, 5000, on_selfcheck,
-                             &a) < 0)
-            return 1;
-    } else {
+    if (!a.curve)
         say_ready(&a);
-    }
+    else if (kh_service_selfcheck(s, a.snap, a.server.curve_pk, say_ready, &a) < 0)
+        return 1;
     kh_service_run(s);
     sqlite3_stmt *sts[] = {a.st_accept, a.st_reject, a.st_counted_get, a.st_verdict_get, a.st_total_del,
                            a.st_total_ins, a.st_prov_upd, a.st_prov_get, a.st_feed_ins,
@@ -1291,5 +1261,5 @@ int main(int argc, char **argv)
     kh_db_close(&a.keys);
     kh_catalog_destroy(&a.cat);
     kh_service_fini(s);
-    return a.exit_code;
+    return s->exit_code;
 }

@@ -50,7 +50,6 @@ typedef struct {
     kh_zap_t *zap;
     kh_key_t server;
     uint64_t refused_keys;
-    int exit_code;
 } collector_t;
 
 /* The malformed counter as a log field. */
@@ -338,27 +337,14 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     kh_inbox_add(c->inbox, s, &m);
 }
 
-static void say_ready(collector_t *c)
+static void say_ready(void *arg)
 {
+    collector_t *c = arg;
     char msg[512];
     snprintf(msg, sizeof msg, "listening for nodes on the configured endpoint (%s); %lld reports "
              "waiting for the validator", c->curve ? "CURVE, registered keys only" : "NO CURVE",
              (long long)kh_outbox_depth(kh_link_outbox(c->to_validator)));
     KH_INFO("service.ready", msg);
-}
-
-static void on_selfcheck(void *arg, int ok)
-{
-    collector_t *c = arg;
-    if (ok == 0) {
-        KH_INFO("auth.selfcheck", "self-check passed: a client with an unknown key was refused");
-        say_ready(c);
-        return;
-    }
-    KH_ERROR("auth.selfcheck", "self-check FAILED: a client with an unknown key was not refused; "
-                               "refusing to run with authentication not enforced");
-    c->exit_code = 1;
-    kh_service_stop(&c->svc);
 }
 
 static void on_stop(kh_service_t *s)
@@ -410,9 +396,7 @@ int main(int argc, char **argv)
         return 1;
     if (c.curve) {
         /* fail closed: no handler, no key, no registry: no start */
-        if (kh_service_key(s, "security", "server_key", "%RUN%/keys/server.key", 1, &c.server) < 0 ||
-            kh_service_keys_db(s, &c.keys) < 0 ||
-            !(c.zap = kh_zap_new(&s->loop, s->zctx, c.keys, "nodes:district")))
+        if (kh_service_curve_server(s, "nodes:district", &c.server, &c.keys, &c.zap) < 0)
             return 1;
         fo.curve_server_sk = c.server.curve_sk;
         fo.zap_domain = "nodes";
@@ -436,24 +420,11 @@ int main(int argc, char **argv)
     c.pump_timer.data = &c;
     uv_timer_start(&c.pump_timer, on_pump_timer, 100, 100);
     s->on_stop = on_stop;
-    if (c.curve) {
-        /* prove it: a client with an unknown key must be refused before we say ready */
-        char self[256];
-        size_t sl = sizeof self;
-        if (zmq_getsockopt(kh_zsock_raw(c.front), ZMQ_LAST_ENDPOINT, self, &sl) < 0)
-            return 1;
-        char *any = strstr(self, "0.0.0.0");
-        if (any) {                 /* bound to every address: check through loopback */
-            char tail[128];
-            kh_strlcpy(tail, any + 7, sizeof tail);
-            snprintf(any, sizeof self - (size_t)(any - self), "127.0.0.1%s", tail);
-        }
-        if (kh_zap_selfcheck(&s->loop, s->zctx, self, c.server.curve_pk, 5000, on_selfcheck,
-                             &c) < 0)
-            return 1;
-    } else {
+    /* with CURVE, prove that a client with an unknown key is refused before saying ready */
+    if (!c.curve)
         say_ready(&c);
-    }
+    else if (kh_service_selfcheck(s, c.front, c.server.curve_pk, say_ready, &c) < 0)
+        return 1;
     kh_service_run(s);
     sqlite3_finalize(c.st_report);
     sqlite3_finalize(c.st_receipt);
@@ -461,5 +432,5 @@ int main(int argc, char **argv)
     kh_db_close(&c.keys);
     kh_catalog_destroy(&c.cat);
     kh_service_fini(s);
-    return c.exit_code;
+    return s->exit_code;
 }
