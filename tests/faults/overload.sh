@@ -64,7 +64,11 @@ sub=$((s3 - s2))
 SR=$(rate "$sub" "$t2" "$t3")
 CR=$(rate $((a3 - a2)) "$t2" "$t3")
 note "overload: submitted $SR reports/s ($sub reports), counted $CR reports/s meanwhile"
-check "overload submitted at >= 8x the normal rate ($SR vs $R reports/s)" ge "$SR" "$(python3 -c "print(8 * $R)")"
+if [ "${KH_BUILD:-build}" = build ]; then
+    check "overload submitted at >= 8x the normal rate ($SR vs $R reports/s)" ge "$SR" "$(python3 -c "print(8 * $R)")"
+else    # a sanitizer build is several times slower: the load it can generate says nothing
+    echo "# overload: $SR vs $R reports/s on ${KH_BUILD}; the 8x rate is checked on the normal build"
+fi
 for q in collector.outbox_validator validator.outbox_aggregator aggregator.outbox_notifier notifier.outbox_collector; do
     per=1; [ "$q" = aggregator.outbox_notifier ] && per=2
     peak=$(samples_max depth "$q" "$t2")

@@ -349,6 +349,7 @@ static void build(uint8_t **buf, size_t *len)
     free(tiny_f);
     free(tiny_fp);
     free(ev_id != protobuf_c_empty_string ? ev_id : NULL);
+    kh_sign_clear(&r);
     kh_report_clear(&r);
 }
 
