@@ -52,6 +52,19 @@ static int secure(void *sock)
     return 0;
 }
 
+/* Receives one message of at most two frames (type, payload) into parts, which the
+ * caller closes.  Returns the number of frames read (0 on error). */
+static int recv_message(void *sock, zmq_msg_t parts[2])
+{
+    zmq_msg_init(&parts[0]);
+    zmq_msg_init(&parts[1]);
+    if (zmq_msg_recv(&parts[0], sock, 0) < 0)
+        return 0;
+    if (zmq_msg_more(&parts[0]) && zmq_msg_recv(&parts[1], sock, 0) >= 0)
+        return 2;
+    return 1;
+}
+
 int mirror_open(sqlite3 **db, const char *path)
 {
     char err[512];
@@ -182,14 +195,7 @@ static int exchange(sqlite3 *db, void *dealer, uint64_t from, int timeout_ms, ui
         if (zmq_poll(&pi, 1, timeout_ms) <= 0)
             goto out_rollback;
         zmq_msg_t parts[2];
-        zmq_msg_init(&parts[0]);
-        zmq_msg_init(&parts[1]);
-        int n = 0;
-        if (zmq_msg_recv(&parts[0], dealer, 0) >= 0) {
-            n = 1;
-            if (zmq_msg_more(&parts[0]) && zmq_msg_recv(&parts[1], dealer, 0) >= 0)
-                n = 2;
-        }
+        int n = recv_message(dealer, parts);
         kh_wmsg_t m;
         int rc = -2;
         if (kh_wire_parse(parts, n, 0, &m) == 0) {
@@ -317,14 +323,7 @@ int mirror_follow(sqlite3 *db, void *zctx, const char *feed, const char *snapsho
         if (p == 0)
             break;
         zmq_msg_t parts[2];
-        zmq_msg_init(&parts[0]);
-        zmq_msg_init(&parts[1]);
-        int n = 0;
-        if (zmq_msg_recv(&parts[0], sub, 0) >= 0) {
-            n = 1;
-            if (zmq_msg_more(&parts[0]) && zmq_msg_recv(&parts[1], sub, 0) >= 0)
-                n = 2;
-        }
+        int n = recv_message(sub, parts);
         kh_wmsg_t m;
         Kh__FeedUpdate *u = NULL;
         if (kh_wire_parse(parts, n, 0, &m) == 0 &&
@@ -435,14 +434,7 @@ int mirror_history(void *zctx, const char *endpoint, const char *district, const
         goto out;
     }
     zmq_msg_t parts[2];
-    zmq_msg_init(&parts[0]);
-    zmq_msg_init(&parts[1]);
-    int n = 0;
-    if (zmq_msg_recv(&parts[0], dealer, 0) >= 0) {
-        n = 1;
-        if (zmq_msg_more(&parts[0]) && zmq_msg_recv(&parts[1], dealer, 0) >= 0)
-            n = 2;
-    }
+    int n = recv_message(dealer, parts);
     kh_wmsg_t m;
     Kh__History *h = NULL;
     if (kh_wire_parse(parts, n, 0, &m) == 0 && strcmp(m.type, KH_T_HISTORY) == 0 &&
