@@ -7,7 +7,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$TOP/${KH_BUILD:-build}/bin      # KH_BUILD=build-san: the sanitizer build (make san)
 export KH_BIN=$BIN
 
-# mkrun DIR PORTBASE — a run folder with a config using ports PORTBASE..PORTBASE+2
+# mkrun DIR PORTBASE — a run folder with a config using ports PORTBASE..PORTBASE+6
+# (7101-7103 nodes/feed/snapshot, 7104-7107 the four services' metrics endpoints)
 mkrun() {
     local dir=$1 base=$2
     rm -rf "$dir"; mkdir -p "$dir"
@@ -17,6 +18,10 @@ mkrun() {
         -e "s|127.0.0.1:7101|127.0.0.1:$base|g" \
         -e "s|127.0.0.1:7102|127.0.0.1:$((base + 1))|g" \
         -e "s|127.0.0.1:7103|127.0.0.1:$((base + 2))|g" \
+        -e "s|127.0.0.1:7104|127.0.0.1:$((base + 3))|g" \
+        -e "s|127.0.0.1:7105|127.0.0.1:$((base + 4))|g" \
+        -e "s|127.0.0.1:7106|127.0.0.1:$((base + 5))|g" \
+        -e "s|127.0.0.1:7107|127.0.0.1:$((base + 6))|g" \
         "$TOP/deploy/kh.ini" >"$dir/kh.ini"
     export KH_CONFIG=$dir/kh.ini RUN=$dir
     "$TOP/scripts/run-local" keys >/dev/null     # as an admin would, once
