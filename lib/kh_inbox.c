@@ -8,6 +8,7 @@
  */
 #include "kh_inbox.h"
 #include "kh_log.h"
+#include "kh_metrics.h"
 #include "kh_util.h"
 
 #include <stdlib.h>
@@ -36,11 +37,37 @@ struct kh_inbox {
     pending_t *pending;
     int n;
     kh_inbox_stats_t stats;
+    kh_metric_t *m[6];       /* the stats as kh_inbox_*_total (kh_metrics.h) */
+    int m_init;
     int64_t full_logged_at;  /* the last "disk full" line; 0: the disk is not full */
     uint64_t full_failures;  /* failed commits since that line */
 };
 
 static void on_timer(uv_timer_t *t) { kh_inbox_flush(t->data); }
+
+/* The metrics source (kh_metrics.h): copies the stats (every KH_METRICS_COLLECT_MS).  One inbox per
+ * process is the rule; a second one would share these series. */
+static void inbox_metrics(void *arg)
+{
+    static const char *const names[6][2] = {
+        {"kh_inbox_received_total", "Messages received (new, duplicate or malformed)."},
+        {"kh_inbox_applied_total", "Messages applied and stored for the first time."},
+        {"kh_inbox_duplicates_total", "Messages already stored (resends), acknowledged again."},
+        {"kh_inbox_malformed_total", "Messages the service refused as malformed."},
+        {"kh_inbox_commits_total", "Group commits."},
+        {"kh_inbox_failed_commits_total", "Batches rolled back (their senders resend them)."},
+    };
+    kh_inbox_t *in = arg;
+    if (!in->m_init) {
+        in->m_init = 1;
+        for (int i = 0; i < 6; i++)
+            in->m[i] = kh_metrics_counter(names[i][0], names[i][1], NULL, NULL);
+    }
+    const uint64_t v[6] = {in->stats.received, in->stats.applied, in->stats.duplicates,
+                           in->stats.malformed, in->stats.commits, in->stats.failed_commits};
+    for (int i = 0; i < 6; i++)
+        kh_metric_set(in->m[i], (int64_t)v[i]);
+}
 
 kh_inbox_t *kh_inbox_new(uv_loop_t *loop, sqlite3 *db, int batch_max, int batch_ms,
                          kh_inbox_apply_fn apply, kh_inbox_commit_fn committed,
@@ -62,6 +89,7 @@ kh_inbox_t *kh_inbox_new(uv_loop_t *loop, sqlite3 *db, int batch_max, int batch_
     in->arg = arg;
     uv_timer_init(loop, &in->timer);
     in->timer.data = in;
+    kh_metrics_source_add(inbox_metrics, in);
     return in;
 }
 
@@ -210,6 +238,7 @@ void kh_inbox_close(kh_inbox_t *in)
     if (!in || in->closing)
         return;
     kh_inbox_flush(in);
+    kh_metrics_source_remove(in);
     in->closing = 1;
     uv_close((uv_handle_t *)&in->timer, on_closed);
 }

@@ -21,6 +21,12 @@ struct kh_link {
     void *hook_arg;
     kh_zsock_t *mon;        /* the DEALER's handshakes (a socket monitor) */
     uint64_t handshakes;
+    kh_link_connect_fn on_connect;
+    void *connect_arg;
+    kh_link_resolve_fn resolve;
+    void *resolve_arg;
+    kh_link_sent_fn on_sent;
+    void *sent_arg;
 };
 
 static int link_send(void *arg, const char *dest, const char *key, const char *type,
@@ -28,10 +34,17 @@ static int link_send(void *arg, const char *dest, const char *key, const char *t
 {
     kh_link_t *l = arg;
     (void)key;
+    const void *rid = dest;
+    size_t rid_len = strlen(dest);
+    if (!l->owned && l->resolve && l->resolve(l->resolve_arg, dest, &rid, &rid_len) < 0)
+        return 1;                       /* no connection for this destination now */
     int rc = l->owned ? kh_wire_send_raw(l->sock, NULL, 0, type, payload, len)
-                      : kh_wire_send_raw(l->sock, dest, strlen(dest), type, payload, len);
-    if (rc == 0)
+                      : kh_wire_send_raw(l->sock, rid, rid_len, type, payload, len);
+    if (rc == 0) {
+        if (l->on_sent)
+            l->on_sent(l->sent_arg, dest, key, len);
         return 0;
+    }
     if (errno == EHOSTUNREACH)
         return 1;
     return -1;
@@ -81,7 +94,11 @@ static void on_monitor(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     if (n < 1 || zmq_msg_size(&parts[0]) < sizeof ev)
         return;
     memcpy(&ev, zmq_msg_data(&parts[0]), sizeof ev);
-    if (ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED || l->handshakes++ == 0)
+    if (ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        return;
+    if (l->on_connect)
+        l->on_connect(l->connect_arg);
+    if (l->handshakes++ == 0)
         return;
     kh_outbox_reset_dest(l->ob, "");
     KH_INFO("link.reconnected", "a new connection to the peer: what was in flight goes again",
@@ -134,13 +151,18 @@ int kh_link_pump(kh_link_t *l) { return kh_outbox_pump(l->ob, link_send, l); }
 
 int kh_link_ack(kh_link_t *l, const uint8_t *payload, size_t len)
 {
+    return kh_link_ack_from(l, NULL, payload, len);
+}
+
+int kh_link_ack_from(kh_link_t *l, const char *dest, const uint8_t *payload, size_t len)
+{
     Kh__Ack *ack = kh__ack__unpack(NULL, len, payload);
     if (!ack)
         return -1;
     if (l->on_ack)
         for (size_t i = 0; i < ack->n_keys; i++)
             l->on_ack(l->hook_arg, ack->keys[i], i < ack->n_duplicate && ack->duplicate[i]);
-    int n = kh_outbox_ack(l->ob, ack->keys, ack->n_keys);
+    int n = kh_outbox_ack_from(l->ob, dest, ack->keys, ack->n_keys);
     if (n > 0)
         l->acked += (uint64_t)n;
     kh__ack__free_unpacked(ack, NULL);
@@ -173,3 +195,21 @@ void kh_link_hooks(kh_link_t *l, kh_link_ack_fn on_ack, kh_link_msg_fn on_other,
 }
 
 kh_zsock_t *kh_link_sock(kh_link_t *l) { return l->sock; }
+
+void kh_link_on_connect(kh_link_t *l, kh_link_connect_fn fn, void *arg)
+{
+    l->on_connect = fn;
+    l->connect_arg = arg;
+}
+
+void kh_link_on_sent(kh_link_t *l, kh_link_sent_fn fn, void *arg)
+{
+    l->on_sent = fn;
+    l->sent_arg = arg;
+}
+
+void kh_link_resolver(kh_link_t *l, kh_link_resolve_fn fn, void *arg)
+{
+    l->resolve = fn;
+    l->resolve_arg = arg;
+}

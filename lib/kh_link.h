@@ -33,6 +33,8 @@ int kh_link_put(kh_link_t *l, const char *dest, const char *key, const char *typ
 int kh_link_pump(kh_link_t *l);
 /* Applies an Ack payload.  Returns keys removed, -1 when it does not decode. */
 int kh_link_ack(kh_link_t *l, const uint8_t *payload, size_t len);
+/* The same, deleting only rows addressed to `dest` (the authenticated sender). */
+int kh_link_ack_from(kh_link_t *l, const char *dest, const uint8_t *payload, size_t len);
 uint64_t kh_link_acked(const kh_link_t *l);
 
 /* Optional hooks for a DEALER link: `on_ack` sees each acknowledged key before its
@@ -42,6 +44,19 @@ typedef void (*kh_link_ack_fn)(void *arg, const char *key, int dup);
 typedef void (*kh_link_msg_fn)(void *arg, const kh_wmsg_t *m);
 void kh_link_hooks(kh_link_t *l, kh_link_ack_fn on_ack, kh_link_msg_fn on_other, void *arg);
 kh_zsock_t *kh_link_sock(kh_link_t *l);
+/* A DEALER link: fn(arg) after every completed handshake, the first one included (the
+ * node says HELLO on each new connection so the collector learns where it is). */
+/* fn(arg, dest, key, bytes) after each row handed to the socket (resends included):
+ * what kh-node shows while it sends. */
+typedef void (*kh_link_sent_fn)(void *arg, const char *dest, const char *key, size_t len);
+void kh_link_on_sent(kh_link_t *l, kh_link_sent_fn fn, void *arg);
+typedef void (*kh_link_connect_fn)(void *arg);
+void kh_link_on_connect(kh_link_t *l, kh_link_connect_fn fn, void *arg);
+/* A routed link: fn maps a row's destination to the routing id of the peer's current
+ * connection (*rid, *len); -1: no connection now, the row waits.  Without a resolver
+ * the destination is the routing id. */
+typedef int (*kh_link_resolve_fn)(void *arg, const char *dest, const void **rid, size_t *len);
+void kh_link_resolver(kh_link_t *l, kh_link_resolve_fn fn, void *arg);
 /* Closes the DEALER (if owned) and frees. */
 void kh_link_destroy(kh_link_t **self_p);
 

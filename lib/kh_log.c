@@ -16,6 +16,8 @@ kh_loglvl_t kh_log_min = KH_LOG_INFO;
 static char log_service[32] = "kh";
 static void *log_pub;
 
+#define KH_LOG_ZAP_ENFORCE_DOMAIN 93   /* ZMQ_ZAP_ENFORCE_DOMAIN: draft-only in Debian's zmq.h */
+
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void kh_log_init(const char *service, kh_loglvl_t min)
@@ -26,20 +28,38 @@ void kh_log_init(const char *service, kh_loglvl_t min)
 
 int kh_log_bind(void *zctx, const char *endpoint)
 {
+    return kh_log_bind_curve(zctx, endpoint, NULL);
+}
+
+int kh_log_bind_curve(void *zctx, const char *endpoint, const uint8_t *server_sk)
+{
     if (!endpoint || !*endpoint)
         return 0;
     log_pub = zmq_socket(zctx, ZMQ_PUB);
     if (!log_pub)
         return -1;
-    int hwm = 10000, linger = 0;
+    int hwm = 10000, linger = 0, one = 1;
     zmq_setsockopt(log_pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(log_pub, ZMQ_LINGER, &linger, sizeof linger);
+    if (server_sk && (zmq_setsockopt(log_pub, ZMQ_CURVE_SERVER, &one, sizeof one) < 0 ||
+                      zmq_setsockopt(log_pub, ZMQ_CURVE_SECRETKEY, server_sk, 32) < 0 ||
+                      zmq_setsockopt(log_pub, ZMQ_ZAP_DOMAIN, "logs", 4) < 0 ||
+                      zmq_setsockopt(log_pub, KH_LOG_ZAP_ENFORCE_DOMAIN, &one, sizeof one) < 0)) {
+        zmq_close(log_pub);             /* never an unauthenticated stream instead */
+        log_pub = NULL;
+        return -1;
+    }
     if (zmq_bind(log_pub, endpoint) < 0) {
         zmq_close(log_pub);
         log_pub = NULL;
         return -1;
     }
     return 0;
+}
+
+int kh_log_last_endpoint(char *out, size_t cap)
+{
+    return log_pub && zmq_getsockopt(log_pub, ZMQ_LAST_ENDPOINT, out, &cap) == 0 ? 0 : -1;
 }
 
 void kh_log_close(void)

@@ -18,6 +18,13 @@ typedef enum { KH_LOG_DEBUG = 0, KH_LOG_INFO, KH_LOG_WARN, KH_LOG_ERROR } kh_log
 void kh_log_init(const char *service, kh_loglvl_t min);
 /* Binds the log PUB socket on `endpoint` (NULL or "": none).  Returns 0 or -1. */
 int kh_log_bind(void *zctx, const char *endpoint);
+/* The same as a CURVE server (ZAP domain "logs"; the process's ZAP handler decides who
+ * may subscribe): for a stream that leaves the host over tcp.  Returns 0 or -1. */
+#include <stddef.h>
+#include <stdint.h>
+int kh_log_bind_curve(void *zctx, const char *endpoint, const uint8_t *server_sk);
+/* The bound endpoint (ZMQ_LAST_ENDPOINT).  Returns 0 or -1. */
+int kh_log_last_endpoint(char *out, size_t cap);
 /* Closes the PUB socket (before zmq_ctx_term). */
 void kh_log_close(void);
 /* Parses "debug|info|warn|error".  Returns 0 or -1. */

@@ -12,6 +12,7 @@
  */
 #include "kh_outbox.h"
 #include "kh_log.h"
+#include "kh_metrics.h"
 #include "kh_util.h"
 
 #include <stdio.h>
@@ -40,6 +41,10 @@ typedef struct {
     int64_t next_probe;      /* no other probe before then */
     int n_flight;
     flight_t *flight;        /* window entries */
+    int drained;             /* the last look found no row after the cursor, and none has
+                              * been put or rewound since: no query until one is (the
+                              * collector has a destination per district, pumped after
+                              * every message) */
 } dest_t;
 
 struct kh_outbox {
@@ -48,8 +53,12 @@ struct kh_outbox {
     int window, resend_ms;
     dest_t *dests;
     size_t n_dests, cap_dests;
-    uint64_t resent;
-    sqlite3_stmt *st_put, *st_next, *st_get, *st_del, *st_count, *st_dests, *st_below;
+    uint64_t resent, queued, acked;   /* since start: rows resent, put, acknowledged */
+    kh_metric_t *m[4];                /* depth, queued, resent, acked (kh_metrics.h) */
+    int m_init;
+    sqlite3_stmt *st_put, *st_next, *st_get, *st_del, *st_del_dest, *st_count, *st_dests, *st_below;
+    sqlite3_stmt *st_version;    /* PRAGMA data_version: another process wrote (kh-node submit) */
+    int64_t data_version;
 };
 
 static dest_t *dest_get(kh_outbox_t *ob, const char *dest, int create);
@@ -64,6 +73,30 @@ static sqlite3_stmt *prep(kh_outbox_t *ob, const char *fmt)
         return NULL;
     }
     return st;
+}
+
+/* The metrics source (kh_metrics.h): copies the counts (every KH_METRICS_COLLECT_MS). */
+static void outbox_metrics(void *arg)
+{
+    kh_outbox_t *ob = arg;
+    if (!ob->m_init) {
+        ob->m_init = 1;
+        ob->m[0] = kh_metrics_gauge("kh_outbox_depth", "Messages in the outbox: waiting or "
+                                    "not yet acknowledged.", "outbox", ob->name);
+        ob->m[1] = kh_metrics_counter("kh_outbox_queued_total", "Messages put into the outbox.",
+                                      "outbox", ob->name);
+        ob->m[2] = kh_metrics_counter("kh_outbox_resent_total", "Messages sent again (not "
+                                      "acknowledged in time, or the peer came back).", "outbox",
+                                      ob->name);
+        ob->m[3] = kh_metrics_counter("kh_outbox_acked_total", "Messages the receiver "
+                                      "acknowledged.", "outbox", ob->name);
+    }
+    int64_t depth = kh_outbox_depth(ob);
+    if (depth >= 0)
+        kh_metric_set(ob->m[0], depth);
+    kh_metric_set(ob->m[1], (int64_t)ob->queued);
+    kh_metric_set(ob->m[2], (int64_t)ob->resent);
+    kh_metric_set(ob->m[3], (int64_t)ob->acked);
 }
 
 kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend_ms)
@@ -81,11 +114,13 @@ kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend
                            "WHERE dest=? AND seq>? ORDER BY seq LIMIT ?");
     ob->st_get = prep(ob, "SELECT key,type,payload,dest FROM outbox_%s WHERE seq=?");
     ob->st_del = prep(ob, "DELETE FROM outbox_%s WHERE key=? RETURNING seq,dest");
+    ob->st_del_dest = prep(ob, "DELETE FROM outbox_%s WHERE key=? AND dest=? RETURNING seq,dest");
+    ob->st_version = prep(ob, "PRAGMA data_version");
     ob->st_count = prep(ob, "SELECT count(*) FROM outbox_%s");
     ob->st_dests = prep(ob, "SELECT DISTINCT dest FROM outbox_%s");
     ob->st_below = prep(ob, "SELECT count(*) FROM outbox_%s WHERE dest=? AND seq<=?");
-    if (!ob->st_put || !ob->st_next || !ob->st_get || !ob->st_del || !ob->st_count ||
-        !ob->st_dests || !ob->st_below) {
+    if (!ob->st_put || !ob->st_next || !ob->st_get || !ob->st_del || !ob->st_del_dest ||
+        !ob->st_count || !ob->st_dests || !ob->st_below || !ob->st_version) {
         kh_outbox_destroy(&ob);
         return NULL;
     }
@@ -100,6 +135,7 @@ kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend
         if (!dest_get(ob, (const char *)sqlite3_column_text(ob->st_dests, 0), 1))
             break;
     sqlite3_reset(ob->st_dests);
+    kh_metrics_source_add(outbox_metrics, ob);
     return ob;
 }
 
@@ -108,10 +144,13 @@ void kh_outbox_destroy(kh_outbox_t **self_p)
     kh_outbox_t *ob = *self_p;
     if (!ob)
         return;
+    kh_metrics_source_remove(ob);
     sqlite3_finalize(ob->st_put);
     sqlite3_finalize(ob->st_next);
     sqlite3_finalize(ob->st_get);
     sqlite3_finalize(ob->st_del);
+    sqlite3_finalize(ob->st_del_dest);
+    sqlite3_finalize(ob->st_version);
     sqlite3_finalize(ob->st_count);
     sqlite3_finalize(ob->st_dests);
     sqlite3_finalize(ob->st_below);
@@ -157,10 +196,12 @@ int kh_outbox_put(kh_outbox_t *ob, const char *dest, const char *key, const char
 {
     if (!dest)
         dest = "";
-    if (!dest_get(ob, dest, 1)) {
+    dest_t *d = dest_get(ob, dest, 1);
+    if (!d) {
         KH_ERROR("outbox.put", "too many destinations", "outbox", ob->name, "key", key);
         return -1;
     }
+    d->drained = 0;
     sqlite3_stmt *st = ob->st_put;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
@@ -174,7 +215,10 @@ int kh_outbox_put(kh_outbox_t *ob, const char *dest, const char *key, const char
         KH_ERROR("outbox.put", sqlite3_errmsg(ob->db), "outbox", ob->name, "key", key);
         return -1;
     }
-    return sqlite3_changes(ob->db) > 0 ? 1 : 0;
+    if (sqlite3_changes(ob->db) == 0)
+        return 0;
+    ob->queued++;
+    return 1;
 }
 
 /* Sends the row `seq` again.  Returns send()'s result, or 2 when the row is gone. */
@@ -218,6 +262,7 @@ static void sweep(kh_outbox_t *ob, dest_t *d, int64_t now)
         KH_WARN("outbox.rewind", "rows whose acknowledgement was rolled back are sent again",
                 "outbox", ob->name, "dest", d->dest);
         d->cursor = 0;
+        d->drained = 0;
     }
 }
 
@@ -293,14 +338,15 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
     }
     /* 2. new rows while the window has room */
     int room = ob->window - d->n_flight;
-    if (room <= 0)
+    if (room <= 0 || d->drained)
         return sent;
     sqlite3_stmt *st = ob->st_next;
     sqlite3_bind_text(st, 1, d->dest, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, d->cursor);
     sqlite3_bind_int(st, 3, room);
-    int rc;
+    int rc, rows = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rows++;
         int64_t seq = sqlite3_column_int64(st, 0);
         if (in_flight(d, seq)) {            /* after a rewind */
             d->cursor = seq;
@@ -327,6 +373,8 @@ static int pump_dest(kh_outbox_t *ob, dest_t *d, int64_t now, kh_outbox_send_fn 
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         KH_ERROR("outbox.pump", sqlite3_errmsg(ob->db), "outbox", ob->name);
         sent = -1;
+    } else if (rc == SQLITE_DONE && rows < room) {
+        d->drained = 1;                  /* everything after the cursor is in flight */
     }
     sqlite3_reset(st);
     return sent;
@@ -341,6 +389,16 @@ int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg)
         return 0;
     int64_t now = kh_now_ms();
     int total = 0;
+    /* rows put by another connection (kh-node submit writes the node's outbox): every
+     * destination looks again; our own puts clear their destination's flag themselves */
+    int64_t version = sqlite3_step(ob->st_version) == SQLITE_ROW
+                          ? sqlite3_column_int64(ob->st_version, 0) : -1;
+    sqlite3_reset(ob->st_version);
+    if (version < 0 || version != ob->data_version) {
+        ob->data_version = version;
+        for (size_t i = 0; i < ob->n_dests; i++)
+            ob->dests[i].drained = 0;
+    }
     for (size_t i = 0; i < ob->n_dests; i++) {
         int n = pump_dest(ob, &ob->dests[i], now, send, arg);
         if (n < 0)
@@ -352,14 +410,21 @@ int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg)
 
 int kh_outbox_ack(kh_outbox_t *ob, char *const *keys, size_t n)
 {
+    return kh_outbox_ack_from(ob, NULL, keys, n);
+}
+
+int kh_outbox_ack_from(kh_outbox_t *ob, const char *dest, char *const *keys, size_t n)
+{
     if (sqlite3_exec(ob->db, "SAVEPOINT outbox_ack", NULL, NULL, NULL) != SQLITE_OK) {
         KH_ERROR("outbox.ack", sqlite3_errmsg(ob->db), "outbox", ob->name);
         return -1;
     }
     int removed = 0;
     for (size_t k = 0; k < n; k++) {
-        sqlite3_stmt *st = ob->st_del;
+        sqlite3_stmt *st = dest ? ob->st_del_dest : ob->st_del;
         sqlite3_bind_text(st, 1, keys[k], -1, SQLITE_STATIC);
+        if (dest)
+            sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             int64_t seq = sqlite3_column_int64(st, 0);
@@ -391,6 +456,7 @@ int kh_outbox_ack(kh_outbox_t *ob, char *const *keys, size_t n)
         sqlite3_exec(ob->db, "ROLLBACK TO outbox_ack; RELEASE outbox_ack", NULL, NULL, NULL);
         return -1;
     }
+    ob->acked += (uint64_t)removed;
     return removed;
 }
 
@@ -402,6 +468,7 @@ void kh_outbox_reset_dest(kh_outbox_t *ob, const char *dest)
     d->cursor = 0;
     d->n_flight = 0;
     d->blocked_until = 0;
+    d->drained = 0;
 }
 
 int64_t kh_outbox_depth(kh_outbox_t *ob)
@@ -413,3 +480,4 @@ int64_t kh_outbox_depth(kh_outbox_t *ob)
 }
 
 uint64_t kh_outbox_resent(const kh_outbox_t *ob) { return ob->resent; }
+uint64_t kh_outbox_queued(const kh_outbox_t *ob) { return ob->queued; }

@@ -58,11 +58,16 @@ int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg);
 /* Deletes acknowledged rows (one savepoint for all).  Unknown keys are ignored.
  * Returns the number deleted, or -1 on a database error. */
 int kh_outbox_ack(kh_outbox_t *ob, char *const *keys, size_t n);
+/* The same for rows addressed to `dest` only (NULL: any): a peer acknowledges only what
+ * was sent to it — one district's node cannot delete another's receipts. */
+int kh_outbox_ack_from(kh_outbox_t *ob, const char *dest, char *const *keys, size_t n);
 
 /* Forgets what is in flight for `dest` (its peer reconnected): resent at next pump. */
 void kh_outbox_reset_dest(kh_outbox_t *ob, const char *dest);
 
 int64_t kh_outbox_depth(kh_outbox_t *ob);        /* rows waiting or in flight; -1 error */
 uint64_t kh_outbox_resent(const kh_outbox_t *ob); /* resends since start */
+uint64_t kh_outbox_queued(const kh_outbox_t *ob); /* rows added since start (a batch
+                                                    rolled back still counts) */
 
 #endif

@@ -2,7 +2,9 @@
  * kh_service.c — process boilerplate shared by every service; see kh_service.h.
  */
 #include "kh_service.h"
+#include "kh_db.h"
 #include "kh_log.h"
+#include "kh_metrics.h"
 #include "kh_util.h"
 #include "kh_zap.h"
 
@@ -10,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <zmq.h>
+
+static int metrics_start(kh_service_t *s, const char *section);   /* health, at the end */
+static void metrics_fini(kh_service_t *s);
 
 int kh_service_str(kh_service_t *s, const char *section, const char *key, const char *dflt,
                    char *out, size_t cap)
@@ -32,6 +38,58 @@ static int cfg_long(kh_service_t *s, const char *key, long dflt, long min, long 
         return -1;
     }
     return 0;
+}
+
+static void on_log_selfcheck(void *arg, int ok)
+{
+    kh_service_t *s = arg;
+    if (ok == 0) {
+        KH_INFO("auth.selfcheck", "self-check passed: the log stream refused a client with an "
+                "unknown key");
+        return;
+    }
+    KH_ERROR("auth.selfcheck", "self-check FAILED: the log stream let a client with an unknown "
+             "key in; refusing to run with authentication not enforced");
+    s->exit_code = 1;
+    kh_service_stop(s);
+}
+
+/* A log stream that leaves the host (tcp): a CURVE server whose ZAP handler lets admin
+ * keys only subscribe (domain "logs"), checked at start like the other doors.  Fail
+ * closed: without CURVE, a server key or the registry, the service does not start. */
+static int log_over_network(kh_service_t *s, const char *section, const char *ep)
+{
+    kh_key_t server;
+    int curve = kh_service_curve(s);
+    if (curve != 1) {
+        fprintf(stderr, "kh-%s: [%s] log = %s: a log stream over the network needs [security] "
+                        "curve = yes (or use an ipc:// endpoint)\n", s->name, section, ep);
+        return -1;
+    }
+    if (kh_service_key(s, "security", "server_key", "%RUN%/keys/server.key", 1, &server) < 0 ||
+        kh_service_keys_db(s, &s->own_keys) < 0 ||
+        !(s->own_zap = kh_zap_new(&s->loop, s->zctx, s->own_keys, "logs:admin"))) {
+        fprintf(stderr, "kh-%s: [%s] log = %s: cannot authenticate subscribers (see the line "
+                        "above): refusing to start\n", s->name, section, ep);
+        return -1;
+    }
+    char self[256];
+    if (kh_log_bind_curve(s->zctx, ep, server.curve_sk) < 0 ||
+        kh_log_last_endpoint(self, sizeof self) < 0) {
+        fprintf(stderr, "kh-%s: cannot bind log endpoint %s: %s\n", s->name, ep,
+                zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    char *any = strstr(self, "0.0.0.0");
+    if (any) {                   /* bound to every address: check through loopback */
+        char tail[128];
+        kh_strlcpy(tail, any + 7, sizeof tail);
+        snprintf(any, sizeof self - (size_t)(any - self), "127.0.0.1%s", tail);
+    }
+    /* checked once the loop runs (kh_service_run), the service's own setup done */
+    kh_strlcpy(s->log_check_ep, self, sizeof s->log_check_ep);
+    memcpy(s->log_check_pk, server.curve_pk, sizeof s->log_check_pk);
+    return metrics_start(s, section);
 }
 
 int kh_service_init(kh_service_t *s, const char *name, const char *section, int argc,
@@ -125,20 +183,15 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
     }
     char logep[1024];
     if (kh_config_str(s->cfg, section, "log", "", logep, sizeof logep) == 0 &&
-        strncmp(logep, "ipc://", 6) != 0 && strncmp(logep, "inproc://", 9) != 0 && logep[0]) {
-        /* fail closed: the log PUB has no authentication of its own, so it stays on
-         * this host (ipc://); logs travel further through journald */
-        fprintf(stderr, "kh-%s: [%s] log = %s: the log stream must be an ipc:// endpoint "
-                        "(it carries no authentication)\n", name, section, logep);
-        return -1;
-    }
+        strncmp(logep, "ipc://", 6) != 0 && strncmp(logep, "inproc://", 9) != 0 && logep[0])
+        return log_over_network(s, section, logep);
     if (kh_config_str(s->cfg, section, "log", "", logep, sizeof logep) == 0 && logep[0] &&
         kh_log_bind(s->zctx, logep) < 0) {
         fprintf(stderr, "kh-%s: cannot bind log endpoint %s: %s\n", name, logep,
                 zmq_strerror(zmq_errno()));
         return -1;
     }
-    return 0;
+    return metrics_start(s, section);
 }
 
 kh_catalog_t *kh_service_catalog(kh_service_t *s)
@@ -194,8 +247,38 @@ int kh_service_run(kh_service_t *s)
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     signal(SIGPIPE, SIG_IGN);
+    if (s->log_check_ep[0] &&
+        kh_zap_selfcheck_as(&s->loop, s->zctx, ZMQ_SUB, s->log_check_ep, s->log_check_pk, 5000,
+                            on_log_selfcheck, s) < 0) {
+        s->exit_code = 1;              /* fail closed: an unchecked stream does not run */
+        kh_service_stop(s);
+    }
     uv_run(&s->loop, UV_RUN_DEFAULT);
     return 0;
+}
+
+/* systemd's notification socket ($NOTIFY_SOCKET; sd_notify does nothing without it).
+ * STATUS= is one line: a newline in msg would start another assignment. */
+static int notify(kh_service_t *s, const char *state, const char *msg)
+{
+    char status[512];
+    size_t i = 0;
+    for (; msg && msg[i] && i + 1 < sizeof status; i++)
+        status[i] = (msg[i] == '\n' || msg[i] == '\r') ? ' ' : msg[i];
+    status[i] = '\0';
+    int rc = sd_notifyf(0, "%s\nSTATUS=%s", state, status);
+    if (rc < 0) {
+        char why[200];
+        snprintf(why, sizeof why, "could not tell systemd %s: %s", state, strerror(-rc));
+        KH_WARN("service.notify", why, "service", s->name);
+        return -1;
+    }
+    return 0;
+}
+
+int kh_service_notify_ready(kh_service_t *s, const char *msg)
+{
+    return notify(s, "READY=1", msg);
 }
 
 void kh_service_stop(kh_service_t *s)
@@ -203,6 +286,11 @@ void kh_service_stop(kh_service_t *s)
     if (s->stopping)
         return;
     s->stopping = 1;
+    notify(s, "STOPPING=1", "draining and stopping");
+    if (s->own_zap) {
+        kh_zap_close(s->own_zap);
+        s->own_zap = NULL;
+    }
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     if (s->on_stop)
@@ -217,10 +305,12 @@ static void report_open(uv_handle_t *h, void *arg)
 
 void kh_service_fini(kh_service_t *s)
 {
+    metrics_fini(s);
     if (uv_loop_close(&s->loop) == UV_EBUSY)
         uv_walk(&s->loop, report_open, NULL);
     KH_INFO("service.stop", "stopped");
     kh_log_close();
+    kh_db_close(&s->own_keys);
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     kh_config_destroy(&s->cfg);
@@ -280,8 +370,22 @@ int kh_service_keys_db(kh_service_t *s, sqlite3 **db)
 int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *server,
                             sqlite3 **keys, kh_zap_t **zap)
 {
-    if (kh_service_key(s, "security", "server_key", "%RUN%/keys/server.key", 1, server) < 0 ||
-        kh_service_keys_db(s, keys) < 0 || !(*zap = kh_zap_new(&s->loop, s->zctx, *keys, domains)))
+    if (kh_service_key(s, "security", "server_key", "%RUN%/keys/server.key", 1, server) < 0)
+        return -1;
+    if (s->own_zap) {
+        /* one handler per context: the log stream's, which now serves these domains too
+         * and passes to the caller with the registry */
+        if (kh_zap_add_domains(s->own_zap, domains) < 0) {
+            KH_ERROR("auth.start", "too many ZAP domains");
+            return -1;
+        }
+        *zap = s->own_zap;
+        *keys = s->own_keys;
+        s->own_zap = NULL;
+        s->own_keys = NULL;
+        return 0;
+    }
+    if (kh_service_keys_db(s, keys) < 0 || !(*zap = kh_zap_new(&s->loop, s->zctx, *keys, domains)))
         return -1;
     return 0;
 }
@@ -316,4 +420,105 @@ int kh_service_selfcheck(kh_service_t *s, kh_zsock_t *sock, const uint8_t server
     s->ready = ready;
     s->ready_arg = arg;
     return kh_zap_selfcheck(&s->loop, s->zctx, self, server_pk, 5000, on_selfcheck, s);
+}
+
+/* ---- health: the metrics endpoint and what it shows ------------------------------------ */
+
+#define WATCH_COUNTS 24
+
+struct kh_service_metrics {
+    uv_timer_t timer;
+    int timer_on;
+    struct {
+        const uint64_t *p;
+        kh_metric_t *m;
+    } counts[WATCH_COUNTS];
+    size_t n_counts;
+    kh_metric_t *gated;
+};
+
+static struct kh_service_metrics *metrics_get(kh_service_t *s)
+{
+    if (!s->metrics && !(s->metrics = calloc(1, sizeof *s->metrics)))
+        KH_ERROR("metrics.watch", "out of memory");
+    return s->metrics;
+}
+
+/* Every KH_METRICS_COLLECT_MS: the inboxes' and outboxes' counts (their sources), and the service's own
+ * counts.  Not once the stop has begun: on_stop frees what the counts belong to. */
+static void metrics_tick(uv_timer_t *t)
+{
+    kh_service_t *s = t->data;
+    struct kh_service_metrics *m = s->metrics;
+    if (s->stopping) {
+        uv_timer_stop(t);
+        return;
+    }
+    kh_metrics_collect();
+    for (size_t i = 0; i < m->n_counts; i++)
+        kh_metric_set(m->counts[i].m, (int64_t)*m->counts[i].p);
+    kh_metric_set(m->gated, s->gated);
+}
+
+int kh_service_watch_count(kh_service_t *s, const char *name, const char *help,
+                           const char *label_name, const char *label_value,
+                           const uint64_t *count)
+{
+    struct kh_service_metrics *m = metrics_get(s);
+    if (!m || !count)
+        return -1;
+    if (m->n_counts == WATCH_COUNTS) {
+        KH_ERROR("metrics.watch", "too many counts watched", "metric", name ? name : "");
+        return -1;
+    }
+    kh_metric_t *mt = kh_metrics_counter(name, help, label_name, label_value);
+    if (!mt)
+        return -1;
+    m->counts[m->n_counts].p = count;
+    m->counts[m->n_counts++].m = mt;
+    return 0;
+}
+
+/* [section] metrics = HOST:PORT: serve /metrics and copy the counts every KH_METRICS_COLLECT_MS. */
+static int metrics_start(kh_service_t *s, const char *section)
+{
+    char addr[128], err[256];
+    if (kh_config_str(s->cfg, section, "metrics", "", addr, sizeof addr) < 0) {
+        fprintf(stderr, "kh-%s: [%s] metrics is too long\n", s->name, section);
+        return -1;
+    }
+    if (!addr[0])
+        return 0;
+    struct kh_service_metrics *m = metrics_get(s);
+    if (!m || kh_metrics_init(s->name) < 0)
+        return -1;
+    m->gated = kh_metrics_gauge("kh_backpressure", "1 while this service takes no new input "
+                                "(max_backlog messages wait for the next stage).", NULL, NULL);
+    if (kh_metrics_serve(addr, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-%s: %s: [%s] %s\n", s->name, s->config_path, section, err);
+        return -1;
+    }
+    uv_timer_init(&s->loop, &m->timer);
+    m->timer.data = s;
+    m->timer_on = 1;
+    uv_timer_start(&m->timer, metrics_tick, 0, KH_METRICS_COLLECT_MS);
+    uv_unref((uv_handle_t *)&m->timer);      /* the loop ends without waiting for it */
+    char msg[200];
+    snprintf(msg, sizeof msg, "metrics on http://%s/metrics", addr);
+    KH_INFO("metrics.listen", msg);
+    return 0;
+}
+
+static void metrics_fini(kh_service_t *s)
+{
+    kh_metrics_stop();
+    struct kh_service_metrics *m = s->metrics;
+    if (!m)
+        return;
+    if (m->timer_on) {
+        uv_close((uv_handle_t *)&m->timer, NULL);
+        uv_run(&s->loop, UV_RUN_NOWAIT);    /* completes the close */
+    }
+    free(m);
+    s->metrics = NULL;
 }

@@ -12,6 +12,7 @@
 
 #include "kh_catalog.h"
 #include "kh_config.h"
+#include "kh_log.h"
 #include "kh_zuv.h"
 
 typedef struct kh_service {
@@ -31,6 +32,11 @@ typedef struct kh_service {
     long batch_max, batch_ms, window, resend_ms;
     long max_backlog;            /* [general] max_backlog; 0: no limit (kh_service_gate) */
     int gated;                   /* input paused by kh_service_gate */
+    struct kh_service_metrics *metrics;  /* health: timer and watched counts (kh_service.c) */
+    struct kh_zap *own_zap;      /* the ZAP handler of a tcp log stream, until a */
+    struct sqlite3 *own_keys;    /* kh_service_curve_server takes them over     */
+    char log_check_ep[256];      /* the tcp log stream, self-checked when the loop starts */
+    uint8_t log_check_pk[32];
     char config_path[1024];
 } kh_service_t;
 
@@ -88,9 +94,39 @@ int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *serv
 int kh_service_selfcheck(kh_service_t *s, kh_zsock_t *sock, const uint8_t server_pk[32],
                          void (*ready)(void *arg), void *arg);
 
-/* Begins the stop: closes the signal handles and calls on_stop once. */
+/* Begins the stop: tells systemd STOPPING=1 (sd_notify), closes the signal handles and
+ * calls on_stop once. */
 void kh_service_stop(kh_service_t *s);
+
+/* Readiness (systemd Type=notify): kh_service_ready(s, msg [, key, value]...) logs the
+ * "service.ready" event with msg (and the optional key, value string pairs, as KH_INFO
+ * takes them), then kh_service_notify_ready sends READY=1 and STATUS=msg to
+ * $NOTIFY_SOCKET.  Without NOTIFY_SOCKET (outside systemd) nothing is sent.  A macro, so
+ * that each service keeps the fields of its ready line. */
+#define kh_service_ready(s, msg, ...)                                                  \
+    do {                                                                               \
+        KH_INFO("service.ready", (msg), ##__VA_ARGS__);                                \
+        kh_service_notify_ready((s), (msg));                                           \
+    } while (0)
+/* Sends READY=1 and STATUS=msg.  Returns 0 (also when there is no NOTIFY_SOCKET), or -1
+ * after logging a warning when the notification could not be sent. */
+int kh_service_notify_ready(kh_service_t *s, const char *msg);
 /* Ends logging, terminates the ZeroMQ context, frees the config. */
 void kh_service_fini(kh_service_t *s);
+
+/* ---- health: the metrics endpoint (lib/kh_metrics.h) ----
+ * kh_service_start starts it when [section] metrics = HOST:PORT is set (empty or absent:
+ * off) and fails, with a one-line reason, when it cannot listen there; kh_service_fini
+ * stops it.  Every KH_METRICS_COLLECT_MS (on the loop thread) it collects every inbox's and outbox's
+ * counts (kh_inbox_*_total, kh_outbox_*{outbox="name"}) and the counts watched below.
+ * A count can also be a kh_metric_t the service updates itself (kh_metric_inc). */
+/* Exports a count the service keeps itself (a uint64_t it increments on the loop
+ * thread) as the counter `name` with at most one label, e.g.
+ *     kh_service_watch_count(s, "kh_reports_accepted_total", "Reports accepted.",
+ *                            NULL, NULL, &v->accepted);
+ * Returns 0, or -1 after logging (too many counts, registry full); the service goes on. */
+int kh_service_watch_count(kh_service_t *s, const char *name, const char *help,
+                           const char *label_name, const char *label_value,
+                           const uint64_t *count);
 
 #endif

@@ -16,6 +16,7 @@
 #define KH_T_EVENT    "EVENT"
 #define KH_T_RECEIPT  "RECEIPT"
 #define KH_T_ACK      "ACK"
+#define KH_T_HELLO    "HELLO"     /* node → collector on each new connection; payload: district */
 #define KH_T_FEED     "FEED"
 #define KH_T_FEED_REQ "SNAPSHOT?"
 #define KH_T_FEED_END "SNAPSHOT$"

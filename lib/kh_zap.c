@@ -18,6 +18,8 @@ struct kh_zap {
     sqlite3 *keys;
     char domains[256];
     uint64_t refused, allowed;
+    kh_zap_admit_fn admit;
+    void *admit_arg;
 };
 
 /* Is `role` allowed in `domain` by the "name:role,role;…" list? */
@@ -95,6 +97,11 @@ static void on_request(kh_zsock_t *s, zmq_msg_t *p, int n, void *arg)
         reply(z, &p[1], "400", "role not allowed", "");
         return;
     }
+    if (z->admit && z->admit(z->admit_arg, domain, id, unit) < 0) {
+        z->refused++;              /* the service said why (e.g. too many connections) */
+        reply(z, &p[1], "400", "not admitted now", "");
+        return;
+    }
     z->allowed++;
     KH_INFO("auth.allowed", "key accepted", "key_id", id, "role", role, "district", unit,
             "address", address);
@@ -131,6 +138,21 @@ void kh_zap_close(kh_zap_t *z)
 }
 
 uint64_t kh_zap_refused(const kh_zap_t *z) { return z->refused; }
+
+int kh_zap_add_domains(kh_zap_t *z, const char *domains)
+{
+    size_t have = strlen(z->domains);
+    if (have + 1 + strlen(domains) >= sizeof z->domains)
+        return -1;
+    snprintf(z->domains + have, sizeof z->domains - have, "%s%s", have ? ";" : "", domains);
+    return 0;
+}
+
+void kh_zap_admit(kh_zap_t *z, kh_zap_admit_fn fn, void *arg)
+{
+    z->admit = fn;
+    z->admit_arg = arg;
+}
 
 /* ---- self-check -------------------------------------------------------------------------- */
 
@@ -175,6 +197,13 @@ static void on_check_timeout(uv_timer_t *t) { check_finish(t->data, -1); }
 int kh_zap_selfcheck(uv_loop_t *loop, void *zctx, const char *endpoint, const uint8_t server_pk[32],
                      int timeout_ms, kh_zap_check_fn done, void *arg)
 {
+    return kh_zap_selfcheck_as(loop, zctx, ZMQ_DEALER, endpoint, server_pk, timeout_ms, done, arg);
+}
+
+int kh_zap_selfcheck_as(uv_loop_t *loop, void *zctx, int type, const char *endpoint,
+                        const uint8_t server_pk[32], int timeout_ms, kh_zap_check_fn done,
+                        void *arg)
+{
     static int serial;
     check_t *c = calloc(1, sizeof *c);
     if (!c)
@@ -187,7 +216,7 @@ int kh_zap_selfcheck(uv_loop_t *loop, void *zctx, const char *endpoint, const ui
     kh_zopts_t o = {.curve_server_pk = server_pk, .curve_pk = pk, .curve_sk = sk};
     char mon[64];
     snprintf(mon, sizeof mon, "inproc://kh-selfcheck-%d", ++serial);
-    c->client = kh_zsock_new(loop, zctx, ZMQ_DEALER, &o, NULL, NULL);
+    c->client = kh_zsock_new(loop, zctx, type, &o, NULL, NULL);
     if (!c->client || zmq_socket_monitor(kh_zsock_raw(c->client), mon,
                                          ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                              ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0)

@@ -140,6 +140,8 @@ kh_zsock_t *kh_zsock_new(uv_loop_t *loop, void *zctx, int type, const kh_zopts_t
             zmq_setsockopt(s->z, ZMQ_SNDHWM, &o->hwm, sizeof o->hwm);
             zmq_setsockopt(s->z, ZMQ_RCVHWM, &o->hwm, sizeof o->hwm);
         }
+        if (o->rcvhwm > 0)
+            zmq_setsockopt(s->z, ZMQ_RCVHWM, &o->rcvhwm, sizeof o->rcvhwm);
         if (o->max_msg > 0)
             zmq_setsockopt(s->z, ZMQ_MAXMSGSIZE, &o->max_msg, sizeof o->max_msg);
         if (o->routing_id)
@@ -147,7 +149,8 @@ kh_zsock_t *kh_zsock_new(uv_loop_t *loop, void *zctx, int type, const kh_zopts_t
         if (o->router) {
             int one = 1;
             zmq_setsockopt(s->z, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-            zmq_setsockopt(s->z, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+            if (!o->no_handover)
+                zmq_setsockopt(s->z, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
         }
         if (o->heartbeat_ms > 0) {
             int ttl = o->heartbeat_ms * 3;

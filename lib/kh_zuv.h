@@ -31,6 +31,8 @@ typedef struct {
     int64_t max_msg;         /* ZMQ_MAXMSGSIZE in bytes; larger inbound messages drop the peer */
     const char *routing_id;  /* DEALER: identity seen by the ROUTER (NULL: none) */
     int router;              /* ROUTER: mandatory routing + handover of a reconnecting id */
+    int no_handover;         /* ROUTER facing outside: an id in use is never handed over */
+    int rcvhwm;              /* > 0: the receive high-water mark per peer, instead of hwm */
     int heartbeat_ms;        /* ZMTP heartbeats (0: off) so dead tcp peers are noticed */
     int handshake_ms;        /* ZMQ_HANDSHAKE_IVL (0: libzmq's default, 30 s) */
     /* CURVE, server side: our Curve25519 secret key (32 bytes) and the ZAP domain;

@@ -7,6 +7,7 @@ pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-d
       libsqlite3-dev sqlite3 libuv1-dev libinih-dev libjansson-dev libcsv-dev
       libxlsxwriter-dev libcmocka-dev libsodium-dev python3 procps iproute2
       libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev   # sd_notify, metrics, webhook
+      systemd curl                       # systemd-analyze verify (test_install), curl (tests)
       clang libclang-rt-14-dev)          # make san, make fuzz (ASan, UBSan, libFuzzer)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -79,6 +79,7 @@ typedef struct {
     sqlite3 *keys;
     kh_zap_t *zap;
     uint64_t counted, superseded, malformed, bad_signatures;
+    uint64_t rejected_kept;     /* rejected verdicts kept for the history */
     int verify_signatures;      /* [security] verify_signatures (checked with a->keys) */
     kh_audit_t *audit;
     sqlite3_stmt *st_accept, *st_reject, *st_counted_get, *st_verdict_get, *st_total_del, *st_total_ins,
@@ -711,6 +712,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
     if (!v->accepted) {
         int rc = apply_rejected(a, v, m->payload, m->len, NULL);
+        a->rejected_kept += rc == KH_APPLY_NEW;
         kh__verdict__free_unpacked(v, NULL);
         return rc;
     }
@@ -1144,7 +1146,7 @@ static void say_ready(void *arg)
     agg_t *a = arg;
     char seqs[24];
     snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)a->published_seq);
-    KH_INFO("service.ready", a->curve ? "counting; feed on CURVE, registered keys only"
+    kh_service_ready(&a->svc, a->curve ? "counting; feed on CURVE, registered keys only"
                                       : "counting; feed WITHOUT CURVE", "seq", seqs);
 }
 
@@ -1246,6 +1248,20 @@ int main(int argc, char **argv)
     a.pump_timer.data = &a;
     uv_timer_start(&a.pump_timer, on_pump_timer, 100, 100);
     s->on_stop = on_stop;
+    /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
+    kh_service_watch_count(s, "kh_reports_counted_total", "Revisions counted (each replaces "
+                           "the one counted before for its district and half-year).", NULL,
+                           NULL, &a.counted);
+    kh_service_watch_count(s, "kh_reports_superseded_total", "Accepted revisions not counted: "
+                           "a later one was counted already.", NULL, NULL, &a.superseded);
+    kh_service_watch_count(s, "kh_reports_rejected_total", "Accepted reports not counted: "
+                           "their signature does not verify.", "reason", "signature",
+                           &a.bad_signatures);
+    kh_service_watch_count(s, "kh_verdicts_rejected_total", "Rejected revisions received "
+                           "from the validator, kept for the history.", NULL, NULL,
+                           &a.rejected_kept);
+    kh_service_watch_count(s, "kh_messages_malformed_total", "Malformed messages refused "
+                           "(inbox, snapshot and history requests).", NULL, NULL, &a.malformed);
     if (!a.curve)
         say_ready(&a);
     else if (kh_service_selfcheck(s, a.snap, a.server.curve_pk, say_ready, &a) < 0)

@@ -1,14 +1,15 @@
 /*
  * kh-collector — the only door from outside.
  *
- * Nodes connect (DEALER, routing id = their district) to `listen`.  A REPORT is
- * stamped with the district of the connection (never the payload's), stored whole
- * as one blob row, queued for the validator in the same transaction, and only then
- * acknowledged (persist before ack).  Receipts from the notifier arrive on
- * `receipts` and are routed back to the district's node until it acknowledges them.
+ * Nodes connect (DEALER, CURVE) to `listen`.  A REPORT is stamped with the district
+ * of the key that sent it (never the payload's), stored whole as one blob row,
+ * queued for the validator in the same transaction, and only then acknowledged
+ * (persist before ack).  Receipts from the notifier arrive on `receipts` and are
+ * routed back to the connection on which the district's key last spoke (conns.h;
+ * never by a routing id the node chose) until the node acknowledges them.
  *
  * Sockets: listen (ROUTER, tcp, nodes) · receipts (ROUTER, ipc, notifier) ·
- * validator (DEALER, connect) · log (PUB).
+ * validator (DEALER, connect) · log (PUB) · a monitor of listen (disconnections).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@
 #include "kh_util.h"
 #include "kh_zap.h"
 #include "kh_sign.h"
+
+#include "conns.h"
 
 static const char *const migrations[] = {
     "CREATE TABLE report (report_id TEXT NOT NULL, revision INTEGER NOT NULL,"
@@ -44,12 +47,15 @@ typedef struct {
     uv_timer_t pump_timer;
     int replay_node_clock;
     sqlite3_stmt *st_report, *st_receipt;
-    uint64_t refused, malformed;
+    uint64_t received, refused, malformed;
     int curve;                  /* CURVE on the node socket, identities from the registry */
     sqlite3 *keys;
     kh_zap_t *zap;
     kh_key_t server;
     uint64_t refused_keys;
+    conns_t *conns;             /* node connections: routes for receipts, bound per key */
+    kh_zsock_t *mon;            /* disconnections on the node socket */
+    const char *sender;         /* district of the message being applied (on_router) */
 } collector_t;
 
 /* The malformed counter as a log field. */
@@ -121,10 +127,9 @@ static int signature_refused(collector_t *c, const Kh__Report *r, int64_t now)
 static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t keycap)
 {
     char district[KH_CODE_MAX];
-    if (m->rid_len == 0 || m->rid_len >= sizeof district)
+    if (!c->sender || strlen(c->sender) >= sizeof district)
         return KH_APPLY_BAD;
-    memcpy(district, m->rid, m->rid_len);
-    district[m->rid_len] = '\0';
+    kh_strlcpy(district, c->sender, sizeof district);
     Kh__Report *r = kh__report__unpack(NULL, m->len, m->payload);
     if (!r) {
         c->malformed++;
@@ -218,6 +223,7 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
                  r->n_values);
         KH_INFO("report.received", msg, "report_id", r->report_id, "district", district,
                 "period", r->period);
+        c->received++;
         rc = KH_APPLY_NEW;
     }
     free(buf);
@@ -286,6 +292,123 @@ static void pump(collector_t *c)
 static void committed(void *arg) { pump(arg); }
 static void on_pump_timer(uv_timer_t *t) { pump(t->data); }
 
+/* Who sent this message on the node socket.  With CURVE: the district of its key, still
+ * valid now (a revoked key is cut off at once, on connections already open too); without
+ * (a closed network trusts its nodes): what the message says.  The connection goes into
+ * the table (conns.h), which bounds connections per key.  Returns 1 with `district`
+ * set, 0 for an ACK on a closed network from a connection not yet seen (acknowledges
+ * anything), or -1 when the message is dropped (logged and counted). */
+static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
+                    char *district, size_t cap)
+{
+    char key_id[64] = "";
+    if (c->curve) {
+        const char *uid = zmq_msg_gets(&parts[n - 1], "User-Id");
+        char unit[64];
+        if (!uid || kh_keys_valid(c->keys, uid, kh_now_ms(), unit) < 0) {
+            c->refused_keys++;
+            KH_WARN("auth.revoked", "a message from a key that is no longer valid: dropped",
+                    "key_id", uid ? uid : "?", "refused", count_str(c->refused_keys));
+            return -1;
+        }
+        kh_strlcpy(key_id, uid, sizeof key_id);
+        kh_strlcpy(district, unit, cap);
+    } else if (strcmp(m->type, KH_T_HELLO) == 0) {
+        if (m->len == 0 || m->len >= cap) {
+            c->malformed++;
+            KH_WARN("message.malformed", "a HELLO without a district", "malformed",
+                    count_str(c->malformed));
+            return -1;
+        }
+        memcpy(district, m->payload, m->len);
+        district[m->len] = '\0';
+    } else if (strcmp(m->type, KH_T_REPORT) == 0) {
+        Kh__Report *r = kh__report__unpack(NULL, m->len, m->payload);
+        if (!r || !r->district[0] || strlen(r->district) >= cap) {
+            if (r)
+                kh__report__free_unpacked(r, NULL);
+            c->malformed++;
+            KH_WARN("report.malformed", "a REPORT that does not decode or names no district",
+                    "malformed", count_str(c->malformed));
+            return -1;
+        }
+        kh_strlcpy(district, r->district, cap);
+        kh__report__free_unpacked(r, NULL);
+    } else {
+        const char *d = conns_district(c->conns, m->rid, m->rid_len);
+        if (!d)
+            return 0;
+        kh_strlcpy(district, d, cap);
+    }
+    int fd = zmq_msg_get(&parts[n - 1], ZMQ_SRCFD);
+    int rc = conns_seen(c->conns, m->rid, m->rid_len, fd, key_id, district, kh_now_ms());
+    switch (rc) {
+    case CONN_KNOWN:
+        return 1;
+    case CONN_NEW:
+        /* receipts waiting for this district go to this connection, now */
+        kh_outbox_reset_dest(kh_link_outbox(c->to_nodes), district);
+        KH_INFO("node.connected", "a node connection: receipts for its district go there",
+                "district", district, "key_id", key_id[0] ? key_id : NULL);
+        return 1;
+    case CONN_KEY_LIMIT:
+        c->refused_keys++;
+        KH_WARN("auth.too_many_connections", "a key already has max_connections_per_key open "
+                "connections: message on one more dropped", "key_id", key_id,
+                "district", district, "refused", count_str(c->refused_keys));
+        return -1;
+    case CONN_FULL:
+        c->refused_keys++;
+        KH_WARN("conn.table_full", "max_connections node connections are open: message on "
+                "one more dropped", "district", district, "refused", count_str(c->refused_keys));
+        return -1;
+    case CONN_MISMATCH:
+        c->refused_keys++;
+        KH_WARN("auth.mismatch", "a connection spoke before with another key or district: "
+                "dropped", "key_id", key_id, "district", district,
+                "refused", count_str(c->refused_keys));
+        return -1;
+    default:
+        c->malformed++;
+        KH_WARN("message.malformed", "routing id, key id or district empty or too long",
+                "malformed", count_str(c->malformed));
+        return -1;
+    }
+}
+
+/* ZAP asks before letting a node key in: not when it is at its bound of connections. */
+static int admit(void *arg, const char *domain, const char *key_id, const char *unit)
+{
+    collector_t *c = arg;
+    if (strcmp(domain, "nodes") != 0 || !conns_key_full(c->conns, key_id))
+        return 0;
+    KH_WARN("auth.too_many_connections", "a key already has max_connections_per_key open "
+            "connections: handshake refused", "key_id", key_id, "district", unit);
+    return -1;
+}
+
+/* The routed link asks where a district's receipts go now. */
+static int route(void *arg, const char *dest, const void **rid, size_t *len)
+{
+    collector_t *c = arg;
+    return conns_route(c->conns, dest, rid, len);
+}
+
+/* Disconnections on the node socket (ZMQ_EVENT_DISCONNECTED, value = descriptor). */
+static void on_monitor(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
+{
+    (void)s;
+    collector_t *c = arg;
+    uint16_t ev;
+    uint32_t fd;
+    if (n < 1 || zmq_msg_size(&parts[0]) < sizeof ev + sizeof fd)
+        return;
+    memcpy(&ev, zmq_msg_data(&parts[0]), sizeof ev);
+    memcpy(&fd, (const uint8_t *)zmq_msg_data(&parts[0]) + sizeof ev, sizeof fd);
+    if (ev == ZMQ_EVENT_DISCONNECTED)
+        conns_closed_fd(c->conns, (int)fd);
+}
+
 static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
 {
     collector_t *c = arg;
@@ -295,46 +418,40 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
         KH_WARN("message.malformed", "wrong frames");
         return;
     }
-    if (s == c->front && c->curve) {
-        /* the sender is its key: still valid now (a revoked key is cut off at once), and
-         * its routing id must be its own district (receipts are routed by it) */
-        const char *uid = zmq_msg_gets(&parts[n - 1], "User-Id");
-        char unit[64];
-        if (!uid || kh_keys_valid(c->keys, uid, kh_now_ms(), unit) < 0) {
-            c->refused_keys++;
-            KH_WARN("auth.revoked", "a message from a key that is no longer valid: dropped",
-                    "key_id", uid ? uid : "?", "refused", count_str(c->refused_keys));
+    if (s == c->back) {
+        if (strcmp(m.type, KH_T_RECEIPT) != 0) {
+            c->malformed++;
+            KH_WARN("message.malformed", "the notifier may only send RECEIPT", "type", m.type,
+                    "malformed", count_str(c->malformed));
             return;
         }
-        if (m.rid_len != strlen(unit) || memcmp(m.rid, unit, m.rid_len) != 0) {
-            c->refused_keys++;
-            KH_WARN("auth.mismatch", "a node identifies as another district than its key's: "
-                                     "dropped", "key_id", uid, "district", unit,
-                    "refused", count_str(c->refused_keys));
-            return;
-        }
+        kh_inbox_add(c->inbox, s, &m);
+        return;
     }
-    if (strcmp(m.type, KH_T_ACK) == 0 && s == c->front) {
-        if (kh_link_ack(c->to_nodes, m.payload, m.len) < 0) {
+    int is_report = strcmp(m.type, KH_T_REPORT) == 0, is_ack = strcmp(m.type, KH_T_ACK) == 0;
+    if (!is_report && !is_ack && strcmp(m.type, KH_T_HELLO) != 0) {
+        c->malformed++;
+        KH_WARN("message.malformed", "nodes may only send REPORT, ACK and HELLO", "type",
+                m.type, "malformed", count_str(c->malformed));
+        return;
+    }
+    char district[KH_CODE_MAX];
+    int who = identify(c, parts, n, &m, district, sizeof district);
+    if (who < 0)
+        return;
+    if (is_ack) {
+        /* a node acknowledges only receipts addressed to its own district */
+        if (kh_link_ack_from(c->to_nodes, who ? district : NULL, m.payload, m.len) < 0) {
             c->malformed++;
             KH_WARN("message.malformed", "an ACK from a node does not decode", "malformed",
                     count_str(c->malformed));
         }
-        kh_link_pump(c->to_nodes);
-        return;
+    } else if (is_report) {
+        c->sender = district;        /* apply_report runs inside kh_inbox_add */
+        kh_inbox_add(c->inbox, s, &m);
+        c->sender = NULL;
     }
-    if (s == c->front && strcmp(m.type, KH_T_REPORT) != 0) {
-        c->malformed++;
-        KH_WARN("message.malformed", "nodes may only send REPORT and ACK", "type", m.type);
-        return;
-    }
-    if (s == c->back && strcmp(m.type, KH_T_RECEIPT) != 0) {
-        c->malformed++;
-        KH_WARN("message.malformed", "the notifier may only send RECEIPT", "type", m.type,
-                "malformed", count_str(c->malformed));
-        return;
-    }
-    kh_inbox_add(c->inbox, s, &m);
+    kh_link_pump(c->to_nodes);
 }
 
 static void say_ready(void *arg)
@@ -344,7 +461,7 @@ static void say_ready(void *arg)
     snprintf(msg, sizeof msg, "listening for nodes on the configured endpoint (%s); %lld reports "
              "waiting for the validator", c->curve ? "CURVE, registered keys only" : "NO CURVE",
              (long long)kh_outbox_depth(kh_link_outbox(c->to_validator)));
-    KH_INFO("service.ready", msg);
+    kh_service_ready(&c->svc, msg);
 }
 
 static void on_stop(kh_service_t *s)
@@ -352,6 +469,10 @@ static void on_stop(kh_service_t *s)
     collector_t *c = (collector_t *)s;
     kh_zap_close(c->zap);
     c->zap = NULL;
+    if (c->mon) {
+        zmq_socket_monitor(kh_zsock_raw(c->front), NULL, 0);
+        kh_zsock_close(c->mon);
+    }
     kh_inbox_close(c->inbox);
     uv_close((uv_handle_t *)&c->pump_timer, NULL);
     kh_zsock_close(c->front);
@@ -392,6 +513,22 @@ int main(int argc, char **argv)
     ro.router = 1;
     kh_zopts_t fo = ro;
     fo.max_msg = s->max_msg_outside;      /* the door takes the outside limit */
+    fo.no_handover = 1;                   /* a node's routing id means nothing (conns.h) */
+    long max_conns, per_key, node_queue;
+    if (kh_config_long(s->cfg, "collector", "max_connections", 4096, 1, 1000000, &max_conns,
+                       err, sizeof err) < 0 ||
+        kh_config_long(s->cfg, "collector", "max_connections_per_key", 2, 1, 1000, &per_key,
+                       err, sizeof err) < 0 ||
+        kh_config_long(s->cfg, "collector", "node_queue", 4, 1, 100000, &node_queue, err,
+                       sizeof err) < 0) {
+        KH_ERROR("config.error", err);
+        return 1;
+    }
+    /* what one connection may have waiting in memory here: the rest waits in the node's
+     * outbox and TCP, so memory is bounded by connections × node_queue × message size */
+    fo.rcvhwm = (int)node_queue;
+    if (!(c.conns = conns_new((int)max_conns, (int)per_key)))
+        return 1;
     if ((c.curve = kh_service_curve(s)) < 0)
         return 1;
     if (c.curve) {
@@ -400,6 +537,7 @@ int main(int argc, char **argv)
             return 1;
         fo.curve_server_sk = c.server.curve_sk;
         fo.zap_domain = "nodes";
+        kh_zap_admit(c.zap, admit, &c);
     }
     c.front = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &fo, on_router, &c);
     c.back = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &c);
@@ -409,9 +547,19 @@ int main(int argc, char **argv)
                  "error", zmq_strerror(zmq_errno()));
         return 1;
     }
+    if (zmq_socket_monitor(kh_zsock_raw(c.front), "inproc://collector-front-monitor",
+                           ZMQ_EVENT_DISCONNECTED) < 0 ||
+        !(c.mon = kh_zsock_new(&s->loop, s->zctx, ZMQ_PAIR, NULL, on_monitor, &c)) ||
+        kh_zsock_connect(c.mon, "inproc://collector-front-monitor") < 0) {
+        KH_ERROR("service.start", "cannot watch the node socket for disconnections",
+                 "error", zmq_strerror(zmq_errno()));
+        return 1;
+    }
     c.to_validator = kh_link_new(&s->loop, s->zctx, &s->zopts, validator, c.db, "validator",
                                  (int)s->window, (int)s->resend_ms);
     c.to_nodes = kh_link_routed(c.front, c.db, "nodes", (int)s->window, (int)s->resend_ms);
+    if (c.to_nodes)
+        kh_link_resolver(c.to_nodes, route, &c);
     c.inbox = kh_inbox_new(&s->loop, c.db, (int)s->batch_max, (int)s->batch_ms, apply,
                            committed, &c);
     if (!c.to_validator || !c.to_nodes || !c.inbox)
@@ -420,6 +568,17 @@ int main(int argc, char **argv)
     c.pump_timer.data = &c;
     uv_timer_start(&c.pump_timer, on_pump_timer, 100, 100);
     s->on_stop = on_stop;
+    kh_service_watch_count(s, "kh_reports_received_total", "Reports stored at the door and "
+                           "passed on (new revisions; a resend is a duplicate).", NULL, NULL,
+                           &c.received);
+    kh_service_watch_count(s, "kh_reports_refused_total", "Reports refused at the door (another "
+                           "district, too large, bad signature), with a receipt.", NULL, NULL,
+                           &c.refused);
+    kh_service_watch_count(s, "kh_messages_malformed_total", "Malformed messages refused at the "
+                           "door or from the notifier.", NULL, NULL, &c.malformed);
+    kh_service_watch_count(s, "kh_auth_refused_total", "Messages dropped for their key "
+                           "(revoked, over its connections, another district's connection).",
+                           NULL, NULL, &c.refused_keys);
     /* with CURVE, prove that a client with an unknown key is refused before saying ready */
     if (!c.curve)
         say_ready(&c);
@@ -430,6 +589,7 @@ int main(int argc, char **argv)
     sqlite3_finalize(c.st_receipt);
     kh_db_close(&c.db);
     kh_db_close(&c.keys);
+    conns_destroy(&c.conns);
     kh_catalog_destroy(&c.cat);
     kh_service_fini(s);
     return s->exit_code;

@@ -154,6 +154,35 @@ static void on_receipt(void *arg, const kh_wmsg_t *m)
     kh_wire_ack(kh_link_sock(r->node.link), NULL, 0, keys, NULL, 1);
 }
 
+/* On each new connection (and once at start, in case the first handshake finished
+ * before the monitor was listening): tell the collector this connection is ours, so
+ * receipts waiting for this district come here.  The collector takes the district from
+ * the key (the payload counts only on a closed network without CURVE). */
+static void say_hello(void *arg)
+{
+    run_t *r = arg;
+    if (kh_wire_send_raw(kh_link_sock(r->node.link), NULL, 0, KH_T_HELLO, r->node.district,
+                         strlen(r->node.district)) < 0)
+        KH_DEBUG("node.hello", "HELLO not sent now (the queue is full): the next report or "
+                 "connection says it", "district", r->node.district);
+}
+
+/* What the node is sending, report by report (a resend says so again). */
+static void on_sent(void *arg, const char *dest, const char *key, size_t len)
+{
+    (void)dest;
+    run_t *r = arg;
+    char id[KH_KEY_MAX], msg[640];
+    kh_strlcpy(id, key, sizeof id);
+    char *slash = strrchr(id, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(msg, sizeof msg, "đang gửi báo cáo %s, lần sửa %s (%zu byte) / sending report %s "
+             "revision %s (%zu bytes) to the collector", id, slash ? slash + 1 : "?", len, id,
+             slash ? slash + 1 : "?", len);
+    KH_INFO("report.sending", msg, "report_id", id, "district", r->node.district);
+}
+
 static void on_stop(kh_service_t *s)
 {
     run_t *r = (run_t *)s;
@@ -170,8 +199,7 @@ static int cmd_run(run_t *r)
         return 1;
     snprintf(r->spool, sizeof r->spool, "%s/spool", r->node.dir);
     kh_mkdirs(r->spool, 0755);
-    kh_zopts_t o = s->zopts;
-    o.routing_id = r->node.district;
+    kh_zopts_t o = s->zopts;          /* no routing id: the collector routes by key */
     kh_key_t server;
     if (r->node.has_key) {
         if (kh_service_key(s, "node", "server_key", "%RUN%/keys/server.pub", 0, &server) < 0)
@@ -185,6 +213,9 @@ static int cmd_run(run_t *r)
     if (!r->node.link)
         return 1;
     kh_link_hooks(r->node.link, on_ack, on_receipt, r);
+    kh_link_on_connect(r->node.link, say_hello, r);
+    kh_link_on_sent(r->node.link, on_sent, r);
+    say_hello(r);
     uv_fs_event_init(&s->loop, &r->watch);
     r->watch.data = r;
     if (uv_fs_event_start(&r->watch, on_fs_event, r->spool, 0) < 0)
@@ -197,7 +228,7 @@ static int cmd_run(run_t *r)
     char msg[128];
     snprintf(msg, sizeof msg, "node running; %lld report(s) waiting in the outbox",
              (long long)kh_outbox_depth(kh_link_outbox(r->node.link)));
-    KH_INFO("service.ready", msg, "district", r->node.district, "collector", collector,
+    kh_service_ready(s, msg, "district", r->node.district, "collector", collector,
             "spool", r->spool);
     kh_service_run(s);
     return 0;

@@ -283,6 +283,46 @@ void node_on_received(node_t *n, const char *key, int dup)
             "report_id", report_id);
 }
 
+/* A reminder from the province (STAGE_REMINDER, no report): the period's report is due
+ * soon and has not arrived.  Stored once in `receipt` (stage "reminder"), appended to
+ * <node folder>/reminders.jsonl, logged as a warning, listed by `kh-node status`.
+ * Returns 0 (new or known: acknowledge it) or -1. */
+static int apply_reminder(node_t *n, const Kh__Receipt *e)
+{
+    const char *vi = e->n_findings ? e->findings[0]->message_vi : "";
+    const char *en = e->n_findings ? e->findings[0]->message_en : "";
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "stage", "reminder", "event_id",
+                          e->event_id, "period", e->period, "at", (json_int_t)e->at,
+                          "message_vi", vi, "message", en);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    sqlite3_stmt *st = kh_db_prepare(n->db, "INSERT INTO receipt(event_id,report_id,revision,"
+                                            "stage,at,body) VALUES(?,'',0,'reminder',?,?) "
+                                            "ON CONFLICT DO NOTHING");
+    int rc = -1;
+    if (!body || !st)
+        goto out;
+    sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, kh_now_ms());
+    sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto out;
+    rc = 0;
+    if (sqlite3_changes(n->db) == 0)
+        goto out;                         /* already had it: just acknowledge again */
+    n->receipts++;
+    char path[PATH_MAX], msg[1024];
+    snprintf(path, sizeof path, "%s/reminders.jsonl", n->dir);
+    write_receipt(path, o);
+    snprintf(msg, sizeof msg, "%.480s / %.480s", vi, en);
+    KH_WARN("receipt.reminder", msg, "district", n->district, "period", e->period,
+            "event_id", e->event_id);
+out:
+    sqlite3_finalize(st);
+    free(body);
+    json_decref(o);
+    return rc;
+}
+
 int node_apply_receipt(node_t *n, const uint8_t *payload, size_t len, char *event_id,
                        size_t cap)
 {
@@ -294,6 +334,11 @@ int node_apply_receipt(node_t *n, const uint8_t *payload, size_t len, char *even
         return -1;
     }
     kh_strlcpy(event_id, e->event_id, cap);
+    if (e->stage == KH__STAGE__STAGE_REMINDER) {
+        int rr = apply_reminder(n, e);
+        kh__receipt__free_unpacked(e, NULL);
+        return rr;
+    }
     const char *stage = stage_name(e->stage);
     static const char *const vi[] = {"Tỉnh đã nhận báo cáo", "Báo cáo đã được chấp nhận",
                                      "Báo cáo bị từ chối", "Số liệu đã được tổng hợp",
@@ -374,5 +419,20 @@ int node_print_status(node_t *n, FILE *out)
     kh_outbox_t *ob = kh_outbox_new(n->db, "collector", 1, 1000);
     fprintf(out, "outbox\t%lld\n", ob ? (long long)kh_outbox_depth(ob) : -1LL);
     kh_outbox_destroy(&ob);
+    /* reminders from the province: "reminder<TAB>period<TAB>received<TAB>text" */
+    st = kh_db_prepare(n->db, "SELECT json_extract(body,'$.period'), at,"
+                              " json_extract(body,'$.message_vi'), json_extract(body,'$.message')"
+                              " FROM receipt WHERE stage='reminder' ORDER BY at, event_id");
+    if (!st)
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char iso[40];
+        kh_iso_time(sqlite3_column_int64(st, 1), iso, sizeof iso);
+        const unsigned char *p = sqlite3_column_text(st, 0), *vi = sqlite3_column_text(st, 2),
+                            *en = sqlite3_column_text(st, 3);
+        fprintf(out, "reminder\t%s\t%s\t%s / %s\n", p ? (const char *)p : "", iso,
+                vi ? (const char *)vi : "", en ? (const char *)en : "");
+    }
+    sqlite3_finalize(st);
     return 0;
 }

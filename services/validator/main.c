@@ -194,7 +194,14 @@ int main(int argc, char **argv)
     v.pump_timer.data = &v;
     uv_timer_start(&v.pump_timer, on_pump_timer, 100, 100);
     s->on_stop = on_stop;
-    KH_INFO("service.ready", "validating", "listen", listen);
+    /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
+    kh_service_watch_count(s, "kh_reports_accepted_total", "Reports the validator accepted.",
+                           NULL, NULL, &v.accepted);
+    kh_service_watch_count(s, "kh_reports_rejected_total", "Reports the validator rejected.",
+                           "reason", "rules", &v.rejected);
+    kh_service_watch_count(s, "kh_messages_malformed_total", "Malformed messages refused "
+                           "(wrong frames, type or payload).", NULL, NULL, &v.malformed);
+    kh_service_ready(s, "validating", "listen", listen);
     kh_service_run(s);
     kh_db_close(&v.db);
     kh_catalog_destroy(&v.cat);

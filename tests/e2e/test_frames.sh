@@ -11,10 +11,6 @@
 # stored before is undisturbed.  Replays — the same report on the same and on a new
 # connection, a VERDICT into the aggregator, an EVENT into the notifier — are
 # acknowledged as duplicates and applied once.
-#
-# District 829's own node only starts at the end: the collector's ROUTER hands a routing
-# id over to the newest connection (ZMQ_ROUTER_HANDOVER), so while kh-inject is connected
-# as 829 the node's replies and receipts would go to kh-inject, and back.
 source "$(dirname "$0")/lib.sh"
 set -u
 QUIET=1
@@ -25,6 +21,7 @@ set_conf general max_message_bytes 65536
 set_conf general internal_max_message_bytes 98304   # 96 KiB between the services
 set_conf general resend_ms 500        # a message refused forever would be resent often
 set_conf security verify_signatures no   # verdicts are injected unsigned here; test_signed covers signatures
+set_conf collector max_connections_per_key 4   # kh-inject opens up to two at once with 829's key
 IN=$RUN/input
 python3 "$TOP/scripts/gen-demo-data.py" "$IN" 2>/dev/null
 pipeline start 831 >/dev/null || exit 1
@@ -63,7 +60,7 @@ done
 
 # ---- phase 1: max_message_bytes 65536; the six sockets at once --------------------------
 front() {        # the collector's node socket, as district 829 (one connection at a time)
-    local C=(--endpoint "$FRONT" --id 829 "${K829[@]}")
+    local C=(--endpoint "$FRONT" "${K829[@]}")
     inj f-other "${C[@]}" --report-file "$IN/831/831-2020S1.csv" --district 831 "${A[@]}"
     inj f-badperiod "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --period 2020S3 "${A[@]}"
     inj f-rand1 "${C[@]}" --random 64 "${W[@]}"
@@ -196,8 +193,8 @@ set_conf general max_message_bytes 33554432
 set_conf general internal_max_message_bytes 67108864
 pipeline stop >/dev/null; pipeline start 831 >/dev/null || exit 1
 BIG=(--big-string 10000000) TINY=(--tiny 300000)
-(inj f-big --endpoint "$FRONT" --id 829 "${K829[@]}" --report-file "$IN/829/829-2018S1.csv" --district 829 "${BIG[@]}" "${A[@]}"
- inj f-tiny --endpoint "$FRONT" --id 829 "${K829[@]}" --report-file "$IN/829/829-2018S2.csv" --district 829 "${TINY[@]}" "${A[@]}") &
+(inj f-big --endpoint "$FRONT" "${K829[@]}" --report-file "$IN/829/829-2018S1.csv" --district 829 "${BIG[@]}" "${A[@]}"
+ inj f-tiny --endpoint "$FRONT" "${K829[@]}" --report-file "$IN/829/829-2018S2.csv" --district 829 "${TINY[@]}" "${A[@]}") &
 (inj r-big --endpoint "$RECEIPTS" --report-file "$IN/831/831-2017S1.csv" --district 831 --as receipt "${BIG[@]}" "${A[@]}"
  inj r-tiny --endpoint "$RECEIPTS" --report-file "$IN/831/831-2017S2.csv" --district 831 --as receipt --stage 2 "${TINY[@]}" "${A[@]}") &
 (inj v-big --endpoint "$VALIDATOR" --report-file "$IN/829/829-2017S1.csv" --district 829 "${BIG[@]}" "${A[@]}"
@@ -225,7 +222,7 @@ check_eq "snapshot: a history request for a 10 MB district is not answered" 0 \
     "$(grep -cv '^DISCONNECTED$' "$OUT/s-big")"
 
 # ---- replays -----------------------------------------------------------------------------
-REP=(--endpoint "$FRONT" --id 829 "${K829[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --revision 1)
+REP=(--endpoint "$FRONT" "${K829[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --revision 1)
 inj replay-a "${REP[@]}" --repeat 2 --acks 2 --wait-ms 15000
 check_eq "a report and its replay on the same connection: new, then duplicate" \
     "ACK 829-2020S1/1 dup=0,ACK 829-2020S1/1 dup=1" "$(grep '^ACK' "$OUT/replay-a" | paste -sd,)"
@@ -245,7 +242,7 @@ inner() {
 check "the pipeline is quiet" until_ok inner
 feed0=$(sql_n aggregator "SELECT count(*) || '/' || max(seq) FROM feed")
 inj replay-b "${REP[@]}" "${A[@]}"
-check_eq "the replay on a new connection (same routing id): duplicate" \
+check_eq "the replay on a new connection (the same key): duplicate" \
     "ACK 829-2020S1/1 dup=1" "$(grep '^ACK' "$OUT/replay-b")"
 sql "$RUN/aggregator.db" "SELECT writefile('$OUT/verdict-829.bin', verdict) FROM accepted
                           WHERE report_id='829-2020S1'" >/dev/null
@@ -315,5 +312,5 @@ expect aggregator history.malformed 3    # truncated, 1000-char period, 10 MB di
 expect notifier message.malformed 4      # 1 frame, 3 frames, BOGUS, VERDICT
 expect notifier zmq.malformed 1
 expect notifier event.malformed 2        # truncated, no event id
-check_eq "the new collector warnings carry the counter (tag 0 included)" 5 \
+check_eq "the new collector warnings carry the counter (tag 0 included)" 7 \
     "$(grep '"event":"[a-z]*\.malformed"' "$RUN/logs/collector.log" | grep -c '"malformed":"[0-9]')"

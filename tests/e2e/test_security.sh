@@ -27,13 +27,13 @@ check "secret keys are files of mode 0600" \
 # an unknown key: a key pair nobody registered
 "$ADMIN" keys generate --role district --unit 829 --id stranger >/dev/null
 before=$(nlog collector auth.refused)
-"$INJ" --endpoint "$FRONT" --id 829 --key "$K/stranger.key" --server-key "$K/server.pub" \
+"$INJ" --endpoint "$FRONT" --key "$K/stranger.key" --server-key "$K/server.pub" \
     --report-file "$IN/829/829-2019S1.csv" --district 829 --wait-ms 1500 >"$RUN/stranger.out" 2>&1
 check "an unknown key gets nothing in (no acknowledgement)" test -z "$(grep '^ACK' "$RUN/stranger.out")"
 check "and is logged" test "$(nlog collector auth.refused)" -gt "$before"
 check_eq "nothing of it is stored" 0 "$(sql "$RUN/collector.db" "SELECT count(*) FROM report WHERE report_id='829-2019S1'")"
 # no key at all (plain tcp) is no better
-"$INJ" --endpoint "$FRONT" --id 829 --report-file "$IN/829/829-2019S1.csv" --district 829 \
+"$INJ" --endpoint "$FRONT" --report-file "$IN/829/829-2019S1.csv" --district 829 \
     --wait-ms 1500 >"$RUN/plain.out" 2>&1
 check "a client without CURVE gets nothing in" test -z "$(grep '^ACK' "$RUN/plain.out")"
 # the feed: a district's key may not read it
@@ -42,23 +42,51 @@ check "a client without CURVE gets nothing in" test -z "$(grep '^ACK' "$RUN/plai
 check "a district's key may not read the province feed" test -z "$(grep -E '^(FEED|SNAPSHOT)' "$RUN/feed-district.out")"
 check "the aggregator logged the refusal" grep -q '"event":"auth.refused".*"domain":"feed"' "$RUN/logs/aggregator.log"
 
-# district 829's own node steps aside while we speak with its key: ZeroMQ hands the
-# routing id 829 over to the newest connection, and the two would take turns
-pipeline kill node-829
+# district 829's own node stays connected while we speak with its key: the collector
+# routes by key, not by the routing id a client chooses, and never hands an id over
 # a key of district 829 sending a report for district 831
-"$INJ" --endpoint "$FRONT" --id 829 --key "$K/node-829.key" --server-key "$K/server.pub" \
+"$INJ" --endpoint "$FRONT" --key "$K/node-829.key" --server-key "$K/server.pub" \
     --report-file "$IN/831/831-2019S1.csv" --district 831 --acks 1 --wait-ms 10000 >"$RUN/other.out" 2>&1
 check "829's key sending 831's report: acknowledged and refused" grep -q '^ACK 831-2019S1/1' "$RUN/other.out"
 check "and logged" grep -q '"event":"report.refused".*"code":"OTHER_DISTRICT"' "$RUN/logs/collector.log"
 # a registered key sending an unsigned report: the collector refuses it (the first of two
 # signature checks; the aggregator's is in test_signed.sh)
-"$INJ" --endpoint "$FRONT" --id 829 --key "$K/node-829.key" --server-key "$K/server.pub" --no-sign \
+"$INJ" --endpoint "$FRONT" --key "$K/node-829.key" --server-key "$K/server.pub" --no-sign \
     --report-file "$IN/829/829-2020S1.csv" --district 829 --acks 1 --wait-ms 10000 >"$RUN/unsigned.out" 2>&1
 check "an unsigned report from a registered key: acknowledged and refused" grep -q '^ACK 829-2020S1/1' "$RUN/unsigned.out"
 check "…as BAD_SIGNATURE, logged" grep -q '"event":"report.refused".*"code":"BAD_SIGNATURE"' "$RUN/logs/collector.log"
 check_eq "…and not stored" 0 "$(sql "$RUN/collector.db" "SELECT count(*) FROM report WHERE report_id='829-2020S1'")"
 
-pipeline restart node-829 >/dev/null
+# a bound on connections per key (max_connections_per_key, 2 by default): 829's node
+# holds one, a second client with the key holds another, a third is refused at the door
+before=$(nlog collector auth.too_many_connections)
+"$INJ" --endpoint "$FRONT" --key "$K/node-829.key" --server-key "$K/server.pub" --type HELLO \
+    --raw 383239 --wait-ms 6000 >"$RUN/second.out" 2>&1 &
+second=$!
+sleep 1.5
+"$INJ" --endpoint "$FRONT" --key "$K/node-829.key" --server-key "$K/server.pub" \
+    --report-file "$IN/829/829-2018S1.csv" --district 829 --wait-ms 1500 >"$RUN/third.out" 2>&1
+check "a third connection with one key gets nothing in" test -z "$(grep '^ACK' "$RUN/third.out")"
+check "and is logged" test "$(nlog collector auth.too_many_connections)" -gt "$before"
+check "the node itself still gets its receipts meanwhile" wait_settled 30 829
+wait "$second"
+sleep 1      # the collector sees the second client go (socket monitor)
+"$INJ" --endpoint "$FRONT" --key "$K/node-829.key" --server-key "$K/server.pub" \
+    --report-file "$IN/829/829-2018S1.csv" --district 829 --acks 1 --wait-ms 10000 >"$RUN/again.out" 2>&1
+check "once one closes, the key connects again" grep -q '^ACK 829-2018S1/1' "$RUN/again.out"
+
+# a client choosing district 831's old routing id gets none of 831's receipts: they go
+# to the connection on which 831's key last spoke
+"$INJ" --endpoint "$FRONT" --id 831 --key "$K/node-829.key" --server-key "$K/server.pub" \
+    --type HELLO --raw 383331 --wait-ms 8000 >"$RUN/thief.out" 2>&1 &
+thief=$!
+sleep 1
+"$BIN/kh-node" submit --district 831 "$IN/831/831-2018S2.csv" >/dev/null
+check "831's report is counted, its node gets every receipt" wait_settled 30 831
+wait "$thief"
+check "the client with 831's routing id got none of 831's receipts" test -z "$(grep '831-2018S2' "$RUN/thief.out")"
+check "it was not let in as 831 (its HELLO counts as 829)" \
+    grep -q '"event":"node.connected".*"district":"829"' "$RUN/logs/collector.log"
 # the real thing works and is signed
 "$BIN/kh-node" submit --district 829 "$IN/829/829-2019S1.csv" >/dev/null
 check "a registered node's report is counted" wait_settled 60 829
@@ -75,13 +103,6 @@ check "the collector logged the revoked key" grep -q '"event":"auth.revoked".*"k
 check_eq "the report waits in the node's outbox" 1 "$(node_outbox 831)"
 check "kh-admin keys list shows it revoked" bash -c "'$ADMIN' keys list | grep -q '^831-1 .* revoked'"
 
-# a key of 829 pretending to be node 831 (routing id; after the revocation test, since
-# ZeroMQ hands the routing id over to the newest connection)
-"$INJ" --endpoint "$FRONT" --id 831 --key "$K/node-829.key" --server-key "$K/server.pub" \
-    --report-file "$IN/831/831-2019S2.csv" --district 831 --wait-ms 1500 >"$RUN/mask.out" 2>&1
-check "829's key with 831's routing id: dropped" test -z "$(grep '^ACK' "$RUN/mask.out")"
-check "and logged" grep -q '"event":"auth.mismatch"' "$RUN/logs/collector.log"
-
 # rotation: a new key for 831, the old one (revoked here) replaced; for 829 a rotation
 # with a grace period keeps both valid
 "$ADMIN" keys generate --role district --unit 829 --id 829-2 >/dev/null
@@ -95,8 +116,41 @@ check "the node with its new key is counted" wait_settled 60 829
 check "signed by the new key" \
     bash -c "'$ADMIN' verify --report 829-2019S2 | grep -q 'VALID: signed by 829-2'"
 
+# the log stream over the network (issue 5, item 1): a CURVE server that lets admin keys
+# subscribe and no one else; on ipc it stays on the host
+LOGEP="tcp://127.0.0.1:$(( ${FRONT##*:} + 7 ))"
+set_conf validator log "$LOGEP"
+"$ADMIN" keys generate --role admin --unit 83 --id admin >/dev/null
+"$ADMIN" keys register "$K/admin.pub" >/dev/null
+pipeline kill validator; pipeline restart validator >/dev/null
+sleep 1
+check "the validator proved at start that its log stream refuses an unknown key" \
+    grep -q '"event":"auth.selfcheck".*log stream refused' "$RUN/logs/validator.log"
+logs_as() {      # logs_as KEYFILE OUT — kh-logs on the tcp stream with that key, 8 s at most
+    sed -e "s|^key = %RUN%/keys/admin.key.*|key = $1|" -e '/^endpoints *=/,/^ *ipc.*node-%DISTRICT%/d' "$KH_CONFIG" >"$2.ini"
+    "$BIN/kh-logs" --config "$2.ini" --connect "$LOGEP" --service validator \
+        --grep 829-2017S1 --count 1 --idle-ms 8000 >"$2" 2>&1 &
+}
+logs_as "$K/admin.key" "$RUN/logs-admin.out"; admin_pid=$!
+logs_as "$K/stranger.key" "$RUN/logs-stranger.out"; stranger_pid=$!
+logs_as "$K/node-829.key" "$RUN/logs-district.out"; district_pid=$!
+sleep 1.5
+"$BIN/kh-node" submit --district 829 "$IN/829/829-2017S1.csv" >/dev/null
+wait "$admin_pid" "$stranger_pid" "$district_pid"
+check "an admin's key reads the validator's log over tcp" grep -q 'validator .*829-2017S1' "$RUN/logs-admin.out"
+check "an unknown key reads nothing" test ! -s "$RUN/logs-stranger.out"
+check "nor does a district's key" test ! -s "$RUN/logs-district.out"
+check "the validator logged both refusals" \
+    test "$(grep -c '"event":"auth.refused".*"domain":"logs"' "$RUN/logs/validator.log")" -ge 2
+
 # fail closed: a collector without its server key, and one without a registry, refuse to start
 pipeline stop >/dev/null
+set_conf security curve no
+"$BIN/kh-validator" >"$RUN/logtcp-nocurve.log" 2>&1; rc=$?
+check_eq "a tcp log stream without CURVE: the validator refuses to start" 1 "$rc"
+check "saying why" grep -q 'log stream over the network needs \[security\] curve = yes' "$RUN/logtcp-nocurve.log"
+set_conf security curve yes
+set_conf validator log "ipc://%RUN%/log-validator.sock"
 mv "$K/server.key" "$K/server.key.away"
 "$BIN/kh-collector" >"$RUN/nokey.log" 2>&1; rc=$?
 check_eq "a collector without its server key refuses to start" 1 "$rc"

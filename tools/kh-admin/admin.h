@@ -14,6 +14,9 @@ int admin_keys(int argc, char **argv, const char *config_path);
  * subcommand's name.  Return the exit status (0 valid/intact, 1 invalid/broken, 2 error). */
 int admin_verify(int argc, char **argv, const char *config_path);
 int admin_audit(int argc, char **argv, const char *config_path);
+/* kh-admin status [--json] (status.c): the services' health from their metrics endpoints,
+ * the last report per district.  Returns 0 all up, 1 a service is down, 2 error. */
+int admin_status(int argc, char **argv, const char *config_path);
 
 /* The aggregator's database ([aggregator] db), opened for reading (never created).
  * Returns 0, or -1 after printing a one-line reason. */

@@ -4,6 +4,7 @@
  *   kh-admin keys …          the key lifecycle (keys.c)
  *   kh-admin verify --report ID[/REV]   which district's key signed a counted report (verify.c)
  *   kh-admin audit verify    the aggregator's hash-chained audit log (audit.c)
+ *   kh-admin status [--json] the services' health and the last report per district (status.c)
  *
  * --config FILE (or $KH_CONFIG, or deploy/kh.ini) before the subcommand.
  */
@@ -19,6 +20,8 @@ static const char usage[] =
     "  verify --report ID[/REV]   which district's key signed the numbers counted for a\n"
     "                             report, and whether the signature holds\n"
     "  audit verify               check the aggregator's tamper-evident audit log\n"
+    "  status [--json]            each service's state, uptime, queues and counters (its\n"
+    "                             metrics endpoint); the last report per district\n"
     "--config FILE: default $KH_CONFIG, else deploy/kh.ini.  COMMAND --help for details.\n";
 
 int main(int argc, char **argv)
@@ -41,6 +44,8 @@ int main(int argc, char **argv)
         return admin_verify(argc - i, argv + i, cfg);
     if (!strcmp(argv[i], "audit"))
         return admin_audit(argc - i, argv + i, cfg);
+    if (!strcmp(argv[i], "status"))
+        return admin_status(argc - i, argv + i, cfg);
     fprintf(stderr, "kh-admin: unknown command '%s'; see kh-admin --help\n", argv[i]);
     return 2;
 }

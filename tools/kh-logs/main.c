@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "kh_catalog.h"
+#include "kh_keys.h"
 #include "kh_config.h"
 #include "kh_log.h"
 #include "kh_util.h"
@@ -32,6 +33,55 @@ static const char usage[] =
 
 static volatile sig_atomic_t stop;
 static void on_signal(int s) { (void)s; stop = 1; }
+
+/* A subscriber to every line; with keys, a CURVE client (for tcp endpoints). */
+static void *make_sub(void *zctx, const kh_key_t *me, const kh_key_t *server)
+{
+    void *sub = zmq_socket(zctx, ZMQ_SUB);
+    if (!sub)
+        return NULL;
+    int linger = 0, hwm = 100000;
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    int64_t maxmsg = 1 << 20;
+    zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (me && (zmq_setsockopt(sub, ZMQ_CURVE_SERVERKEY, server->curve_pk, 32) < 0 ||
+               zmq_setsockopt(sub, ZMQ_CURVE_PUBLICKEY, me->curve_pk, 32) < 0 ||
+               zmq_setsockopt(sub, ZMQ_CURVE_SECRETKEY, me->curve_sk, 32) < 0)) {
+        zmq_close(sub);
+        return NULL;
+    }
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    return sub;
+}
+
+/* A log stream over tcp is CURVE (an admin's key, [logs] key): the second subscriber. */
+static void *curve_sub(void *zctx, kh_config_t *cfg, const char *ep)
+{
+    char kpath[1024], spath[1024], err[512];
+    kh_key_t me = {0}, server = {0};
+    kh_config_str(cfg, "logs", "key", "%RUN%/keys/admin.key", kpath, sizeof kpath);
+    kh_config_str(cfg, "logs", "server_key", "%RUN%/keys/server.pub", spath, sizeof spath);
+    if (kh_key_read(kpath, &me, err, sizeof err) < 0 || !me.has_secret) {
+        fprintf(stderr, "kh-logs: %s is a tcp endpoint: it needs an admin's secret key "
+                        "([logs] key): %s\n", ep, me.id[0] ? "that file holds no secret key" : err);
+        return NULL;
+    }
+    if (kh_key_read(spath, &server, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-logs: %s: the server's public key ([logs] server_key): %s\n", ep, err);
+        return NULL;
+    }
+    void *sub = make_sub(zctx, &me, &server);
+    if (!sub)
+        fprintf(stderr, "kh-logs: cannot set up CURVE: %s\n", zmq_strerror(zmq_errno()));
+    return sub;
+}
+
+/* tcp (and other network transports) need CURVE; ipc stays on the host. */
+static int is_network(const char *ep)
+{
+    return strncmp(ep, "ipc://", 6) != 0 && strncmp(ep, "inproc://", 9) != 0;
+}
 
 static const char *field(json_t *o, const char *k)
 {
@@ -110,14 +160,8 @@ int main(int argc, char **argv)
             n_districts = 256;
     }
     void *zctx = zmq_ctx_new();
-    void *sub = zmq_socket(zctx, ZMQ_SUB);
-    int linger = 0, hwm = 100000;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    int64_t maxmsg = 1 << 20;
-    zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    int n_ep = 0;
+    void *sub = make_sub(zctx, NULL, NULL), *ssub = NULL;
+    int n_ep = 0, bad = 0;
     for (char *save = NULL, *tok = strtok_r(list, " \t,", &save); tok;
          tok = strtok_r(NULL, " \t,", &save)) {
         char *at = strstr(tok, "%DISTRICT%");
@@ -129,18 +173,32 @@ int main(int argc, char **argv)
                          at + strlen("%DISTRICT%"));
             else
                 snprintf(ep, sizeof ep, "%s", tok);
-            if (zmq_connect(sub, ep) == 0)
+            if (is_network(ep) && !ssub && !(ssub = curve_sub(zctx, cfg, ep))) {
+                bad = 1;
+                break;
+            }
+            if (zmq_connect(is_network(ep) ? ssub : sub, ep) == 0)
                 n_ep++;
             else
                 fprintf(stderr, "kh-logs: cannot connect to %s: %s\n", ep,
                         zmq_strerror(zmq_errno()));
         }
     }
-    for (int i = 0; i < n_extra; i++)
-        if (zmq_connect(sub, extra[i]) == 0)
+    for (int i = 0; i < n_extra && !bad; i++) {
+        if (is_network(extra[i]) && !ssub && !(ssub = curve_sub(zctx, cfg, extra[i]))) {
+            bad = 1;
+            break;
+        }
+        if (zmq_connect(is_network(extra[i]) ? ssub : sub, extra[i]) == 0)
             n_ep++;
+    }
     kh_catalog_destroy(&cat);
     kh_config_destroy(&cfg);
+    if (bad) {
+        zmq_close(sub);
+        zmq_ctx_term(zctx);
+        return 1;
+    }
     if (n_ep == 0) {
         fprintf(stderr, "kh-logs: no log endpoint: set [logs] endpoints or use --connect\n");
         zmq_close(sub);
@@ -151,8 +209,8 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     long shown = 0;
     while (!stop && (count == 0 || shown < count)) {
-        zmq_pollitem_t pi = {sub, 0, ZMQ_POLLIN, 0};
-        int p = zmq_poll(&pi, 1, idle_ms > 0 ? idle_ms : 500);
+        zmq_pollitem_t pi[2] = {{sub, 0, ZMQ_POLLIN, 0}, {ssub, 0, ZMQ_POLLIN, 0}};
+        int p = zmq_poll(pi, ssub ? 2 : 1, idle_ms > 0 ? idle_ms : 500);
         if (p < 0)
             break;
         if (p == 0) {
@@ -161,7 +219,7 @@ int main(int argc, char **argv)
             continue;
         }
         char buf[65536];
-        int len = zmq_recv(sub, buf, sizeof buf - 1, 0);
+        int len = zmq_recv(pi[0].revents & ZMQ_POLLIN ? sub : ssub, buf, sizeof buf - 1, 0);
         if (len < 0)
             continue;
         if (len > (int)sizeof buf - 1)
@@ -192,6 +250,8 @@ int main(int argc, char **argv)
         json_decref(o);
     }
     zmq_close(sub);
+    if (ssub)
+        zmq_close(ssub);
     zmq_ctx_term(zctx);
     return 0;
 }

@@ -1,0 +1,141 @@
+/*
+ * test_conns.c — the collector's connection table (services/collector/conns.c): receipts
+ * are routed by the key a connection proved, a key has a bounded number of open
+ * connections, the table is bounded, closed connections are forgotten first.
+ * The Makefile links tests with libkh.a only, so the module's source is included here.
+ */
+#include "../../services/collector/conns.c"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+static int routes_to(conns_t *t, const char *district, const char *rid)
+{
+    const void *r;
+    size_t len;
+    return conns_route(t, district, &r, &len) == 0 && len == strlen(rid) &&
+           memcmp(r, rid, len) == 0;
+}
+
+static void test_route_follows_latest_connection(void **state)
+{
+    (void)state;
+    conns_t *t = conns_new(16, 2);
+    assert_non_null(t);
+    const void *r;
+    size_t len;
+    assert_int_equal(conns_route(t, "829", &r, &len), -1);
+    assert_int_equal(conns_seen(t, "A", 1, 10, "829-1", "829", 100), CONN_NEW);
+    assert_int_equal(conns_seen(t, "A", 1, 10, "829-1", "829", 110), CONN_KNOWN);
+    assert_true(routes_to(t, "829", "A"));
+    /* the node reconnects: a new connection speaks later, receipts go there */
+    assert_int_equal(conns_seen(t, "B", 1, 11, "829-1", "829", 200), CONN_NEW);
+    assert_true(routes_to(t, "829", "B"));
+    /* another district's connection does not change 829's route */
+    assert_int_equal(conns_seen(t, "C", 1, 12, "831-1", "831", 300), CONN_NEW);
+    assert_true(routes_to(t, "829", "B"));
+    assert_true(routes_to(t, "831", "C"));
+    /* B closes: an open connection is preferred to a later closed one */
+    conns_closed_fd(t, 11);
+    assert_true(routes_to(t, "829", "A"));
+    /* all closed: the last one is the route of last resort */
+    conns_closed_fd(t, 10);
+    assert_true(routes_to(t, "829", "B"));
+    conns_destroy(&t);
+    assert_null(t);
+}
+
+static void test_connections_per_key_bounded(void **state)
+{
+    (void)state;
+    conns_t *t = conns_new(16, 2);
+    assert_int_equal(conns_seen(t, "A", 1, 10, "829-1", "829", 1), CONN_NEW);
+    assert_int_equal(conns_key_full(t, "829-1"), 0);
+    assert_int_equal(conns_seen(t, "B", 1, 11, "829-1", "829", 2), CONN_NEW);
+    assert_int_equal(conns_key_full(t, "829-1"), 1);
+    assert_int_equal(conns_seen(t, "C", 1, 12, "829-1", "829", 3), CONN_KEY_LIMIT);
+    assert_false(routes_to(t, "829", "C"));
+    /* the key's other, rotated key is a key of its own */
+    assert_int_equal(conns_seen(t, "D", 1, 13, "829-2", "829", 4), CONN_NEW);
+    /* one closes: room again */
+    conns_closed_fd(t, 10);
+    assert_int_equal(conns_open_for_key(t, "829-1"), 1);
+    assert_int_equal(conns_seen(t, "C", 1, 12, "829-1", "829", 5), CONN_NEW);
+    /* without CURVE (key id "") there is no per-key bound */
+    for (int i = 0; i < 5; i++) {
+        char rid[4] = {'n', (char)('0' + i), 0, 0};
+        assert_int_equal(conns_seen(t, rid, 2, 20 + i, "", "832", 6), CONN_NEW);
+    }
+    conns_destroy(&t);
+}
+
+static void test_key_or_district_change_refused(void **state)
+{
+    (void)state;
+    conns_t *t = conns_new(4, 2);
+    assert_int_equal(conns_seen(t, "A", 1, 10, "829-1", "829", 1), CONN_NEW);
+    assert_int_equal(conns_seen(t, "A", 1, 10, "831-1", "831", 2), CONN_MISMATCH);
+    assert_int_equal(conns_seen(t, "A", 1, 10, "829-1", "831", 2), CONN_MISMATCH);
+    assert_true(routes_to(t, "829", "A"));
+    assert_int_equal(conns_route(t, "831", &(const void *){0}, &(size_t){0}), -1);
+    /* after it closed the id may be a new connection of another key */
+    conns_closed_fd(t, 10);
+    assert_int_equal(conns_seen(t, "A", 1, 10, "831-1", "831", 3), CONN_NEW);
+    assert_true(routes_to(t, "831", "A"));
+    assert_int_equal(conns_route(t, "829", &(const void *){0}, &(size_t){0}), -1);
+    conns_destroy(&t);
+}
+
+static void test_table_bounded(void **state)
+{
+    (void)state;
+    conns_t *t = conns_new(3, 2);
+    assert_int_equal(conns_seen(t, "A", 1, 10, "k1", "829", 1), CONN_NEW);
+    assert_int_equal(conns_seen(t, "B", 1, 11, "k2", "830", 2), CONN_NEW);
+    assert_int_equal(conns_seen(t, "C", 1, 12, "k3", "831", 3), CONN_NEW);
+    assert_int_equal(conns_seen(t, "D", 1, 13, "k4", "832", 4), CONN_FULL);
+    assert_int_equal(conns_open(t), 3);
+    /* closed ones are reused, the one idle longest first */
+    conns_closed_fd(t, 12);
+    conns_closed_fd(t, 10);
+    assert_int_equal(conns_seen(t, "D", 1, 13, "k4", "832", 5), CONN_NEW);
+    assert_int_equal(conns_route(t, "829", &(const void *){0}, &(size_t){0}), -1);
+    assert_true(routes_to(t, "831", "C"));
+    conns_destroy(&t);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    conns_t *t = conns_new(4, 2);
+    char big[CONNS_RID_MAX + 1];
+    memset(big, 'x', sizeof big);
+    assert_int_equal(conns_seen(t, "", 0, 1, "k", "829", 1), CONN_BAD);
+    assert_int_equal(conns_seen(t, big, sizeof big, 1, "k", "829", 1), CONN_BAD);
+    assert_int_equal(conns_seen(t, "A", 1, 1, "k", "", 1), CONN_BAD);
+    char longid[100];
+    memset(longid, 'k', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    assert_int_equal(conns_seen(t, "A", 1, 1, longid, "829", 1), CONN_BAD);
+    assert_int_equal(conns_open(t), 0);
+    assert_null(conns_new(0, 1));
+    assert_null(conns_new(1, 0));
+    conns_destroy(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_route_follows_latest_connection),
+        cmocka_unit_test(test_connections_per_key_bounded),
+        cmocka_unit_test(test_key_or_district_change_refused),
+        cmocka_unit_test(test_table_bounded),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
