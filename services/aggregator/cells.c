@@ -2,6 +2,7 @@
  * cells.c — report → cells; see cells.h.
  */
 #include "cells.h"
+#include "kh_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,8 @@ int agg_cells_push(agg_cells_t *c, const char *orgunit, const char *indicator, d
         c->cap = nc;
     }
     agg_cell_t *e = &c->v[c->n++];
-    snprintf(e->orgunit, sizeof e->orgunit, "%s", orgunit);
-    snprintf(e->indicator, sizeof e->indicator, "%s", indicator);
+    kh_strlcpy(e->orgunit, orgunit, sizeof e->orgunit);     /* (snprintf was 15% of the */
+    kh_strlcpy(e->indicator, indicator, sizeof e->indicator); /* aggregator's CPU) */
     e->sum = sum;
     e->n = n;
     return 0;
@@ -67,7 +68,7 @@ int agg_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, agg_cell
         } else {
             if (pv.is_empty)
                 continue;
-            snprintf(key, sizeof key, "%s", ind->code);
+            kh_strlcpy(key, ind->code, sizeof key);
         }
         agg_cells_t *dst = ind->level == KH_LEVEL_DISTRICT ? district : communes;
         if (agg_cells_push(dst, val->orgunit, key, sum, 1) < 0)
