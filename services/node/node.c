@@ -181,9 +181,14 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         goto out_rollback;
     char key[KH_KEY_MAX];
     snprintf(key, sizeof key, "%s/%u", r.report_id, r.revision);
-    kh_outbox_t *ob = kh_outbox_new(n->db, "collector", 1, 1000);
+    /* the running node (spool folder) queues into its own link's outbox, which then
+     * knows there is something new; `kh-node submit`, another process, into a fresh one
+     * (the running node sees that write through PRAGMA data_version) */
+    kh_outbox_t *own = n->link ? kh_link_outbox(n->link) : NULL;
+    kh_outbox_t *ob = own ? own : kh_outbox_new(n->db, "collector", 1, 1000);
     int put = ob ? kh_outbox_put(ob, "", key, KH_T_REPORT, payload, plen) : -1;
-    kh_outbox_destroy(&ob);
+    if (!own)
+        kh_outbox_destroy(&ob);
     free(payload);
     st = kh_db_prepare(n->db, "INSERT INTO report(report_id,revision,period,source,receipts,"
                               "submitted_at,stage) VALUES(?,?,?,?,?,?,'queued')");

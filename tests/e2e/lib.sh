@@ -51,7 +51,8 @@ PY
 pipeline() { "$TOP/scripts/run-local" "$@"; }
 
 # node_stages DISTRICT — "report_id<TAB>revision<TAB>stage" lines from the node
-node_stages() { "$BIN/kh-node" status --district "$1" | grep -v '^outbox'; }
+# (a reminder from the notifier is listed as "reminder<TAB>…": not a report)
+node_stages() { "$BIN/kh-node" status --district "$1" | grep -v -e '^outbox' -e '^reminder'; }
 node_outbox() { "$BIN/kh-node" status --district "$1" | sed -n 's/^outbox\t//p'; }
 
 # wait_settled TIMEOUT_S DISTRICT... — until every report of these nodes has a final
