@@ -362,8 +362,9 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     }
     Kh__Receipt *e = kh__receipt__unpack(NULL, m->len, m->payload);
     if (!e || !e->event_id[0] || strlen(e->event_id) >= keycap || !e->district[0] ||
-        strlen(e->district) >= KH_CODE_MAX || strlen(e->period) >= 16 ||
-        e->stage == KH__STAGE__STAGE_REMINDER) {
+        strlen(e->district) >= KH_CODE_MAX || e->stage == KH__STAGE__STAGE_REMINDER) {
+        /* (a period that is no half-year is carried: the validator rejected that report,
+         * and its receipt must reach the node; event_notices skips it) */
         nt->malformed++;
         KH_WARN("event.malformed", "an EVENT does not decode, has no id or district, or is "
                 "not a report's event");
