@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- 1. the installed tree ----
-make -s --no-print-directory -C "$TOP" B="$B" install DESTDIR="$D" PREFIX=/usr \
+make -s --no-print-directory -C "$TOP" B="$B" INSTALL_NO_BUILD=1 install DESTDIR="$D" PREFIX=/usr \
     >"$T/install.out" 2>&1
 rc=$?
 check_eq "make install DESTDIR=… PREFIX=/usr succeeds" 0 $rc
@@ -83,7 +83,7 @@ sed -i -e "s|^run_dir = [^ ;]*|run_dir = $STATE|" \
        -e "s|^data_dir = \([^ ;]*\)|data_dir = $D\1|" "$CONF"
 for i in 1 2 3 4 5 6 7; do sed -i "s|127.0.0.1:710$i|127.0.0.1:$((base + i - 1))|g" "$CONF"; done
 export KH_CONFIG=$CONF RUN=$STATE BIN=$D/usr/bin     # lib.sh's helpers use the installed kh-node
-make -s --no-print-directory -C "$TOP" B="$B" install DESTDIR="$D" PREFIX=/usr >"$T/install2.out" 2>&1
+make -s --no-print-directory -C "$TOP" B="$B" INSTALL_NO_BUILD=1 install DESTDIR="$D" PREFIX=/usr >"$T/install2.out" 2>&1
 check "make install again keeps a changed config (the new default goes beside it)" \
     bash -c "grep -q '^run_dir = $STATE' '$CONF' && [ -f '$CONF.dist' ]"
 
