@@ -15,6 +15,11 @@ pipeline start 829 831 >/dev/null || exit 1
 K=$RUN/keys
 conf() { sed -n "/^\[$1\]/,/^\[/s/^$2 *= *\([^ ;]*\).*/\1/p" "$KH_CONFIG" | sed "s|%RUN%|$RUN|"; }
 FRONT=$(conf collector listen) SNAP=$(conf aggregator snapshot)
+until_ok() {     # until_ok COMMAND... — true within 20 s (polls every 0.3 s)
+    local i
+    for i in $(seq 1 66); do "$@" && return 0; sleep 0.3; done
+    return 1
+}
 nlog() { local n; n=$(grep -c "\"event\":\"$2\"" "$RUN/logs/$1.log") || true; echo "${n:-0}"; }
 
 check "the collector proved at start that an unknown key is refused" \
@@ -60,27 +65,33 @@ check_eq "…and not stored" 0 "$(sql "$RUN/collector.db" "SELECT count(*) FROM 
 # a bound on connections per key (max_connections_per_key, 2 by default): 829's node
 # holds one, a second client with the key holds another, a third is refused at the door
 before=$(nlog collector auth.too_many_connections)
+conns=$(nlog collector node.connected)
 "$INJ" --endpoint "$FRONT" --key "$K/node-829.key" --server-key "$K/server.pub" --type HELLO \
-    --raw 383239 --wait-ms 6000 >"$RUN/second.out" 2>&1 &
+    --raw 383239 --wait-ms 8000 >"$RUN/second.out" 2>&1 &
 second=$!
-sleep 1.5
+connected_more() { [ "$(nlog collector node.connected)" -gt "$1" ]; }
+check "the second client with the key is let in" until_ok connected_more "$conns"
 "$INJ" --endpoint "$FRONT" --key "$K/node-829.key" --server-key "$K/server.pub" \
     --report-file "$IN/829/829-2018S1.csv" --district 829 --wait-ms 1500 >"$RUN/third.out" 2>&1
 check "a third connection with one key gets nothing in" test -z "$(grep '^ACK' "$RUN/third.out")"
 check "and is logged" test "$(nlog collector auth.too_many_connections)" -gt "$before"
 check "the node itself still gets its receipts meanwhile" wait_settled 30 829
 wait "$second"
-sleep 1      # the collector sees the second client go (socket monitor)
-"$INJ" --endpoint "$FRONT" --key "$K/node-829.key" --server-key "$K/server.pub" \
-    --report-file "$IN/829/829-2018S1.csv" --district 829 --acks 1 --wait-ms 10000 >"$RUN/again.out" 2>&1
-check "once one closes, the key connects again" grep -q '^ACK 829-2018S1/1' "$RUN/again.out"
+again() {        # the collector learns of the close from its socket monitor: a moment
+    "$INJ" --endpoint "$FRONT" --key "$K/node-829.key" --server-key "$K/server.pub" \
+        --report-file "$IN/829/829-2018S1.csv" --district 829 --acks 1 --wait-ms 3000 \
+        >"$RUN/again.out" 2>&1
+    grep -q '^ACK 829-2018S1/1' "$RUN/again.out"
+}
+check "once one closes, the key connects again" until_ok again
 
 # a client choosing district 831's old routing id gets none of 831's receipts: they go
 # to the connection on which 831's key last spoke
 "$INJ" --endpoint "$FRONT" --id 831 --key "$K/node-829.key" --server-key "$K/server.pub" \
     --type HELLO --raw 383331 --wait-ms 8000 >"$RUN/thief.out" 2>&1 &
 thief=$!
-sleep 1
+conns=$(nlog collector node.connected)
+check "the client with 831's routing id is connected (as 829)" until_ok connected_more "$conns"
 "$BIN/kh-node" submit --district 831 "$IN/831/831-2018S2.csv" >/dev/null
 check "831's report is counted, its node gets every receipt" wait_settled 30 831
 wait "$thief"
