@@ -43,6 +43,8 @@ static int cfg_long(kh_service_t *s, const char *key, long dflt, long min, long 
 static void on_log_selfcheck(void *arg, int ok)
 {
     kh_service_t *s = arg;
+    if (s->stopping)
+        return;                 /* stopped meanwhile: its handler is gone, no verdict */
     if (ok == 0) {
         KH_INFO("auth.selfcheck", "self-check passed: the log stream refused a client with an "
                 "unknown key");
@@ -393,6 +395,8 @@ int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *serv
 static void on_selfcheck(void *arg, int ok)
 {
     kh_service_t *s = arg;
+    if (s->stopping)
+        return;                 /* stopped meanwhile: not ready, and no false alarm */
     if (ok == 0) {
         KH_INFO("auth.selfcheck", "self-check passed: a client with an unknown key was refused");
         s->ready(s->ready_arg);

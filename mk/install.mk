@@ -33,8 +33,11 @@ KH_DATA     := $(notdir $(wildcard data/*.csv))
 KH_PROGS    := $(notdir $(BINS))
 
 # sed script shared by the units and the config
+# systemd makes the state folder (StateDirectory=, relative to /var/lib)
+STATEDIR_NAME = $(patsubst /var/lib/%,%,$(STATEDIR))
 KH_SUBST    := -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
-               -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g'
+               -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g' \
+               -e 's|@STATEDIR_NAME@|$(STATEDIR_NAME)|g'
 # the installed config: only run_dir and data_dir change (every other path is %RUN%/…)
 KH_CONF_SED := -e 's|^run_dir = [^ ;]*|run_dir = $(STATEDIR)|' \
                -e 's|^data_dir = [^ ;]*|data_dir = $(PKGDATADIR)/data|'
@@ -44,6 +47,8 @@ KH_CONF_SED := -e 's|^run_dir = [^ ;]*|run_dir = $(STATEDIR)|' \
 # INSTALL_NO_BUILD=1: install what $(B) holds without (re)building it — the test does so for
 # the sanitizer build (make san), which only its own compiler and flags may link
 install: $(if $(INSTALL_NO_BUILD),,$(BINS))
+	$(Q)case "$(STATEDIR)" in /var/lib/?*) ;; *) echo "install: STATEDIR must be under /var/lib" \
+	    "(systemd's StateDirectory= makes it), not $(STATEDIR)" >&2; exit 1 ;; esac
 	$(Q)for b in $(BINS); do [ -x $$b ] || \
 	    { echo "install: $$b is not built (run make first)" >&2; exit 1; }; done
 	$(Q)for u in $(KH_UNITS); do [ -f deploy/systemd/$$u ] || \

@@ -22,9 +22,16 @@ typedef struct {
     int64_t last;
 } conn_t;
 
+/* A handshake let in whose connection has not spoken yet (conns_admit). */
+typedef struct {
+    char key_id[ID_MAX];
+    int64_t until;
+} pending_t;
+
 struct conns {
     conn_t *c;
     int max_total, max_per_key;
+    pending_t *pend;            /* max_total entries; until == 0: free */
 };
 
 conns_t *conns_new(int max_total, int max_per_key)
@@ -35,7 +42,10 @@ conns_t *conns_new(int max_total, int max_per_key)
     if (!t)
         return NULL;
     t->c = calloc((size_t)max_total, sizeof *t->c);
-    if (!t->c) {
+    t->pend = calloc((size_t)max_total, sizeof *t->pend);
+    if (!t->c || !t->pend) {
+        free(t->c);
+        free(t->pend);
         free(t);
         return NULL;
     }
@@ -49,6 +59,7 @@ void conns_destroy(conns_t **self_p)
     if (!*self_p)
         return;
     free((*self_p)->c);
+    free((*self_p)->pend);
     free(*self_p);
     *self_p = NULL;
 }
@@ -75,9 +86,42 @@ int conns_open_for_key(const conns_t *t, const char *key_id)
     return n;
 }
 
-int conns_key_full(const conns_t *t, const char *key_id)
+/* Handshakes of the key let in and not yet heard from, still within their time. */
+static int pending_for_key(const conns_t *t, const char *key_id, int64_t now)
 {
-    return key_id[0] && conns_open_for_key(t, key_id) >= t->max_per_key;
+    int n = 0;
+    for (int i = 0; i < t->max_total; i++)
+        n += t->pend[i].until > now && strcmp(t->pend[i].key_id, key_id) == 0;
+    return n;
+}
+
+int conns_key_full(const conns_t *t, const char *key_id, int64_t now)
+{
+    return key_id[0] &&
+           conns_open_for_key(t, key_id) + pending_for_key(t, key_id, now) >= t->max_per_key;
+}
+
+int conns_admit(conns_t *t, const char *key_id, int64_t now, int64_t ttl_ms)
+{
+    if (!key_id[0] || strlen(key_id) >= ID_MAX || conns_key_full(t, key_id, now))
+        return -1;
+    for (int i = 0; i < t->max_total; i++)
+        if (t->pend[i].until <= now) {
+            strcpy(t->pend[i].key_id, key_id);
+            t->pend[i].until = now + ttl_ms;
+            return 0;
+        }
+    return -1;                  /* max_total handshakes in flight at once */
+}
+
+/* The key's connection spoke: one of its admitted handshakes is now a connection. */
+static void pending_done(conns_t *t, const char *key_id, int64_t now)
+{
+    for (int i = 0; i < t->max_total; i++)
+        if (t->pend[i].until > now && strcmp(t->pend[i].key_id, key_id) == 0) {
+            t->pend[i].until = 0;
+            return;
+        }
 }
 
 int conns_open(const conns_t *t)
@@ -116,8 +160,10 @@ int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, const char *
         c->fd = fd;
         return CONN_KNOWN;
     }
-    /* new, or an id seen before on a connection since closed: a connection of its own */
-    if (conns_key_full(t, key_id))
+    /* new, or an id seen before on a connection since closed: a connection of its own
+     * (its handshake, admitted, is counted until now: it stops being "pending") */
+    pending_done(t, key_id, now);
+    if (conns_key_full(t, key_id, now))
         return CONN_KEY_LIMIT;
     if (!c && !(c = slot(t)))
         return CONN_FULL;

@@ -11,7 +11,10 @@
  *     the id it chose;
  *   - a key has at most max_per_key open connections ([collector]
  *     max_connections_per_key): the ZAP handler refuses the next handshake, and a
- *     message arriving on one more connection anyway is dropped;
+ *     message arriving on one more connection anyway is dropped.  A handshake let in
+ *     counts from then (conns_admit), not from its first message: a key cannot open
+ *     connections that never speak past the bound — each counts until it speaks or
+ *     until ttl_ms (the handshake time and a margin; a node says HELLO at once);
  *   - the table itself is bounded (max_total): closed connections are forgotten
  *     first, oldest first; when every entry is open, a new connection is refused.
  * Closing is learnt from the socket monitor (ZMQ_EVENT_DISCONNECTED, by descriptor).
@@ -56,9 +59,13 @@ int conns_route(const conns_t *t, const char *district, const void **rid, size_t
 /* The district last seen on connection rid, or NULL. */
 const char *conns_district(const conns_t *t, const void *rid, size_t len);
 
-/* Open connections of a key; 1 when one more would pass the bound. */
+/* Open connections of a key; conns_key_full: 1 when one more (open or admitted and not
+ * yet heard from) would pass the bound. */
 int conns_open_for_key(const conns_t *t, const char *key_id);
-int conns_key_full(const conns_t *t, const char *key_id);
+int conns_key_full(const conns_t *t, const char *key_id, int64_t now);
+/* The ZAP handler lets a handshake of key_id in: counted for ttl_ms or until the
+ * connection speaks.  Returns 0, or -1 when the key is at its bound (refuse it). */
+int conns_admit(conns_t *t, const char *key_id, int64_t now, int64_t ttl_ms);
 int conns_open(const conns_t *t);
 
 #endif

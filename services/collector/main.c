@@ -133,7 +133,8 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
     Kh__Report *r = kh__report__unpack(NULL, m->len, m->payload);
     if (!r) {
         c->malformed++;
-        KH_WARN("report.malformed", "a REPORT payload does not decode", "district", district);
+        KH_WARN("report.malformed", "a REPORT payload does not decode", "district", district,
+                "malformed", count_str(c->malformed));
         return KH_APPLY_BAD;
     }
     int rc = KH_APPLY_BAD;
@@ -141,7 +142,7 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         strlen(r->period) > 16) {
         c->malformed++;
         KH_WARN("report.malformed", "report id, revision or period missing or too long",
-                "district", district);
+                "district", district, "malformed", count_str(c->malformed));
         goto out;
     }
     snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
@@ -238,7 +239,8 @@ static int apply_receipt(collector_t *c, const kh_wmsg_t *m, char *key, size_t k
     Kh__Receipt *r = kh__receipt__unpack(NULL, m->len, m->payload);
     if (!r) {
         c->malformed++;
-        KH_WARN("receipt.malformed", "a RECEIPT payload does not decode");
+        KH_WARN("receipt.malformed", "a RECEIPT payload does not decode", "malformed",
+                count_str(c->malformed));
         return KH_APPLY_BAD;
     }
     int rc;
@@ -376,14 +378,18 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
     }
 }
 
-/* ZAP asks before letting a node key in: not when it is at its bound of connections. */
+/* ZAP asks before letting a node key in: not when it is at its bound of connections
+ * (open ones and handshakes let in that have not spoken yet). */
 static int admit(void *arg, const char *domain, const char *key_id, const char *unit)
 {
     collector_t *c = arg;
-    if (strcmp(domain, "nodes") != 0 || !conns_key_full(c->conns, key_id))
+    if (strcmp(domain, "nodes") != 0 ||
+        conns_admit(c->conns, key_id, kh_now_ms(), (int64_t)c->svc.zopts.handshake_ms + 5000) == 0)
         return 0;
+    c->refused_keys++;
     KH_WARN("auth.too_many_connections", "a key already has max_connections_per_key open "
-            "connections: handshake refused", "key_id", key_id, "district", unit);
+            "connections: handshake refused", "key_id", key_id, "district", unit,
+            "refused", count_str(c->refused_keys));
     return -1;
 }
 
@@ -394,28 +400,74 @@ static int route(void *arg, const char *dest, const void **rid, size_t *len)
     return conns_route(c->conns, dest, rid, len);
 }
 
-/* Disconnections on the node socket (ZMQ_EVENT_DISCONNECTED, value = descriptor). */
+/* One monitor event (first frame: 16-bit event, 32-bit value = the descriptor). */
+static void monitor_event(collector_t *c, const zmq_msg_t *first)
+{
+    uint16_t ev;
+    uint32_t fd;
+    if (zmq_msg_size(first) < sizeof ev + sizeof fd)
+        return;
+    memcpy(&ev, zmq_msg_data((zmq_msg_t *)first), sizeof ev);
+    memcpy(&fd, (const uint8_t *)zmq_msg_data((zmq_msg_t *)first) + sizeof ev, sizeof fd);
+    if (ev == ZMQ_EVENT_DISCONNECTED)
+        conns_closed_fd(c->conns, (int)fd);
+}
+
+/* Disconnections on the node socket (ZMQ_EVENT_DISCONNECTED). */
 static void on_monitor(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
 {
     (void)s;
-    collector_t *c = arg;
-    uint16_t ev;
-    uint32_t fd;
-    if (n < 1 || zmq_msg_size(&parts[0]) < sizeof ev + sizeof fd)
-        return;
-    memcpy(&ev, zmq_msg_data(&parts[0]), sizeof ev);
-    memcpy(&fd, (const uint8_t *)zmq_msg_data(&parts[0]) + sizeof ev, sizeof fd);
-    if (ev == ZMQ_EVENT_DISCONNECTED)
-        conns_closed_fd(c->conns, (int)fd);
+    if (n >= 1)
+        monitor_event(arg, &parts[0]);
+}
+
+/* Before a node message is taken: the disconnections already reported.  A node that
+ * reconnects at once may get the descriptor of its closed connection, and its HELLO
+ * must not be read before that close (the new connection would be marked closed). */
+static void drain_monitor(collector_t *c)
+{
+    void *raw = c->mon ? kh_zsock_raw(c->mon) : NULL;
+    for (int i = 0; raw && i < 1024; i++) {
+        zmq_msg_t first;
+        zmq_msg_init(&first);
+        if (zmq_msg_recv(&first, raw, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&first);
+            return;
+        }
+        monitor_event(c, &first);
+        int more = zmq_msg_more(&first);
+        zmq_msg_close(&first);
+        while (more) {                  /* the endpoint frame */
+            zmq_msg_t rest;
+            zmq_msg_init(&rest);
+            if (zmq_msg_recv(&rest, raw, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&rest);
+                return;
+            }
+            more = zmq_msg_more(&rest);
+            zmq_msg_close(&rest);
+        }
+    }
 }
 
 static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
 {
     collector_t *c = arg;
+    char district[KH_CODE_MAX];
+    int who = -2;                       /* not identified yet */
+    if (s == c->front && c->curve && n >= 1) {
+        /* with CURVE the sender is known before the message is read: every message with a
+         * valid key, malformed or not, enters its connection in the table (its admitted
+         * handshake stops being "pending" and its close is seen) */
+        kh_wmsg_t who_m = {.rid = zmq_msg_data(&parts[0]), .rid_len = zmq_msg_size(&parts[0])};
+        drain_monitor(c);
+        if ((who = identify(c, parts, n, &who_m, district, sizeof district)) < 0)
+            return;
+    }
     kh_wmsg_t m;
     if (kh_wire_parse(parts, n, 1, &m) < 0) {
         c->malformed++;
-        KH_WARN("message.malformed", "wrong frames");
+        KH_WARN("message.malformed", "wrong frames", "malformed", count_str(c->malformed));
         return;
     }
     if (s == c->back) {
@@ -435,10 +487,11 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
                 m.type, "malformed", count_str(c->malformed));
         return;
     }
-    char district[KH_CODE_MAX];
-    int who = identify(c, parts, n, &m, district, sizeof district);
-    if (who < 0)
-        return;
+    if (who == -2) {                    /* a closed network: what the message says */
+        drain_monitor(c);
+        if ((who = identify(c, parts, n, &m, district, sizeof district)) < 0)
+            return;
+    }
     if (is_ack) {
         /* a node acknowledges only receipts addressed to its own district */
         if (kh_link_ack_from(c->to_nodes, who ? district : NULL, m.payload, m.len) < 0) {

@@ -55,9 +55,9 @@ static void test_connections_per_key_bounded(void **state)
     (void)state;
     conns_t *t = conns_new(16, 2);
     assert_int_equal(conns_seen(t, "A", 1, 10, "829-1", "829", 1), CONN_NEW);
-    assert_int_equal(conns_key_full(t, "829-1"), 0);
+    assert_int_equal(conns_key_full(t, "829-1", 2), 0);
     assert_int_equal(conns_seen(t, "B", 1, 11, "829-1", "829", 2), CONN_NEW);
-    assert_int_equal(conns_key_full(t, "829-1"), 1);
+    assert_int_equal(conns_key_full(t, "829-1", 2), 1);
     assert_int_equal(conns_seen(t, "C", 1, 12, "829-1", "829", 3), CONN_KEY_LIMIT);
     assert_false(routes_to(t, "829", "C"));
     /* the key's other, rotated key is a key of its own */
@@ -71,6 +71,35 @@ static void test_connections_per_key_bounded(void **state)
         char rid[4] = {'n', (char)('0' + i), 0, 0};
         assert_int_equal(conns_seen(t, rid, 2, 20 + i, "", "832", 6), CONN_NEW);
     }
+    conns_destroy(&t);
+}
+
+/* Handshakes let in count from the ZAP answer, not from the first message: a key
+ * cannot open connections that never speak past its bound (the review's finding). */
+static void test_admitted_silent_connections_count(void **state)
+{
+    (void)state;
+    conns_t *t = conns_new(16, 2);
+    assert_int_equal(conns_admit(t, "829-1", 100, 1000), 0);
+    assert_int_equal(conns_admit(t, "829-1", 110, 1000), 0);
+    assert_int_equal(conns_admit(t, "829-1", 120, 1000), -1);   /* two silent: the bound */
+    assert_int_equal(conns_admit(t, "831-1", 120, 1000), 0);    /* another key: its own */
+    /* one speaks: it is a connection now, still two in all */
+    assert_int_equal(conns_seen(t, "A", 1, 10, "829-1", "829", 200), CONN_NEW);
+    assert_int_equal(conns_admit(t, "829-1", 210, 1000), -1);
+    /* the silent one's time runs out (a node says HELLO at once): room for one */
+    assert_int_equal(conns_admit(t, "829-1", 1200, 1000), 0);
+    assert_int_equal(conns_admit(t, "829-1", 1210, 1000), -1);
+    /* the connection closes: room again */
+    conns_closed_fd(t, 10);
+    assert_int_equal(conns_admit(t, "829-1", 1300, 1000), 0);
+    /* a table full of handshakes in flight refuses more */
+    conns_t *small = conns_new(2, 5);
+    assert_int_equal(conns_admit(small, "k1", 1, 1000), 0);
+    assert_int_equal(conns_admit(small, "k2", 1, 1000), 0);
+    assert_int_equal(conns_admit(small, "k3", 1, 1000), -1);
+    assert_int_equal(conns_admit(small, "", 1, 1000), -1);
+    conns_destroy(&small);
     conns_destroy(&t);
 }
 
@@ -133,6 +162,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_route_follows_latest_connection),
         cmocka_unit_test(test_connections_per_key_bounded),
+        cmocka_unit_test(test_admitted_silent_connections_count),
         cmocka_unit_test(test_key_or_district_change_refused),
         cmocka_unit_test(test_table_bounded),
         cmocka_unit_test(test_bad_input),

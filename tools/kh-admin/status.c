@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +208,7 @@ static void cell(double v)
 /* ---- the last report per district ------------------------------------------------------- */
 
 typedef struct {
-    char district[16], name[96], report_id[80], period[16], stage[16], received[32];
+    char district[64], name[96], report_id[80], period[16], stage[16], received[32];
     long long revision, received_ms;
 } last_t;
 
@@ -393,9 +394,10 @@ static void print_table(svc_t *sv, const last_t *rows, int n_rows, const char *r
 /* integral values (every counter and depth) as JSON integers, others as reals */
 static json_t *num(double v)
 {
-    if (v == (double)(json_int_t)v && v > -9007199254740992.0 && v < 9007199254740992.0)
+    /* the range first: casting NaN, ±Inf or a huge value to an integer is undefined */
+    if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(json_int_t)v)
         return json_integer((json_int_t)v);
-    return json_real(v);
+    return isfinite(v) ? json_real(v) : json_null();
 }
 
 static int print_json(svc_t *sv, const last_t *rows, int n_rows, const char *rows_why)

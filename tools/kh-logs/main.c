@@ -191,17 +191,24 @@ int main(int argc, char **argv)
         }
         if (zmq_connect(is_network(extra[i]) ? ssub : sub, extra[i]) == 0)
             n_ep++;
+        else
+            fprintf(stderr, "kh-logs: cannot connect to %s: %s\n", extra[i],
+                    zmq_strerror(zmq_errno()));
     }
     kh_catalog_destroy(&cat);
     kh_config_destroy(&cfg);
     if (bad) {
         zmq_close(sub);
+        if (ssub)
+            zmq_close(ssub);
         zmq_ctx_term(zctx);
         return 1;
     }
     if (n_ep == 0) {
         fprintf(stderr, "kh-logs: no log endpoint: set [logs] endpoints or use --connect\n");
         zmq_close(sub);
+        if (ssub)
+            zmq_close(ssub);
         zmq_ctx_term(zctx);
         return 1;
     }
