@@ -776,10 +776,13 @@ int main(int argc, char **argv)
     /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
     kh_service_watch_count(s, "kh_events_total", "Report events stored and sent to the "
                            "districts as receipts.", NULL, NULL, &nt.events);
-    kh_service_watch_count(s, "kh_notices_total", "Reminders sent to districts.", "kind",
-                           "reminder", &nt.reminders);
-    kh_service_watch_count(s, "kh_notices_total", "Alerts to the province (late, missing, "
-                           "warnings, complete).", "kind", "alert", &nt.alerts);
+    /* one family, one help text: kind="reminder" to districts, kind="alert" to the province */
+    static const char notices_help[] = "Notices made: reminders to districts (kind=reminder), "
+                                       "alerts to the province: late, missing, warnings, "
+                                       "complete (kind=alert).";
+    kh_service_watch_count(s, "kh_notices_total", notices_help, "kind", "reminder",
+                           &nt.reminders);
+    kh_service_watch_count(s, "kh_notices_total", notices_help, "kind", "alert", &nt.alerts);
     kh_service_watch_count(s, "kh_webhook_delivered_total", "Alerts the webhook answered 2xx.",
                            NULL, NULL, &nt.wh_delivered);
     kh_service_watch_count(s, "kh_webhook_failed_total", "Webhook attempts that failed.",
