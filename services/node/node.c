@@ -288,6 +288,29 @@ void node_on_received(node_t *n, const char *key, int dup)
             "report_id", report_id);
 }
 
+/* Stores a receipt once by its event id (a reminder: report "" revision 0).  Returns 1
+ * when new, 0 when the node had it (acknowledge it again), -1 on a database error. */
+static int store_receipt(node_t *n, const char *event_id, const char *report_id,
+                         uint32_t revision, const char *stage, const char *body)
+{
+    sqlite3_stmt *st = kh_db_prepare(n->db, "INSERT INTO receipt(event_id,report_id,revision,"
+                                            "stage,at,body) VALUES(?,?,?,?,?,?) "
+                                            "ON CONFLICT DO NOTHING");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, revision);
+    sqlite3_bind_text(st, 4, stage, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, kh_now_ms());
+    sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) != SQLITE_DONE ? -1 : sqlite3_changes(n->db) > 0;
+    sqlite3_finalize(st);
+    if (rc == 1)
+        n->receipts++;
+    return rc;
+}
+
 /* A reminder from the province (STAGE_REMINDER, no report): the period's report is due
  * soon and has not arrived.  Stored once in `receipt` (stage "reminder"), appended to
  * <node folder>/reminders.jsonl, logged as a warning, listed by `kh-node status`.
@@ -300,21 +323,10 @@ static int apply_reminder(node_t *n, const Kh__Receipt *e)
                           e->event_id, "period", e->period, "at", (json_int_t)e->at,
                           "message_vi", vi, "message", en);
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    sqlite3_stmt *st = kh_db_prepare(n->db, "INSERT INTO receipt(event_id,report_id,revision,"
-                                            "stage,at,body) VALUES(?,'',0,'reminder',?,?) "
-                                            "ON CONFLICT DO NOTHING");
-    int rc = -1;
-    if (!body || !st)
-        goto out;
-    sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, kh_now_ms());
-    sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        goto out;
+    int rc = body ? store_receipt(n, e->event_id, "", 0, "reminder", body) : -1;
+    if (rc <= 0)
+        goto out;                         /* 0: already had it, just acknowledge again */
     rc = 0;
-    if (sqlite3_changes(n->db) == 0)
-        goto out;                         /* already had it: just acknowledge again */
-    n->receipts++;
     char path[PATH_MAX], msg[1024];
     snprintf(path, sizeof path, "%s/reminders.jsonl", n->dir);
     write_receipt(path, o);
@@ -322,7 +334,6 @@ static int apply_reminder(node_t *n, const Kh__Receipt *e)
     KH_WARN("receipt.reminder", msg, "district", n->district, "period", e->period,
             "event_id", e->event_id);
 out:
-    sqlite3_finalize(st);
     free(body);
     json_decref(o);
     return rc;
@@ -358,24 +369,10 @@ int node_apply_receipt(node_t *n, const uint8_t *payload, size_t len, char *even
                           "message", en[si], "findings",
                           findings_json(e->findings, e->n_findings));
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    int rc = -1;
-    sqlite3_stmt *st = kh_db_prepare(n->db, "INSERT INTO receipt(event_id,report_id,revision,"
-                                            "stage,at,body) VALUES(?,?,?,?,?,?) "
-                                            "ON CONFLICT DO NOTHING");
-    if (!body || !st)
-        goto out;
-    sqlite3_bind_text(st, 1, e->event_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, e->report_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, e->revision);
-    sqlite3_bind_text(st, 4, stage, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, kh_now_ms());
-    sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        goto out;
+    int rc = body ? store_receipt(n, e->event_id, e->report_id, e->revision, stage, body) : -1;
+    if (rc <= 0)
+        goto out;                         /* 0: already had it, just acknowledge again */
     rc = 0;
-    if (sqlite3_changes(n->db) == 0)
-        goto out;                         /* already had it: just acknowledge again */
-    n->receipts++;
     /* receipts may arrive out of order after a resend (a late "accepted" after
      * "counted"): the stage only moves forward */
     sqlite3_stmt *up = kh_db_prepare(n->db, "UPDATE report SET stage=?1, "
@@ -403,7 +400,6 @@ int node_apply_receipt(node_t *n, const uint8_t *payload, size_t len, char *even
         KH_INFO("receipt.stage", msg, "district", n->district, "report_id", e->report_id,
                 "stage", stage);
 out:
-    sqlite3_finalize(st);
     free(body);
     json_decref(o);
     kh__receipt__free_unpacked(e, NULL);
