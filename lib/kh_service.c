@@ -40,6 +40,18 @@ static int cfg_long(kh_service_t *s, const char *key, long dflt, long min, long 
     return 0;
 }
 
+/* A bound endpoint (ZMQ_LAST_ENDPOINT) as a client reaches it: one bound to every address
+ * is checked through loopback. */
+static void via_loopback(char *ep, size_t cap)
+{
+    char *any = strstr(ep, "0.0.0.0");
+    if (any) {
+        char tail[128];
+        kh_strlcpy(tail, any + 7, sizeof tail);
+        snprintf(any, cap - (size_t)(any - ep), "127.0.0.1%s", tail);
+    }
+}
+
 static void on_log_selfcheck(void *arg, int ok)
 {
     kh_service_t *s = arg;
@@ -82,12 +94,7 @@ static int log_over_network(kh_service_t *s, const char *section, const char *ep
                 zmq_strerror(zmq_errno()));
         return -1;
     }
-    char *any = strstr(self, "0.0.0.0");
-    if (any) {                   /* bound to every address: check through loopback */
-        char tail[128];
-        kh_strlcpy(tail, any + 7, sizeof tail);
-        snprintf(any, sizeof self - (size_t)(any - self), "127.0.0.1%s", tail);
-    }
+    via_loopback(self, sizeof self);
     /* checked once the loop runs (kh_service_run), the service's own setup done */
     kh_strlcpy(s->log_check_ep, self, sizeof s->log_check_ep);
     memcpy(s->log_check_pk, server.curve_pk, sizeof s->log_check_pk);
@@ -415,12 +422,7 @@ int kh_service_selfcheck(kh_service_t *s, kh_zsock_t *sock, const uint8_t server
     size_t sl = sizeof self;
     if (zmq_getsockopt(kh_zsock_raw(sock), ZMQ_LAST_ENDPOINT, self, &sl) < 0)
         return -1;
-    char *any = strstr(self, "0.0.0.0");
-    if (any) {                   /* bound to every address: check through loopback */
-        char tail[128];
-        kh_strlcpy(tail, any + 7, sizeof tail);
-        snprintf(any, sizeof self - (size_t)(any - self), "127.0.0.1%s", tail);
-    }
+    via_loopback(self, sizeof self);
     s->ready = ready;
     s->ready_arg = arg;
     return kh_zap_selfcheck(&s->loop, s->zctx, self, server_pk, 5000, on_selfcheck, s);
