@@ -147,6 +147,18 @@ int kh_link_put(kh_link_t *l, const char *dest, const char *key, const char *typ
     return kh_outbox_put(l->ob, dest, key, type, payload, len);
 }
 
+int kh_link_put_msg(kh_link_t *l, const char *dest, const char *key, const char *type,
+                    const ProtobufCMessage *m)
+{
+    uint8_t *buf;
+    size_t len;
+    if (kh_wire_pack(m, &buf, &len) < 0)
+        return -1;
+    int rc = kh_link_put(l, dest, key, type, buf, len);
+    free(buf);
+    return rc;
+}
+
 int kh_link_pump(kh_link_t *l) { return kh_outbox_pump(l->ob, link_send, l); }
 
 int kh_link_ack(kh_link_t *l, const uint8_t *payload, size_t len)

@@ -29,6 +29,9 @@ kh_outbox_t *kh_link_outbox(kh_link_t *l);
 /* Queues a message (inside the caller's transaction).  See kh_outbox_put. */
 int kh_link_put(kh_link_t *l, const char *dest, const char *key, const char *type,
                 const void *payload, size_t len);
+/* Packs m and queues it: the same results as kh_link_put (-1 also when it cannot pack). */
+int kh_link_put_msg(kh_link_t *l, const char *dest, const char *key, const char *type,
+                    const ProtobufCMessage *m);
 /* Sends what is due.  Returns the count sent, -1 on a database error. */
 int kh_link_pump(kh_link_t *l);
 /* Applies an Ack payload.  Returns keys removed, -1 when it does not decode. */

@@ -105,13 +105,7 @@ static int event(agg_t *a, const Kh__Report *r, Kh__Stage stage, const char *tag
     ev.feed_seq = seq;
     ev.at = kh_now_ms();
     ev.source_name = r->source_name;
-    uint8_t *buf;
-    size_t len;
-    if (kh_wire_pack(&ev.base, &buf, &len) < 0)
-        return -1;
-    int rc = kh_link_put(a->to_notifier, "", id, KH_T_EVENT, buf, len);
-    free(buf);
-    return rc < 0 ? -1 : 0;
+    return kh_link_put_msg(a->to_notifier, "", id, KH_T_EVENT, &ev.base) < 0 ? -1 : 0;
 }
 
 /* ---- the audit log ------------------------------------------------------------------------ */

@@ -91,12 +91,7 @@ static int refuse(collector_t *c, const char *district, Kh__Report *r, const cha
     rc.findings = &fp;
     rc.at = kh_now_ms();
     rc.source_name = r->source_name;
-    uint8_t *buf;
-    size_t len;
-    if (kh_wire_pack(&rc.base, &buf, &len) < 0)
-        return KH_APPLY_FAIL;
-    int put = kh_link_put(c->to_nodes, district, event_id, KH_T_RECEIPT, buf, len);
-    free(buf);
+    int put = kh_link_put_msg(c->to_nodes, district, event_id, KH_T_RECEIPT, &rc.base);
     return put < 0 ? KH_APPLY_FAIL : put == 0 ? KH_APPLY_DUP : KH_APPLY_NEW;
 }
 

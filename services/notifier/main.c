@@ -137,13 +137,7 @@ static int queue_reminder(notifier_t *nt, const char *id, const char *period,
     r.findings = &fp;
     r.n_findings = 1;
     r.at = kh_now_ms();
-    uint8_t *buf;
-    size_t len;
-    if (kh_wire_pack(&r.base, &buf, &len) < 0)
-        return -1;
-    int rc = kh_link_put(nt->to_collector, "", id, KH_T_RECEIPT, buf, len);
-    free(buf);
-    return rc < 0 ? -1 : 0;
+    return kh_link_put_msg(nt->to_collector, "", id, KH_T_RECEIPT, &r.base) < 0 ? -1 : 0;
 }
 
 /* Makes notice `kind` once (inside the open transaction).  district NULL for the

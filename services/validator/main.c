@@ -39,13 +39,7 @@ typedef struct {
 
 static int queue(kh_link_t *l, const char *key, const char *type, const ProtobufCMessage *m)
 {
-    uint8_t *buf;
-    size_t len;
-    if (kh_wire_pack(m, &buf, &len) < 0)
-        return KH_APPLY_FAIL;
-    int rc = kh_link_put(l, "", key, type, buf, len);
-    free(buf);
-    return rc < 0 ? KH_APPLY_FAIL : KH_APPLY_NEW;
+    return kh_link_put_msg(l, "", key, type, m) < 0 ? KH_APPLY_FAIL : KH_APPLY_NEW;
 }
 
 static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
