@@ -18,6 +18,7 @@
  * where the code appears; value problems are reported per cell.
  */
 #include "kh_catalog.h"
+#include "kh_util.h"
 #include "kh_rules.h"
 
 #include <csv.h>
@@ -127,58 +128,11 @@ static char *xstrdup(const char *s)
     return strdup(s ? s : "");
 }
 
-static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-static int days_in_month(int y, int m)
-{
-    static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    return m == 2 && is_leap(y) ? 29 : d[m - 1];
-}
-
-static int valid_ymd(int y, int m, int d)
-{
-    return y >= 1000 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(y, m);
-}
-
-/* "2020-01-31" → 20200131; "" → 0.  Returns 0 or -1. */
+/* "2020-01-31" → 20200131; "" → 0 (no date).  Returns 0 or -1. */
 static int parse_iso_date(const char *s, int32_t *out)
 {
     *out = 0;
-    if (*s == '\0')
-        return 0;
-    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return -1;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-            return -1;
-    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-    if (!valid_ymd(y, m, d))
-        return -1;
-    *out = y * 10000 + m * 100 + d;
-    return 0;
-}
-
-static int32_t next_day(int32_t date)
-{
-    int y = date / 10000, m = date / 100 % 100, d = date % 100;
-    if (++d > days_in_month(y, m)) {
-        d = 1;
-        if (++m > 12) {
-            m = 1;
-            y++;
-        }
-    }
-    return y * 10000 + m * 100 + d;
-}
-
-static void date_vi(int32_t d, char *out, size_t cap)
-{
-    snprintf(out, cap, "%02d/%02d/%04d", (int)(d % 100), (int)(d / 100 % 100), (int)(d / 10000));
-}
-
-static void date_en(int32_t d, char *out, size_t cap)
-{
-    snprintf(out, cap, "%04d-%02d-%02d", (int)(d / 10000), (int)(d / 100 % 100), (int)(d % 100));
+    return *s == '\0' ? 0 : kh_date_parse(s, out);
 }
 
 /* Codes of units, indicators and rules: 1..KH_CODE_MAX-1 of [A-Za-z0-9_.-]. */
@@ -1247,8 +1201,7 @@ static int load_targets(kh_catalog_t *c, const char *dir, char *err, size_t errl
 
 static int valid_mmdd(int mmdd)
 {
-    int m = mmdd / 100, d = mmdd % 100;
-    return m >= 1 && m <= 12 && d >= 1 && d <= days_in_month(2001, m);
+    return mmdd >= 0 && mmdd <= 9999 && kh_date_valid(20010000 + mmdd);   /* a common year */
 }
 
 kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_mmdd,
@@ -1984,16 +1937,16 @@ static int32_t resolve_row(vctx_t *V, const Kh__Value *val)
             ended = x;
     }
     if (!ended) {
-        date_vi(any->valid_from, dv, sizeof dv);
-        date_en(any->valid_from, de, sizeof de);
+        kh_date_vi(any->valid_from, dv, sizeof dv);
+        kh_date_iso(any->valid_from, de, sizeof de);
         snprintf(vi, sizeof vi, "%s chỉ tồn tại từ ngày %s, sau kỳ báo cáo", lab, dv);
         snprintf(en, sizeof en, "%s exists only from %s, after the period", lab, de);
         emit(V, "UNKNOWN_UNIT", 1, val->line, org, val->indicator, "", vi, en);
         return -1;
     }
-    int32_t gone = next_day(ended->valid_to);
-    date_vi(gone, dv, sizeof dv);
-    date_en(gone, de, sizeof de);
+    int32_t gone = kh_date_add(ended->valid_to, 1);
+    kh_date_vi(gone, dv, sizeof dv);
+    kh_date_iso(gone, de, sizeof de);
     const kh_unit_t *succ = successor(c, ended, V->end);
     if (succ) {
         snprintf(vi, sizeof vi, "%s đã sáp nhập vào %s (%s) từ %s", ended->name, succ->name,
@@ -2274,12 +2227,12 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
          * is premature only when its half-year has not begun. */
         int32_t start = half_start(&p);
         if (today_yyyymmdd > 0 && today_yyyymmdd < start) {
-            date_vi(start, d1, sizeof d1);
-            date_vi(today_yyyymmdd, d2, sizeof d2);
+            kh_date_vi(start, d1, sizeof d1);
+            kh_date_vi(today_yyyymmdd, d2, sizeof d2);
             snprintf(vi, sizeof vi, "Kỳ báo cáo %s chưa bắt đầu (bắt đầu từ %s, hôm nay là %s)",
                      sp, d1, d2);
-            date_en(start, d1, sizeof d1);
-            date_en(today_yyyymmdd, d2, sizeof d2);
+            kh_date_iso(start, d1, sizeof d1);
+            kh_date_iso(today_yyyymmdd, d2, sizeof d2);
             snprintf(en, sizeof en, "Period %s has not started yet (it starts on %s; today is "
                      "%s)", sp, d1, d2);
             emit(&V, "PERIOD_FUTURE", 1, 0, "", "", period, vi, en);
@@ -2292,8 +2245,8 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
         if (!d || d->level != KH_LEVEL_DISTRICT) {
             char sd[KH_CODE_MAX * 2];
             safe_text(sd, sizeof sd, district, KH_CODE_MAX);
-            date_vi(V.end, d1, sizeof d1);
-            date_en(V.end, d2, sizeof d2);
+            kh_date_vi(V.end, d1, sizeof d1);
+            kh_date_iso(V.end, d2, sizeof d2);
             snprintf(vi, sizeof vi, "Mã huyện \"%s\" không phải là đơn vị cấp huyện đang tồn tại "
                      "vào ngày %s", sd, d1);
             snprintf(en, sizeof en, "\"%s\" is not a district-level unit in force on %s", sd, d2);

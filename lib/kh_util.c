@@ -164,3 +164,85 @@ int kh_parse_long(const char *s, long min, long max, long *out)
     *out = v;
     return 0;
 }
+
+/* ---- dates ------------------------------------------------------------------------------ */
+
+static int days_in_month(int y, int m)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return d[m - 1];
+}
+
+int kh_date_valid(int32_t d)
+{
+    int y = d / 10000, m = d / 100 % 100, day = d % 100;
+    return y >= 1000 && y <= 9999 && m >= 1 && m <= 12 && day >= 1 &&
+           day <= days_in_month(y, m);
+}
+
+int kh_date_parse(const char *s, int32_t *out)
+{
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    int32_t v = 0;
+    for (int i = 0; i < 10; i++) {
+        if (i == 4 || i == 7)
+            continue;
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (!kh_date_valid(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* days since 1970-01-01 (H. Hinnant's days_from_civil) */
+static long to_days(int32_t d)
+{
+    long y = d / 10000, m = d / 100 % 100, day = d % 100;
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int32_t from_days(long z)
+{
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long y = yoe + era * 400;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    long day = doy - (153 * mp + 2) / 5 + 1;
+    long m = mp + (mp < 10 ? 3 : -9);
+    y += m <= 2;
+    return (int32_t)(y * 10000 + m * 100 + day);
+}
+
+int32_t kh_date_add(int32_t d, int days)
+{
+    if (!kh_date_valid(d))
+        return 0;
+    int32_t r = from_days(to_days(d) + days);
+    return kh_date_valid(r) ? r : 0;
+}
+
+int kh_date_diff(int32_t a, int32_t b) { return (int)(to_days(a) - to_days(b)); }
+
+void kh_date_iso(int32_t d, char *out, size_t cap)
+{
+    snprintf(out, cap, "%04d-%02d-%02d", (int)(d / 10000), (int)(d / 100 % 100), (int)(d % 100));
+}
+
+void kh_date_vi(int32_t d, char *out, size_t cap)
+{
+    snprintf(out, cap, "%02d/%02d/%04d", (int)(d % 100), (int)(d / 100 % 100), (int)(d / 10000));
+}

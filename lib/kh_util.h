@@ -13,6 +13,15 @@ int32_t kh_today(void);                        /* local date as yyyymmdd */
 int32_t kh_ms_to_date(int64_t ms);             /* unix ms → yyyymmdd (local time) */
 void kh_iso_time(int64_t ms, char *out, size_t cap);   /* "2026-11-27T03:06:04.123Z" */
 
+/* ---- dates as yyyymmdd integers (20201205) ---- */
+int kh_date_valid(int32_t d);                  /* a real day of a year 1000..9999 */
+/* "2020-12-05" → 20201205.  Returns 0, or -1 when it is not such a valid date. */
+int kh_date_parse(const char *s, int32_t *out);
+int32_t kh_date_add(int32_t d, int days);      /* 0 when d or the result is not valid */
+int kh_date_diff(int32_t a, int32_t b);        /* a − b in days */
+void kh_date_iso(int32_t d, char *out, size_t cap);   /* "2020-12-05" */
+void kh_date_vi(int32_t d, char *out, size_t cap);    /* "05/12/2020" */
+
 /* Copies at most cap-1 bytes and terminates.  Returns 0, or -1 when src was cut. */
 int kh_strlcpy(char *dst, const char *src, size_t cap);
 

@@ -152,7 +152,7 @@ static int make_notice(notifier_t *nt, nt_kind_t kind, const char *id,
     const char *name = district[0] ? district_name(nt, district) : "";
     int64_t now = kh_now_ms();
     kh_iso_time(now, iso, sizeof iso);
-    nt_date_en(a->today, day, sizeof day);
+    kh_date_iso(a->today, day, sizeof day);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind",
                           nt_kind_name(kind), "period", a->period, "district", district,
                           "district_name", name, "text_vi", vi, "text_en", en, "at", iso,
@@ -791,7 +791,7 @@ int main(int argc, char **argv)
                                     "the webhook (not delivered, not given up).", NULL, NULL);
     char fp[8], day[16];
     nt_period_str(nt.first, fp, sizeof fp);
-    nt_date_en(today(&nt), day, sizeof day);
+    kh_date_iso(today(&nt), day, sizeof day);
     KH_INFO("notify.config", nt.clock ? "notices use the fixed [notifier] clock"
                                       : "notices use the real clock",
             "today", day, "first_period", fp, "webhook", nt.wh ? nt.webhook_url : "off");

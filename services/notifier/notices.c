@@ -2,6 +2,7 @@
  * notices.c — which notices are due, their ids and texts; see notices.h.
  */
 #include "notices.h"
+#include "kh_util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -26,86 +27,23 @@ const char *nt_kind_tag(nt_kind_t k)
 
 /* ---- dates ------------------------------------------------------------------------ */
 
-static int days_in_month(int y, int m)
-{
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return d[m - 1];
-}
-
-int nt_date_valid(int32_t d)
-{
-    int y = d / 10000, m = d / 100 % 100, day = d % 100;
-    return y >= 1900 && y <= 9999 && m >= 1 && m <= 12 && day >= 1 &&
-           day <= days_in_month(y, m);
-}
-
-/* days since 1970-01-01 (H. Hinnant's days_from_civil) */
-static long to_days(int32_t d)
-{
-    long y = d / 10000, m = d / 100 % 100, day = d % 100;
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int32_t from_days(long z)
-{
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long y = yoe + era * 400;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    long day = doy - (153 * mp + 2) / 5 + 1;
-    long m = mp + (mp < 10 ? 3 : -9);
-    y += m <= 2;
-    return (int32_t)(y * 10000 + m * 100 + day);
-}
+/* The notifier's dates (its clock, due dates) are years 1900..9999: the shared
+ * yyyymmdd helpers (lib/kh_util.h) with that bound. */
+int nt_date_valid(int32_t d) { return d >= 19000101 && kh_date_valid(d); }
 
 int32_t nt_date_add(int32_t d, int days)
 {
-    if (!nt_date_valid(d))
-        return 0;
-    int32_t r = from_days(to_days(d) + days);
+    int32_t r = nt_date_valid(d) ? kh_date_add(d, days) : 0;
     return nt_date_valid(r) ? r : 0;
 }
 
-int nt_date_diff(int32_t a, int32_t b) { return (int)(to_days(a) - to_days(b)); }
-
 int nt_date_parse(const char *s, int32_t *out)
 {
-    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return -1;
-    int v = 0;
-    for (int i = 0; i < 10; i++) {
-        if (i == 4 || i == 7)
-            continue;
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (!nt_date_valid(v))
+    int32_t v;
+    if (kh_date_parse(s, &v) < 0 || !nt_date_valid(v))
         return -1;
     *out = v;
     return 0;
-}
-
-void nt_date_en(int32_t d, char *out, size_t cap)
-{
-    snprintf(out, cap, "%04d-%02d-%02d", (int)(d / 10000), (int)(d / 100 % 100),
-             (int)(d % 100));
-}
-
-void nt_date_vi(int32_t d, char *out, size_t cap)
-{
-    snprintf(out, cap, "%02d/%02d/%04d", (int)(d % 100), (int)(d / 100 % 100),
-             (int)(d / 10000));
 }
 
 /* ---- half-years ---------------------------------------------------------------------- */
@@ -255,11 +193,11 @@ int nt_texts(nt_kind_t k, const nt_text_args_t *a, char *vi, size_t vi_cap, char
     char due_vi[16], due_en[16], d_vi[16], d_en[16];
     const char *name = a->name && a->name[0] ? a->name : a->district ? a->district : "?";
     const char *code = a->district ? a->district : "";
-    nt_date_vi(a->due, due_vi, sizeof due_vi);
-    nt_date_en(a->due, due_en, sizeof due_en);
+    kh_date_vi(a->due, due_vi, sizeof due_vi);
+    kh_date_iso(a->due, due_en, sizeof due_en);
     switch (k) {
     case NT_REMINDER: {
-        int left = nt_date_diff(a->due, a->today);
+        int left = kh_date_diff(a->due, a->today);
         snprintf(vi, vi_cap, "Nhắc hạn: báo cáo khuyến học kỳ %s của %s (%s) đến hạn ngày %s "
                  "(còn %d ngày); tỉnh chưa nhận được báo cáo.", a->period, name, code, due_vi,
                  left);
@@ -275,7 +213,7 @@ int nt_texts(nt_kind_t k, const nt_text_args_t *a, char *vi, size_t vi_cap, char
                  code, a->period, due_en);
         return texts_done(vi, en);
     case NT_MISSING: {
-        int over = nt_date_diff(a->today, a->due);
+        int over = kh_date_diff(a->today, a->due);
         snprintf(vi, vi_cap, "Thiếu báo cáo: %s (%s) vẫn chưa nộp báo cáo kỳ %s, đã quá hạn "
                  "%d ngày (hạn %s).", name, code, a->period, over, due_vi);
         snprintf(en, en_cap, "Missing: %s (%s) still has not sent its %s report, %d days "
@@ -283,9 +221,9 @@ int nt_texts(nt_kind_t k, const nt_text_args_t *a, char *vi, size_t vi_cap, char
         return texts_done(vi, en);
     }
     case NT_LATE_REPORT: {
-        int over = nt_date_diff(a->arrived, a->due);
-        nt_date_vi(a->arrived, d_vi, sizeof d_vi);
-        nt_date_en(a->arrived, d_en, sizeof d_en);
+        int over = kh_date_diff(a->arrived, a->due);
+        kh_date_vi(a->arrived, d_vi, sizeof d_vi);
+        kh_date_iso(a->arrived, d_en, sizeof d_en);
         snprintf(vi, vi_cap, "Nộp trễ: báo cáo kỳ %s của %s (%s) đến ngày %s, trễ %d ngày so "
                  "với hạn %s.", a->period, name, code, d_vi, over, due_vi);
         snprintf(en, en_cap, "Late report: the %s report of %s (%s) arrived on %s, %d day%s "

@@ -39,18 +39,14 @@ const char *nt_kind_name(nt_kind_t k);
 /* The id prefix: as nt_kind_name, but "late-report" for NT_LATE_REPORT. */
 const char *nt_kind_tag(nt_kind_t k);
 
-/* ---- dates (yyyymmdd integers, proleptic Gregorian, no time zone) ---- */
+/* ---- dates (yyyymmdd integers; the rest is in lib/kh_util.h: kh_date_diff, kh_date_iso,
+ * kh_date_vi) ---- */
 /* 1 when d is a real calendar date in years 1900..9999. */
 int nt_date_valid(int32_t d);
-/* d plus `days` (may be negative).  Returns 0 when d is not valid. */
+/* d plus `days` (may be negative).  Returns 0 when d or the result is not valid. */
 int32_t nt_date_add(int32_t d, int days);
-/* a - b in days (both valid). */
-int nt_date_diff(int32_t a, int32_t b);
 /* "YYYY-MM-DD" → yyyymmdd.  Returns 0, or -1 when it is not a valid date. */
 int nt_date_parse(const char *s, int32_t *out);
-/* "2020-12-05" and "05/12/2020" renderings (cap >= 11). */
-void nt_date_en(int32_t d, char *out, size_t cap);
-void nt_date_vi(int32_t d, char *out, size_t cap);
 
 /* ---- half-years ---- */
 /* The half-year containing date d. */

@@ -27,9 +27,9 @@ static void test_dates(void **state)
     assert_int_equal(nt_date_add(20200301, -1), 20200229);
     assert_int_equal(nt_date_add(20201205, -7), 20201128);
     assert_int_equal(nt_date_add(20201332, 1), 0);
-    assert_int_equal(nt_date_diff(20201220, 20201205), 15);
-    assert_int_equal(nt_date_diff(20210101, 20201231), 1);
-    assert_int_equal(nt_date_diff(19700101, 19700101), 0);
+    assert_int_equal(kh_date_diff(20201220, 20201205), 15);
+    assert_int_equal(kh_date_diff(20210101, 20201231), 1);
+    assert_int_equal(kh_date_diff(19700101, 19700101), 0);
     int32_t d = 0;
     assert_int_equal(nt_date_parse("2020-12-06", &d), 0);
     assert_int_equal(d, 20201206);
@@ -38,9 +38,9 @@ static void test_dates(void **state)
     assert_int_equal(nt_date_parse("2020/12/06", &d), -1);
     assert_int_equal(nt_date_parse("", &d), -1);
     char b[16];
-    nt_date_vi(20201205, b, sizeof b);
+    kh_date_vi(20201205, b, sizeof b);
     assert_string_equal(b, "05/12/2020");
-    nt_date_en(20201205, b, sizeof b);
+    kh_date_iso(20201205, b, sizeof b);
     assert_string_equal(b, "2020-12-05");
 }
 

@@ -906,12 +906,6 @@ static void describe_period(const roll_t *r, char *buf, size_t cap)
     }
 }
 
-static void fmt_date(int32_t ymd, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%02d/%02d/%04d", (int)(ymd % 100), (int)(ymd / 100 % 100),
-             (int)(ymd / 10000));
-}
-
 static void fmt_time(int64_t ms, char *buf, size_t cap)
 {
     time_t t = (time_t)(ms / 1000);
@@ -1081,7 +1075,7 @@ static int summary_completeness(const roll_t *r, FILE *out)
     for (size_t h = 0; h < r->nh; h++) {
         const half_t *hf = &r->half[h];
         char due[16];
-        fmt_date(hf->due, due, sizeof due);
+        kh_date_vi(hf->due, due, sizeof due);
         fprintf(out,
                 "\nKỳ %s (hạn nộp %s): phải báo cáo %zu · đã báo cáo %zu · đúng hạn %zu · "
                 "trễ hạn %zu · chưa báo cáo %zu\n",
