@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 kh_loglvl_t kh_log_min = KH_LOG_INFO;
@@ -90,13 +91,14 @@ void kh_log_write(kh_loglvl_t lvl, const char *event, const char *msg, ...)
     if (lvl < kh_log_min)
         return;
     char ts[32];
-    kh_iso_time(kh_now_ms(), ts, sizeof ts);
+    kh_iso_time(kh_real_ms(), ts, sizeof ts);
     json_t *o = json_object();
     if (!o)
         return;
     json_object_set_new(o, "ts", json_string(ts));
     json_object_set_new(o, "level", json_string(kh_log_level_name(lvl)));
     json_object_set_new(o, "service", json_string(log_service));
+    json_object_set_new(o, "pid", json_integer((json_int_t)getpid()));
     json_object_set_new(o, "event", json_string(event));
     /* json_string refuses invalid UTF-8: fall back so a bad byte never loses the line */
     json_t *m = json_string(msg);

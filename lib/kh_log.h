@@ -3,9 +3,12 @@
  * when an endpoint is bound, the same line published on the service's log PUB socket
  * (kh-logs subscribes to all of them).
  *
- *   {"ts":"2026-11-27T03:06:04.123Z","level":"info","service":"collector",
+ *   {"ts":"2026-11-27T03:06:04.123Z","level":"info","service":"collector","pid":4711,
  *    "event":"report.received","msg":"…","report_id":"829-2018S1","district":"829"}
  *
+ * "pid" tells one run of a service from the next (a supervisor waiting for a restarted
+ * service to be ready waits for a ready line with the new pid).  "ts" is the machine's
+ * real clock, whatever clock the pipeline's calendar runs on (kh_util.h).
  * A call below the minimum level costs one comparison.  Not thread-safe: each
  * service logs from its loop thread only.
  */

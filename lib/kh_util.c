@@ -13,11 +13,122 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t kh_now_ms(void)
+int64_t kh_real_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t kh_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The pipeline's clock: offset_ms added to the machine's clock.  Set once at start
+ * (kh_clock_set), or on first use from KH_CLOCK. */
+static int clock_ready;
+static int64_t clock_offset_ms;
+static char clock_spec[40];
+
+int kh_clock_parse(const char *spec, int64_t *ms)
+{
+    if (!spec || !spec[0] || !strcmp(spec, "real"))
+        return 0;
+    size_t n = strlen(spec);
+    char date[11];
+    int32_t d;
+    if (n < 10 || n >= 32)
+        return -1;
+    memcpy(date, spec, 10);
+    date[10] = '\0';
+    if (kh_date_parse(date, &d) < 0)
+        return -1;
+    int hh = 0, mi = 0, ss = 0, used = 10;
+    const char *p = spec + 10;
+    if (*p == 'T' || *p == ' ') {
+        int k = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &hh, &mi, &k) != 2 || k != 5)
+            return -1;
+        used += 1 + k;
+        if (spec[used] == ':') {
+            if (sscanf(spec + used + 1, "%2d%n", &ss, &k) != 1 || k != 2)
+                return -1;
+            used += 3;
+        }
+        if (hh > 23 || mi > 59 || ss > 59 || hh < 0 || mi < 0 || ss < 0)
+            return -1;
+    }
+    p = spec + used;
+    struct tm tm = {.tm_year = d / 10000 - 1900, .tm_mon = d / 100 % 100 - 1,
+                    .tm_mday = d % 100, .tm_hour = hh, .tm_min = mi, .tm_sec = ss,
+                    .tm_isdst = -1};
+    time_t t;
+    if (!*p) {
+        t = mktime(&tm);                           /* local time */
+        if (t == (time_t)-1)
+            return -1;
+    } else {
+        long off = 0;
+        if (!strcmp(p, "Z")) {
+            off = 0;
+        } else if ((p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':') {
+            int oh, om, k = 0;
+            if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5 || oh > 14 || om > 59 ||
+                oh < 0 || om < 0)
+                return -1;
+            off = (oh * 3600L + om * 60L) * (p[0] == '-' ? -1 : 1);
+        } else {
+            return -1;
+        }
+        t = timegm(&tm) - off;
+    }
+    *ms = (int64_t)t * 1000;
+    return 1;
+}
+
+int kh_clock_set(const char *spec, char *err, size_t errlen)
+{
+    const char *env = getenv("KH_CLOCK");
+    const char *from = "[general] clock";
+    if (env && env[0]) {
+        spec = env;
+        from = "KH_CLOCK";
+    } else if (!spec) {
+        spec = "";
+    }
+    int64_t at = 0;
+    int r = kh_clock_parse(spec, &at);
+    if (r < 0 || strlen(spec) >= sizeof clock_spec) {
+        snprintf(err, errlen, "%s = \"%.60s\" is neither \"real\" nor a date-time like "
+                 "2027-06-15T10:00:00 (local time; Z or +07:00 may follow)", from, spec);
+        return -1;
+    }
+    clock_offset_ms = r ? at - kh_real_ms() : 0;
+    snprintf(clock_spec, sizeof clock_spec, "%s", r ? spec : "");
+    clock_ready = 1;
+    return 0;
+}
+
+int kh_clock_fixed(char *out, size_t cap)
+{
+    if (!clock_ready) {
+        char err[160];
+        if (kh_clock_set(NULL, err, sizeof err) < 0)
+            clock_ready = 1;                       /* a bad KH_CLOCK: the machine's clock */
+    }
+    if (out && cap)
+        snprintf(out, cap, "%s", clock_spec);
+    return clock_spec[0] != '\0';
+}
+
+int64_t kh_now_ms(void)
+{
+    if (!clock_ready)
+        kh_clock_fixed(NULL, 0);
+    return kh_real_ms() + clock_offset_ms;
 }
 
 int32_t kh_ms_to_date(int64_t ms)

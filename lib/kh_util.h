@@ -8,9 +8,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int64_t kh_now_ms(void);                       /* wall clock, unix ms */
-int32_t kh_today(void);                        /* local date as yyyymmdd */
+/* ---- clocks ----
+ * The pipeline's clock is the one place every "now" of the reporting calendar comes
+ * from: when a report was received, validated, counted; which day it is for due dates,
+ * reminders and late alerts; which units are in force today.  By default it is the
+ * machine's clock.  A test, or a replay of past reports, sets it with
+ *     [general] clock = 2027-06-15T10:00:00      (or the environment: KH_CLOCK=…,
+ *                                                  which wins over the file)
+ * and the process's clock then reads that instant when the process starts and
+ * advances with real time from there ("real" or empty: the machine's clock).  Accepted
+ * forms: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS], each with an optional Z or ±HH:MM (none:
+ * local time).  Two other clocks are not the calendar's and are never set:
+ * kh_real_ms, the machine's wall clock (log lines, key lifetimes, retry times stored
+ * across restarts), and kh_mono_ms, for durations inside one process. */
+int64_t kh_now_ms(void);                       /* the pipeline's clock, unix ms */
+int64_t kh_real_ms(void);                      /* the machine's wall clock, unix ms */
+int64_t kh_mono_ms(void);                      /* monotonic ms, for durations */
+int32_t kh_today(void);                        /* kh_now_ms's local date as yyyymmdd */
 int32_t kh_ms_to_date(int64_t ms);             /* unix ms → yyyymmdd (local time) */
+/* Sets the pipeline's clock from spec ("real", "" or a date-time as above; NULL: the
+ * environment's KH_CLOCK, else real).  The environment's KH_CLOCK, when set, wins over
+ * a non-NULL spec.  Returns 0, or -1 with a one-line reason in err (the clock is then
+ * unchanged). */
+int kh_clock_set(const char *spec, char *err, size_t errlen);
+/* Parses such a spec into unix ms.  Returns 1 for a fixed instant, 0 for "real"/"",
+ * -1 when it is neither. */
+int kh_clock_parse(const char *spec, int64_t *ms);
+/* 1 when the pipeline's clock is set (not the machine's); its spec in out. */
+int kh_clock_fixed(char *out, size_t cap);
 void kh_iso_time(int64_t ms, char *out, size_t cap);   /* "2026-11-27T03:06:04.123Z" */
 
 /* ---- dates as yyyymmdd integers (20201205) ---- */
