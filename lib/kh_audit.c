@@ -114,7 +114,7 @@ int kh_audit_add(kh_audit_t *au, const char *kind, const char *subject, const ch
         KH_ERROR("audit.append", sqlite3_errmsg(au->db), "subject", subject);
         return -1;
     }
-    int64_t at = kh_now_ms();
+    int64_t at = kh_real_ms();
     kh_audit_hash(seq, at, kind, subject, body, prev, hash);
     sqlite3_stmt *st = au->ins;
     sqlite3_bind_int64(st, 1, seq);

@@ -188,3 +188,8 @@ int kh_config_max_message(const kh_config_t *c, int internal, long *out, char *e
     return kh_config_long(c, "general", "internal_max_message_bytes", 2 * ext + (4L << 20), 1024,
                           1L << 30, out, err, errlen);
 }
+
+int kh_config_clock(const kh_config_t *c, char *err, size_t errlen)
+{
+    return kh_clock_set(kh_config_raw(c, "general", "clock", ""), err, errlen);
+}

@@ -39,4 +39,9 @@ int kh_config_long(const kh_config_t *c, const char *section, const char *key, l
 int kh_config_max_message(const kh_config_t *c, int internal, long *out, char *err,
                           size_t errlen);
 
+/* Sets the pipeline's clock (kh_util.h, kh_clock_set) from [general] clock; KH_CLOCK in
+ * the environment wins.  Every process that reads the configuration calls it, so they
+ * all share one clock.  Returns 0, or -1 with a one-line reason in err. */
+int kh_config_clock(const kh_config_t *c, char *err, size_t errlen);
+
 #endif

@@ -98,7 +98,7 @@ kh_inbox_t *kh_inbox_new(uv_loop_t *loop, sqlite3 *db, int batch_max, int batch_
 static void log_full(kh_inbox_t *in)
 {
     in->full_failures++;
-    int64_t now = kh_now_ms();
+    int64_t now = kh_mono_ms();
     if (in->full_logged_at && now - in->full_logged_at < FULL_LOG_MS)
         return;
     const char *path = sqlite3_db_filename(in->db, "main");

@@ -182,7 +182,7 @@ int kh_keys_register(sqlite3 *db, const kh_key_t *k, int64_t valid_from, char *e
     sqlite3_bind_blob(st, 4, k->ed_pk, 32, SQLITE_STATIC);
     sqlite3_bind_blob(st, 5, k->curve_pk, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, valid_from);
-    sqlite3_bind_int64(st, 7, kh_now_ms());
+    sqlite3_bind_int64(st, 7, kh_real_ms());
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -200,7 +200,7 @@ int kh_keys_revoke(sqlite3 *db, const char *id)
     if (sqlite3_prepare_v2(db, "UPDATE key SET status='revoked', revoked_at=? WHERE id=?", -1, &st,
                            NULL) != SQLITE_OK)
         return -1;
-    sqlite3_bind_int64(st, 1, kh_now_ms());
+    sqlite3_bind_int64(st, 1, kh_real_ms());
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -213,7 +213,7 @@ int kh_keys_rotate(sqlite3 *db, const char *old_id, const kh_key_t *next, int64_
                    char *err, size_t errlen)
 {
     char unit[64];
-    int64_t now = kh_now_ms();
+    int64_t now = kh_real_ms();
     if (kh_keys_valid(db, old_id, now, unit) < 0) {
         snprintf(err, errlen, "key %s is not a valid registered key", old_id);
         return -1;
@@ -317,7 +317,7 @@ int kh_keys_list(sqlite3 *db, FILE *out)
         return -1;
     fprintf(out, "%-24s %-9s %-6s %-8s %-17s %-17s %s\n", "id", "role", "unit", "status",
             "valid from (UTC)", "valid until", "fingerprint");
-    int64_t now = kh_now_ms();
+    int64_t now = kh_real_ms();
     while (sqlite3_step(st) == SQLITE_ROW) {
         char from[32], until[32] = "-", fp[17] = "?";
         kh_iso_time(sqlite3_column_int64(st, 4), from, sizeof from);

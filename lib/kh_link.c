@@ -144,17 +144,29 @@ kh_outbox_t *kh_link_outbox(kh_link_t *l) { return l->ob; }
 int kh_link_put(kh_link_t *l, const char *dest, const char *key, const char *type,
                 const void *payload, size_t len)
 {
-    return kh_outbox_put(l->ob, dest, key, type, payload, len);
+    return kh_outbox_put_until(l->ob, dest, key, type, payload, len, 0);
+}
+
+int kh_link_put_until(kh_link_t *l, const char *dest, const char *key, const char *type,
+                      const void *payload, size_t len, int64_t expires_at)
+{
+    return kh_outbox_put_until(l->ob, dest, key, type, payload, len, expires_at);
 }
 
 int kh_link_put_msg(kh_link_t *l, const char *dest, const char *key, const char *type,
                     const ProtobufCMessage *m)
 {
+    return kh_link_put_msg_until(l, dest, key, type, m, 0);
+}
+
+int kh_link_put_msg_until(kh_link_t *l, const char *dest, const char *key, const char *type,
+                          const ProtobufCMessage *m, int64_t expires_at)
+{
     uint8_t *buf;
     size_t len;
     if (kh_wire_pack(m, &buf, &len) < 0)
         return -1;
-    int rc = kh_link_put(l, dest, key, type, buf, len);
+    int rc = kh_outbox_put_until(l->ob, dest, key, type, buf, len, expires_at);
     free(buf);
     return rc;
 }

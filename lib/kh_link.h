@@ -32,6 +32,11 @@ int kh_link_put(kh_link_t *l, const char *dest, const char *key, const char *typ
 /* Packs m and queues it: the same results as kh_link_put (-1 also when it cannot pack). */
 int kh_link_put_msg(kh_link_t *l, const char *dest, const char *key, const char *type,
                     const ProtobufCMessage *m);
+/* The same with an expiry (kh_outbox_put_until): unix ms on the pipeline's clock, 0 never. */
+int kh_link_put_until(kh_link_t *l, const char *dest, const char *key, const char *type,
+                      const void *payload, size_t len, int64_t expires_at);
+int kh_link_put_msg_until(kh_link_t *l, const char *dest, const char *key, const char *type,
+                          const ProtobufCMessage *m, int64_t expires_at);
 /* Sends what is due.  Returns the count sent, -1 on a database error. */
 int kh_link_pump(kh_link_t *l);
 /* Applies an Ack payload.  Returns keys removed, -1 when it does not decode. */

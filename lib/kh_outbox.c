@@ -54,9 +54,12 @@ struct kh_outbox {
     dest_t *dests;
     size_t n_dests, cap_dests;
     uint64_t resent, queued, acked;   /* since start: rows resent, put, acknowledged */
-    kh_metric_t *m[4];                /* depth, queued, resent, acked (kh_metrics.h) */
+    uint64_t expired;                 /* since start: rows expired (kh_outbox_expire) */
+    int64_t next_expire;              /* kh_mono_ms: no expiry pass before then */
+    kh_metric_t *m[5];                /* depth, queued, resent, acked, expired */
     int m_init;
     sqlite3_stmt *st_put, *st_next, *st_get, *st_del, *st_del_dest, *st_count, *st_dests, *st_below;
+    sqlite3_stmt *st_exp_copy, *st_exp_del;
     sqlite3_stmt *st_version;    /* PRAGMA data_version: another process wrote (kh-node submit) */
     int64_t data_version;
 };
@@ -65,7 +68,7 @@ static dest_t *dest_get(kh_outbox_t *ob, const char *dest, int create);
 
 static sqlite3_stmt *prep(kh_outbox_t *ob, const char *fmt)
 {
-    char sql[512];
+    char sql[640];
     snprintf(sql, sizeof sql, fmt, ob->name, ob->name);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(ob->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
@@ -90,6 +93,9 @@ static void outbox_metrics(void *arg)
                                       ob->name);
         ob->m[3] = kh_metrics_counter("kh_outbox_acked_total", "Messages the receiver "
                                       "acknowledged.", "outbox", ob->name);
+        ob->m[4] = kh_metrics_counter("kh_outbox_expired_total", "Messages dropped "
+                                      "undelivered because their expiry passed (a reminder "
+                                      "after its due date).", "outbox", ob->name);
     }
     int64_t depth = kh_outbox_depth(ob);
     if (depth >= 0)
@@ -97,6 +103,7 @@ static void outbox_metrics(void *arg)
     kh_metric_set(ob->m[1], (int64_t)ob->queued);
     kh_metric_set(ob->m[2], (int64_t)ob->resent);
     kh_metric_set(ob->m[3], (int64_t)ob->acked);
+    kh_metric_set(ob->m[4], (int64_t)ob->expired);
 }
 
 kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend_ms)
@@ -108,8 +115,8 @@ kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend
     kh_strlcpy(ob->name, name, sizeof ob->name);
     ob->window = window > 0 ? window : 1;
     ob->resend_ms = resend_ms > 0 ? resend_ms : 1000;
-    ob->st_put = prep(ob, "INSERT INTO outbox_%s(key,dest,type,payload,created_at) "
-                          "VALUES(?,?,?,?,?) ON CONFLICT(key) DO NOTHING");
+    ob->st_put = prep(ob, "INSERT INTO outbox_%s(key,dest,type,payload,created_at,expires_at) "
+                          "VALUES(?,?,?,?,?,?) ON CONFLICT(key) DO NOTHING");
     ob->st_next = prep(ob, "SELECT seq,key,type,payload FROM outbox_%s "
                            "WHERE dest=? AND seq>? ORDER BY seq LIMIT ?");
     ob->st_get = prep(ob, "SELECT key,type,payload,dest FROM outbox_%s WHERE seq=?");
@@ -119,8 +126,15 @@ kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend
     ob->st_count = prep(ob, "SELECT count(*) FROM outbox_%s");
     ob->st_dests = prep(ob, "SELECT DISTINCT dest FROM outbox_%s");
     ob->st_below = prep(ob, "SELECT count(*) FROM outbox_%s WHERE dest=? AND seq<=?");
+    ob->st_exp_copy = prep(ob, "INSERT INTO outbox_%s_expired(key,dest,type,created_at,"
+                               "expires_at,expired_at) SELECT key,dest,type,created_at,"
+                               "expires_at,?1 FROM outbox_%s WHERE expires_at IS NOT NULL AND "
+                               "expires_at<=?1 ON CONFLICT(key) DO NOTHING");
+    ob->st_exp_del = prep(ob, "DELETE FROM outbox_%s WHERE expires_at IS NOT NULL AND "
+                              "expires_at<=? RETURNING seq,dest,key,type");
     if (!ob->st_put || !ob->st_next || !ob->st_get || !ob->st_del || !ob->st_del_dest ||
-        !ob->st_count || !ob->st_dests || !ob->st_below || !ob->st_version) {
+        !ob->st_count || !ob->st_dests || !ob->st_below || !ob->st_version ||
+        !ob->st_exp_copy || !ob->st_exp_del) {
         kh_outbox_destroy(&ob);
         return NULL;
     }
@@ -154,6 +168,8 @@ void kh_outbox_destroy(kh_outbox_t **self_p)
     sqlite3_finalize(ob->st_count);
     sqlite3_finalize(ob->st_dests);
     sqlite3_finalize(ob->st_below);
+    sqlite3_finalize(ob->st_exp_copy);
+    sqlite3_finalize(ob->st_exp_del);
     for (size_t i = 0; i < ob->n_dests; i++) {
         free(ob->dests[i].dest);
         free(ob->dests[i].flight);
@@ -194,6 +210,12 @@ static dest_t *dest_get(kh_outbox_t *ob, const char *dest, int create)
 int kh_outbox_put(kh_outbox_t *ob, const char *dest, const char *key, const char *type,
                   const void *payload, size_t len)
 {
+    return kh_outbox_put_until(ob, dest, key, type, payload, len, 0);
+}
+
+int kh_outbox_put_until(kh_outbox_t *ob, const char *dest, const char *key, const char *type,
+                        const void *payload, size_t len, int64_t expires_at)
+{
     if (!dest)
         dest = "";
     dest_t *d = dest_get(ob, dest, 1);
@@ -207,7 +229,11 @@ int kh_outbox_put(kh_outbox_t *ob, const char *dest, const char *key, const char
     sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 4, payload, (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, kh_now_ms());
+    sqlite3_bind_int64(st, 5, kh_real_ms());
+    if (expires_at > 0)
+        sqlite3_bind_int64(st, 6, expires_at);
+    else
+        sqlite3_bind_null(st, 6);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -387,8 +413,12 @@ int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg)
      * what a crash before COMMIT undoes.  The pump after the commit sends them. */
     if (!sqlite3_get_autocommit(ob->db))
         return 0;
-    int64_t now = kh_now_ms();
+    int64_t now = kh_mono_ms();
     int total = 0;
+    if (now >= ob->next_expire) {
+        ob->next_expire = now + 1000;
+        kh_outbox_expire(ob);        /* a failure is logged; rows stay and are tried again */
+    }
     /* rows put by another connection (kh-node submit writes the node's outbox): every
      * destination looks again; our own puts clear their destination's flag themselves */
     int64_t version = sqlite3_step(ob->st_version) == SQLITE_ROW
@@ -406,6 +436,68 @@ int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg)
         total += n;
     }
     return total;
+}
+
+/* Forgets seq from dest's in-flight set (acknowledged or expired). */
+static void flight_drop(dest_t *d, int64_t seq)
+{
+    for (int i = 0; d && i < d->n_flight; i++)
+        if (d->flight[i].seq == seq) {
+            d->flight[i] = d->flight[--d->n_flight];
+            return;
+        }
+}
+
+int kh_outbox_expire(kh_outbox_t *ob)
+{
+    if (!sqlite3_get_autocommit(ob->db))
+        return 0;                    /* inside a batch: the next pump after COMMIT */
+    int64_t now = kh_now_ms();
+    if (sqlite3_exec(ob->db, "SAVEPOINT outbox_expire", NULL, NULL, NULL) != SQLITE_OK) {
+        KH_ERROR("outbox.expire", sqlite3_errmsg(ob->db), "outbox", ob->name);
+        return -1;
+    }
+    sqlite3_bind_int64(ob->st_exp_copy, 1, now);
+    int rc = sqlite3_step(ob->st_exp_copy);
+    sqlite3_reset(ob->st_exp_copy);
+    int n = 0;
+    /* the log lines wait for the commit: keys are copied out of the statement */
+    char keys[16][160], dests[16][64];
+    if (rc == SQLITE_DONE) {
+        sqlite3_bind_int64(ob->st_exp_del, 1, now);
+        while ((rc = sqlite3_step(ob->st_exp_del)) == SQLITE_ROW) {
+            const char *dest = (const char *)sqlite3_column_text(ob->st_exp_del, 1);
+            const char *key = (const char *)sqlite3_column_text(ob->st_exp_del, 2);
+            flight_drop(dest_get(ob, dest ? dest : "", 0), sqlite3_column_int64(ob->st_exp_del, 0));
+            if (n < 16) {
+                kh_strlcpy(keys[n], key ? key : "", sizeof keys[n]);
+                kh_strlcpy(dests[n], dest ? dest : "", sizeof dests[n]);
+            }
+            n++;
+        }
+        sqlite3_reset(ob->st_exp_del);
+    }
+    if (rc != SQLITE_DONE ||
+        sqlite3_exec(ob->db, "RELEASE outbox_expire", NULL, NULL, NULL) != SQLITE_OK) {
+        KH_ERROR("outbox.expire", sqlite3_errmsg(ob->db), "outbox", ob->name);
+        sqlite3_exec(ob->db, "ROLLBACK TO outbox_expire; RELEASE outbox_expire", NULL, NULL,
+                     NULL);
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    ob->expired += (uint64_t)n;
+    for (int i = 0; i < n && i < 16; i++)
+        KH_WARN("outbox.expired", "a message was never delivered before its expiry (a "
+                "reminder after its due date): dropped and recorded, not resent",
+                "outbox", ob->name, "key", keys[i], "dest", dests[i]);
+    if (n > 16) {
+        char more[32];
+        snprintf(more, sizeof more, "%d", n - 16);
+        KH_WARN("outbox.expired", "more messages expired undelivered at the same time",
+                "outbox", ob->name, "count", more);
+    }
+    return n;
 }
 
 int kh_outbox_ack(kh_outbox_t *ob, char *const *keys, size_t n)
@@ -438,7 +530,7 @@ int kh_outbox_ack_from(kh_outbox_t *ob, const char *dest, char *const *keys, siz
                 }
             if (d) {
                 d->blocked_until = 0;
-                d->last_ack = kh_now_ms();
+                d->last_ack = kh_mono_ms();
             }
             removed++;
             rc = sqlite3_step(st);
@@ -481,3 +573,4 @@ int64_t kh_outbox_depth(kh_outbox_t *ob)
 
 uint64_t kh_outbox_resent(const kh_outbox_t *ob) { return ob->resent; }
 uint64_t kh_outbox_queued(const kh_outbox_t *ob) { return ob->queued; }
+uint64_t kh_outbox_expired(const kh_outbox_t *ob) { return ob->expired; }

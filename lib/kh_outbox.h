@@ -16,7 +16,13 @@
  * receipts the collector routes to nodes) each have their own window, so one
  * unreachable district never holds up the others.
  *
- * Schema: put KH_OUTBOX_SCHEMA("name") in the service's migrations.
+ * A row may carry an expiry (kh_outbox_put_until: a reminder is worth nothing after its
+ * due date).  Once the pipeline's clock (kh_now_ms) has passed it, the pump deletes the
+ * row, sent or not, and records it in outbox_NAME_expired (key, dest, type, times): it
+ * is never resent, and what was never delivered can be counted (kh-admin status).
+ *
+ * Schema: put KH_OUTBOX_SCHEMA("name") in the service's migrations, then, in a later
+ * step, KH_OUTBOX_EXPIRY("name") (the expiry column and the expired table).
  */
 #ifndef KH_OUTBOX_H
 #define KH_OUTBOX_H
@@ -31,6 +37,15 @@
     " payload BLOB NOT NULL, created_at INTEGER NOT NULL);"                           \
     "CREATE INDEX outbox_" name "_dest ON outbox_" name "(dest, seq);"
 
+/* Schema step 2 of an outbox (databases made before it are migrated). */
+#define KH_OUTBOX_EXPIRY(name)                                                        \
+    "ALTER TABLE outbox_" name " ADD COLUMN expires_at INTEGER;"                     \
+    "CREATE INDEX outbox_" name "_expiry ON outbox_" name "(expires_at)"              \
+    " WHERE expires_at IS NOT NULL;"                                                  \
+    "CREATE TABLE outbox_" name "_expired (key TEXT PRIMARY KEY, dest TEXT NOT NULL," \
+    " type TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"  \
+    " expired_at INTEGER NOT NULL);"
+
 #define KH_OUTBOX_MAX_DESTS 4096
 
 typedef struct kh_outbox kh_outbox_t;
@@ -44,6 +59,11 @@ void kh_outbox_destroy(kh_outbox_t **self_p);
 int kh_outbox_put(kh_outbox_t *ob, const char *dest, const char *key, const char *type,
                   const void *payload, size_t len);
 
+/* The same with an expiry: expires_at is unix ms on the pipeline's clock (kh_now_ms);
+ * 0: never.  Returns as kh_outbox_put. */
+int kh_outbox_put_until(kh_outbox_t *ob, const char *dest, const char *key, const char *type,
+                        const void *payload, size_t len, int64_t expires_at);
+
 /* Sends one row.  Returns 0 when sent, 1 when the destination is not reachable now
  * (it is tried again after resend_ms), -1 when the socket is full (backpressure:
  * this destination waits for the next pump; the others go on). */
@@ -54,6 +74,11 @@ typedef int (*kh_outbox_send_fn)(void *arg, const char *dest, const char *key,
  * the number sent, or -1 on a database error.  Sends nothing while the connection is
  * inside a transaction: only committed rows leave (pump again after the COMMIT). */
 int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg);
+
+/* Deletes the rows whose expiry has passed on the pipeline's clock and records them in
+ * the expired table (the pump calls it at most once a second; outside a transaction
+ * only).  Returns the number expired, or -1 on a database error (nothing changed). */
+int kh_outbox_expire(kh_outbox_t *ob);
 
 /* Deletes acknowledged rows (one savepoint for all).  Unknown keys are ignored.
  * Returns the number deleted, or -1 on a database error. */
@@ -69,5 +94,6 @@ int64_t kh_outbox_depth(kh_outbox_t *ob);        /* rows waiting or in flight; -
 uint64_t kh_outbox_resent(const kh_outbox_t *ob); /* resends since start */
 uint64_t kh_outbox_queued(const kh_outbox_t *ob); /* rows added since start (a batch
                                                     rolled back still counts) */
+uint64_t kh_outbox_expired(const kh_outbox_t *ob); /* rows expired since start */
 
 #endif

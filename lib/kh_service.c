@@ -149,6 +149,10 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         fprintf(stderr, "kh-%s: %s\n", name, err);
         return -1;
     }
+    if (kh_config_clock(s->cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-%s: %s: %s\n", name, cfgpath, err);
+        return -1;
+    }
     if (district && kh_config_set(s->cfg, "node", "district", district) < 0)
         return -1;
     kh_loglvl_t lvl = KH_LOG_INFO;

@@ -348,6 +348,16 @@ int32_t kh_date_add(int32_t d, int days)
 
 int kh_date_diff(int32_t a, int32_t b) { return (int)(to_days(a) - to_days(b)); }
 
+int64_t kh_date_start_ms(int32_t d)
+{
+    if (!kh_date_valid(d))
+        return 0;
+    struct tm tm = {.tm_year = d / 10000 - 1900, .tm_mon = d / 100 % 100 - 1,
+                    .tm_mday = d % 100, .tm_isdst = -1};
+    time_t t = mktime(&tm);
+    return t == (time_t)-1 ? 0 : (int64_t)t * 1000;
+}
+
 void kh_date_iso(int32_t d, char *out, size_t cap)
 {
     snprintf(out, cap, "%04d-%02d-%02d", (int)(d / 10000), (int)(d / 100 % 100), (int)(d % 100));

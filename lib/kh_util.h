@@ -45,6 +45,7 @@ int kh_date_parse(const char *s, int32_t *out);
 int32_t kh_date_add(int32_t d, int days);      /* 0 when d or the result is not valid */
 int kh_date_diff(int32_t a, int32_t b);        /* a − b in days */
 void kh_date_iso(int32_t d, char *out, size_t cap);   /* "2020-12-05" */
+int64_t kh_date_start_ms(int32_t d);           /* local midnight starting day d, unix ms; 0 when d is not valid */
 void kh_date_vi(int32_t d, char *out, size_t cap);    /* "05/12/2020" */
 
 /* Copies at most cap-1 bytes and terminates.  Returns 0, or -1 when src was cut. */

@@ -83,7 +83,7 @@ static void on_request(kh_zsock_t *s, zmq_msg_t *p, int n, void *arg)
     char id[KH_KEY_ID_MAX], role[16], unit[64], hex[65];
     sodium_bin2hex(hex, sizeof hex, key, 32);
     hex[16] = '\0';
-    if (kh_keys_by_curve(z->keys, key, kh_now_ms(), id, role, unit) < 0) {
+    if (kh_keys_by_curve(z->keys, key, kh_real_ms(), id, role, unit) < 0) {
         z->refused++;
         KH_WARN("auth.refused", "unknown, revoked or expired key: connection refused",
                 "key", hex, "address", address, "domain", domain);

@@ -61,6 +61,8 @@ static const char *const migrations[] = {
     "ALTER TABLE counted ADD COLUMN warning_list BLOB;",
     /* 3: the tamper-evident audit log (revisions applied, district and province cells changed) */
     KH_AUDIT_SCHEMA,
+    /* 4: outbox expiry (issue 10) */
+    KH_OUTBOX_EXPIRY("notifier"),
 };
 
 #define MAX_WARNINGS_KEPT 200   /* warnings carried on the feed per report */

@@ -35,6 +35,8 @@ static const char *const migrations[] = {
     "CREATE TABLE receipt (event_id TEXT PRIMARY KEY, district TEXT NOT NULL,"
     " at INTEGER NOT NULL);"
     KH_OUTBOX_SCHEMA("validator") KH_OUTBOX_SCHEMA("nodes"),
+    /* 2: outbox expiry: a reminder not delivered by its due date is dropped (issue 10) */
+    KH_OUTBOX_EXPIRY("validator") KH_OUTBOX_EXPIRY("nodes"),
 };
 
 typedef struct {
@@ -166,9 +168,11 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         goto out;
     }
     kh_report_set_str(&r->district, district);
-    int64_t now = kh_now_ms();
+    /* received_at is on the pipeline's clock (the calendar: on time, late); arrived_at on
+     * the machine's, as the keys' lifetimes are (which key was valid when it came) */
+    int64_t now = kh_now_ms(), arrived = kh_real_ms();
     r->received_at = c->replay_node_clock && r->submitted_at > 0 ? r->submitted_at : now;
-    r->arrived_at = now;
+    r->arrived_at = arrived;
     uint8_t *buf;
     size_t len;
     if (kh_wire_pack(&r->base, &buf, &len) < 0) {
@@ -188,7 +192,7 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         goto out;
     }
     kh__report__free_unpacked(again, NULL);
-    if (c->curve && signature_refused(c, r, now)) {
+    if (c->curve && signature_refused(c, r, arrived)) {
         free(buf);
         rc = refuse(c, district, r, "BAD_SIGNATURE",
                     "Chữ ký của báo cáo không khớp với khóa đã đăng ký của huyện",
@@ -259,8 +263,9 @@ static int apply_receipt(collector_t *c, const kh_wmsg_t *m, char *key, size_t k
     else if (sqlite3_changes(c->db) == 0)
         rc = KH_APPLY_DUP;
     else
-        rc = kh_link_put(c->to_nodes, r->district, r->event_id, KH_T_RECEIPT, m->payload,
-                         m->len) < 0 ? KH_APPLY_FAIL : KH_APPLY_NEW;
+        rc = kh_link_put_until(c->to_nodes, r->district, r->event_id, KH_T_RECEIPT, m->payload,
+                               m->len, r->expires_at > 0 ? r->expires_at : 0) < 0
+                 ? KH_APPLY_FAIL : KH_APPLY_NEW;
 out:
     kh__receipt__free_unpacked(r, NULL);
     return rc;
@@ -302,7 +307,7 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
     if (c->curve) {
         const char *uid = zmq_msg_gets(&parts[n - 1], "User-Id");
         char unit[64];
-        if (!uid || kh_keys_valid(c->keys, uid, kh_now_ms(), unit) < 0) {
+        if (!uid || kh_keys_valid(c->keys, uid, kh_real_ms(), unit) < 0) {
             c->refused_keys++;
             KH_WARN("auth.revoked", "a message from a key that is no longer valid: dropped",
                     "key_id", uid ? uid : "?", "refused", count_str(c->refused_keys));
@@ -338,7 +343,7 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
         kh_strlcpy(district, d, cap);
     }
     int fd = zmq_msg_get(&parts[n - 1], ZMQ_SRCFD);
-    int rc = conns_seen(c->conns, m->rid, m->rid_len, fd, key_id, district, kh_now_ms());
+    int rc = conns_seen(c->conns, m->rid, m->rid_len, fd, key_id, district, kh_mono_ms());
     switch (rc) {
     case CONN_KNOWN:
         return 1;
@@ -379,7 +384,7 @@ static int admit(void *arg, const char *domain, const char *key_id, const char *
 {
     collector_t *c = arg;
     if (strcmp(domain, "nodes") != 0 ||
-        conns_admit(c->conns, key_id, kh_now_ms(), (int64_t)c->svc.zopts.handshake_ms + 5000) == 0)
+        conns_admit(c->conns, key_id, kh_mono_ms(), (int64_t)c->svc.zopts.handshake_ms + 5000) == 0)
         return 0;
     c->refused_keys++;
     KH_WARN("auth.too_many_connections", "a key already has max_connections_per_key open "

@@ -73,7 +73,7 @@ static void scan_spool(run_t *r)
     if (!d)
         return;
     struct dirent *e;
-    int64_t now = kh_now_ms();
+    int64_t now = kh_real_ms();
     int budget = 100;            /* files per scan: a huge drop is taken in turns */
     while (budget > 0 && (e = readdir(d))) {
         size_t l = strlen(e->d_name);

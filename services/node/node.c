@@ -27,6 +27,8 @@ static const char *const migrations[] = {
     "CREATE TABLE receipt (event_id TEXT PRIMARY KEY, report_id TEXT NOT NULL,"
     " revision INTEGER NOT NULL, stage TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL);"
     KH_OUTBOX_SCHEMA("collector"),
+    /* 2: outbox expiry (issue 10) */
+    KH_OUTBOX_EXPIRY("collector"),
 };
 
 int node_open_db(node_t *n)

@@ -9,8 +9,8 @@
  *
  * Notices (services/notifier/notices.h says which are due when): a timer
  * ([notifier] check_interval_s) looks at the calendar ([calendar], the catalogue's
- * districts in force for each half-year from first_period on) and "today" (the real
- * clock, or [notifier] clock); events give late reports, warnings and the period-
+ * districts in force for each half-year from first_period on) and "today" (the
+ * pipeline's clock, [general] clock: kh_util.h); events give late reports, warnings and the period-
  * complete notice.  Each notice is one row of `notice`, keyed by its id and inserted
  * with ON CONFLICT DO NOTHING in the same transaction as whatever it causes, so it is
  * produced exactly once, across kill -9 and restarts:
@@ -63,6 +63,8 @@ static const char *const migrations[] = {
     "CREATE TABLE attempt (notice_id TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL,"
     " http_status INTEGER, error TEXT, PRIMARY KEY (notice_id, n));"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 3: outbox expiry: a reminder not delivered by its due date is dropped (issue 10) */
+    KH_OUTBOX_EXPIRY("collector"),
 };
 
 #define MAX_DISTRICTS 64        /* districts of one province in force at once */
@@ -82,7 +84,6 @@ typedef struct {
     sqlite3_stmt *st_event, *st_rep_ins, *st_rep_count, *st_rep_get, *st_notice, *st_delivery;
     /* [notifier] */
     nt_policy_t pol;
-    int32_t clock;               /* fixed "today" (yyyymmdd), 0: the real clock */
     kh_period_t first;           /* the first half-year notices are made for */
     long check_interval_s;
     char webhook_url[1024];
@@ -109,7 +110,7 @@ static const char *stage_name(Kh__Stage s)
     }
 }
 
-static int32_t today(const notifier_t *nt) { return nt->clock ? nt->clock : kh_today(); }
+static int32_t today(void) { return kh_today(); }   /* the pipeline's day */
 
 static const char *district_name(const notifier_t *nt, const char *code)
 {
@@ -120,10 +121,13 @@ static const char *district_name(const notifier_t *nt, const char *code)
 /* ---- notices ------------------------------------------------------------------------ */
 
 /* The reminder as a RECEIPT for the district's node, queued in the current
- * transaction.  Returns 0 or -1. */
+ * transaction.  It expires at the end of the due date: a node that has not taken it by
+ * then never will need it, so neither outbox (ours, the collector's) resends it for ever.
+ * Returns 0 or -1. */
 static int queue_reminder(notifier_t *nt, const char *id, const char *period,
-                          const char *district, const char *vi, const char *en)
+                          const char *district, int32_t due, const char *vi, const char *en)
 {
+    int64_t expires = kh_date_start_ms(kh_date_add(due, 1));
     Kh__Finding f = KH__FINDING__INIT;
     Kh__Finding *fp = &f;
     f.code = "REMINDER";
@@ -137,7 +141,9 @@ static int queue_reminder(notifier_t *nt, const char *id, const char *period,
     r.findings = &fp;
     r.n_findings = 1;
     r.at = kh_now_ms();
-    return kh_link_put_msg(nt->to_collector, "", id, KH_T_RECEIPT, &r.base) < 0 ? -1 : 0;
+    r.expires_at = expires > 0 ? expires : 0;
+    return kh_link_put_msg_until(nt->to_collector, "", id, KH_T_RECEIPT, &r.base,
+                                 r.expires_at) < 0 ? -1 : 0;
 }
 
 /* Makes notice `kind` once (inside the open transaction).  district NULL for the
@@ -184,17 +190,19 @@ static int make_notice(notifier_t *nt, nt_kind_t kind, const char *id,
         goto out;
     }
     if (kind == NT_REMINDER) {
-        if (queue_reminder(nt, id, a->period, district, vi, en) < 0)
+        if (queue_reminder(nt, id, a->period, district, a->due, vi, en) < 0)
             goto out;
         nt->reminders++;
         KH_INFO("notify.reminder", en, "notice_id", id, "district", district, "period",
                 a->period, "msg_vi", vi);
     } else {
         if (nt->wh) {
+            /* delivery times are the machine's (the retry schedule, give_up_s) */
+            int64_t real = kh_real_ms();
             st = nt->st_delivery;
             sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, now);
-            sqlite3_bind_int64(st, 3, now);
+            sqlite3_bind_int64(st, 2, real);
+            sqlite3_bind_int64(st, 3, real);
             step = sqlite3_step(st);
             sqlite3_reset(st);
             if (step != SQLITE_DONE)
@@ -289,7 +297,7 @@ static int event_notices(notifier_t *nt, const Kh__Receipt *e)
     kh_period_t p;
     if (kh_period_parse(e->period, &p) < 0 || p.kind != KH_P_HALF)
         return 0;                 /* the validator refuses these; nothing to track */
-    int32_t on = nt->clock ? nt->clock : kh_ms_to_date(e->at > 0 ? e->at : kh_now_ms());
+    int32_t on = kh_ms_to_date(e->at > 0 ? e->at : kh_now_ms());
     int counted = e->stage == KH__STAGE__STAGE_COUNTED;
     sqlite3_stmt *st = nt->st_rep_ins;
     sqlite3_bind_text(st, 1, e->period, -1, SQLITE_STATIC);
@@ -428,7 +436,7 @@ static void deliver_due(notifier_t *nt)
                                "AND d.next_at <= ? ORDER BY d.next_at LIMIT ?");
     if (!st)
         return;
-    sqlite3_bind_int64(st, 1, kh_now_ms());
+    sqlite3_bind_int64(st, 1, kh_real_ms());
     sqlite3_bind_int(st, 2, (int)nt->wh_max_inflight * 2);
     while (wh_room(nt->wh) > 0 && sqlite3_step(st) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -448,7 +456,7 @@ static void on_deliver_timer(uv_timer_t *t) { deliver_due(t->data); }
 static void on_delivered(void *arg, const char *id, long status, const char *error)
 {
     notifier_t *nt = arg;
-    int64_t now = kh_now_ms();
+    int64_t now = kh_real_ms();
     char st_s[16];
     snprintf(st_s, sizeof st_s, "%ld", status);
     if (kh_inbox_flush(nt->inbox) < 0 || kh_db_exec(nt->db, "BEGIN IMMEDIATE", "webhook") < 0) {
@@ -536,7 +544,7 @@ static void check_calendar(notifier_t *nt)
 {
     if (nt->svc.stopping || kh_inbox_flush(nt->inbox) < 0)
         return;
-    int32_t day = today(nt);
+    int32_t day = today();
     kh_period_t ps[MAX_PERIODS];
     size_t n = nt_periods_to_check(nt->first, day, nt->pol.reminder_days, ps, MAX_PERIODS);
     if (n == 0 || kh_db_exec(nt->db, "BEGIN IMMEDIATE", "notify.check") < 0)
@@ -620,10 +628,10 @@ static int configure(notifier_t *nt)
         return -1;
     nt->pol.reminder_days = (int)rd;
     nt->pol.grace_days = (int)gd;
-    if (kh_config_str(nt->svc.cfg, "notifier", "clock", "", buf, sizeof buf) < 0 ||
-        (buf[0] && nt_date_parse(buf, &nt->clock) < 0)) {
-        KH_ERROR("config.error", "[notifier] clock must be YYYY-MM-DD (or empty: the real "
-                 "clock)", "config", nt->svc.config_path);
+    if (kh_config_raw(nt->svc.cfg, "notifier", "clock", NULL)) {
+        KH_ERROR("config.error", "[notifier] clock is no longer read: the whole pipeline "
+                 "runs on one clock; move the date to [general] clock (e.g. 2020-12-06T10:00:00)",
+                 "config", nt->svc.config_path);
         return -1;
     }
     if (kh_config_str(nt->svc.cfg, "notifier", "webhook_url", "", nt->webhook_url,
@@ -676,7 +684,7 @@ static int first_period(notifier_t *nt)
     sqlite3_finalize(st);
     if (found)
         return 0;
-    nt->first = nt_period_of(today(nt));
+    nt->first = nt_period_of(today());
     nt_period_str(nt->first, buf, sizeof buf);
     st = kh_db_prepare(nt->db, "INSERT INTO meta(key,value) VALUES('first_period',?) "
                                "ON CONFLICT DO NOTHING");
@@ -791,9 +799,9 @@ int main(int argc, char **argv)
                                     "the webhook (not delivered, not given up).", NULL, NULL);
     char fp[8], day[16];
     nt_period_str(nt.first, fp, sizeof fp);
-    kh_date_iso(today(&nt), day, sizeof day);
-    KH_INFO("notify.config", nt.clock ? "notices use the fixed [notifier] clock"
-                                      : "notices use the real clock",
+    kh_date_iso(today(), day, sizeof day);
+    KH_INFO("notify.config", kh_clock_fixed(NULL, 0) ? "notices use the set [general] clock"
+                                                     : "notices use the machine's clock",
             "today", day, "first_period", fp, "webhook", nt.wh ? nt.webhook_url : "off");
     kh_service_ready(s, "notifying", "listen", listen);
     kh_service_run(s);

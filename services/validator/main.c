@@ -24,6 +24,8 @@
 
 static const char *const migrations[] = {
     KH_OUTBOX_SCHEMA("aggregator") KH_OUTBOX_SCHEMA("notifier"),
+    /* 2: outbox expiry (issue 10) */
+    KH_OUTBOX_EXPIRY("aggregator") KH_OUTBOX_EXPIRY("notifier"),
 };
 
 typedef struct {

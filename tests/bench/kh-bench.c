@@ -874,7 +874,7 @@ int main(int argc, char **argv)
         snprintf(n->report_id, sizeof n->report_id, "%s-%s", n->district, PERIOD);
         snprintf(id, sizeof id, "bench-%s", n->district);
         if (kh_key_generate(id, "district", n->district, &n->key) < 0 ||
-            kh_keys_register(keys, &n->key, kh_now_ms() - 1000, err, sizeof err) < 0) {
+            kh_keys_register(keys, &n->key, kh_real_ms() - 1000, err, sizeof err) < 0) {
             fprintf(stderr, "kh-bench: key %s: %s\n", id, err);
             return 1;
         }

@@ -7,6 +7,12 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$TOP/${KH_BUILD:-build}/bin      # KH_BUILD=build-san: the sanitizer build (make san)
 export KH_BIN=$BIN
 
+# The pipeline's clock in every test ([general] clock): a fixed day outside every
+# reminder window (7 days before 20 June / 5 December) and far from midnight, so that
+# no test depends on the day it runs (make test passes under faketime on any day).  A
+# test that walks the calendar sets its own (test_notify).
+TEST_CLOCK=${KH_TEST_CLOCK:-2027-03-10T10:00:00}
+
 # mkrun DIR PORTBASE — a run folder with a config using ports PORTBASE..PORTBASE+6
 # (7101-7103 nodes/feed/snapshot, 7104-7107 the four services' metrics endpoints)
 mkrun() {
@@ -14,6 +20,7 @@ mkrun() {
     rm -rf "$dir"; mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     sed -e "s|^run_dir = .*|run_dir = $dir|" \
+        -e "s|^clock = .*|clock = $TEST_CLOCK|" \
         -e "s|^data_dir = .*|data_dir = $TOP/data|" \
         -e "s|127.0.0.1:7101|127.0.0.1:$base|g" \
         -e "s|127.0.0.1:7102|127.0.0.1:$((base + 1))|g" \

@@ -77,9 +77,10 @@ check_eq "the rest of the config is deploy/kh.ini's" "" \
     "$(diff <(grep -v '^run_dir =\|^data_dir =' "$TOP/deploy/kh.ini") \
             <(grep -v '^run_dir =\|^data_dir =' "$CONF"))"
 
-# ---- 2. the installed config, adjusted only for the run folder, the ports (and DESTDIR) ----
+# ---- 2. the installed config, adjusted only for the run folder, the ports, the clock (a
+# fixed day, as every test: lib.sh) and DESTDIR ----
 STATE=$T/state
-sed -i -e "s|^run_dir = [^ ;]*|run_dir = $STATE|" \
+sed -i -e "s|^run_dir = [^ ;]*|run_dir = $STATE|" -e "s|^clock = .*|clock = $TEST_CLOCK|" \
        -e "s|^data_dir = \([^ ;]*\)|data_dir = $D\1|" "$CONF"
 for i in 1 2 3 4 5 6 7; do sed -i "s|127.0.0.1:710$i|127.0.0.1:$((base + i - 1))|g" "$CONF"; done
 export KH_CONFIG=$CONF RUN=$STATE BIN=$D/usr/bin     # lib.sh's helpers use the installed kh-node

@@ -2,7 +2,8 @@
 # Notifications (issue 6): reminders to the districts that have not reported, province
 # alerts (late, missing, late report, rule warnings, period complete) on an HTTP webhook
 # that fails at first, every notice made once and delivered once, across kill -9 and
-# restarts.  "Today" is [notifier] clock; each change of day restarts the notifier.
+# restarts.  "Today" is the pipeline's clock ([general] clock, 10:00 of the day); each
+# change of day restarts the four province services on the new day (the nodes stay up).
 #
 #   20 Nov 2020  829, 831 (one commune breaks warning rule R14), 832 report: a warnings
 #                alert, delivered on the 5th attempt (500, 500, 500, dropped, 200)
@@ -25,7 +26,7 @@ set_conf notifier first_period 2020S2
 set_conf notifier reminder_days 7
 set_conf notifier grace_days 10
 set_conf notifier check_interval_s 1
-set_conf notifier clock 2020-11-20
+set_conf general clock 2020-11-20T10:00:00
 set_conf notifier webhook_url "http://127.0.0.1:$port/kh"
 set_conf notifier webhook_retry 1
 set_conf notifier webhook_timeout_ms 3000
@@ -50,14 +51,21 @@ reminders() { "$BIN/kh-node" status --district "$1" | grep -c "^reminder	2020S2	
 all_reminded() { local d; for d in "$@"; do [ "$(reminders "$d")" -ge 1 ] || return 1; done; }
 ids() { ndb "SELECT ifnull(group_concat(id, ' '), '') FROM (SELECT id FROM notice WHERE $1 ORDER BY id)"; }
 gone() { ! [ -r "/proc/$1/stat" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat"; }
-restart_notifier() {   # restart_notifier DAY [kill] — stop (SIGTERM, or kill -9), new day, start
+PROVINCE=(notifier aggregator validator collector)
+restart_notifier() {   # restart_notifier DAY [kill] — a new day: the province services
+    # stopped (SIGTERM) and started on DAY; kill: the notifier alone killed -9 and started
+    # again on the same day
     if [ "${2:-}" = kill ]; then
         pipeline kill notifier
-    else
-        local p; p=$(cat "$RUN/pids/notifier.pid"); kill -TERM "$p"; wait_for 10 gone "$p"
+        pipeline restart notifier >/dev/null
+        return
     fi
-    set_conf notifier clock "$1"
-    pipeline restart notifier >/dev/null
+    local s p
+    for s in "${PROVINCE[@]}"; do
+        p=$(cat "$RUN/pids/$s.pid"); kill -TERM "$p"; wait_for 60 gone "$p"
+    done
+    set_conf general clock "${1}T10:00:00"
+    for s in "${PROVINCE[@]}"; do pipeline restart "$s" >/dev/null; done
 }
 late5="late/2020S2/834 late/2020S2/835 late/2020S2/836 late/2020S2/837 late/2020S2/838"
 

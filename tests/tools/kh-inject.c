@@ -720,9 +720,9 @@ int main(int argc, char **argv)
             rc = 1;
     }
 
-    int64_t deadline = kh_now_ms() + o.wait_ms;
+    int64_t deadline = kh_mono_ms() + o.wait_ms;
     while (rc == 0 && !done()) {
-        int64_t left = deadline - kh_now_ms();
+        int64_t left = deadline - kh_mono_ms();
         if (left <= 0)
             break;
         zmq_pollitem_t it[2] = {{sock, 0, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};

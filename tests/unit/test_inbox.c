@@ -221,7 +221,8 @@ static void put(kh_link_t *l, const char *key, const char *type, int expect)
 static const char *const recv_migrations[] = {
     "CREATE TABLE msgs (key TEXT PRIMARY KEY, type TEXT NOT NULL);"};
 static const char *const send_migrations[] = {
-    KH_OUTBOX_SCHEMA("peer"), KH_OUTBOX_SCHEMA("peer2"), KH_OUTBOX_SCHEMA("routed")};
+    KH_OUTBOX_SCHEMA("peer"), KH_OUTBOX_SCHEMA("peer2"), KH_OUTBOX_SCHEMA("routed"),
+    KH_OUTBOX_EXPIRY("peer") KH_OUTBOX_EXPIRY("peer2") KH_OUTBOX_EXPIRY("routed")};
 
 /* Builds the whole hop.  window/resend_ms for the sender, batch for the receiver. */
 static void start(ctx_t *c, int batch_max, int batch_ms, int window, int resend_ms,

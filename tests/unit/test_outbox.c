@@ -72,7 +72,7 @@ typedef struct {
     fake_t fk;
 } fx_t;
 
-static const char *const migrations[] = {KH_OUTBOX_SCHEMA("t")};
+static const char *const migrations[] = {KH_OUTBOX_SCHEMA("t"), KH_OUTBOX_EXPIRY("t")};
 
 static void open_db(fx_t *fx)
 {

@@ -84,6 +84,11 @@ int admin_keys(int argc, char **argv, const char *config_path)
         fprintf(stderr, "kh-admin: %s\n", err);
         return 1;
     }
+    if (kh_config_clock(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-admin: %s\n", err);
+        kh_config_destroy(&cfg);
+        return 1;
+    }
     char dir[PATH_MAX];
     kh_config_str(cfg, "security", "keys_dir", "%RUN%/keys", dir, sizeof dir);
     int rc = 1;
@@ -135,7 +140,7 @@ int admin_keys(int argc, char **argv, const char *config_path)
         }
         if (open_registry(cfg, &db) < 0)
             goto out;
-        if (!strcmp(cmd, "register") ? kh_keys_register(db, &k, kh_now_ms(), err, sizeof err)
+        if (!strcmp(cmd, "register") ? kh_keys_register(db, &k, kh_real_ms(), err, sizeof err)
                                      : kh_keys_rotate(db, old, &k, grace_h * 3600000LL, err,
                                                       sizeof err)) {
             fprintf(stderr, "kh-admin: %s: %s\n", k.id, err);

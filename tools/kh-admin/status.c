@@ -6,7 +6,10 @@
  * (libcurl, a short timeout) and its Prometheus text parsed: state, uptime, queue
  * depths and counters.  The last report per district (the one the collector received
  * last) comes from the collector's database and what became of it from the
- * aggregator's, both opened without writing (query_only).
+ * aggregator's, both opened without writing (query_only).  Then the notices to the
+ * districts (reminders): how many still wait for their node in the collector's outbox,
+ * and how many expired undelivered (their due date passed before the node took them:
+ * the expired tables of the collector's and the notifier's outboxes, lib/kh_outbox.h).
  *
  *   exit 0  every service with a metrics endpoint answered
  *   exit 1  at least one did not (shown as "down"); the rest is printed all the same
@@ -37,7 +40,8 @@ static const char status_usage[] =
     "usage: kh-admin [--config FILE] status [--json] [--timeout-ms MS]\n"
     "The four services' health, read from their metrics endpoints ([collector] metrics,\n"
     "[validator] metrics, … = HOST:PORT): up or down, uptime, queue depths and counters;\n"
-    "then the last report each district sent (collector and aggregator databases).\n"
+    "then the last report each district sent (collector and aggregator databases), and\n"
+    "the reminders waiting for a district's node or expired undelivered.\n"
     "--json: the same as one JSON object (every series of every endpoint).\n"
     "--timeout-ms: per endpoint (default 2000).\n"
     "Exit 0: every configured endpoint answered; 1: at least one service is down;\n"
@@ -238,6 +242,66 @@ static sqlite3 *open_db(kh_config_t *cfg, const char *section, char *why, size_t
     return db;
 }
 
+/* Reminders to the districts: waiting in the collector's outbox for a node, and expired
+ * undelivered (collector and notifier outboxes).  -1 where it cannot be read. */
+typedef struct {
+    long long waiting, expired;
+    char expired_districts[256];     /* "835 836 …" (distinct, sorted, cut when long) */
+    char why[256];
+} notices_t;
+
+static long long count_of(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    long long n = -1;
+    if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return n;
+}
+
+static void notices_read(kh_config_t *cfg, notices_t *nt)
+{
+    memset(nt, 0, sizeof *nt);
+    nt->waiting = nt->expired = -1;
+    char nwhy[256];
+    sqlite3 *coll = open_db(cfg, "collector", nt->why, sizeof nt->why);
+    sqlite3 *notif = open_db(cfg, "notifier", nwhy, sizeof nwhy);
+    if (!coll) {
+        sqlite3_close(notif);
+        return;
+    }
+    nt->waiting = count_of(coll, "SELECT count(*) FROM outbox_nodes WHERE expires_at IS NOT NULL");
+    long long a = count_of(coll, "SELECT count(*) FROM outbox_nodes_expired");
+    long long b = notif ? count_of(notif, "SELECT count(*) FROM outbox_collector_expired") : 0;
+    if (a < 0 || b < 0)
+        snprintf(nt->why, sizeof nt->why, "an outbox's expired table cannot be read (a "
+                 "database from before the expiry: start the services once to migrate it)");
+    else
+        nt->expired = a + b;
+    sqlite3_stmt *st;
+    if (nt->expired > 0 &&
+        sqlite3_prepare_v2(coll, "SELECT DISTINCT dest FROM outbox_nodes_expired ORDER BY dest",
+                           -1, &st, NULL) == SQLITE_OK) {
+        size_t used = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(st, 0);
+            int w = snprintf(nt->expired_districts + used, sizeof nt->expired_districts - used,
+                             "%s%s", used ? " " : "", d ? d : "?");
+            if (w < 0 || (size_t)w >= sizeof nt->expired_districts - used) {
+                nt->expired_districts[used] = '\0';
+                break;
+            }
+            used += (size_t)w;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(notif);
+    sqlite3_close(coll);
+}
+
 /* What became of report_id/revision at the aggregator. */
 static const char *stage_of(sqlite3 *agg, const char *id, long long rev, int refused)
 {
@@ -330,6 +394,21 @@ static void padded(const char *s, int width)
     printf("%s%*s", s, n < width ? width - n : 0, "");
 }
 
+static void print_notices(const notices_t *nt)
+{
+    printf("\nreminders to districts / nhắc hạn gửi các đơn vị\n");
+    if (nt->waiting < 0 || nt->expired < 0) {
+        printf("  (%s)\n", nt->why);
+        return;
+    }
+    printf("  waiting for the district's node: %lld\n", nt->waiting);
+    printf("  expired undelivered:             %lld%s%s\n", nt->expired,
+           nt->expired_districts[0] ? "  (" : "", nt->expired_districts);
+    if (nt->expired_districts[0])
+        printf(")\n  -> these districts' nodes were not connected before the due date: check "
+               "that each runs and reaches the collector (kh-admin keys list, the node's log)\n");
+}
+
 static void print_table(svc_t *sv, const last_t *rows, int n_rows, const char *rows_why)
 {
     printf("%-10s %-5s %10s %10s %10s %10s %10s %10s %10s  %s\n", "service", "state", "uptime",
@@ -400,7 +479,8 @@ static json_t *num(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-static int print_json(svc_t *sv, const last_t *rows, int n_rows, const char *rows_why)
+static int print_json(svc_t *sv, const last_t *rows, int n_rows, const char *rows_why,
+                      const notices_t *nt)
 {
     json_t *root = json_object(), *svcs = json_array(), *ds = json_array();
     if (!root || !svcs || !ds)
@@ -432,6 +512,17 @@ static int print_json(svc_t *sv, const last_t *rows, int n_rows, const char *row
     json_object_set_new(root, "districts", ds);
     if (n_rows < 0)
         json_object_set_new(root, "districts_error", json_string(rows_why));
+    json_t *no = json_object();
+    if (!no)
+        return -1;
+    if (nt->waiting < 0 || nt->expired < 0) {
+        json_object_set_new(no, "error", json_string(nt->why));
+    } else {
+        json_object_set_new(no, "reminders_waiting", json_integer(nt->waiting));
+        json_object_set_new(no, "expired_undelivered", json_integer(nt->expired));
+        json_object_set_new(no, "expired_districts", json_string(nt->expired_districts));
+    }
+    json_object_set_new(root, "notices", no);
     int rc = json_dumpf(root, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
     printf("\n");
     json_decref(root);
@@ -472,6 +563,11 @@ int admin_status(int argc, char **argv, const char *config_path)
         fprintf(stderr, "kh-admin: %s\n", err);
         return 2;
     }
+    if (kh_config_clock(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-admin: %s\n", err);
+        kh_config_destroy(&cfg);
+        return 2;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "kh-admin: cannot initialise libcurl\n");
         kh_config_destroy(&cfg);
@@ -504,7 +600,10 @@ int admin_status(int argc, char **argv, const char *config_path)
     last_t *rows = calloc(DISTRICTS_MAX, sizeof *rows);
     char why[512] = "out of memory";
     int n_rows = rows ? last_reports(cfg, rows, why, sizeof why) : -1;
-    if (json ? print_json(sv, rows, n_rows, why) < 0 : (print_table(sv, rows, n_rows, why), 0)) {
+    notices_t nt;
+    notices_read(cfg, &nt);
+    if (json ? print_json(sv, rows, n_rows, why, &nt) < 0
+             : (print_table(sv, rows, n_rows, why), print_notices(&nt), 0)) {
         fprintf(stderr, "kh-admin: cannot write the JSON output\n");
         free(rows);
         goto out;

@@ -123,6 +123,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "kh-feed: %s\n", err);
         return 1;
     }
+    if (kh_config_clock(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-feed: %s\n", err);
+        kh_config_destroy(&cfg);
+        return 1;
+    }
     char mirror_path[1024], feed[1024], snap[1024], data[1024];
     long max_msg, s1, s2;
     if (kh_config_str(cfg, "feed", "mirror", "%RUN%/feed-mirror.db", mirror_path,

@@ -147,6 +147,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "kh-logs: %s\n", err);
         return 1;
     }
+    if (kh_config_clock(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-logs: %s\n", err);
+        kh_config_destroy(&cfg);
+        return 1;
+    }
     kh_config_set(cfg, "node", "district", "%DISTRICT%");   /* keep the token for below */
     char list[8192], data[1024];
     kh_config_str(cfg, "logs", "endpoints", "", list, sizeof list);
