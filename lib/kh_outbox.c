@@ -59,7 +59,7 @@ struct kh_outbox {
     kh_metric_t *m[5];                /* depth, queued, resent, acked, expired */
     int m_init;
     sqlite3_stmt *st_put, *st_next, *st_get, *st_del, *st_del_dest, *st_count, *st_dests, *st_below;
-    sqlite3_stmt *st_exp_copy, *st_exp_del;
+    sqlite3_stmt *st_exp_any, *st_exp_copy, *st_exp_del;
     sqlite3_stmt *st_version;    /* PRAGMA data_version: another process wrote (kh-node submit) */
     int64_t data_version;
 };
@@ -126,6 +126,8 @@ kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend
     ob->st_count = prep(ob, "SELECT count(*) FROM outbox_%s");
     ob->st_dests = prep(ob, "SELECT DISTINCT dest FROM outbox_%s");
     ob->st_below = prep(ob, "SELECT count(*) FROM outbox_%s WHERE dest=? AND seq<=?");
+    ob->st_exp_any = prep(ob, "SELECT 1 FROM outbox_%s WHERE expires_at IS NOT NULL AND "
+                              "expires_at<=? LIMIT 1");
     ob->st_exp_copy = prep(ob, "INSERT INTO outbox_%s_expired(key,dest,type,created_at,"
                                "expires_at,expired_at) SELECT key,dest,type,created_at,"
                                "expires_at,?1 FROM outbox_%s WHERE expires_at IS NOT NULL AND "
@@ -134,7 +136,7 @@ kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend
                               "expires_at<=? RETURNING seq,dest,key,type");
     if (!ob->st_put || !ob->st_next || !ob->st_get || !ob->st_del || !ob->st_del_dest ||
         !ob->st_count || !ob->st_dests || !ob->st_below || !ob->st_version ||
-        !ob->st_exp_copy || !ob->st_exp_del) {
+        !ob->st_exp_any || !ob->st_exp_copy || !ob->st_exp_del) {
         kh_outbox_destroy(&ob);
         return NULL;
     }
@@ -168,6 +170,7 @@ void kh_outbox_destroy(kh_outbox_t **self_p)
     sqlite3_finalize(ob->st_count);
     sqlite3_finalize(ob->st_dests);
     sqlite3_finalize(ob->st_below);
+    sqlite3_finalize(ob->st_exp_any);
     sqlite3_finalize(ob->st_exp_copy);
     sqlite3_finalize(ob->st_exp_del);
     for (size_t i = 0; i < ob->n_dests; i++) {
@@ -453,6 +456,16 @@ int kh_outbox_expire(kh_outbox_t *ob)
     if (!sqlite3_get_autocommit(ob->db))
         return 0;                    /* inside a batch: the next pump after COMMIT */
     int64_t now = kh_now_ms();
+    /* a read first (the partial index): no write transaction while nothing is due */
+    sqlite3_bind_int64(ob->st_exp_any, 1, now);
+    int any = sqlite3_step(ob->st_exp_any);
+    sqlite3_reset(ob->st_exp_any);
+    if (any == SQLITE_DONE)
+        return 0;
+    if (any != SQLITE_ROW) {
+        KH_ERROR("outbox.expire", sqlite3_errmsg(ob->db), "outbox", ob->name);
+        return -1;
+    }
     if (sqlite3_exec(ob->db, "SAVEPOINT outbox_expire", NULL, NULL, NULL) != SQLITE_OK) {
         KH_ERROR("outbox.expire", sqlite3_errmsg(ob->db), "outbox", ob->name);
         return -1;

@@ -231,7 +231,7 @@ static void start(ctx_t *c, int batch_max, int batch_ms, int window, int resend_
     char err[512];
     if (kh_db_open(&c->rdb, c->rpath, recv_migrations, 1, err, sizeof err) < 0)
         fail_msg("receiver db: %s", err);
-    if (kh_db_open(&c->sdb, c->spath, send_migrations, 3, err, sizeof err) < 0)
+    if (kh_db_open(&c->sdb, c->spath, send_migrations, sizeof send_migrations / sizeof *send_migrations, err, sizeof err) < 0)
         fail_msg("sender db: %s", err);
     assert_int_equal(sqlite3_open_v2(c->rpath, &c->reader, SQLITE_OPEN_READONLY, NULL),
                      SQLITE_OK);

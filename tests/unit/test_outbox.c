@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kh_db.h"
+#include "kh_util.h"
 #include "kh_log.h"
 #include "kh_outbox.h"
 
@@ -73,11 +74,12 @@ typedef struct {
 } fx_t;
 
 static const char *const migrations[] = {KH_OUTBOX_SCHEMA("t"), KH_OUTBOX_EXPIRY("t")};
+#define N_MIGRATIONS (sizeof migrations / sizeof *migrations)
 
 static void open_db(fx_t *fx)
 {
     char err[256];
-    if (kh_db_open(&fx->db, fx->path, migrations, 1, err, sizeof err) < 0)
+    if (kh_db_open(&fx->db, fx->path, migrations, N_MIGRATIONS, err, sizeof err) < 0)
         fail_msg("kh_db_open: %s", err);
 }
 
@@ -167,6 +169,53 @@ static int quiet_pumps(fx_t *fx, int ms, int max, int *n)
 }
 
 /* ---- tests -------------------------------------------------------------------------- */
+
+/* A row with an expiry (a reminder) leaves the outbox once the pipeline's clock has
+ * passed it, sent or not: recorded in outbox_t_expired, never resent, counted; rows
+ * without an expiry and rows not yet due stay. */
+static void test_expired_rows_leave_and_are_recorded(void **state)
+{
+    char err[200];
+    unsetenv("KH_CLOCK");
+    assert_int_equal(kh_clock_set("2027-06-15T10:00:00Z", err, sizeof err), 0);
+    fx_t *fx = start(state, 8, 50);
+    int64_t day = 86400000, t0 = 1813053600000LL;       /* 2027-06-15T10:00:00Z */
+    assert_int_equal(kh_outbox_put_until(fx->ob, "829", "due-tomorrow", "RECEIPT", "a", 1,
+                                         t0 + day), 1);
+    assert_int_equal(kh_outbox_put_until(fx->ob, "831", "due-yesterday", "RECEIPT", "b", 1,
+                                         t0 - day), 1);
+    put(fx, "832", "never", 1);
+    assert_int_equal(pump(fx), 2);                  /* the expired one is not sent */
+    assert_int_equal(count_sent(&fx->fk, "due-yesterday"), 0);
+    assert_int_equal(kh_outbox_expired(fx->ob), 1);
+    assert_int_equal(kh_outbox_depth(fx->ob), 2);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(fx->db, "SELECT key, dest, type, expires_at FROM "
+                                        "outbox_t_expired", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "due-yesterday");
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), "831");
+    assert_string_equal((const char *)sqlite3_column_text(st, 2), "RECEIPT");
+    assert_int_equal(sqlite3_column_int64(st, 3), t0 - day);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+
+    /* two days later: the one in flight expires too; it is never resent, and its late
+     * acknowledgement finds nothing */
+    assert_int_equal(kh_clock_set("2027-06-17T10:00:00Z", err, sizeof err), 0);
+    assert_int_equal(kh_outbox_expire(fx->ob), 1);
+    assert_int_equal(kh_outbox_expire(fx->ob), 0);   /* once */
+    usleep(120 * 1000);                               /* past resend_ms (50) */
+    fake_reset(&fx->fk);
+    pump(fx);
+    assert_int_equal(count_sent(&fx->fk, "due-tomorrow"), 0);
+    assert_int_equal(ack1(fx, "due-tomorrow"), 0);
+    assert_int_equal(kh_outbox_expired(fx->ob), 2);
+    assert_int_equal(kh_outbox_depth(fx->ob), 1);     /* "never" stays until acked */
+    assert_int_equal(ack1(fx, "never"), 1);
+    assert_int_equal(kh_outbox_depth(fx->ob), 0);
+    assert_int_equal(kh_clock_set("real", err, sizeof err), 0);
+}
 
 static void test_new_needs_table(void **state)
 {
@@ -527,7 +576,7 @@ static void test_rows_from_another_connection_are_sent(void **state)
     assert_int_equal(pump(fx), 0);
     sqlite3 *other = NULL;
     char err[256];
-    if (kh_db_open(&other, fx->path, migrations, 1, err, sizeof err) < 0)
+    if (kh_db_open(&other, fx->path, migrations, N_MIGRATIONS, err, sizeof err) < 0)
         fail_msg("kh_db_open: %s", err);
     kh_outbox_t *ob2 = kh_outbox_new(other, "t", 8, LONG_MS);
     assert_non_null(ob2);
@@ -732,6 +781,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ack_rolled_back_is_sent_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_depth_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_rows_leave_and_are_recorded, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_reset_dest_resends_now, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

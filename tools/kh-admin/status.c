@@ -402,11 +402,13 @@ static void print_notices(const notices_t *nt)
         return;
     }
     printf("  waiting for the district's node: %lld\n", nt->waiting);
-    printf("  expired undelivered:             %lld%s%s\n", nt->expired,
-           nt->expired_districts[0] ? "  (" : "", nt->expired_districts);
+    printf("  expired undelivered:             %lld", nt->expired);
     if (nt->expired_districts[0])
-        printf(")\n  -> these districts' nodes were not connected before the due date: check "
-               "that each runs and reaches the collector (kh-admin keys list, the node's log)\n");
+        printf("  (%s)\n  -> these districts' nodes were not connected before the due date: "
+               "check that each runs and reaches the collector (kh-admin keys list, the "
+               "node's log)\n", nt->expired_districts);
+    else
+        printf("\n");
 }
 
 static void print_table(svc_t *sv, const last_t *rows, int n_rows, const char *rows_why)
