@@ -243,6 +243,8 @@ void kh_service_gate(kh_service_t *s, kh_zsock_t *in, int64_t backlog)
 static void on_signal(uv_signal_t *h, int signum)
 {
     kh_service_t *s = h->data;
+    if (s->stopping)
+        return;                     /* a second signal while draining: the same stop */
     KH_INFO("service.signal", signum == SIGTERM ? "SIGTERM: draining and stopping"
                                                 : "SIGINT: draining and stopping");
     kh_service_stop(s);
@@ -255,6 +257,7 @@ int kh_service_run(kh_service_t *s)
     s->sigterm.data = s->sigint.data = s;
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
+    s->signals_on = 1;
     signal(SIGPIPE, SIG_IGN);
     if (s->log_check_ep[0] &&
         kh_zap_selfcheck_as(&s->loop, s->zctx, ZMQ_SUB, s->log_check_ep, s->log_check_pk, 5000,
@@ -300,8 +303,13 @@ void kh_service_stop(kh_service_t *s)
         kh_zap_close(s->own_zap);
         s->own_zap = NULL;
     }
-    uv_close((uv_handle_t *)&s->sigterm, NULL);
-    uv_close((uv_handle_t *)&s->sigint, NULL);
+    /* the signal handles stay (unreferenced: the loop ends without them) until
+     * kh_service_fini, so a second SIGTERM while draining (a supervisor that signals
+     * the process and its group) is taken as the same stop, not the default action */
+    if (s->signals_on) {
+        uv_unref((uv_handle_t *)&s->sigterm);
+        uv_unref((uv_handle_t *)&s->sigint);
+    }
     if (s->on_stop)
         s->on_stop(s);
 }
@@ -315,6 +323,12 @@ static void report_open(uv_handle_t *h, void *arg)
 void kh_service_fini(kh_service_t *s)
 {
     metrics_fini(s);
+    if (s->signals_on) {
+        uv_close((uv_handle_t *)&s->sigterm, NULL);
+        uv_close((uv_handle_t *)&s->sigint, NULL);
+        uv_run(&s->loop, UV_RUN_NOWAIT);    /* completes the closes */
+        s->signals_on = 0;
+    }
     if (uv_loop_close(&s->loop) == UV_EBUSY)
         uv_walk(&s->loop, report_open, NULL);
     KH_INFO("service.stop", "stopped");

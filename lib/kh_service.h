@@ -21,6 +21,7 @@ typedef struct kh_service {
     uv_loop_t loop;
     void *zctx;
     uv_signal_t sigterm, sigint;
+    int signals_on;              /* sigterm, sigint started (kh_service_run) until fini */
     void (*on_stop)(struct kh_service *s);
     void *arg;
     int stopping;
@@ -94,8 +95,9 @@ int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *serv
 int kh_service_selfcheck(kh_service_t *s, kh_zsock_t *sock, const uint8_t server_pk[32],
                          void (*ready)(void *arg), void *arg);
 
-/* Begins the stop: tells systemd STOPPING=1 (sd_notify), closes the signal handles and
- * calls on_stop once. */
+/* Begins the stop: tells systemd STOPPING=1 (sd_notify), lets the loop end without the
+ * signal handles (a further SIGTERM/SIGINT while draining is the same stop;
+ * kh_service_fini closes them) and calls on_stop once. */
 void kh_service_stop(kh_service_t *s);
 
 /* Readiness (systemd Type=notify): kh_service_ready(s, msg [, key, value]...) logs the
