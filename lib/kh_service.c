@@ -316,8 +316,13 @@ void kh_service_fini(kh_service_t *s)
 {
     metrics_fini(s);
     if (s->signals_on) {
+        /* closing gives SIGTERM/SIGINT their default action back: a late one (the
+         * second of a supervisor that signals the process, then its group) must not
+         * turn this clean exit into a kill, so they are ignored from here on */
         uv_close((uv_handle_t *)&s->sigterm, NULL);
         uv_close((uv_handle_t *)&s->sigint, NULL);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
         uv_run(&s->loop, UV_RUN_NOWAIT);    /* completes the closes */
         s->signals_on = 0;
     }

@@ -168,7 +168,8 @@ void kh_service_stop(kh_service_t *s);
 /* Sends READY=1 and STATUS=msg.  Returns 0 (also when there is no NOTIFY_SOCKET), or -1
  * after logging a warning when the notification could not be sent. */
 int kh_service_notify_ready(kh_service_t *s, const char *msg);
-/* Ends logging, terminates the ZeroMQ context, frees the config. */
+/* Ends logging, terminates the ZeroMQ context, frees the config.  After kh_service_run,
+ * SIGTERM and SIGINT are ignored from here on (the process is exiting with its status). */
 void kh_service_fini(kh_service_t *s);
 
 /* ---- health: the metrics endpoint (lib/kh_metrics.h) ----

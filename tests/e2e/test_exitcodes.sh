@@ -29,11 +29,11 @@ reset_conf() { cp "$RUN/kh.ini.orig" "$KH_CONFIG"; }
 SERVICES=(collector validator aggregator notifier node)
 OUT=$RUN/exit; mkdir -p "$OUT"
 
-# cmd NAME — the command line of a service (kh-node run for node)
+# cmd NAME — sets CMD to the command line of a service (kh-node run for node)
 cmd() {
     case $1 in
-        node) echo "$BIN/kh-node run --district 829 --config $KH_CONFIG" ;;
-        *) echo "$BIN/kh-$1 --config $KH_CONFIG" ;;
+        node) CMD=("$BIN/kh-node" run --district 829 --config "$KH_CONFIG") ;;
+        *) CMD=("$BIN/kh-$1" --config "$KH_CONFIG") ;;
     esac
 }
 section() { [ "$1" = node ] && echo node || echo "$1"; }
@@ -42,8 +42,8 @@ section() { [ "$1" = node ] && echo node || echo "$1"; }
 # is killed by timeout and fails with 124); prints its exit code
 run_to_end() {
     local rc
-    # shellcheck disable=SC2046
-    timeout 60 $(cmd "$1") >"$2" 2>&1; rc=$?
+    cmd "$1"
+    timeout 60 "${CMD[@]}" >"$2" 2>&1; rc=$?
     echo "$rc"
 }
 
@@ -138,8 +138,8 @@ done
 # it never got ready.
 start_wait() {
     local i
-    # shellcheck disable=SC2046
-    timeout 120 $(cmd "$1") >"$2" 2>&1 &
+    cmd "$1"
+    timeout 120 "${CMD[@]}" >"$2" 2>&1 &
     pid=$!
     for i in $(seq 1 600); do
         grep -q '"event":"service.ready"' "$2" 2>/dev/null && return 0
