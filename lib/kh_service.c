@@ -9,6 +9,7 @@
 #include "kh_zap.h"
 
 #include <getopt.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 
 static int metrics_start(kh_service_t *s, const char *section);   /* health, at the end */
 static void metrics_fini(kh_service_t *s);
+static int check_key_load(kh_service_t *s);                        /* self-check, below */
+static void check_step(kh_service_t *s);
 
 int kh_service_str(kh_service_t *s, const char *section, const char *key, const char *dflt,
                    char *out, size_t cap)
@@ -52,22 +55,6 @@ static void via_loopback(char *ep, size_t cap)
     }
 }
 
-static void on_log_selfcheck(void *arg, int ok)
-{
-    kh_service_t *s = arg;
-    if (s->stopping)
-        return;                 /* stopped meanwhile: its handler is gone, no verdict */
-    if (ok == 0) {
-        KH_INFO("auth.selfcheck", "self-check passed: the log stream refused a client with an "
-                "unknown key");
-        return;
-    }
-    KH_ERROR("auth.selfcheck", "self-check FAILED: the log stream let a client with an unknown "
-             "key in; refusing to run with authentication not enforced");
-    s->exit_code = 1;
-    kh_service_stop(s);
-}
-
 /* A log stream that leaves the host (tcp): a CURVE server whose ZAP handler lets admin
  * keys only subscribe (domain "logs"), checked at start like the other doors.  Fail
  * closed: without CURVE, a server key or the registry, the service does not start. */
@@ -95,6 +82,8 @@ static int log_over_network(kh_service_t *s, const char *section, const char *ep
         return -1;
     }
     via_loopback(self, sizeof self);
+    if (check_key_load(s) < 0)
+        return -1;
     /* checked once the loop runs (kh_service_run), the service's own setup done */
     kh_strlcpy(s->log_check_ep, self, sizeof s->log_check_ep);
     memcpy(s->log_check_pk, server.curve_pk, sizeof s->log_check_pk);
@@ -176,7 +165,11 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         cfg_long(s, "batch_ms", 5, 0, 10000, &s->batch_ms) < 0 ||
         cfg_long(s, "window", 64, 1, 10000, &s->window) < 0 ||
         cfg_long(s, "resend_ms", 3000, 10, 3600000, &s->resend_ms) < 0 ||
-        cfg_long(s, "max_backlog", 1000, 0, 100000000, &s->max_backlog) < 0)
+        cfg_long(s, "max_backlog", 1000, 0, 100000000, &s->max_backlog) < 0 ||
+        cfg_long(s, "selfcheck_timeout_ms", KH_SELFCHECK_TIMEOUT_MS, 100,
+                 KH_SELFCHECK_MAX_WAIT_MS, &s->selfcheck_timeout_ms) < 0 ||
+        cfg_long(s, "selfcheck_attempts", KH_SELFCHECK_ATTEMPTS, 1, 50,
+                 &s->selfcheck_attempts) < 0)
         return -1;
     s->zopts.hwm = (int)hwm;
     s->zopts.max_msg = maxmsg;
@@ -247,6 +240,8 @@ void kh_service_gate(kh_service_t *s, kh_zsock_t *in, int64_t backlog)
 static void on_signal(uv_signal_t *h, int signum)
 {
     kh_service_t *s = h->data;
+    if (s->stopping)
+        return;                     /* a second signal while draining: the same stop */
     KH_INFO("service.signal", signum == SIGTERM ? "SIGTERM: draining and stopping"
                                                 : "SIGINT: draining and stopping");
     kh_service_stop(s);
@@ -259,15 +254,12 @@ int kh_service_run(kh_service_t *s)
     s->sigterm.data = s->sigint.data = s;
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_signal_start(&s->sigint, on_signal, SIGINT);
+    s->signals_on = 1;
     signal(SIGPIPE, SIG_IGN);
-    if (s->log_check_ep[0] &&
-        kh_zap_selfcheck_as(&s->loop, s->zctx, ZMQ_SUB, s->log_check_ep, s->log_check_pk, 5000,
-                            on_log_selfcheck, s) < 0) {
-        s->exit_code = 1;              /* fail closed: an unchecked stream does not run */
-        kh_service_stop(s);
-    }
+    if (!s->stopping)
+        check_step(s);              /* the self-checks, then ready */
     uv_run(&s->loop, UV_RUN_DEFAULT);
-    return 0;
+    return s->exit_code;
 }
 
 /* systemd's notification socket ($NOTIFY_SOCKET; sd_notify does nothing without it).
@@ -299,13 +291,21 @@ void kh_service_stop(kh_service_t *s)
     if (s->stopping)
         return;
     s->stopping = 1;
+    s->check_stage = 3;             /* no further check, never ready */
+    kh_zap_selfcheck_cancel(s->check);
+    s->check = NULL;
     notify(s, "STOPPING=1", "draining and stopping");
     if (s->own_zap) {
         kh_zap_close(s->own_zap);
         s->own_zap = NULL;
     }
-    uv_close((uv_handle_t *)&s->sigterm, NULL);
-    uv_close((uv_handle_t *)&s->sigint, NULL);
+    /* the signal handles stay (unreferenced: the loop ends without them) until
+     * kh_service_fini, so a second SIGTERM while draining (a supervisor that signals
+     * the process and its group) is taken as the same stop, not the default action */
+    if (s->signals_on) {
+        uv_unref((uv_handle_t *)&s->sigterm);
+        uv_unref((uv_handle_t *)&s->sigint);
+    }
     if (s->on_stop)
         s->on_stop(s);
 }
@@ -319,6 +319,17 @@ static void report_open(uv_handle_t *h, void *arg)
 void kh_service_fini(kh_service_t *s)
 {
     metrics_fini(s);
+    if (s->signals_on) {
+        /* closing gives SIGTERM/SIGINT their default action back: a late one (the
+         * second of a supervisor that signals the process, then its group) must not
+         * turn this clean exit into a kill, so they are ignored from here on */
+        uv_close((uv_handle_t *)&s->sigterm, NULL);
+        uv_close((uv_handle_t *)&s->sigint, NULL);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        uv_run(&s->loop, UV_RUN_NOWAIT);    /* completes the closes */
+        s->signals_on = 0;
+    }
     if (uv_loop_close(&s->loop) == UV_EBUSY)
         uv_walk(&s->loop, report_open, NULL);
     KH_INFO("service.stop", "stopped");
@@ -327,6 +338,7 @@ void kh_service_fini(kh_service_t *s)
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     kh_config_destroy(&s->cfg);
+    sodium_memzero(s->check_sk, sizeof s->check_sk);
 }
 
 int kh_service_curve(kh_service_t *s)
@@ -403,20 +415,170 @@ int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *serv
     return 0;
 }
 
-static void on_selfcheck(void *arg, int ok)
+/* ---- the start-up self-check ------------------------------------------------------------- */
+
+/* [security] selfcheck_key, read once: empty (the default) leaves the client a fresh
+ * random key per attempt.  Returns 0, or -1 after logging. */
+static int check_key_load(kh_service_t *s)
+{
+    if (s->check_key_loaded)
+        return 0;
+    char path[1024], err[512];
+    if (kh_config_str(s->cfg, "security", "selfcheck_key", "", path, sizeof path) < 0) {
+        KH_ERROR("config.error", "[security] selfcheck_key is too long", "config", s->config_path);
+        return -1;
+    }
+    if (path[0]) {
+        kh_key_t k;
+        if (kh_key_read(path, &k, err, sizeof err) < 0) {
+            KH_ERROR("config.error", err, "option", "[security] selfcheck_key");
+            return -1;
+        }
+        if (!k.has_secret) {
+            KH_ERROR("config.error", "[security] selfcheck_key names a key file without its "
+                     "secret (a .key file, not a .pub)", "path", path);
+            sodium_memzero(&k, sizeof k);
+            return -1;
+        }
+        memcpy(s->check_pk, k.curve_pk, sizeof s->check_pk);
+        memcpy(s->check_sk, k.curve_sk, sizeof s->check_sk);
+        s->check_key_set = 1;
+        KH_WARN("auth.selfcheck", "[security] selfcheck_key is set: the self-check presents "
+                "that key (only to test the alarm: a registered key makes the service refuse "
+                "to run)", "key_id", k.id, "path", path);
+        sodium_memzero(&k, sizeof k);
+    }
+    s->check_key_loaded = 1;
+    return 0;
+}
+
+/* What the check's client presents, for log lines. */
+static const char *check_client(const kh_service_t *s)
+{
+    return s->check_key_set ? "a client with the key of [security] selfcheck_key"
+                            : "a client with an unknown key";
+}
+
+static void on_check(void *arg, kh_zap_outcome_t outcome, int attempts);
+
+/* Starts one check.  Returns 0, or -1 after logging. */
+static int check_start(kh_service_t *s, int type, const char *ep, const uint8_t pk[32],
+                       const char *what)
+{
+    kh_zap_check_opts_t o = {
+        .type = type, .endpoint = ep, .server_pk = pk,
+        .client_pk = s->check_key_set ? s->check_pk : NULL,
+        .client_sk = s->check_key_set ? s->check_sk : NULL,
+        .timeout_ms = (int)s->selfcheck_timeout_ms, .max_timeout_ms = KH_SELFCHECK_MAX_WAIT_MS,
+        .attempts = (int)s->selfcheck_attempts, .what = what,
+    };
+    int64_t bound = kh_zap_selfcheck_bound_ms(&o);
+    if (bound < 0 || !(s->check = kh_zap_selfcheck(&s->loop, s->zctx, &o, on_check, s)))
+        return -1;
+    /* systemd: a start that takes this long is not a hung one (Type=notify) */
+    char state[64], status[400];
+    snprintf(state, sizeof state, "EXTEND_TIMEOUT_USEC=%lld", (long long)(bound + 10000) * 1000);
+    snprintf(status, sizeof status, "self-check of %s %s (up to %lld s)", what, ep,
+             (long long)(bound + 999) / 1000);
+    notify(s, state, status);
+    return 0;
+}
+
+/* The next step of the start-up: the log stream's check, the door's, then ready. */
+static void check_step(kh_service_t *s)
+{
+    for (;;) {
+        switch (s->check_stage++) {
+        case 0:
+            if (!s->log_check_ep[0])
+                break;
+            if (check_start(s, ZMQ_SUB, s->log_check_ep, s->log_check_pk, "the log stream") < 0)
+                goto fail;
+            return;
+        case 1:
+            if (!s->door_check_ep[0])
+                break;
+            if (check_start(s, ZMQ_DEALER, s->door_check_ep, s->door_check_pk,
+                            "the CURVE endpoint") < 0)
+                goto fail;
+            return;
+        case 2:
+            if (s->ready)
+                s->ready(s->ready_arg);
+            return;
+        default:
+            return;
+        }
+    }
+fail:
+    KH_ERROR("auth.selfcheck", "the self-check could not start: refusing to run with "
+             "authentication not proven");
+    s->exit_code = KH_EXIT_FAILURE;     /* fail closed: an unchecked door does not run */
+    kh_service_stop(s);
+}
+
+static void on_check(void *arg, kh_zap_outcome_t outcome, int attempts)
 {
     kh_service_t *s = arg;
+    s->check = NULL;                    /* freed after this returns */
     if (s->stopping)
-        return;                 /* stopped meanwhile: not ready, and no false alarm */
-    if (ok == 0) {
-        KH_INFO("auth.selfcheck", "self-check passed: a client with an unknown key was refused");
-        s->ready(s->ready_arg);
+        return;                         /* stopped meanwhile: not ready, and no false alarm */
+    int log_stream = s->check_stage == 1;
+    char what[320], msg[1200], att[16];
+    snprintf(what, sizeof what, "%s %s", log_stream ? "the log stream" : "the CURVE endpoint",
+             log_stream ? s->log_check_ep : s->door_check_ep);
+    snprintf(att, sizeof att, "%d", attempts);
+    switch (outcome) {
+    case KH_ZAP_REFUSED:
+        if (log_stream)
+            snprintf(msg, sizeof msg, "self-check passed: the log stream refused %s",
+                     check_client(s));
+        else
+            snprintf(msg, sizeof msg, "self-check passed: %s was refused by %s",
+                     check_client(s), what);
+        KH_INFO("auth.selfcheck", msg, "attempts", att);
+        check_step(s);
         return;
+    case KH_ZAP_ADMITTED:
+        snprintf(msg, sizeof msg, "self-check FAILED: %s let %s in; refusing to run with "
+                 "authentication not enforced%s", what, check_client(s),
+                 s->check_key_set ? " ([security] selfcheck_key is set: if that key is "
+                                    "registered, this is the alarm being tested; leave it empty "
+                                    "to run)" : "");
+        KH_ERROR("auth.selfcheck", msg, "attempts", att);
+        s->exit_code = KH_EXIT_FAILURE;
+        break;
+    case KH_ZAP_NO_ANSWER:
+    default:
+        snprintf(msg, sizeof msg, "self-check got NO ANSWER: %s did not answer the handshake "
+                 "of a test client in %d attempts: not known whether authentication is "
+                 "enforced, so not ready; stopping with exit code %d (EX_TEMPFAIL) for the "
+                 "supervisor to start it again. If this repeats, check the machine's load and "
+                 "that this process's ZAP handler answers (raise [general] "
+                 "selfcheck_timeout_ms or selfcheck_attempts on a slow machine)", what,
+                 attempts, KH_EXIT_TEMPFAIL);
+        KH_ERROR("auth.selfcheck", msg, "attempts", att);
+        s->exit_code = KH_EXIT_TEMPFAIL;
+        break;
     }
-    KH_ERROR("auth.selfcheck", "self-check FAILED: a client with an unknown key was not refused; "
-                               "refusing to run with authentication not enforced");
-    s->exit_code = 1;
     kh_service_stop(s);
+}
+
+int kh_service_selfcheck_at(kh_service_t *s, const char *endpoint, const uint8_t server_pk[32],
+                            void (*ready)(void *arg), void *arg)
+{
+    if (!endpoint || kh_strlcpy(s->door_check_ep, endpoint, sizeof s->door_check_ep) < 0) {
+        s->door_check_ep[0] = '\0';
+        KH_ERROR("auth.selfcheck", "the endpoint to self-check is missing or too long");
+        return -1;
+    }
+    if (check_key_load(s) < 0) {
+        s->door_check_ep[0] = '\0';
+        return -1;
+    }
+    memcpy(s->door_check_pk, server_pk, sizeof s->door_check_pk);
+    kh_service_on_ready(s, ready, arg);
+    return 0;
 }
 
 int kh_service_selfcheck(kh_service_t *s, kh_zsock_t *sock, const uint8_t server_pk[32],
@@ -424,12 +586,19 @@ int kh_service_selfcheck(kh_service_t *s, kh_zsock_t *sock, const uint8_t server
 {
     char self[256];
     size_t sl = sizeof self;
-    if (zmq_getsockopt(kh_zsock_raw(sock), ZMQ_LAST_ENDPOINT, self, &sl) < 0)
+    if (zmq_getsockopt(kh_zsock_raw(sock), ZMQ_LAST_ENDPOINT, self, &sl) < 0) {
+        KH_ERROR("auth.selfcheck", "cannot tell where the socket to self-check is bound",
+                 "error", zmq_strerror(zmq_errno()));
         return -1;
+    }
     via_loopback(self, sizeof self);
+    return kh_service_selfcheck_at(s, self, server_pk, ready, arg);
+}
+
+void kh_service_on_ready(kh_service_t *s, void (*ready)(void *arg), void *arg)
+{
     s->ready = ready;
     s->ready_arg = arg;
-    return kh_zap_selfcheck(&s->loop, s->zctx, self, server_pk, 5000, on_selfcheck, s);
 }
 
 /* ---- health: the metrics endpoint and what it shows ------------------------------------ */

@@ -156,85 +156,201 @@ void kh_zap_admit(kh_zap_t *z, kh_zap_admit_fn fn, void *arg)
 
 /* ---- self-check -------------------------------------------------------------------------- */
 
-typedef struct {
+struct kh_zap_check {
+    uv_loop_t *loop;
+    void *zctx;
+    int type;
+    char endpoint[256];
+    char what[80];
+    uint8_t server_pk[32];
+    int own_key;                 /* 1: the configured client key below; 0: random each time */
+    uint8_t client_pk[32], client_sk[32];
+    int timeout_ms, max_timeout_ms, attempts;
+    int attempt;                 /* the attempt running, 1..attempts */
+    int wait_ms;                 /* its wait */
     kh_zsock_t *client, *monitor;
     uv_timer_t timer;
     kh_zap_check_fn done;
     void *arg;
     int finished;
-} check_t;
+};
 
-static void check_closed(uv_handle_t *h) { free(h->data); }
+const char *kh_zap_outcome_name(kh_zap_outcome_t o)
+{
+    switch (o) {
+    case KH_ZAP_REFUSED: return "refused";
+    case KH_ZAP_ADMITTED: return "admitted";
+    case KH_ZAP_NO_ANSWER: return "no answer";
+    }
+    return "?";
+}
 
-static void check_finish(check_t *c, int ok)
+static int opts_ok(const kh_zap_check_opts_t *o)
+{
+    return o && o->endpoint && strlen(o->endpoint) < 256 && o->server_pk && o->timeout_ms >= 1 &&
+           o->attempts >= 1 && !o->client_pk == !o->client_sk;
+}
+
+/* The wait of attempt k (1-based): timeout_ms doubled k-1 times, at most the larger of
+ * max_timeout_ms and timeout_ms. */
+static int attempt_wait(int timeout_ms, int max_timeout_ms, int k)
+{
+    int64_t cap = max_timeout_ms > timeout_ms ? max_timeout_ms : timeout_ms, w = timeout_ms;
+    for (int i = 1; i < k && w < cap; i++)
+        w *= 2;
+    return (int)(w < cap ? w : cap);
+}
+
+int64_t kh_zap_selfcheck_bound_ms(const kh_zap_check_opts_t *o)
+{
+    if (!opts_ok(o))
+        return -1;
+    int64_t sum = 0;
+    for (int k = 1; k <= o->attempts; k++)
+        sum += attempt_wait(o->timeout_ms, o->max_timeout_ms, k);
+    return sum;
+}
+
+static void check_closed(uv_handle_t *h)
+{
+    kh_zap_check_t *c = h->data;
+    sodium_memzero(c->client_sk, sizeof c->client_sk);
+    free(c);
+}
+
+/* Closes the attempt's client and its monitor (their events no longer matter). */
+static void attempt_close(kh_zap_check_t *c)
+{
+    if (c->monitor)
+        kh_zsock_close(c->monitor);
+    if (c->client)
+        kh_zsock_close(c->client);
+    c->monitor = c->client = NULL;
+}
+
+/* Ends the check: everything closed, then done (unless cancelled: notify 0). */
+static void check_end(kh_zap_check_t *c, int notify, kh_zap_outcome_t outcome)
 {
     if (c->finished)
         return;
     c->finished = 1;
     uv_timer_stop(&c->timer);
-    kh_zsock_close(c->monitor);
-    kh_zsock_close(c->client);
-    uv_close((uv_handle_t *)&c->timer, check_closed);
-    c->done(c->arg, ok);
+    attempt_close(c);
+    uv_close((uv_handle_t *)&c->timer, check_closed);    /* frees c after this turn */
+    if (notify)
+        c->done(c->arg, outcome, c->attempt);
 }
 
 static void on_monitor(kh_zsock_t *s, zmq_msg_t *p, int n, void *arg)
 {
     (void)s;
-    check_t *c = arg;
-    if (n < 1 || zmq_msg_size(&p[0]) < 2)
+    kh_zap_check_t *c = arg;
+    if (n < 1 || zmq_msg_size(&p[0]) < 2 || c->finished)
         return;
     uint16_t event;
     memcpy(&event, zmq_msg_data(&p[0]), 2);
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-        check_finish(c, 0);
+        check_end(c, 1, KH_ZAP_REFUSED);
     else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-        check_finish(c, -1);
+        check_end(c, 1, KH_ZAP_ADMITTED);
 }
 
-static void on_check_timeout(uv_timer_t *t) { check_finish(t->data, -1); }
+static void on_check_timeout(uv_timer_t *t);
 
-int kh_zap_selfcheck(uv_loop_t *loop, void *zctx, const char *endpoint, const uint8_t server_pk[32],
-                     int timeout_ms, kh_zap_check_fn done, void *arg)
+/* Starts attempt c->attempt + 1: a new client (and key) watched by a new monitor.
+ * Returns 0, or -1 after logging (what was opened is closed again). */
+static int attempt_start(kh_zap_check_t *c)
 {
-    return kh_zap_selfcheck_as(loop, zctx, ZMQ_DEALER, endpoint, server_pk, timeout_ms, done, arg);
-}
-
-int kh_zap_selfcheck_as(uv_loop_t *loop, void *zctx, int type, const char *endpoint,
-                        const uint8_t server_pk[32], int timeout_ms, kh_zap_check_fn done,
-                        void *arg)
-{
-    static int serial;
-    check_t *c = calloc(1, sizeof *c);
-    if (!c)
-        return -1;
-    c->done = done;
-    c->arg = arg;
+    static unsigned serial;
     uint8_t pk[32], sk[32];
-    randombytes_buf(sk, sizeof sk);
-    crypto_scalarmult_base(pk, sk);
-    kh_zopts_t o = {.curve_server_pk = server_pk, .curve_pk = pk, .curve_sk = sk};
+    if (c->own_key) {
+        memcpy(pk, c->client_pk, 32);
+        memcpy(sk, c->client_sk, 32);
+    } else {
+        randombytes_buf(sk, sizeof sk);
+        crypto_scalarmult_base(pk, sk);
+    }
+    kh_zopts_t o = {.curve_server_pk = c->server_pk, .curve_pk = pk, .curve_sk = sk};
     char mon[64];
-    snprintf(mon, sizeof mon, "inproc://kh-selfcheck-%d", ++serial);
-    c->client = kh_zsock_new(loop, zctx, type, &o, NULL, NULL);
+    snprintf(mon, sizeof mon, "inproc://kh-selfcheck-%u", ++serial);
+    c->client = kh_zsock_new(c->loop, c->zctx, c->type, &o, NULL, NULL);
+    sodium_memzero(sk, sizeof sk);
     if (!c->client || zmq_socket_monitor(kh_zsock_raw(c->client), mon,
                                          ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                              ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0)
-        goto out_fail;
-    c->monitor = kh_zsock_new(loop, zctx, ZMQ_PAIR, NULL, on_monitor, c);
+        goto fail;
+    c->monitor = kh_zsock_new(c->loop, c->zctx, ZMQ_PAIR, NULL, on_monitor, c);
     if (!c->monitor || kh_zsock_connect(c->monitor, mon) < 0 ||
-        kh_zsock_connect(c->client, endpoint) < 0)
-        goto out_fail;
+        kh_zsock_connect(c->client, c->endpoint) < 0)
+        goto fail;
+    c->attempt++;
+    c->wait_ms = attempt_wait(c->timeout_ms, c->max_timeout_ms, c->attempt);
+    uv_timer_start(&c->timer, on_check_timeout, (uint64_t)c->wait_ms, 0);
+    return 0;
+fail:
+    KH_ERROR("auth.selfcheck", "cannot start the self-check", "error", zmq_strerror(zmq_errno()),
+             "endpoint", c->endpoint);
+    attempt_close(c);
+    return -1;
+}
+
+static void on_check_timeout(uv_timer_t *t)
+{
+    kh_zap_check_t *c = t->data;
+    if (c->finished)
+        return;
+    char msg[512], att[16];
+    snprintf(att, sizeof att, "%d", c->attempt);
+    int last = c->attempt >= c->attempts;
+    snprintf(msg, sizeof msg, "self-check: no answer from %s%s%s within %d ms (attempt %d of "
+             "%d)%s", c->what, c->what[0] ? " " : "", c->endpoint, c->wait_ms, c->attempt, c->attempts,
+             last ? "; no attempt left" : "; trying again with a fresh client");
+    KH_WARN("auth.selfcheck", msg, "attempt", att, "endpoint", c->endpoint);
+    attempt_close(c);
+    if (last || attempt_start(c) < 0)
+        check_end(c, 1, KH_ZAP_NO_ANSWER);
+}
+
+kh_zap_check_t *kh_zap_selfcheck(uv_loop_t *loop, void *zctx, const kh_zap_check_opts_t *o,
+                                 kh_zap_check_fn done, void *arg)
+{
+    if (!opts_ok(o) || !done || sodium_init() < 0) {
+        KH_ERROR("auth.selfcheck", "cannot start the self-check: bad options");
+        return NULL;
+    }
+    kh_zap_check_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        KH_ERROR("auth.selfcheck", "cannot start the self-check: out of memory");
+        return NULL;
+    }
+    c->loop = loop;
+    c->zctx = zctx;
+    c->type = o->type;
+    kh_strlcpy(c->endpoint, o->endpoint, sizeof c->endpoint);
+    kh_strlcpy(c->what, o->what ? o->what : "", sizeof c->what);
+    memcpy(c->server_pk, o->server_pk, 32);
+    if (o->client_pk) {
+        c->own_key = 1;
+        memcpy(c->client_pk, o->client_pk, 32);
+        memcpy(c->client_sk, o->client_sk, 32);
+    }
+    c->timeout_ms = o->timeout_ms;
+    c->max_timeout_ms = o->max_timeout_ms;
+    c->attempts = o->attempts;
+    c->done = done;
+    c->arg = arg;
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
-    uv_timer_start(&c->timer, on_check_timeout, (uint64_t)timeout_ms, 0);
-    return 0;
-out_fail:
-    KH_ERROR("auth.selfcheck", "cannot start the self-check", "error", zmq_strerror(zmq_errno()));
-    if (c->monitor)
-        kh_zsock_close(c->monitor);
-    if (c->client)
-        kh_zsock_close(c->client);
-    free(c);
-    return -1;
+    if (attempt_start(c) < 0) {
+        c->finished = 1;
+        uv_close((uv_handle_t *)&c->timer, check_closed);
+        return NULL;
+    }
+    return c;
+}
+
+void kh_zap_selfcheck_cancel(kh_zap_check_t *c)
+{
+    if (c)
+        check_end(c, 0, KH_ZAP_NO_ANSWER);
 }

@@ -1259,7 +1259,7 @@ int main(int argc, char **argv)
     kh_service_watch_count(s, "kh_messages_malformed_total", "Malformed messages refused "
                            "(inbox, snapshot and history requests).", NULL, NULL, &a.malformed);
     if (!a.curve)
-        say_ready(&a);
+        kh_service_on_ready(s, say_ready, &a);
     else if (kh_service_selfcheck(s, a.snap, a.server.curve_pk, say_ready, &a) < 0)
         return 1;
     kh_service_run(s);

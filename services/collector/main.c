@@ -548,8 +548,13 @@ int main(int argc, char **argv)
         kh_service_str(s, "collector", "receipts", NULL, receipts, sizeof receipts) ||
         kh_service_str(s, "collector", "validator", NULL, validator, sizeof validator))
         return 1;
-    c.replay_node_clock =
-        strcmp(kh_config_raw(s->cfg, "collector", "replay_clock", "collector"), "node") == 0;
+    const char *replay = kh_config_raw(s->cfg, "collector", "replay_clock", "collector");
+    if (strcmp(replay, "collector") != 0 && strcmp(replay, "node") != 0) {
+        KH_ERROR("config.error", "[collector] replay_clock must be collector or node",
+                 "config", s->config_path);
+        return 1;
+    }
+    c.replay_node_clock = strcmp(replay, "node") == 0;
     if (!(c.cat = kh_service_catalog(s)))
         return 1;
     if (kh_db_open(&c.db, db_path, migrations, sizeof migrations / sizeof *migrations, err,
@@ -634,7 +639,7 @@ int main(int argc, char **argv)
                            NULL, NULL, &c.refused_keys);
     /* with CURVE, prove that a client with an unknown key is refused before saying ready */
     if (!c.curve)
-        say_ready(&c);
+        kh_service_on_ready(s, say_ready, &c);
     else if (kh_service_selfcheck(s, c.front, c.server.curve_pk, say_ready, &c) < 0)
         return 1;
     kh_service_run(s);

@@ -52,6 +52,7 @@ typedef struct {
     char spool[PATH_MAX];
     uv_fs_event_t watch;
     uv_timer_t timer;
+    char collector[1024];
 } run_t;
 
 /* ---- run: spool folder ------------------------------------------------------------------ */
@@ -191,6 +192,18 @@ static void on_stop(kh_service_t *s)
     kh_link_destroy(&r->node.link);
 }
 
+/* Once the self-checks passed (a tcp log stream's, if any). */
+static void say_ready(void *arg)
+{
+    run_t *r = arg;
+    char msg[128];
+    snprintf(msg, sizeof msg, "node running; %lld report(s) waiting in the outbox",
+             (long long)kh_outbox_depth(kh_link_outbox(r->node.link)));
+    kh_service_ready(&r->svc, msg, "district", r->node.district, "collector", r->collector,
+                     "spool", r->spool);
+}
+
+/* kh-node run: returns the exit status (kh_service.h: 0 after SIGTERM/SIGINT). */
 static int cmd_run(run_t *r)
 {
     kh_service_t *s = &r->svc;
@@ -225,13 +238,9 @@ static int cmd_run(run_t *r)
     r->timer.data = r;
     uv_timer_start(&r->timer, on_timer, 0, 200);
     s->on_stop = on_stop;
-    char msg[128];
-    snprintf(msg, sizeof msg, "node running; %lld report(s) waiting in the outbox",
-             (long long)kh_outbox_depth(kh_link_outbox(r->node.link)));
-    kh_service_ready(s, msg, "district", r->node.district, "collector", collector,
-            "spool", r->spool);
-    kh_service_run(s);
-    return 0;
+    kh_strlcpy(r->collector, collector, sizeof r->collector);
+    kh_service_on_ready(s, say_ready, r);
+    return kh_service_run(s);
 }
 
 int main(int argc, char **argv)

@@ -95,6 +95,7 @@ typedef struct {
     /* counters */
     uint64_t events, malformed, reminders, alerts, wh_delivered, wh_failed, wh_retries,
         wh_gave_up;
+    char listen[1024];
 } notifier_t;
 
 static const char *stage_name(Kh__Stage s)
@@ -588,6 +589,13 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     kh_inbox_add(nt->inbox, s, &m);
 }
 
+/* Once the self-checks passed (a tcp log stream's, if any). */
+static void say_ready(void *arg)
+{
+    notifier_t *nt = arg;
+    kh_service_ready(&nt->svc, "notifying", "listen", nt->listen);
+}
+
 static void on_stop(kh_service_t *s)
 {
     notifier_t *nt = (notifier_t *)s;
@@ -709,9 +717,10 @@ int main(int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 1;
     kh_service_t *s = &nt.svc;
-    char db_path[1024], listen[1024], coll[1024], err[512];
+    char db_path[1024], coll[1024], err[512];
+    char *listen = nt.listen;
     if (kh_service_str(s, "notifier", "db", "%RUN%/notifier.db", db_path, sizeof db_path) ||
-        kh_service_str(s, "notifier", "listen", NULL, listen, sizeof listen) ||
+        kh_service_str(s, "notifier", "listen", NULL, listen, sizeof nt.listen) ||
         kh_service_str(s, "collector", "receipts", NULL, coll, sizeof coll) || configure(&nt))
         return 1;
     if (!(nt.cat = kh_service_catalog(s)))
@@ -803,7 +812,7 @@ int main(int argc, char **argv)
     KH_INFO("notify.config", kh_clock_fixed(NULL, 0) ? "notices use the set [general] clock"
                                                      : "notices use the machine's clock",
             "today", day, "first_period", fp, "webhook", nt.wh ? nt.webhook_url : "off");
-    kh_service_ready(s, "notifying", "listen", listen);
+    kh_service_on_ready(s, say_ready, &nt);
     kh_service_run(s);
     sqlite3_finalize(nt.st_event);
     sqlite3_finalize(nt.st_rep_ins);
@@ -815,5 +824,5 @@ int main(int argc, char **argv)
     kh_catalog_destroy(&nt.cat);
     curl_global_cleanup();
     kh_service_fini(s);
-    return 0;
+    return s->exit_code;
 }

@@ -37,6 +37,7 @@ typedef struct {
     kh_link_t *to_aggregator, *to_notifier;
     uv_timer_t pump_timer;
     uint64_t accepted, rejected, malformed;
+    char listen[1024];
 } validator_t;
 
 static int queue(kh_link_t *l, const char *key, const char *type, const ProtobufCMessage *m)
@@ -139,6 +140,13 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     kh_inbox_add(v->inbox, s, &m);
 }
 
+/* Once the self-checks passed (a tcp log stream's, if any). */
+static void say_ready(void *arg)
+{
+    validator_t *v = arg;
+    kh_service_ready(&v->svc, "validating", "listen", v->listen);
+}
+
 static void on_stop(kh_service_t *s)
 {
     validator_t *v = (validator_t *)s;
@@ -157,9 +165,10 @@ int main(int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 1;
     kh_service_t *s = &v.svc;
-    char db_path[1024], listen[1024], agg[1024], notif[1024], err[512];
+    char db_path[1024], agg[1024], notif[1024], err[512];
+    char *listen = v.listen;
     if (kh_service_str(s, "validator", "db", "%RUN%/validator.db", db_path, sizeof db_path) ||
-        kh_service_str(s, "validator", "listen", NULL, listen, sizeof listen) ||
+        kh_service_str(s, "validator", "listen", NULL, listen, sizeof v.listen) ||
         kh_service_str(s, "aggregator", "listen", NULL, agg, sizeof agg) ||
         kh_service_str(s, "notifier", "listen", NULL, notif, sizeof notif))
         return 1;
@@ -197,10 +206,10 @@ int main(int argc, char **argv)
                            "reason", "rules", &v.rejected);
     kh_service_watch_count(s, "kh_messages_malformed_total", "Malformed messages refused "
                            "(wrong frames, type or payload).", NULL, NULL, &v.malformed);
-    kh_service_ready(s, "validating", "listen", listen);
+    kh_service_on_ready(s, say_ready, &v);
     kh_service_run(s);
     kh_db_close(&v.db);
     kh_catalog_destroy(&v.cat);
     kh_service_fini(s);
-    return 0;
+    return s->exit_code;
 }
