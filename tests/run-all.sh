@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # run-all.sh — runs every unit test binary (cmocka) and every end-to-end script,
 # counts their checks, and ends with the line "N passed, N failed".
-#   tests/run-all.sh [--unit-only] [NAME-FILTER]
+#   tests/run-all.sh [--unit-only | --e2e-only] [NAME-FILTER]
+# NAME-FILTER: an extended regular expression matched against the test names
+# (test_frames, …): "frames" or "frames|expiry".
 set -u
 cd "$(dirname "$0")/.."
-unit_only=0
+unit_only=0 e2e_only=0
 [ "${1:-}" = --unit-only ] && { unit_only=1; shift; }
+[ "${1:-}" = --e2e-only ] && { e2e_only=1; shift; }
 filter=${1:-}
 passed=0 failed=0
 out=tests/out
@@ -43,9 +46,10 @@ san_end() {       # san_end NAME LOG — sets san_n to the number of reports and
 }
 
 for t in "$build"/tests/test_*; do
+    [ "$e2e_only" = 1 ] && break
     [ -x "$t" ] || continue
     name=$(basename "$t")
-    [ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+    [ -n "$filter" ] && ! [[ $name =~ $filter ]] && continue
     log="$out/$name.log"
     san_begin
     "$t" >"$log" 2>&1
@@ -68,7 +72,7 @@ done
 if [ "$unit_only" = 0 ]; then
     for t in tests/e2e/test_*.sh; do
         name=$(basename "$t" .sh)
-        [ -n "$filter" ] && [[ $name != *$filter* ]] && continue
+        [ -n "$filter" ] && ! [[ $name =~ $filter ]] && continue
         log="$out/$name.log"
         start=$SECONDS
         san_begin
