@@ -69,7 +69,7 @@ static dest_t *dest_get(kh_outbox_t *ob, const char *dest, int create);
 static sqlite3_stmt *prep(kh_outbox_t *ob, const char *fmt)
 {
     char sql[640];
-    snprintf(sql, sizeof sql, fmt, ob->name, ob->name);
+    snprintf(sql, sizeof sql, fmt, ob->name, ob->name, ob->name);   /* each %s: the name */
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(ob->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         KH_ERROR("outbox.prepare", sqlite3_errmsg(ob->db), "outbox", ob->name);
@@ -128,12 +128,15 @@ kh_outbox_t *kh_outbox_new(sqlite3 *db, const char *name, int window, int resend
     ob->st_below = prep(ob, "SELECT count(*) FROM outbox_%s WHERE dest=? AND seq<=?");
     ob->st_exp_any = prep(ob, "SELECT 1 FROM outbox_%s WHERE expires_at IS NOT NULL AND "
                               "expires_at<=? LIMIT 1");
+    /* the same rows for both (one write transaction: nothing else writes between) */
+#define EXPIRED_ROWS "SELECT seq FROM outbox_%s WHERE expires_at IS NOT NULL AND " \
+                     "expires_at<=?1 ORDER BY seq LIMIT ?2"
     ob->st_exp_copy = prep(ob, "INSERT INTO outbox_%s_expired(key,dest,type,created_at,"
                                "expires_at,expired_at) SELECT key,dest,type,created_at,"
-                               "expires_at,?1 FROM outbox_%s WHERE expires_at IS NOT NULL AND "
-                               "expires_at<=?1 ON CONFLICT(key) DO NOTHING");
-    ob->st_exp_del = prep(ob, "DELETE FROM outbox_%s WHERE expires_at IS NOT NULL AND "
-                              "expires_at<=? RETURNING seq,dest,key,type");
+                               "expires_at,?1 FROM outbox_%s WHERE seq IN (" EXPIRED_ROWS ") "
+                               "ON CONFLICT(key) DO NOTHING");
+    ob->st_exp_del = prep(ob, "DELETE FROM outbox_%s WHERE seq IN (" EXPIRED_ROWS ") "
+                              "RETURNING seq,dest,key,type");
     if (!ob->st_put || !ob->st_next || !ob->st_get || !ob->st_del || !ob->st_del_dest ||
         !ob->st_count || !ob->st_dests || !ob->st_below || !ob->st_version ||
         !ob->st_exp_any || !ob->st_exp_copy || !ob->st_exp_del) {
@@ -227,6 +230,8 @@ int kh_outbox_put_until(kh_outbox_t *ob, const char *dest, const char *key, cons
         return -1;
     }
     d->drained = 0;
+    if (expires_at > 0 && expires_at <= kh_now_ms())
+        ob->next_expire = 0;         /* expired already: the next pump drops it before sending */
     sqlite3_stmt *st = ob->st_put;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, dest, -1, SQLITE_STATIC);
@@ -441,6 +446,9 @@ int kh_outbox_pump(kh_outbox_t *ob, kh_outbox_send_fn send, void *arg)
     return total;
 }
 
+/* Rows expired per pass at most (the rest at the next pass, a second later). */
+#define EXPIRE_MAX 256
+
 /* Forgets seq from dest's in-flight set (acknowledged or expired). */
 static void flight_drop(dest_t *d, int64_t seq)
 {
@@ -471,17 +479,28 @@ int kh_outbox_expire(kh_outbox_t *ob)
         return -1;
     }
     sqlite3_bind_int64(ob->st_exp_copy, 1, now);
+    sqlite3_bind_int(ob->st_exp_copy, 2, EXPIRE_MAX);
     int rc = sqlite3_step(ob->st_exp_copy);
     sqlite3_reset(ob->st_exp_copy);
     int n = 0;
-    /* the log lines wait for the commit: keys are copied out of the statement */
+    /* the log lines and the in-flight set wait for the commit (a rollback brings the
+     * rows back, and they must still be in flight then): what they need is copied out
+     * of the statement, the in-flight entries of at most EXPIRE_MAX rows per pass */
     char keys[16][160], dests[16][64];
+    struct {
+        dest_t *d;
+        int64_t seq;
+    } gone[EXPIRE_MAX];
     if (rc == SQLITE_DONE) {
         sqlite3_bind_int64(ob->st_exp_del, 1, now);
+        sqlite3_bind_int(ob->st_exp_del, 2, EXPIRE_MAX);
         while ((rc = sqlite3_step(ob->st_exp_del)) == SQLITE_ROW) {
             const char *dest = (const char *)sqlite3_column_text(ob->st_exp_del, 1);
             const char *key = (const char *)sqlite3_column_text(ob->st_exp_del, 2);
-            flight_drop(dest_get(ob, dest ? dest : "", 0), sqlite3_column_int64(ob->st_exp_del, 0));
+            if (n < EXPIRE_MAX) {
+                gone[n].d = dest_get(ob, dest ? dest : "", 0);
+                gone[n].seq = sqlite3_column_int64(ob->st_exp_del, 0);
+            }
             if (n < 16) {
                 kh_strlcpy(keys[n], key ? key : "", sizeof keys[n]);
                 kh_strlcpy(dests[n], dest ? dest : "", sizeof dests[n]);
@@ -497,6 +516,8 @@ int kh_outbox_expire(kh_outbox_t *ob)
                      NULL);
         return -1;
     }
+    for (int i = 0; i < n && i < EXPIRE_MAX; i++)
+        flight_drop(gone[i].d, gone[i].seq);
     if (n == 0)
         return 0;
     ob->expired += (uint64_t)n;

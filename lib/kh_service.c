@@ -322,11 +322,19 @@ void kh_service_fini(kh_service_t *s)
     if (s->signals_on) {
         /* closing gives SIGTERM/SIGINT their default action back: a late one (the
          * second of a supervisor that signals the process, then its group) must not
-         * turn this clean exit into a kill, so they are ignored from here on */
+         * turn this clean exit into a kill, so they are ignored from here on; blocked
+         * meanwhile, since uv_close restores SIG_DFL before we can set SIG_IGN (a
+         * signal pending then is discarded by SIG_IGN) */
+        sigset_t both, old;
+        sigemptyset(&both);
+        sigaddset(&both, SIGTERM);
+        sigaddset(&both, SIGINT);
+        sigprocmask(SIG_BLOCK, &both, &old);
         uv_close((uv_handle_t *)&s->sigterm, NULL);
         uv_close((uv_handle_t *)&s->sigint, NULL);
         signal(SIGTERM, SIG_IGN);
         signal(SIGINT, SIG_IGN);
+        sigprocmask(SIG_SETMASK, &old, NULL);
         uv_run(&s->loop, UV_RUN_NOWAIT);    /* completes the closes */
         s->signals_on = 0;
     }

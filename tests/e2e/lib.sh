@@ -11,7 +11,11 @@ export KH_BIN=$BIN
 # reminder window (7 days before 20 June / 5 December) and far from midnight, so that
 # no test depends on the day it runs (make test passes under faketime on any day).  A
 # test that walks the calendar sets its own (test_notify).
+# Exported as KH_CLOCK as well, so that the tools a test runs without the config
+# (kh-inject) keep the same clock; set_clock changes both.
 TEST_CLOCK=${KH_TEST_CLOCK:-2027-03-10T10:00:00}
+export KH_CLOCK=$TEST_CLOCK
+set_clock() { set_conf general clock "$1"; export KH_CLOCK=$1; }   # set_clock 2020-12-06T10:00:00
 
 # mkrun DIR PORTBASE — a run folder with a config using ports PORTBASE..PORTBASE+6
 # (7101-7103 nodes/feed/snapshot, 7104-7107 the four services' metrics endpoints)

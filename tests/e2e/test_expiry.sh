@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 set -u
 QUIET=1
 start_test expiry
-set_conf general clock 2027-06-15T10:00:00
+set_clock 2027-06-15T10:00:00
 set_conf notifier first_period 2027S1
 set_conf notifier reminder_days 7
 set_conf notifier check_interval_s 1
@@ -49,7 +49,7 @@ check "kh-admin status: 7 reminders waiting, 0 expired" bash -c \
 for s in notifier aggregator validator collector; do
     p=$(cat "$RUN/pids/$s.pid"); kill -TERM "$p"; wait_for 60 gone "$p"
 done
-set_conf general clock 2027-06-21T10:00:00
+set_clock 2027-06-21T10:00:00
 for s in notifier aggregator validator collector; do pipeline restart "$s" >/dev/null; done
 
 check "21 Jun: the collector's outbox to the nodes empties (nothing resent for ever)" \

@@ -26,7 +26,7 @@ set_conf notifier first_period 2020S2
 set_conf notifier reminder_days 7
 set_conf notifier grace_days 10
 set_conf notifier check_interval_s 1
-set_conf general clock 2020-11-20T10:00:00
+set_clock 2020-11-20T10:00:00
 set_conf notifier webhook_url "http://127.0.0.1:$port/kh"
 set_conf notifier webhook_retry 1
 set_conf notifier webhook_timeout_ms 3000
@@ -64,7 +64,7 @@ restart_notifier() {   # restart_notifier DAY [kill] — a new day: the province
     for s in "${PROVINCE[@]}"; do
         p=$(cat "$RUN/pids/$s.pid"); kill -TERM "$p"; wait_for 60 gone "$p"
     done
-    set_conf general clock "${1}T10:00:00"
+    set_clock "${1}T10:00:00"
     for s in "${PROVINCE[@]}"; do pipeline restart "$s" >/dev/null; done
 }
 late5="late/2020S2/834 late/2020S2/835 late/2020S2/836 late/2020S2/837 late/2020S2/838"

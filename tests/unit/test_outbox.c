@@ -214,6 +214,15 @@ static void test_expired_rows_leave_and_are_recorded(void **state)
     assert_int_equal(kh_outbox_depth(fx->ob), 1);     /* "never" stays until acked */
     assert_int_equal(ack1(fx, "never"), 1);
     assert_int_equal(kh_outbox_depth(fx->ob), 0);
+
+    /* one that comes in expired already (it waited in another outbox) is never sent,
+     * even by the pump right after it, within the second between expiry passes */
+    assert_int_equal(kh_outbox_put_until(fx->ob, "833", "came-late", "RECEIPT", "c", 1,
+                                         t0), 1);
+    fake_reset(&fx->fk);
+    assert_int_equal(pump(fx), 0);
+    assert_int_equal(count_sent(&fx->fk, "came-late"), 0);
+    assert_int_equal(kh_outbox_expired(fx->ob), 3);
     assert_int_equal(kh_clock_set("real", err, sizeof err), 0);
 }
 

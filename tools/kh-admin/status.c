@@ -273,7 +273,13 @@ static void notices_read(kh_config_t *cfg, notices_t *nt)
         sqlite3_close(notif);
         return;
     }
-    nt->waiting = count_of(coll, "SELECT count(*) FROM outbox_nodes WHERE expires_at IS NOT NULL");
+    /* waiting: in the collector's outbox for a node, or still in the notifier's for the
+     * collector.  (A reminder can be counted twice as expired in one rare case: the
+     * collector stored it but its acknowledgement was lost, and both expired it.) */
+    long long wc = count_of(coll, "SELECT count(*) FROM outbox_nodes WHERE expires_at IS NOT NULL");
+    long long wn = notif ? count_of(notif, "SELECT count(*) FROM outbox_collector "
+                                           "WHERE expires_at IS NOT NULL") : 0;
+    nt->waiting = wc < 0 || wn < 0 ? -1 : wc + wn;
     long long a = count_of(coll, "SELECT count(*) FROM outbox_nodes_expired");
     long long b = notif ? count_of(notif, "SELECT count(*) FROM outbox_collector_expired") : 0;
     if (a < 0 || b < 0)
@@ -515,8 +521,10 @@ static int print_json(svc_t *sv, const last_t *rows, int n_rows, const char *row
     if (n_rows < 0)
         json_object_set_new(root, "districts_error", json_string(rows_why));
     json_t *no = json_object();
-    if (!no)
+    if (!no) {
+        json_decref(root);
         return -1;
+    }
     if (nt->waiting < 0 || nt->expired < 0) {
         json_object_set_new(no, "error", json_string(nt->why));
     } else {
