@@ -138,9 +138,63 @@ start_test() {
 all_alive() {
     local f ok=0
     for f in "$RUN"/pids/*.pid; do
-        local p; p=$(cat "$f")
-        { [ -r "/proc/$p/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$p/stat"; } ||
-            { echo "dead: $(basename "$f" .pid)" >&2; ok=1; }
+        pid_running "$(cat "$f")" || { echo "dead: $(basename "$f" .pid)" >&2; ok=1; }
     done
     return $ok
+}
+
+# ---- waiting for a state ---------------------------------------------------------------------
+# wait_for TIMEOUT_S COMMAND... — until COMMAND succeeds (polled every 0.1 s for the
+# first 2 s, then every 0.25 s); 1 if it still fails after TIMEOUT_S seconds.  The
+# timeout is a generous bound for a state that must come (its failure means the state
+# never came), never a measure of speed: a test asserts states and counts, not times.
+wait_for() {
+    local t=$1 start=$SECONDS i=0; shift
+    until "$@"; do
+        [ $((SECONDS - start)) -ge "$t" ] && return 1
+        if [ $i -lt 20 ]; then sleep 0.1; else sleep 0.25; fi
+        i=$((i + 1))
+    done
+}
+
+# ---- processes: the rules of scripts/run-local (see its header) ------------------------------
+# pid_start PID — the start time of process PID (clock ticks since boot; fails if none):
+# with it, a pid that the kernel gave to another process is not mistaken for the first
+pid_start() {
+    local s f
+    [ -n "${1:-}" ] || return 1
+    { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+    read -r -a f <<<"${s##*') '}"
+    echo "${f[19]}"
+}
+# pid_running PID [START] — PID is a live process (a zombie, killed but not reaped yet, is
+# dead) and, given START, the one that started then
+pid_running() {
+    local s f
+    [ -n "${1:-}" ] || return 1
+    { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+    read -r -a f <<<"${s##*') '}"
+    case ${f[0]} in Z|X|x) return 1 ;; esac
+    [ -z "${2:-}" ] || [ "${f[19]}" = "$2" ]
+}
+pid_gone() { ! pid_running "$@"; }         # pid_gone PID [START]
+# wait_gone TIMEOUT_S PID [START] — until the process is gone, however long that takes
+# (a killed process may take long to die on a loaded machine), up to TIMEOUT_S
+wait_gone() {
+    local t=$1 start=$SECONDS i=0; shift
+    while pid_running "$@"; do
+        [ $((SECONDS - start)) -ge "$t" ] && return 1
+        if [ $i -lt 100 ]; then sleep 0.01; else sleep 0.1; fi
+        i=$((i + 1))
+    done
+}
+KILL_WAIT_S=${KH_KILL_WAIT_S:-300}           # run-local's bound for a killed process to go
+# log_size NAME — the size of NAME's log now (an offset for ready_since)
+log_size() { stat -c %s "$RUN/logs/$1.log" 2>/dev/null || echo 0; }
+# ready_since NAME PID [OFFSET] — NAME's log, from byte OFFSET on (default 0), has the
+# service.ready line of PID itself (every log line carries "pid":N): a restart counts
+# only when the new pid logged its own ready line
+ready_since() {
+    grep -qF "\"pid\":$2,\"event\":\"service.ready\"" \
+        <(tail -c +$((${3:-0} + 1)) "$RUN/logs/$1.log" 2>/dev/null)
 }

@@ -18,6 +18,9 @@
 #   short: one stream, 5 cycles per target, interleaved (one cycle of each kind at least)
 #   long:  one stream per target, 100 cycles each (CRASH_CYCLES overrides)
 # resend_ms is 300, so what was in doubt is resent quickly.
+# Process control follows scripts/run-local's rules: after kill -9 a cycle goes on only
+# once the process is gone (however long it takes to die), and a restart counts only
+# when a new pid logged its own service.ready line; no check depends on how fast.
 source "$(dirname "$0")/lib-faults.sh"
 faults_tier "${1:-}"
 set -u
@@ -28,7 +31,7 @@ TARGETS=(collector validator aggregator notifier node)
 KINDS=(random commit recovery pair)
 if [ "$TIER" = short ]; then CYCLES=${CRASH_CYCLES:-5}; else CYCLES=${CRASH_CYCLES:-100}; fi
 declare -A KILLS=() CYC=()
-RESTART_FAILS=0
+RESTART_FAILS=0 KILL_FAILS=0
 
 rnd_ms() { echo $((RANDOM % ($2 - $1 + 1) + $1)); }             # rnd_ms MIN MAX
 sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
@@ -37,8 +40,6 @@ pick() {          # pick TARGET — a process name (a random district for "node"
     if [ "$1" = node ]; then echo "node-${DISTRICTS[$((RANDOM % 9))]}"; else echo "$1"; fi
 }
 pid_now() { cat "$RUN/pids/$1.pid" 2>/dev/null; }
-is_running() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
-ready_count() { local n; n=$(grep -c '"event":"service.ready"' "$RUN/logs/$1.log" 2>/dev/null) || true; echo "${n:-0}"; }
 
 # progress NAME — a counter that moves each time NAME commits a batch
 progress() {
@@ -51,32 +52,51 @@ progress() {
     esac 2>/dev/null || echo 0
 }
 
-# kill9 NAME... — kill -9 all of them with one kill(2) call each (at once), wait until gone
+# kill9 NAME... — kill -9 all of them with one kill(2) call, then wait until each is
+# gone (run-local's rule: absent from /proc, a zombie, or its pid now another process's),
+# however long that takes, up to KILL_WAIT_S (lib.sh); one still there after that is a
+# failure (KILL_FAILS, restart-errors)
 kill9() {
-    local n pids=()
-    for n in "$@"; do pids+=("$(pid_now "$n")"); KILLS[$(base_of "$n")]=$((${KILLS[$(base_of "$n")]:-0} + 1)); done
+    local n i names=("$@") pids=() starts=()
+    for n in "$@"; do
+        pids+=("$(pid_now "$n")"); starts+=("$(pid_start "${pids[-1]}")")
+        KILLS[$(base_of "$n")]=$((${KILLS[$(base_of "$n")]:-0} + 1))
+    done
     kill -KILL "${pids[@]}" 2>/dev/null
-    for n in "${pids[@]}"; do
-        for _ in $(seq 1 500); do is_running "$n" || break; sleep 0.01; done
+    for i in "${!pids[@]}"; do
+        wait_gone "$KILL_WAIT_S" "${pids[$i]}" "${starts[$i]}" && continue
+        KILL_FAILS=$((KILL_FAILS + 1))
+        echo "${names[$i]}: pid ${pids[$i]} still alive ${KILL_WAIT_S} s after kill -9" >>"$RUN/restart-errors"
     done
 }
 
-# restart NAME — start it again and wait for its new service.ready line; on a loaded
-# machine beyond run-local's 5 s.  A process that dies while starting (we did not kill
-# it) is a failure: it is counted and started once more.
+# restart NAME — run-local restart: it stops a recorded process that is still alive
+# (waits for a dying one), starts a new one and returns once the new pid logged its own
+# service.ready line (run-local's contract).  Counted as come back only when, besides,
+# the pid file names a new pid whose own ready line is in the log after the restart
+# began.  A failure is counted (RESTART_FAILS) and the process started once more, so the
+# stream goes on.
 restart() {
-    local name=$1 before i
-    before=$(ready_count "$name")
-    pipeline restart "$name" >/dev/null 2>>"$RUN/restart-errors" && return 0
-    for i in $(seq 1 1200); do
-        [ "$(ready_count "$name")" -gt "$before" ] && return 0
-        is_running "$(pid_now "$name")" || break
-        sleep 0.05
-    done
+    local name=$1 old new off
+    old=$(pid_now "$name") off=$(log_size "$name")
+    if pipeline restart "$name" >/dev/null 2>>"$RUN/restart-errors"; then
+        new=$(pid_now "$name")
+        [ "$new" != "$old" ] && ready_since "$name" "$new" "$off" && return 0
+        echo "$name: run-local restart returned 0, but no new pid logged ready ($old → $new)" >>"$RUN/restart-errors"
+    fi
     RESTART_FAILS=$((RESTART_FAILS + 1))
     echo "$name did not come back after a restart; see $RUN/logs/$name.log" >>"$RUN/restart-errors"
     pipeline restart "$name" >/dev/null 2>>"$RUN/restart-errors"
 }
+
+# until_moved LIMIT_S COMMAND... — poll COMMAND without pause until it succeeds or
+# LIMIT_S seconds pass (for moments that last milliseconds; not a check)
+until_moved() {
+    local t=$1 start=$SECONDS; shift
+    until "$@"; do [ $((SECONDS - start)) -ge "$t" ] && return 1; done
+}
+progress_moved() { [ "$(progress "$1")" -gt "$2" ]; }
+new_pid_running() { local p; p=$(pid_now "$1"); [ -n "$p" ] && [ "$p" != "$2" ] && pid_running "$p"; }
 
 cycle() {         # cycle TARGET KIND N
     local t=$1 kind=$2 n=$3 v u p0 i old
@@ -88,7 +108,7 @@ cycle() {         # cycle TARGET KIND N
     commit)
         p0=$(progress "$v")
         burst 8
-        for i in $(seq 1 3000); do [ "$(progress "$v")" -gt "$p0" ] && break; done
+        until_moved 60 progress_moved "$v" "$p0"
         kill9 "$v"; sleep_ms "$(rnd_ms 0 200)"; restart "$v" ;;
     recovery)
         kill9 "$v"
@@ -98,10 +118,7 @@ cycle() {         # cycle TARGET KIND N
             old=$(pid_now "$v")
             (pipeline restart "$v" >/dev/null 2>&1) &
             local bg=$!
-            for i in $(seq 1 1000); do
-                [ "$(pid_now "$v")" != "$old" ] && is_running "$(pid_now "$v")" && break
-                sleep 0.005
-            done
+            until_moved 120 new_pid_running "$v" "$old"
             sleep_ms "$(rnd_ms 0 50)"
             kill9 "$v"
             wait "$bg"
@@ -119,7 +136,7 @@ cycle() {         # cycle TARGET KIND N
 stream() {
     local label=$1; shift
     local start=$SECONDS c t k=0
-    KILLS=() CYC=() RESTART_FAILS=0
+    KILLS=() CYC=() RESTART_FAILS=0 KILL_FAILS=0
     faults_start "$label" 300 || exit 1
     feeders_start 500
     for ((c = 1; c <= CYCLES; c++)); do
@@ -132,7 +149,8 @@ stream() {
     feeders_stop
     wait    # the bursts' submits
     check "$label: everything settles after the last crash" wait_settled 300 "${DISTRICTS[@]}"
-    check_eq "$label: every restart came back (see restart-errors)" 0 "$RESTART_FAILS"
+    check_eq "$label: every process killed was gone within ${KILL_WAIT_S} s (see restart-errors)" 0 "$KILL_FAILS"
+    check_eq "$label: every restart came back: a new pid logged its own ready line (see restart-errors)" 0 "$RESTART_FAILS"
     verify_exactly_once "$label"
     local summary=""
     for t in "${TARGETS[@]}"; do summary+=" $t ${CYC[$t]:-0}/${KILLS[$t]:-0}"; done

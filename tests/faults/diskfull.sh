@@ -114,8 +114,7 @@ held() { [ "$(depth "$vdb" "$(outbox_down)")" -ge $((held_n * ${#nodes[@]})) ]; 
 at_validator() {
     [ "$(depth "$RUN/validator.db" outbox_aggregator)" -ge $((held_n * ${#nodes[@]})) ]
 }
-alive_victim() { running_pid "$(cat "$RUN/pids/$victim.pid")"; }
-running_pid() { [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat"; }
+alive_victim() { pid_running "$(cat "$RUN/pids/$victim.pid")"; }
 
 for victim in "${victims[@]}"; do
     mkrun "$TOP/tests/out/run-faults-diskfull-$victim-$P" $((24000 + (P % 800) * 10 + 5))
@@ -131,7 +130,7 @@ for victim in "${victims[@]}"; do
     NEXT_PERIOD=()
     pipeline start "${nodes[@]}" >/dev/null || { echo "not ok - $victim: pipeline did not start"; exit 1; }
     for d in "${nodes[@]}"; do submit "$d" "$before"; done
-    check "$victim: reports flow while its disk has room" wait_settled 90 "${nodes[@]}"
+    check "$victim: reports flow while its disk has room" wait_settled 180 "${nodes[@]}"
 
     for cycle in $(seq 1 "$cycles"); do
         # acknowledgements must arrive while the disk is full too: the stage after the
@@ -143,7 +142,7 @@ for victim in "${victims[@]}"; do
         if [ "$victim" = notifier ]; then
             signal STOP aggregator
             for d in "${nodes[@]}"; do submit "$d" "$held_n"; done
-            wait_for 60 at_validator
+            wait_for 180 at_validator
             signal STOP collector
             signal CONT aggregator
         else
@@ -151,7 +150,7 @@ for victim in "${victims[@]}"; do
             for d in "${nodes[@]}"; do submit "$d" "$held_n"; done
         fi
         check "$victim (fill $cycle): with the $down paused, what it sent waits in its outbox" \
-            wait_for 60 held
+            wait_for 180 held
         # fill: take every free page (even the deletion of an acknowledged row needs a
         # WAL frame), then send more.  First the WAL is
         # checkpointed and truncated: a WAL reset after an automatic checkpoint would
@@ -164,9 +163,9 @@ for victim in "${victims[@]}"; do
         for d in "${nodes[@]}"; do submit "$d" "$during"; done
         signal CONT "$down"                       # its acknowledgements come now
         check "$victim (fill $cycle): an error log line names the full disk and the database" \
-            wait_for 60 full_logged
+            wait_for 180 full_logged
         check "$victim (fill $cycle): the stages before it deliver what they have" \
-            wait_for 90 upstream_quiet
+            wait_for 180 upstream_quiet
         # samples while the victim retries (the senders resend every 0.5 s)
         ok=1 stuck=0 samples=""
         for sample in 1 2 3; do
@@ -191,7 +190,7 @@ for victim in "${victims[@]}"; do
         t0=${EPOCHREALTIME/./}
         rm -f "$mnt/filler"
         check "$victim (free $cycle): space is back: everything settles by itself" \
-            wait_settled 180 "${nodes[@]}"
+            wait_settled 300 "${nodes[@]}"
         t1=${EPOCHREALTIME/./}
         note "$victim (cycle $cycle): recovered $(((t1 - t0) / 1000)) ms after the filler was deleted;" \
              "stuck at the sender while full:$samples"

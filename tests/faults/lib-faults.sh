@@ -221,6 +221,15 @@ mark_time() { awk -v n="$1" '$2 == n {t = $1} END {print t}' "$RUN/marks"; }
 # plaintext message in ZeroMQ's queue, the decoded report and its re-encoding for the
 # outbox (the collector under a 10x overload was measured at B + 21 MiB: three copies
 # were too tight, see the closing note of issue 4).
+#
+# A check in the long tier (make test-faults), a figure ("# …" lines) in the short one,
+# which runs inside make test: the bound counts the senders' windows, but what waits in
+# ZeroMQ's queues also grows with TIME while a stage is paused (kh_service_gate leaves
+# its input there) — one probe per resend_ms from each silent sender, and the rows a
+# sender has waited MAX_WAITS resend periods for (lib/kh_outbox.c) sent again — up to
+# the high-water mark (hwm 1000 messages per connection, far above 64 MiB).  On a slow
+# or shared machine a stage stays paused longer, so its peak can pass the bound
+# without anything being wrong with the design; make test must not fail for that.
 rss_bounded() {
     local label=$1 from=$2 to=$3 window
     if [ "${KH_BUILD:-build}" != build ]; then
@@ -231,9 +240,10 @@ rss_bounded() {
         return 0
     fi
     window=$(sed -n 's/^window *= *\([0-9]*\).*/\1/p' "$KH_CONFIG" | head -1)
-    python3 - "$RUN/samples.tsv" "$BASE_FROM" "$BASE_TO" "$from" "$to" "${window:-64}" "$label" <<'PY'
+    python3 - "$RUN/samples.tsv" "$BASE_FROM" "$BASE_TO" "$from" "$to" "${window:-64}" "$label" \
+        "${TIER:-long}" <<'PY'
 import sys
-path, b0, b1, f0, f1, window, label = sys.argv[1:]
+path, b0, b1, f0, f1, window, label, tier = sys.argv[1:]
 b0, b1, f0, f1 = map(float, (b0, b1, f0, f1))
 limit, allow = 64 * 1024, 4 * 9 * int(window) * 13     # KiB
 base, peak = {}, {}
@@ -249,6 +259,11 @@ for l in open(path):
 for name in sorted(peak):
     b, p = base.get(name), peak[name]
     bound = min(limit, max(2 * b, b + allow)) if b else limit
+    if tier == "short":      # a figure, not a check (see above)
+        print("# %s: %s VmRSS peak %.1f MiB, before %.1f MiB, design bound %.1f MiB (%s)"
+              % (label, name, p / 1024, (b or 0) / 1024, bound / 1024,
+                 "within" if p < bound else "ABOVE the bound: see make test-faults"))
+        continue
     print("%s - %s: %s VmRSS stays bounded: peak %.1f MiB, before %.1f MiB, bound %.1f MiB"
           % ("ok" if p < bound else "not ok", label, name, p / 1024, (b or 0) / 1024, bound / 1024))
 PY

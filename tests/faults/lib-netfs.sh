@@ -3,10 +3,11 @@
 #
 # On top of lib-faults.sh (whose verify_exactly_once is the pass criterion): a
 # submit helper that records what it queued the way lib-faults.sh's feeders do,
-# small polling helpers, and verify_drained — checks verify_exactly_once does not
-# make: every outbox of the province is empty at the end (a row left behind is
-# a message that will never be sent again until a restart) and every event the
-# notifier stored came back to its node as a receipt, once.
+# small polling helpers (wait_for is tests/e2e/lib.sh's), and verify_drained —
+# checks verify_exactly_once does not make: every outbox of the province is empty
+# at the end (a row left behind is a message that will never be sent again until a
+# restart) and every event the notifier stored came back to its node as a receipt,
+# once.
 
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib-faults.sh"
 
@@ -26,15 +27,6 @@ sqlw() { sqlite3 -batch -noheader -cmd '.timeout 10000' "$1" "$2"; }
 
 # depth DB TABLE — rows in one outbox table (-1 if the database cannot be read)
 depth() { sqlw "$1" "SELECT count(*) FROM $2" 2>/dev/null || echo -1; }
-
-# wait_for TIMEOUT_S COMMAND... — until COMMAND succeeds (polled every 0.2 s)
-wait_for() {
-    local t=$1 start=$SECONDS; shift
-    until "$@"; do
-        [ $((SECONDS - start)) -ge "$t" ] && return 1
-        sleep 0.2
-    done
-}
 
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
