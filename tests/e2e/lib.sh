@@ -102,11 +102,12 @@ submit_date() {   # PERIOD LATE(0/1)
     else [ "$2" = 1 ] && echo "$y-12-19" || echo "$y-12-01"; fi
 }
 
-# submit_all INPUT — the 72 demo reports, district by district, with plausible dates
-# (two of them late).  Prints progress.
+# submit_all INPUT [DISTRICT...] — the 72 demo reports (or those of these districts),
+# district by district, with plausible dates (two of them late).  Prints progress.
 submit_all() {
-    local input=$1 n=0 late d p
-    for d in "${DISTRICTS[@]}"; do
+    local input=$1 n=0 late d p; shift
+    local ds=("$@"); [ ${#ds[@]} -gt 0 ] || ds=("${DISTRICTS[@]}")
+    for d in "${ds[@]}"; do
         for p in "${PERIODS[@]}"; do
             late=0
             [ "$d-$p" = 836-2019S2 ] && late=1
@@ -114,7 +115,7 @@ submit_all() {
             "$BIN/kh-node" submit --district "$d" --submitted-at "$(submit_date "$p" "$late")" \
                 "$input/$d/$d-$p.csv" >/dev/null || return 1
             n=$((n + 1))
-            [ "${QUIET:-0}" = 1 ] || printf '\r  %d/72 reports queued' "$n" >&2
+            [ "${QUIET:-0}" = 1 ] || printf '\r  %d/%d reports queued' "$n" $((8 * ${#ds[@]})) >&2
         done
     done
     [ "${QUIET:-0}" = 1 ] || echo >&2

@@ -38,8 +38,10 @@ OUT=$RUN/inject; mkdir -p "$OUT"
 K829=(--key "$RUN/keys/node-829.key" --server-key "$RUN/keys/server.pub")
 KPROV=(--key "$RUN/keys/province.key" --server-key "$RUN/keys/server.pub")
 inj() { local n=$1; shift; "$INJ" "$@" >"$OUT/$n" 2>"$OUT/$n.err"; }   # inj NAME ARGS…
-W=(--wait-ms 300)              # for what must not be answered
-A=(--acks 1 --wait-ms 15000)   # for what must be acknowledged
+W=(--wait-ms 300)              # for what must not be answered (a window, not a bound)
+A=(--acks 1 --wait-ms 120000)  # for what must be acknowledged (returns at the ack)
+O=(--wait-ms 10000)            # a message over the limit: ZeroMQ drops the peer (the
+                               # wait is a generous bound for that state)
 P1000=$(printf 'P%.0s' $(seq 1000))
 S200=$(printf 'S%.0s' $(seq 200))
 # malformed warn lines of SERVICE's log, of one event or all
@@ -48,7 +50,7 @@ sql_n() { sql "$RUN/$1.db" "$2"; }
 
 # what is stored before: one report of 831, counted
 "$BIN/kh-node" submit --district 831 "$IN/831/831-2019S1.csv" >/dev/null
-check "a first report is counted" wait_settled 30 831
+check "a first report is counted" wait_settled 120 831
 "$BIN/kh-feed" export --period 2019S1 --level commune >"$RUN/before.csv"
 sql "$RUN/aggregator.db" "SELECT writefile('$OUT/verdict-831.bin', verdict) FROM accepted
                           WHERE report_id='831-2019S1'" >/dev/null
@@ -68,7 +70,7 @@ front() {        # the collector's node socket, as district 829 (one connection 
     inj f-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj f-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj f-trunc "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --truncate "${W[@]}"
-    inj f-over "${C[@]}" --type REPORT --random 102400 --wait-ms 1000
+    inj f-over "${C[@]}" --type REPORT --random 102400 "${O[@]}"
     inj f-wrong "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --as verdict "${W[@]}"
     inj f-badack "${C[@]}" --type ACK --raw 0a05ab "${W[@]}"
     inj f-noid "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --report-id '' "${W[@]}"
@@ -91,7 +93,7 @@ receipts() {     # the collector's receipts socket (the notifier's)
     inj r-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj r-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj r-trunc "${C[@]}" "${R[@]}" --source-name "$S200" --truncate "${W[@]}"
-    inj r-over "${C[@]}" --type RECEIPT --random 102400 --wait-ms 1000
+    inj r-over "${C[@]}" --type RECEIPT --random 102400 "${O[@]}"
     inj r-wrong "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 "${W[@]}"
     inj r-noid "${C[@]}" "${R[@]}" --event-id '' "${W[@]}"
     inj r-rev0 "${C[@]}" "${R[@]}" --revision 0 "${A[@]}"
@@ -104,7 +106,7 @@ validator() {
     inj v-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj v-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj v-trunc "${C[@]}" "${R[@]}" --truncate "${W[@]}"
-    inj v-over "${C[@]}" --type REPORT --random 102400 --wait-ms 1000
+    inj v-over "${C[@]}" --type REPORT --random 102400 "${O[@]}"
     inj v-wrong "${C[@]}" "${R[@]}" --as receipt "${W[@]}"
     inj v-noid "${C[@]}" "${R[@]}" --report-id '' "${W[@]}"
     inj v-rev0 "${C[@]}" "${R[@]}" --revision 0 "${W[@]}"
@@ -118,7 +120,7 @@ aggregator() {
     inj a-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj a-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj a-trunc "${C[@]}" --type VERDICT --file "$OUT/verdict-831.bin" --truncate "${W[@]}"
-    inj a-over "${C[@]}" --type VERDICT --random 102400 --wait-ms 1000
+    inj a-over "${C[@]}" --type VERDICT --random 102400 "${O[@]}"
     inj a-wrong "${C[@]}" "${R[@]}" --as event "${W[@]}"
     inj a-noid "${C[@]}" "${R[@]}" --report-id '' "${W[@]}"
     inj a-rev0 "${C[@]}" "${R[@]}" --revision 0 "${W[@]}"
@@ -132,7 +134,7 @@ notifier() {
     inj n-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj n-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj n-trunc "${C[@]}" --type EVENT --file "$OUT/event-831.bin" --truncate "${W[@]}"
-    inj n-over "${C[@]}" --type EVENT --random 102400 --wait-ms 1000
+    inj n-over "${C[@]}" --type EVENT --random 102400 "${O[@]}"
     inj n-wrong "${C[@]}" "${R[@]}" --as verdict "${W[@]}"
     inj n-noid "${C[@]}" "${R[@]}" --event-id '' "${W[@]}"
     inj n-rev0 "${C[@]}" "${R[@]}" --revision 0 "${A[@]}"
@@ -145,13 +147,13 @@ snapshot() {     # the aggregator's snapshot socket: SNAPSHOT? and HISTORY? requ
     inj s-five "${C[@]}" --random 16 --frames 9 "${W[@]}"
     inj s-unknown "${C[@]}" --type BOGUS --raw 0a05ab "${W[@]}"
     inj s-trunc "${C[@]}" --as history --district 831 --period 2019S1 --truncate "${W[@]}"
-    inj s-over "${C[@]}" --type 'SNAPSHOT?' --random 102400 --wait-ms 1000
+    inj s-over "${C[@]}" --type 'SNAPSHOT?' --random 102400 "${O[@]}"
     inj s-wrong "${C[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --as verdict "${W[@]}"
-    inj s-noid "${C[@]}" --as history --replies 1 --wait-ms 15000
+    inj s-noid "${C[@]}" --as history --replies 1 --wait-ms 120000
     inj s-p1000 "${C[@]}" --as history --district 831 --period "$P1000" "${W[@]}"
-    inj s-ahead "${C[@]}" --as feedreq --from-seq 1000000000 --replies 1 --wait-ms 15000
+    inj s-ahead "${C[@]}" --as feedreq --from-seq 1000000000 --replies 1 --wait-ms 120000
     inj s-range "${C[@]}" --as feedreq --from-seq 1 --to-seq 9223372036854775807 --replies 2 \
-        --wait-ms 15000
+        --wait-ms 120000
 }
 front & receipts & validator & aggregator & notifier & snapshot & wait
 
@@ -223,12 +225,12 @@ check_eq "snapshot: a history request for a 10 MB district is not answered" 0 \
 
 # ---- replays -----------------------------------------------------------------------------
 REP=(--endpoint "$FRONT" "${K829[@]}" --report-file "$IN/829/829-2020S1.csv" --district 829 --revision 1)
-inj replay-a "${REP[@]}" --repeat 2 --acks 2 --wait-ms 15000
+inj replay-a "${REP[@]}" --repeat 2 --acks 2 --wait-ms 120000
 check_eq "a report and its replay on the same connection: new, then duplicate" \
     "ACK 829-2020S1/1 dup=0,ACK 829-2020S1/1 dup=1" "$(grep '^ACK' "$OUT/replay-a" | paste -sd,)"
 counted_829() { [ "$(sql_n aggregator "SELECT count(*) FROM counted WHERE district='829'
                  AND period='2020S1'")" = 1 ]; }
-until_ok() { local i; for i in $(seq 1 150); do "$@" && return 0; sleep 0.1; done; return 1; }
+until_ok() { wait_for 120 "$@"; }
 check "the report is counted" until_ok counted_829
 # the pipeline is quiet (only receipts for nodes not started yet wait) before counting
 inner() {
@@ -257,7 +259,9 @@ check_eq "a VERDICT replayed into the aggregator: duplicate" "ACK 829-2020S1/1 d
 inj replay-event --endpoint "$NOTIF" --type EVENT --file "$OUT/event-829.bin" "${A[@]}"
 check_eq "an EVENT replayed into the notifier: duplicate" "ACK 829-2020S1/1/counted dup=1" \
     "$(grep '^ACK' "$OUT/replay-event")"
-sleep 1     # anything a replay set off would be through by now
+# anything a replay set off is committed before its ACK (in an outbox, or further on):
+# once the stages between are quiet it has arrived
+check "the pipeline is quiet after the replays" until_ok inner
 check_eq "the collector stored the report once" 1 \
     "$(sql_n collector "SELECT count(*) FROM report WHERE report_id='829-2020S1'")"
 check_eq "the aggregator applied it once" 1 \
@@ -270,7 +274,7 @@ check_eq "no new event from the replays" "$events0" "$(sql_n notifier "SELECT co
 check "every process is alive after phase 2 and the replays" all_alive
 pipeline start 829 832 >/dev/null || exit 1   # real nodes for 829, and 832 (receipts of injected verdicts)
 "$BIN/kh-node" submit --district 829 "$IN/829/829-2019S2.csv" >/dev/null
-check "a normal report afterwards is received, accepted and counted" wait_settled 30 829 831
+check "a normal report afterwards is received, accepted and counted" wait_settled 120 829 831
 check_eq "its stage" counted "$(node_stages 829 | awk -F'\t' '$1=="829-2019S2"{print $3}')"
 "$BIN/kh-feed" export --period 2019S1 --level commune >"$RUN/after.csv"
 check "what was stored before is undisturbed" cmp -s "$RUN/before.csv" "$RUN/after.csv"

@@ -102,7 +102,7 @@ check_eq "the district's secret key file is mode 0600" 600 "$(stat -c %a "$keys/
 # ---- 3. start from the units' ExecStart lines ----
 python3 "$TOP/tests/e2e/notify_listen.py" "$T/notify" "${SERVICES[@]}" node-829 &
 LISTENER=$!
-for i in $(seq 1 50); do [ -f "$T/notify/listening" ] && break; sleep 0.1; done
+wait_for 120 test -f "$T/notify/listening"
 
 # exec_start UNIT INSTANCE — the unit's ExecStart words, absolute paths under DESTDIR, %i
 exec_start() {
@@ -121,26 +121,18 @@ start_unit() {    # start_unit NAME UNIT [INSTANCE]
     NOTIFY_SOCKET=$T/notify/$1.sock "${cmd[@]}" >>"$T/logs/$1.log" 2>&1 &
     PID[$1]=$!
 }
-wait_notify() {   # wait_notify NAME LINE — until NAME sent LINE (10 s)
-    local i
-    for i in $(seq 1 100); do
-        grep -qx "$2" "$T/notify/$1.notify" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
+wait_notify() {   # wait_notify NAME LINE — until NAME sent LINE (120 s at most)
+    wait_for 120 grep -qx "$2" "$T/notify/$1.notify" 2>/dev/null
 }
 alive() { kill -0 "${PID[$1]}" 2>/dev/null; }
-# stop_unit NAME — SIGTERM as systemd does; sets RC to the exit status (or "hung" after
-# 15 s, then kills it).  Runs in this shell: only the parent can wait for the status.
+# stop_unit NAME — SIGTERM as systemd does; sets RC to the exit status (or "hung" if it
+# is still running 60 s later — a generous bound, twice TimeoutStopSec — then kills it).
+# Runs in this shell: only the parent can wait for the status.
 stop_unit() {
-    local i p=${PID[$1]}
+    local p=${PID[$1]}
     kill -TERM "$p"
-    for i in $(seq 1 150); do
-        [ "$(ps -o stat= -p "$p" 2>/dev/null | cut -c1)" = Z ] && break
-        kill -0 "$p" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$p" 2>/dev/null && [ "$(ps -o stat= -p "$p" | cut -c1)" != Z ]; then
+    wait_gone 60 "$p"
+    if pid_running "$p"; then
         kill -KILL "$p"; wait "$p" 2>/dev/null; RC=hung
     else
         wait "$p"; RC=$?
@@ -164,7 +156,7 @@ for p in 2017S1 2017S2 2018S1 2018S2 2019S1 2019S2; do
     "$BIN/kh-node" submit --district 829 "$T/input/829/829-$p.csv" >/dev/null && n=$((n + 1))
 done
 check_eq "six reports queued with the installed kh-node" 6 "$n"
-check "the six settle" wait_settled 60 829
+check "the six settle" wait_settled 180 829
 check_eq "the province counted the six" 6 \
     "$(sql "$STATE/aggregator.db" "SELECT count(*) FROM counted WHERE district='829'")"
 
@@ -181,8 +173,7 @@ start_unit collector kh-collector.service
 check "the collector is ready again" wait_notify collector READY=1
 for p in 2020S1 2020S2; do "$BIN/kh-node" submit --district 829 "$T/input/829/829-$p.csv" >/dev/null; done
 applied() { [ "$(grep -c '"event":"report.received".*"report_id":"829-2020S' "$T/logs/collector.log")" -ge 2 ]; }
-wait_applied() { local i; for i in $(seq 1 100); do applied && return 0; sleep 0.1; done; return 1; }
-check "the collector applied the two new reports (in its open batch)" wait_applied
+check "the collector applied the two new reports (in its open batch)" wait_for 120 applied
 check_eq "…and has not committed them yet" 0 \
     "$(sql "$STATE/collector.db" "SELECT count(*) FROM report WHERE report_id LIKE '829-2020S%'")"
 stop_unit collector
@@ -194,7 +185,7 @@ set_conf general batch_ms 5
 set_conf general batch_max 64
 start_unit collector kh-collector.service
 check "the collector comes back" wait_notify collector READY=1
-check "all eight settle" wait_settled 60 829
+check "all eight settle" wait_settled 180 829
 check_eq "the province counted all eight, each once" "8 8" \
     "$(sql "$STATE/aggregator.db" "SELECT count(*), count(DISTINCT report_id) FROM counted WHERE district='829'" | tr '|' ' ')"
 check_eq "the collector stored each report once" "8 8" \

@@ -8,20 +8,43 @@ start_test logs
 python3 "$TOP/scripts/gen-demo-data.py" "$RUN/input" 2>/dev/null
 pipeline start 831 832 >/dev/null || exit 1
 out=$RUN/logs-seen; mkdir -p "$out"
-"$BIN/kh-logs" --json --idle-ms 2500 >"$out/all" &
-"$BIN/kh-logs" --json --idle-ms 2500 --service validator >"$out/validator" &
-"$BIN/kh-logs" --json --idle-ms 2500 --district 831 >"$out/d831" &
-"$BIN/kh-logs" --json --idle-ms 2500 --level warn >"$out/warn" &
-"$BIN/kh-logs" --idle-ms 2500 --district 832 >"$out/text832" &
-sleep 1                                      # let the subscriptions reach every publisher
-"$BIN/kh-node" submit --district 831 "$RUN/input/831/831-2018S1.csv" >/dev/null
-sed 's/^\(2018S2,[0-9]*,HO.TONG,\).*/\1-5/' "$RUN/input/832/832-2018S2.csv" >"$RUN/bad-832.csv"
-"$BIN/kh-node" submit --district 832 --force "$RUN/bad-832.csv" >/dev/null 2>&1
-wait_settled 60 831 832
-wait                                         # the kh-logs exit after 2.5 s of silence
-
 field() { python3 -c 'import json,sys
 for l in open(sys.argv[1]): print(json.loads(l).get(sys.argv[2],""))' "$1" "$2" | sort -u | paste -sd' '; }
+# five kh-logs, stopped with SIGTERM once each has what it should show (--idle-ms is
+# only a safety net)
+L=(--idle-ms 600000)
+"$BIN/kh-logs" --json "${L[@]}" >"$out/all" & lp=($!)
+"$BIN/kh-logs" --json "${L[@]}" --service validator >"$out/validator" & lp+=($!)
+"$BIN/kh-logs" --json "${L[@]}" --district 831 >"$out/d831" & lp+=($!)
+"$BIN/kh-logs" --json "${L[@]}" --level warn >"$out/warn" & lp+=($!)
+"$BIN/kh-logs" "${L[@]}" --district 832 >"$out/text832" & lp+=($!)
+sed 's/^\(2018S2,[0-9]*,HO.TONG,\).*/\1-5/' "$RUN/input/832/832-2018S2.csv" >"$RUN/bad-832.csv"
+# what each should show (the checks below say it in full): the lines of a counted 831
+# report and of a rejected 832 report
+services_in() { grep -o '"service":"[a-z]*"' "$1" | sort -u | wc -l; }   # (lines still written)
+seen_all() {
+    [ "$(services_in "$out/all")" = 5 ] &&
+    grep -q '"event":"report.counted".*"report_id":"831-2018S1","district":"831"' "$out/all" &&
+    grep -q report.accepted "$out/validator" &&
+    [ "$(services_in "$out/d831")" -ge 4 ] &&
+    grep -q '"event":"report.rejected".*"district":"832"' "$out/warn" &&
+    grep -qE 'warn +validator +report.rejected +\[832 832-2018S2\]' "$out/text832"
+}
+# a subscription takes effect some time after kh-logs connects (it must reach every
+# publisher): the two reports are sent again (new revisions) until every kh-logs has
+# shown them, for 120 s at most
+rounds=0 start=$SECONDS
+while ! seen_all && [ $((SECONDS - start)) -lt 120 ]; do
+    "$BIN/kh-node" submit --district 831 "$RUN/input/831/831-2018S1.csv" >/dev/null
+    "$BIN/kh-node" submit --district 832 --force "$RUN/bad-832.csv" >/dev/null 2>&1
+    rounds=$((rounds + 1))
+    wait_settled 120 831 832
+    wait_for 5 seen_all
+done
+echo "# every kh-logs showed the reports' lines after $rounds round(s) of submissions"
+kill -TERM "${lp[@]}" 2>/dev/null
+wait "${lp[@]}"
+
 check_eq "every service and node appears in the live stream" "aggregator collector node notifier validator" \
     "$(field "$out/all" service)"
 check "each line is one JSON object with ts, level, service, event, msg" python3 -c 'import json,sys

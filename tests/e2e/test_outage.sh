@@ -11,12 +11,12 @@ pipeline restart node-831 >/dev/null || exit 1        # the node alone: no provi
 for p in 2019S1 2019S2 2020S1; do
     "$BIN/kh-node" submit --district 831 "$RUN/input/831/831-$p.csv" >/dev/null
 done
-sleep 2
+sleep 2          # on purpose: a window in which a wrong delivery would happen
 check_eq "three reports wait in the node's outbox while the collector is down" 3 "$(node_outbox 831)"
 check_eq "none has a receipt yet" "queued queued queued" \
     "$(node_stages 831 | cut -f3 | paste -sd' ')"
 pipeline start 831 >/dev/null || exit 1               # the province comes up
-check "all three are delivered and settle" wait_settled 60 831
+check "all three are delivered and settle" wait_settled 180 831
 check_eq "the outbox is empty" 0 "$(node_outbox 831)"
 for p in 2019S1 2019S2 2020S1; do
     r="$RUN/input/831/831-$p.csv.receipts.jsonl"
@@ -31,5 +31,5 @@ pipeline kill node-831
 "$BIN/kh-node" submit --district 831 "$RUN/input/831/831-2020S2.csv" >/dev/null
 sleep 0.5
 pipeline restart node-831 >/dev/null
-check "a report sent after a node restart settles" wait_settled 60 831
+check "a report sent after a node restart settles" wait_settled 180 831
 check "no process died" all_alive
