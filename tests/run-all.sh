@@ -76,7 +76,7 @@ if [ "$unit_only" = 0 ]; then
         log="$out/$name.log"
         start=$SECONDS
         san_begin
-        timeout 900 bash "$t" >"$log" 2>&1
+        timeout 3600 bash "$t" >"$log" 2>&1     # a hang guard, far above any test's time
         rc=$?
         p=$(grep -c '^ok ' "$log")
         f=$(grep -c '^not ok ' "$log")
