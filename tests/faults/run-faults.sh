@@ -49,6 +49,14 @@ for f in "${scripts[@]}"; do
         fi
         n=1
     fi
+    # a script stopped by its time limit had no chance to stop its pipeline: whatever
+    # its run folders still record is stopped here, so nothing outlives the script
+    for d in tests/out/run-faults-"$name" tests/out/run-faults-"$name"-*; do
+        [ -f "$d/kh.ini" ] && [ -d "$d/pids" ] || continue
+        ls "$d"/pids/*.pid >/dev/null 2>&1 || continue
+        KH_CONFIG=$d/kh.ini KH_BIN=$d/bin KH_STOP_WAIT_S=10 scripts/run-local stop >/dev/null 2>&1 ||
+            echo "# $name: could not stop what $d still ran"
+    done
     passed=$((passed + p)) failed=$((failed + n))
     echo "# $name ($tier): $p passed, $n failed, $((SECONDS - start)) s; log $log"
 done
