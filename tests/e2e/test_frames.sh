@@ -297,7 +297,10 @@ check_eq "the validator's own 10 MB source name went through whole" 1 \
     "$(sql_n aggregator "SELECT length(verdict) > 10000000 FROM accepted WHERE report_id='829-2017S1'")"
 
 # every malformed input logged and counted exactly once, per service and event
-expect() {   # expect SERVICE EVENT N
+reached() { [ "$(nlog "$1" "$2")" -ge "$3" ]; }
+expect() {   # expect SERVICE EVENT N — waits until N lines came (a 10 MB message may still
+             # be on its way on a busy machine), then checks there are exactly N
+    wait_for 120 reached "$1" "$2" "$3"
     check_eq "$1 logged $3 × $2" "$3" "$(nlog "$1" "$2")"
 }
 expect collector message.malformed 9     # door: 1 frame, 3 frames, BOGUS, VERDICT, bad ACK;
