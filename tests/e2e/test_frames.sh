@@ -205,7 +205,9 @@ BIG=(--big-string 10000000) TINY=(--tiny 300000)
  inj a-tiny --endpoint "$AGG" --report-file "$IN/832/832-2017S2.csv" --district 832 --as verdict "${TINY[@]}" "${A[@]}") &
 (inj n-big --endpoint "$NOTIF" --report-file "$IN/831/831-2020S1.csv" --district 831 --as event "${BIG[@]}" "${A[@]}"
  inj n-tiny --endpoint "$NOTIF" --report-file "$IN/831/831-2020S2.csv" --district 831 --as event --stage 2 "${TINY[@]}" "${A[@]}") &
-(inj s-big --endpoint "$SNAP" "${KPROV[@]}" --as history --period 2019S1 --big-field district "${BIG[@]}" "${W[@]}") &
+# nothing answers it, so the injector's wait ends first: it lingers until the 10 MB are out
+(inj s-big --endpoint "$SNAP" "${KPROV[@]}" --as history --period 2019S1 --big-field district "${BIG[@]}" "${W[@]}" \
+     --linger-ms 120000) &
 wait
 check "door: a 10 MB source name is acknowledged (refused as too large)" has f-big "ACK 829-2018S1/1 dup=0"
 check "door: 300,000 values are acknowledged (refused as too large)" has f-tiny "ACK 829-2018S2/1 dup=0"

@@ -55,7 +55,7 @@
 
 static const char *usage =
     "usage: kh-inject --endpoint EP [--id RID] MESSAGE [--repeat N] [--wait-ms MS]\n"
-    "                 [--acks N | --replies N] [--key FILE.key --server-key FILE.pub [--no-sign]]\n"
+    "                 [--linger-ms MS] [--acks N | --replies N] [--key FILE.key --server-key FILE.pub [--no-sign]]\n"
     "MESSAGE, frames as given:\n"
     "  --raw HEX            a frame from hex digits (repeatable)\n"
     "  --random N           a frame of N random bytes (repeatable)\n"
@@ -88,13 +88,13 @@ typedef struct {
 static struct {
     const char *endpoint, *id, *type, *file, *report_file, *out;
     const char *district, *period, *report_id, *source_name, *event_id, *big_field;
-    long revision, stage, frames, repeat, wait_ms, acks, replies, tiny, big;
+    long revision, stage, frames, repeat, wait_ms, linger_ms, acks, replies, tiny, big;
     unsigned long long from_seq, to_seq;
     int rejected, truncate;
     as_t as;
     source_t src[MAX_SOURCES];
     int n_src;
-} o = {.revision = 1, .repeat = 1, .wait_ms = 1000, .acks = -1, .replies = -1, .stage = 1};
+} o = {.revision = 1, .repeat = 1, .wait_ms = 1000, .linger_ms = 2000, .acks = -1, .replies = -1, .stage = 1};
 
 static void die(const char *what)
 {
@@ -526,6 +526,7 @@ int main(int argc, char **argv)
         {"from-seq", 1, 0, 'F'}, {"to-seq", 1, 0, 'T'}, {"big-string", 1, 0, 'b'},
         {"big-field", 1, 0, 'B'}, {"tiny", 1, 0, 'y'}, {"truncate", 0, 0, 'u'},
         {"out", 1, 0, 'o'}, {"as", 1, 0, 'a'}, {"repeat", 1, 0, 'N'}, {"wait-ms", 1, 0, 'w'},
+        {"linger-ms", 1, 0, 'L'},
         {"acks", 1, 0, 'A'}, {"replies", 1, 0, 'Y'}, {"help", 0, 0, 'h'},
         {"key", 1, 0, 'K'}, {"server-key", 1, 0, 'V'}, {"no-sign", 0, 0, 'G'}, {0, 0, 0, 0}};
     const char *key_file = NULL, *server_file = NULL;
@@ -573,6 +574,7 @@ int main(int argc, char **argv)
         }
         case 'N': o.repeat = num("--repeat", optarg, 1, MAX_REPEAT); break;
         case 'w': o.wait_ms = num("--wait-ms", optarg, 0, MAX_WAIT_MS); break;
+        case 'L': o.linger_ms = num("--linger-ms", optarg, 0, MAX_WAIT_MS); break;
         case 'A': o.acks = num("--acks", optarg, 0, 1000000); break;
         case 'Y': o.replies = num("--replies", optarg, 0, 1000000); break;
         case 'h': fputs(usage, stdout); return 0;
@@ -646,7 +648,9 @@ int main(int argc, char **argv)
     void *sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
     if (!sock)
         die("cannot create a ZeroMQ socket");
-    int linger = 2000, sndtimeo = 5000, hwm = 0;
+    /* what is still unsent when the wait ends goes on for up to --linger-ms: a 10 MB message
+     * to a slow peer (sanitizers, a busy machine) is not cut off by our own exit */
+    int linger = (int)o.linger_ms, sndtimeo = 5000, hwm = 0;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo);
     zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
