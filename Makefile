@@ -12,7 +12,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP
 CFLAGS  += -I$(B)/gen -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcsv ships no .pc file: link it by name.
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lunistring -lm
 
 PROTO_C := $(B)/gen/kh.pb-c.c
 PROTO_H := $(B)/gen/kh.pb-c.h

@@ -11,11 +11,15 @@
 #include "kh_metrics.h"
 #include "kh_util.h"
 
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RID_MAX 256
 #define FULL_LOG_MS 10000    /* a full disk is logged at most this often */
+#define REPLAY_MS 1000       /* dead letters an admin asked to replay are looked for this often */
+#define REPLAY_MAX 16        /* … and at most this many replayed per turn */
 
 typedef struct {
     uint8_t rid[RID_MAX];
@@ -27,7 +31,8 @@ typedef struct {
 
 struct kh_inbox {
     sqlite3 *db;
-    uv_timer_t timer;
+    uv_timer_t timer, replay_timer;
+    int handles_open;
     int batch_max, batch_ms;
     kh_inbox_apply_fn apply;
     kh_inbox_commit_fn committed;
@@ -39,11 +44,15 @@ struct kh_inbox {
     kh_inbox_stats_t stats;
     kh_metric_t *m[6];       /* the stats as kh_inbox_*_total (kh_metrics.h) */
     int m_init;
+    kh_metric_t *m_dead;     /* kh_inbox_dead_letters_total */
+    const char *origin;      /* kh_inbox_add_from: who sent the message being applied */
+    char replay_origin[64];  /* the origin of the dead letter being replayed */
     int64_t full_logged_at;  /* the last "disk full" line; 0: the disk is not full */
     uint64_t full_failures;  /* failed commits since that line */
 };
 
 static void on_timer(uv_timer_t *t) { kh_inbox_flush(t->data); }
+static void on_replay_timer(uv_timer_t *t);
 
 /* The metrics source (kh_metrics.h): copies the stats (every KH_METRICS_COLLECT_MS).  One inbox per
  * process is the rule; a second one would share these series. */
@@ -62,7 +71,11 @@ static void inbox_metrics(void *arg)
         in->m_init = 1;
         for (int i = 0; i < 6; i++)
             in->m[i] = kh_metrics_counter(names[i][0], names[i][1], NULL, NULL);
+        in->m_dead = kh_metrics_counter("kh_inbox_dead_letters_total", "Messages this "
+                                        "service could not apply, set aside (kh-admin "
+                                        "dead-letters).", NULL, NULL);
     }
+    kh_metric_set(in->m_dead, (int64_t)in->stats.dead_letters);
     const uint64_t v[6] = {in->stats.received, in->stats.applied, in->stats.duplicates,
                            in->stats.malformed, in->stats.commits, in->stats.failed_commits};
     for (int i = 0; i < 6; i++)
@@ -83,12 +96,22 @@ kh_inbox_t *kh_inbox_new(uv_loop_t *loop, sqlite3 *db, int batch_max, int batch_
         free(in);
         return NULL;
     }
+    if (sqlite3_exec(db, KH_DEAD_LETTER_SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
+        KH_ERROR("db.error", "cannot create the dead-letter table", "error", sqlite3_errmsg(db));
+        free(in->pending);
+        free(in);
+        return NULL;
+    }
     in->db = db;
     in->apply = apply;
     in->committed = committed;
     in->arg = arg;
     uv_timer_init(loop, &in->timer);
     in->timer.data = in;
+    uv_timer_init(loop, &in->replay_timer);
+    in->replay_timer.data = in;
+    uv_timer_start(&in->replay_timer, on_replay_timer, REPLAY_MS, REPLAY_MS);
+    in->handles_open = 2;
     kh_metrics_source_add(inbox_metrics, in);
     return in;
 }
@@ -172,6 +195,133 @@ int kh_inbox_flush(kh_inbox_t *in)
     return 0;
 }
 
+/* A failure that says nothing about the message: the disk, memory, a lock.  The batch is
+ * rolled back and resent later, as it always was. */
+static int transient(sqlite3 *db)
+{
+    switch (sqlite3_extended_errcode(db) & 0xff) {
+    case SQLITE_FULL: case SQLITE_IOERR: case SQLITE_BUSY: case SQLITE_LOCKED:
+    case SQLITE_NOMEM: case SQLITE_READONLY: case SQLITE_CANTOPEN: case SQLITE_INTERRUPT:
+    case SQLITE_PROTOCOL: case SQLITE_CORRUPT: case SQLITE_NOTADB:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Keeps a message the service could not apply in dead_letter (inside the savepoint, which
+ * the caller rolled back to) and says KH_APPLY_NEW, so that its sender stops resending it
+ * and its neighbours in the batch commit.  KH_APPLY_FAIL when even that cannot be stored. */
+static int dead_letter(kh_inbox_t *in, const kh_wmsg_t *m, char *key)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", sqlite3_errmsg(in->db));
+    if (!key[0]) {            /* it failed before naming itself: a key from its bytes */
+        uint8_t h[16];
+        char hex[33];
+        crypto_generichash(h, sizeof h, m->payload, m->len, NULL, 0);
+        sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+        snprintf(key, KH_KEY_MAX, "payload:%s", hex);
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(in->db, "INSERT INTO dead_letter(key,type,payload,origin,error,at,"
+                           "attempts) VALUES(?,?,?,?,?,?,1) ON CONFLICT(key) DO UPDATE SET "
+                           "attempts=attempts+1, error=excluded.error, replay=0", -1, &st,
+                           NULL) != SQLITE_OK)
+        return KH_APPLY_FAIL;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->type, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, m->payload, (int)m->len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, in->origin ? in->origin : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, why, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, kh_real_ms());
+    int step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE)
+        return KH_APPLY_FAIL;
+    in->stats.dead_letters++;
+    KH_ERROR("inbox.dead_letter", "a message this service cannot apply was set aside (the "
+             "rest goes on): see kh-admin status; fix the cause, then kh-admin dead-letters "
+             "replay", "key", key, "type", m->type, "district", in->origin, "error", why);
+    return KH_APPLY_NEW;
+}
+
+/* Dead letters an admin marked for replay (kh-admin dead-letters replay): applied again in
+ * a batch of their own; one that applies leaves the table, one that fails again stays. */
+static void on_replay_timer(uv_timer_t *t)
+{
+    kh_inbox_t *in = t->data;
+    if (in->closing || in->in_txn)
+        return;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(in->db, "SELECT id,key,type,payload,origin FROM dead_letter WHERE "
+                           "replay=1 ORDER BY id LIMIT " KH_STR(REPLAY_MAX), -1, &st,
+                           NULL) != SQLITE_OK)
+        return;
+    struct { int64_t id; char key[KH_KEY_MAX], type[KH_TYPE_MAX], origin[64]; uint8_t *p;
+             size_t len; } row[REPLAY_MAX];
+    int n = 0;
+    while (n < REPLAY_MAX && sqlite3_step(st) == SQLITE_ROW) {
+        row[n].id = sqlite3_column_int64(st, 0);
+        snprintf(row[n].key, sizeof row[n].key, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(row[n].type, sizeof row[n].type, "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(row[n].origin, sizeof row[n].origin, "%s",
+                 (const char *)sqlite3_column_text(st, 4));
+        row[n].len = (size_t)sqlite3_column_bytes(st, 3);
+        row[n].p = malloc(row[n].len ? row[n].len : 1);
+        if (!row[n].p)
+            break;
+        memcpy(row[n].p, sqlite3_column_blob(st, 3), row[n].len);
+        n++;
+    }
+    sqlite3_finalize(st);
+    for (int i = 0; i < n; i++) {
+        kh_wmsg_t m = {.rid = NULL, .rid_len = 0, .payload = row[i].p, .len = row[i].len};
+        kh_strlcpy(m.type, row[i].type, sizeof m.type);
+        kh_strlcpy(in->replay_origin, row[i].origin, sizeof in->replay_origin);
+        char key[KH_KEY_MAX] = "", sql[160], ids[24];
+        int ok = sqlite3_exec(in->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        int rc = ok ? in->apply(in->arg, &m, key, sizeof key) : KH_APPLY_FAIL;
+        snprintf(ids, sizeof ids, "%lld", (long long)row[i].id);
+        if (rc == KH_APPLY_NEW || rc == KH_APPLY_DUP) {
+            snprintf(sql, sizeof sql, "DELETE FROM dead_letter WHERE id=%lld", (long long)row[i].id);
+            ok = sqlite3_exec(in->db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+                 sqlite3_exec(in->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+            if (ok)
+                KH_INFO("inbox.replayed", "a dead letter was applied on replay", "key",
+                        row[i].key, "district", row[i].origin[0] ? row[i].origin : NULL);
+        } else {
+            ok = 0;
+        }
+        if (!ok) {
+            sqlite3_exec(in->db, "ROLLBACK", NULL, NULL, NULL);
+            snprintf(sql, sizeof sql, "UPDATE dead_letter SET replay=0, attempts=attempts+1 "
+                     "WHERE id=%lld", (long long)row[i].id);
+            sqlite3_exec(in->db, sql, NULL, NULL, NULL);
+            KH_ERROR("inbox.replay_failed", "a dead letter failed again on replay: it stays "
+                     "set aside (see its error in kh-admin dead-letters list)", "key",
+                     row[i].key, "id", ids);
+        }
+        free(row[i].p);
+    }
+    in->replay_origin[0] = '\0';
+    if (n > 0 && in->committed)
+        in->committed(in->arg);
+}
+
+const char *kh_inbox_replay_origin(const kh_inbox_t *in)
+{
+    return in->replay_origin[0] ? in->replay_origin : NULL;
+}
+
+int kh_inbox_add_from(kh_inbox_t *in, kh_zsock_t *router, const kh_wmsg_t *m, const char *origin)
+{
+    in->origin = origin;
+    int rc = kh_inbox_add(in, router, m);
+    in->origin = NULL;
+    return rc;
+}
+
 int kh_inbox_add(kh_inbox_t *in, kh_zsock_t *router, const kh_wmsg_t *m)
 {
     in->stats.received++;
@@ -194,6 +344,11 @@ int kh_inbox_add(kh_inbox_t *in, kh_zsock_t *router, const kh_wmsg_t *m)
     pending_t *p = &in->pending[in->n];
     p->key[0] = '\0';
     int rc = in->apply(in->arg, m, p->key, sizeof p->key);
+    if (rc == KH_APPLY_FAIL && !transient(in->db)) {
+        /* this message, not the storage, is the trouble: set it aside, go on */
+        sqlite3_exec(in->db, "ROLLBACK TO msg", NULL, NULL, NULL);
+        rc = dead_letter(in, m, p->key);
+    }
     if (rc == KH_APPLY_FAIL) {
         rollback(in, "apply failed: batch rolled back, senders will resend");
         return -1;
@@ -229,6 +384,8 @@ const kh_inbox_stats_t *kh_inbox_stats(const kh_inbox_t *in) { return &in->stats
 static void on_closed(uv_handle_t *h)
 {
     kh_inbox_t *in = h->data;
+    if (--in->handles_open > 0)
+        return;
     free(in->pending);
     free(in);
 }
@@ -241,4 +398,5 @@ void kh_inbox_close(kh_inbox_t *in)
     kh_metrics_source_remove(in);
     in->closing = 1;
     uv_close((uv_handle_t *)&in->timer, on_closed);
+    uv_close((uv_handle_t *)&in->replay_timer, on_closed);
 }

@@ -6,6 +6,15 @@
  * after `batch_max` messages or `batch_ms` milliseconds, and only then are their
  * keys acknowledged to the peers that sent them (persist before ack).  If the commit
  * fails nothing is acknowledged and the senders will resend.
+ *
+ * Dead letters (issue 11: one message must never roll its neighbours back for ever).
+ * When apply fails (KH_APPLY_FAIL) and the database's error is not one of the storage's
+ * own (a full disk, I/O, a lock, memory: then the batch rolls back and is resent, as
+ * always), the message itself is the trouble: it is undone alone, kept in the table
+ * dead_letter of the service's database (created here), logged (inbox.dead_letter),
+ * counted (kh_inbox_dead_letters_total) and acknowledged, and the batch goes on.
+ * `kh-admin dead-letters` lists them and marks one for replay (replay = 1): the inbox
+ * applies it again within a second; applied, it leaves the table.
  */
 #ifndef KH_INBOX_H
 #define KH_INBOX_H
@@ -16,6 +25,14 @@
 
 #include "kh_wire.h"
 #include "kh_zuv.h"
+
+#define KH_STR_(x) #x
+#define KH_STR(x) KH_STR_(x)
+
+#define KH_DEAD_LETTER_SCHEMA                                                                  \
+    "CREATE TABLE IF NOT EXISTS dead_letter (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE," \
+    " type TEXT NOT NULL, payload BLOB NOT NULL, origin TEXT NOT NULL, error TEXT NOT NULL,"   \
+    " at INTEGER NOT NULL, attempts INTEGER NOT NULL, replay INTEGER NOT NULL DEFAULT 0);"
 
 
 
@@ -33,7 +50,7 @@ typedef int (*kh_inbox_apply_fn)(void *arg, const kh_wmsg_t *m, char *key, size_
 typedef void (*kh_inbox_commit_fn)(void *arg);
 
 typedef struct {
-    uint64_t received, applied, duplicates, malformed, commits, failed_commits;
+    uint64_t received, applied, duplicates, malformed, commits, failed_commits, dead_letters;
 } kh_inbox_stats_t;
 
 typedef struct kh_inbox kh_inbox_t;
@@ -45,6 +62,12 @@ kh_inbox_t *kh_inbox_new(uv_loop_t *loop, sqlite3 *db, int batch_max, int batch_
  * One inbox may serve several ROUTER sockets of a process (one transaction per
  * database connection).  Returns 0, or -1 when the batch had to be rolled back. */
 int kh_inbox_add(kh_inbox_t *in, kh_zsock_t *router, const kh_wmsg_t *m);
+/* The same, saying who sent it (e.g. the district of a node's key): kept with a dead
+ * letter, and given back by kh_inbox_replay_origin while it is replayed. */
+int kh_inbox_add_from(kh_inbox_t *in, kh_zsock_t *router, const kh_wmsg_t *m,
+                      const char *origin);
+/* While a dead letter is being replayed (inside apply): its origin, else NULL. */
+const char *kh_inbox_replay_origin(const kh_inbox_t *in);
 /* Commits the open batch now.  Returns 0 or -1. */
 int kh_inbox_flush(kh_inbox_t *in);
 const kh_inbox_stats_t *kh_inbox_stats(const kh_inbox_t *in);

@@ -125,3 +125,59 @@ void kh_log_write(kh_loglvl_t lvl, const char *event, const char *msg, ...)
         zmq_send(log_pub, line, strlen(line), ZMQ_DONTWAIT);
     free(line);
 }
+
+/* ---- rate limit ---------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t hash;              /* 0: free */
+    int64_t window_start;
+    uint32_t lines;             /* written in this window */
+    uint64_t suppressed;        /* dropped since the last line written */
+} rl_slot_t;
+
+static rl_slot_t rl_slots[KH_LOG_RL_SLOTS];
+static int64_t rl_global_start;
+static uint32_t rl_global_lines;
+static uint64_t rl_suppressed_total;
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; s && *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    return (h ^ 0xff) * 1099511628211ULL;      /* a separator between the two strings */
+}
+
+int kh_log_allow(const char *event, const char *source, uint64_t *suppressed)
+{
+    int64_t now = kh_mono_ms();
+    uint64_t h = fnv1a(fnv1a(14695981039346656037ULL, event), source);
+    if (h == 0)
+        h = 1;
+    rl_slot_t *sl = &rl_slots[h % KH_LOG_RL_SLOTS];
+    if (sl->hash != h) {        /* a new source (or another one took this slot) */
+        sl->hash = h;
+        sl->window_start = now;
+        sl->lines = 0;
+        sl->suppressed = 0;
+    }
+    if (now - sl->window_start >= KH_LOG_RL_WINDOW_MS) {
+        sl->window_start = now;
+        sl->lines = 0;
+    }
+    if (now - rl_global_start >= KH_LOG_RL_WINDOW_MS) {
+        rl_global_start = now;
+        rl_global_lines = 0;
+    }
+    if (sl->lines >= KH_LOG_RL_BURST || rl_global_lines >= KH_LOG_RL_GLOBAL) {
+        sl->suppressed++;
+        rl_suppressed_total++;
+        return 0;
+    }
+    sl->lines++;
+    rl_global_lines++;
+    *suppressed = sl->suppressed;
+    sl->suppressed = 0;
+    return 1;
+}
+
+uint64_t kh_log_suppressed_total(void) { return rl_suppressed_total; }

@@ -15,6 +15,9 @@
 #ifndef KH_LOG_H
 #define KH_LOG_H
 
+#include <stdint.h>
+#include <stdio.h>
+
 typedef enum { KH_LOG_DEBUG = 0, KH_LOG_INFO, KH_LOG_WARN, KH_LOG_ERROR } kh_loglvl_t;
 
 /* Sets the service name and minimum level.  Always succeeds. */
@@ -45,6 +48,36 @@ void kh_log_write(kh_loglvl_t lvl, const char *event, const char *msg, ...);
         if ((lvl) >= kh_log_min)                                                   \
             kh_log_write((lvl), (event), (msg), ##__VA_ARGS__, (const char *)0);   \
     } while (0)
+/* ---- lines an outsider can cause ----
+ * A refused handshake, a malformed message, a connection cut: a hostile peer can cause
+ * them as fast as it likes, so they are rate-limited per (event, source): at most
+ * KH_LOG_RL_BURST lines per KH_LOG_RL_WINDOW_MS for one source (e.g. an address or a key),
+ * and at most KH_LOG_RL_GLOBAL such lines per window in all (a flood from many sources).
+ * The next line written for a source carries "suppressed": how many were not.  The table
+ * of sources is bounded (KH_LOG_RL_SLOTS; a new source takes the slot of the one it hashes
+ * to).  kh_log_allow returns 1 when the line may be written (then *suppressed says how
+ * many were dropped before it), 0 when it is dropped (counted). */
+#define KH_LOG_RL_BURST 5
+#define KH_LOG_RL_WINDOW_MS 10000
+#define KH_LOG_RL_GLOBAL 200
+#define KH_LOG_RL_SLOTS 512
+int kh_log_allow(const char *event, const char *source, uint64_t *suppressed);
+/* Lines dropped by the rate limit since the process started. */
+uint64_t kh_log_suppressed_total(void);
+
+#define KH_LOG_RL(lvl, ev, src, msg, ...)                                                  \
+    do {                                                                                   \
+        uint64_t kh_sup_;                                                                  \
+        if ((lvl) >= kh_log_min && kh_log_allow((ev), (src), &kh_sup_)) {                  \
+            char kh_supb_[24];                                                             \
+            snprintf(kh_supb_, sizeof kh_supb_, "%llu", (unsigned long long)kh_sup_);     \
+            kh_log_write((lvl), (ev), (msg), ##__VA_ARGS__, "suppressed",                  \
+                         kh_sup_ ? kh_supb_ : (const char *)0, (const char *)0);           \
+        }                                                                                  \
+    } while (0)
+#define KH_WARN_RL(ev, src, msg, ...) KH_LOG_RL(KH_LOG_WARN, ev, src, msg, ##__VA_ARGS__)
+#define KH_INFO_RL(ev, src, msg, ...) KH_LOG_RL(KH_LOG_INFO, ev, src, msg, ##__VA_ARGS__)
+
 #define KH_DEBUG(ev, msg, ...) kh_log(KH_LOG_DEBUG, ev, msg, ##__VA_ARGS__)
 #define KH_INFO(ev, msg, ...)  kh_log(KH_LOG_INFO, ev, msg, ##__VA_ARGS__)
 #define KH_WARN(ev, msg, ...)  kh_log(KH_LOG_WARN, ev, msg, ##__VA_ARGS__)

@@ -14,7 +14,9 @@
 #include <csv.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <unistr.h>
 
 static const char *const header[4] = {"period", "orgunit", "indicator", "value"};
 
@@ -510,4 +512,59 @@ int kh_report_write_csv(const Kh__Report *r, FILE *f)
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;
+}
+
+/* ---- the form of a report from outside ------------------------------------------------ */
+
+int kh_text_ok(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if ((uint8_t)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return u8_check((const uint8_t *)s, n) == NULL;
+}
+
+static int form_fail(kh_form_error_t *e, const char *code, const char *field, long index)
+{
+    e->code = code;
+    if (index >= 0)
+        snprintf(e->field, sizeof e->field, "values[%ld].%s", index, field);
+    else
+        snprintf(e->field, sizeof e->field, "%s", field);
+    return -1;
+}
+
+/* One string field: text, and shorter than max bytes. */
+static int form_str(const char *s, size_t max, const char *field, long index,
+                    kh_form_error_t *e)
+{
+    if (!kh_text_ok(s))
+        return form_fail(e, "NOT_UTF8", field, index);
+    if (strlen(s) >= max)
+        return form_fail(e, "TOO_LARGE", field, index);
+    return 0;
+}
+
+int kh_report_form(const Kh__Report *r, size_t max_values, kh_form_error_t *e)
+{
+    kh_period_t p;
+    if (form_str(r->report_id, 65, "report_id", -1, e) < 0 ||
+        form_str(r->district, KH_CODE_MAX, "district", -1, e) < 0 ||
+        form_str(r->period, 17, "period", -1, e) < 0 ||
+        form_str(r->signer, 65, "signer", -1, e) < 0 ||
+        form_str(r->source_name, 256, "source_name", -1, e) < 0)
+        return -1;
+    if (kh_period_parse(r->period, &p) < 0)
+        return form_fail(e, "PERIOD_MALFORMED", "period", -1);
+    if (r->n_values > max_values)
+        return form_fail(e, "TOO_LARGE", "values", -1);
+    for (size_t i = 0; i < r->n_values; i++) {
+        const Kh__Value *v = r->values[i];
+        if (form_str(v->orgunit, KH_CODE_MAX, "orgunit", (long)i, e) < 0 ||
+            form_str(v->indicator, KH_CODE_MAX, "indicator", (long)i, e) < 0 ||
+            form_str(v->raw, KH_FIELD_MAX, "raw", (long)i, e) < 0)
+            return -1;
+    }
+    return 0;
 }

@@ -58,4 +58,22 @@ int kh_report_set_str(char **field, const char *v);
 /* Writes the long form of r to f.  Returns 0 or -1. */
 int kh_report_write_csv(const Kh__Report *r, FILE *f);
 
+/* ---- the form of a report from outside ----
+ * What the collector checks before storing a REPORT a node sent (issue 11: one field
+ * that a later stage cannot handle must never get past the door): every string is
+ * valid UTF-8 without control characters (the file name may not hold them either:
+ * kh-node escapes names it shows), ids and codes within their lengths, the period
+ * well-formed (kh_period_parse), at most max_values values.  The revision's bound
+ * against the last one seen needs the collector's database and is checked there. */
+typedef struct {
+    const char *code;           /* NOT_UTF8, PERIOD_MALFORMED, TOO_LARGE, BAD_FIELD */
+    char field[32];             /* which field: "period", "values[12].raw", … */
+} kh_form_error_t;
+
+/* Returns 0 when r has the form, else -1 with e filled in. */
+int kh_report_form(const Kh__Report *r, size_t max_values, kh_form_error_t *e);
+
+/* 1 when s (NUL-terminated) is valid UTF-8 without C0 controls or DEL. */
+int kh_text_ok(const char *s);
+
 #endif

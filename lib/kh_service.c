@@ -2,6 +2,7 @@
  * kh_service.c — process boilerplate shared by every service; see kh_service.h.
  */
 #include "kh_service.h"
+#include "kh_door.h"
 #include "kh_db.h"
 #include "kh_log.h"
 #include "kh_metrics.h"
@@ -153,7 +154,18 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         return -1;
     }
     kh_log_init(name, lvl);
-    long hwm, maxmsg, maxout, hb;
+    /* connections are descriptors: the soft limit (often 1024) goes up to the hard one
+     * (LimitNOFILE in the units, deploy/systemd), so a flood of connections cannot keep
+     * registered nodes out (issue 11) */
+    long nofile = kh_door_raise_nofile(KH_NOFILE_WANT);
+    if (nofile >= 0 && nofile < KH_NOFILE_MIN) {
+        char lim[24];
+        snprintf(lim, sizeof lim, "%ld", nofile);
+        KH_WARN("service.limits", "the limit of open files is low: a flood of connections can "
+                "keep nodes out; raise LimitNOFILE (deploy/systemd) or ulimit -n",
+                "nofile", lim);
+    }
+    long hwm, maxmsg, maxout, hb, hs;
     if (kh_config_max_message(s->cfg, 1, &maxmsg, err, sizeof err) < 0 ||
         kh_config_max_message(s->cfg, 0, &maxout, err, sizeof err) < 0) {
         fprintf(stderr, "kh-%s: %s: %s\n", name, s->config_path, err);
@@ -171,10 +183,18 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         cfg_long(s, "selfcheck_attempts", KH_SELFCHECK_ATTEMPTS, 1, 50,
                  &s->selfcheck_attempts) < 0)
         return -1;
+    if (kh_config_long(s->cfg, "security", "handshake_ms", 10000, 100, 600000, &hs, err,
+                       sizeof err) < 0) {
+        fprintf(stderr, "kh-%s: %s: %s\n", name, s->config_path, err);
+        return -1;
+    }
     s->zopts.hwm = (int)hwm;
     s->zopts.max_msg = maxmsg;
     s->max_msg_outside = maxout;
     s->zopts.heartbeat_ms = (int)hb;
+    /* set here, before any service copies zopts for its sockets (issue 11: read later, in
+     * kh_service_curve, it never reached the collector's and the aggregator's sockets) */
+    s->zopts.handshake_ms = (int)hs;
     char run_dir[1024];
     if (kh_config_str(s->cfg, "general", "run_dir", ".", run_dir, sizeof run_dir) == 0)
         kh_mkdirs(run_dir, 0755);
@@ -352,14 +372,6 @@ void kh_service_fini(kh_service_t *s)
 int kh_service_curve(kh_service_t *s)
 {
     const char *v = kh_config_raw(s->cfg, "security", "curve", "yes");
-    long hs;
-    char err[256];
-    if (kh_config_long(s->cfg, "security", "handshake_ms", 10000, 100, 600000, &hs, err,
-                       sizeof err) < 0) {
-        KH_ERROR("config.error", err);
-        return -1;
-    }
-    s->zopts.handshake_ms = (int)hs;
     if (!strcmp(v, "yes"))
         return 1;
     if (!strcmp(v, "no")) {

@@ -37,6 +37,12 @@
 #define KH_SELFCHECK_ATTEMPTS 6
 #define KH_SELFCHECK_MAX_WAIT_MS 60000
 
+/* Open files a service asks for at start (its soft limit raised up to its hard limit), and
+ * below which it warns: max_connections (4096) node connections, and a reserve for its
+ * databases, sockets and the connections a flood holds until they are cut. */
+#define KH_NOFILE_WANT 65536
+#define KH_NOFILE_MIN 8192
+
 typedef struct kh_service {
     const char *name;
     kh_config_t *cfg;

@@ -90,3 +90,76 @@ int kh_wire_ack(kh_zsock_t *s, const void *rid, size_t rid_len, char **keys, int
     free(d);
     return rc;
 }
+
+/* One base-128 varint at *p (at most 10 bytes).  Returns 0, or -1 when cut short. */
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Walks the top-level fields of buf: counts those numbered `field` and, when out is not
+ * NULL, copies the others there (*outlen bytes).  Returns the count or -1. */
+static long walk(const uint8_t *buf, size_t len, uint32_t field, uint8_t *out, size_t *outlen)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    long n = 0;
+    size_t o = 0;
+    while (p < end) {
+        const uint8_t *start = p;
+        uint64_t tag, v;
+        if (varint(&p, end, &tag) < 0 || (tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
+            return -1;
+        switch (tag & 7) {
+        case 0:
+            if (varint(&p, end, &v) < 0)
+                return -1;
+            break;
+        case 1:
+            if (end - p < 8)
+                return -1;
+            p += 8;
+            break;
+        case 2:
+            if (varint(&p, end, &v) < 0 || v > (uint64_t)(end - p))
+                return -1;
+            p += v;
+            break;
+        case 5:
+            if (end - p < 4)
+                return -1;
+            p += 4;
+            break;
+        default:                /* groups (3, 4) are not used by proto3; 6, 7 do not exist */
+            return -1;
+        }
+        if ((tag >> 3) == field) {
+            n++;
+        } else if (out) {
+            memcpy(out + o, start, (size_t)(p - start));
+            o += (size_t)(p - start);
+        }
+    }
+    if (outlen)
+        *outlen = o;
+    return n;
+}
+
+long kh_wire_count_field(const uint8_t *buf, size_t len, uint32_t field)
+{
+    return walk(buf, len, field, NULL, NULL);
+}
+
+size_t kh_wire_without_field(const uint8_t *buf, size_t len, uint32_t field, uint8_t *out)
+{
+    size_t o = 0;
+    return walk(buf, len, field, out, &o) < 0 ? 0 : o;
+}

@@ -47,6 +47,16 @@ int kh_wire_send(kh_zsock_t *s, const void *rid, size_t rid_len, const char *typ
 /* Packs m into a new malloc'd buffer.  Returns 0 or -1. */
 int kh_wire_pack(const ProtobufCMessage *m, uint8_t **buf, size_t *len);
 
+/* Counts the top-level occurrences of field number `field` in a protobuf encoding without
+ * decoding it (no allocation): the work a message would cost is bounded before it is done
+ * (a REPORT of 2 million empty values, an ACK of 2 million empty keys).  Returns the count,
+ * or -1 when buf is not a well-formed encoding (the decoder would refuse it too). */
+long kh_wire_count_field(const uint8_t *buf, size_t len, uint32_t field);
+/* Copies buf into out (at least len bytes) without the top-level occurrences of `field`
+ * (e.g. a REPORT without its values, to read its id and refuse it).  Returns the length
+ * written; buf must be well-formed (kh_wire_count_field >= 0), else 0. */
+size_t kh_wire_without_field(const uint8_t *buf, size_t len, uint32_t field, uint8_t *out);
+
 /* Sends an Ack for `keys` (with parallel duplicate flags, may be NULL). */
 int kh_wire_ack(kh_zsock_t *s, const void *rid, size_t rid_len, char **keys, int *dups,
                 size_t n);

@@ -4,6 +4,7 @@
 #include "kh_zap.h"
 #include "kh_keys.h"
 #include "kh_log.h"
+#include "kh_metrics.h"
 #include "kh_util.h"
 #include "kh_zuv.h"
 
@@ -20,6 +21,8 @@ struct kh_zap {
     uint64_t refused, allowed;
     kh_zap_admit_fn admit;
     void *admit_arg;
+    /* kh_door_refused_total{reason}: the handshakes this handler refuses */
+    kh_metric_t *m_not_curve, *m_unknown, *m_role, *m_not_admitted;
 };
 
 /* Is `role` allowed in `domain` by the "name:role,role;…" list? */
@@ -71,11 +74,13 @@ static void on_request(kh_zsock_t *s, zmq_msg_t *p, int n, void *arg)
         memcpy(mech, zmq_msg_data(&p[5]), ml);
     if (al < sizeof address)
         memcpy(address, zmq_msg_data(&p[3]), al);
+    /* an outsider decides how often these happen: the lines are rate-limited per address */
     if (zmq_msg_size(&p[0]) != 3 || memcmp(zmq_msg_data(&p[0]), "1.0", 3) != 0 ||
         strcmp(mech, "CURVE") != 0 || n != 7 || zmq_msg_size(&p[6]) != 32) {
         z->refused++;
-        KH_WARN("auth.refused", "not a CURVE handshake: only CURVE clients are let in",
-                "mechanism", mech, "address", address);
+        kh_metric_inc(z->m_not_curve);
+        KH_WARN_RL("auth.refused", address, "not a CURVE handshake: only CURVE clients are "
+                   "let in", "mechanism", mech, "address", address, "reason", "not_curve");
         reply(z, &p[1], "400", "CURVE only", "");
         return;
     }
@@ -85,26 +90,31 @@ static void on_request(kh_zsock_t *s, zmq_msg_t *p, int n, void *arg)
     hex[16] = '\0';
     if (kh_keys_by_curve(z->keys, key, kh_real_ms(), id, role, unit) < 0) {
         z->refused++;
-        KH_WARN("auth.refused", "unknown, revoked or expired key: connection refused",
-                "key", hex, "address", address, "domain", domain);
+        kh_metric_inc(z->m_unknown);
+        KH_WARN_RL("auth.refused", address, "unknown, revoked or expired key: connection "
+                   "refused", "key", hex, "address", address, "domain", domain,
+                   "reason", "unknown_key");
         reply(z, &p[1], "400", "unknown key", "");
         return;
     }
     if (!role_allowed(z->domains, domain, role)) {
         z->refused++;
-        KH_WARN("auth.refused", "this key's role may not use this endpoint", "key_id", id,
-                "role", role, "domain", domain, "address", address);
+        kh_metric_inc(z->m_role);
+        KH_WARN_RL("auth.refused", address, "this key's role may not use this endpoint",
+                   "key_id", id, "role", role, "domain", domain, "address", address,
+                   "reason", "role");
         reply(z, &p[1], "400", "role not allowed", "");
         return;
     }
     if (z->admit && z->admit(z->admit_arg, domain, id, unit) < 0) {
         z->refused++;              /* the service said why (e.g. too many connections) */
+        kh_metric_inc(z->m_not_admitted);
         reply(z, &p[1], "400", "not admitted now", "");
         return;
     }
     z->allowed++;
-    KH_INFO("auth.allowed", "key accepted", "key_id", id, "role", role, "district", unit,
-            "address", address);
+    KH_INFO_RL("auth.allowed", id, "key accepted", "key_id", id, "role", role, "district",
+               unit, "address", address);
     reply(z, &p[1], "200", "OK", id);
 }
 
@@ -117,6 +127,12 @@ kh_zap_t *kh_zap_new(uv_loop_t *loop, void *zctx, sqlite3 *keys, const char *dom
     }
     z->keys = keys;
     kh_strlcpy(z->domains, domains, sizeof z->domains);
+    static const char help[] = "Connections cut or messages refused at the door, by reason.";
+    z->m_not_curve = kh_metrics_counter("kh_door_refused_total", help, "reason", "not_curve");
+    z->m_unknown = kh_metrics_counter("kh_door_refused_total", help, "reason", "unknown_key");
+    z->m_role = kh_metrics_counter("kh_door_refused_total", help, "reason", "role");
+    z->m_not_admitted = kh_metrics_counter("kh_door_refused_total", help, "reason",
+                                           "not_admitted");
     z->rep = kh_zsock_new(loop, zctx, ZMQ_REP, NULL, on_request, z);
     if (!z->rep || kh_zsock_bind(z->rep, "inproc://zeromq.zap.01") < 0) {
         KH_ERROR("auth.start", "cannot bind the ZAP handler: refusing to run unauthenticated",

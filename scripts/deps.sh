@@ -4,7 +4,7 @@
 # the exact command to run and fails.
 set -eu
 pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev
-      libsqlite3-dev sqlite3 libuv1-dev libinih-dev libjansson-dev libcsv-dev
+      libsqlite3-dev sqlite3 libuv1-dev libinih-dev libjansson-dev libcsv-dev libunistring-dev
       libxlsxwriter-dev libcmocka-dev libsodium-dev python3 procps iproute2
       libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev   # sd_notify, metrics, webhook
       systemd curl                       # systemd-analyze verify (test_install), curl (tests)

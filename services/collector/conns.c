@@ -203,3 +203,19 @@ int conns_route(const conns_t *t, const char *district, const void **rid, size_t
     *len = best->rid_len;
     return 0;
 }
+
+int conns_list_open(const conns_t *t, int *from, conns_entry_t *out, int cap)
+{
+    int n = 0, i = *from;
+    for (; i < t->max_total && n < cap; i++) {
+        const conn_t *c = &t->c[i];
+        if (!c->used || !c->open)
+            continue;
+        out[n].fd = c->fd;
+        memcpy(out[n].key_id, c->key_id, sizeof out[n].key_id);
+        memcpy(out[n].district, c->district, sizeof out[n].district);
+        n++;
+    }
+    *from = i;
+    return n;
+}

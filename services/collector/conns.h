@@ -68,4 +68,14 @@ int conns_key_full(const conns_t *t, const char *key_id, int64_t now);
 int conns_admit(conns_t *t, const char *key_id, int64_t now, int64_t ttl_ms);
 int conns_open(const conns_t *t);
 
+/* One open connection, as conns_list_open lists them. */
+typedef struct {
+    int fd;
+    char key_id[64];
+    char district[64];
+} conns_entry_t;
+/* Lists up to cap open connections from table position *from on, and moves *from past
+ * them (start at 0; fewer than cap listed: the end).  Returns how many were listed. */
+int conns_list_open(const conns_t *t, int *from, conns_entry_t *out, int cap);
+
 #endif

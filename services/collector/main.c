@@ -17,6 +17,7 @@
 
 #include "kh.pb-c.h"
 #include "kh_db.h"
+#include "kh_door.h"
 #include "kh_inbox.h"
 #include "kh_link.h"
 #include "kh_log.h"
@@ -48,7 +49,7 @@ typedef struct {
     kh_link_t *to_validator, *to_nodes;
     uv_timer_t pump_timer;
     int replay_node_clock;
-    sqlite3_stmt *st_report, *st_receipt;
+    sqlite3_stmt *st_report, *st_receipt, *st_last_rev;
     uint64_t received, refused, malformed;
     int curve;                  /* CURVE on the node socket, identities from the registry */
     sqlite3 *keys;
@@ -56,8 +57,11 @@ typedef struct {
     kh_key_t server;
     uint64_t refused_keys;
     conns_t *conns;             /* node connections: routes for receipts, bound per key */
-    kh_zsock_t *mon;            /* disconnections on the node socket */
+    kh_door_t *door;            /* the node socket's TCP connections, watched and bounded */
+    uv_timer_t revoke_timer;    /* cuts the live connections of keys no longer valid */
     const char *sender;         /* district of the message being applied (on_router) */
+    /* bounds on the work one message may cost, before it is done ([collector]) */
+    long max_values, max_ack_keys, max_revision_step;
 } collector_t;
 
 /* The malformed counter as a log field. */
@@ -97,18 +101,17 @@ static int refuse(collector_t *c, const char *district, Kh__Report *r, const cha
     return put < 0 ? KH_APPLY_FAIL : put == 0 ? KH_APPLY_DUP : KH_APPLY_NEW;
 }
 
-/* The same bounds as a report file read by kh-node (lib/kh_report.h): a report that
- * breaks them was not made by a node from a file, and must not travel further. */
-static int report_within_bounds(const Kh__Report *r)
+/* The highest revision of report_id stored, 0 for none, -1 on a database error. */
+static int64_t last_revision(collector_t *c, const char *report_id)
 {
-    if (r->n_values > KH_REPORT_MAX_VALUES || strlen(r->source_name) > 255)
-        return 0;
-    for (size_t i = 0; i < r->n_values; i++)
-        if (strlen(r->values[i]->orgunit) >= KH_CODE_MAX ||
-            strlen(r->values[i]->indicator) >= KH_CODE_MAX ||
-            strlen(r->values[i]->raw) >= KH_FIELD_MAX)
-            return 0;
-    return 1;
+    sqlite3_stmt *st = c->st_last_rev;
+    sqlite3_bind_text(st, 1, report_id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    int64_t last = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    if (last < 0)
+        KH_ERROR("db.error", sqlite3_errmsg(c->db), "report_id", report_id);
+    return last;
 }
 
 /* The first of the two signature checks (the aggregator checks again before counting):
@@ -124,10 +127,23 @@ static int signature_refused(collector_t *c, const Kh__Report *r, int64_t now)
 static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t keycap)
 {
     char district[KH_CODE_MAX];
-    if (!c->sender || strlen(c->sender) >= sizeof district)
+    /* the sender's district, or the one kept with a dead letter being replayed */
+    const char *from = c->sender ? c->sender : kh_inbox_replay_origin(c->inbox);
+    if (!from || strlen(from) >= sizeof district)
         return KH_APPLY_BAD;
-    kh_strlcpy(district, c->sender, sizeof district);
-    Kh__Report *r = kh__report__unpack(NULL, m->len, m->payload);
+    kh_strlcpy(district, from, sizeof district);
+    /* the work a report costs is bounded before it is done: its values are counted on
+     * the wire, and one with too many is decoded without them, to be refused */
+    long n_values = kh_wire_count_field(m->payload, m->len, 8);
+    Kh__Report *r = NULL;
+    if (n_values > c->max_values) {
+        uint8_t *head = malloc(m->len);
+        size_t hl = head ? kh_wire_without_field(m->payload, m->len, 8, head) : 0;
+        r = head ? kh__report__unpack(NULL, hl, head) : NULL;
+        free(head);
+    } else if (n_values >= 0) {
+        r = kh__report__unpack(NULL, m->len, m->payload);
+    }
     if (!r) {
         c->malformed++;
         KH_WARN("report.malformed", "a REPORT payload does not decode", "district", district,
@@ -135,11 +151,13 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         return KH_APPLY_BAD;
     }
     int rc = KH_APPLY_BAD;
-    if (strlen(r->report_id) == 0 || strlen(r->report_id) > 64 || r->revision == 0 ||
-        strlen(r->period) > 16) {
+    /* without a readable id and revision no receipt can name the report: dropped */
+    if (!kh_text_ok(r->report_id) || !kh_text_ok(r->period) || strlen(r->report_id) == 0 ||
+        strlen(r->report_id) > 64 || r->revision == 0 || strlen(r->period) > 16) {
         c->malformed++;
-        KH_WARN("report.malformed", "report id, revision or period missing or too long",
-                "district", district, "malformed", count_str(c->malformed));
+        KH_WARN_RL("report.malformed", district, "report id, revision or period missing, too "
+                   "long or not UTF-8 text: dropped", "district", district,
+                   "malformed", count_str(c->malformed));
         goto out;
     }
     snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
@@ -152,12 +170,51 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
                     "the sender is not a registered district");
         goto out;
     }
-    if (!report_within_bounds(r)) {
-        /* never carry an oversized report (or its name) further down the pipeline */
+    kh_form_error_t fe;
+    if (n_values > c->max_values || kh_report_form(r, (size_t)c->max_values, &fe) < 0) {
+        /* never carry such a report (or its name) further down the pipeline */
+        const char *code = n_values > c->max_values ? "TOO_LARGE" : fe.code;
         kh_report_set_str(&r->source_name, "");
-        rc = refuse(c, district, r, "TOO_LARGE",
-                    "Báo cáo quá lớn: quá nhiều dòng hoặc có ô dữ liệu quá dài",
-                    "the report is too large: too many rows or a field that is too long");
+        KH_WARN_RL("report.form", district, "a report refused at the door for its form",
+                   "district", district, "report_id", r->report_id, "code", code,
+                   "field", n_values > c->max_values ? "values" : fe.field);
+        if (!strcmp(code, "TOO_LARGE"))
+            rc = refuse(c, district, r, "TOO_LARGE",
+                        "Báo cáo quá lớn: quá nhiều dòng hoặc có ô dữ liệu quá dài. Hãy tách "
+                        "hoặc sửa tệp rồi gửi lại",
+                        "the report is too large: too many rows or a field that is too long; "
+                        "split or fix the file and send it again");
+        else if (!strcmp(code, "PERIOD_MALFORMED"))
+            rc = refuse(c, district, r, "PERIOD_MALFORMED",
+                        "Kỳ báo cáo không hợp lệ (phải có dạng 2018S1). Hãy sửa cột kỳ báo "
+                        "cáo rồi gửi lại",
+                        "the period is malformed (expected e.g. 2018S1); fix the period "
+                        "column and send the file again");
+        else
+            rc = refuse(c, district, r, code,
+                        "Báo cáo có ô chứa ký tự không hợp lệ (không phải văn bản UTF-8). Hãy "
+                        "lưu tệp dạng CSV UTF-8 rồi gửi lại",
+                        "the report holds a field that is not UTF-8 text; save the file as "
+                        "CSV UTF-8 and send it again");
+        goto out;
+    }
+    /* highest revision counts: a bound on the step keeps one report from pinning its
+     * half-year with revision 4294967295 (issue 11) */
+    int64_t last = last_revision(c, r->report_id);
+    if (last < 0) {
+        rc = KH_APPLY_FAIL;
+        goto out;
+    }
+    if ((int64_t)r->revision > last + c->max_revision_step) {
+        char vi[300], en[300];
+        snprintf(vi, sizeof vi, "Số lần sửa %u quá lớn: lần gửi trước là %lld. Nút gửi "
+                 "đánh số lần sửa tự động; nếu thấy lỗi này, hãy báo quản trị viên",
+                 r->revision, (long long)last);
+        snprintf(en, sizeof en, "revision %u is too far ahead of the last one received "
+                 "(%lld; at most %ld more): the node numbers revisions itself; if you see "
+                 "this, tell the administrator", r->revision, (long long)last,
+                 c->max_revision_step);
+        rc = refuse(c, district, r, "REVISION_TOO_HIGH", vi, en);
         goto out;
     }
     if ((r->district[0] && strcmp(r->district, district) != 0) ||
@@ -309,8 +366,11 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
         char unit[64];
         if (!uid || kh_keys_valid(c->keys, uid, kh_real_ms(), unit) < 0) {
             c->refused_keys++;
-            KH_WARN("auth.revoked", "a message from a key that is no longer valid: dropped",
-                    "key_id", uid ? uid : "?", "refused", count_str(c->refused_keys));
+            KH_WARN_RL("auth.revoked", uid ? uid : "?", "a message from a key that is no "
+                       "longer valid: dropped, its connection cut", "key_id", uid ? uid : "?",
+                       "refused", count_str(c->refused_keys));
+            kh_door_cut(c->door, zmq_msg_get(&parts[n - 1], ZMQ_SRCFD), KH_DOOR_REVOKED, uid,
+                        NULL);
             return -1;
         }
         kh_strlcpy(key_id, uid, sizeof key_id);
@@ -355,9 +415,10 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
         return 1;
     case CONN_KEY_LIMIT:
         c->refused_keys++;
-        KH_WARN("auth.too_many_connections", "a key already has max_connections_per_key open "
-                "connections: message on one more dropped", "key_id", key_id,
-                "district", district, "refused", count_str(c->refused_keys));
+        KH_WARN_RL("auth.too_many_connections", key_id, "a key already has "
+                   "max_connections_per_key open connections: one more is cut", "key_id",
+                   key_id, "district", district, "refused", count_str(c->refused_keys));
+        kh_door_cut(c->door, fd, KH_DOOR_KEY_LIMIT, key_id, district);
         return -1;
     case CONN_FULL:
         c->refused_keys++;
@@ -366,9 +427,9 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
         return -1;
     case CONN_MISMATCH:
         c->refused_keys++;
-        KH_WARN("auth.mismatch", "a connection spoke before with another key or district: "
-                "dropped", "key_id", key_id, "district", district,
-                "refused", count_str(c->refused_keys));
+        KH_WARN_RL("auth.mismatch", key_id, "a connection spoke before with another key or "
+                   "district: dropped", "key_id", key_id, "district", district,
+                   "refused", count_str(c->refused_keys));
         return -1;
     default:
         c->malformed++;
@@ -387,9 +448,10 @@ static int admit(void *arg, const char *domain, const char *key_id, const char *
         conns_admit(c->conns, key_id, kh_mono_ms(), (int64_t)c->svc.zopts.handshake_ms + 5000) == 0)
         return 0;
     c->refused_keys++;
-    KH_WARN("auth.too_many_connections", "a key already has max_connections_per_key open "
-            "connections: handshake refused", "key_id", key_id, "district", unit,
-            "refused", count_str(c->refused_keys));
+    kh_door_refused(c->door, KH_DOOR_KEY_LIMIT);
+    KH_WARN_RL("auth.too_many_connections", key_id, "a key already has "
+               "max_connections_per_key open connections: handshake refused", "key_id",
+               key_id, "district", unit, "refused", count_str(c->refused_keys));
     return -1;
 }
 
@@ -400,53 +462,36 @@ static int route(void *arg, const char *dest, const void **rid, size_t *len)
     return conns_route(c->conns, dest, rid, len);
 }
 
-/* One monitor event (first frame: 16-bit event, 32-bit value = the descriptor). */
-static void monitor_event(collector_t *c, const zmq_msg_t *first)
+/* A node connection closed (the door saw it go). */
+static void conn_closed(void *arg, int fd)
 {
-    uint16_t ev;
-    uint32_t fd;
-    if (zmq_msg_size(first) < sizeof ev + sizeof fd)
+    collector_t *c = arg;
+    conns_closed_fd(c->conns, fd);
+}
+
+/* Revocation cuts the live connection (issue 11): every second, the open connections'
+ * keys are looked up again; a connection whose key is no longer valid is cut, and its
+ * district's receipts go to the district's other connection, if any. */
+static void on_revoke_timer(uv_timer_t *t)
+{
+    collector_t *c = t->data;
+    if (!c->curve)
         return;
-    memcpy(&ev, zmq_msg_data((zmq_msg_t *)first), sizeof ev);
-    memcpy(&fd, (const uint8_t *)zmq_msg_data((zmq_msg_t *)first) + sizeof ev, sizeof fd);
-    if (ev == ZMQ_EVENT_DISCONNECTED)
-        conns_closed_fd(c->conns, (int)fd);
-}
-
-/* Disconnections on the node socket (ZMQ_EVENT_DISCONNECTED). */
-static void on_monitor(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
-{
-    (void)s;
-    if (n >= 1)
-        monitor_event(arg, &parts[0]);
-}
-
-/* Before a node message is taken: the disconnections already reported.  A node that
- * reconnects at once may get the descriptor of its closed connection, and its HELLO
- * must not be read before that close (the new connection would be marked closed). */
-static void drain_monitor(collector_t *c)
-{
-    void *raw = c->mon ? kh_zsock_raw(c->mon) : NULL;
-    for (int i = 0; raw && i < 1024; i++) {
-        zmq_msg_t first;
-        zmq_msg_init(&first);
-        if (zmq_msg_recv(&first, raw, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&first);
-            return;
+    conns_entry_t open[64];
+    int64_t now = kh_real_ms();
+    for (int from = 0;;) {
+        int n = conns_list_open(c->conns, &from, open, 64);
+        for (int i = 0; i < n; i++) {
+            char unit[64];
+            if (kh_keys_valid(c->keys, open[i].key_id, now, unit) == 0)
+                continue;
+            c->refused_keys++;
+            kh_door_cut(c->door, open[i].fd, KH_DOOR_REVOKED, open[i].key_id, open[i].district);
+            conns_closed_fd(c->conns, open[i].fd);
+            kh_outbox_reset_dest(kh_link_outbox(c->to_nodes), open[i].district);
         }
-        monitor_event(c, &first);
-        int more = zmq_msg_more(&first);
-        zmq_msg_close(&first);
-        while (more) {                  /* the endpoint frame */
-            zmq_msg_t rest;
-            zmq_msg_init(&rest);
-            if (zmq_msg_recv(&rest, raw, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&rest);
-                return;
-            }
-            more = zmq_msg_more(&rest);
-            zmq_msg_close(&rest);
-        }
+        if (n < 64)
+            break;
     }
 }
 
@@ -460,7 +505,8 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
          * valid key, malformed or not, enters its connection in the table (its admitted
          * handshake stops being "pending" and its close is seen) */
         kh_wmsg_t who_m = {.rid = zmq_msg_data(&parts[0]), .rid_len = zmq_msg_size(&parts[0])};
-        drain_monitor(c);
+        kh_door_drain(c->door);
+        kh_door_spoke(c->door, zmq_msg_get(&parts[n - 1], ZMQ_SRCFD));
         if ((who = identify(c, parts, n, &who_m, district, sizeof district)) < 0)
             return;
     }
@@ -488,9 +534,28 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
         return;
     }
     if (who == -2) {                    /* a closed network: what the message says */
-        drain_monitor(c);
+        kh_door_drain(c->door);
+        kh_door_spoke(c->door, zmq_msg_get(&parts[n - 1], ZMQ_SRCFD));
         if ((who = identify(c, parts, n, &m, district, sizeof district)) < 0)
             return;
+    }
+    /* the documented size is the real one: ZeroMQ's own limit has room for the envelope */
+    if ((int64_t)m.len > c->svc.max_msg_outside) {
+        kh_door_refused(c->door, KH_DOOR_SIZE);
+        c->malformed++;
+        KH_WARN_RL("message.too_large", who ? district : "?", "a message over "
+                   "max_message_bytes: dropped", "district", who ? district : NULL,
+                   "type", m.type, "malformed", count_str(c->malformed));
+        return;
+    }
+    /* an ACK's work is bounded before it is done: its keys are counted on the wire */
+    if (is_ack && kh_wire_count_field(m.payload, m.len, 1) > c->max_ack_keys) {
+        kh_door_refused(c->door, KH_DOOR_ACK_KEYS);
+        c->malformed++;
+        KH_WARN_RL("message.malformed", who ? district : "?", "an ACK with more than "
+                   "max_ack_keys keys: dropped", "district", who ? district : NULL,
+                   "malformed", count_str(c->malformed));
+        return;
     }
     if (is_ack) {
         /* a node acknowledges only receipts addressed to its own district */
@@ -501,7 +566,7 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
         }
     } else if (is_report) {
         c->sender = district;        /* apply_report runs inside kh_inbox_add */
-        kh_inbox_add(c->inbox, s, &m);
+        kh_inbox_add_from(c->inbox, s, &m, district);
         c->sender = NULL;
     }
     kh_link_pump(c->to_nodes);
@@ -522,10 +587,8 @@ static void on_stop(kh_service_t *s)
     collector_t *c = (collector_t *)s;
     kh_zap_close(c->zap);
     c->zap = NULL;
-    if (c->mon) {
-        zmq_socket_monitor(kh_zsock_raw(c->front), NULL, 0);
-        kh_zsock_close(c->mon);
-    }
+    kh_door_close(&c->door);
+    uv_close((uv_handle_t *)&c->revoke_timer, NULL);
     kh_inbox_close(c->inbox);
     uv_close((uv_handle_t *)&c->pump_timer, NULL);
     kh_zsock_close(c->front);
@@ -567,18 +630,30 @@ int main(int argc, char **argv)
                                       "ON CONFLICT DO NOTHING");
     c.st_receipt = kh_db_prepare(c.db, "INSERT INTO receipt(event_id,district,at) "
                                        "VALUES(?,?,?) ON CONFLICT DO NOTHING");
+    c.st_last_rev = kh_db_prepare(c.db, "SELECT coalesce(max(revision),0) FROM report "
+                                        "WHERE report_id=?");
     kh_zopts_t ro = s->zopts;
     ro.router = 1;
     kh_zopts_t fo = ro;
-    fo.max_msg = s->max_msg_outside;      /* the door takes the outside limit */
+    /* the door takes the outside limit, checked on the payload (on_router); ZeroMQ's own
+     * limit applies to the frame as it travels, CURVE's envelope included */
+    fo.max_msg = s->max_msg_outside + 4096;
     fo.no_handover = 1;                   /* a node's routing id means nothing (conns.h) */
-    long max_conns, per_key, node_queue;
+    long max_conns, per_key, node_queue, max_unspoken;
     if (kh_config_long(s->cfg, "collector", "max_connections", 4096, 1, 1000000, &max_conns,
                        err, sizeof err) < 0 ||
         kh_config_long(s->cfg, "collector", "max_connections_per_key", 2, 1, 1000, &per_key,
                        err, sizeof err) < 0 ||
         kh_config_long(s->cfg, "collector", "node_queue", 4, 1, 100000, &node_queue, err,
-                       sizeof err) < 0) {
+                       sizeof err) < 0 ||
+        kh_config_long(s->cfg, "collector", "max_values", 50000, 1, KH_REPORT_MAX_VALUES,
+                       &c.max_values, err, sizeof err) < 0 ||
+        kh_config_long(s->cfg, "collector", "max_ack_keys", 1024, 1, 1000000, &c.max_ack_keys,
+                       err, sizeof err) < 0 ||
+        kh_config_long(s->cfg, "collector", "max_revision_step", 1000, 1, 1000000000,
+                       &c.max_revision_step, err, sizeof err) < 0 ||
+        kh_config_long(s->cfg, "collector", "max_unspoken_per_address", 32, 1, 100000,
+                       &max_unspoken, err, sizeof err) < 0) {
         KH_ERROR("config.error", err);
         return 1;
     }
@@ -599,20 +674,24 @@ int main(int argc, char **argv)
     }
     c.front = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &fo, on_router, &c);
     c.back = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &c);
-    if (!c.st_report || !c.st_receipt || !c.front || !c.back ||
+    if (!c.st_report || !c.st_receipt || !c.st_last_rev || !c.front || !c.back ||
         kh_zsock_bind(c.front, listen) < 0 || kh_zsock_bind(c.back, receipts) < 0) {
         KH_ERROR("service.start", "cannot bind", "listen", listen, "receipts", receipts,
                  "error", zmq_strerror(zmq_errno()));
         return 1;
     }
-    if (zmq_socket_monitor(kh_zsock_raw(c.front), "inproc://collector-front-monitor",
-                           ZMQ_EVENT_DISCONNECTED) < 0 ||
-        !(c.mon = kh_zsock_new(&s->loop, s->zctx, ZMQ_PAIR, NULL, on_monitor, &c)) ||
-        kh_zsock_connect(c.mon, "inproc://collector-front-monitor") < 0) {
-        KH_ERROR("service.start", "cannot watch the node socket for disconnections",
-                 "error", zmq_strerror(zmq_errno()));
+    /* every connection speaks within its handshake time and a margin (a node says HELLO
+     * at once), before an admitted handshake stops counting against its key (admit) */
+    kh_door_opts_t dopt = {.name = "nodes", .max_connections = (int)max_conns,
+                           .max_unspoken_per_address = (int)max_unspoken,
+                           .speak_ms = s->zopts.handshake_ms + 3000};
+    if (!(c.door = kh_door_new(&s->loop, s->zctx, c.front, &dopt, conn_closed, &c))) {
+        KH_ERROR("service.start", "cannot watch the node socket's connections");
         return 1;
     }
+    uv_timer_init(&s->loop, &c.revoke_timer);
+    c.revoke_timer.data = &c;
+    uv_timer_start(&c.revoke_timer, on_revoke_timer, 1000, 1000);
     c.to_validator = kh_link_new(&s->loop, s->zctx, &s->zopts, validator, c.db, "validator",
                                  (int)s->window, (int)s->resend_ms);
     c.to_nodes = kh_link_routed(c.front, c.db, "nodes", (int)s->window, (int)s->resend_ms);
@@ -645,6 +724,7 @@ int main(int argc, char **argv)
     kh_service_run(s);
     sqlite3_finalize(c.st_report);
     sqlite3_finalize(c.st_receipt);
+    sqlite3_finalize(c.st_last_rev);
     kh_db_close(&c.db);
     kh_db_close(&c.keys);
     conns_destroy(&c.conns);

@@ -572,7 +572,7 @@ int main(int argc, char **argv)
             }
             break;
         }
-        case 'N': o.repeat = num("--repeat", optarg, 1, MAX_REPEAT); break;
+        case 'N': o.repeat = num("--repeat", optarg, 0, MAX_REPEAT); break;   /* 0: connect, send nothing */
         case 'w': o.wait_ms = num("--wait-ms", optarg, 0, MAX_WAIT_MS); break;
         case 'L': o.linger_ms = num("--linger-ms", optarg, 0, MAX_WAIT_MS); break;
         case 'A': o.acks = num("--acks", optarg, 0, 1000000); break;
@@ -602,8 +602,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "kh-inject: --endpoint is required\n%s", usage);
         return 2;
     }
-    if (!typed && o.n_src == 0 && !o.file) {
-        fprintf(stderr, "kh-inject: nothing to send\n%s", usage);
+    if (!typed && o.n_src == 0 && !o.file && o.repeat > 0) {
+        fprintf(stderr, "kh-inject: nothing to send (--repeat 0: connect and say nothing)\n%s",
+                usage);
         return 2;
     }
     if (!typed && o.file) {

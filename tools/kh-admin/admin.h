@@ -6,6 +6,10 @@
 
 #include <sqlite3.h>
 
+#include "kh_config.h"
+
+#define ADMIN_N_SERVICES 4     /* collector, validator, aggregator, notifier */
+
 /* kh-admin keys …: argv[0] is "keys".  Returns the exit status. */
 int admin_keys(int argc, char **argv, const char *config_path);
 
@@ -17,6 +21,12 @@ int admin_audit(int argc, char **argv, const char *config_path);
 /* kh-admin status [--json] (status.c): the services' health from their metrics endpoints,
  * the last report per district.  Returns 0 all up, 1 a service is down, 2 error. */
 int admin_status(int argc, char **argv, const char *config_path);
+
+/* kh-admin dead-letters … (deadletters.c).  Returns the exit status. */
+int admin_dead_letters(int argc, char **argv, const char *config_path);
+/* Dead letters per service (collector, validator, aggregator, notifier order); -1 where a
+ * database cannot be read.  Returns 0, or -1 when none can. */
+int admin_dead_letter_counts(kh_config_t *cfg, long long counts[ADMIN_N_SERVICES]);
 
 /* The aggregator's database ([aggregator] db), opened for reading (never created).
  * Returns 0, or -1 after printing a one-line reason. */

@@ -5,6 +5,7 @@
  *   kh-admin verify --report ID[/REV]   which district's key signed a counted report (verify.c)
  *   kh-admin audit verify    the aggregator's hash-chained audit log (audit.c)
  *   kh-admin status [--json] the services' health and the last report per district (status.c)
+ *   kh-admin dead-letters …  messages a service set aside, replayed by an admin (deadletters.c)
  *
  * --config FILE (or $KH_CONFIG, or deploy/kh.ini) before the subcommand.
  */
@@ -22,6 +23,7 @@ static const char usage[] =
     "  audit verify               check the aggregator's tamper-evident audit log\n"
     "  status [--json]            each service's state, uptime, queues and counters (its\n"
     "                             metrics endpoint); the last report per district\n"
+    "  dead-letters list|replay|drop   messages a service could not apply and set aside\n"
     "--config FILE: default $KH_CONFIG, else deploy/kh.ini.  COMMAND --help for details.\n";
 
 int main(int argc, char **argv)
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
         return admin_verify(argc - i, argv + i, cfg);
     if (!strcmp(argv[i], "audit"))
         return admin_audit(argc - i, argv + i, cfg);
+    if (!strcmp(argv[i], "dead-letters"))
+        return admin_dead_letters(argc - i, argv + i, cfg);
     if (!strcmp(argv[i], "status"))
         return admin_status(argc - i, argv + i, cfg);
     fprintf(stderr, "kh-admin: unknown command '%s'; see kh-admin --help\n", argv[i]);

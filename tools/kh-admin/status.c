@@ -417,6 +417,24 @@ static void print_notices(const notices_t *nt)
         printf("\n");
 }
 
+static void print_dead_letters(const long long dl[ADMIN_N_SERVICES])
+{
+    long long total = 0;
+    for (int i = 0; i < ADMIN_N_SERVICES; i++)
+        total += dl[i] > 0 ? dl[i] : 0;
+    printf("\ndead letters (messages set aside) / thư lỗi tạm gác\n  ");
+    for (int i = 0; i < ADMIN_N_SERVICES; i++)
+        if (dl[i] < 0)
+            printf("%s ?  ", services[i]);
+        else
+            printf("%s %lld  ", services[i], dl[i]);
+    printf("\n");
+    if (total > 0)
+        printf("  -> a service could not apply these and went on without them: kh-admin "
+               "dead-letters list shows each one's error; fix it, then kh-admin dead-letters "
+               "replay SERVICE ID\n");
+}
+
 static void print_table(svc_t *sv, const last_t *rows, int n_rows, const char *rows_why)
 {
     printf("%-10s %-5s %10s %10s %10s %10s %10s %10s %10s  %s\n", "service", "state", "uptime",
@@ -488,7 +506,7 @@ static json_t *num(double v)
 }
 
 static int print_json(svc_t *sv, const last_t *rows, int n_rows, const char *rows_why,
-                      const notices_t *nt)
+                      const notices_t *nt, const long long dl[ADMIN_N_SERVICES])
 {
     json_t *root = json_object(), *svcs = json_array(), *ds = json_array();
     if (!root || !svcs || !ds)
@@ -533,6 +551,10 @@ static int print_json(svc_t *sv, const last_t *rows, int n_rows, const char *row
         json_object_set_new(no, "expired_districts", json_string(nt->expired_districts));
     }
     json_object_set_new(root, "notices", no);
+    json_t *dj = json_object();
+    for (int i = 0; dj && i < ADMIN_N_SERVICES; i++)
+        json_object_set_new(dj, services[i], dl[i] < 0 ? json_null() : json_integer(dl[i]));
+    json_object_set_new(root, "dead_letters", dj);
     int rc = json_dumpf(root, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
     printf("\n");
     json_decref(root);
@@ -612,8 +634,11 @@ int admin_status(int argc, char **argv, const char *config_path)
     int n_rows = rows ? last_reports(cfg, rows, why, sizeof why) : -1;
     notices_t nt;
     notices_read(cfg, &nt);
-    if (json ? print_json(sv, rows, n_rows, why, &nt) < 0
-             : (print_table(sv, rows, n_rows, why), print_notices(&nt), 0)) {
+    long long dl[ADMIN_N_SERVICES];
+    admin_dead_letter_counts(cfg, dl);
+    if (json ? print_json(sv, rows, n_rows, why, &nt, dl) < 0
+             : (print_table(sv, rows, n_rows, why), print_notices(&nt), print_dead_letters(dl),
+                0)) {
         fprintf(stderr, "kh-admin: cannot write the JSON output\n");
         free(rows);
         goto out;
