@@ -37,7 +37,7 @@ FUZZ_CC      := clang
 FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
                 -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= fuzz_proto fuzz_csv fuzz_rules
+FUZZ_TARGETS ?= fuzz_proto fuzz_csv fuzz_rules fuzz_door
 
 ifneq ($(KH_SAN_FLAGS),)
 CFLAGS += $(KH_SAN_FLAGS)
@@ -84,3 +84,6 @@ FUZZ_ALL := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 $(patsubst %,$(B)/fuzz/%,$(FUZZ_ALL)): $(B)/fuzz/%: $(B)/fuzz/%.o $(LIBKH)
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# fuzz_door also runs the collector's connection table (a collector-only module)
+$(B)/fuzz/fuzz_door: $(B)/services/collector/conns.o

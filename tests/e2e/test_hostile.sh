@@ -107,7 +107,21 @@ after_attack amplification 2018S2
 
 # ---- 4. a client without CURVE, an unknown key in a loop: refused, counted, few lines ----
 mech0=$(metric kh_door_refused_total mechanism)
-"$INJ" --endpoint "$FRONT" --type HELLO --raw 383239 --wait-ms 1000 >/dev/null 2>&1
+# a ZMTP 3.0 greeting asking for the NULL mechanism, from a client that then waits: the
+# collector must see the mismatch itself (a ZeroMQ client that notices it first and
+# leaves ends as a failed handshake without detail)
+python3 - "${FRONT#tcp://}" <<'EOF'
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)))
+s.settimeout(120)
+s.sendall(b"\xff" + b"\0" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\0") + b"\0" * 32)
+try:
+    while s.recv(4096):
+        pass
+except OSError:
+    pass
+EOF
 mech_counted() { [ "$(metric kh_door_refused_total mechanism)" -ge $((mech0 + 1)) ]; }
 check "a NULL-mechanism client is refused and counted" until_ok mech_counted
 check "…and logged" grep -q '"event":"door.refused".*"reason":"mechanism"' "$RUN/logs/collector.log"
