@@ -127,6 +127,10 @@ static void receipts_path(const char *path, const char *receipt_dir, char *out, 
         snprintf(out, cap, "%s.receipts.jsonl", path);
 }
 
+/* The submit command tells the officer on stderr; the running node (a service: its
+ * stderr is its log, one JSON object per line) only logs. */
+static int on_terminal(const node_t *n) { return n->link == NULL; }
+
 /* A file refused unread (kh_read_regular said why): its receipt, stderr, a log line.
  * Nothing of the file's contents is shown anywhere.  Returns 1 (refused). */
 static int refuse_file(node_t *n, const char *path, const char *shown_path, const char *name,
@@ -198,8 +202,9 @@ static int refuse_file(node_t *n, const char *path, const char *shown_path, cons
         write_receipt(rpath, o);
         json_decref(o);
     }
-    fprintf(stderr, "kh-node: %s: tệp bị từ chối, báo cáo chưa được gửi / file refused, "
-            "not sent\n  %s: lỗi / error: %s / %s\n", shown_path, name, vi, en);
+    if (on_terminal(n))
+        fprintf(stderr, "kh-node: %s: tệp bị từ chối, báo cáo chưa được gửi / file refused, "
+                "not sent\n  %s: lỗi / error: %s / %s\n", shown_path, name, vi, en);
     char msg[256], count[24];
     snprintf(msg, sizeof msg, "%.200s refused unread: %s", name, code);
     snprintf(count, sizeof count, "%llu", (unsigned long long)n->files_refused);
@@ -226,7 +231,10 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     uint64_t fsize;
     int got = kh_read_regular(path, max, &buf, &len, &why, &fsize);
     if (got < 0) {
-        fprintf(stderr, "kh-node: %s: %s\n", shown_path, strerror(errno));
+        if (on_terminal(n))
+            fprintf(stderr, "kh-node: %s: %s\n", shown_path, strerror(errno));
+        else
+            KH_WARN("file.read", strerror(errno), "district", n->district, "file", name);
         return -1;
     }
     if (got > 0)
@@ -259,9 +267,10 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
             write_receipt(rpath, o);
             json_decref(o);
         }
-        fprintf(stderr, "kh-node: %s: %zu lỗi / %zu errors; báo cáo chưa được gửi / not sent\n",
-                shown_path, errors, errors);
-        for (size_t i = 0; i < f.n && i < 50; i++) {
+        if (on_terminal(n))
+            fprintf(stderr, "kh-node: %s: %zu lỗi / %zu errors; báo cáo chưa được gửi / not "
+                    "sent\n", shown_path, errors, errors);
+        for (size_t i = 0; i < f.n && i < 50 && on_terminal(n); i++) {
             char where[32] = "";
             if (f.items[i]->line)
                 snprintf(where, sizeof where, "%u:", f.items[i]->line);
@@ -269,7 +278,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
                     f.items[i]->is_error ? "lỗi" : "cảnh báo", f.items[i]->message_vi,
                     f.items[i]->message_en);
         }
-        if (f.n > 50) {
+        if (f.n > 50 && on_terminal(n)) {
             char shown_r[KH_ESCAPE_CAP(PATH_MAX)];
             kh_escape(rpath, shown_r, sizeof shown_r);
             fprintf(stderr, "  … %zu more in %s\n", f.n - 50, shown_r);
