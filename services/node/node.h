@@ -37,7 +37,9 @@ int node_open_db(node_t *n);
  * errors (the province decides).  submitted_at: unix ms to record as the submit
  * time (0: now); only a collector set to replay_clock = node believes it, for
  * importing past reports.  Returns 0 when queued, 1 when refused locally
- * (the reasons are in the receipts file and on stderr), -1 on a system error.
+ * (the reasons are in the receipts file, in the log and — for the submit command,
+ * link NULL — on stderr; the running node's stderr is its log, JSON lines only), -1
+ * on a system error.
  * Only an ordinary file is read (kh_read_regular, lib/kh_util.h): a symbolic link, a
  * file with more than one name (hard link), a FIFO, socket, device or folder, a file
  * the node may not read and one larger than max_file_bytes are refused unread — with
