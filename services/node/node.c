@@ -565,7 +565,7 @@ int node_print_status(node_t *n, FILE *out)
                               " FROM receipt WHERE stage='reminder' ORDER BY at, event_id");
     if (!st)
         return -1;
-    static char p[KH_ESCAPE_CAP(32)], vi[KH_ESCAPE_CAP(1024)], en[KH_ESCAPE_CAP(1024)];
+    static char p[KH_ESCAPE_CAP(64)], vi[KH_ESCAPE_CAP(4096)], en[KH_ESCAPE_CAP(4096)];
     while (sqlite3_step(st) == SQLITE_ROW) {
         char iso[40];
         kh_iso_time(sqlite3_column_int64(st, 1), iso, sizeof iso);
