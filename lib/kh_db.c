@@ -4,14 +4,40 @@
 #include "kh_db.h"
 #include "kh_log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* path (or path + suffix), when it is a regular file others may read or its group may
+ * write: narrowed to the owner's bits and the group's read (0640 at most). */
+static void narrow_mode(const char *path, const char *suffix)
+{
+    char p[4096];
+    struct stat st;
+    if ((size_t)snprintf(p, sizeof p, "%s%s", path, suffix) >= sizeof p ||
+        lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 027))
+        return;
+    if (chmod(p, st.st_mode & 0740) < 0)
+        KH_WARN("db.mode", "a database file others may read could not be made private "
+                "(chmod 0640 it)", "path", p, "error", strerror(errno));
+}
 
 int kh_db_open(sqlite3 **db, const char *path, const char *const *migrations, size_t n,
                char *err, size_t errlen)
 {
     *db = NULL;
     sqlite3 *h = NULL;
+    if (path[0] && path[0] != ':' && strncmp(path, "file:", 5) != 0) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+        if (fd >= 0)
+            close(fd);                  /* a new, empty file: SQLite makes it a database */
+        narrow_mode(path, "");
+        narrow_mode(path, "-wal");
+        narrow_mode(path, "-shm");
+    }
     if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, h ? sqlite3_errmsg(h) : "out of memory");

@@ -13,7 +13,11 @@
 #include <stddef.h>
 
 /* Opens (creating) `path`, applies migrations[0..n).  Returns 0, or -1 with the
- * reason in err (the handle is then closed and *db is NULL). */
+ * reason in err (the handle is then closed and *db is NULL).
+ * A database holds the districts' reports: a new file is created mode 0640 whatever
+ * the umask (SQLite gives its -wal and -shm files the same mode), and an existing one
+ * (or its -wal, -shm) that others may read, or its group write, is narrowed to 0640 or
+ * stricter (a warning is logged when that is not allowed). */
 int kh_db_open(sqlite3 **db, const char *path, const char *const *migrations, size_t n,
                char *err, size_t errlen);
 void kh_db_close(sqlite3 **db);

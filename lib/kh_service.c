@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <zmq.h>
 
@@ -128,6 +129,7 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
                      const char *cfgpath, const char *level, const char *district)
 {
     s->name = name;
+    umask(KH_UMASK);        /* databases, receipts, sockets: never readable by others */
     if (!cfgpath)
         cfgpath = getenv("KH_CONFIG");
     if (!cfgpath)
@@ -197,7 +199,7 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
     s->zopts.handshake_ms = (int)hs;
     char run_dir[1024];
     if (kh_config_str(s->cfg, "general", "run_dir", ".", run_dir, sizeof run_dir) == 0)
-        kh_mkdirs(run_dir, 0755);
+        kh_mkdirs(run_dir, 0750);
     if (uv_loop_init(&s->loop) < 0) {
         fprintf(stderr, "kh-%s: cannot create the event loop\n", name);
         return -1;

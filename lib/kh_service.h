@@ -87,7 +87,9 @@ int kh_service_init(kh_service_t *s, const char *name, const char *section, int 
 
 /* The same without the command line (kh-node parses its own): cfgpath NULL means
  * $KH_CONFIG or deploy/kh.ini; level NULL means the config's; district, when not
- * NULL, sets [node] district (for %DISTRICT%).  Returns 0 or -1. */
+ * NULL, sets [node] district (for %DISTRICT%).  First of all it sets the umask
+ * KH_UMASK (kh_util.h): what the process creates is 0640 (folders 0750) or stricter.
+ * Returns 0 or -1. */
 int kh_service_start(kh_service_t *s, const char *name, const char *section,
                      const char *cfgpath, const char *level, const char *district);
 

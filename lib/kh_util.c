@@ -1,5 +1,5 @@
 /*
- * kh_util.c — clocks, bounded copies, files; see kh_util.h.
+ * kh_util.c — clocks, bounded copies, files, escaping; see kh_util.h.
  */
 #include "kh_util.h"
 
@@ -204,6 +204,170 @@ out_close:;
     return -1;
 }
 
+int kh_read_regular(const char *path, size_t max, char **buf, size_t *len,
+                    kh_file_problem_t *why, uint64_t *size)
+{
+    struct stat st;
+    *why = KH_FILE_OK;
+    *size = 0;
+    if (lstat(path, &st) < 0)
+        return -1;
+    /* refused before it is opened: opening a FIFO, device or socket may block or act */
+    if (S_ISLNK(st.st_mode)) {
+        *why = KH_FILE_SYMLINK;
+        return 1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *why = KH_FILE_NOT_REGULAR;
+        return 1;
+    }
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        /* swapped since the lstat: a link now (ELOOP), a socket (ENXIO) */
+        if (errno == ELOOP || errno == EMLINK)
+            *why = KH_FILE_SYMLINK;
+        else if (errno == ENXIO || errno == ENODEV || errno == EISDIR)
+            *why = KH_FILE_NOT_REGULAR;
+        else if (errno == EACCES || errno == EPERM)
+            *why = KH_FILE_UNREADABLE;
+        return *why ? 1 : -1;
+    }
+    if (fstat(fd, &st) < 0)
+        goto out_close;
+    if (!S_ISREG(st.st_mode))
+        *why = KH_FILE_NOT_REGULAR;
+    else if (st.st_nlink > 1)
+        *why = KH_FILE_HARDLINK;
+    else if ((uint64_t)st.st_size > (uint64_t)max)
+        *why = KH_FILE_TOO_LARGE;
+    if (S_ISREG(st.st_mode))
+        *size = (uint64_t)st.st_size;
+    if (*why) {
+        close(fd);
+        return 1;
+    }
+    int fl = fcntl(fd, F_GETFL);        /* a regular file: reads as usual from here */
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+        goto out_close;
+    char *b = malloc((size_t)st.st_size + 1);
+    if (!b)
+        goto out_close;
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {                   /* cut short while read: try again later */
+            if (r == 0)
+                errno = EIO;
+            int e = errno;
+            free(b);
+            errno = e;
+            goto out_close;
+        }
+        got += (size_t)r;
+    }
+    b[got] = '\0';
+    close(fd);
+    *buf = b;
+    *len = got;
+    return 0;
+out_close:;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+const char *kh_file_kind(unsigned mode, int vietnamese)
+{
+    mode_t m = (mode_t)mode;
+    if (S_ISLNK(m))
+        return vietnamese ? "liên kết tượng trưng" : "symbolic link";
+    if (S_ISDIR(m))
+        return vietnamese ? "thư mục" : "directory";
+    if (S_ISFIFO(m))
+        return vietnamese ? "ống FIFO" : "FIFO";
+    if (S_ISSOCK(m))
+        return vietnamese ? "socket" : "socket";
+    if (S_ISCHR(m) || S_ISBLK(m))
+        return vietnamese ? "thiết bị" : "device";
+    if (S_ISREG(m))
+        return vietnamese ? "tệp thông thường" : "regular file";
+    return vietnamese ? "tệp đặc biệt" : "special file";
+}
+
+/* The length of the valid UTF-8 character at p (n bytes left) and its code point, or 0
+ * when the bytes there are not one (overlong forms and surrogates are not). */
+static size_t utf8_char(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    unsigned c = p[0];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    uint32_t v = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
+        (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF)
+        return 0;
+    *cp = v;
+    return len;
+}
+
+/* A code point that is valid UTF-8 but must not reach a line of output as it is. */
+static int unprintable(uint32_t cp)
+{
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C ||
+           cp == 0x200E || cp == 0x200F || cp == 0x2028 || cp == 0x2029 ||
+           (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int kh_escape(const char *in, char *out, size_t cap)
+{
+    if (cap == 0)
+        return -1;
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)in;
+    size_t n = strlen(in), o = 0;
+    while (n > 0) {
+        char piece[16];
+        size_t plen = 0, used;
+        uint32_t cp = 0;
+        size_t clen = utf8_char(p, n, &cp);
+        if (clen && !unprintable(cp) && cp != '\\') {
+            memcpy(piece, p, clen);                     /* printable text: as it is */
+            plen = used = clen;
+        } else if (clen == 1 && (cp == '\\' || cp == '\t' || cp == '\n' || cp == '\r')) {
+            piece[0] = '\\';
+            piece[1] = cp == '\\' ? '\\' : cp == '\t' ? 't' : cp == '\n' ? 'n' : 'r';
+            plen = 2;
+            used = 1;
+        } else {
+            used = clen ? clen : 1;                     /* invalid: its first byte only */
+            for (size_t i = 0; i < used; i++) {
+                piece[plen++] = '\\';
+                piece[plen++] = 'x';
+                piece[plen++] = hex[p[i] >> 4];
+                piece[plen++] = hex[p[i] & 0xF];
+            }
+        }
+        if (o + plen >= cap) {
+            out[o] = '\0';
+            return -1;
+        }
+        memcpy(out + o, piece, plen);
+        o += plen;
+        p += used;
+        n -= used;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
 int kh_write_file_atomic(const char *path, const void *buf, size_t len)
 {
     char tmp[PATH_MAX];
@@ -211,7 +375,7 @@ int kh_write_file_atomic(const char *path, const void *buf, size_t len)
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)
         return -1;
     const char *p = buf;

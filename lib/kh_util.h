@@ -1,6 +1,8 @@
 /*
  * kh_util.h — small helpers every process uses: clocks, bounded string copies,
- * reading a whole file with a size limit, and making directories.
+ * reading a whole file with a size limit (and reading only a regular file, for files
+ * that come from outside), escaping names from outside for printing, and making
+ * directories with private modes.
  */
 #ifndef KH_UTIL_H
 #define KH_UTIL_H
@@ -55,10 +57,61 @@ int kh_strlcpy(char *dst, const char *src, size_t cap);
  * -1 with errno set (EFBIG when larger than max). */
 int kh_read_file(const char *path, size_t max, char **buf, size_t *len);
 
-/* Writes buf to path atomically (temp file, fsync, rename).  Returns 0 or -1. */
+/* ---- a file from outside (a report a district dropped into the spool) ----
+ * kh_read_regular reads it only when it is an ordinary file of at most max bytes:
+ *  - never through a symbolic link (the last component is lstat'ed, then opened
+ *    O_NOFOLLOW), and never a file with more than one name (a hard link to a file
+ *    elsewhere, e.g. /etc/shadow);
+ *  - never blocking: a FIFO, socket, device or directory is refused before it is
+ *    opened (lstat) and, should it have been swapped in since, after (fstat on the
+ *    descriptor opened O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC);
+ *  - never reading a file too large: the size is checked on the open descriptor
+ *    before anything is read.
+ * Returns 0 with *buf (NUL-terminated, free it) and *len; 1 when the file is refused
+ * (*why says why, *size is its size in bytes when known, else 0; nothing of it was
+ * read); -1 on a system error (errno; e.g. ENOENT, EMFILE, EIO). */
+typedef enum {
+    KH_FILE_OK = 0,
+    KH_FILE_SYMLINK,        /* a symbolic link: never followed */
+    KH_FILE_HARDLINK,       /* a regular file with more than one name */
+    KH_FILE_NOT_REGULAR,    /* a directory, FIFO, socket or device */
+    KH_FILE_TOO_LARGE,      /* more than max bytes */
+    KH_FILE_UNREADABLE,     /* permission denied */
+} kh_file_problem_t;
+int kh_read_regular(const char *path, size_t max, char **buf, size_t *len,
+                    kh_file_problem_t *why, uint64_t *size);
+/* What a file that is not regular is, in English ("FIFO", "directory", …) and
+ * Vietnamese, from its st_mode (for messages). */
+const char *kh_file_kind(unsigned mode, int vietnamese);
+
+/* Writes buf to path atomically (temp file mode 0640, fsync, rename).  Returns 0 or -1. */
 int kh_write_file_atomic(const char *path, const void *buf, size_t len);
 
-/* mkdir -p.  Returns 0 or -1 with errno. */
+/* ---- file modes ----
+ * Every process (kh_service_start, kh-node, kh-admin, kh-feed, kh-logs) sets this umask
+ * first, so that what it creates — databases (SQLite creates them with the umask),
+ * receipts, logs, sockets, templates, exports — is never readable by other users:
+ * files 0640 or stricter, folders 0750.  (The systemd units set UMask=0027 as well.) */
+#define KH_UMASK 027
+
+/* ---- names from outside, printed ----
+ * kh_escape writes `in` (a file name, or any text from outside) so that it is safe in
+ * a line of output — a tab-separated line (kh-node status), a receipts or log line, a
+ * terminal: valid UTF-8 text is kept as it is (Vietnamese names stay readable); a
+ * backslash becomes \\, a tab, newline or carriage return \t \n \r, and every other
+ * byte that is not printable text becomes \xHH (two lower-case hex digits), byte by
+ * byte: ASCII control characters and DEL, each byte of invalid UTF-8, and the UTF-8
+ * bytes of the C1 controls (U+0080–U+009F), the line and paragraph separators
+ * (U+2028, U+2029) and the bidirectional controls (U+061C, U+200E, U+200F,
+ * U+202A–U+202E, U+2066–U+2069).  The result is valid UTF-8 without control
+ * characters, and the original bytes can be read back from it.  One escaping for the
+ * whole pipeline: every name printed anywhere goes through it.
+ * Writes at most cap-1 bytes and terminates (never in the middle of an escape or of a
+ * character).  Returns 0, or -1 when the result was cut to fit (or cap is 0). */
+int kh_escape(const char *in, char *out, size_t cap);
+#define KH_ESCAPE_CAP(n) (4 * (size_t)(n) + 1)  /* a cap that never cuts n bytes of input */
+
+/* mkdir -p (mode as mkdir(2): the umask applies).  Returns 0 or -1 with errno. */
 int kh_mkdirs(const char *path, int mode);
 
 /* Parses a decimal integer in [min,max] from s (whole string).  Returns 0 or -1. */

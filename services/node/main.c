@@ -10,10 +10,16 @@
  *
  * The node folder ([node] dir, default %RUN%/node-%DISTRICT%) holds outbox.db and
  * spool/: a file dropped into spool/ is checked and queued, then moved to
- * spool/sent/ (or spool/refused/) with its receipts file beside it.
+ * spool/sent/ (or spool/refused/) with its receipts file beside it.  Only an ordinary
+ * file is read (node.h, node_submit_file): a link, a FIFO, a device, a file larger than
+ * [node] max_file_bytes… is refused unread, with a receipt, and moved to refused/ too.
+ * A file the node handled but could not move out of the spool is remembered (by name,
+ * inode, size and time) and left alone until it changes: never handled twice.
+ * Everything the node creates is 0640 or stricter (umask KH_UMASK, lib/kh_util.h).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,9 +27,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kh_db.h"
 #include "kh_log.h"
+#include "kh_report.h"
 #include "kh_service.h"
 #include "kh_util.h"
 #include "kh_wire.h"
@@ -38,13 +46,27 @@ static const char usage[] =
     "                        [--output FILE] [--force]\n"
     "options: --config FILE (default $KH_CONFIG or deploy/kh.ini), --log-level LEVEL\n"
     "  submit  checks each report file with the province's rules and queues it;\n"
-    "          --force queues it even when the check finds errors (the province decides)\n"
+    "          --force queues it even when the check finds errors (the province decides);\n"
+    "          only an ordinary file is read: a link, FIFO, folder or device, or a file\n"
+    "          larger than [node] max_file_bytes (default 16 MiB), is refused unread\n"
     "  run     sends queued reports until the collector acknowledges them, watches the\n"
     "          spool folder for new files, and writes receipts next to each file\n"
     "  template  writes the district's fill-in template for a half-year (one row per\n"
     "          commune, one column per indicator; default CODE-PERIOD-mau.csv); submit\n"
     "          it filled in as CSV (from a spreadsheet: save as \"CSV UTF-8\"): kh-node\n"
     "          reads CSV files only, in the long form or the template's wide form\n";
+
+/* A file of the spool the node has handled (or must not try again before retry_at)
+ * but that is still there: left alone while it is the same file. */
+#define SPOOL_MEMO 256
+typedef struct {
+    char name[256];            /* NAME_MAX + 1 */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    int64_t mtime_ns;
+    int64_t retry_at;          /* kh_mono_ms; 0: until the file changes */
+} spool_memo_t;
 
 typedef struct {
     kh_service_t svc;
@@ -53,19 +75,73 @@ typedef struct {
     uv_fs_event_t watch;
     uv_timer_t timer;
     char collector[1024];
+    spool_memo_t memo[SPOOL_MEMO];
+    size_t n_memo, memo_next;  /* a ring: the oldest entry goes first */
 } run_t;
 
 /* ---- run: spool folder ------------------------------------------------------------------ */
 
-static void move_to(const char *spool, const char *sub, const char *name)
+static int64_t mtime_ns(const struct stat *st)
 {
-    char from[PATH_MAX], dir[PATH_MAX], to[PATH_MAX + 256];
-    snprintf(from, sizeof from, "%s/%s", spool, name);
-    snprintf(dir, sizeof dir, "%s/%s", spool, sub);
-    kh_mkdirs(dir, 0755);
-    snprintf(to, sizeof to, "%s/%s", dir, name);
-    if (rename(from, to) < 0)
-        KH_ERROR("spool.move", strerror(errno), "file", from);
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/* 1 when `name` (lstat'ed as st) is to be left alone now. */
+static int memo_skip(run_t *r, const char *name, const struct stat *st, int64_t mono)
+{
+    for (size_t i = 0; i < r->n_memo; i++) {
+        spool_memo_t *m = &r->memo[i];
+        if (strcmp(m->name, name) != 0)
+            continue;
+        if (m->dev == st->st_dev && m->ino == st->st_ino && m->size == st->st_size &&
+            m->mtime_ns == mtime_ns(st) && (!m->retry_at || mono < m->retry_at))
+            return 1;
+        m->name[0] = '\0';        /* another file by now, or time to try again */
+    }
+    return 0;
+}
+
+static void memo_add(run_t *r, const char *name, const struct stat *st, int64_t retry_at)
+{
+    spool_memo_t *m = &r->memo[r->memo_next];
+    r->memo_next = (r->memo_next + 1) % SPOOL_MEMO;
+    if (r->n_memo < SPOOL_MEMO)
+        r->n_memo++;
+    kh_strlcpy(m->name, name, sizeof m->name);
+    m->dev = st->st_dev;
+    m->ino = st->st_ino;
+    m->size = st->st_size;
+    m->mtime_ns = mtime_ns(st);
+    m->retry_at = retry_at;
+}
+
+/* Moves spool/name into spool/sub/ (made 0750 if missing).  The sub-folder must be a
+ * real folder: never a symbolic link that would carry the district's files (and
+ * their receipts) elsewhere.  Returns 0, or -1 after logging. */
+static int move_to(const char *spool, const char *sub, const char *name)
+{
+    int rc = -1, sfd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC), dfd = -1;
+    if (sfd >= 0 && mkdirat(sfd, sub, 0750) < 0 && errno != EEXIST)
+        goto out;
+    if (sfd >= 0)
+        dfd = openat(sfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd >= 0 && renameat(sfd, name, dfd, name) == 0)
+        rc = 0;
+out:;
+    int e = errno;
+    if (rc < 0) {
+        char shown[KH_ESCAPE_CAP(256)], msg[160];
+        kh_escape(name, shown, sizeof shown);
+        snprintf(msg, sizeof msg, "cannot move the file into spool/%s/: %s%s; it stays in "
+                 "the spool, left alone until it changes", sub,
+                 e == ELOOP || e == ENOTDIR ? "that is not a real folder: " : "", strerror(e));
+        KH_ERROR("spool.move", msg, "file", shown, "spool", spool);
+    }
+    if (dfd >= 0)
+        close(dfd);
+    if (sfd >= 0)
+        close(sfd);
+    return rc;
 }
 
 static void scan_spool(run_t *r)
@@ -74,7 +150,7 @@ static void scan_spool(run_t *r)
     if (!d)
         return;
     struct dirent *e;
-    int64_t now = kh_real_ms();
+    int64_t now = kh_real_ms(), mono = kh_mono_ms();
     int budget = 100;            /* files per scan: a huge drop is taken in turns */
     while (budget > 0 && (e = readdir(d))) {
         size_t l = strlen(e->d_name);
@@ -83,19 +159,28 @@ static void scan_spool(run_t *r)
         char path[PATH_MAX], sent[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", r->spool, e->d_name) >= (int)sizeof path)
             continue;
+        /* lstat: a link, FIFO or folder is not skipped for ever but refused (with a
+         * receipt) by node_submit_file, which never follows or opens it */
         struct stat st;
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        if (lstat(path, &st) < 0)
             continue;
         int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
         if (mtime_ms > now - 300)
             continue;            /* still being written: next scan */
+        if (memo_skip(r, e->d_name, &st, mono))
+            continue;            /* handled already, could not be moved: left alone */
         budget--;
         int rc = node_submit_file(&r->node, path, NULL, 0, 0);
-        if (rc < 0)
-            continue;            /* system error: logged, retried next scan */
+        if (rc < 0) {            /* system error: logged, tried again in 5 s */
+            memo_add(r, e->d_name, &st, mono + 5000);
+            continue;
+        }
         /* the receipts file was written beside the file: move both */
         const char *sub = rc == 0 ? "sent" : "refused";
-        move_to(r->spool, sub, e->d_name);
+        if (move_to(r->spool, sub, e->d_name) < 0) {
+            memo_add(r, e->d_name, &st, 0);       /* never handled twice */
+            continue;
+        }
         if (snprintf(sent, sizeof sent, "%s.receipts.jsonl", e->d_name) >= (int)sizeof sent)
             continue;
         move_to(r->spool, sub, sent);
@@ -211,7 +296,15 @@ static int cmd_run(run_t *r)
     if (kh_service_str(s, "node", "collector", NULL, collector, sizeof collector))
         return 1;
     snprintf(r->spool, sizeof r->spool, "%s/spool", r->node.dir);
-    kh_mkdirs(r->spool, 0755);
+    kh_mkdirs(r->spool, 0750);
+    kh_service_watch_count(s, "kh_node_reports_queued_total", "Reports checked and queued.",
+                           NULL, NULL, &r->node.queued);
+    kh_service_watch_count(s, "kh_node_reports_refused_total", "Files refused locally (their "
+                           "errors, or not an ordinary file), each with a receipt.", NULL, NULL,
+                           &r->node.rejected_locally);
+    kh_service_watch_count(s, "kh_node_files_refused_total", "Files refused unread: a link, "
+                           "FIFO, folder or device, too large, unreadable.", NULL, NULL,
+                           &r->node.files_refused);
     kh_zopts_t o = s->zopts;          /* no routing id: the collector routes by key */
     kh_key_t server;
     if (r->node.has_key) {
@@ -246,6 +339,7 @@ static int cmd_run(run_t *r)
 int main(int argc, char **argv)
 {
     static run_t r;
+    umask(KH_UMASK);        /* outbox.db, receipts, templates: never readable by others */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -326,12 +420,24 @@ int main(int argc, char **argv)
         }
         r.node.has_key = 1;
     }
+    long max_bytes = KH_REPORT_MAX_BYTES;       /* a file larger is refused unread */
+    char err[256];
+    if (strcmp(cmd, "status") != 0 &&
+        kh_config_long(s->cfg, "node", "max_file_bytes", KH_REPORT_MAX_BYTES, 1,
+                       KH_REPORT_MAX_BYTES, &max_bytes, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-node: %s: %s\n", s->config_path, err);
+        return 1;
+    }
+    r.node.max_file_bytes = (size_t)max_bytes;
     int rc = 0;
     if (strcmp(cmd, "submit") == 0) {
         for (int i = optind; i < argc; i++) {
             int one = node_submit_file(&r.node, argv[i], NULL, force, submitted_at);
-            if (one == 0)
-                printf("%s: đã vào hàng đợi / queued\n", argv[i]);
+            if (one == 0) {
+                char shown[KH_ESCAPE_CAP(PATH_MAX)];
+                kh_escape(argv[i], shown, sizeof shown);
+                printf("%s: đã vào hàng đợi / queued\n", shown);
+            }
             if (one != 0)
                 rc = 1;
         }

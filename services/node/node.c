@@ -4,12 +4,15 @@
 #include "node.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kh.pb-c.h"
 #include "kh_db.h"
@@ -34,7 +37,7 @@ static const char *const migrations[] = {
 int node_open_db(node_t *n)
 {
     char path[PATH_MAX], err[512];
-    if (kh_mkdirs(n->dir, 0755) < 0) {
+    if (kh_mkdirs(n->dir, 0750) < 0) {
         fprintf(stderr, "kh-node: cannot create %s: %s\n", n->dir, strerror(errno));
         return -1;
     }
@@ -73,21 +76,43 @@ static json_t *findings_json(Kh__Finding *const *f, size_t n)
     return a;
 }
 
-/* Appends one JSON line to the receipts file.  Returns 0 or -1. */
+/* Appends one JSON line to the receipts file (mode 0640 when new).  The receipts file
+ * sits in a folder others may write (the spool): it is never opened through a symbolic
+ * link, and never when it is not a regular file (a FIFO there would block).  Returns 0
+ * or -1 (logged). */
 static int write_receipt(const char *path, json_t *o)
 {
     char *line = json_dumps(o, JSON_COMPACT);
     if (!line)
         return -1;
-    FILE *f = fopen(path, "a");
-    int rc = -1;
-    if (f) {
-        rc = fprintf(f, "%s\n", line) < 0 ? -1 : 0;
-        if (fclose(f) != 0)
-            rc = -1;
+    int rc = -1, fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+                                     O_NOCTTY | O_CLOEXEC, 0640);
+    const char *why = NULL;
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+        why = "the receipts file is not a regular file: not written";
+    else if (fd >= 0) {
+        size_t left = strlen(line) + 1, off = 0;
+        line[left - 1] = '\n';          /* json_dumps's NUL: the line's end */
+        while (left > 0) {
+            ssize_t w = write(fd, line + off, left);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+            left -= (size_t)w;
+        }
+        rc = left == 0 ? 0 : -1;
     }
-    if (rc < 0)
-        KH_ERROR("receipt.write", strerror(errno), "path", path);
+    if (fd >= 0 && close(fd) != 0)
+        rc = -1;
+    if (rc < 0) {
+        char shown[KH_ESCAPE_CAP(PATH_MAX)];
+        kh_escape(path, shown, sizeof shown);
+        KH_ERROR("receipt.write", why ? why : errno == ELOOP ? "the receipts file is a "
+                 "symbolic link: not written" : strerror(errno), "path", shown);
+    }
     free(line);
     return rc;
 }
@@ -102,6 +127,92 @@ static void receipts_path(const char *path, const char *receipt_dir, char *out, 
         snprintf(out, cap, "%s.receipts.jsonl", path);
 }
 
+/* The submit command tells the officer on stderr; the running node (a service: its
+ * stderr is its log, one JSON object per line) only logs. */
+static int on_terminal(const node_t *n) { return n->link == NULL; }
+
+/* A file refused unread (kh_read_regular said why): its receipt, stderr, a log line.
+ * Nothing of the file's contents is shown anywhere.  Returns 1 (refused). */
+static int refuse_file(node_t *n, const char *path, const char *shown_path, const char *name,
+                       const char *rpath, kh_file_problem_t why, uint64_t size, size_t max)
+{
+    const char *code = "NOT_A_FILE";
+    char vi[640], en[640];
+    switch (why) {
+    case KH_FILE_SYMLINK:
+        code = "FILE_IS_LINK";
+        snprintf(vi, sizeof vi, "Đây là một liên kết tượng trưng (symlink), không phải tệp "
+                 "báo cáo: nút không mở liên kết. Hãy sao chép chính tệp báo cáo .csv (không "
+                 "phải liên kết đến nó) rồi nộp lại.");
+        snprintf(en, sizeof en, "This is a symbolic link, not a report file: the node does "
+                 "not open links. Copy the .csv report file itself (not a link to it) and "
+                 "submit it again.");
+        break;
+    case KH_FILE_HARDLINK:
+        code = "FILE_IS_LINK";
+        snprintf(vi, sizeof vi, "Tệp này có nhiều tên (liên kết cứng) nên có thể là một tệp "
+                 "khác của máy: nút không đọc nó. Hãy sao chép tệp báo cáo .csv thành một tệp "
+                 "mới (không dùng ln) rồi nộp lại.");
+        snprintf(en, sizeof en, "This file has more than one name (a hard link), so it may be "
+                 "another file of this machine: the node does not read it. Copy the .csv "
+                 "report into a new file (not with ln) and submit it again.");
+        break;
+    case KH_FILE_TOO_LARGE:
+        code = "FILE_TOO_LARGE";
+        snprintf(vi, sizeof vi, "Tệp quá lớn (%llu byte; tối đa %zu byte) nên nút không đọc "
+                 "nó. Hãy kiểm tra đây đúng là tệp báo cáo của huyện, xoá các dòng hoặc cột "
+                 "thừa, lưu thành CSV UTF-8 rồi nộp lại.", (unsigned long long)size, max);
+        snprintf(en, sizeof en, "The file is too large (%llu bytes; at most %zu), so the node "
+                 "does not read it. Check that it is the district's report, remove extra rows "
+                 "or columns, save it as CSV UTF-8 and submit it again.",
+                 (unsigned long long)size, max);
+        break;
+    case KH_FILE_UNREADABLE:
+        code = "FILE_UNREADABLE";
+        snprintf(vi, sizeof vi, "Nút không được phép đọc tệp này (quyền truy cập). Hãy sao "
+                 "chép lại tệp báo cáo để người dùng chạy nút đọc được rồi nộp lại.");
+        snprintf(en, sizeof en, "The node may not read this file (permissions). Copy the "
+                 "report again so that the user the node runs as can read it, and submit it "
+                 "again.");
+        break;
+    default: {
+        /* what it is (lstat: named, never opened) */
+        struct stat st;
+        unsigned mode = lstat(path, &st) == 0 ? (unsigned)st.st_mode : 0;
+        snprintf(vi, sizeof vi, "Đây không phải là một tệp thông thường (đây là %s): nút chỉ "
+                 "đọc tệp báo cáo CSV thông thường. Hãy lưu báo cáo thành một tệp .csv rồi "
+                 "nộp lại.", kh_file_kind(mode, 1));
+        snprintf(en, sizeof en, "This is not a regular file (it is a %s): the node reads only "
+                 "ordinary CSV report files. Save the report as a .csv file and submit it "
+                 "again.", kh_file_kind(mode, 0));
+        break;
+    }
+    }
+    n->rejected_locally++;
+    n->files_refused++;
+    int64_t now = kh_now_ms();
+    json_t *f = json_pack("[{s:s, s:s, s:i, s:s, s:s}]", "code", code, "severity", "error",
+                          "line", 0, "message_vi", vi, "message", en);
+    json_t *o = f ? json_pack("{s:s, s:s, s:I, s:s, s:s, s:o}", "stage", "rejected_locally",
+                              "file", name, "at", (json_int_t)now, "message_vi",
+                              "Báo cáo chưa được gửi: hãy sửa các lỗi sau rồi nộp lại",
+                              "message", "The report was not sent: fix these errors and "
+                              "submit again", "findings", f) : NULL;
+    if (o) {
+        write_receipt(rpath, o);
+        json_decref(o);
+    }
+    if (on_terminal(n))
+        fprintf(stderr, "kh-node: %s: tệp bị từ chối, báo cáo chưa được gửi / file refused, "
+                "not sent\n  %s: lỗi / error: %s / %s\n", shown_path, name, vi, en);
+    char msg[256], count[24];
+    snprintf(msg, sizeof msg, "%.200s refused unread: %s", name, code);
+    snprintf(count, sizeof count, "%llu", (unsigned long long)n->files_refused);
+    KH_WARN("file.refused", msg, "district", n->district, "file", name, "code", code,
+            "files_refused", count);
+    return 1;
+}
+
 int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force,
                      int64_t submitted_at)
 {
@@ -110,12 +221,24 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     char rpath[PATH_MAX], tmp[PATH_MAX];
     receipts_path(path, receipt_dir, rpath, sizeof rpath);
     kh_strlcpy(tmp, path, sizeof tmp);
-    const char *name = basename(tmp);
-    if (kh_read_file(path, KH_REPORT_MAX_BYTES, &buf, &len) < 0) {
-        fprintf(stderr, "kh-node: %s: %s\n", path,
-                errno == EFBIG ? "file too large / tệp quá lớn" : strerror(errno));
-        return errno == EFBIG ? 1 : -1;
+    /* the name as shown everywhere (receipts, stderr, logs, the province): escaped,
+     * at most 255 bytes (the collector's bound for a source name) */
+    char name[256], shown_path[KH_ESCAPE_CAP(PATH_MAX)];
+    kh_escape(basename(tmp), name, sizeof name);
+    kh_escape(path, shown_path, sizeof shown_path);
+    size_t max = n->max_file_bytes ? n->max_file_bytes : KH_REPORT_MAX_BYTES;
+    kh_file_problem_t why;
+    uint64_t fsize;
+    int got = kh_read_regular(path, max, &buf, &len, &why, &fsize);
+    if (got < 0) {
+        if (on_terminal(n))
+            fprintf(stderr, "kh-node: %s: %s\n", shown_path, strerror(errno));
+        else
+            KH_WARN("file.read", strerror(errno), "district", n->district, "file", name);
+        return -1;
     }
+    if (got > 0)
+        return refuse_file(n, path, shown_path, name, rpath, why, fsize, max);
     Kh__Report r = KH__REPORT__INIT;
     kh_findings_t f = {0};
     int rc = -1;
@@ -144,9 +267,10 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
             write_receipt(rpath, o);
             json_decref(o);
         }
-        fprintf(stderr, "kh-node: %s: %zu lỗi / %zu errors; báo cáo chưa được gửi / not sent\n",
-                path, errors, errors);
-        for (size_t i = 0; i < f.n && i < 50; i++) {
+        if (on_terminal(n))
+            fprintf(stderr, "kh-node: %s: %zu lỗi / %zu errors; báo cáo chưa được gửi / not "
+                    "sent\n", shown_path, errors, errors);
+        for (size_t i = 0; i < f.n && i < 50 && on_terminal(n); i++) {
             char where[32] = "";
             if (f.items[i]->line)
                 snprintf(where, sizeof where, "%u:", f.items[i]->line);
@@ -154,11 +278,15 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
                     f.items[i]->is_error ? "lỗi" : "cảnh báo", f.items[i]->message_vi,
                     f.items[i]->message_en);
         }
-        if (f.n > 50)
-            fprintf(stderr, "  … %zu more in %s\n", f.n - 50, rpath);
-        char msg[256];
+        if (f.n > 50 && on_terminal(n)) {
+            char shown_r[KH_ESCAPE_CAP(PATH_MAX)];
+            kh_escape(rpath, shown_r, sizeof shown_r);
+            fprintf(stderr, "  … %zu more in %s\n", f.n - 50, shown_r);
+        }
+        char msg[384];
         snprintf(msg, sizeof msg, "%s refused locally: %zu errors", name, errors);
-        KH_WARN("report.refused_locally", msg, "district", n->district, "report_id", r.report_id);
+        KH_WARN("report.refused_locally", msg, "district", n->district, "report_id", r.report_id,
+                "file", name);
         rc = 1;
         goto out;
     }
@@ -219,11 +347,11 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         write_receipt(rpath, o);
         json_decref(o);
     }
-    char msg[256];
+    char msg[384];
     snprintf(msg, sizeof msg, "%s queued as revision %u (%zu values, %zu warnings)", name,
              r.revision, r.n_values, f.n);
     KH_INFO("report.queued", msg, "district", n->district, "report_id", r.report_id,
-            "period", r.period);
+            "period", r.period, "file", name);
     rc = 0;
     goto out;
 out_rollback:
@@ -408,16 +536,25 @@ out:
     return rc;
 }
 
+/* Column i of the row as text, escaped for a line of output (kh_escape); "" for NULL. */
+static const char *col_shown(sqlite3_stmt *st, int i, char *buf, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    kh_escape(t ? (const char *)t : "", buf, cap);     /* cut past cap: the line still ends */
+    return buf;
+}
+
 int node_print_status(node_t *n, FILE *out)
 {
     sqlite3_stmt *st = kh_db_prepare(n->db, "SELECT report_id,revision,stage,ifnull(feed_seq,0),"
                                             "source FROM report ORDER BY report_id,revision");
     if (!st)
         return -1;
+    static char id[KH_ESCAPE_CAP(128)], stage[KH_ESCAPE_CAP(32)], src[KH_ESCAPE_CAP(PATH_MAX)];
     while (sqlite3_step(st) == SQLITE_ROW)
-        fprintf(out, "%s\t%lld\t%s\t%lld\t%s\n", sqlite3_column_text(st, 0),
-                (long long)sqlite3_column_int64(st, 1), sqlite3_column_text(st, 2),
-                (long long)sqlite3_column_int64(st, 3), sqlite3_column_text(st, 4));
+        fprintf(out, "%s\t%lld\t%s\t%lld\t%s\n", col_shown(st, 0, id, sizeof id),
+                (long long)sqlite3_column_int64(st, 1), col_shown(st, 2, stage, sizeof stage),
+                (long long)sqlite3_column_int64(st, 3), col_shown(st, 4, src, sizeof src));
     sqlite3_finalize(st);
     kh_outbox_t *ob = kh_outbox_new(n->db, "collector", 1, 1000);
     fprintf(out, "outbox\t%lld\n", ob ? (long long)kh_outbox_depth(ob) : -1LL);
@@ -428,13 +565,12 @@ int node_print_status(node_t *n, FILE *out)
                               " FROM receipt WHERE stage='reminder' ORDER BY at, event_id");
     if (!st)
         return -1;
+    static char p[KH_ESCAPE_CAP(64)], vi[KH_ESCAPE_CAP(4096)], en[KH_ESCAPE_CAP(4096)];
     while (sqlite3_step(st) == SQLITE_ROW) {
         char iso[40];
         kh_iso_time(sqlite3_column_int64(st, 1), iso, sizeof iso);
-        const unsigned char *p = sqlite3_column_text(st, 0), *vi = sqlite3_column_text(st, 2),
-                            *en = sqlite3_column_text(st, 3);
-        fprintf(out, "reminder\t%s\t%s\t%s / %s\n", p ? (const char *)p : "", iso,
-                vi ? (const char *)vi : "", en ? (const char *)en : "");
+        fprintf(out, "reminder\t%s\t%s\t%s / %s\n", col_shown(st, 0, p, sizeof p), iso,
+                col_shown(st, 2, vi, sizeof vi), col_shown(st, 3, en, sizeof en));
     }
     sqlite3_finalize(st);
     return 0;

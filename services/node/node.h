@@ -24,7 +24,9 @@ typedef struct {
     kh_link_t *link;           /* NULL for the submit command: it only queues */
     kh_key_t key;              /* the district's key: signs reports, CURVE identity */
     int has_key;               /* 0: reports go unsigned ([security] curve = no) */
+    size_t max_file_bytes;     /* [node] max_file_bytes; 0: KH_REPORT_MAX_BYTES */
     uint64_t queued, rejected_locally, receipts;
+    uint64_t files_refused;    /* of rejected_locally: refused unread (node_submit_file) */
 } node_t;
 
 /* Opens (creating) the node database in dir.  Returns 0 or -1 after printing why. */
@@ -35,7 +37,17 @@ int node_open_db(node_t *n);
  * errors (the province decides).  submitted_at: unix ms to record as the submit
  * time (0: now); only a collector set to replay_clock = node believes it, for
  * importing past reports.  Returns 0 when queued, 1 when refused locally
- * (the reasons are in the receipts file and on stderr), -1 on a system error. */
+ * (the reasons are in the receipts file, in the log and — for the submit command,
+ * link NULL — on stderr; the running node's stderr is its log, JSON lines only), -1
+ * on a system error.
+ * Only an ordinary file is read (kh_read_regular, lib/kh_util.h): a symbolic link, a
+ * file with more than one name (hard link), a FIFO, socket, device or folder, a file
+ * the node may not read and one larger than max_file_bytes are refused unread — with
+ * a receipt (stage rejected_locally, a finding that says what is wrong and what to
+ * do), a line on stderr and a log line, none of which shows anything of the file's
+ * contents — counted in rejected_locally and files_refused, and the call returns 1
+ * at once (a FIFO never blocks it).  The file name is escaped (kh_escape) wherever it
+ * is shown: receipts, stderr, log lines, the report's source_name (at most 255 bytes). */
 int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force,
                      int64_t submitted_at);
 
@@ -47,7 +59,10 @@ int node_apply_receipt(node_t *n, const uint8_t *payload, size_t len, char *even
 /* The collector acknowledged report `key` ("<report_id>/<revision>"). */
 void node_on_received(node_t *n, const char *key, int dup);
 
-/* Prints one line per report: id, revision, file, latest stage.  Returns 0 or -1. */
+/* Prints one line per report: "id<TAB>revision<TAB>stage<TAB>feed_seq<TAB>file", then
+ * "outbox<TAB>depth" and the reminders.  Every text field is escaped (kh_escape): a
+ * newline, tab or control character in a file name never breaks a line.  Returns 0
+ * or -1. */
 int node_print_status(node_t *n, FILE *out);
 
 #endif

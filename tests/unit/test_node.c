@@ -1,7 +1,9 @@
 /*
  * test_node.c — kh-node's logic without sockets: queueing a file, receipts stored
  * once, stages that only move forward (a regression: after a notifier restart an
- * "accepted" receipt resent late overwrote "counted").
+ * "accepted" receipt resent late overwrote "counted"); files refused unread (a link,
+ * a FIFO, a file over [node] max_file_bytes) with a receipt and nothing of their
+ * contents; names escaped in `kh-node status` and receipts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -136,6 +138,110 @@ static void test_revisions_increase(void **state)
     sqlite3_finalize(st);
 }
 
+static char *slurp(const char *path)
+{
+    char *buf;
+    size_t len;
+    assert_int_equal(kh_read_file(path, 1 << 20, &buf, &len), 0);
+    return buf;
+}
+
+static int count_rows(fx_t *f, const char *table)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(f->n.db, sql, -1, &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* A link, a FIFO and a file over the bound are refused unread, each with a receipt
+ * that says why; nothing of the linked file reaches the receipt; nothing is queued. */
+static void test_refused_unread(void **state)
+{
+    fx_t *f = *state;
+    char secret[160], lnk[160], fifo[160], rp[192];
+    snprintf(secret, sizeof secret, "%s/shadow", f->dir);
+    FILE *fp = fopen(secret, "w");
+    fputs("root:SECRET-MARKER-42:19000:0:99999:7:::\n", fp);
+    fclose(fp);
+    snprintf(lnk, sizeof lnk, "%s/link.csv", f->dir);
+    assert_int_equal(symlink(secret, lnk), 0);
+    assert_int_equal(node_submit_file(&f->n, lnk, NULL, 1, 0), 1);     /* even --force */
+    snprintf(rp, sizeof rp, "%s.receipts.jsonl", lnk);
+    char *r = slurp(rp);
+    assert_non_null(strstr(r, "\"stage\":\"rejected_locally\""));
+    assert_non_null(strstr(r, "\"code\":\"FILE_IS_LINK\""));
+    assert_non_null(strstr(r, "\"message_vi\":"));
+    assert_null(strstr(r, "SECRET-MARKER"));
+    assert_null(strstr(r, "root:"));
+    free(r);
+    struct stat st;                           /* the receipts file is private */
+    assert_int_equal(stat(rp, &st), 0);
+    assert_int_equal(st.st_mode & 0027, 0);
+
+    snprintf(fifo, sizeof fifo, "%s/pipe.csv", f->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(60);                                /* a hang guard: a blocked open fails */
+    assert_int_equal(node_submit_file(&f->n, fifo, NULL, 0, 0), 1);
+    alarm(0);
+    snprintf(rp, sizeof rp, "%s.receipts.jsonl", fifo);
+    r = slurp(rp);
+    assert_non_null(strstr(r, "\"code\":\"NOT_A_FILE\""));
+    assert_non_null(strstr(r, "FIFO"));
+    free(r);
+
+    f->n.max_file_bytes = 20;                 /* r.csv has 57 bytes */
+    assert_int_equal(node_submit_file(&f->n, f->file, NULL, 1, 0), 1);
+    snprintf(rp, sizeof rp, "%s.receipts.jsonl", f->file);
+    r = slurp(rp);
+    assert_non_null(strstr(r, "\"code\":\"FILE_TOO_LARGE\""));
+    assert_non_null(strstr(r, "tối đa 20 byte"));
+    assert_null(strstr(r, "HO.TONG"));        /* not read: nothing of it shown */
+    free(r);
+
+    assert_int_equal(f->n.files_refused, 3);
+    assert_int_equal(f->n.rejected_locally, 3);
+    assert_int_equal(f->n.queued, 0);
+    assert_int_equal(count_rows(f, "report"), 0);
+    f->n.max_file_bytes = 0;                  /* the default bound: queued (--force) */
+    assert_int_equal(node_submit_file(&f->n, f->file, NULL, 1, 0), 0);
+    assert_int_equal(count_rows(f, "report"), 1);
+}
+
+/* A file name with a newline, a tab and invalid UTF-8: status stays one line per
+ * report, the receipt is written (valid JSON) and the province gets the escaped name. */
+static void test_status_escapes_names(void **state)
+{
+    fx_t *f = *state;
+    char odd[160], rp[192];
+    snprintf(odd, sizeof odd, "%s/bad\nname\t\xff.csv", f->dir);
+    assert_int_equal(rename(f->file, odd), 0);
+    assert_int_equal(node_submit_file(&f->n, odd, NULL, 1, 0), 0);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&out, &len);
+    assert_int_equal(node_print_status(&f->n, mem), 0);
+    fclose(mem);
+    int lines = 0;
+    for (char *p = out; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 2);               /* the report, then "outbox" */
+    assert_non_null(strstr(out, "bad\\nname\\t\\xff.csv\noutbox\t"));
+    int tabs = 0;
+    for (char *p = out; *p != '\n'; p++)
+        tabs += *p == '\t';
+    assert_int_equal(tabs, 4);
+    free(out);
+    snprintf(rp, sizeof rp, "%s.receipts.jsonl", odd);
+    char *r = slurp(rp);
+    assert_non_null(strstr(r, "\"file\":\"bad\\\\nname\\\\t\\\\xff.csv\""));
+    free(r);
+}
+
 static void test_malformed_receipt(void **state)
 {
     fx_t *f = *state;
@@ -152,6 +258,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stages_only_move_forward, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revisions_increase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_receipt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_unread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_escapes_names, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

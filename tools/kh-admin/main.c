@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "admin.h"
+#include "kh_util.h"
 
 static const char usage[] =
     "usage: kh-admin [--config FILE] COMMAND …\n"
@@ -28,6 +30,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    umask(KH_UMASK);        /* key registry, keys: never readable by others (kh_util.h) */
     const char *cfg = getenv("KH_CONFIG");
     int i = 1;
     if (i + 1 < argc && !strcmp(argv[i], "--config")) {

@@ -172,7 +172,9 @@ int admin_verify(int argc, char **argv, const char *config_path)
     printf("report %s revision %u: %s\n", r->report_id, r->revision, state);
     printf("  district     %s\n", r->district);
     printf("  period       %s\n", r->period);
-    printf("  file         %s\n", r->source_name);
+    char file[KH_ESCAPE_CAP(256)];        /* the district's file name, escaped */
+    kh_escape(r->source_name, file, sizeof file);          /* cut past 256 bytes */
+    printf("  file         %s\n", file);
     printf("  received     %s\n", received);
     printf("  values       %zu\n", r->n_values);
     printf("  signer       %s\n", r->signer[0] ? r->signer : "(none: the report is not signed)");

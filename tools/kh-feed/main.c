@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 #include "kh_catalog.h"
@@ -38,6 +39,7 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    umask(KH_UMASK);        /* the mirror and exports: never readable by others (kh_util.h) */
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

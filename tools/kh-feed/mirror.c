@@ -379,8 +379,10 @@ static void print_history(const Kh__History *h, const kh_catalog_t *cat, FILE *o
                                                                   : "được chấp nhận, đã được thay thế";
         const char *en = !e->accepted ? "rejected" : e->counted ? "accepted, counted"
                                                                : "accepted, replaced";
+        char file[KH_ESCAPE_CAP(256)];    /* the district's file name, escaped */
+        kh_escape(e->source_name, file, sizeof file);      /* cut past 256 bytes */
         fprintf(out, "Lần %u  nhận lúc %s UTC  %s / %s  (%u giá trị / values, tệp / file %s)\n",
-                e->revision, when, vi, en, e->n_values, e->source_name);
+                e->revision, when, vi, en, e->n_values, file);
         for (size_t k = 0; k < e->n_findings; k++) {
             const Kh__Finding *f = e->findings[k];
             fprintf(out, "    %s %s%u: [%s] %s\n", f->is_error ? "lỗi" : "cảnh báo",

@@ -4,6 +4,7 @@
  * Subscribes to every log PUB endpoint in [logs] endpoints (an entry containing
  * %DISTRICT% stands for one endpoint per district in force: the nodes), parses each
  * JSON line and prints those that pass the filters, as text or as the JSON itself.
+ * The text form escapes every field (kh_escape, lib/kh_util.h): one line per record.
  *
  *   kh-logs [--service S] [--level L] [--district D] [--report ID] [--grep TEXT]
  *           [--json] [--count N] [--idle-ms MS] [--connect ENDPOINT]...
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 #include "kh_catalog.h"
@@ -89,8 +91,19 @@ static const char *field(json_t *o, const char *k)
     return json_is_string(v) ? json_string_value(v) : "";
 }
 
+/* A field for the text form, escaped (kh_escape: a newline, a control character or a
+ * byte of invalid UTF-8 in it, e.g. from a file name, never breaks the one line per
+ * record); cut to fit in cap when it is longer, which the line then shows as "…". */
+static const char *text_field(json_t *o, const char *k, char *buf, size_t cap)
+{
+    if (kh_escape(field(o, k), buf, cap - 3) < 0)       /* room left for "…" */
+        strcat(buf, "…");
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
+    umask(KH_UMASK);        /* whatever it may create: never readable by others (kh_util.h) */
     const char *cfgpath = getenv("KH_CONFIG"), *service = NULL, *district = NULL,
                *report = NULL, *grep = NULL;
     const char *extra[64];
@@ -250,13 +263,17 @@ int main(int argc, char **argv)
             shown++;
             if (as_json)
                 printf("%s\n", buf);
-            else
-                printf("%s %-5s %-10s %-22s %s%s%s%s%s%s\n", field(o, "ts"), field(o, "level"),
-                       field(o, "service"), field(o, "event"),
-                       *field(o, "district") ? "[" : "", field(o, "district"),
-                       *field(o, "report_id") ? " " : "", field(o, "report_id"),
+            else {
+                static char ts[128], lv[64], sv[256], ev[256], di[256], ri[512],
+                    msg[KH_ESCAPE_CAP(sizeof buf)];
+                printf("%s %-5s %-10s %-22s %s%s%s%s%s%s\n", text_field(o, "ts", ts, sizeof ts),
+                       text_field(o, "level", lv, sizeof lv), text_field(o, "service", sv, sizeof sv),
+                       text_field(o, "event", ev, sizeof ev),
+                       *field(o, "district") ? "[" : "", text_field(o, "district", di, sizeof di),
+                       *field(o, "report_id") ? " " : "", text_field(o, "report_id", ri, sizeof ri),
                        *field(o, "district") || *field(o, "report_id") ? "] " : "",
-                       field(o, "msg"));
+                       text_field(o, "msg", msg, sizeof msg));
+            }
             fflush(stdout);
         }
         json_decref(o);

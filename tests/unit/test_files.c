@@ -1,0 +1,303 @@
+/*
+ * test_files.c — files from outside (lib/kh_util.h): kh_escape, the one escaping of
+ * names printed anywhere (what it keeps, what it escapes, that its output is one
+ * line of valid UTF-8 from which the name can be read back, that a cut never splits
+ * an escape or a character), and kh_read_regular, which reads only an ordinary file:
+ * a symbolic link, a hard link, a FIFO (without blocking), a folder and a file over
+ * the bound are refused unread.  Also the private mode of kh_write_file_atomic.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kh_util.h"
+
+static void expect(const char *in, const char *want)
+{
+    char out[256];
+    assert_int_equal(kh_escape(in, out, sizeof out), 0);
+    assert_string_equal(out, want);
+}
+
+static void test_escape_keeps_text(void **state)
+{
+    (void)state;
+    expect("", "");
+    expect("835-2018S1.csv", "835-2018S1.csv");
+    expect("Báo cáo Bến Tre – Mỏ Cày Nam.csv", "Báo cáo Bến Tre – Mỏ Cày Nam.csv");
+    expect("a b\"c'd.csv", "a b\"c'd.csv");
+    expect("😀.csv", "😀.csv");                          /* 4-byte UTF-8 */
+}
+
+static void test_escape_controls(void **state)
+{
+    (void)state;
+    expect("a\nb.csv", "a\\nb.csv");
+    expect("a\tb\rc", "a\\tb\\rc");
+    expect("back\\slash", "back\\\\slash");
+    expect("\x01\x1b[31mred", "\\x01\\x1b[31mred");      /* a terminal escape */
+    expect("del\x7f", "del\\x7f");
+    expect("nel\xc2\x85x", "nel\\xc2\\x85x");            /* U+0085, a C1 control */
+    expect("ls\xe2\x80\xa8ps\xe2\x80\xa9", "ls\\xe2\\x80\\xa8ps\\xe2\\x80\\xa9");
+    expect("rlo\xe2\x80\xaevsc.exe", "rlo\\xe2\\x80\\xaevsc.exe");   /* U+202E */
+    expect("\xe2\x81\xa6x\xe2\x81\xa9", "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9");   /* U+2066, U+2069 */
+}
+
+static void test_escape_invalid_utf8(void **state)
+{
+    (void)state;
+    expect("\xff.csv", "\\xff.csv");
+    expect("end\xc3", "end\\xc3");                        /* cut sequence at the end */
+    expect("\xc3(", "\\xc3(");                            /* lead byte, no continuation */
+    expect("\xc0\xaf", "\\xc0\\xaf");                     /* overlong '/' */
+    expect("\xed\xa0\x80", "\\xed\\xa0\\x80");            /* a UTF-16 surrogate */
+    expect("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80");   /* above U+10FFFF */
+    expect("\x80\x80", "\\x80\\x80");                     /* lone continuation bytes */
+}
+
+/* Reads the escaped form back: the name's bytes. */
+static size_t unescape(const char *in, char *out)
+{
+    size_t o = 0;
+    while (*in) {
+        if (*in != '\\') {
+            out[o++] = *in++;
+            continue;
+        }
+        in++;
+        switch (*in) {
+        case '\\': out[o++] = '\\'; in++; break;
+        case 'n': out[o++] = '\n'; in++; break;
+        case 't': out[o++] = '\t'; in++; break;
+        case 'r': out[o++] = '\r'; in++; break;
+        case 'x': {
+            unsigned v;
+            assert_int_equal(sscanf(in + 1, "%2x", &v), 1);
+            out[o++] = (char)v;
+            in += 3;
+            break;
+        }
+        default: fail_msg("unknown escape \\%c", *in);
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* Random names (fixed seed): the output is valid UTF-8 (jansson takes it as a string),
+ * has no control character, no C1 or separator character, and gives back the name. */
+static void test_escape_random_names(void **state)
+{
+    (void)state;
+    srand(11);
+    static const unsigned char pool[] = {'a', 'Z', '.', '\\', '\n', '\t', '\r', 0x01, 0x1b,
+                                         0x7f, 0x80, 0x85, 0xa8, 0xbf, 0xc2, 0xc3, 0xe2,
+                                         0xed, 0xf0, 0xf4, 0xff, 0x9f, 0xa0, 0x81};
+    for (int round = 0; round < 20000; round++) {
+        char in[64], out[KH_ESCAPE_CAP(63)], back[64];
+        size_t n = (size_t)(rand() % 63);
+        for (size_t i = 0; i < n; i++)
+            in[i] = (char)pool[rand() % (int)sizeof pool];
+        in[n] = '\0';
+        assert_int_equal(kh_escape(in, out, sizeof out), 0);
+        for (const unsigned char *p = (const unsigned char *)out; *p; p++) {
+            assert_true(*p >= 0x20 && *p != 0x7f);
+            if (p[0] == 0xc2)
+                assert_true(p[1] < 0x80 || p[1] > 0x9f);          /* no C1 control */
+            if (p[0] == 0xe2 && p[1] == 0x80)
+                assert_true(p[2] != 0xa8 && p[2] != 0xa9 && (p[2] < 0xaa || p[2] > 0xae));
+        }
+        json_t *j = json_string(out);
+        assert_non_null(j);
+        json_decref(j);
+        assert_int_equal(unescape(out, back), n);
+        assert_memory_equal(back, in, n);
+    }
+}
+
+static void test_escape_cut(void **state)
+{
+    (void)state;
+    char out[16];
+    memset(out, 'X', sizeof out);
+    assert_int_equal(kh_escape("ab\ncd", out, 4), -1);     /* "ab\n" needs 5 bytes */
+    assert_string_equal(out, "ab");
+    assert_int_equal(kh_escape("ab\ncd", out, 5), -1);
+    assert_string_equal(out, "ab\\n");
+    assert_int_equal(kh_escape("ab\ncd", out, 8), 0);
+    assert_string_equal(out, "ab\\ncd");
+    assert_int_equal(kh_escape("xé", out, 3), -1);         /* é is 2 bytes: not split */
+    assert_string_equal(out, "x");
+    assert_int_equal(kh_escape("\xff", out, 4), -1);        /* \xff is 4 bytes: whole or none */
+    assert_string_equal(out, "");
+    assert_int_equal(kh_escape("abc", out, 0), -1);
+    /* the cap that never cuts: every byte escaped */
+    char worst[65], big[KH_ESCAPE_CAP(64)];
+    memset(worst, 0x01, 64);
+    worst[64] = '\0';
+    assert_int_equal(kh_escape(worst, big, sizeof big), 0);
+    assert_int_equal(strlen(big), 256);
+}
+
+/* ---- kh_read_regular ---- */
+
+typedef struct {
+    char dir[64];
+    char path[128];
+} fx_t;
+
+static int setup(void **state)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/kh-test-files-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_t *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static const char *in_dir(fx_t *f, const char *name)
+{
+    snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
+    return f->path;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* kh_read_regular on path: its return, with *why and *size. */
+static int read_it(const char *path, size_t max, kh_file_problem_t *why, uint64_t *size,
+                   char **buf)
+{
+    size_t len = 0;
+    *buf = NULL;
+    int rc = kh_read_regular(path, max, buf, &len, why, size);
+    if (rc == 0)
+        assert_int_equal(len, strlen(*buf));
+    return rc;
+}
+
+static void test_read_regular(void **state)
+{
+    fx_t *f = *state;
+    kh_file_problem_t why;
+    uint64_t size;
+    char *buf;
+    write_text(in_dir(f, "r.csv"), "period,orgunit\n");
+    assert_int_equal(read_it(f->path, 1 << 20, &why, &size, &buf), 0);
+    assert_int_equal(why, KH_FILE_OK);
+    assert_string_equal(buf, "period,orgunit\n");
+    free(buf);
+    /* exactly the bound is read, one byte over is refused unread */
+    assert_int_equal(read_it(f->path, 15, &why, &size, &buf), 0);
+    free(buf);
+    assert_int_equal(read_it(f->path, 14, &why, &size, &buf), 1);
+    assert_int_equal(why, KH_FILE_TOO_LARGE);
+    assert_int_equal(size, 15);
+    assert_null(buf);
+    /* gone: a system error */
+    assert_int_equal(read_it(in_dir(f, "none.csv"), 100, &why, &size, &buf), -1);
+    assert_int_equal(errno, ENOENT);
+}
+
+static void test_read_refuses_links(void **state)
+{
+    fx_t *f = *state;
+    kh_file_problem_t why;
+    uint64_t size;
+    char *buf, secret[128], lnk[128];
+    snprintf(secret, sizeof secret, "%s", in_dir(f, "secret"));
+    write_text(secret, "root:SECRET-MARKER:19000:0:99999:7:::\n");
+    snprintf(lnk, sizeof lnk, "%s", in_dir(f, "link.csv"));
+    assert_int_equal(symlink(secret, lnk), 0);
+    assert_int_equal(read_it(lnk, 1 << 20, &why, &size, &buf), 1);
+    assert_int_equal(why, KH_FILE_SYMLINK);
+    assert_null(buf);
+    /* a hard link to it: two names, refused */
+    assert_int_equal(link(secret, in_dir(f, "hard.csv")), 0);
+    assert_int_equal(read_it(f->path, 1 << 20, &why, &size, &buf), 1);
+    assert_int_equal(why, KH_FILE_HARDLINK);
+    assert_null(buf);
+}
+
+static void test_read_refuses_fifo_and_folder(void **state)
+{
+    fx_t *f = *state;
+    kh_file_problem_t why;
+    uint64_t size;
+    char *buf;
+    assert_int_equal(mkfifo(in_dir(f, "pipe.csv"), 0600), 0);
+    alarm(60);                      /* a hang guard: a blocked open fails the test */
+    assert_int_equal(read_it(f->path, 1 << 20, &why, &size, &buf), 1);
+    alarm(0);
+    assert_int_equal(why, KH_FILE_NOT_REGULAR);
+    assert_null(buf);
+    struct stat st;
+    assert_int_equal(lstat(f->path, &st), 0);
+    assert_string_equal(kh_file_kind(st.st_mode, 0), "FIFO");
+    assert_int_equal(mkdir(in_dir(f, "dir.csv"), 0700), 0);
+    assert_int_equal(read_it(f->path, 1 << 20, &why, &size, &buf), 1);
+    assert_int_equal(why, KH_FILE_NOT_REGULAR);
+    assert_int_equal(lstat(f->path, &st), 0);
+    assert_string_equal(kh_file_kind(st.st_mode, 1), "thư mục");
+    /* a symbolic link to a FIFO: the link is refused, the FIFO never opened */
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/pipe.csv", f->dir);
+    assert_int_equal(symlink(fifo, in_dir(f, "to-pipe.csv")), 0);
+    alarm(60);
+    assert_int_equal(read_it(f->path, 1 << 20, &why, &size, &buf), 1);
+    alarm(0);
+    assert_int_equal(why, KH_FILE_SYMLINK);
+}
+
+static void test_atomic_write_private(void **state)
+{
+    fx_t *f = *state;
+    mode_t old = umask(0);          /* whatever the umask, never readable by others */
+    assert_int_equal(kh_write_file_atomic(in_dir(f, "out.xlsx"), "x", 1), 0);
+    umask(old);
+    struct stat st;
+    assert_int_equal(stat(f->path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escape_keeps_text),
+        cmocka_unit_test(test_escape_controls),
+        cmocka_unit_test(test_escape_invalid_utf8),
+        cmocka_unit_test(test_escape_random_names),
+        cmocka_unit_test(test_escape_cut),
+        cmocka_unit_test_setup_teardown(test_read_regular, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_refuses_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_refuses_fifo_and_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atomic_write_private, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
