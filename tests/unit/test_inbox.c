@@ -81,6 +81,8 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
 {
     ctx_t *c = arg;
     c->applies++;
+    /* the database may grow again (a FAIL below stopped it) */
+    sqlite3_exec(c->rdb, "PRAGMA max_page_count=1073741823", NULL, NULL, NULL);
     if (m->len == 0 || m->len >= keycap)
         return KH_APPLY_BAD;
     memcpy(key, m->payload, m->len);
@@ -93,6 +95,17 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     if (rc != SQLITE_DONE)
         return KH_APPLY_FAIL;
     if (strcmp(m->type, "FAIL") == 0 && c->fail_budget > 0) {   /* storage failure */
+        c->fail_budget--;
+        c->fail_applies++;
+        /* a real one: the database may not grow, and a write needs room (SQLITE_FULL) */
+        sqlite3_exec(c->rdb, "PRAGMA max_page_count=1", NULL, NULL, NULL);
+        if (sqlite3_exec(c->rdb, "CREATE TABLE IF NOT EXISTS scratch(b);"
+                         "INSERT INTO scratch VALUES(zeroblob(1000000))", NULL, NULL,
+                         NULL) != SQLITE_FULL)
+            fail_msg("could not make the database full: %s", sqlite3_errmsg(c->rdb));
+        return KH_APPLY_FAIL;
+    }
+    if (strcmp(m->type, "POISON") == 0 && c->fail_budget > 0) {  /* the message is the trouble */
         c->fail_budget--;
         c->fail_applies++;
         return KH_APPLY_FAIL;
@@ -507,6 +520,77 @@ static void test_apply_fail_rolls_back_batch(void **state)
     assert_true(kh_outbox_resent(kh_link_outbox(c->link)) >= 2);   /* the rolled-back ones */
 }
 
+static int dead_letters(ctx_t *c, const char *where)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM dead_letter WHERE %s", where);
+    sqlite3_stmt *st;
+    int n = -1;
+    if (sqlite3_prepare_v2(c->reader, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static int three_acked(ctx_t *c) { return depth(c->link) == 0 && c->n_acks >= 3; }
+static int three_acked_1(ctx_t *c) { return depth(c->link) == 0 && c->n_acks >= 1; }
+static int tried_twice(ctx_t *c) { return dead_letters(c, "attempts=2") == 1; }
+static int replayed(ctx_t *c) { return dead_letters(c, "1") == 0; }
+
+/* A message that fails to apply while the storage is fine (issue 11: a field a later
+ * stage cannot handle) is set aside: its neighbours commit, it is acknowledged (its sender
+ * stops resending), nothing is rolled back; marked for replay, it is applied again. */
+static void test_poison_is_set_aside(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 64, 50, 64, 100, 0);
+    c->fail_budget = 1;
+    put(c->link, "good-1", KH_T_REPORT, 1);
+    put(c->link, "poison-1", "POISON", 1);
+    put(c->link, "good-2", KH_T_REPORT, 1);
+    assert_true(run_until(c, three_acked, DEADLINE_MS));
+    const kh_inbox_stats_t *st = kh_inbox_stats(c->inbox);
+    assert_int_equal(c->fail_applies, 1);
+    assert_int_equal(st->failed_commits, 0);         /* no neighbour was rolled back */
+    assert_int_equal(st->dead_letters, 1);
+    assert_int_equal(committed_count(c, "good-1"), 1);
+    assert_int_equal(committed_count(c, "good-2"), 1);
+    assert_int_equal(committed_count(c, "poison-1"), 0);   /* its writes were undone */
+    assert_int_equal(acks_of(c, "poison-1", 0), 1);
+    assert_int_equal(kh_outbox_resent(kh_link_outbox(c->link)), 0);
+    assert_int_equal(dead_letters(c, "key='poison-1' AND type='POISON' AND attempts=1"), 1);
+    /* an admin marks it for replay (kh-admin dead-letters replay): the budget is spent, so
+     * it applies now, and leaves the table */
+    sqlite3 *admin;
+    assert_int_equal(sqlite3_open(c->rpath, &admin), SQLITE_OK);
+    sqlite3_busy_timeout(admin, 5000);
+    assert_int_equal(sqlite3_exec(admin, "UPDATE dead_letter SET replay=1", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(admin);
+    assert_true(run_until(c, replayed, DEADLINE_MS));
+    assert_int_equal(committed_count(c, "poison-1"), 1);
+}
+
+/* A replay that fails again leaves the dead letter where it was, counted. */
+static void test_replay_failing_again_stays(void **state)
+{
+    ctx_t *c = *state;
+    start(c, 64, 50, 64, 100, 0);
+    c->fail_budget = 2;
+    put(c->link, "poison-2", "POISON", 1);
+    assert_true(run_until(c, three_acked_1, DEADLINE_MS));
+    sqlite3 *admin;
+    assert_int_equal(sqlite3_open(c->rpath, &admin), SQLITE_OK);
+    sqlite3_busy_timeout(admin, 5000);
+    assert_int_equal(sqlite3_exec(admin, "UPDATE dead_letter SET replay=1", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(admin);
+    assert_true(run_until(c, tried_twice, DEADLINE_MS));
+    assert_int_equal(dead_letters(c, "key='poison-2' AND replay=0"), 1);
+    assert_int_equal(committed_count(c, "poison-2"), 0);
+}
+
 static int applied_300(ctx_t *c) { return kh_inbox_stats(c->inbox)->applied >= 300; }
 static int acked_300(ctx_t *c) { return depth(c->link) == 0 && c->n_acks >= 300; }
 
@@ -758,6 +842,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_max_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_peers_acked_separately, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_fail_rolls_back_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_poison_is_set_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_failing_again_stays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_many_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routed_link, setup, teardown),
