@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +40,8 @@ static _Atomic size_t reg_n;
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;   /* writers only */
 static char service_name[KH_METRICS_NAME_MAX] = "unknown";
 static _Atomic int64_t start_ms;
-static struct MHD_Daemon *daemon_;
+static struct MHD_Daemon *daemon_, *unix_daemon_;
+static char unix_path_[108];
 
 static int64_t wall_ms(void)
 {
@@ -364,9 +367,12 @@ int kh_metrics_serve(const char *hostport, char *err, size_t errcap)
             close(fd);
         return -1;
     }
+    /* a slow client holds a connection for the timeout at most, and one address at most
+     * KH_METRICS_PER_IP of them; kh-admin reads the private socket (kh_metrics_serve_unix) */
     daemon_ = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, NULL,
                                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)8,
+                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)KH_METRICS_CONNECTIONS,
+                               MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)KH_METRICS_PER_IP,
                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)5,
                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
                                MHD_OPTION_END);
@@ -379,10 +385,55 @@ int kh_metrics_serve(const char *hostport, char *err, size_t errcap)
     return 0;
 }
 
+int kh_metrics_serve_unix(const char *path, char *err, size_t errcap)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (unix_daemon_) {
+        snprintf(err, errcap, "the private metrics socket is already open");
+        return -1;
+    }
+    if (!path || !path[0] || strlen(path) >= sizeof sa.sun_path) {
+        snprintf(err, errcap, "metrics socket path '%.120s' is empty or longer than %zu bytes",
+                 path ? path : "", sizeof sa.sun_path - 1);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    unlink(path);                   /* left by a process that stopped without cleaning up */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    mode_t old = umask(0117);       /* srw-rw----: the service's user and group only */
+    int bound = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    umask(old);
+    if (!bound || listen(fd, 16) < 0) {
+        snprintf(err, errcap, "cannot listen on %.120s for metrics: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    unix_daemon_ = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request,
+                                    NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)8,
+                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)5,
+                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+                                    MHD_OPTION_END);
+    if (!unix_daemon_) {
+        close(fd);
+        unlink(path);
+        snprintf(err, errcap, "cannot start the metrics server on %.120s (libmicrohttpd)", path);
+        return -1;
+    }
+    memcpy(unix_path_, path, strlen(path) + 1);
+    return 0;
+}
+
 void kh_metrics_stop(void)
 {
     if (daemon_) {
         MHD_stop_daemon(daemon_);   /* joins its thread, closes the listening socket */
         daemon_ = NULL;
+    }
+    if (unix_daemon_) {
+        MHD_stop_daemon(unix_daemon_);
+        unix_daemon_ = NULL;
+        unlink(unix_path_);
     }
 }

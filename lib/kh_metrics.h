@@ -75,7 +75,13 @@ long kh_metrics_format(char *buf, size_t cap, int64_t now_ms);
  * libmicrohttpd's own; anything else is 404.  Returns 0, or -1 with a one-line reason in
  * err (a bad address, the port taken). */
 int kh_metrics_serve(const char *hostport, char *err, size_t errcap);
-/* Stops the server (if any) and waits for its thread.  Safe to call twice. */
+#define KH_METRICS_CONNECTIONS 64   /* open at once on the tcp endpoint */
+#define KH_METRICS_PER_IP 16        /* … from one address */
+/* The same on a private unix socket (mode 0660: the service's user and group), which
+ * kh-admin status reads first: a client holding the tcp endpoint's connections open (a
+ * slowloris) cannot make a running service look down (issue 11).  Returns 0 or -1. */
+int kh_metrics_serve_unix(const char *path, char *err, size_t errcap);
+/* Stops the servers (if any) and waits for their threads.  Safe to call twice. */
 void kh_metrics_stop(void);
 
 /* Sources: objects that keep their own counts (kh_inbox, kh_outbox) register a function

@@ -699,6 +699,14 @@ static int metrics_start(kh_service_t *s, const char *section)
         fprintf(stderr, "kh-%s: %s: [%s] %s\n", s->name, s->config_path, section, err);
         return -1;
     }
+    char sock[256], dflt[64];
+    snprintf(dflt, sizeof dflt, "%%RUN%%/%s.metrics.sock", s->name);
+    if (kh_config_str(s->cfg, section, "metrics_socket", dflt, sock, sizeof sock) < 0)
+        sock[0] = '\0';
+    if (sock[0] && kh_metrics_serve_unix(sock, err, sizeof err) < 0)
+        KH_WARN("metrics.socket", "no private metrics socket: kh-admin status reads the tcp "
+                "endpoint instead (a client holding its connections can hide this service); "
+                "set a shorter [section] metrics_socket", "error", err);
     uv_timer_init(&s->loop, &m->timer);
     m->timer.data = s;
     m->timer_on = 1;

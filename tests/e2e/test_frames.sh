@@ -163,7 +163,7 @@ check "door: a report whose verdict outgrows the door's limit is acknowledged" \
     has f-grow "ACK 829-2019S1/1 dup=0"
 check "door: another district's report is acknowledged (refused with a receipt)" \
     has f-other "ACK 831-2020S1/1 dup=0"
-check "door: a period that is no half-year passes the door (the validator rejects it)" \
+check "door: a malformed period is refused at the door, with a receipt (issue 11)" \
     has f-badperiod "ACK 829-2020S3/1 dup=0"
 check "receipts: revision 0 is carried (acknowledged)" has r-rev0 "ACK 831-2018S1/0/accepted dup=0"
 check "receipts: a 1000-character period is carried" has r-p1000 "ACK 831-P-R/1/accepted dup=0"
@@ -285,10 +285,10 @@ check "every outbox empties: nothing is left resent forever" until_ok outboxes
 check "every process is still alive at the end" all_alive
 check_eq "the door's refusal reached district 829's node" 1 \
     "$(sql "$RUN/node-829/outbox.db" "SELECT count(*) FROM receipt WHERE event_id='831-2020S1/1/refused'")"
-check_eq "so did the rejection of the period 2020S3" 1 \
-    "$(sql "$RUN/node-829/outbox.db" "SELECT count(*) FROM receipt WHERE event_id='829-2020S3/1/rejected'")"
-check_eq "the aggregator keeps the rejected revisions, whatever their period" \
-    "829-2017S2 829-2019S1 829-2020S3 829-P-V 832-P-A" \
+check_eq "so did the door's refusal of the period 2020S3" 1 \
+    "$(sql "$RUN/node-829/outbox.db" "SELECT count(*) FROM receipt WHERE event_id='829-2020S3/1/refused'")"
+check_eq "the aggregator keeps the rejected revisions, whatever their period (2020S3 never got past the door)" \
+    "829-2017S2 829-2019S1 829-P-V 832-P-A" \
     "$(sql_n aggregator "SELECT report_id FROM rejected ORDER BY 1" | paste -sd' ')"
 check_eq "what the aggregator counts" \
     "829/2017S1/1 829/2019S2/1 829/2020S1/1 831/2019S1/1 832/2017S1/1 832/2017S2/1" \

@@ -59,6 +59,7 @@ typedef struct {
 typedef struct {
     const char *service;
     char addr[128];
+    char sock[256];          /* [service] metrics_socket: read first when it exists */
     int configured, up;
     char why[160];            /* when down */
     sample_t *s;
@@ -139,6 +140,8 @@ static int fetch(CURL *curl, svc_t *sv, long timeout_ms)
     b.buf[0] = 0;
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
+    if (sv->sock[0] && access(sv->sock, F_OK) == 0)      /* the private socket first */
+        curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sv->sock);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -616,6 +619,11 @@ int admin_status(int argc, char **argv, const char *config_path)
             goto out;
         }
         sv[i].configured = sv[i].addr[0] != 0;
+        char dflt[64];
+        snprintf(dflt, sizeof dflt, "%%RUN%%/%s.metrics.sock", services[i]);
+        if (kh_config_str(cfg, services[i], "metrics_socket", dflt, sv[i].sock,
+                          sizeof sv[i].sock) < 0)
+            sv[i].sock[0] = '\0';
         if (!sv[i].configured)
             continue;
         if (!curl) {
