@@ -26,9 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cells.h"
 #include "kh.pb-c.h"
 #include "kh_audit.h"
+#include "kh_cells.h"
 #include "kh_db.h"
 #include "kh_inbox.h"
 #include "kh_link.h"
@@ -167,20 +167,20 @@ static int audit_value(agg_t *a, const Kh__Report *r, const char *orgunit, const
 }
 
 /* The district cells that differ between `before` and `now` (both sorted). */
-static int audit_district_cells(agg_t *a, const Kh__Report *r, const agg_cells_t *before,
-                                const agg_cells_t *now)
+static int audit_district_cells(agg_t *a, const Kh__Report *r, const kh_cells_t *before,
+                                const kh_cells_t *now)
 {
     size_t i = 0, j = 0;
     while (i < before->n || j < now->n) {
-        int c = i >= before->n ? 1 : j >= now->n ? -1 : agg_cell_cmp(&before->v[i], &now->v[j]);
-        const agg_cell_t *b = c <= 0 ? &before->v[i] : NULL, *n = c >= 0 ? &now->v[j] : NULL;
+        int c = i >= before->n ? 1 : j >= now->n ? -1 : kh_cell_cmp(&before->v[i], &now->v[j]);
+        const kh_cell_t *b = c <= 0 ? &before->v[i] : NULL, *n = c >= 0 ? &now->v[j] : NULL;
         if (c <= 0)
             i++;
         if (c >= 0)
             j++;
         if (b && n && b->sum == n->sum && b->n == n->n)
             continue;
-        const agg_cell_t *k = b ? b : n;
+        const kh_cell_t *k = b ? b : n;
         if (audit_value(a, r, k->orgunit, k->indicator,
                         cell_json(b != NULL, b ? b->sum : 0, b ? b->n : 0),
                         cell_json(n != NULL, n ? n->sum : 0, n ? n->n : 0)) < 0)
@@ -254,12 +254,12 @@ static void upd_free(update_t *u)
 }
 
 /* Adds `now` cells, and tombstones for `before` cells whose key is gone. */
-static int upd_diff(update_t *u, const char *period, const agg_cells_t *before,
-                    const agg_cells_t *now)
+static int upd_diff(update_t *u, const char *period, const kh_cells_t *before,
+                    const kh_cells_t *now)
 {
     size_t i = 0, j = 0;
     while (i < before->n || j < now->n) {
-        int c = i >= before->n ? 1 : j >= now->n ? -1 : agg_cell_cmp(&before->v[i], &now->v[j]);
+        int c = i >= before->n ? 1 : j >= now->n ? -1 : kh_cell_cmp(&before->v[i], &now->v[j]);
         if (c < 0) {
             if (upd_add(u, period, before->v[i].orgunit, before->v[i].indicator, 0, 0, 1) < 0)
                 return -1;
@@ -277,8 +277,8 @@ static int upd_diff(update_t *u, const char *period, const agg_cells_t *before,
 }
 
 /* Loads the cells of the counted revision (report_id, revision). */
-static int load_cells(agg_t *a, const char *report_id, int64_t revision, agg_cells_t *communes,
-                      agg_cells_t *district)
+static int load_cells(agg_t *a, const char *report_id, int64_t revision, kh_cells_t *communes,
+                      kh_cells_t *district)
 {
     sqlite3_stmt *st = a->st_verdict_get;
     sqlite3_bind_text(st, 1, report_id, -1, SQLITE_TRANSIENT);
@@ -288,7 +288,7 @@ static int load_cells(agg_t *a, const char *report_id, int64_t revision, agg_cel
         Kh__Verdict *v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(st, 0),
                                              sqlite3_column_blob(st, 0));
         if (v && v->report)
-            rc = agg_cells_from_report(a->cat, v->report, communes, district);
+            rc = kh_cells_from_report(a->cat, v->report, communes, district);
         if (v)
             kh__verdict__free_unpacked(v, NULL);
     }
@@ -300,11 +300,7 @@ static int load_cells(agg_t *a, const char *report_id, int64_t revision, agg_cel
 
 static const char *province_of(agg_t *a, const char *district, const char *period)
 {
-    kh_period_t p;
-    if (kh_period_parse(period, &p) < 0)
-        return NULL;
-    const kh_unit_t *u = kh_catalog_unit_on(a->cat, district, kh_period_end(&p));
-    return u && u->level == KH_LEVEL_DISTRICT ? u->parent : NULL;
+    return kh_cells_province(a->cat, district, period);
 }
 
 /* Makes r the counted revision: district cells replaced, province moved by the
@@ -316,13 +312,13 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
     const char *prov = province_of(a, r->district, r->period);
     if (!prov)
         return 0;
-    agg_cells_t oc = {0}, od = {0}, nc = {0}, nd = {0};
+    kh_cells_t oc = {0}, od = {0}, nc = {0}, nd = {0};
     update_t u = {0};
     Kh__Status stt = KH__STATUS__INIT, *sttp = &stt;
     uint64_t seq = 0;
     if (old_id && load_cells(a, old_id, old_rev, &oc, &od) < 0)
         goto out;
-    if (agg_cells_from_report(a->cat, r, &nc, &nd) < 0)
+    if (kh_cells_from_report(a->cat, r, &nc, &nd) < 0)
         goto out;
     if (upd_diff(&u, r->period, &oc, &nc) < 0 || upd_diff(&u, r->period, &od, &nd) < 0)
         goto out;
@@ -454,10 +450,10 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
     if (ok)
         seq = u.u.seq;
 out:
-    agg_cells_free(&oc);
-    agg_cells_free(&od);
-    agg_cells_free(&nc);
-    agg_cells_free(&nd);
+    kh_cells_free(&oc);
+    kh_cells_free(&od);
+    kh_cells_free(&nc);
+    kh_cells_free(&nd);
     upd_free(&u);
     return seq;
 }
@@ -855,7 +851,7 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
             stt.warning_list = wl->items;
             stt.n_warning_list = wl->n_items;
         }
-        agg_cells_t c = {0}, d = {0}, none = {0};
+        kh_cells_t c = {0}, d = {0}, none = {0};
         update_t u = {0};
         rc = load_cells(a, stt.report_id, stt.revision, &c, &d);
         if (rc == 0)
@@ -865,8 +861,8 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
             u.u.n_statuses = 1;
             rc = kh_wire_send(a->snap, m->rid, m->rid_len, KH_T_FEED, &u.u.base);
         }
-        agg_cells_free(&c);
-        agg_cells_free(&d);
+        kh_cells_free(&c);
+        kh_cells_free(&d);
         upd_free(&u);
         if (wl)
             kh__findings__free_unpacked(wl, NULL);
