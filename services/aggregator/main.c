@@ -16,7 +16,13 @@
  * signature does not verify is kept as rejected (BAD_SIGNATURE) and its district told.
  * Every revision applied (accepted or rejected) and every change of a district or
  * province cell goes into the hash-chained audit log (lib/kh_audit.h), in the same
- * transaction as what it records.
+ * transaction as what it records.  After each commit the entries it added are signed
+ * with the aggregator's own audit key ([aggregator] audit_key, made at the first start,
+ * kept outside the database) as one line of the checkpoint file ([aggregator]
+ * audit_checkpoints) and logged (audit.checkpoint), so that `kh-admin audit verify` names
+ * an entry rewritten (even with every later hash recomputed) or cut off.  At start the
+ * checkpoint file is checked against the database: if entries it signed are gone or
+ * changed, the aggregator does not start (it says what to do).
  *
  * Sockets: listen (ROUTER, from validators) · notifier (DEALER) · feed (PUB) ·
  * snapshot (ROUTER) · log.
@@ -1104,6 +1110,42 @@ static void on_snapshot(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     kh__feed_request__free_unpacked(req, NULL);
 }
 
+/* ---- the audit log's checkpoints ------------------------------------------------------------ */
+
+/* [aggregator] audit_key (made with its .pub at the first start) and audit_checkpoints:
+ * anchors the audit log (lib/kh_audit.h).  Returns 0, or -1 after logging why and what
+ * to do (the aggregator does not start: entries signed before are gone or changed, the
+ * key is lost, or a file cannot be written). */
+static int audit_anchor(agg_t *a)
+{
+    char key_path[1024], cp_path[1024], err[1536], fp[17];
+    if (kh_service_str(&a->svc, "aggregator", "audit_key", KH_AUDIT_KEY_DEFAULT, key_path,
+                       sizeof key_path) ||
+        kh_service_str(&a->svc, "aggregator", "audit_checkpoints", KH_AUDIT_CHECKPOINTS_DEFAULT,
+                       cp_path, sizeof cp_path))
+        return -1;
+    kh_key_t k;
+    int created = 0;
+    if (kh_key_own(key_path, "audit", "aggregator", &k, &created, err, sizeof err) < 0) {
+        KH_ERROR("audit.key", err, "key", key_path);
+        return -1;
+    }
+    kh_key_fingerprint(k.ed_pk, fp);
+    if (created)
+        KH_WARN("audit.key_created", "a new audit key signs the audit log's checkpoints from "
+                "now on: keep a copy of its .pub (and a backup of the key) off this machine; "
+                "kh-admin audit verify checks with the .pub", "key", key_path,
+                "fingerprint", fp);
+    int rc = kh_audit_anchor(a->audit, cp_path, &k, created, err, sizeof err);
+    sodium_memzero(&k, sizeof k);
+    if (rc < 0) {
+        KH_ERROR("audit.anchor", err, "checkpoints", cp_path, "key", key_path,
+                 "fingerprint", fp);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- wiring ----------------------------------------------------------------------------------- */
 
 static void pump(agg_t *a)
@@ -1115,6 +1157,7 @@ static void pump(agg_t *a)
 static void committed(void *arg)
 {
     agg_t *a = arg;
+    kh_audit_checkpoint(a->audit);     /* logs its own failure; retried after the next commit */
     publish(a);
     pump(a);
 }
@@ -1203,7 +1246,7 @@ int main(int argc, char **argv)
         !a.st_total_ins || !a.st_prov_upd || !a.st_prov_get || !a.st_feed_ins ||
         !a.st_counted_put)
         return 1;
-    if (!(a.audit = kh_audit_new(a.db)))
+    if (!(a.audit = kh_audit_new(a.db)) || audit_anchor(&a) < 0)
         return 1;
     a.published_seq = max_seq(&a, NULL);
     kh_zopts_t ro = s->zopts;
@@ -1264,6 +1307,7 @@ int main(int argc, char **argv)
                            a.st_counted_put};
     for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
         sqlite3_finalize(sts[i]);
+    kh_audit_checkpoint(a.audit);      /* nothing committed stays unsigned (done at each commit) */
     kh_audit_destroy(&a.audit);
     kh_db_close(&a.db);
     kh_db_close(&a.keys);

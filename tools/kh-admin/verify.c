@@ -98,7 +98,7 @@ int admin_verify(int argc, char **argv, const char *config_path)
     Kh__Verdict *v = NULL;
     int rc = 2;
     char err[512];
-    if (admin_open_aggregator_db(config_path, &db) < 0)
+    if (admin_open_aggregator_db(config_path, NULL, &db) < 0)
         goto out;
     /* which revision, and what became of it */
     long counted_rev = 0;
