@@ -204,7 +204,7 @@ int admin_audit(int argc, char **argv, const char *config_path)
     }
 
     /* 2. the signed checkpoints */
-    int rc = chain == 1 ? 1 : 0;
+    int rc = chain == 1 ? 1 : 0, unanchored = 0;
     uint8_t pk[32];
     char fp[17], pub[PATH_MAX];
     int have_file = access(cp_path, F_OK) == 0;
@@ -219,6 +219,7 @@ int admin_audit(int argc, char **argv, const char *config_path)
                    "shows whether entries were rewritten or cut off (the aggregator makes both "
                    "when it starts)\n", cp_path, key_path);
             rc = 1;
+            unanchored = 1;
         } else {
             printf("checkpoints: none yet (no checkpoint file %s)\n", cp_path);
         }
@@ -252,11 +253,18 @@ int admin_audit(int argc, char **argv, const char *config_path)
                (long long)sum.unsigned_from, (long long)sum.last_seq);
     if (cp == 1)
         rc = 1;
+    unanchored = n > 0 && sum.good_lines == 0;
 
 verdict:
     if (rc == 0)
         printf("audit log verified: %lld entries, every signed one as it was signed\n",
                (long long)n);
+    else if (rc == 1 && unanchored)
+        printf("audit log NOT verified: no checkpoint signs its entries.  What to do: restore "
+               "the checkpoint file ([aggregator] audit_checkpoints) and the audit key's .pub "
+               "from the aggregator's host or a backup and run kh-admin audit verify again; "
+               "without them, compare the last entry's hash above with the last "
+               "audit.checkpoint line of the log stream (kh-logs).\n");
     else if (rc == 1)
         printf("audit log NOT verified (see above).  What to do: stop the aggregator and keep "
                "this database as evidence; restore aggregator.db from a backup taken before "
