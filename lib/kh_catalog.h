@@ -7,6 +7,9 @@
  * The same code runs in kh-node (before sending, offline) and in the validator
  * (authoritative), so a district officer sees exactly what the province will say.
  *
+ * kh_catalog_from_config loads the catalogue a configuration names ([general] data_dir,
+ * [calendar]), for the services and the tools alike.
+ *
  * Loading checks the files: a rule naming an unknown indicator, a unit whose parent
  * is unknown, a cycle in the tree, two rows of one code with overlapping validity,
  * a target naming an unknown indicator: each is a load error with file and line.

@@ -9,6 +9,10 @@
  *   unit = 829                 public = <base64 Ed25519 public key>
  *                              secret = <base64 Ed25519 secret key>   (secret file only, mode 0600)
  *
+ * A program may also keep a key pair of its own that nobody registers (kh_key_own: the
+ * aggregator's audit key, which signs its audit checkpoints, lib/kh_audit.h): made at
+ * its first start, read at every later one.
+ *
  * The registry (a SQLite database, [security] keys_db) holds the public keys the
  * province accepts, each with its role, its unit, a validity range and a status;
  * revocation and rotation are rows changing there, read by the services on every

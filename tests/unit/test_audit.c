@@ -768,6 +768,25 @@ static void test_cp_anchor_at_start(void **state)
     assert_int_equal(file_lines(f->cp, file_buf, 8), 2);    /* the evidence is kept */
 }
 
+/* No checkpoint file while the key exists (lost, or moved aside after a restore): the
+ * entries are signed anew — the start goes on, logging audit.reanchor as an error. */
+static void test_cp_reanchor_without_file(void **state)
+{
+    fx_t *f = *state;
+    kh_key_t k = test_key("agg-audit");
+    fill(f->db, 3);
+    kh_audit_t *au = anchored(f, &k, 0);
+    commit_n(f, au, 2);
+    kh_audit_destroy(&au);
+    assert_int_equal(file_lines(f->cp, file_buf, 8), 2);
+    assert_non_null(strstr(file_buf[0], "\"from\":1,\"to\":3,"));
+    assert_non_null(strstr(file_buf[1], "\"from\":4,\"to\":5,"));
+    found_t fd;
+    kh_audit_cp_summary_t sum;
+    assert_int_equal(cp_verify(f, &k, &fd, &sum), 0);
+    assert_int_equal(sum.signed_to, 5);
+}
+
 /* A last line cut short by a crash is removed at start and its entries signed again. */
 static void test_cp_torn_line_removed(void **state)
 {
@@ -866,6 +885,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cp_altered_lines_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cp_other_key_and_no_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cp_anchor_at_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cp_reanchor_without_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cp_torn_line_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_own_files, setup, teardown),
     };
