@@ -31,6 +31,8 @@ struct kh_audit {
     int64_t cp_to;              /* the last seq signed */
     int dirty;                  /* entries added since the last checkpoint (maybe rolled back) */
     sqlite3_stmt *since;
+    char (*h)[65];              /* the hashes of one line (KH_AUDIT_CP_MAX), made once */
+    const char **hp;
     int64_t fail_logged_at;     /* kh_mono_ms of the last write failure logged */
 };
 
@@ -112,6 +114,8 @@ void kh_audit_destroy(kh_audit_t **au)
     sqlite3_finalize((*au)->last);
     sqlite3_finalize((*au)->ins);
     sqlite3_finalize((*au)->since);
+    free((*au)->h);
+    free((*au)->hp);
     if ((*au)->cp_fd >= 0)
         close((*au)->cp_fd);
     sodium_memzero(&(*au)->key, sizeof (*au)->key);
@@ -478,8 +482,12 @@ int64_t kh_audit_checkpoint(kh_audit_t *au)
         KH_ERROR("audit.checkpoint", sqlite3_errmsg(au->db));
         return -1;
     }
-    char (*h)[65] = malloc(KH_AUDIT_CP_MAX * sizeof *h);
-    const char **hp = malloc(KH_AUDIT_CP_MAX * sizeof *hp);
+    if (!au->h)
+        au->h = malloc(KH_AUDIT_CP_MAX * sizeof *au->h);
+    if (!au->hp)
+        au->hp = malloc(KH_AUDIT_CP_MAX * sizeof *au->hp);
+    char (*h)[65] = au->h;
+    const char **hp = au->hp;
     int64_t total = 0;
     const char *fail = NULL;
     int err = 0;
@@ -517,8 +525,6 @@ int64_t kh_audit_checkpoint(kh_audit_t *au)
         au->cp_to = from + n - 1;
         total += n;
     }
-    free(h);
-    free(hp);
     if (fail) {
         int64_t now = kh_mono_ms();
         if (!au->fail_logged_at || now - au->fail_logged_at >= 60000) {

@@ -768,6 +768,33 @@ static void test_cp_anchor_at_start(void **state)
     assert_int_equal(file_lines(f->cp, file_buf, 8), 2);    /* the evidence is kept */
 }
 
+/* A commit of more than KH_AUDIT_CP_MAX entries (the first start on a large log) makes
+ * several lines, each within the limit. */
+static void test_cp_large_commit_split(void **state)
+{
+    fx_t *f = *state;
+    kh_key_t k = test_key("agg-audit");
+    kh_audit_t *au = anchored(f, &k, 1);
+    assert_int_equal(exec(f->db, "BEGIN"), 0);
+    for (int i = 0; i < KH_AUDIT_CP_MAX + 5; i++)
+        assert_int_equal(kh_audit_add(au, "value", "2020S2/83/HO.TONG", "{}"), 0);
+    assert_int_equal(exec(f->db, "COMMIT"), 0);
+    assert_int_equal(kh_audit_checkpoint(au), KH_AUDIT_CP_MAX + 5);
+    kh_audit_destroy(&au);
+    FILE *fp = fopen(f->cp, "r");
+    assert_non_null(fp);
+    int c, nl = 0;
+    while ((c = fgetc(fp)) != EOF)
+        nl += c == '\n';
+    fclose(fp);
+    assert_int_equal(nl, 2);
+    found_t fd;
+    kh_audit_cp_summary_t sum;
+    assert_int_equal(cp_verify(f, &k, &fd, &sum), 0);
+    assert_int_equal(sum.good_lines, 2);
+    assert_int_equal(sum.signed_to, KH_AUDIT_CP_MAX + 5);
+}
+
 /* No checkpoint file while the key exists (lost, or moved aside after a restore): the
  * entries are signed anew — the start goes on, logging audit.reanchor as an error. */
 static void test_cp_reanchor_without_file(void **state)
@@ -885,6 +912,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cp_altered_lines_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cp_other_key_and_no_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cp_anchor_at_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cp_large_commit_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cp_reanchor_without_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cp_torn_line_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_own_files, setup, teardown),
