@@ -50,7 +50,11 @@
  * lose the commits — then the start refuses, as for entries cut off (see
  * kh_audit_anchor).  What no file can show: the last entries cut off together with the
  * last checkpoint lines.  The audit.checkpoint lines of the log stream can: compare the
- * last one with the last checkpoint kh_audit_checkpoints_verify reports.
+ * last one with the last checkpoint kh_audit_checkpoints_verify reports.  Limits: whoever
+ * holds the secret key can sign anything (keep it 0600, and a copy of the .pub off the
+ * machine to check with); entries appended with the sqlite3 shell after the last
+ * checkpoint are signed by the next commit or start like the service's own (the chain
+ * must still hold, and kh-admin verify --totals compares what is counted).
  */
 #ifndef KH_AUDIT_H
 #define KH_AUDIT_H

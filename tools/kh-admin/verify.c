@@ -135,7 +135,7 @@ static int audit_digest(sqlite3 *db, const char *subject, long long *seq, char d
 
 /* A cell of one half-year. */
 typedef struct {
-    char period[16];
+    char period[32];
     kh_cell_t c;
 } pcell_t;
 
@@ -168,7 +168,7 @@ static int pcell_cmp(const void *x, const void *y)
 
 /* The district cells of one province and half-year, for its roll-up. */
 typedef struct {
-    char period[16], province[KH_CODE_MAX];
+    char period[32], province[KH_CODE_MAX];
     kh_cells_t cells;
 } group_t;
 
