@@ -729,10 +729,10 @@ int kh_audit_anchor(kh_audit_t *au, const char *cp_path, const kh_key_t *key, in
             } else {
                 snprintf(msg, sizeof msg, "the checkpoint file is missing or empty while the "
                          "audit key exists: the %lld entries in the database are signed now, "
-                         "but nothing proves they are the ones signed before; compare the hash "
-                         "of entry %lld below with the last audit.checkpoint line of the log "
-                         "stream (kh-logs), and restore the checkpoint file from a backup if "
-                         "you have one", (long long)max, (long long)max);
+                         "but nothing proves they are the ones signed before; compare this "
+                         "line's hash (of entry %lld) with the last audit.checkpoint line of "
+                         "the log stream (kh-logs), and restore the checkpoint file from a "
+                         "backup if you have one", (long long)max, (long long)max);
                 char last[65];
                 if (db_state(au->db, max, &max, last) < 0)
                     last[0] = '\0';
