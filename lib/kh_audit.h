@@ -2,7 +2,9 @@
  * kh_audit.h — a tamper-evident, append-only log in a SQLite table of the service's own
  * database: every entry carries the hash of the one before, so editing, inserting or
  * removing an entry anywhere but at the very end breaks the chain, and
- * kh_audit_verify names the first broken link.
+ * kh_audit_verify names the first broken link; and signed checkpoints kept outside the
+ * database anchor the chain, so that cutting entries off the end, or rewriting one and
+ * recomputing every later hash (the chain alone has no key: anyone can), is named too.
  *
  *   audit(seq INTEGER PRIMARY KEY, at INTEGER, kind TEXT, subject TEXT, body TEXT,
  *         prev TEXT, hash TEXT)
@@ -20,9 +22,39 @@
  *            byte length then the bytes (the encoding of lib/kh_sign.h).
  *
  * Triggers refuse UPDATE and DELETE on the table (defence in depth: someone who drops
- * them can edit rows, and the chain is what shows it).  The chain cannot show the last
- * entries being cut off: compare kh_audit_count (or the last hash) with a copy kept
- * elsewhere for that.
+ * them can edit rows, and the chain is what shows it).
+ *
+ * Checkpoints (kh_audit_anchor, kh_audit_checkpoint).  The service holds an Ed25519 key
+ * of its own in files outside the database (the aggregator: [aggregator] audit_key,
+ * default KH_AUDIT_KEY_DEFAULT; made at its first start, ID.key mode 0600 with ID.pub
+ * beside it) and, after every commit that added entries, appends one line to the
+ * checkpoint file ([aggregator] audit_checkpoints, default KH_AUDIT_CHECKPOINTS_DEFAULT;
+ * opened O_APPEND|O_CLOEXEC, mode 0640):
+ *
+ *   {"from":58,"to":73,"at":1773136800123,"hashes":["<hash of 58>",…,"<hash of 73>"],
+ *    "sig":"<base64 of the 64-byte Ed25519 signature>"}
+ *
+ * at most KH_AUDIT_CP_MAX entries a line (more make several lines), and logs
+ * audit.checkpoint with from, to and the last hash, so the log stream carries the
+ * anchor off the machine.  The signature (crypto_sign_detached) is over
+ *
+ *   str("KH-AUDIT-CHECKPOINT-v1") i64(from) i64(to) i64(at) u32(to - from + 1)
+ *   then for each hash, in seq order: str(hash as 64 lowercase hex digits)
+ *
+ * (u32 = 4 bytes big-endian; "at" is the machine's clock, unix ms, and is signed too).
+ * The entries signed are those committed since the last checkpoint, read back from the
+ * database after the commit (a batch rolled back leaves nothing to sign).  The line is
+ * written with one write(2) but not fsynced: a crash of the process loses nothing (the
+ * next start signs what was committed and not yet signed); a power cut may lose the
+ * line with the commits before it (SQLite's synchronous=NORMAL), or keep the line and
+ * lose the commits — then the start refuses, as for entries cut off (see
+ * kh_audit_anchor).  What no file can show: the last entries cut off together with the
+ * last checkpoint lines.  The audit.checkpoint lines of the log stream can: compare the
+ * last one with the last checkpoint kh_audit_checkpoints_verify reports.  Limits: whoever
+ * holds the secret key can sign anything (keep it 0600, and a copy of the .pub off the
+ * machine to check with); entries appended with the sqlite3 shell after the last
+ * checkpoint are signed by the next commit or start like the service's own (the chain
+ * must still hold, and kh-admin verify --totals compares what is counted).
  */
 #ifndef KH_AUDIT_H
 #define KH_AUDIT_H
@@ -30,6 +62,8 @@
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "kh_keys.h"
 
 /* For a service's migrations (one step: the table and its two triggers). */
 #define KH_AUDIT_SCHEMA                                                                      \
@@ -65,5 +99,78 @@ int64_t kh_audit_count(sqlite3 *db);
 /* The hash of an entry as stored (hex, 64 digits + NUL) from its fields. */
 void kh_audit_hash(int64_t seq, int64_t at, const char *kind, const char *subject,
                    const char *body, const char *prev, char hex[65]);
+
+/* ---- checkpoints: the chain anchored by a key outside the database ------------------- */
+
+#define KH_AUDIT_KEY_DEFAULT "%RUN%/keys/aggregator-audit.key"
+#define KH_AUDIT_CHECKPOINTS_DEFAULT "%RUN%/audit.checkpoints"
+#define KH_AUDIT_CP_VERSION "KH-AUDIT-CHECKPOINT-v1"
+#define KH_AUDIT_CP_MAX 10000      /* entries per checkpoint line */
+
+/* The bytes a checkpoint's signature covers (above), in a new malloc'd buffer.
+ * hashes[i] is the hash of entry from + i (64 hex digits each).  Returns 0, or -1 (out
+ * of memory, to < from, more than KH_AUDIT_CP_MAX). */
+int kh_audit_cp_message(int64_t from, int64_t to, int64_t at, const char *const *hashes,
+                        uint8_t **buf, size_t *len);
+
+/* Starts anchoring au's log with `key` (its secret is copied, and wiped by
+ * kh_audit_destroy): opens the checkpoint file at cp_path (created when missing) and
+ * checks it against the database before anything is counted:
+ *   - its last line must verify with the key, and the entry it signed last (seq T)
+ *     must still be in the database with the hash signed; else -1 (the entries were cut
+ *     off or rewritten — or the database restored from an older backup, or the key
+ *     replaced): err says which and what to do, and the service must not start;
+ *   - entries after T (committed before a crash, before their checkpoint) are signed now;
+ *   - no file, or an empty one, while the database holds entries: they are signed now —
+ *     logged at info when key_created (the first start with checkpoints), else as the
+ *     error audit.reanchor (the file was lost or moved aside: nothing proves these are
+ *     the entries signed before; compare with the log stream).
+ * A last line cut short by a crash (no newline) is removed first (its entries are
+ * signed again).  Returns 0, or -1 with a one-line reason and what to do in err. */
+int kh_audit_anchor(kh_audit_t *au, const char *cp_path, const kh_key_t *key, int key_created,
+                    char *err, size_t cap);
+
+/* After a commit: signs the entries committed since the last checkpoint (one line per
+ * KH_AUDIT_CP_MAX) and logs audit.checkpoint.  Cheap when nothing was added.  Returns
+ * the number of entries signed (0: none, or not anchored), or -1 when the file could not
+ * be written (logged at most once a minute; a line cut short is removed; the entries are
+ * signed at the next call). */
+int64_t kh_audit_checkpoint(kh_audit_t *au);
+
+/* What kh_audit_checkpoints_verify saw. */
+typedef struct {
+    int file_missing;          /* no checkpoint file at cp_path */
+    int64_t lines;             /* lines read */
+    int64_t good_lines;        /* ... that parse and verify */
+    int64_t entries;           /* entries in the database */
+    int64_t last_seq;          /* the database's last seq (0: none) */
+    int64_t signed_to;         /* the highest seq a good line signed (0: none) */
+    int64_t last_at;           /* that line's "at" */
+    char last_hash[65];        /* the hash it signed for signed_to */
+    int64_t unsigned_from;     /* entries unsigned_from..entries are not signed yet (0: none) */
+    int64_t problems;          /* findings reported */
+} kh_audit_cp_summary_t;
+
+/* One finding: a sentence naming the entries or the checkpoint line. */
+typedef void (*kh_audit_finding_fn)(void *arg, const char *line);
+
+/* Checks the checkpoint file at cp_path against the database with the public key pk:
+ * each line must parse and verify (else it is named and its entries are not taken as
+ * signed); each hash it lists must equal the stored hash of that entry and the hash
+ * recomputed from the entry's fields; every signed entry must still be in the database.
+ * Findings, in seq order: an entry rewritten (its hash differs from the one signed) or
+ * changed (its fields no longer give the signed hash); the entries after a rewritten one
+ * whose contents are as signed but whose hashes were recomputed to hide it ("re-hashed");
+ * entries cut off the end, or missing from the middle, with the checkpoint line(s) and
+ * time(s) that signed them; entries covered by no line although later ones are (a line
+ * removed); none of the entries signed at all.  Entries after the last line are only
+ * reported in sum->unsigned_from (written since the last checkpoint: not a finding).
+ * The file is read up to its size when the call starts, then the database in one read
+ * transaction, so a running service's new lines and entries do not show as findings.
+ * A missing file reads as an empty one (sum->file_missing).  Returns 0 (no finding),
+ * 1 (findings, each passed to fn), or -1 with err (unreadable file or database). */
+int kh_audit_checkpoints_verify(sqlite3 *db, const char *cp_path, const uint8_t pk[32],
+                                kh_audit_finding_fn fn, void *arg, kh_audit_cp_summary_t *sum,
+                                char *err, size_t cap);
 
 #endif

@@ -18,6 +18,7 @@
  * where the code appears; value problems are reported per cell.
  */
 #include "kh_catalog.h"
+#include "kh_config.h"
 #include "kh_util.h"
 #include "kh_rules.h"
 
@@ -1202,6 +1203,25 @@ static int load_targets(kh_catalog_t *c, const char *dir, char *err, size_t errl
 static int valid_mmdd(int mmdd)
 {
     return mmdd >= 0 && mmdd <= 9999 && kh_date_valid(20010000 + mmdd);   /* a common year */
+}
+
+kh_catalog_t *kh_catalog_from_config(const struct kh_config *cfg, char *err, size_t errlen)
+{
+    char dir[1024], why[512];
+    long s1, s2;
+    if (kh_config_str(cfg, "general", "data_dir", "data", dir, sizeof dir) < 0) {
+        snprintf(err, errlen, "[general] data_dir is too long");
+        return NULL;
+    }
+    if (kh_config_long(cfg, "calendar", "s1_due", 620, 101, 1231, &s1, why, sizeof why) < 0 ||
+        kh_config_long(cfg, "calendar", "s2_due", 1205, 101, 1231, &s2, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s", why);
+        return NULL;
+    }
+    kh_catalog_t *c = kh_catalog_load(dir, (int)s1, (int)s2, why, sizeof why);
+    if (!c)
+        snprintf(err, errlen, "%s (catalogue folder %s, [general] data_dir)", why, dir);
+    return c;
 }
 
 kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_mmdd,

@@ -7,6 +7,9 @@
  * The same code runs in kh-node (before sending, offline) and in the validator
  * (authoritative), so a district officer sees exactly what the province will say.
  *
+ * kh_catalog_from_config loads the catalogue a configuration names ([general] data_dir,
+ * [calendar]), for the services and the tools alike.
+ *
  * Loading checks the files: a rule naming an unknown indicator, a unit whose parent
  * is unknown, a cycle in the tree, two rows of one code with overlapping validity,
  * a target naming an unknown indicator: each is a load error with file and line.
@@ -69,6 +72,11 @@ typedef struct kh_catalog kh_catalog_t;
 kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_mmdd,
                               char *err, size_t errlen);
 void kh_catalog_destroy(kh_catalog_t **self_p);
+/* The catalogue a configuration names: [general] data_dir (default "data") with the
+ * due dates [calendar] s1_due / s2_due (default 620 / 1205).  Returns NULL and a
+ * one-line reason in err (a bad setting, or kh_catalog_load's reason with the folder). */
+struct kh_config;
+kh_catalog_t *kh_catalog_from_config(const struct kh_config *cfg, char *err, size_t errlen);
 
 /* Lookups.  Return NULL when absent. */
 const kh_indicator_t *kh_catalog_indicator(const kh_catalog_t *c, const char *code);

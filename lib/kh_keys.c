@@ -105,6 +105,94 @@ int kh_key_write(const kh_key_t *k, const char *dir)
     return write_one(path, text, 0644);
 }
 
+int kh_key_pub_path(const char *key_path, char *out, size_t cap)
+{
+    size_t n = strlen(key_path);
+    if (n < 5 || strcmp(key_path + n - 4, ".key") != 0 || n + 1 > cap)
+        return -1;
+    memcpy(out, key_path, n - 4);
+    memcpy(out + n - 4, ".pub", 5);
+    return 0;
+}
+
+int kh_key_own(const char *key_path, const char *role, const char *unit, kh_key_t *out,
+               int *created, char *err, size_t errlen)
+{
+    char pub[PATH_MAX], dir[PATH_MAX], id[KH_KEY_ID_MAX];
+    *created = 0;
+    memset(out, 0, sizeof *out);
+    if (kh_key_pub_path(key_path, pub, sizeof pub) < 0) {
+        snprintf(err, errlen, "%s: a key file name must end in .key (DIR/ID.key)", key_path);
+        return -1;
+    }
+    const char *slash = strrchr(key_path, '/');
+    const char *base = slash ? slash + 1 : key_path;
+    size_t dlen = slash ? (size_t)(slash - key_path) : 1;
+    if (dlen == 0)
+        dlen = 1;                                   /* "/ID.key" */
+    snprintf(dir, sizeof dir, "%.*s", (int)dlen, slash ? key_path : ".");
+    snprintf(id, sizeof id, "%.*s", (int)(strlen(base) - 4), base);
+    struct stat st;
+    int have_key = stat(key_path, &st) == 0, have_pub = stat(pub, &st) == 0;
+    if (have_key) {
+        if (kh_key_read(key_path, out, err, errlen) < 0)
+            return -1;
+        if (!out->has_secret) {
+            snprintf(err, errlen, "%s holds no secret key: put the secret key file there "
+                     "(kh-admin keys generate writes one)", key_path);
+            return -1;
+        }
+        kh_key_t p;
+        char perr[512];
+        if (have_pub) {
+            if (kh_key_read(pub, &p, perr, sizeof perr) < 0) {
+                snprintf(err, errlen, "%s (the public half of %s): remove it to have it "
+                         "written again", perr, key_path);
+                return -1;
+            }
+            if (memcmp(p.ed_pk, out->ed_pk, 32) != 0) {
+                snprintf(err, errlen, "%s is not the public half of %s: what it verifies was "
+                         "not signed with this key; put the matching pair back (from a backup)",
+                         pub, key_path);
+                return -1;
+            }
+            return 0;
+        }
+        p = *out;                                   /* the public half, written again */
+        sodium_memzero(p.ed_sk, sizeof p.ed_sk);
+        sodium_memzero(p.curve_sk, sizeof p.curve_sk);
+        p.has_secret = 0;
+        if (kh_key_write(&p, dir) < 0) {
+            snprintf(err, errlen, "cannot write %s: %s", pub, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (have_pub) {
+        snprintf(err, errlen, "%s exists but its secret key %s is missing: restore %s from a "
+                 "backup (a new key would not verify what the old one signed); to start "
+                 "anew on purpose, move %s aside", pub, key_path, key_path, pub);
+        return -1;
+    }
+    if (kh_mkdirs(dir, 0700) < 0) {
+        snprintf(err, errlen, "cannot make the folder %s for %s: %s", dir, key_path,
+                 strerror(errno));
+        return -1;
+    }
+    if (kh_key_generate(id, role, unit, out) < 0) {
+        snprintf(err, errlen, "%s: cannot make a key with id '%s' (letters, digits, - _ . only)",
+                 key_path, id);
+        return -1;
+    }
+    if (kh_key_write(out, dir) < 0) {
+        snprintf(err, errlen, "cannot write %s and %s: %s", key_path, pub, strerror(errno));
+        sodium_memzero(out, sizeof *out);
+        return -1;
+    }
+    *created = 1;
+    return 0;
+}
+
 int kh_key_read(const char *path, kh_key_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);

@@ -9,6 +9,10 @@
  *   unit = 829                 public = <base64 Ed25519 public key>
  *                              secret = <base64 Ed25519 secret key>   (secret file only, mode 0600)
  *
+ * A program may also keep a key pair of its own that nobody registers (kh_key_own: the
+ * aggregator's audit key, which signs its audit checkpoints, lib/kh_audit.h): made at
+ * its first start, read at every later one.
+ *
  * The registry (a SQLite database, [security] keys_db) holds the public keys the
  * province accepts, each with its role, its unit, a validity range and a status;
  * revocation and rotation are rows changing there, read by the services on every
@@ -42,6 +46,18 @@ int kh_key_write(const kh_key_t *k, const char *dir);
 /* Reads a key file (secret or public).  Returns 0, or -1 with a reason in err;
  * a secret file readable by others is refused. */
 int kh_key_read(const char *path, kh_key_t *out, char *err, size_t errlen);
+/* The public key file beside a secret one: "DIR/ID.key" → "DIR/ID.pub".  Returns 0, or
+ * -1 when key_path does not end in ".key" or the result does not fit in cap. */
+int kh_key_pub_path(const char *key_path, char *out, size_t cap);
+/* A program's own key pair kept in files (e.g. the aggregator's audit key): reads
+ * key_path ("DIR/ID.key", with its secret) and checks that ID.pub beside it, when
+ * present, holds the same public key (a missing ID.pub is written again); when
+ * neither file exists, makes a new pair with that id, role and unit and writes both
+ * (DIR made with mode 0700 when missing; ID.key mode 0600) and sets *created.
+ * Returns 0, or -1 with a reason and what to do in err — among them: ID.pub without
+ * ID.key (the secret was lost: a new key would not verify what the old one signed). */
+int kh_key_own(const char *key_path, const char *role, const char *unit, kh_key_t *out,
+               int *created, char *err, size_t errlen);
 /* Hex of the first 8 bytes of the Ed25519 public key, for logs. */
 void kh_key_fingerprint(const uint8_t ed_pk[32], char out[17]);
 

@@ -224,17 +224,10 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
 
 kh_catalog_t *kh_service_catalog(kh_service_t *s)
 {
-    char dir[1024], err[512];
-    long s1, s2;
-    if (kh_config_str(s->cfg, "general", "data_dir", "data", dir, sizeof dir) < 0 ||
-        kh_config_long(s->cfg, "calendar", "s1_due", 620, 101, 1231, &s1, err, sizeof err) < 0 ||
-        kh_config_long(s->cfg, "calendar", "s2_due", 1205, 101, 1231, &s2, err, sizeof err) < 0) {
-        KH_ERROR("config.error", "bad [general] data_dir or [calendar]");
-        return NULL;
-    }
-    kh_catalog_t *c = kh_catalog_load(dir, (int)s1, (int)s2, err, sizeof err);
+    char err[1024];
+    kh_catalog_t *c = kh_catalog_from_config(s->cfg, err, sizeof err);
     if (!c)
-        KH_ERROR("catalog.error", err, "data_dir", dir);
+        KH_ERROR("catalog.error", err, "config", s->config_path);
     return c;
 }
 

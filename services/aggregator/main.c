@@ -16,7 +16,13 @@
  * signature does not verify is kept as rejected (BAD_SIGNATURE) and its district told.
  * Every revision applied (accepted or rejected) and every change of a district or
  * province cell goes into the hash-chained audit log (lib/kh_audit.h), in the same
- * transaction as what it records.
+ * transaction as what it records.  After each commit the entries it added are signed
+ * with the aggregator's own audit key ([aggregator] audit_key, made at the first start,
+ * kept outside the database) as one line of the checkpoint file ([aggregator]
+ * audit_checkpoints) and logged (audit.checkpoint), so that `kh-admin audit verify` names
+ * an entry rewritten (even with every later hash recomputed) or cut off.  At start the
+ * checkpoint file is checked against the database: if entries it signed are gone or
+ * changed, the aggregator does not start (it says what to do).
  *
  * Sockets: listen (ROUTER, from validators) · notifier (DEALER) · feed (PUB) ·
  * snapshot (ROUTER) · log.
@@ -26,9 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cells.h"
 #include "kh.pb-c.h"
 #include "kh_audit.h"
+#include "kh_cells.h"
 #include "kh_db.h"
 #include "kh_inbox.h"
 #include "kh_link.h"
@@ -167,20 +173,20 @@ static int audit_value(agg_t *a, const Kh__Report *r, const char *orgunit, const
 }
 
 /* The district cells that differ between `before` and `now` (both sorted). */
-static int audit_district_cells(agg_t *a, const Kh__Report *r, const agg_cells_t *before,
-                                const agg_cells_t *now)
+static int audit_district_cells(agg_t *a, const Kh__Report *r, const kh_cells_t *before,
+                                const kh_cells_t *now)
 {
     size_t i = 0, j = 0;
     while (i < before->n || j < now->n) {
-        int c = i >= before->n ? 1 : j >= now->n ? -1 : agg_cell_cmp(&before->v[i], &now->v[j]);
-        const agg_cell_t *b = c <= 0 ? &before->v[i] : NULL, *n = c >= 0 ? &now->v[j] : NULL;
+        int c = i >= before->n ? 1 : j >= now->n ? -1 : kh_cell_cmp(&before->v[i], &now->v[j]);
+        const kh_cell_t *b = c <= 0 ? &before->v[i] : NULL, *n = c >= 0 ? &now->v[j] : NULL;
         if (c <= 0)
             i++;
         if (c >= 0)
             j++;
         if (b && n && b->sum == n->sum && b->n == n->n)
             continue;
-        const agg_cell_t *k = b ? b : n;
+        const kh_cell_t *k = b ? b : n;
         if (audit_value(a, r, k->orgunit, k->indicator,
                         cell_json(b != NULL, b ? b->sum : 0, b ? b->n : 0),
                         cell_json(n != NULL, n ? n->sum : 0, n ? n->n : 0)) < 0)
@@ -254,12 +260,12 @@ static void upd_free(update_t *u)
 }
 
 /* Adds `now` cells, and tombstones for `before` cells whose key is gone. */
-static int upd_diff(update_t *u, const char *period, const agg_cells_t *before,
-                    const agg_cells_t *now)
+static int upd_diff(update_t *u, const char *period, const kh_cells_t *before,
+                    const kh_cells_t *now)
 {
     size_t i = 0, j = 0;
     while (i < before->n || j < now->n) {
-        int c = i >= before->n ? 1 : j >= now->n ? -1 : agg_cell_cmp(&before->v[i], &now->v[j]);
+        int c = i >= before->n ? 1 : j >= now->n ? -1 : kh_cell_cmp(&before->v[i], &now->v[j]);
         if (c < 0) {
             if (upd_add(u, period, before->v[i].orgunit, before->v[i].indicator, 0, 0, 1) < 0)
                 return -1;
@@ -277,8 +283,8 @@ static int upd_diff(update_t *u, const char *period, const agg_cells_t *before,
 }
 
 /* Loads the cells of the counted revision (report_id, revision). */
-static int load_cells(agg_t *a, const char *report_id, int64_t revision, agg_cells_t *communes,
-                      agg_cells_t *district)
+static int load_cells(agg_t *a, const char *report_id, int64_t revision, kh_cells_t *communes,
+                      kh_cells_t *district)
 {
     sqlite3_stmt *st = a->st_verdict_get;
     sqlite3_bind_text(st, 1, report_id, -1, SQLITE_TRANSIENT);
@@ -288,7 +294,7 @@ static int load_cells(agg_t *a, const char *report_id, int64_t revision, agg_cel
         Kh__Verdict *v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(st, 0),
                                              sqlite3_column_blob(st, 0));
         if (v && v->report)
-            rc = agg_cells_from_report(a->cat, v->report, communes, district);
+            rc = kh_cells_from_report(a->cat, v->report, communes, district);
         if (v)
             kh__verdict__free_unpacked(v, NULL);
     }
@@ -300,11 +306,7 @@ static int load_cells(agg_t *a, const char *report_id, int64_t revision, agg_cel
 
 static const char *province_of(agg_t *a, const char *district, const char *period)
 {
-    kh_period_t p;
-    if (kh_period_parse(period, &p) < 0)
-        return NULL;
-    const kh_unit_t *u = kh_catalog_unit_on(a->cat, district, kh_period_end(&p));
-    return u && u->level == KH_LEVEL_DISTRICT ? u->parent : NULL;
+    return kh_cells_province(a->cat, district, period);
 }
 
 /* Makes r the counted revision: district cells replaced, province moved by the
@@ -316,13 +318,13 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
     const char *prov = province_of(a, r->district, r->period);
     if (!prov)
         return 0;
-    agg_cells_t oc = {0}, od = {0}, nc = {0}, nd = {0};
+    kh_cells_t oc = {0}, od = {0}, nc = {0}, nd = {0};
     update_t u = {0};
     Kh__Status stt = KH__STATUS__INIT, *sttp = &stt;
     uint64_t seq = 0;
     if (old_id && load_cells(a, old_id, old_rev, &oc, &od) < 0)
         goto out;
-    if (agg_cells_from_report(a->cat, r, &nc, &nd) < 0)
+    if (kh_cells_from_report(a->cat, r, &nc, &nd) < 0)
         goto out;
     if (upd_diff(&u, r->period, &oc, &nc) < 0 || upd_diff(&u, r->period, &od, &nd) < 0)
         goto out;
@@ -454,10 +456,10 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
     if (ok)
         seq = u.u.seq;
 out:
-    agg_cells_free(&oc);
-    agg_cells_free(&od);
-    agg_cells_free(&nc);
-    agg_cells_free(&nd);
+    kh_cells_free(&oc);
+    kh_cells_free(&od);
+    kh_cells_free(&nc);
+    kh_cells_free(&nd);
     upd_free(&u);
     return seq;
 }
@@ -855,7 +857,7 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
             stt.warning_list = wl->items;
             stt.n_warning_list = wl->n_items;
         }
-        agg_cells_t c = {0}, d = {0}, none = {0};
+        kh_cells_t c = {0}, d = {0}, none = {0};
         update_t u = {0};
         rc = load_cells(a, stt.report_id, stt.revision, &c, &d);
         if (rc == 0)
@@ -865,8 +867,8 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
             u.u.n_statuses = 1;
             rc = kh_wire_send(a->snap, m->rid, m->rid_len, KH_T_FEED, &u.u.base);
         }
-        agg_cells_free(&c);
-        agg_cells_free(&d);
+        kh_cells_free(&c);
+        kh_cells_free(&d);
         upd_free(&u);
         if (wl)
             kh__findings__free_unpacked(wl, NULL);
@@ -1108,6 +1110,42 @@ static void on_snapshot(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     kh__feed_request__free_unpacked(req, NULL);
 }
 
+/* ---- the audit log's checkpoints ------------------------------------------------------------ */
+
+/* [aggregator] audit_key (made with its .pub at the first start) and audit_checkpoints:
+ * anchors the audit log (lib/kh_audit.h).  Returns 0, or -1 after logging why and what
+ * to do (the aggregator does not start: entries signed before are gone or changed, the
+ * key is lost, or a file cannot be written). */
+static int audit_anchor(agg_t *a)
+{
+    char key_path[1024], cp_path[1024], err[1536], fp[17];
+    if (kh_service_str(&a->svc, "aggregator", "audit_key", KH_AUDIT_KEY_DEFAULT, key_path,
+                       sizeof key_path) ||
+        kh_service_str(&a->svc, "aggregator", "audit_checkpoints", KH_AUDIT_CHECKPOINTS_DEFAULT,
+                       cp_path, sizeof cp_path))
+        return -1;
+    kh_key_t k;
+    int created = 0;
+    if (kh_key_own(key_path, "audit", "aggregator", &k, &created, err, sizeof err) < 0) {
+        KH_ERROR("audit.key", err, "key", key_path);
+        return -1;
+    }
+    kh_key_fingerprint(k.ed_pk, fp);
+    if (created)
+        KH_WARN("audit.key_created", "a new audit key signs the audit log's checkpoints from "
+                "now on: keep a copy of its .pub (and a backup of the key) off this machine; "
+                "kh-admin audit verify checks with the .pub", "key", key_path,
+                "fingerprint", fp);
+    int rc = kh_audit_anchor(a->audit, cp_path, &k, created, err, sizeof err);
+    sodium_memzero(&k, sizeof k);
+    if (rc < 0) {
+        KH_ERROR("audit.anchor", err, "checkpoints", cp_path, "key", key_path,
+                 "fingerprint", fp);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- wiring ----------------------------------------------------------------------------------- */
 
 static void pump(agg_t *a)
@@ -1119,6 +1157,7 @@ static void pump(agg_t *a)
 static void committed(void *arg)
 {
     agg_t *a = arg;
+    kh_audit_checkpoint(a->audit);     /* logs its own failure; retried after the next commit */
     publish(a);
     pump(a);
 }
@@ -1207,7 +1246,7 @@ int main(int argc, char **argv)
         !a.st_total_ins || !a.st_prov_upd || !a.st_prov_get || !a.st_feed_ins ||
         !a.st_counted_put)
         return 1;
-    if (!(a.audit = kh_audit_new(a.db)))
+    if (!(a.audit = kh_audit_new(a.db)) || audit_anchor(&a) < 0)
         return 1;
     a.published_seq = max_seq(&a, NULL);
     kh_zopts_t ro = s->zopts;
@@ -1268,6 +1307,7 @@ int main(int argc, char **argv)
                            a.st_counted_put};
     for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
         sqlite3_finalize(sts[i]);
+    kh_audit_checkpoint(a.audit);      /* nothing committed stays unsigned (done at each commit) */
     kh_audit_destroy(&a.audit);
     kh_db_close(&a.db);
     kh_db_close(&a.keys);

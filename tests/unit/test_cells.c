@@ -1,12 +1,10 @@
 /*
- * test_cells.c — unit tests of the aggregator's arithmetic (services/aggregator/cells.c):
- * a report becomes commune cells and district cells, sorted by (orgunit, indicator).
+ * test_cells.c — unit tests of the aggregator's arithmetic (lib/kh_cells.c):
+ * a report becomes commune cells and district cells, sorted by (orgunit, indicator);
+ * districts roll up into their province.
  *
- * The Makefile links tests with libkh.a only, so the module's source is included here.
  * The real catalogue (data/) is loaded: run from the repository root.
  */
-#include "../../services/aggregator/cells.c"
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "kh_cells.h"
 
 static kh_catalog_t *cat;
 
@@ -45,7 +45,7 @@ typedef struct {
     Kh__Report r;
     Kh__Value v[32];
     Kh__Value *pv[32];
-    agg_cells_t communes, district;
+    kh_cells_t communes, district;
 } fx_t;
 
 static void add(fx_t *fx, const char *org, const char *ind, const char *raw)
@@ -81,8 +81,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *fx = *state;
-    agg_cells_free(&fx->communes);
-    agg_cells_free(&fx->district);
+    kh_cells_free(&fx->communes);
+    kh_cells_free(&fx->district);
     free(fx);
     return 0;
 }
@@ -102,7 +102,7 @@ static void build_report(fx_t *fx)
     add(fx, "28757", "TTHTCD.CO", "0");
 }
 
-static const agg_cell_t *find(const agg_cells_t *c, const char *org, const char *ind)
+static const kh_cell_t *find(const kh_cells_t *c, const char *org, const char *ind)
 {
     for (size_t i = 0; i < c->n; i++)
         if (strcmp(c->v[i].orgunit, org) == 0 && strcmp(c->v[i].indicator, ind) == 0)
@@ -110,12 +110,12 @@ static const agg_cell_t *find(const agg_cells_t *c, const char *org, const char 
     return NULL;
 }
 
-static void assert_cell(const agg_cells_t *c, size_t i, const char *org, const char *ind,
+static void assert_cell(const kh_cells_t *c, size_t i, const char *org, const char *ind,
                         double sum, uint32_t n)
 {
     if (i >= c->n)
         fail_msg("cell %zu (%s %s) missing: only %zu cells", i, org, ind, c->n);
-    const agg_cell_t *e = &c->v[i];
+    const kh_cell_t *e = &c->v[i];
     if (strcmp(e->orgunit, org) != 0 || strcmp(e->indicator, ind) != 0)
         fail_msg("cell %zu is (%s, %s), expected (%s, %s)", i, e->orgunit, e->indicator, org,
                  ind);
@@ -124,10 +124,10 @@ static void assert_cell(const agg_cells_t *c, size_t i, const char *org, const c
     assert_int_equal(e->n, n);
 }
 
-static void assert_sorted(const agg_cells_t *c)
+static void assert_sorted(const kh_cells_t *c)
 {
     for (size_t i = 1; i < c->n; i++)
-        if (agg_cell_cmp(&c->v[i - 1], &c->v[i]) >= 0)
+        if (kh_cell_cmp(&c->v[i - 1], &c->v[i]) >= 0)
             fail_msg("cells %zu (%s %s) and %zu (%s %s) out of order or repeated", i - 1,
                      c->v[i - 1].orgunit, c->v[i - 1].indicator, i, c->v[i].orgunit,
                      c->v[i].indicator);
@@ -152,8 +152,8 @@ static void test_commune_cells(void **state)
 {
     fx_t *fx = *state;
     build_report(fx);
-    assert_int_equal(agg_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
-    const agg_cells_t *c = &fx->communes;
+    assert_int_equal(kh_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
+    const kh_cells_t *c = &fx->communes;
     assert_int_equal(c->n, 8);
     assert_cell(c, 0, "28756", "CDX.DIEM", 85.5, 1);
     assert_cell(c, 1, "28756", "CDX.XEP_LOAI=TOT", 1, 1);
@@ -179,8 +179,8 @@ static void test_district_cells(void **state)
 {
     fx_t *fx = *state;
     build_report(fx);
-    assert_int_equal(agg_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
-    const agg_cells_t *d = &fx->district;
+    assert_int_equal(kh_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
+    const kh_cells_t *d = &fx->district;
     assert_int_equal(d->n, 6);
     assert_cell(d, 0, "829", "CDX.DIEM", 155.5, 2);            /* score: sum and n */
     assert_cell(d, 1, "829", "CDX.XEP_LOAI=KHA", 1, 1);        /* option counts */
@@ -201,7 +201,7 @@ static void test_option_counts_add_up(void **state)
     add(fx, "28759", "CDX.XEP_LOAI", " TOT ");
     add(fx, "28762", "CDX.XEP_LOAI", "CHUA");
     add(fx, "28765", "CDX.XEP_LOAI", "   ");                 /* blank: empty */
-    assert_int_equal(agg_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
+    assert_int_equal(kh_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
     assert_int_equal(fx->communes.n, 4);
     assert_int_equal(fx->district.n, 2);
     assert_cell(&fx->district, 0, "829", "CDX.XEP_LOAI=CHUA", 1, 1);
@@ -219,7 +219,7 @@ static void test_unparseable_values_skipped(void **state)
     add(fx, "28762", "CDX.DIEM", "");              /* empty number */
     add(fx, "28762", "NO.SUCH", "5");              /* unknown indicator */
     add(fx, "829", "TT.TIN_BAI", "-3");            /* a count is never negative */
-    assert_int_equal(agg_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
+    assert_int_equal(kh_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
     assert_int_equal(fx->communes.n, 8);
     for (size_t i = 0; i < fx->communes.n; i++)
         assert_string_not_equal(fx->communes.v[i].orgunit, "28762");
@@ -235,7 +235,7 @@ static void test_thousands_separators(void **state)
     fx_t *fx = *state;
     add(fx, "28756", "HO.TONG", "1.200");
     add(fx, "28757", "HO.TONG", "2,345");
-    assert_int_equal(agg_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
+    assert_int_equal(kh_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
     assert_int_equal(fx->district.n, 1);
     assert_cell(&fx->district, 0, "829", "HO.TONG", 3545, 2);
 }
@@ -243,7 +243,7 @@ static void test_thousands_separators(void **state)
 static void test_empty_report(void **state)
 {
     fx_t *fx = *state;
-    assert_int_equal(agg_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
+    assert_int_equal(kh_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
     assert_int_equal(fx->communes.n, 0);
     assert_int_equal(fx->district.n, 0);
 }
@@ -263,7 +263,7 @@ static void test_many_communes_grow_and_sort(void **state)
         add(fx, units[k]->code, "HO.TONG", raws[k]);
         add(fx, units[k]->code, "TTHTCD.CO", "1");
     }
-    assert_int_equal(agg_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
+    assert_int_equal(kh_cells_from_report(cat, &fx->r, &fx->communes, &fx->district), 0);
     assert_int_equal(fx->communes.n, 2 * n);
     assert_sorted(&fx->communes);
     assert_int_equal(fx->district.n, 2);
@@ -274,26 +274,66 @@ static void test_many_communes_grow_and_sort(void **state)
 static void test_push_sort_free(void **state)
 {
     (void)state;
-    agg_cells_t c = {0};
+    kh_cells_t c = {0};
     for (int i = 0; i < 600; i++) {            /* past the first allocation */
         char org[16];
         snprintf(org, sizeof org, "%05d", 599 - i);
-        assert_int_equal(agg_cells_push(&c, org, i % 2 ? "B" : "A", i, 1), 0);
+        assert_int_equal(kh_cells_push(&c, org, i % 2 ? "B" : "A", i, 1), 0);
     }
-    assert_int_equal(agg_cells_push(&c, "00000", "A", 1, 1), 0);   /* a repeat is kept */
-    agg_cells_sort(&c);
+    assert_int_equal(kh_cells_push(&c, "00000", "A", 1, 1), 0);   /* a repeat is kept */
+    kh_cells_sort(&c);
     assert_int_equal(c.n, 601);
     assert_string_equal(c.v[0].orgunit, "00000");
     for (size_t i = 1; i < c.n; i++)
-        assert_true(agg_cell_cmp(&c.v[i - 1], &c.v[i]) <= 0);
-    agg_cell_t a = {.orgunit = "1", .indicator = "B"}, b = {.orgunit = "1", .indicator = "C"};
-    assert_true(agg_cell_cmp(&a, &b) < 0);
-    assert_true(agg_cell_cmp(&b, &a) > 0);
-    assert_int_equal(agg_cell_cmp(&a, &a), 0);
-    agg_cells_free(&c);
+        assert_true(kh_cell_cmp(&c.v[i - 1], &c.v[i]) <= 0);
+    kh_cell_t a = {.orgunit = "1", .indicator = "B"}, b = {.orgunit = "1", .indicator = "C"};
+    assert_true(kh_cell_cmp(&a, &b) < 0);
+    assert_true(kh_cell_cmp(&b, &a) > 0);
+    assert_int_equal(kh_cell_cmp(&a, &a), 0);
+    kh_cells_free(&c);
     assert_null(c.v);
     assert_int_equal(c.n, 0);
     assert_int_equal(c.cap, 0);
+}
+
+/* Districts roll up into their province: one cell per indicator, sums and counts added. */
+static void test_rollup_to_province(void **state)
+{
+    (void)state;
+    kh_cells_t d = {0}, p = {0};
+    assert_int_equal(kh_cells_push(&d, "829", "HO.TONG", 2180, 2), 0);
+    assert_int_equal(kh_cells_push(&d, "833", "CDX.DIEM", 70.25, 1), 0);
+    assert_int_equal(kh_cells_push(&d, "833", "HO.TONG", 1000, 3), 0);
+    assert_int_equal(kh_cells_push(&d, "829", "CDX.DIEM", 155.5, 2), 0);
+    assert_int_equal(kh_cells_push(&d, "831", "TT.TIN_BAI", 7, 1), 0);
+    assert_int_equal(kh_cells_push(&p, "83", "AAA", 1, 1), 0);     /* kept: rollup appends */
+    assert_int_equal(kh_cells_rollup(&d, "83", &p), 0);
+    assert_int_equal(p.n, 4);
+    assert_cell(&p, 0, "83", "AAA", 1, 1);
+    assert_cell(&p, 1, "83", "CDX.DIEM", 225.75, 3);
+    assert_cell(&p, 2, "83", "HO.TONG", 3180, 5);
+    assert_cell(&p, 3, "83", "TT.TIN_BAI", 7, 1);
+    assert_int_equal(d.n, 5);                                       /* src untouched */
+    assert_string_equal(d.v[0].orgunit, "829");
+    kh_cells_t none = {0};
+    assert_int_equal(kh_cells_rollup(&none, "83", &p), 0);
+    assert_int_equal(p.n, 4);
+    kh_cells_free(&d);
+    kh_cells_free(&p);
+}
+
+/* A district's province is the parent of the unit in force when the half-year ends. */
+static void test_province_of_district(void **state)
+{
+    (void)state;
+    assert_non_null(kh_cells_province(cat, "829", "2020S2"));
+    assert_string_equal(kh_cells_province(cat, "829", "2020S2"), "83");
+    assert_string_equal(kh_cells_province(cat, "838", "2017S1"), "83");
+    assert_null(kh_cells_province(cat, "28756", "2020S2"));    /* a commune */
+    assert_null(kh_cells_province(cat, "83", "2020S2"));       /* the province itself */
+    assert_null(kh_cells_province(cat, "999", "2020S2"));      /* unknown */
+    assert_null(kh_cells_province(cat, "829", "2020S3"));      /* no such half-year */
+    assert_null(kh_cells_province(cat, "829", ""));
 }
 
 int main(void)
@@ -308,6 +348,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_communes_grow_and_sort, setup, teardown),
         cmocka_unit_test(test_push_sort_free),
+        cmocka_unit_test(test_rollup_to_province),
+        cmocka_unit_test(test_province_of_district),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

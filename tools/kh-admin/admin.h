@@ -13,9 +13,11 @@
 /* kh-admin keys …: argv[0] is "keys".  Returns the exit status. */
 int admin_keys(int argc, char **argv, const char *config_path);
 
-/* kh-admin verify --report ID[/REV] (verify.c): which key signed the counted revision.
- * kh-admin audit verify (audit.c): the aggregator's audit chain.  argv[0] is the
- * subcommand's name.  Return the exit status (0 valid/intact, 1 invalid/broken, 2 error). */
+/* kh-admin verify --report ID[/REV] (verify.c): which key signed the counted revision;
+ * kh-admin verify --totals: the stored totals against the counted reports.
+ * kh-admin audit verify (audit.c): the aggregator's audit chain and its signed
+ * checkpoints.  argv[0] is the subcommand's name.  Return the exit status (0
+ * valid/intact, 1 invalid/broken, 2 cannot tell). */
 int admin_verify(int argc, char **argv, const char *config_path);
 int admin_audit(int argc, char **argv, const char *config_path);
 /* kh-admin status [--json] (status.c): the services' health from their metrics endpoints,
@@ -28,8 +30,9 @@ int admin_dead_letters(int argc, char **argv, const char *config_path);
  * database cannot be read.  Returns 0, or -1 when none can. */
 int admin_dead_letter_counts(kh_config_t *cfg, long long counts[ADMIN_N_SERVICES]);
 
-/* The aggregator's database ([aggregator] db), opened for reading (never created).
- * Returns 0, or -1 after printing a one-line reason. */
-int admin_open_aggregator_db(const char *config_path, sqlite3 **db);
+/* The aggregator's database (db_path, e.g. --db FILE, or when NULL [aggregator] db),
+ * opened for reading (never created).  Returns 0, or -1 after printing a one-line
+ * reason. */
+int admin_open_aggregator_db(const char *config_path, const char *db_path, sqlite3 **db);
 
 #endif

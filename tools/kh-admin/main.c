@@ -3,7 +3,9 @@
  *
  *   kh-admin keys …          the key lifecycle (keys.c)
  *   kh-admin verify --report ID[/REV]   which district's key signed a counted report (verify.c)
- *   kh-admin audit verify    the aggregator's hash-chained audit log (audit.c)
+ *   kh-admin verify --totals the stored totals recomputed from the counted reports (verify.c)
+ *   kh-admin audit verify    the aggregator's hash-chained audit log and its signed
+ *                            checkpoints (audit.c)
  *   kh-admin status [--json] the services' health and the last report per district (status.c)
  *   kh-admin dead-letters …  messages a service set aside, replayed by an admin (deadletters.c)
  *
@@ -22,7 +24,10 @@ static const char usage[] =
     "  keys …                     key pairs and the registry (kh-admin keys --help)\n"
     "  verify --report ID[/REV]   which district's key signed the numbers counted for a\n"
     "                             report, and whether the signature holds\n"
-    "  audit verify               check the aggregator's tamper-evident audit log\n"
+    "  verify --totals            recompute every district and province total from the\n"
+    "                             counted reports and compare with the stored totals\n"
+    "  audit verify               check the aggregator's tamper-evident audit log against\n"
+    "                             the checkpoints its audit key signed\n"
     "  status [--json]            each service's state, uptime, queues and counters (its\n"
     "                             metrics endpoint); the last report per district\n"
     "  dead-letters list|replay|drop   messages a service could not apply and set aside\n"

@@ -1,32 +1,32 @@
 /*
- * cells.c — report → cells; see cells.h.
+ * kh_cells.c — report → cells, districts → province; see kh_cells.h.
  */
-#include "cells.h"
+#include "kh_cells.h"
 #include "kh_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void agg_cells_free(agg_cells_t *c)
+void kh_cells_free(kh_cells_t *c)
 {
     free(c->v);
     c->v = NULL;
     c->n = c->cap = 0;
 }
 
-int agg_cells_push(agg_cells_t *c, const char *orgunit, const char *indicator, double sum,
+int kh_cells_push(kh_cells_t *c, const char *orgunit, const char *indicator, double sum,
                    uint32_t n)
 {
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 256;
-        agg_cell_t *nv = realloc(c->v, nc * sizeof *nv);
+        kh_cell_t *nv = realloc(c->v, nc * sizeof *nv);
         if (!nv)
             return -1;
         c->v = nv;
         c->cap = nc;
     }
-    agg_cell_t *e = &c->v[c->n++];
+    kh_cell_t *e = &c->v[c->n++];
     kh_strlcpy(e->orgunit, orgunit, sizeof e->orgunit);     /* (snprintf was 15% of the */
     kh_strlcpy(e->indicator, indicator, sizeof e->indicator); /* aggregator's CPU) */
     e->sum = sum;
@@ -34,22 +34,22 @@ int agg_cells_push(agg_cells_t *c, const char *orgunit, const char *indicator, d
     return 0;
 }
 
-int agg_cell_cmp(const agg_cell_t *a, const agg_cell_t *b)
+int kh_cell_cmp(const kh_cell_t *a, const kh_cell_t *b)
 {
     int c = strcmp(a->orgunit, b->orgunit);
     return c ? c : strcmp(a->indicator, b->indicator);
 }
 
-static int cmp_void(const void *a, const void *b) { return agg_cell_cmp(a, b); }
+static int cmp_void(const void *a, const void *b) { return kh_cell_cmp(a, b); }
 
-void agg_cells_sort(agg_cells_t *c)
+void kh_cells_sort(kh_cells_t *c)
 {
     if (c->n > 1)
         qsort(c->v, c->n, sizeof *c->v, cmp_void);
 }
 
-int agg_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, agg_cells_t *communes,
-                          agg_cells_t *district)
+int kh_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, kh_cells_t *communes,
+                          kh_cells_t *district)
 {
     char vi[8], en[8];
     for (size_t i = 0; i < r->n_values; i++) {
@@ -70,18 +70,25 @@ int agg_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, agg_cell
                 continue;
             kh_strlcpy(key, ind->code, sizeof key);
         }
-        agg_cells_t *dst = ind->level == KH_LEVEL_DISTRICT ? district : communes;
-        if (agg_cells_push(dst, val->orgunit, key, sum, 1) < 0)
+        kh_cells_t *dst = ind->level == KH_LEVEL_DISTRICT ? district : communes;
+        if (kh_cells_push(dst, val->orgunit, key, sum, 1) < 0)
             return -1;
     }
-    agg_cells_sort(communes);
-    /* district totals: group the commune cells by indicator */
-    agg_cells_t byind = {0};
-    for (size_t i = 0; i < communes->n; i++)
-        if (agg_cells_push(&byind, r->district, communes->v[i].indicator, communes->v[i].sum,
-                           communes->v[i].n) < 0)
+    kh_cells_sort(communes);
+    /* district totals: the commune cells grouped by indicator */
+    if (kh_cells_rollup(communes, r->district, district) < 0)
+        return -1;
+    kh_cells_sort(district);
+    return 0;
+}
+
+int kh_cells_rollup(const kh_cells_t *src, const char *orgunit, kh_cells_t *dst)
+{
+    kh_cells_t byind = {0};
+    for (size_t i = 0; i < src->n; i++)
+        if (kh_cells_push(&byind, orgunit, src->v[i].indicator, src->v[i].sum, src->v[i].n) < 0)
             goto out_oom;
-    agg_cells_sort(&byind);
+    kh_cells_sort(&byind);
     for (size_t i = 0; i < byind.n;) {
         size_t j = i + 1;
         double sum = byind.v[i].sum;
@@ -90,14 +97,22 @@ int agg_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, agg_cell
             sum += byind.v[j].sum;
             n += byind.v[j].n;
         }
-        if (agg_cells_push(district, r->district, byind.v[i].indicator, sum, n) < 0)
+        if (kh_cells_push(dst, orgunit, byind.v[i].indicator, sum, n) < 0)
             goto out_oom;
         i = j;
     }
-    agg_cells_free(&byind);
-    agg_cells_sort(district);
+    kh_cells_free(&byind);
     return 0;
 out_oom:
-    agg_cells_free(&byind);
+    kh_cells_free(&byind);
     return -1;
+}
+
+const char *kh_cells_province(const kh_catalog_t *cat, const char *district, const char *period)
+{
+    kh_period_t p;
+    if (kh_period_parse(period, &p) < 0)
+        return NULL;
+    const kh_unit_t *u = kh_catalog_unit_on(cat, district, kh_period_end(&p));
+    return u && u->level == KH_LEVEL_DISTRICT ? u->parent : NULL;
 }
