@@ -254,6 +254,45 @@ check "a replay that fails again leaves it set aside (2 attempts)" until_ok repl
 check "kh-admin dead-letters list names it" sh -c "'$ADMIN' dead-letters list aggregator | grep -q '832-x/1'"
 after_attack dead-letter 2020S2
 
+# ---- 10. the documented size is the real one; a slow client cannot hide the collector ----
+mal0=$(metric kh_messages_malformed_total) size0=$(metric kh_door_refused_total size)
+MAXB=$(conf general max_message_bytes); MAXB=${MAXB:-4194304}
+"$INJ" --endpoint "$FRONT" "${K829[@]}" --type ACK --random "$MAXB" --wait-ms 300 >/dev/null 2>&1
+"$INJ" --endpoint "$FRONT" "${K829[@]}" --type ACK --random $((MAXB + 1)) --wait-ms 300 >/dev/null 2>&1
+at_door() { [ "$(metric kh_messages_malformed_total)" -ge $((mal0 + 2)) ]; }
+check "a payload of exactly max_message_bytes reaches the door (refused there as malformed, not dropped)" until_ok at_door
+check_eq "one byte more is refused for its size, counted" $((size0 + 1)) "$(metric kh_door_refused_total size)"
+check "…and logged" grep -q '"event":"message.too_large"' "$RUN/logs/collector.log"
+check "the private metrics socket is the service's user and group only (0660)" \
+    test "$(stat -c %a "$RUN/collector.metrics.sock")" = 660
+python3 - "$MET" "$RUN/slow.ready" "$RUN/slow.stop" >"$RUN/slow.out" 2>&1 <<'EOF' &
+import os, socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+held = []
+for i in range(100):        # more than the endpoint takes: each sends half a request line
+    try:
+        s = socket.create_connection((host, int(port)), timeout=5)
+        s.sendall(b"GET /metr")
+        held.append(s)
+    except OSError:
+        pass
+open(sys.argv[2], "w").close()
+end = time.monotonic() + 120
+while not os.path.exists(sys.argv[3]) and time.monotonic() < end:
+    for s in held:          # a byte now and then, as a slowloris does
+        try:
+            s.send(b"i")
+        except OSError:
+            pass
+    time.sleep(1)
+EOF
+slow=$!
+check "a slow client holds the metrics port's connections" until_ok test -e "$RUN/slow.ready"
+"$ADMIN" status >"$RUN/status-slow.out" 2>&1; rc=$?
+touch "$RUN/slow.stop"; wait "$slow"
+check_eq "meanwhile kh-admin status still answers, every service up (exit 0)" 0 "$rc"
+check "…the collector shown up" grep -qE '^collector +up' "$RUN/status-slow.out"
+
 # ---- what was counted before is unchanged ---------------------------------------------
 check_eq "the 2017S1 totals are what they were before the attacks" "$totals_before" \
     "$(sql "$RUN/aggregator.db" "SELECT count(*), total(sum) FROM total WHERE period='2017S1'")"
