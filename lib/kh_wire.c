@@ -110,6 +110,10 @@ static int varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
  * NULL, copies the others there (*outlen bytes).  Returns the count or -1. */
 static long walk(const uint8_t *buf, size_t len, uint32_t field, uint8_t *out, size_t *outlen)
 {
+    if (outlen)
+        *outlen = 0;
+    if (len == 0)               /* an empty message (buf may be NULL): no field at all */
+        return 0;
     const uint8_t *p = buf, *end = buf + len;
     long n = 0;
     size_t o = 0;
