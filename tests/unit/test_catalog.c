@@ -1487,6 +1487,18 @@ static const lcase_t load_cases[] = {
       "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
       "TL.GDHT,Tỷ lệ,Share,GDHT.DANG_KY,HO.TONG,170,60,\n",
       "targets.csv:2: ", "from 0 to 100" },
+    /* a rate whose numerator and denominator come from different units (issue 12) */
+    { NULL,
+      "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
+      "HO.TONG,4,commune,count,,last,S1 S2,a,b,hộ\nTH.X,5,district,count,,last,S1 S2,a,b,t\n",
+      "id,severity,level,periods,rule,message_vi,message_en\n",
+      "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
+      "TL.X,Tỷ lệ,Share,TH.X,HO.TONG,,,\n",
+      "targets.csv:2: ", "different levels" },
+    { NULL, NULL, NULL,
+      "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
+      "TL.X,Tỷ lệ,Share,CDX.XEP_LOAI,HO.TONG,,,\n",
+      "targets.csv:2: ", "option or a score" },
     /* an empty file */
     { NULL, NULL, "", NULL, "rules.csv: ", "empty file" },
 };
@@ -1556,7 +1568,7 @@ static int group_teardown(void **state)
 #define RULE_TEST(i, nm) { nm, test_rule, NULL, NULL, (void *)&rule_cases[i] }
 #define LOAD_TEST(i) { "load error " #i, test_load_error, NULL, NULL, (void *)&load_cases[i] }
 _Static_assert(sizeof rule_cases / sizeof rule_cases[0] == 16, "list every rule case");
-_Static_assert(sizeof load_cases / sizeof load_cases[0] == 29, "list every load case");
+_Static_assert(sizeof load_cases / sizeof load_cases[0] == 31, "list every load case");
 
 int main(void)
 {
@@ -1637,7 +1649,7 @@ int main(void)
         LOAD_TEST(25),
         LOAD_TEST(26),
         LOAD_TEST(27),
-        LOAD_TEST(28),
+        LOAD_TEST(28), LOAD_TEST(29), LOAD_TEST(30),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -655,16 +655,79 @@ out_free:
     return -1;
 }
 
+/* The numerator and denominator of a rate at unit u, from the same units and the same
+ * half-years (targets.csv: "a rate's numerator and denominator roll up the same way"):
+ *  - both flows (`sum`): summed over the halves where both are known;
+ *  - otherwise the denominator is a stock or a flag taken at h*, the latest half where
+ *    both are known at u, and the numerator is taken at h* too (a stock), summed up to
+ *    h* (a flow), or, for an "ever true" (`max`) numerator over several halves, counted
+ *    over the units that make up the denominator at h*: each unit of the indicator's
+ *    own level under u with a denominator at h* counts its numerator's maximum over
+ *    the halves up to h*, and a flag over a flag counts only where both are 1 (of the
+ *    centres at the end of the period, those funded at some time in it).  A commune
+ *    merged away before h* is in neither part, so the rate of a subset is at most 100.
+ * Returns 1, or 0 when there is no common half. */
+static int rate_parts(const roll_t *r, size_t u, size_t sn, size_t sd, double *num, double *den)
+{
+    const kh_indicator_t *in = r->slots[sn].ind, *id = r->slots[sd].ind;
+    double a, b;
+    *num = *den = 0;
+    if (in->tagg == KH_TA_SUM && id->tagg == KH_TA_SUM) {
+        int any = 0;
+        for (size_t h = 0; h < r->nh; h++)
+            if (half_value(r, u, sn, h, &a) && half_value(r, u, sd, h, &b)) {
+                *num += a;
+                *den += b;
+                any = 1;
+            }
+        return any;
+    }
+    size_t hs = r->nh;
+    for (size_t h = r->nh; h-- > 0;)
+        if (half_value(r, u, sn, h, &a) && half_value(r, u, sd, h, &b)) { hs = h; break; }
+    if (hs == r->nh) return 0;
+    *den = b;
+    if (in->tagg == KH_TA_SUM) {
+        *num = 0;
+        for (size_t h = 0; h <= hs; h++)
+            if (half_value(r, u, sn, h, &a)) *num += a;
+        return 1;
+    }
+    *num = a;
+    if (in->tagg != KH_TA_MAX || hs == 0) return 1;
+
+    int flags = in->vtype == KH_VT_FLAG && id->vtype == KH_VT_FLAG;
+    size_t c0 = 1 + r->nd;
+    size_t l0 = in->level == KH_LEVEL_COMMUNE ? c0 : 1;
+    size_t l1 = in->level == KH_LEVEL_COMMUNE ? r->nu : c0;
+    if (r->units[u]->level == in->level) l0 = u, l1 = u + 1;
+    double n = 0, d = 0;
+    int any = 0;
+    for (size_t l = l0; l < l1; l++) {
+        if (l != u && u > 0 && strcmp(r->units[l]->parent, r->units[u]->code) != 0) continue;
+        double dl, nl = 0, x;
+        if (!half_value(r, l, sd, hs, &dl)) continue;
+        for (size_t h = 0; h <= hs; h++)
+            if (half_value(r, l, sn, h, &x) && x > nl) nl = x;
+        if (flags) nl = nl > 0 && dl > 0 ? 1 : 0;
+        n += nl;
+        d += dl;
+        any = 1;
+    }
+    if (any) { *num = n; *den = d; }   /* else: the unit's own cells at h*, as above */
+    return 1;
+}
+
 /* Rate of target t at unit u (rounded to 2 decimals).  Returns 1, or 0 when it cannot
- * be computed (numerator or denominator missing, denominator 0). */
+ * be computed (numerator or denominator missing, no common half, denominator 0). */
 static int rate_at(const roll_t *r, size_t u, const kh_target_t *t, double *out)
 {
     long sn = ix_find(r->six, r->ns, t->numerator);
     long sd = ix_find(r->six, r->ns, t->denominator);
     if (sn < 0 || sd < 0) return 0;
-    const rv_t *num = rv_at(r, u, (size_t)sn), *den = rv_at(r, u, (size_t)sd);
-    if (!num->has || !den->has || den->v == 0) return 0;
-    *out = round2(num->v / den->v * 100.0);
+    double num, den;
+    if (!rate_parts(r, u, (size_t)sn, (size_t)sd, &num, &den) || den == 0) return 0;
+    *out = round2(num / den * 100.0);
     return 1;
 }
 
