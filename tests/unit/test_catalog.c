@@ -947,6 +947,49 @@ static void test_s2_only_in_s1(void **state)
     report_free(r);
 }
 
+/* Issue 12, item 5: the Lifelong Learning Week (1–7 October) is reported in S2 only,
+ * Vietnam Book Day (21 April) in S1 only; CS.KIEM_TRA counts inspection visits. */
+static void test_event_halves(void **state)
+{
+    (void)state;
+    Kh__Report *r = valid_report("829", "2019S1", NULL);
+    assert_non_null(report_find(r, "829", "TT.NGAY_SACH"));
+    report_remove(r, "829", "TT.TUAN_LE");
+    report_add(r, "829", "TT.TUAN_LE", "3");
+    kh_findings_t f = { 0 };
+    const Kh__Finding *x = expect_one(&f, r, "WRONG_HALF", 1);
+    assert_string_equal(x->indicator, "TT.TUAN_LE");
+    assert_contains(x->message_vi, "chỉ báo cáo trong kỳ cuối năm (S2)");
+    kh_findings_clear(&f);
+    report_free(r);
+
+    r = valid_report("829", "2019S2", NULL);
+    assert_non_null(report_find(r, "829", "TT.TUAN_LE"));
+    report_remove(r, "829", "TT.NGAY_SACH");
+    report_add(r, "829", "TT.NGAY_SACH", "3");
+    x = expect_one(&f, r, "WRONG_HALF", 1);
+    assert_string_equal(x->indicator, "TT.NGAY_SACH");
+    assert_contains(x->message_vi, "chỉ báo cáo trong kỳ 6 tháng đầu năm (S1)");
+    assert_contains(x->message_en, "reported only in the mid-year report (S1)");
+    kh_findings_clear(&f);
+    report_free(r);
+
+    /* inspections are visits (a commune may be visited twice), not communes */
+    const kh_indicator_t *d = kh_catalog_indicator(g_cat, "CS.KIEM_TRA");
+    assert_non_null(d);
+    assert_int_equal(d->vtype, KH_VT_COUNT);
+    assert_int_equal(d->tagg, KH_TA_SUM);
+    assert_string_not_equal(d->unit, "xã");
+    assert_contains(d->name_vi, "lượt kiểm tra");
+    assert_contains(d->name_en, "visits");
+    r = valid_report("829", "2019S2", NULL);   /* 14 communes, 30 visits: accepted */
+    report_remove(r, "829", "CS.KIEM_TRA");
+    report_add(r, "829", "CS.KIEM_TRA", "30");
+    assert_int_equal(kh_validate(g_cat, r, TODAY, NULL, NULL, &f), 0);
+    kh_findings_clear(&f);
+    report_free(r);
+}
+
 static void test_unknown_indicator(void **state)
 {
     (void)state;
@@ -1223,9 +1266,10 @@ static void test_speed_18_communes(void **state)
     size_t n;
     Kh__Report *r = valid_report("837", "2019S2", &n);
     assert_int_equal(n, 18);
-    /* 18 communes × 29 commune indicators of S2 + 10 district ones: 532 values, every
-     * rule of S2 applied (R16 too, with a previous value for each commune). */
-    assert_int_equal(r->n_values, 532);
+    /* 18 communes × 29 commune indicators of S2 + 9 district ones (Book Day is S1
+     * only): 531 values, every rule of S2 applied (R16 too, with a previous value for
+     * each commune). */
+    assert_int_equal(r->n_values, 531);
     prevstub_t s = { .value = 640, .have = 1 };
     kh_findings_t f = { 0 };
     const int rounds = 500;
@@ -1606,6 +1650,7 @@ int main(void)
         cmocka_unit_test(test_missing_commune),
         cmocka_unit_test(test_missing_value),
         cmocka_unit_test(test_s2_only_in_s1),
+        cmocka_unit_test(test_event_halves),
         cmocka_unit_test(test_unknown_indicator),
         cmocka_unit_test(test_commune_of_another_district),
         cmocka_unit_test(test_merged_unit),
