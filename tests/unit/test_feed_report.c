@@ -658,6 +658,57 @@ static void test_summary(void **state)
     assert_non_null(strstr(text, "trễ hạn"));
     assert_non_null(strstr(text, "chưa báo cáo 7"));
     assert_non_null(strstr(text, "Gia đình học tập"));
+    /* issue 12, item 5: the period as people say it (S2 is July–December), the unit
+     * column named by the level of the units in it, and no name cut */
+    assert_non_null(strstr(text, "Kỳ báo cáo: 6 tháng cuối năm 2019 (2019S2)"));
+    assert_non_null(strstr(text, "\n6 tháng cuối năm 2019 (2019S2, hạn nộp 05/12/2019)"));
+    assert_null(strstr(text, "Kỳ 2019S2"));
+    const kh_unit_t *ds[16];
+    size_t nd = kh_catalog_units_on(cat, KH_LEVEL_DISTRICT, "83", 20191231, ds, 16);
+    size_t n_huyen = 0, n_tp = 0;
+    for (size_t i = 0; i < nd; i++) {
+        n_huyen += strcmp(ds[i]->type, "huyen") == 0;
+        n_tp += strcmp(ds[i]->type, "thanh_pho") == 0;
+    }
+    assert_int_equal(n_huyen + n_tp, nd);      /* the data: huyện and one thành phố */
+    assert_true(n_huyen > n_tp && n_tp > 0);   /* so the most frequent comes first */
+    assert_non_null(strstr(text, "I. CHỈ TIÊU THEO HUYỆN/THÀNH PHỐ\n"));
+    assert_non_null(strstr(text, "Mã   Huyện/Thành phố"));
+    assert_null(strstr(text, "…"));
+    /* the longest indicator name is wrapped, not cut: every word of it is printed */
+    const kh_indicator_t *xl = kh_catalog_indicator(cat, "CDX.XEP_LOAI");
+    assert_true(u8_width(xl->name_vi) > 46);
+    char words[512];
+    kh_strlcpy(words, xl->name_vi, sizeof words);
+    for (char *w = strtok(words, " "); w; w = strtok(NULL, " "))
+        if (!strstr(text, w)) fail_msg("\"%s\" of %s is not in the summary", w, xl->code);
+    free(text);
+}
+
+/* A year: "năm 2019", and each half by its name in the completeness part. */
+static void test_summary_year(void **state)
+{
+    fx_t *fx = *state;
+    cell(fx, "2019S1", "83", "HO.TONG", 600, 2);
+    cell(fx, "2019S2", "83", "HO.TONG", 610, 2);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    assert_non_null(m);
+    assert_int_equal(kh_feed_summary(fx->db, cat, "2019", m), 0);
+    fclose(m);
+    assert_non_null(strstr(text, "Kỳ báo cáo: năm 2019 (2019)"));
+    assert_non_null(strstr(text, "\n6 tháng đầu năm 2019 (2019S1, hạn nộp 20/06/2019)"));
+    assert_non_null(strstr(text, "\n6 tháng cuối năm 2019 (2019S2, hạn nộp 05/12/2019)"));
+    assert_null(strstr(text, "Kỳ 2019S1"));
+    assert_null(strstr(text, "…"));
+    free(text);
+    text = NULL;
+    m = open_memstream(&text, &len);
+    assert_non_null(m);
+    assert_int_equal(kh_feed_summary(fx->db, cat, "2017-2020", m), 0);
+    fclose(m);
+    assert_non_null(strstr(text, "Kỳ báo cáo: giai đoạn 2017–2020 (2017-2020)"));
     free(text);
 }
 
@@ -699,6 +750,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xlsx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_year, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_catalog, free_catalog);
