@@ -1160,11 +1160,26 @@ static int target_row(loader_t *L, char **v, int line)
         return -1;
     }
     const char *parts[2] = { v[TC_NUM], v[TC_DEN] };
-    for (int i = 0; i < 2; i++)
-        if (htab_get(&c->ind_ix, parts[i]) < 0) {
+    const kh_indicator_t *pi[2];
+    for (int i = 0; i < 2; i++) {
+        int32_t ix = htab_get(&c->ind_ix, parts[i]);
+        if (ix < 0) {
             fail(L, line, "target %s: unknown indicator %.64s", code, parts[i]);
             return -1;
         }
+        pi[i] = &c->inds[ix];
+        if (pi[i]->vtype == KH_VT_OPTION || pi[i]->vtype == KH_VT_SCORE) {
+            fail(L, line, "target %s: %.64s is an option or a score; a rate needs counts, "
+                 "money or flags", code, parts[i]);
+            return -1;
+        }
+    }
+    /* a rate's numerator and denominator must come from the same units */
+    if (pi[0]->level != pi[1]->level) {
+        fail(L, line, "target %s: numerator %.64s and denominator %.64s are reported at "
+             "different levels", code, parts[0], parts[1]);
+        return -1;
+    }
     kh_target_t t;
     memset(&t, 0, sizeof t);
     snprintf(t.code, sizeof t.code, "%s", code);

@@ -326,7 +326,7 @@ def district_values(d, seed, t, period, n_communes, n_communes_2017):
         "TT.NGAY_SACH": r.randint(5, 20) if half == 1 else r.randint(0, 3),
         "TT.LUOT_NGUOI": r.randint(3000, 9000) if half == 1 else r.randint(6000, 15000),
         "CS.THAM_MUU": r.randint(1, 6),
-        "CS.KIEM_TRA": r.randint(min(3, n_communes), n_communes),
+        "CS.KIEM_TRA": r.randint(n_communes // 2, 2 * n_communes),   # visits, not communes
         "TH.TO_CHUC_KH": org,
         "TH.DVHT": min(org, int(round(org * share_dvht))),
     }

@@ -947,6 +947,49 @@ static void test_s2_only_in_s1(void **state)
     report_free(r);
 }
 
+/* Issue 12, item 5: the Lifelong Learning Week (1–7 October) is reported in S2 only,
+ * Vietnam Book Day (21 April) in S1 only; CS.KIEM_TRA counts inspection visits. */
+static void test_event_halves(void **state)
+{
+    (void)state;
+    Kh__Report *r = valid_report("829", "2019S1", NULL);
+    assert_non_null(report_find(r, "829", "TT.NGAY_SACH"));
+    report_remove(r, "829", "TT.TUAN_LE");
+    report_add(r, "829", "TT.TUAN_LE", "3");
+    kh_findings_t f = { 0 };
+    const Kh__Finding *x = expect_one(&f, r, "WRONG_HALF", 1);
+    assert_string_equal(x->indicator, "TT.TUAN_LE");
+    assert_contains(x->message_vi, "chỉ báo cáo trong kỳ cuối năm (S2)");
+    kh_findings_clear(&f);
+    report_free(r);
+
+    r = valid_report("829", "2019S2", NULL);
+    assert_non_null(report_find(r, "829", "TT.TUAN_LE"));
+    report_remove(r, "829", "TT.NGAY_SACH");
+    report_add(r, "829", "TT.NGAY_SACH", "3");
+    x = expect_one(&f, r, "WRONG_HALF", 1);
+    assert_string_equal(x->indicator, "TT.NGAY_SACH");
+    assert_contains(x->message_vi, "chỉ báo cáo trong kỳ 6 tháng đầu năm (S1)");
+    assert_contains(x->message_en, "reported only in the mid-year report (S1)");
+    kh_findings_clear(&f);
+    report_free(r);
+
+    /* inspections are visits (a commune may be visited twice), not communes */
+    const kh_indicator_t *d = kh_catalog_indicator(g_cat, "CS.KIEM_TRA");
+    assert_non_null(d);
+    assert_int_equal(d->vtype, KH_VT_COUNT);
+    assert_int_equal(d->tagg, KH_TA_SUM);
+    assert_string_not_equal(d->unit, "xã");
+    assert_contains(d->name_vi, "lượt kiểm tra");
+    assert_contains(d->name_en, "visits");
+    r = valid_report("829", "2019S2", NULL);   /* 14 communes, 30 visits: accepted */
+    report_remove(r, "829", "CS.KIEM_TRA");
+    report_add(r, "829", "CS.KIEM_TRA", "30");
+    assert_int_equal(kh_validate(g_cat, r, TODAY, NULL, NULL, &f), 0);
+    kh_findings_clear(&f);
+    report_free(r);
+}
+
 static void test_unknown_indicator(void **state)
 {
     (void)state;
@@ -1223,9 +1266,10 @@ static void test_speed_18_communes(void **state)
     size_t n;
     Kh__Report *r = valid_report("837", "2019S2", &n);
     assert_int_equal(n, 18);
-    /* 18 communes × 29 commune indicators of S2 + 10 district ones: 532 values, every
-     * rule of S2 applied (R16 too, with a previous value for each commune). */
-    assert_int_equal(r->n_values, 532);
+    /* 18 communes × 29 commune indicators of S2 + 9 district ones (Book Day is S1
+     * only): 531 values, every rule of S2 applied (R16 too, with a previous value for
+     * each commune). */
+    assert_int_equal(r->n_values, 531);
     prevstub_t s = { .value = 640, .have = 1 };
     kh_findings_t f = { 0 };
     const int rounds = 500;
@@ -1487,6 +1531,18 @@ static const lcase_t load_cases[] = {
       "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
       "TL.GDHT,Tỷ lệ,Share,GDHT.DANG_KY,HO.TONG,170,60,\n",
       "targets.csv:2: ", "from 0 to 100" },
+    /* a rate whose numerator and denominator come from different units (issue 12) */
+    { NULL,
+      "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
+      "HO.TONG,4,commune,count,,last,S1 S2,a,b,hộ\nTH.X,5,district,count,,last,S1 S2,a,b,t\n",
+      "id,severity,level,periods,rule,message_vi,message_en\n",
+      "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
+      "TL.X,Tỷ lệ,Share,TH.X,HO.TONG,,,\n",
+      "targets.csv:2: ", "different levels" },
+    { NULL, NULL, NULL,
+      "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
+      "TL.X,Tỷ lệ,Share,CDX.XEP_LOAI,HO.TONG,,,\n",
+      "targets.csv:2: ", "option or a score" },
     /* an empty file */
     { NULL, NULL, "", NULL, "rules.csv: ", "empty file" },
 };
@@ -1556,7 +1612,7 @@ static int group_teardown(void **state)
 #define RULE_TEST(i, nm) { nm, test_rule, NULL, NULL, (void *)&rule_cases[i] }
 #define LOAD_TEST(i) { "load error " #i, test_load_error, NULL, NULL, (void *)&load_cases[i] }
 _Static_assert(sizeof rule_cases / sizeof rule_cases[0] == 16, "list every rule case");
-_Static_assert(sizeof load_cases / sizeof load_cases[0] == 29, "list every load case");
+_Static_assert(sizeof load_cases / sizeof load_cases[0] == 31, "list every load case");
 
 int main(void)
 {
@@ -1594,6 +1650,7 @@ int main(void)
         cmocka_unit_test(test_missing_commune),
         cmocka_unit_test(test_missing_value),
         cmocka_unit_test(test_s2_only_in_s1),
+        cmocka_unit_test(test_event_halves),
         cmocka_unit_test(test_unknown_indicator),
         cmocka_unit_test(test_commune_of_another_district),
         cmocka_unit_test(test_merged_unit),
@@ -1637,7 +1694,7 @@ int main(void)
         LOAD_TEST(25),
         LOAD_TEST(26),
         LOAD_TEST(27),
-        LOAD_TEST(28),
+        LOAD_TEST(28), LOAD_TEST(29), LOAD_TEST(30),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -508,6 +508,70 @@ static void test_commune_units(void **state)
     kh_feed_rows_clear(&d);
 }
 
+/* Issue 12, item 5: TL.TTHTCD_HO_TRO over 2019–2020 for Thành phố Bến Tre.  Cells:
+ *   2019S2  Phường 1 (28771, merged into An Hội 2020-02-01): centre, funded
+ *           Phường 3 (28774, merged too): centre, funded
+ *           Phú Khương (28756): centre, funded        Phú Tân (28757): centre, not funded
+ *   2020S2  An Hội (28777): centre, not funded          Phú Khương: centre, not funded
+ *           Phú Tân: centre, funded                      Phường 8 (28759): no centre
+ * The district's cells are their sums.  Centres at the end of 2020: An Hội, Phú
+ * Khương, Phú Tân = 3; of those, funded at some time in 2019–2020: Phú Khương
+ * (2019S2), Phú Tân (2020S2) = 2, so 66.67 %.  Counting every commune ever funded
+ * (Phường 1, Phường 3, Phú Khương, Phú Tân = 4) over the latest centres (3) gave
+ * 133.33 %, the kind of figure the demo showed (121.43 %). */
+static void test_rate_same_units(void **state)
+{
+    fx_t *fx = *state;
+    static const struct { const char *p, *org; double co, ho; } c[] = {
+        {"2019S2", "28771", 1, 1}, {"2019S2", "28774", 1, 1}, {"2019S2", "28756", 1, 1},
+        {"2019S2", "28757", 1, 0}, {"2020S2", "28777", 1, 0}, {"2020S2", "28756", 1, 0},
+        {"2020S2", "28757", 1, 1}, {"2020S2", "28759", 0, 0},
+    };
+    double dco[2] = {0}, dho[2] = {0};
+    int dn[2] = {0};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        cell(fx, c[i].p, c[i].org, "TTHTCD.CO", c[i].co, 1);
+        cell(fx, c[i].p, c[i].org, "TTHTCD.HO_TRO", c[i].ho, 1);
+        int k = strcmp(c[i].p, "2020S2") == 0;
+        dco[k] += c[i].co;
+        dho[k] += c[i].ho;
+        dn[k]++;
+    }
+    const char *halves[2] = {"2019S2", "2020S2"};
+    for (int k = 0; k < 2; k++)
+        for (int lv = 0; lv < 2; lv++) {
+            const char *org = lv ? "83" : "829";
+            cell(fx, halves[k], org, "TTHTCD.CO", dco[k], dn[k]);
+            cell(fx, halves[k], org, "TTHTCD.HO_TRO", dho[k], dn[k]);
+        }
+    kh_feed_rows_t d = {0}, p = {0}, cm = {0}, h = {0};
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_COMMUNE, &cm), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &h), 0);
+    /* the indicator itself still counts every centre ever funded */
+    assert_true(val(&d, NULL, "829", "TTHTCD.HO_TRO") == 4);
+    assert_true(val(&d, NULL, "829", "TTHTCD.CO") == 3);
+    assert_true(val(&d, NULL, "829", "TL.TTHTCD_HO_TRO") == 66.67);
+    assert_true(val(&p, NULL, "83", "TL.TTHTCD_HO_TRO") == 66.67);
+    /* a commune: Phú Khương funded in 2019, has a centre at the end: 100 %; Phú Tân 100 %
+     * too; a merged commune's rate is its own, at its last half (2019S2) */
+    assert_true(val(&cm, NULL, "28756", "TL.TTHTCD_HO_TRO") == 100);
+    assert_true(val(&cm, NULL, "28757", "TL.TTHTCD_HO_TRO") == 100);
+    assert_true(val(&cm, NULL, "28771", "TL.TTHTCD_HO_TRO") == 100);
+    assert_null(kh_feed_rows_find(&cm, NULL, "28759", "TL.TTHTCD_HO_TRO"));   /* 0 centres */
+    /* one half-year: 3 of 4 centres */
+    assert_true(val(&h, NULL, "829", "TL.TTHTCD_HO_TRO") == 75);
+    /* never above 100 % at any unit */
+    kh_feed_rows_t *all[4] = {&d, &p, &cm, &h};
+    for (int k = 0; k < 4; k++) {
+        for (size_t i = 0; i < all[k]->n; i++)
+            if (all[k]->rows[i].kind == KH_FEED_RATE)
+                assert_true(all[k]->rows[i].value <= 100);
+        kh_feed_rows_clear(all[k]);
+    }
+}
+
 static void test_json(void **state)
 {
     fx_t *fx = *state;
@@ -594,6 +658,57 @@ static void test_summary(void **state)
     assert_non_null(strstr(text, "trễ hạn"));
     assert_non_null(strstr(text, "chưa báo cáo 7"));
     assert_non_null(strstr(text, "Gia đình học tập"));
+    /* issue 12, item 5: the period as people say it (S2 is July–December), the unit
+     * column named by the level of the units in it, and no name cut */
+    assert_non_null(strstr(text, "Kỳ báo cáo: 6 tháng cuối năm 2019 (2019S2)"));
+    assert_non_null(strstr(text, "\n6 tháng cuối năm 2019 (2019S2, hạn nộp 05/12/2019)"));
+    assert_null(strstr(text, "Kỳ 2019S2"));
+    const kh_unit_t *ds[16];
+    size_t nd = kh_catalog_units_on(cat, KH_LEVEL_DISTRICT, "83", 20191231, ds, 16);
+    size_t n_huyen = 0, n_tp = 0;
+    for (size_t i = 0; i < nd; i++) {
+        n_huyen += strcmp(ds[i]->type, "huyen") == 0;
+        n_tp += strcmp(ds[i]->type, "thanh_pho") == 0;
+    }
+    assert_int_equal(n_huyen + n_tp, nd);      /* the data: huyện and one thành phố */
+    assert_true(n_huyen > n_tp && n_tp > 0);   /* so the most frequent comes first */
+    assert_non_null(strstr(text, "I. CHỈ TIÊU THEO HUYỆN/THÀNH PHỐ\n"));
+    assert_non_null(strstr(text, "Mã   Huyện/Thành phố"));
+    assert_null(strstr(text, "…"));
+    /* the longest indicator name is wrapped, not cut: every word of it is printed */
+    const kh_indicator_t *xl = kh_catalog_indicator(cat, "CDX.XEP_LOAI");
+    assert_true(u8_width(xl->name_vi) > 46);
+    char words[512];
+    kh_strlcpy(words, xl->name_vi, sizeof words);
+    for (char *w = strtok(words, " "); w; w = strtok(NULL, " "))
+        if (!strstr(text, w)) fail_msg("\"%s\" of %s is not in the summary", w, xl->code);
+    free(text);
+}
+
+/* A year: "năm 2019", and each half by its name in the completeness part. */
+static void test_summary_year(void **state)
+{
+    fx_t *fx = *state;
+    cell(fx, "2019S1", "83", "HO.TONG", 600, 2);
+    cell(fx, "2019S2", "83", "HO.TONG", 610, 2);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    assert_non_null(m);
+    assert_int_equal(kh_feed_summary(fx->db, cat, "2019", m), 0);
+    fclose(m);
+    assert_non_null(strstr(text, "Kỳ báo cáo: năm 2019 (2019)"));
+    assert_non_null(strstr(text, "\n6 tháng đầu năm 2019 (2019S1, hạn nộp 20/06/2019)"));
+    assert_non_null(strstr(text, "\n6 tháng cuối năm 2019 (2019S2, hạn nộp 05/12/2019)"));
+    assert_null(strstr(text, "Kỳ 2019S1"));
+    assert_null(strstr(text, "…"));
+    free(text);
+    text = NULL;
+    m = open_memstream(&text, &len);
+    assert_non_null(m);
+    assert_int_equal(kh_feed_summary(fx->db, cat, "2017-2020", m), 0);
+    fclose(m);
+    assert_non_null(strstr(text, "Kỳ báo cáo: giai đoạn 2017–2020 (2017-2020)"));
     free(text);
 }
 
@@ -631,9 +746,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_completeness, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commune_units, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_same_units, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xlsx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_year, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, load_catalog, free_catalog);

@@ -147,16 +147,10 @@ static size_t u8_prefix(const char *s, size_t cols)
     return bytes;
 }
 
-/* Prints s in `cols` columns: padded, or cut with "…". */
+/* Prints s in `cols` columns, padded; never cut (tbl_print wraps a wider text first). */
 static void put_cell(FILE *out, const char *s, size_t cols, int right, int pad)
 {
     size_t w = u8_width(s);
-    if (w > cols) {
-        size_t b = u8_prefix(s, cols > 0 ? cols - 1 : 0);
-        fwrite(s, 1, b, out);
-        if (cols > 0) fputs("…", out);
-        return;
-    }
     if (right) for (size_t i = w; i < cols; i++) fputc(' ', out);
     fputs(s, out);
     if (!right && pad) for (size_t i = w; i < cols; i++) fputc(' ', out);
@@ -197,6 +191,58 @@ static void short_name(const kh_unit_t *u, char *buf, size_t cap)
         }
     }
     kh_strlcpy(buf, u->name, cap);
+}
+
+/* The Vietnamese words for the kinds of administrative unit (units.csv `type`), as a
+ * title, in running text and in a heading.  A type not listed is shown as written. */
+static const char *const unit_types[][4] = {
+    {"tinh", "Tỉnh", "tỉnh", "TỈNH"},
+    {"thanh_pho", "Thành phố", "thành phố", "THÀNH PHỐ"},
+    {"thi_xa", "Thị xã", "thị xã", "THỊ XÃ"},
+    {"huyen", "Huyện", "huyện", "HUYỆN"},
+    {"quan", "Quận", "quận", "QUẬN"},
+    {"dac_khu", "Đặc khu", "đặc khu", "ĐẶC KHU"},
+    {"xa", "Xã", "xã", "XÃ"},
+    {"phuong", "Phường", "phường", "PHƯỜNG"},
+    {"thi_tran", "Thị trấn", "thị trấn", "THỊ TRẤN"},
+};
+
+/* The name of a level from the types of its units: the types joined by "/", the most
+ * frequent first (ties: first seen), e.g. "Huyện/Thành phố", "Xã/Phường/Thị trấn";
+ * "Đơn vị" when the level has no unit. */
+static void level_label(const kh_unit_t *const *units, size_t n, char out[3][96])
+{
+    typedef struct { const char *type; size_t count; } seen_t;
+    seen_t seen[16];
+    size_t ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        for (k = 0; k < ns; k++)
+            if (strcmp(seen[k].type, units[i]->type) == 0) break;
+        if (k == ns) {
+            if (ns == sizeof seen / sizeof seen[0]) continue;
+            seen[ns++] = (seen_t){units[i]->type, 0};
+        }
+        seen[k].count++;
+    }
+    for (size_t a = 1; a < ns; a++)   /* insertion sort: count down, first seen up */
+        for (size_t b = a; b > 0 && (seen[b].count > seen[b - 1].count); b--) {
+            seen_t x = seen[b];
+            seen[b] = seen[b - 1];
+            seen[b - 1] = x;
+        }
+    static const char *const none[3] = {"Đơn vị", "đơn vị", "ĐƠN VỊ"};
+    for (int f = 0; f < 3; f++) {
+        out[f][0] = '\0';
+        if (ns == 0) { kh_strlcpy(out[f], none[f], sizeof out[f]); continue; }
+        for (size_t k = 0; k < ns; k++) {
+            const char *word = seen[k].type;
+            for (size_t m = 0; m < sizeof unit_types / sizeof unit_types[0]; m++)
+                if (strcmp(unit_types[m][0], seen[k].type) == 0) word = unit_types[m][1 + f];
+            size_t len = strlen(out[f]);
+            snprintf(out[f] + len, sizeof out[f] - len, "%s%s", k ? "/" : "", word);
+        }
+    }
 }
 
 /* ---- the roll ----------------------------------------------------------------------- */
@@ -243,7 +289,10 @@ typedef struct {
     hcell_t *cells;             /* [(u * ns + s) * nh + h] */
     rv_t *rv;                   /* [u * ns + s] */
     size_t n_skipped;           /* cells of unknown units or indicators */
+    char lvl[4][3][96];         /* [level][LV_TITLE|LV_LOWER|LV_UPPER]: "Huyện/Thành phố" */
 } roll_t;
+
+enum { LV_TITLE, LV_LOWER, LV_UPPER };
 
 static void roll_free(roll_t **rp)
 {
@@ -643,6 +692,9 @@ static int roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period, 
 
     /* each step prints its own reason when it fails */
     if (roll_communes(r, db) < 0 || roll_slots(r) < 0 || roll_cells(r, db) < 0) goto out_free;
+    level_label(r->units, 1, r->lvl[KH_LEVEL_PROVINCE]);
+    level_label(r->units + 1, r->nd, r->lvl[KH_LEVEL_DISTRICT]);
+    level_label(r->units + 1 + r->nd, r->nu - 1 - r->nd, r->lvl[KH_LEVEL_COMMUNE]);
     roll_values(r);
     if (roll_status(r, db) < 0) goto out_free;
     *out = r;
@@ -655,16 +707,79 @@ out_free:
     return -1;
 }
 
+/* The numerator and denominator of a rate at unit u, from the same units and the same
+ * half-years (targets.csv: "a rate's numerator and denominator roll up the same way"):
+ *  - both flows (`sum`): summed over the halves where both are known;
+ *  - otherwise the denominator is a stock or a flag taken at h*, the latest half where
+ *    both are known at u, and the numerator is taken at h* too (a stock), summed up to
+ *    h* (a flow), or, for an "ever true" (`max`) numerator over several halves, counted
+ *    over the units that make up the denominator at h*: each unit of the indicator's
+ *    own level under u with a denominator at h* counts its numerator's maximum over
+ *    the halves up to h*, and a flag over a flag counts only where both are 1 (of the
+ *    centres at the end of the period, those funded at some time in it).  A commune
+ *    merged away before h* is in neither part, so the rate of a subset is at most 100.
+ * Returns 1, or 0 when there is no common half. */
+static int rate_parts(const roll_t *r, size_t u, size_t sn, size_t sd, double *num, double *den)
+{
+    const kh_indicator_t *in = r->slots[sn].ind, *id = r->slots[sd].ind;
+    double a, b;
+    *num = *den = 0;
+    if (in->tagg == KH_TA_SUM && id->tagg == KH_TA_SUM) {
+        int any = 0;
+        for (size_t h = 0; h < r->nh; h++)
+            if (half_value(r, u, sn, h, &a) && half_value(r, u, sd, h, &b)) {
+                *num += a;
+                *den += b;
+                any = 1;
+            }
+        return any;
+    }
+    size_t hs = r->nh;
+    for (size_t h = r->nh; h-- > 0;)
+        if (half_value(r, u, sn, h, &a) && half_value(r, u, sd, h, &b)) { hs = h; break; }
+    if (hs == r->nh) return 0;
+    *den = b;
+    if (in->tagg == KH_TA_SUM) {
+        *num = 0;
+        for (size_t h = 0; h <= hs; h++)
+            if (half_value(r, u, sn, h, &a)) *num += a;
+        return 1;
+    }
+    *num = a;
+    if (in->tagg != KH_TA_MAX || hs == 0) return 1;
+
+    int flags = in->vtype == KH_VT_FLAG && id->vtype == KH_VT_FLAG;
+    size_t c0 = 1 + r->nd;
+    size_t l0 = in->level == KH_LEVEL_COMMUNE ? c0 : 1;
+    size_t l1 = in->level == KH_LEVEL_COMMUNE ? r->nu : c0;
+    if (r->units[u]->level == in->level) l0 = u, l1 = u + 1;
+    double n = 0, d = 0;
+    int any = 0;
+    for (size_t l = l0; l < l1; l++) {
+        if (l != u && u > 0 && strcmp(r->units[l]->parent, r->units[u]->code) != 0) continue;
+        double dl, nl = 0, x;
+        if (!half_value(r, l, sd, hs, &dl)) continue;
+        for (size_t h = 0; h <= hs; h++)
+            if (half_value(r, l, sn, h, &x) && x > nl) nl = x;
+        if (flags) nl = nl > 0 && dl > 0 ? 1 : 0;
+        n += nl;
+        d += dl;
+        any = 1;
+    }
+    if (any) { *num = n; *den = d; }   /* else: the unit's own cells at h*, as above */
+    return 1;
+}
+
 /* Rate of target t at unit u (rounded to 2 decimals).  Returns 1, or 0 when it cannot
- * be computed (numerator or denominator missing, denominator 0). */
+ * be computed (numerator or denominator missing, no common half, denominator 0). */
 static int rate_at(const roll_t *r, size_t u, const kh_target_t *t, double *out)
 {
     long sn = ix_find(r->six, r->ns, t->numerator);
     long sd = ix_find(r->six, r->ns, t->denominator);
     if (sn < 0 || sd < 0) return 0;
-    const rv_t *num = rv_at(r, u, (size_t)sn), *den = rv_at(r, u, (size_t)sd);
-    if (!num->has || !den->has || den->v == 0) return 0;
-    *out = round2(num->v / den->v * 100.0);
+    double num, den;
+    if (!rate_parts(r, u, (size_t)sn, (size_t)sd, &num, &den) || den == 0) return 0;
+    *out = round2(num / den * 100.0);
     return 1;
 }
 
@@ -851,6 +966,29 @@ static void tbl_free(tbl_t *t)
     memset(t, 0, sizeof *t);
 }
 
+/* The next line of s in `cols` columns: *len bytes to print, *next bytes to skip.  A
+ * text wider than the column is wrapped at the last blank that fits (or, for a single
+ * word wider than the column, at the column's edge): never cut. */
+static void wrap_line(const char *s, size_t cols, size_t *len, size_t *next)
+{
+    if (cols == 0 || u8_width(s) <= cols) {
+        *len = *next = strlen(s);
+        return;
+    }
+    size_t b = u8_prefix(s, cols);
+    size_t k = b;
+    if (s[b] != ' ')
+        while (k > 0 && s[k] != ' ') k--;
+    if (k == 0) {            /* one word wider than the column */
+        *len = *next = b > 0 ? b : 1;
+        while (s[*next] && ((unsigned char)s[*next] & 0xC0) == 0x80) (*next)++, (*len)++;
+        return;
+    }
+    *len = k;
+    *next = k;
+    while (s[*next] == ' ') (*next)++;
+}
+
 static void tbl_print(const tbl_t *t, FILE *out)
 {
     size_t w[32] = {0};
@@ -872,15 +1010,34 @@ static void tbl_print(const tbl_t *t, FILE *out)
             else { for (size_t i = 0; i < total; i++) fputc('-', out); fputc('\n', out); }
             continue;
         }
-        size_t last = 0;   /* no trailing blanks: stop after the last non-empty cell */
-        for (size_t c = 0; c < t->ncols; c++)
-            if (t->cell[r * t->ncols + c]) last = c;
-        for (size_t c = 0; c <= last; c++) {
+        const char *rem[32];
+        for (size_t c = 0; c < t->ncols; c++) {
             const char *s = t->cell[r * t->ncols + c];
-            if (c) fputs("  ", out);
-            put_cell(out, s ? s : "", w[c], t->right[c], c < last);
+            rem[c] = s ? s : "";
         }
-        fputc('\n', out);
+        for (int pass = 0;; pass++) {   /* one printed line per pass: wrapped cells go on */
+            char seg[32][512];
+            size_t last = 0;
+            int any = pass == 0;
+            for (size_t c = 0; c < t->ncols; c++) {
+                size_t len, next;
+                wrap_line(rem[c], w[c], &len, &next);
+                if (len >= sizeof seg[c]) len = next = sizeof seg[c] - 1;
+                memcpy(seg[c], rem[c], len);
+                seg[c][len] = '\0';
+                rem[c] += next;
+                if (len) { last = c; any = 1; }
+            }
+            if (!any) break;
+            for (size_t c = 0; c <= last; c++) {
+                if (c) fputs("  ", out);
+                put_cell(out, seg[c], w[c], t->right[c], c < last);
+            }
+            fputc('\n', out);
+            int more = 0;
+            for (size_t c = 0; c < t->ncols; c++) more |= rem[c][0] != '\0';
+            if (!more) break;
+        }
     }
 }
 
@@ -892,18 +1049,24 @@ static int indicator_in_period(const roll_t *r, const kh_indicator_t *ind)
     return 0;
 }
 
+/* A period as people say it: "6 tháng đầu năm 2020" (S1, January–June), "6 tháng cuối
+ * năm 2020" (S2, July–December), "năm 2020", "giai đoạn 2017–2020". */
+static void period_vi(const kh_period_t *p, char *buf, size_t cap)
+{
+    switch (p->kind) {
+    case KH_P_HALF:
+        snprintf(buf, cap, "6 tháng %s năm %d", p->half == 1 ? "đầu" : "cuối", p->year);
+        break;
+    case KH_P_YEAR: snprintf(buf, cap, "năm %d", p->year); break;
+    case KH_P_PROGRAMME: snprintf(buf, cap, "giai đoạn %d–%d", p->year, p->year_to); break;
+    }
+}
+
 static void describe_period(const roll_t *r, char *buf, size_t cap)
 {
-    switch (r->p.kind) {
-    case KH_P_HALF:
-        snprintf(buf, cap, "%s — 6 tháng %s năm %d", r->pstr, r->p.half == 1 ? "đầu" : "cuối",
-                 r->p.year);
-        break;
-    case KH_P_YEAR: snprintf(buf, cap, "%s — năm %d", r->pstr, r->p.year); break;
-    case KH_P_PROGRAMME:
-        snprintf(buf, cap, "%s — giai đoạn %d–%d", r->pstr, r->p.year, r->p.year_to);
-        break;
-    }
+    char vi[64];
+    period_vi(&r->p, vi, sizeof vi);
+    snprintf(buf, cap, "%s (%s)", vi, r->pstr);
 }
 
 static void fmt_time(int64_t ms, char *buf, size_t cap)
@@ -951,7 +1114,7 @@ static int summary_indicators(const roll_t *r, FILE *out)
                 size_t row = tbl_row(&t, 0);
                 tbl_set(&t, row, 0, sl->ind->code);
                 tbl_set(&t, row, 1, sl->ind->name_vi);
-                tbl_set(&t, row, 2, "xã");
+                tbl_set(&t, row, 2, r->lvl[KH_LEVEL_COMMUNE][LV_LOWER]);
             }
             size_t row = tbl_row(&t, 0);
             if (sl->option >= 0) {
@@ -983,10 +1146,10 @@ static int summary_indicators(const roll_t *r, FILE *out)
     }
     int oom = t.oom;
     if (!oom) {
-        fputs("I. CHỈ TIÊU THEO HUYỆN\n\n", out);
+        fprintf(out, "I. CHỈ TIÊU THEO %s\n\n", r->lvl[KH_LEVEL_DISTRICT][LV_UPPER]);
         tbl_print(&t, out);
-        fputs("Số tiền ghi theo triệu đồng (tệp xuất ghi đủ đồng); điểm là bình quân các xã; "
-              "\"–\": chưa có số liệu.\n", out);
+        fprintf(out, "Số tiền ghi theo triệu đồng (tệp xuất ghi đủ đồng); điểm là bình quân các "
+                "%s; \"–\": chưa có số liệu.\n", r->lvl[KH_LEVEL_COMMUNE][LV_LOWER]);
     }
     tbl_free(&t);
     return oom ? -1 : 0;
@@ -1074,19 +1237,20 @@ static int summary_completeness(const roll_t *r, FILE *out)
     char buf[64];
     for (size_t h = 0; h < r->nh; h++) {
         const half_t *hf = &r->half[h];
-        char due[16];
+        char due[16], vi[64];
         kh_date_vi(hf->due, due, sizeof due);
+        period_vi(&hf->p, vi, sizeof vi);
         fprintf(out,
-                "\nKỳ %s (hạn nộp %s): phải báo cáo %zu · đã báo cáo %zu · đúng hạn %zu · "
+                "\n%s (%s, hạn nộp %s): phải báo cáo %zu · đã báo cáo %zu · đúng hạn %zu · "
                 "trễ hạn %zu · chưa báo cáo %zu\n",
-                hf->name, due, hf->nd, hf->n_reported, hf->n_on_time,
+                vi, hf->name, due, hf->nd, hf->n_reported, hf->n_on_time,
                 hf->n_reported - hf->n_on_time, hf->nd - hf->n_reported);
         tbl_t t = {0};
         t.ncols = 5;
         t.right[3] = 1;
         size_t hr = tbl_row(&t, 0);
         tbl_set(&t, hr, 0, "Mã");
-        tbl_set(&t, hr, 1, "Đơn vị");
+        tbl_set(&t, hr, 1, r->lvl[KH_LEVEL_DISTRICT][LV_TITLE]);
         tbl_set(&t, hr, 2, "Tình trạng");
         tbl_set(&t, hr, 3, "Lần gửi");
         tbl_set(&t, hr, 4, "Nhận lúc");
@@ -1125,14 +1289,18 @@ static int summary_warnings(sqlite3 *mirror, const roll_t *r, FILE *out, int per
                                    "WHERE period=? ORDER BY district,orgunit,code", -1, &st,
                            NULL) != SQLITE_OK)
         return 0;                 /* a mirror from before warnings were kept */
-    fputs("\nIV. CẢNH BÁO (báo cáo vẫn được tính; cần huyện xem lại)\n", out);
+    fprintf(out, "\nIV. CẢNH BÁO (báo cáo vẫn được tính; cần %s xem lại)\n",
+            r->lvl[KH_LEVEL_DISTRICT][LV_LOWER]);
     int any = 0;
     for (size_t h = 0; h < r->nh; h++) {
         sqlite3_bind_text(st, 1, r->half[h].name, -1, SQLITE_STATIC);
         int n = 0;
         while (sqlite3_step(st) == SQLITE_ROW) {
-            if (n == 0)
-                fprintf(out, "\nKỳ %s:\n", r->half[h].name);
+            if (n == 0) {
+                char vi[64];
+                period_vi(&r->half[h].p, vi, sizeof vi);
+                fprintf(out, "\n%s (%s):\n", vi, r->half[h].name);
+            }
             if (n < per_half)
                 fprintf(out, "  %s  %-4s %s  %s\n", sqlite3_column_text(st, 0),
                         sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
@@ -1164,10 +1332,11 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
             r->units[0]->name);
     fprintf(out, "Kỳ báo cáo: %s\n", desc);
     if (r->nh > 1)
-        fputs("Cộng dồn các kỳ 6 tháng: chỉ tiêu phát sinh cộng các kỳ; chỉ tiêu thời điểm lấy "
-              "kỳ gần nhất có số liệu của từng cột (huyện thiếu báo cáo kỳ cuối hiện số kỳ trước, "
-              "cột Toàn tỉnh là số của tỉnh kỳ gần nhất); chỉ tiêu có/không đếm số xã từng đạt.\n",
-              out);
+        fprintf(out, "Cộng dồn các kỳ 6 tháng: chỉ tiêu phát sinh cộng các kỳ; chỉ tiêu thời "
+                "điểm lấy kỳ gần nhất có số liệu của từng cột (%s thiếu báo cáo kỳ cuối hiện số "
+                "kỳ trước, cột Toàn tỉnh là số của tỉnh kỳ gần nhất); chỉ tiêu có/không đếm số "
+                "%s từng đạt; tỷ lệ tính tử số và mẫu số trên cùng các đơn vị, cùng kỳ.\n",
+                r->lvl[KH_LEVEL_DISTRICT][LV_LOWER], r->lvl[KH_LEVEL_COMMUNE][LV_LOWER]);
     fputc('\n', out);
     int rc = 0;
     if (summary_indicators(r, out) < 0 || summary_rates(r, out) < 0 ||
@@ -1194,7 +1363,8 @@ static const char *level_name(kh_level_t l)
 }
 
 /* The Vietnamese label of a row's indicator. */
-static void row_label(const kh_feed_row_t *row, kh_level_t level, char *buf, size_t cap)
+static void row_label(const kh_feed_row_t *row, kh_level_t level, const char *senders,
+                      char *buf, size_t cap)
 {
     switch (row->kind) {
     case KH_FEED_VALUE:
@@ -1209,13 +1379,14 @@ static void row_label(const kh_feed_row_t *row, kh_level_t level, char *buf, siz
     }
     const char *c = row->indicator + strlen("COMPLETENESS.");
     int prov = level == KH_LEVEL_PROVINCE;
-    if (strcmp(c, "EXPECTED") == 0) kh_strlcpy(buf, "Số huyện phải báo cáo", cap);
-    else if (strcmp(c, "REPORTED") == 0)
-        kh_strlcpy(buf, prov ? "Số huyện đã báo cáo" : "Đã báo cáo (1 = có)", cap);
-    else if (strcmp(c, "ON_TIME") == 0)
-        kh_strlcpy(buf, prov ? "Số huyện báo cáo đúng hạn" : "Báo cáo đúng hạn (1 = có)", cap);
-    else if (strcmp(c, "LATE") == 0) kh_strlcpy(buf, "Số huyện báo cáo trễ hạn", cap);
-    else if (strcmp(c, "MISSING") == 0) kh_strlcpy(buf, "Số huyện chưa báo cáo", cap);
+    if (strcmp(c, "EXPECTED") == 0) snprintf(buf, cap, "Số %s phải báo cáo", senders);
+    else if (strcmp(c, "REPORTED") == 0 && prov) snprintf(buf, cap, "Số %s đã báo cáo", senders);
+    else if (strcmp(c, "REPORTED") == 0) kh_strlcpy(buf, "Đã báo cáo (1 = có)", cap);
+    else if (strcmp(c, "ON_TIME") == 0 && prov)
+        snprintf(buf, cap, "Số %s báo cáo đúng hạn", senders);
+    else if (strcmp(c, "ON_TIME") == 0) kh_strlcpy(buf, "Báo cáo đúng hạn (1 = có)", cap);
+    else if (strcmp(c, "LATE") == 0) snprintf(buf, cap, "Số %s báo cáo trễ hạn", senders);
+    else if (strcmp(c, "MISSING") == 0) snprintf(buf, cap, "Số %s chưa báo cáo", senders);
     else kh_strlcpy(buf, row->indicator, cap);
 }
 
@@ -1304,20 +1475,41 @@ static int export_json(const kh_feed_rows_t *rows, const char *period, kh_level_
     return rc;
 }
 
-static int xlsx_sheet(lxw_workbook *wb, const char *title, kh_level_t level,
+/* One sheet per level, named by the level ("Huyện, Thành phố": a sheet name cannot hold
+ * '/'), its unit column headed by the level's name; the name and label columns are as
+ * wide as their longest text, so no name is shown cut. */
+static int xlsx_sheet(lxw_workbook *wb, const roll_t *rl, kh_level_t level,
                       const kh_feed_rows_t *rows, lxw_format *hdr, lxw_format *fint,
                       lxw_format *fdec, lxw_format *ftext, int active)
 {
-    lxw_worksheet *ws = workbook_add_worksheet(wb, title);
+    char title[96];
+    kh_strlcpy(title, rl->lvl[level][LV_TITLE], sizeof title);
+    char sheet[96] = "";
+    for (const char *p = title; *p; p++) {   /* "/" → ", " */
+        size_t len = strlen(sheet);
+        if (len + 3 >= sizeof sheet) break;
+        if (*p == '/') { sheet[len] = ','; sheet[len + 1] = ' '; sheet[len + 2] = '\0'; }
+        else { sheet[len] = *p; sheet[len + 1] = '\0'; }
+    }
+    if (u8_width(sheet) > 31) sheet[u8_prefix(sheet, 31)] = '\0';   /* Excel's limit */
+    lxw_worksheet *ws = workbook_add_worksheet(wb, sheet);
     if (!ws) return -1;
-    static const char *heads[] = {"Kỳ báo cáo", "Mã đơn vị", "Đơn vị", "Mã chỉ tiêu",
-                                  "Chỉ tiêu", "Giá trị"};
-    static const double widths[] = {12, 11, 26, 30, 70, 18};
+    const char *heads[] = {"Kỳ báo cáo", "Mã đơn vị", title, "Mã chỉ tiêu", "Chỉ tiêu",
+                           "Giá trị"};
+    double widths[] = {12, 11, 26, 30, 70, 18};
+    char label[512];
+    for (size_t i = 0; i < rows->n; i++) {
+        const kh_feed_row_t *row = &rows->rows[i];
+        double wn = (double)u8_width(row->unit_name ? row->unit_name : "") + 2;
+        row_label(row, level, rl->lvl[KH_LEVEL_DISTRICT][LV_LOWER], label, sizeof label);
+        double wl = (double)u8_width(label) + 2;
+        if (wn > widths[2]) widths[2] = wn;
+        if (wl > widths[4]) widths[4] = wl;
+    }
     for (lxw_col_t c = 0; c < 6; c++) {
-        worksheet_set_column(ws, c, c, widths[c], NULL);
+        worksheet_set_column(ws, c, c, widths[c] > 255 ? 255 : widths[c], NULL);
         worksheet_write_string(ws, 0, c, heads[c], hdr);
     }
-    char label[512];
     lxw_row_t r = 1;
     for (size_t i = 0; i < rows->n && r < LXW_ROW_MAX; i++, r++) {
         const kh_feed_row_t *row = &rows->rows[i];
@@ -1325,7 +1517,7 @@ static int xlsx_sheet(lxw_workbook *wb, const char *title, kh_level_t level,
         worksheet_write_string(ws, r, 1, row->orgunit, ftext);
         worksheet_write_string(ws, r, 2, row->unit_name ? row->unit_name : "", ftext);
         worksheet_write_string(ws, r, 3, row->indicator, ftext);
-        row_label(row, level, label, sizeof label);
+        row_label(row, level, rl->lvl[KH_LEVEL_DISTRICT][LV_LOWER], label, sizeof label);
         worksheet_write_string(ws, r, 4, label, ftext);
         worksheet_write_number(ws, r, 5, row->value, row->is_int ? fint : fdec);
     }
@@ -1338,8 +1530,8 @@ static int xlsx_sheet(lxw_workbook *wb, const char *title, kh_level_t level,
 static int export_xlsx(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
                        kh_level_t level, const char *path)
 {
-    static const struct { const char *title; kh_level_t level; } sheets[] = {
-        {"Tỉnh", KH_LEVEL_PROVINCE}, {"Huyện", KH_LEVEL_DISTRICT}, {"Xã", KH_LEVEL_COMMUNE}};
+    static const struct { kh_level_t level; } sheets[] = {
+        {KH_LEVEL_PROVINCE}, {KH_LEVEL_DISTRICT}, {KH_LEVEL_COMMUNE}};
     kh_feed_rows_t rows[3] = {{0}};
     roll_t *r;
     if (roll_build(mirror, cat, period, &r) < 0) return -1;
@@ -1380,7 +1572,7 @@ static int export_xlsx(sqlite3 *mirror, const kh_catalog_t *cat, const char *per
 
     int bad = 0;
     for (size_t i = 0; i < 3; i++)
-        bad |= xlsx_sheet(wb, sheets[i].title, sheets[i].level, &rows[i], hdr, fint, fdec, ftext,
+        bad |= xlsx_sheet(wb, r, sheets[i].level, &rows[i], hdr, fint, fdec, ftext,
                           sheets[i].level == level) < 0;
     lxw_error err = workbook_close(wb);
     if (bad || err != LXW_NO_ERROR) {

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""check_domain.py — issue 12, item 5, on the demo's real output (test_totals).
+
+Usage:  tests/e2e/check_domain.py rates EXPECTED ACTUAL
+        tests/e2e/check_domain.py summary HALF SUMMARY_TXT
+        tests/e2e/check_domain.py workbook DATE XLSX
+
+rates:    every TL.TTHTCD_HO_TRO row of EXPECTED (expected_rates.py) is in ACTUAL with
+          the same value (±0.005), and no rate of ACTUAL whose numerator is declared a
+          subset of its denominator (an error rule `NUM <= DEN` of rules.csv) exceeds 100.
+summary:  the summary of half-year HALF (2020S1) names it "6 tháng đầu năm 2020" (S2:
+          "6 tháng cuối năm"), never "Kỳ 2020S1"; the reporting units' column is named
+          by their types (units.csv, the most frequent first: "Huyện/Thành phố"); no
+          text is cut ("…"), every word of every indicator reported in HALF is printed.
+workbook: the sheets and the unit column are named by level, and every unit name of
+          units.csv in force on DATE (yyyy-mm-dd) of levels 1 and 2 is written whole,
+          in a column at least as wide as the longest one.
+Exits 0 iff all holds; prints what does not.
+"""
+import csv
+import os
+import re
+import sys
+import zipfile
+from collections import Counter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "..", "data")
+WORD = {"tinh": "Tỉnh", "thanh_pho": "Thành phố", "thi_xa": "Thị xã", "huyen": "Huyện",
+        "quan": "Quận", "xa": "Xã", "phuong": "Phường", "thi_tran": "Thị trấn"}
+bad = []
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def in_force(u, date):
+    return (not u["valid_from"] or u["valid_from"] <= date) and \
+        (not u["valid_to"] or date <= u["valid_to"])
+
+
+def level_label(level, date):
+    c = Counter()
+    order = []
+    for u in read_csv(os.path.join(DATA, "ben_tre_units.csv")):
+        if u["level"] == level and in_force(u, date):
+            if u["type"] not in c:
+                order.append(u["type"])
+            c[u["type"]] += 1
+    order.sort(key=lambda t: -c[t])           # stable: ties keep the file's order
+    return "/".join(WORD.get(t, t) for t in order)
+
+
+def rates(expected, actual):
+    want = read_csv(expected)
+    got = {(r["period"], r["orgunit"], r["indicator"]): float(r["value"]) for r in read_csv(actual)}
+    if not want:
+        bad.append("the oracle computed no rate")
+    for r in want:
+        k = (r["period"], r["orgunit"], r["indicator"])
+        if k not in got:
+            bad.append("missing %s" % (k,))
+        elif abs(got[k] - float(r["value"])) > 0.005:
+            bad.append("%s: expected %s, got %s" % (k, r["value"], got[k]))
+    subset = set()
+    for rule in read_csv(os.path.join(DATA, "rules.csv")):
+        m = re.fullmatch(r"\s*([A-Z0-9_.]+)\s*<=\s*([A-Z0-9_.]+)\s*", rule["rule"])
+        if rule["severity"] == "error" and m:
+            subset.add((m.group(1), m.group(2)))
+    for t in read_csv(os.path.join(DATA, "targets.csv")):
+        if (t["numerator"], t["denominator"]) not in subset:
+            continue
+        for k, v in got.items():
+            if k[2] == t["code"] and v > 100:
+                bad.append("%s = %s %% > 100 %% (%s ⊆ %s)" % (k, v, t["numerator"], t["denominator"]))
+
+
+def summary(half, path):
+    text = open(path, encoding="utf-8").read()
+    year, h = half[:4], half[-1]
+    said = "6 tháng %s năm %s" % ("đầu" if h == "1" else "cuối", year)
+    if "Kỳ báo cáo: %s (%s)" % (said, half) not in text:
+        bad.append("the summary does not say \"Kỳ báo cáo: %s (%s)\"" % (said, half))
+    if "Kỳ " + half in text:
+        bad.append("the summary still says \"Kỳ %s\"" % half)
+    date = "%s-%s" % (year, "06-30" if h == "1" else "12-31")
+    label = level_label("2", date)
+    if "\nMã   %s  " % label not in text:
+        bad.append("the reporting units' column is not named \"%s\"" % label)
+    if "CHỈ TIÊU THEO %s\n" % label.upper() not in text:
+        bad.append("part I is not titled by \"%s\"" % label.upper())
+    if "…" in text:
+        bad.append("a text is cut with \"…\"")
+    for ind in read_csv(os.path.join(DATA, "indicators.csv")):
+        if "S" + h not in ind["periods"].split():
+            continue
+        for w in ind["name_vi"].split():
+            if w not in text:
+                bad.append("%s: \"%s\" is not printed" % (ind["code"], w))
+
+
+def workbook(date, path):
+    z = zipfile.ZipFile(path)
+    wb = z.read("xl/workbook.xml").decode()
+    shared = z.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in z.namelist() else ""
+    names = re.findall(r'<sheet name="([^"]*)"', wb)
+    for level in ("1", "2"):
+        label = level_label(level, date)
+        if label.replace("/", ", ") not in names:
+            bad.append("no sheet named %r (sheets: %s)" % (label.replace("/", ", "), names))
+        if ">%s<" % label not in shared:
+            bad.append("no column headed %r" % label)
+    longest = 0
+    for u in read_csv(os.path.join(DATA, "ben_tre_units.csv")):
+        if u["level"] in ("1", "2") and in_force(u, date):
+            longest = max(longest, len(u["name"]))
+            if ">%s<" % u["name"] not in shared:
+                bad.append("the name %r is not written whole" % u["name"])
+    for sheet in sorted(n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)):
+        xml = z.read(sheet).decode()
+        m = re.search(r'<col min="3" max="3" width="([0-9.]+)"', xml)
+        if not m or float(m.group(1)) < longest:
+            bad.append("%s: the unit name column is narrower than %d" % (sheet, longest))
+
+
+def main():
+    what = sys.argv[1] if len(sys.argv) == 4 else ""
+    if what == "rates":
+        rates(sys.argv[2], sys.argv[3])
+    elif what == "summary":
+        summary(sys.argv[2], sys.argv[3])
+    elif what == "workbook":
+        workbook(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
+    for b in bad[:20]:
+        print(b)
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
