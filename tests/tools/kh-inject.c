@@ -70,7 +70,7 @@ static const char *usage =
     "  --big-string N       a string of N bytes, in --big-field (default source):\n"
     "  --big-field source|raw|period|report_id|district|event_id\n"
     "  --tiny N             N tiny values (report, verdict) or findings (event, receipt)\n"
-    "  --truncate           keep only the first half of the payload\n"
+    "  --truncate           keep about the first half of the payload, cut inside a field\n"
     "  --out FILE           write the payload to FILE instead of sending\n"
     "  --frames K           K frames in all: extra one-byte frames after the payload\n";
 
@@ -632,8 +632,11 @@ int main(int argc, char **argv)
             if (!payload)
                 die("out of memory");
         }
+        /* about half, cut inside a field: a cut that fell between two fields would leave a
+         * shorter message that still decodes (then it is not "truncated" at all) */
         if (o.truncate)
-            plen /= 2;
+            for (plen /= 2; plen > 0 && kh_wire_count_field(payload, plen, 1) >= 0;)
+                plen--;
     }
     if (o.out) {
         FILE *f = fopen(o.out, "wb");
