@@ -1,6 +1,6 @@
 /*
  * kh_catalog.c — loads the report model from the data directory (units with validity
- * dates, indicators, rules, targets), answers lookups through hash tables, parses
+ * dates, who reports when, indicators, rules, targets), answers lookups through hash tables, parses
  * periods and cell values, and validates whole reports into bilingual findings.
  *
  * Loading is strict and bounded: every file is read whole (at most KH_FILE_MAX bytes),
