@@ -1,6 +1,6 @@
 /*
  * kh_catalog.c — loads the report model from the data directory (units with validity
- * dates, indicators, rules, targets), answers lookups through hash tables, parses
+ * dates, who reports when, indicators, rules, targets), answers lookups through hash tables, parses
  * periods and cell values, and validates whole reports into bilingual findings.
  *
  * Loading is strict and bounded: every file is read whole (at most KH_FILE_MAX bytes),
@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define KH_FILE_MAX ((size_t)4 << 20)   /* refuse data files larger than 4 MiB */
 #define KH_ROWS_MAX 100000              /* and more rows than this */
@@ -234,12 +235,23 @@ typedef struct {
     int line;
 } rule_t;
 
+/* A row of reporters.csv: a level or one unit reports over a range of days. */
+typedef struct {
+    int level;                 /* 1..3, or 0 for a row naming one unit */
+    char unit[KH_CODE_MAX];    /* "" for a level row */
+    int32_t valid_from, valid_to;   /* yyyymmdd inclusive; 0 = open */
+    int line;                  /* 0 for the default row */
+} reporter_t;
+
 struct kh_catalog {
     kh_unit_t *units;
     size_t n_units;
     int *unit_line;
     int32_t *unit_next;     /* next row with the same code, -1 at the end */
     htab_t unit_ix;         /* code → first row of that code */
+
+    reporter_t *reporters;  /* reporters.csv, or the default row (level 2, always) */
+    size_t n_reporters;
 
     kh_indicator_t *inds;
     size_t n_inds;
@@ -827,6 +839,150 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
     return 0;
 }
 
+/* ---- who reports (reporters.csv) ---------------------------------------------------------- */
+
+static const char *const rep_cols[] = { "level", "unit", "valid_from", "valid_to", "note" };
+enum { RPC_LEVEL, RPC_UNIT, RPC_FROM, RPC_TO, RPC_NOTE };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+} rep_loader_t;
+
+static int range_overlaps(int32_t af, int32_t at, int32_t bf, int32_t bt)
+{
+    return af <= (bt ? bt : 99991231) && bf <= (at ? at : 99991231);
+}
+
+static void fmt_range(int32_t from, int32_t to, char *out, size_t cap)
+{
+    char f[16] = "the start", t[16] = "no end";
+    if (from)
+        kh_date_iso(from, f, sizeof f);
+    if (to)
+        kh_date_iso(to, t, sizeof t);
+    snprintf(out, cap, "%s to %s", f, t);
+}
+
+static int rep_row(loader_t *L, char **v, int line)
+{
+    rep_loader_t *RL = (rep_loader_t *)L;
+    kh_catalog_t *c = L->c;
+    reporter_t r = { .line = line };
+    if (!*v[RPC_LEVEL] == !*v[RPC_UNIT]) {
+        fail(L, line, "give either a level or a unit code, not %s",
+             *v[RPC_LEVEL] ? "both" : "neither");
+        return -1;
+    }
+    if (*v[RPC_LEVEL]) {
+        if (strlen(v[RPC_LEVEL]) != 1 || v[RPC_LEVEL][0] < '1' || v[RPC_LEVEL][0] > '3') {
+            fail(L, line, "unknown level '%.32s' (the units file has levels 1, 2 and 3)",
+                 v[RPC_LEVEL]);
+            return -1;
+        }
+        r.level = v[RPC_LEVEL][0] - '0';
+        int any = 0;
+        for (size_t i = 0; i < c->n_units && !any; i++)
+            any = (int)c->units[i].level == r.level;
+        if (!any) {
+            fail(L, line, "unknown level %d: no unit of ben_tre_units.csv has it", r.level);
+            return -1;
+        }
+    } else {
+        if (strlen(v[RPC_UNIT]) >= KH_CODE_MAX || !valid_code(v[RPC_UNIT])) {
+            fail(L, line, "bad unit code '%.64s'", v[RPC_UNIT]);
+            return -1;
+        }
+        if (htab_get(&c->unit_ix, v[RPC_UNIT]) < 0) {
+            fail(L, line, "unknown unit %s (not in ben_tre_units.csv)", v[RPC_UNIT]);
+            return -1;
+        }
+        snprintf(r.unit, sizeof r.unit, "%s", v[RPC_UNIT]);
+    }
+    if (parse_iso_date(v[RPC_FROM], &r.valid_from) < 0) {
+        fail(L, line, "bad valid_from '%.32s' (expected YYYY-MM-DD)", v[RPC_FROM]);
+        return -1;
+    }
+    if (parse_iso_date(v[RPC_TO], &r.valid_to) < 0) {
+        fail(L, line, "bad valid_to '%.32s' (expected YYYY-MM-DD)", v[RPC_TO]);
+        return -1;
+    }
+    if (r.valid_from && r.valid_to && r.valid_from > r.valid_to) {
+        fail(L, line, "valid_from is after valid_to");
+        return -1;
+    }
+    char rg[64];
+    fmt_range(r.valid_from, r.valid_to, rg, sizeof rg);
+    int unit_level = 0;
+    if (r.unit[0]) {
+        /* the unit must exist on some day of the range */
+        int exists = 0;
+        for (int32_t u = htab_get(&c->unit_ix, r.unit); u >= 0 && !exists; u = c->unit_next[u]) {
+            exists = range_overlaps(c->units[u].valid_from, c->units[u].valid_to, r.valid_from,
+                                    r.valid_to);
+            unit_level = (int)c->units[u].level;
+        }
+        if (!exists) {
+            fail(L, line, "unit %s does not exist from %s (ben_tre_units.csv)", r.unit, rg);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < c->n_reporters; i++) {
+        const reporter_t *o = &c->reporters[i];
+        if (!range_overlaps(o->valid_from, o->valid_to, r.valid_from, r.valid_to))
+            continue;
+        if (r.level && o->level == r.level) {
+            fail(L, line, "level %d reports already in an overlapping range (line %d)",
+                 r.level, o->line);
+            return -1;
+        }
+        if (r.unit[0] && !strcmp(o->unit, r.unit)) {
+            fail(L, line, "unit %s reports already in an overlapping range (line %d)",
+                 r.unit, o->line);
+            return -1;
+        }
+        if ((r.unit[0] && o->level == unit_level) ||
+            (r.level && o->unit[0] && (int)kh_catalog_unit_any(c, o->unit)->level == r.level)) {
+            fail(L, line, "unit %s reports already through level %d in an overlapping range "
+                 "(lines %d and %d)", r.unit[0] ? r.unit : o->unit, r.level ? r.level : unit_level,
+                 o->line, line);
+            return -1;
+        }
+    }
+    if (grow((void **)&c->reporters, c->n_reporters, &RL->cap, sizeof *c->reporters) < 0) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    c->reporters[c->n_reporters++] = r;
+    return 0;
+}
+
+/* reporters.csv, or without it the first behaviour: the districts (level 2) report. */
+static int load_reporters(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+{
+    rep_loader_t RL = { .L = { .fname = "reporters.csv", .c = c, .cols = rep_cols,
+                               .n_cols = 5, .fn = rep_row, .err = err, .errlen = errlen } };
+    char path[4096];
+    struct stat st;
+    int n = snprintf(path, sizeof path, "%s/reporters.csv", dir);
+    if (n > 0 && (size_t)n < sizeof path && stat(path, &st) < 0 && errno == ENOENT) {
+        if (!(c->reporters = calloc(1, sizeof *c->reporters))) {
+            fail(&RL.L, 0, "out of memory");
+            return -1;
+        }
+        c->reporters[0].level = KH_LEVEL_DISTRICT;
+        c->n_reporters = 1;
+        return 0;
+    }
+    if (load_csv(&RL.L, dir) < 0)
+        return -1;
+    if (c->n_reporters == 0) {
+        fail(&RL.L, 0, "no reporting units (a header and no rows): nobody could send a report");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- indicators ------------------------------------------------------------------------- */
 
 static const char *const ind_cols[] = { "code", "section", "level", "value_type", "options",
@@ -1269,6 +1425,7 @@ kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_
     c->s1_due = s1_due_mmdd;
     c->s2_due = s2_due_mmdd;
     if (load_units(c, data_dir, err, errlen) < 0 ||
+        load_reporters(c, data_dir, err, errlen) < 0 ||
         load_indicators(c, data_dir, err, errlen) < 0 ||
         load_rules(c, data_dir, err, errlen) < 0 ||
         load_targets(c, data_dir, err, errlen) < 0) {
@@ -1289,6 +1446,7 @@ void kh_catalog_destroy(kh_catalog_t **self_p)
     free(c->unit_line);
     free(c->unit_next);
     htab_free(&c->unit_ix);
+    free(c->reporters);
     for (size_t i = 0; i < c->n_inds; i++) {
         free(c->inds[i].name_vi);
         free(c->inds[i].name_en);
@@ -1378,6 +1536,39 @@ const kh_unit_t *kh_catalog_unit_any(const kh_catalog_t *c, const char *code)
         if (best < 0 || c->units[r].valid_from > c->units[best].valid_from)
             best = r;
     return best >= 0 ? &c->units[best] : NULL;
+}
+
+int kh_catalog_reports(const kh_catalog_t *c, const char *unit, int32_t yyyymmdd)
+{
+    if (!c || !unit)
+        return -1;
+    const kh_unit_t *u = kh_catalog_unit_on(c, unit, yyyymmdd);
+    if (!u)
+        return 0;
+    for (size_t i = 0; i < c->n_reporters; i++) {
+        const reporter_t *r = &c->reporters[i];
+        if ((r->valid_from == 0 || r->valid_from <= yyyymmdd) &&
+            (r->valid_to == 0 || yyyymmdd <= r->valid_to) &&
+            (r->level ? r->level == (int)u->level : !strcmp(r->unit, unit)))
+            return 1;
+    }
+    return 0;
+}
+
+int kh_catalog_reports_ever(const kh_catalog_t *c, const char *unit)
+{
+    if (!c || !unit)
+        return -1;
+    for (size_t i = 0; i < c->n_reporters; i++) {
+        const reporter_t *r = &c->reporters[i];
+        for (int32_t k = htab_get(&c->unit_ix, unit); k >= 0; k = c->unit_next[k]) {
+            const kh_unit_t *u = &c->units[k];
+            if ((r->level ? r->level == (int)u->level : !strcmp(r->unit, unit)) &&
+                range_overlaps(u->valid_from, u->valid_to, r->valid_from, r->valid_to))
+                return 1;
+        }
+    }
+    return 0;
 }
 
 size_t kh_catalog_units_on(const kh_catalog_t *c, kh_level_t level, const char *parent,

@@ -12,7 +12,8 @@
  *
  * Loading checks the files: a rule naming an unknown indicator, a unit whose parent
  * is unknown, a cycle in the tree, two rows of one code with overlapping validity,
- * a target naming an unknown indicator: each is a load error with file and line.
+ * a target naming an unknown indicator, a reporters.csv row naming an unknown level or
+ * unit or overlapping another row: each is a load error with file and line.
  *
  * Dates are integers yyyymmdd (20200201).  Periods are "YYYYS1" / "YYYYS2"
  * (half-years), "YYYY" (a year) and "YYYY-YYYY" (a programme) for roll-ups.
@@ -65,8 +66,8 @@ typedef struct {
 
 typedef struct kh_catalog kh_catalog_t;
 
-/* Loads units (ben_tre_units.csv), indicators.csv, rules.csv and targets.csv from
- * `data_dir`.  Returns NULL and writes a one-line reason ("rules.csv:7: unknown
+/* Loads units (ben_tre_units.csv), who reports (reporters.csv, optional), indicators.csv,
+ * rules.csv and targets.csv from `data_dir`.  Returns NULL and writes a one-line reason ("rules.csv:7: unknown
  * indicator X.Y") into err on failure.  s1_due/s2_due are the calendar's due dates
  * as mmdd (620, 1205). */
 kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_mmdd,
@@ -93,6 +94,24 @@ const kh_unit_t *kh_catalog_unit_any(const kh_catalog_t *c, const char *code);
  * file order.  Fills out[] up to cap, returns the total count. */
 size_t kh_catalog_units_on(const kh_catalog_t *c, kh_level_t level, const char *parent,
                            int32_t date, const kh_unit_t **out, size_t cap);
+
+/* ---- who reports ----------------------------------------------------------------------
+ * reporters.csv says which units send reports, per range of days (issue 12, item 2):
+ * each row names a level of the unit tree (every unit of that level in force on the day
+ * reports) or one unit code, with valid_from / valid_to like the units file.  A data
+ * folder without reporters.csv keeps the first behaviour: the level-2 units (the
+ * districts) report, on every day.  The day that counts is the end of the period a
+ * report covers, not the day it arrives: a late report for 2019S2 sent in 2027 is
+ * judged by 31 December 2019. */
+
+/* 1 when `unit` is a reporting unit in force on `yyyymmdd` (the unit exists that day and
+ * a row of reporters.csv covering that day names it or its level), 0 when it is not
+ * (unknown code, not in force, or not a reporter that day), -1 when c or unit is NULL. */
+int kh_catalog_reports(const kh_catalog_t *c, const char *unit, int32_t yyyymmdd);
+/* 1 when `unit` reports on at least one day, past or future (a key may be registered for
+ * it: it may send late reports for past periods, or reports from a coming one), 0 when it
+ * never does, -1 when c or unit is NULL. */
+int kh_catalog_reports_ever(const kh_catalog_t *c, const char *unit);
 
 /* ---- periods ------------------------------------------------------------------------ */
 typedef enum { KH_P_HALF, KH_P_YEAR, KH_P_PROGRAMME } kh_pkind_t;

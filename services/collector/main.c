@@ -161,13 +161,23 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         goto out;
     }
     snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
-    const kh_unit_t *u = kh_catalog_unit_on(c->cat, district, kh_today());
     char expect_id[96];
     snprintf(expect_id, sizeof expect_id, "%s-%s", district, r->period);
-    if (!u || u->level != KH_LEVEL_DISTRICT) {
-        rc = refuse(c, district, r, "UNKNOWN_SENDER",
-                    "Nút gửi không phải là một huyện đã đăng ký",
-                    "the sender is not a registered district");
+    /* Who reports is data (reporters.csv), judged on the last day of the period the report
+     * covers (a late report is judged by its period, not by the day it arrives).  A period
+     * that does not parse is refused just below as PERIOD_MALFORMED, so here the sender
+     * need only be a reporting unit for some period. */
+    kh_period_t per;
+    int reports = kh_period_parse(r->period, &per) == 0 && per.kind == KH_P_HALF
+                      ? kh_catalog_reports(c->cat, district, kh_period_end(&per))
+                      : kh_catalog_reports_ever(c->cat, district);
+    if (reports != 1) {
+        char vi[256], en[256];
+        snprintf(vi, sizeof vi, "Nút gửi (%s) không phải là đơn vị báo cáo đã đăng ký cho kỳ "
+                 "%s (reporters.csv của danh mục)", district, r->period);
+        snprintf(en, sizeof en, "the sender (%s) is not a registered reporting unit for period "
+                 "%s (the catalogue's reporters.csv)", district, r->period);
+        rc = refuse(c, district, r, "UNKNOWN_SENDER", vi, en);
         goto out;
     }
     kh_form_error_t fe;

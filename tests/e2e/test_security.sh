@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Only registered districts get in (issue 5): CURVE on the door and on the feed, the
 # district taken from the key, revocation at once, rotation with a grace period, and a
-# service that cannot enforce authentication refuses to start.
+# service that cannot enforce authentication refuses to start.  A key can only be
+# registered for a unit that reports (issue 12, item 2: data/reporters.csv), and the
+# collector refuses a report for a period in which its sender does not report.
 source "$(dirname "$0")/lib.sh"
 set -u
 QUIET=1
@@ -24,6 +26,45 @@ check "so did the aggregator for its feed" \
     grep -q '"event":"auth.selfcheck".*passed' "$RUN/logs/aggregator.log"
 check "secret keys are files of mode 0600" \
     test "$(stat -c %a "$K/node-829.key")" = 600 -a "$(stat -c %a "$K/server.key")" = 600
+
+# a key can only be registered for a unit that reports (data/reporters.csv: the districts,
+# 2017-2020): not for commune 28756 (Phường Phú Khương of 829, data/ben_tre_units.csv),
+# nor for a code not in the tree; the district keys of this run were made and registered
+# by run-local (keys generate + register), and 829-2 below
+"$ADMIN" keys generate --role district --unit 28756 --id commune-28756 >"$RUN/commune-gen.out" 2>&1
+check_eq "a district key for commune 28756 is refused at generation: exit code 3" 3 "$?"
+check "saying why and what to do" grep -q \
+    "28756 is not a reporting unit of the catalogue; a key can only be registered for a unit that reports: check the code, or add the unit (or its level) to reporters.csv" \
+    "$RUN/commune-gen.out"
+check "in Vietnamese too" grep -q "28756 Phường Phú Khương không phải là đơn vị báo cáo" "$RUN/commune-gen.out"
+check "no key file is written" test ! -e "$K/commune-28756.key" -a ! -e "$K/commune-28756.pub"
+"$ADMIN" keys generate --role district --unit 99999 --id nowhere >"$RUN/nowhere.out" 2>&1
+check_eq "a code not in the unit tree: refused, exit code 3" 3 "$?"
+check "saying it is not in the unit list" grep -q "99999 (mã không có trong danh mục / not in the unit list)" "$RUN/nowhere.out"
+# who reports is data: with a catalogue where the communes report as well, the same
+# command makes the commune's key; the province's catalogue still refuses to register it
+mkdir -p "$RUN/data-communes" && cp "$TOP"/data/*.csv "$RUN/data-communes/"
+echo '3,,2017-01-01,2020-12-31,communes as well' >>"$RUN/data-communes/reporters.csv"
+sed "s|^data_dir = .*|data_dir = $RUN/data-communes|" "$KH_CONFIG" >"$RUN/communes.ini"
+check "with communes in reporters.csv, the commune's key is generated" \
+    "$ADMIN" --config "$RUN/communes.ini" keys generate --role district --unit 28756 --id commune-28756
+"$ADMIN" keys register "$K/commune-28756.pub" >"$RUN/commune-reg.out" 2>&1
+check_eq "registering it under the seed's catalogue: refused, exit code 3" 3 "$?"
+check "saying why" grep -q "28756 is not a reporting unit" "$RUN/commune-reg.out"
+"$ADMIN" keys rotate --old 829-1 --new "$K/commune-28756.pub" >"$RUN/commune-rot.out" 2>&1
+check_eq "nor can it replace a district's key by rotation" 3 "$?"
+check "it is not in the registry, 829-1 is active as before" bash -c \
+    "! '$ADMIN' keys list | grep -q '^commune-28756 ' && '$ADMIN' keys list | grep -q '^829-1 .* active'"
+# a registered district key, a report for a period in which the districts do not report
+# (2021S1, after their range 2017-2020): acknowledged and refused by the collector
+"$INJ" --endpoint "$FRONT" --key "$K/node-829.key" --server-key "$K/server.pub" \
+    --report-file "$IN/829/829-2019S1.csv" --district 829 --period 2021S1 --acks 1 \
+    --wait-ms 120000 >"$RUN/after-range.out" 2>&1
+check "829's key sending a 2021S1 report: acknowledged" grep -q '^ACK 829-2021S1/1' "$RUN/after-range.out"
+check "and refused as UNKNOWN_SENDER, not a reporting unit for 2021S1" bash -c \
+    "grep '\"event\":\"report.refused\"' '$RUN/logs/collector.log' | grep '\"code\":\"UNKNOWN_SENDER\"' |
+     grep -q 'the sender (829) is not a registered reporting unit for period 2021S1'"
+check_eq "…and not stored" 0 "$(sql "$RUN/collector.db" "SELECT count(*) FROM report WHERE report_id='829-2021S1'")"
 
 # an unknown key: a key pair nobody registered
 "$ADMIN" keys generate --role district --unit 829 --id stranger >/dev/null

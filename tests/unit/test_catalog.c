@@ -1316,9 +1316,11 @@ static void write_file(const char *dir, const char *name, const char *text)
     assert_int_equal(fclose(fp), 0);
 }
 
-/* Writes a data set (NULL = the good version of a file) and tries to load it. */
-static kh_catalog_t *load_set(const char *units, const char *inds, const char *rules,
-                              const char *targets, char *err, size_t errlen)
+/* Writes a data set (NULL = the good version of a file; reporters NULL = no reporters.csv)
+ * and tries to load it. */
+static kh_catalog_t *load_set_rep(const char *units, const char *inds, const char *rules,
+                                  const char *targets, const char *reporters, char *err,
+                                  size_t errlen)
 {
     char dir[] = "/tmp/kh_catalog_test.XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -1326,16 +1328,24 @@ static kh_catalog_t *load_set(const char *units, const char *inds, const char *r
     write_file(dir, "indicators.csv", inds ? inds : INDS_OK);
     write_file(dir, "rules.csv", rules ? rules : RULES_OK);
     write_file(dir, "targets.csv", targets ? targets : TARGETS_OK);
+    if (reporters)
+        write_file(dir, "reporters.csv", reporters);
     kh_catalog_t *c = kh_catalog_load(dir, 620, 1205, err, errlen);
     static const char *names[] = { "ben_tre_units.csv", "indicators.csv", "rules.csv",
-                                   "targets.csv" };
-    for (size_t i = 0; i < 4; i++) {
+                                   "targets.csv", "reporters.csv" };
+    for (size_t i = 0; i < 5; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         unlink(path);
     }
-    rmdir(dir);
+    assert_int_equal(rmdir(dir), 0);
     return c;
+}
+
+static kh_catalog_t *load_set(const char *units, const char *inds, const char *rules,
+                              const char *targets, char *err, size_t errlen)
+{
+    return load_set_rep(units, inds, rules, targets, NULL, err, errlen);
 }
 
 static void test_load_small_set_ok(void **state)
@@ -1563,6 +1573,67 @@ static void test_load_error(void **state)
     assert_null(strchr(err, '\n'));   /* one line */
 }
 
+/* reporters.csv (issue 12, item 2): an unknown level, an unknown unit, a unit outside
+ * its existence, both or neither, overlapping ranges, bad dates, no rows */
+typedef struct {
+    const char *units;          /* NULL: UNITS_OK */
+    const char *err1, *err2;    /* both must appear in the reason */
+    const char *reporters;
+} repcase_t;
+
+static const repcase_t rep_cases[] = {
+    { NULL, "reporters.csv:2: ", "unknown level '4'",
+      "level,unit,valid_from,valid_to,note\n4,,2017-01-01,2020-12-31,\n" },
+    { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
+      "83,Tỉnh,tinh,1,,,,\n829,TP,thanh_pho,2,83,,,\n",
+      "reporters.csv:3: ", "unknown level 3: no unit",
+      "level,unit,valid_from,valid_to,note\n2,,,,\n3,,,,\n" },
+    { NULL, "reporters.csv:3: ", "unknown unit 28799 (not in ben_tre_units.csv)",
+      "level,unit,valid_from,valid_to,note\n2,,2017-01-01,2020-12-31,\n,28799,,,\n" },
+    { NULL, "reporters.csv:2: ",
+      "unit 28771 does not exist from 2020-02-01 to no end",
+      "level,unit,valid_from,valid_to,note\n,28771,2020-02-01,,\n" },
+    { NULL, "reporters.csv:2: ", "either a level or a unit code, not both",
+      "level,unit,valid_from,valid_to,note\n2,829,,,\n" },
+    { NULL, "reporters.csv:2: ", "not neither",
+      "level,unit,valid_from,valid_to,note\n,,2017-01-01,,\n" },
+    { NULL, "reporters.csv:3: ",
+      "level 2 reports already in an overlapping range (line 2)",
+      "level,unit,valid_from,valid_to,note\n2,,2017-01-01,2020-12-31,\n2,,2020-12-31,,\n" },
+    { NULL, "reporters.csv:3: ",
+      "unit 28777 reports already in an overlapping range (line 2)",
+      "level,unit,valid_from,valid_to,note\n,28777,,2020-06-30,\n,28777,2020-01-01,,\n" },
+    { NULL, "reporters.csv:3: ",
+      "unit 829 reports already through level 2",
+      "level,unit,valid_from,valid_to,note\n2,,2017-01-01,2020-12-31,\n,829,2020-01-01,,\n" },
+    { NULL, "reporters.csv:3: ",
+      "unit 28777 reports already through level 3",
+      "level,unit,valid_from,valid_to,note\n,28777,2021-01-01,,\n3,,,,\n" },
+    { NULL, "reporters.csv:2: ", "bad valid_to '2020-13-01'",
+      "level,unit,valid_from,valid_to,note\n2,,2017-01-01,2020-13-01,\n" },
+    { NULL, "reporters.csv:2: ", "valid_from is after valid_to",
+      "level,unit,valid_from,valid_to,note\n2,,2021-01-01,2020-12-31,\n" },
+    { NULL, "reporters.csv: ", "no reporting units",
+      "level,unit,valid_from,valid_to,note\n" },
+    { NULL, "reporters.csv:1: ", "missing column 'valid_to'",
+      "level,unit,valid_from\n2,,\n" },
+};
+
+static void test_rep_load_error(void **state)
+{
+    const repcase_t *c = *state;
+    char err[256] = "";
+    kh_catalog_t *cat = load_set_rep(c->units, NULL, NULL, NULL, c->reporters, err, sizeof err);
+    if (cat) {
+        kh_catalog_destroy(&cat);
+        fail_msg("loaded, expected \"%s\"", c->err2);
+    }
+    if (strncmp(err, c->err1, strlen(c->err1)) != 0)
+        fail_msg("\"%s\" does not start with \"%s\"", err, c->err1);
+    assert_contains(err, c->err2);
+    assert_null(strchr(err, '\n'));
+}
+
 static void test_load_limits(void **state)
 {
     (void)state;
@@ -1585,6 +1656,90 @@ static void test_load_limits(void **state)
     c = kh_catalog_load("data", 1340, 1205, err, sizeof err);
     assert_null(c);
     assert_contains(err, "due date");
+}
+
+/* ==== who reports (reporters.csv, issue 12 item 2) ===================================== */
+
+/* The seed: the districts report for 2017–2020, nobody else, and not after 2020. */
+static void test_reporters_seed(void **state)
+{
+    (void)state;
+    static const char *districts[] = { "829", "831", "832", "833", "834", "835", "836",
+                                       "837", "838" };
+    for (size_t i = 0; i < 9; i++) {
+        assert_int_equal(kh_catalog_reports(g_cat, districts[i], 20170101), 1);
+        assert_int_equal(kh_catalog_reports(g_cat, districts[i], 20200630), 1);
+        assert_int_equal(kh_catalog_reports(g_cat, districts[i], 20201231), 1);
+        /* the range ends: the day after, and before it began */
+        assert_int_equal(kh_catalog_reports(g_cat, districts[i], 20210101), 0);
+        assert_int_equal(kh_catalog_reports(g_cat, districts[i], 20161231), 0);
+        assert_int_equal(kh_catalog_reports_ever(g_cat, districts[i]), 1);
+    }
+    /* communes, the province, a code not in the tree: never */
+    static const char *never[] = { "28756", "28777", "28771", "83", "99999", "" };
+    for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
+        assert_int_equal(kh_catalog_reports(g_cat, never[i], 20191231), 0);
+        assert_int_equal(kh_catalog_reports_ever(g_cat, never[i]), 0);
+    }
+    assert_int_equal(kh_catalog_reports(NULL, "829", 20191231), -1);
+    assert_int_equal(kh_catalog_reports(g_cat, NULL, 20191231), -1);
+    assert_int_equal(kh_catalog_reports_ever(NULL, "829"), -1);
+    assert_int_equal(kh_catalog_reports_ever(g_cat, NULL), -1);
+}
+
+/* Small data sets: without reporters.csv the districts report on any day; with one, a
+ * level over a range that ends, then single units, each only while it exists. */
+static void test_reporters_data(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    kh_catalog_t *c = load_set(NULL, NULL, NULL, NULL, err, sizeof err);
+    if (!c)
+        fail_msg("load failed: %s", err);
+    assert_int_equal(kh_catalog_reports(c, "829", 20000101), 1);
+    assert_int_equal(kh_catalog_reports(c, "829", 20991231), 1);
+    assert_int_equal(kh_catalog_reports(c, "28777", 20191231), 0);
+    assert_int_equal(kh_catalog_reports(c, "83", 20191231), 0);
+    assert_int_equal(kh_catalog_reports(c, "830", 20191231), 0);
+    assert_int_equal(kh_catalog_reports_ever(c, "829"), 1);
+    assert_int_equal(kh_catalog_reports_ever(c, "28777"), 0);
+    kh_catalog_destroy(&c);
+
+    c = load_set_rep(NULL, NULL, NULL, NULL,
+                     "level,unit,valid_from,valid_to,note\n"
+                     "2,,2017-01-01,2019-12-31,the districts until 2019\n"
+                     ",28771,2019-07-01,,Phường 1 itself until it is merged away\n"
+                     ",28777,2020-02-01,,\"Phường An Hội, from its creation\"\n"
+                     "1,,2020-01-01,2020-12-31,the province for 2020\n",
+                     err, sizeof err);
+    if (!c)
+        fail_msg("load failed: %s", err);
+    assert_int_equal(kh_catalog_reports(c, "829", 20191231), 1);
+    assert_int_equal(kh_catalog_reports(c, "829", 20200101), 0);          /* ended */
+    assert_int_equal(kh_catalog_reports_ever(c, "829"), 1);
+    assert_int_equal(kh_catalog_reports(c, "28771", 20190630), 0);        /* not yet */
+    assert_int_equal(kh_catalog_reports(c, "28771", 20200131), 1);
+    assert_int_equal(kh_catalog_reports(c, "28771", 20200201), 0);        /* merged away */
+    assert_int_equal(kh_catalog_reports(c, "28777", 20200131), 0);        /* Phường 2 */
+    assert_int_equal(kh_catalog_reports(c, "28777", 20200201), 1);        /* An Hội */
+    assert_int_equal(kh_catalog_reports(c, "28777", 20991231), 1);
+    assert_int_equal(kh_catalog_reports(c, "83", 20200701), 1);
+    assert_int_equal(kh_catalog_reports(c, "83", 20210101), 0);
+    assert_int_equal(kh_catalog_reports(c, "99999", 20200701), 0);        /* not in the tree */
+    assert_int_equal(kh_catalog_reports_ever(c, "99999"), 0);
+    assert_int_equal(kh_catalog_reports_ever(c, "28771"), 1);
+    kh_catalog_destroy(&c);
+
+    /* a level whose units all ended before the range: no unit of it reports ever */
+    c = load_set_rep(NULL, NULL, NULL, NULL,
+                     "level,unit,valid_from,valid_to,note\n2,,2017-01-01,2019-12-31,\n"
+                     ",28777,2021-01-01,,\n", err, sizeof err);
+    if (!c)
+        fail_msg("load failed: %s", err);
+    assert_int_equal(kh_catalog_reports_ever(c, "28771"), 0);
+    assert_int_equal(kh_catalog_reports(c, "28777", 20201231), 0);
+    assert_int_equal(kh_catalog_reports(c, "28777", 20210101), 1);
+    kh_catalog_destroy(&c);
 }
 
 /* ==== main ============================================================================== */
@@ -1610,9 +1765,11 @@ static int group_teardown(void **state)
 
 /* Table-driven cases, each its own test with its own name. */
 #define RULE_TEST(i, nm) { nm, test_rule, NULL, NULL, (void *)&rule_cases[i] }
+#define REP_TEST(i) { "reporters load error " #i, test_rep_load_error, NULL, NULL, (void *)&rep_cases[i] }
 #define LOAD_TEST(i) { "load error " #i, test_load_error, NULL, NULL, (void *)&load_cases[i] }
 _Static_assert(sizeof rule_cases / sizeof rule_cases[0] == 16, "list every rule case");
 _Static_assert(sizeof load_cases / sizeof load_cases[0] == 31, "list every load case");
+_Static_assert(sizeof rep_cases / sizeof rep_cases[0] == 14, "list every reporters case");
 
 int main(void)
 {
@@ -1695,6 +1852,11 @@ int main(void)
         LOAD_TEST(26),
         LOAD_TEST(27),
         LOAD_TEST(28), LOAD_TEST(29), LOAD_TEST(30),
+        REP_TEST(0), REP_TEST(1), REP_TEST(2), REP_TEST(3), REP_TEST(4), REP_TEST(5),
+        REP_TEST(6), REP_TEST(7), REP_TEST(8), REP_TEST(9), REP_TEST(10), REP_TEST(11),
+        REP_TEST(12), REP_TEST(13),
+        cmocka_unit_test(test_reporters_seed),
+        cmocka_unit_test(test_reporters_data),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -9,6 +9,16 @@
  *   kh-admin keys rotate --old ID --new FILE.pub [--grace-hours H]
  *
  * Files go to [security] keys_dir; the registry is [security] keys_db.
+ *
+ * A key can only be registered for a unit that reports (issue 12, item 2): generate,
+ * register and rotate refuse a role-district key whose unit is not a reporting unit of
+ * the catalogue's reporters.csv ([general] data_dir) for any period — past, present or
+ * future.  "Ever" rather than "today": reports are judged by the period they cover (the
+ * collector refuses a report for a period in which its sender does not report), a unit
+ * that reported in the past must still be able to send late reports and revisions for
+ * those periods (the seed's 2017–2020 reports replayed in 2027), and one that starts
+ * reporting later needs its key before its first period.  Province and admin keys are
+ * not reporting keys and are not checked.
  */
 #include "admin.h"
 
@@ -18,6 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kh_catalog.h"
 #include "kh_config.h"
 #include "kh_db.h"
 #include "kh_keys.h"
@@ -30,7 +41,11 @@ static const char keys_usage[] =
     "       kh-admin keys list\n"
     "       kh-admin keys revoke ID\n"
     "       kh-admin keys rotate --old ID --new FILE.pub [--grace-hours H (default 72)]\n"
-    "Key files are written to [security] keys_dir; the registry is [security] keys_db.\n";
+    "Key files are written to [security] keys_dir; the registry is [security] keys_db.\n"
+    "A district key (the role of every reporting unit) is generated, registered or rotated\n"
+    "only for a unit that reports for some period in the catalogue's reporters.csv\n"
+    "([general] data_dir); otherwise: exit code 3, nothing written.  Exit codes: 0 done,\n"
+    "1 failed, 2 usage, 3 refused: not a reporting unit.\n";
 
 static int open_registry(kh_config_t *cfg, sqlite3 **db)
 {
@@ -44,6 +59,36 @@ static int open_registry(kh_config_t *cfg, sqlite3 **db)
         return -1;
     }
     return 0;
+}
+
+/* A key of role district only for a unit that reports (the file's comment).  Returns 0
+ * when the key may be made or registered, 3 (the exit code) when refused, 1 when the
+ * catalogue cannot be loaded; a message on stderr for both. */
+static int reporter_check(const kh_config_t *cfg, const char *role, const char *unit)
+{
+    if (strcmp(role, "district") != 0)
+        return 0;
+    char err[1024];
+    kh_catalog_t *cat = kh_catalog_from_config(cfg, err, sizeof err);
+    if (!cat) {
+        fprintf(stderr, "kh-admin: không đọc được danh mục để kiểm tra đơn vị %s có báo cáo "
+                        "hay không / cannot load the catalogue to check that unit %s reports: "
+                        "%s\n", unit, unit, err);
+        return 1;
+    }
+    int reports = kh_catalog_reports_ever(cat, unit);
+    const kh_unit_t *u = kh_catalog_unit_any(cat, unit);
+    if (reports != 1)
+        fprintf(stderr,
+                "kh-admin: %s%s%s không phải là đơn vị báo cáo trong danh mục; chỉ cấp khóa cho "
+                "đơn vị có báo cáo: kiểm tra lại mã, hoặc thêm đơn vị (hay cấp của nó) vào "
+                "reporters.csv trước / %s is not a reporting unit of the catalogue; a key can "
+                "only be registered for a unit that reports: check the code, or add the unit "
+                "(or its level) to reporters.csv in [general] data_dir first\n",
+                unit, u ? " " : " (mã không có trong danh mục / not in the unit list)",
+                u ? u->name : "", unit);
+    kh_catalog_destroy(&cat);
+    return reports == 1 ? 0 : 3;
 }
 
 int admin_keys(int argc, char **argv, const char *config_path)
@@ -109,6 +154,9 @@ int admin_keys(int argc, char **argv, const char *config_path)
             rc = 2;
             goto out;
         }
+        if (!server && (rc = reporter_check(cfg, role, unit)) != 0)
+            goto out;
+        rc = 1;
         if (kh_mkdirs(dir, 0700) < 0 || kh_key_generate(id, role, unit, &k) < 0 ||
             kh_key_write(&k, dir) < 0) {
             fprintf(stderr, "kh-admin: cannot write %s/%s.key: %s\n", dir, id,
@@ -138,6 +186,9 @@ int admin_keys(int argc, char **argv, const char *config_path)
             fprintf(stderr, "kh-admin: the server's own key is not registered\n");
             goto out;
         }
+        if ((rc = reporter_check(cfg, k.role, k.unit)) != 0)
+            goto out;
+        rc = 1;
         if (open_registry(cfg, &db) < 0)
             goto out;
         if (!strcmp(cmd, "register") ? kh_keys_register(db, &k, kh_real_ms(), err, sizeof err)
