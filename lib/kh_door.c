@@ -112,13 +112,17 @@ static int cut_entry(kh_door_t *d, entry_t *e, kh_door_reason_t r, const char *k
     count(d, r);
     static const char *const why[KH_DOOR_REASONS] = {
         [KH_DOOR_SILENT] = "a connection said nothing within its time (a node says HELLO at "
-                           "once): cut",
+                           "once): cut; if it was a district's node, see that node's log",
         [KH_DOOR_PER_ADDRESS] = "too many connections from one address that have not spoken "
-                                "yet: the oldest is cut",
+                                "yet: the oldest is cut; if many genuine nodes share this "
+                                "address (one NAT), raise [collector] max_unspoken_per_address",
         [KH_DOOR_TABLE_FULL] = "the connection table is full of live connections: a new one "
-                               "is cut",
-        [KH_DOOR_REVOKED] = "the connection's key is no longer valid: cut",
-        [KH_DOOR_KEY_LIMIT] = "one more connection than its key may hold: cut",
+                               "is cut; see kh-admin status, raise [collector] max_connections "
+                               "if these are genuine nodes",
+        [KH_DOOR_REVOKED] = "the connection's key is no longer valid: cut (kh-admin keys list "
+                            "shows why)",
+        [KH_DOOR_KEY_LIMIT] = "one more connection than its key may hold: cut; if the node "
+                              "restarts often, see its log",
     };
     char n[24];
     KH_WARN_RL("door.cut", e->addr, why[r] ? why[r] : "connection cut", "door", d->name,
