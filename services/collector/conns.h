@@ -11,13 +11,16 @@
  *     the id it chose;
  *   - a key has at most max_per_key open connections ([collector]
  *     max_connections_per_key): the ZAP handler refuses the next handshake, and a
- *     message arriving on one more connection anyway is dropped.  A handshake let in
- *     counts from then (conns_admit), not from its first message: a key cannot open
+ *     message arriving on one more connection anyway is dropped (and the connection
+ *     cut).  A handshake let in counts from then (conns_admit), not from its first
+ *     message: a key cannot open
  *     connections that never speak past the bound — each counts until it speaks or
  *     until ttl_ms (the handshake time and a margin; a node says HELLO at once);
  *   - the table itself is bounded (max_total): closed connections are forgotten
  *     first, oldest first; when every entry is open, a new connection is refused.
- * Closing is learnt from the socket monitor (ZMQ_EVENT_DISCONNECTED, by descriptor).
+ * Closing is learnt from the socket monitor (ZMQ_EVENT_DISCONNECTED, by descriptor),
+ * which lib/kh_door reads; the collector cuts (kh_door_cut) a connection over its key's
+ * bound and one whose key was revoked (conns_list_open lists them to re-check).
  * Pure data: no sockets, no clock (the caller passes `now`).
  */
 #ifndef KH_CONNS_H

@@ -8,8 +8,14 @@
  * routed back to the connection on which the district's key last spoke (conns.h;
  * never by a routing id the node chose) until the node acknowledges them.
  *
+ * Nothing a node sends gets past this door unless it has the form the later stages
+ * can handle (issue 11): every field is checked here, and the work a message costs is
+ * bounded before it is done (values and ACK keys counted on the wire, the revision's
+ * step, the payload's size).  The node socket's connections are watched and bounded by
+ * lib/kh_door.h (silent ones, too many unspoken from one address, revoked keys: cut).
+ *
  * Sockets: listen (ROUTER, tcp, nodes) · receipts (ROUTER, ipc, notifier) ·
- * validator (DEALER, connect) · log (PUB) · a monitor of listen (disconnections).
+ * validator (DEALER, connect) · log (PUB) · the door's monitor of listen (kh_door).
  */
 #include <stdio.h>
 #include <stdlib.h>
