@@ -164,6 +164,37 @@ int kh_strlcpy(char *dst, const char *src, size_t cap)
     return 0;
 }
 
+/* Reads exactly size bytes of fd into a new NUL-terminated buffer, and closes fd.
+ * Returns 0, or -1 with errno (EIO when the file was cut short while read). */
+static int read_whole(int fd, size_t size, char **buf, size_t *len)
+{
+    char *b = malloc(size + 1);
+    size_t got = 0;
+    while (b && got < size) {
+        ssize_t r = read(fd, b + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = r == 0 ? EIO : errno;
+            free(b);
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    int e = errno;
+    close(fd);
+    if (!b) {
+        errno = e;
+        return -1;
+    }
+    b[got] = '\0';
+    *buf = b;
+    *len = got;
+    return 0;
+}
+
 int kh_read_file(const char *path, size_t max, char **buf, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -176,27 +207,7 @@ int kh_read_file(const char *path, size_t max, char **buf, size_t *len)
         errno = EFBIG;
         goto out_close;
     }
-    char *b = malloc((size_t)st.st_size + 1);
-    if (!b)
-        goto out_close;
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EIO;
-            free(b);
-            goto out_close;
-        }
-        got += (size_t)r;
-    }
-    b[got] = '\0';
-    close(fd);
-    *buf = b;
-    *len = got;
-    return 0;
+    return read_whole(fd, (size_t)st.st_size, buf, len);
 out_close:;
     int e = errno;
     close(fd);
@@ -249,29 +260,7 @@ int kh_read_regular(const char *path, size_t max, char **buf, size_t *len,
     int fl = fcntl(fd, F_GETFL);        /* a regular file: reads as usual from here */
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
         goto out_close;
-    char *b = malloc((size_t)st.st_size + 1);
-    if (!b)
-        goto out_close;
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {                   /* cut short while read: try again later */
-            if (r == 0)
-                errno = EIO;
-            int e = errno;
-            free(b);
-            errno = e;
-            goto out_close;
-        }
-        got += (size_t)r;
-    }
-    b[got] = '\0';
-    close(fd);
-    *buf = b;
-    *len = got;
-    return 0;
+    return read_whole(fd, (size_t)st.st_size, buf, len);
 out_close:;
     int e = errno;
     close(fd);
