@@ -533,6 +533,17 @@ static int dead_letters(ctx_t *c, const char *where)
     return n;
 }
 
+/* What kh-admin dead-letters replay does: every dead letter marked, from another connection. */
+static void mark_for_replay(ctx_t *c)
+{
+    sqlite3 *admin;
+    assert_int_equal(sqlite3_open(c->rpath, &admin), SQLITE_OK);
+    sqlite3_busy_timeout(admin, 5000);
+    assert_int_equal(sqlite3_exec(admin, "UPDATE dead_letter SET replay=1", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(admin);
+}
+
 static int three_acked(ctx_t *c) { return depth(c->link) == 0 && c->n_acks >= 3; }
 static int three_acked_1(ctx_t *c) { return depth(c->link) == 0 && c->n_acks >= 1; }
 static int tried_twice(ctx_t *c) { return dead_letters(c, "attempts=2") == 1; }
@@ -562,12 +573,7 @@ static void test_poison_is_set_aside(void **state)
     assert_int_equal(dead_letters(c, "key='poison-1' AND type='POISON' AND attempts=1"), 1);
     /* an admin marks it for replay (kh-admin dead-letters replay): the budget is spent, so
      * it applies now, and leaves the table */
-    sqlite3 *admin;
-    assert_int_equal(sqlite3_open(c->rpath, &admin), SQLITE_OK);
-    sqlite3_busy_timeout(admin, 5000);
-    assert_int_equal(sqlite3_exec(admin, "UPDATE dead_letter SET replay=1", NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(admin);
+    mark_for_replay(c);
     assert_true(run_until(c, replayed, DEADLINE_MS));
     assert_int_equal(committed_count(c, "poison-1"), 1);
 }
@@ -580,12 +586,7 @@ static void test_replay_failing_again_stays(void **state)
     c->fail_budget = 2;
     put(c->link, "poison-2", "POISON", 1);
     assert_true(run_until(c, three_acked_1, DEADLINE_MS));
-    sqlite3 *admin;
-    assert_int_equal(sqlite3_open(c->rpath, &admin), SQLITE_OK);
-    sqlite3_busy_timeout(admin, 5000);
-    assert_int_equal(sqlite3_exec(admin, "UPDATE dead_letter SET replay=1", NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(admin);
+    mark_for_replay(c);
     assert_true(run_until(c, tried_twice, DEADLINE_MS));
     assert_int_equal(dead_letters(c, "key='poison-2' AND replay=0"), 1);
     assert_int_equal(committed_count(c, "poison-2"), 0);
