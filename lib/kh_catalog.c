@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unicase.h>
 
 #define KH_FILE_MAX ((size_t)4 << 20)   /* refuse data files larger than 4 MiB */
 #define KH_ROWS_MAX 100000              /* and more rows than this */
@@ -131,6 +132,28 @@ static char *xstrdup(const char *s)
 }
 
 /* "2020-01-31" → 20200131; "" → 0 (no date).  Returns 0 or -1. */
+static int in_force(const kh_unit_t *u, int32_t date);
+
+/* A level number 1..KH_MAX_LEVELS, or -1. */
+static int parse_level(const char *s)
+{
+    if (strlen(s) != 1 || s[0] < '1' || s[0] > '0' + KH_MAX_LEVELS)
+        return -1;
+    return s[0] - '0';
+}
+
+/* A lowercase word of a-z and _ (a unit type), 1..15 bytes. */
+static int valid_word(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 15)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
 static int parse_iso_date(const char *s, int32_t *out)
 {
     *out = 0;
@@ -227,7 +250,7 @@ static int32_t htab_put(htab_t *t, const char *key, int32_t val)
 typedef struct {
     char id[KH_CODE_MAX];
     int is_error;
-    kh_level_t level;
+    int level;
     int in_s1, in_s2;
     char *text, *msg_vi, *msg_en;
     kh_expr_t *expr;
@@ -237,11 +260,19 @@ typedef struct {
 
 /* A row of reporters.csv: a level or one unit reports over a range of days. */
 typedef struct {
-    int level;                 /* 1..3, or 0 for a row naming one unit */
+    int level;                 /* 1..KH_MAX_LEVELS, or 0 for a row naming one unit */
     char unit[KH_CODE_MAX];    /* "" for a level row */
     int32_t valid_from, valid_to;   /* yyyymmdd inclusive; 0 = open */
     int line;                  /* 0 for the default row */
 } reporter_t;
+
+/* A row of levels.csv: what the units of a level are called over a range of days. */
+typedef struct {
+    int level;
+    char *name_vi, *name_en;
+    int32_t valid_from, valid_to;
+    int line;
+} level_t;
 
 struct kh_catalog {
     kh_unit_t *units;
@@ -249,8 +280,14 @@ struct kh_catalog {
     int *unit_line;
     int32_t *unit_next;     /* next row with the same code, -1 at the end */
     htab_t unit_ix;         /* code → first row of that code */
+    int32_t *child_next;    /* next row with the same parent code, -1 at the end */
+    htab_t child_ix;        /* parent code → first row naming it as parent */
+    int depth;              /* deepest level of any row */
 
-    reporter_t *reporters;  /* reporters.csv, or the default row (level 2, always) */
+    level_t *levels;        /* levels.csv */
+    size_t n_levels;
+
+    reporter_t *reporters;  /* reporters.csv */
     size_t n_reporters;
 
     kh_indicator_t *inds;
@@ -590,8 +627,6 @@ static int unit_row(loader_t *L, char **v, int line)
 {
     unit_loader_t *UL = (unit_loader_t *)L;
     kh_catalog_t *c = L->c;
-    static const char *const types[] = { "tinh", "thanh_pho", "thi_xa", "huyen", "quan",
-                                         "xa", "phuong", "thi_tran" };
     if (strlen(v[UC_CODE]) >= KH_CODE_MAX) {
         fail(L, line, "unit code longer than %d characters", KH_CODE_MAX - 1);
         return -1;
@@ -604,18 +639,17 @@ static int unit_row(loader_t *L, char **v, int line)
         fail(L, line, "unit %s has no name", v[UC_CODE]);
         return -1;
     }
-    int type_ok = 0;
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        type_ok |= strcmp(v[UC_TYPE], types[i]) == 0;
-    if (!type_ok) {
-        fail(L, line, "unit %s: unknown type '%.32s'", v[UC_CODE], v[UC_TYPE]);
+    if (!valid_word(v[UC_TYPE])) {
+        fail(L, line, "unit %s: bad type '%.32s' (a word of a-z and _, at most 15 letters, "
+             "e.g. xa, phuong)", v[UC_CODE], v[UC_TYPE]);
         return -1;
     }
-    if (strlen(v[UC_LEVEL]) != 1 || v[UC_LEVEL][0] < '1' || v[UC_LEVEL][0] > '3') {
-        fail(L, line, "unit %s: level must be 1, 2 or 3", v[UC_CODE]);
+    int level = parse_level(v[UC_LEVEL]);
+    if (level < 0) {
+        fail(L, line, "unit %s: level must be a number from 1 (the root) to %d", v[UC_CODE],
+             KH_MAX_LEVELS);
         return -1;
     }
-    int level = v[UC_LEVEL][0] - '0';
     if (level == 1 && *v[UC_PARENT]) {
         fail(L, line, "unit %s: a level-1 unit has no parent", v[UC_CODE]);
         return -1;
@@ -673,7 +707,9 @@ static int unit_row(loader_t *L, char **v, int line)
     snprintf(u->type, sizeof u->type, "%s", v[UC_TYPE]);
     snprintf(u->parent, sizeof u->parent, "%s", v[UC_PARENT]);
     snprintf(u->merged_into, sizeof u->merged_into, "%s", v[UC_MERGED]);
-    u->level = (kh_level_t)level;
+    u->level = level;
+    if (level > c->depth)
+        c->depth = level;
     u->valid_from = from;
     u->valid_to = to;
     if (!(u->name = xstrdup(v[UC_NAME]))) {
@@ -755,7 +791,7 @@ out:
 
 static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
 {
-    unit_loader_t UL = { .L = { .fname = "ben_tre_units.csv", .c = c, .cols = unit_cols,
+    unit_loader_t UL = { .L = { .fname = "units.csv", .c = c, .cols = unit_cols,
                                 .n_cols = 8, .fn = unit_row, .err = err, .errlen = errlen } };
     loader_t *L = &UL.L;
     if (load_csv(L, dir) < 0)
@@ -790,12 +826,6 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
                 free(tail);
                 return -1;
             }
-            if (c->units[r].level != u->level) {
-                fail(L, c->unit_line[i], "unit %s: level differs from the row of line %d",
-                     u->code, c->unit_line[r]);
-                free(tail);
-                return -1;
-            }
         }
         c->unit_next[tail[head]] = (int32_t)i;
         tail[head] = (int32_t)i;
@@ -815,39 +845,62 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
                      u->code, u->merged_into);
                 return -1;
             }
-            if (c->units[m].level != u->level) {
-                fail(L, c->unit_line[i], "unit %s: merged into %s of another level", u->code,
-                     u->merged_into);
-                return -1;
-            }
         }
     }
     if (check_cycles(L) < 0)
         return -1;
-    /* Without cycles, each parent must sit exactly one level up. */
+    /* Without cycles, each parent must exist while its child does and sit exactly one
+     * level up on those days (a code may change level between periods: 28756 was a
+     * level-3 ward of a district until 2025 and is a level-2 ward of a province after). */
     for (size_t i = 0; i < c->n_units; i++) {
         const kh_unit_t *u = &c->units[i];
         if (!u->parent[0])
             continue;
-        const kh_unit_t *p = &c->units[htab_get(&c->unit_ix, u->parent)];
-        if ((int)p->level != (int)u->level - 1) {
-            fail(L, c->unit_line[i], "unit %s (level %d): parent %s is level %d", u->code,
-                 (int)u->level, p->code, (int)p->level);
+        int covered = 0;
+        for (int32_t r = htab_get(&c->unit_ix, u->parent); r >= 0; r = c->unit_next[r]) {
+            const kh_unit_t *p = &c->units[r];
+            if (!overlaps(p, u))
+                continue;
+            covered = 1;
+            if (p->level != u->level - 1) {
+                fail(L, c->unit_line[i], "unit %s (level %d): parent %s is level %d", u->code,
+                     u->level, p->code, p->level);
+                return -1;
+            }
+        }
+        if (!covered) {
+            fail(L, c->unit_line[i], "unit %s: parent %s does not exist while %s does",
+                 u->code, u->parent, u->code);
             return -1;
         }
     }
+    /* children by parent code, for subtrees */
+    c->child_next = malloc(c->n_units * sizeof *c->child_next);
+    int32_t *ctail = malloc(c->n_units * sizeof *ctail);
+    if (!c->child_next || !ctail || htab_init(&c->child_ix, c->n_units) < 0) {
+        free(ctail);
+        fail(L, 0, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_units; i++) {
+        c->child_next[i] = -1;
+        ctail[i] = -1;
+    }
+    for (size_t i = 0; i < c->n_units; i++) {
+        const kh_unit_t *u = &c->units[i];
+        if (!u->parent[0])
+            continue;
+        int32_t head = htab_put(&c->child_ix, u->parent, (int32_t)i);
+        if (head < 0) {
+            ctail[i] = (int32_t)i;
+            continue;
+        }
+        c->child_next[ctail[head]] = (int32_t)i;
+        ctail[head] = (int32_t)i;
+    }
+    free(ctail);
     return 0;
 }
-
-/* ---- who reports (reporters.csv) ---------------------------------------------------------- */
-
-static const char *const rep_cols[] = { "level", "unit", "valid_from", "valid_to", "note" };
-enum { RPC_LEVEL, RPC_UNIT, RPC_FROM, RPC_TO, RPC_NOTE };
-
-typedef struct {
-    loader_t L;
-    size_t cap;
-} rep_loader_t;
 
 static int range_overlaps(int32_t af, int32_t at, int32_t bf, int32_t bt)
 {
@@ -864,6 +917,111 @@ static void fmt_range(int32_t from, int32_t to, char *out, size_t cap)
     snprintf(out, cap, "%s to %s", f, t);
 }
 
+/* ---- level names (levels.csv) -------------------------------------------------------------- */
+
+static const char *const lvl_cols[] = { "level", "name_vi", "name_en", "valid_from", "valid_to" };
+enum { LC_LEVEL, LC_VI, LC_EN, LC_FROM, LC_TO };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+} lvl_loader_t;
+
+static int lvl_row(loader_t *L, char **v, int line)
+{
+    lvl_loader_t *LL = (lvl_loader_t *)L;
+    kh_catalog_t *c = L->c;
+    level_t r = { .line = line };
+    if ((r.level = parse_level(v[LC_LEVEL])) < 0) {
+        fail(L, line, "level must be a number from 1 (the root) to %d", KH_MAX_LEVELS);
+        return -1;
+    }
+    if (!*v[LC_VI] || !*v[LC_EN]) {
+        fail(L, line, "level %d: name_vi and name_en are required", r.level);
+        return -1;
+    }
+    if (parse_iso_date(v[LC_FROM], &r.valid_from) < 0 ||
+        parse_iso_date(v[LC_TO], &r.valid_to) < 0) {
+        fail(L, line, "level %d: bad valid_from or valid_to (expected YYYY-MM-DD)", r.level);
+        return -1;
+    }
+    if (r.valid_from && r.valid_to && r.valid_from > r.valid_to) {
+        fail(L, line, "level %d: valid_from is after valid_to", r.level);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_levels; i++)
+        if (c->levels[i].level == r.level &&
+            range_overlaps(c->levels[i].valid_from, c->levels[i].valid_to, r.valid_from,
+                           r.valid_to)) {
+            fail(L, line, "level %d is named already in an overlapping range (line %d)",
+                 r.level, c->levels[i].line);
+            return -1;
+        }
+    if (grow((void **)&c->levels, c->n_levels, &LL->cap, sizeof *c->levels) < 0 ||
+        !(r.name_vi = xstrdup(v[LC_VI])) || !(r.name_en = xstrdup(v[LC_EN]))) {
+        free(r.name_vi);
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    c->levels[c->n_levels++] = r;
+    return 0;
+}
+
+/* Every unit row's level must be named on the unit's first and last day (and the rows
+ * of one level must leave no gap inside a unit's life: checked at both ends and at
+ * each level row's boundaries that fall inside it). */
+static int level_named_on(const kh_catalog_t *c, int level, int32_t day)
+{
+    for (size_t i = 0; i < c->n_levels; i++) {
+        const level_t *l = &c->levels[i];
+        if (l->level == level && range_overlaps(l->valid_from, l->valid_to, day, day))
+            return 1;
+    }
+    return 0;
+}
+
+static int load_levels(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+{
+    lvl_loader_t LL = { .L = { .fname = "levels.csv", .c = c, .cols = lvl_cols,
+                               .n_cols = 5, .fn = lvl_row, .err = err, .errlen = errlen } };
+    if (load_csv(&LL.L, dir) < 0)
+        return -1;
+    for (size_t i = 0; i < c->n_units; i++) {
+        const kh_unit_t *u = &c->units[i];
+        int32_t first = u->valid_from ? u->valid_from : 10101;
+        int32_t last = u->valid_to ? u->valid_to : 99991231;
+        int ok = level_named_on(c, u->level, first) && level_named_on(c, u->level, last);
+        for (size_t k = 0; ok && k < c->n_levels; k++) {
+            const level_t *l = &c->levels[k];
+            if (l->level != u->level)
+                continue;
+            if (l->valid_to && l->valid_to >= first && l->valid_to < last)
+                ok = level_named_on(c, u->level, kh_date_add(l->valid_to, 1));
+            if (ok && l->valid_from && l->valid_from > first && l->valid_from <= last)
+                ok = level_named_on(c, u->level, kh_date_add(l->valid_from, -1));
+        }
+        if (!ok) {
+            char rg[64];
+            fmt_range(u->valid_from, u->valid_to, rg, sizeof rg);
+            snprintf(err, errlen, "levels.csv: level %d has no name on some day from %s, "
+                     "when unit %s (units.csv line %d) has that level", u->level, rg, u->code,
+                     c->unit_line[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- who reports (reporters.csv) ---------------------------------------------------------- */
+
+static const char *const rep_cols[] = { "level", "unit", "valid_from", "valid_to", "note" };
+enum { RPC_LEVEL, RPC_UNIT, RPC_FROM, RPC_TO, RPC_NOTE };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+} rep_loader_t;
+
 static int rep_row(loader_t *L, char **v, int line)
 {
     rep_loader_t *RL = (rep_loader_t *)L;
@@ -875,17 +1033,13 @@ static int rep_row(loader_t *L, char **v, int line)
         return -1;
     }
     if (*v[RPC_LEVEL]) {
-        if (strlen(v[RPC_LEVEL]) != 1 || v[RPC_LEVEL][0] < '1' || v[RPC_LEVEL][0] > '3') {
-            fail(L, line, "unknown level '%.32s' (the units file has levels 1, 2 and 3)",
-                 v[RPC_LEVEL]);
-            return -1;
-        }
-        r.level = v[RPC_LEVEL][0] - '0';
+        r.level = parse_level(v[RPC_LEVEL]);
         int any = 0;
-        for (size_t i = 0; i < c->n_units && !any; i++)
-            any = (int)c->units[i].level == r.level;
+        for (size_t i = 0; r.level > 0 && i < c->n_units && !any; i++)
+            any = c->units[i].level == r.level;
         if (!any) {
-            fail(L, line, "unknown level %d: no unit of ben_tre_units.csv has it", r.level);
+            fail(L, line, "unknown level '%.32s': no unit of units.csv has it (levels 1 to %d)",
+                 v[RPC_LEVEL], c->depth);
             return -1;
         }
     } else {
@@ -894,7 +1048,7 @@ static int rep_row(loader_t *L, char **v, int line)
             return -1;
         }
         if (htab_get(&c->unit_ix, v[RPC_UNIT]) < 0) {
-            fail(L, line, "unknown unit %s (not in ben_tre_units.csv)", v[RPC_UNIT]);
+            fail(L, line, "unknown unit %s (not in units.csv)", v[RPC_UNIT]);
             return -1;
         }
         snprintf(r.unit, sizeof r.unit, "%s", v[RPC_UNIT]);
@@ -923,7 +1077,7 @@ static int rep_row(loader_t *L, char **v, int line)
             unit_level = (int)c->units[u].level;
         }
         if (!exists) {
-            fail(L, line, "unit %s does not exist from %s (ben_tre_units.csv)", r.unit, rg);
+            fail(L, line, "unit %s does not exist from %s (units.csv)", r.unit, rg);
             return -1;
         }
     }
@@ -957,30 +1111,88 @@ static int rep_row(loader_t *L, char **v, int line)
     return 0;
 }
 
-/* reporters.csv, or without it the first behaviour: the districts (level 2) report. */
+/* The reporters.csv row under which unit row u reports on `day`, or NULL. */
+static const reporter_t *reporter_of(const kh_catalog_t *c, const kh_unit_t *u, int32_t day)
+{
+    for (size_t i = 0; i < c->n_reporters; i++) {
+        const reporter_t *r = &c->reporters[i];
+        if (range_overlaps(r->valid_from, r->valid_to, day, day) &&
+            (r->level ? r->level == u->level : !strcmp(r->unit, u->code)))
+            return r;
+    }
+    return NULL;
+}
+
+static int cmp_day(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A reporting unit reports for every unit below it, so no reporting unit may sit below
+ * another on any day: its values would be counted twice.  The answer changes only on a
+ * day some unit or reporters.csv row begins or ends, so those days are the ones checked. */
+static int check_nesting(loader_t *L)
+{
+    kh_catalog_t *c = L->c;
+    size_t cap = 2 * (c->n_units + c->n_reporters) + 1, nd = 0;
+    int32_t *days = malloc(cap * sizeof *days);
+    if (!days) {
+        fail(L, 0, "out of memory");
+        return -1;
+    }
+    days[nd++] = 10101;
+    for (size_t i = 0; i < c->n_units; i++) {
+        days[nd++] = c->units[i].valid_from ? c->units[i].valid_from : 10101;
+        days[nd++] = c->units[i].valid_to ? kh_date_add(c->units[i].valid_to, 1) : 10101;
+    }
+    for (size_t i = 0; i < c->n_reporters; i++) {
+        days[nd++] = c->reporters[i].valid_from ? c->reporters[i].valid_from : 10101;
+        days[nd++] = c->reporters[i].valid_to ? kh_date_add(c->reporters[i].valid_to, 1) : 10101;
+    }
+    qsort(days, nd, sizeof *days, cmp_day);
+    int rc = 0;
+    for (size_t k = 0; k < nd && rc == 0; k++) {
+        int32_t day = days[k];
+        if (day <= 0 || (k > 0 && days[k - 1] == day))
+            continue;
+        for (size_t i = 0; i < c->n_units && rc == 0; i++) {
+            const kh_unit_t *u = &c->units[i];
+            const reporter_t *ru;
+            if (!in_force(u, day) || !(ru = reporter_of(c, u, day)))
+                continue;
+            const kh_unit_t *a = u;
+            for (int hop = 0; hop < KH_MAX_LEVELS && rc == 0 &&
+                              (a = kh_catalog_parent_on(c, a, day)) != NULL; hop++) {
+                const reporter_t *ra = reporter_of(c, a, day);
+                if (!ra)
+                    continue;
+                char dv[16];
+                kh_date_iso(day, dv, sizeof dv);
+                fail(L, ru->line > ra->line ? ru->line : ra->line, "unit %s (line %d) and unit "
+                     "%s above it (line %d) both report on %s: a reporting unit reports for "
+                     "every unit below it, so %s would be counted twice", u->code, ru->line,
+                     a->code, ra->line, dv, u->code);
+                rc = -1;
+            }
+        }
+    }
+    free(days);
+    return rc;
+}
+
+/* reporters.csv: who reports is data, there is no default. */
 static int load_reporters(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
 {
     rep_loader_t RL = { .L = { .fname = "reporters.csv", .c = c, .cols = rep_cols,
                                .n_cols = 5, .fn = rep_row, .err = err, .errlen = errlen } };
-    char path[4096];
-    struct stat st;
-    int n = snprintf(path, sizeof path, "%s/reporters.csv", dir);
-    if (n > 0 && (size_t)n < sizeof path && stat(path, &st) < 0 && errno == ENOENT) {
-        if (!(c->reporters = calloc(1, sizeof *c->reporters))) {
-            fail(&RL.L, 0, "out of memory");
-            return -1;
-        }
-        c->reporters[0].level = KH_LEVEL_DISTRICT;
-        c->n_reporters = 1;
-        return 0;
-    }
     if (load_csv(&RL.L, dir) < 0)
         return -1;
     if (c->n_reporters == 0) {
         fail(&RL.L, 0, "no reporting units (a header and no rows): nobody could send a report");
         return -1;
     }
-    return 0;
+    return check_nesting(&RL.L);
 }
 
 /* ---- indicators ------------------------------------------------------------------------- */
@@ -1056,13 +1268,10 @@ static int ind_row(loader_t *L, char **v, int line)
         return -1;
     }
     d.section = v[IC_SECTION][0] - '0';
-    if (strcmp(v[IC_LEVEL], "commune") == 0)
-        d.level = KH_LEVEL_COMMUNE;
-    else if (strcmp(v[IC_LEVEL], "district") == 0)
-        d.level = KH_LEVEL_DISTRICT;
-    else {
-        fail(L, line, "indicator %s: level must be commune or district, not '%.32s'", code,
-             v[IC_LEVEL]);
+    d.level = parse_level(v[IC_LEVEL]);
+    if (d.level < 1 || d.level > c->depth) {
+        fail(L, line, "indicator %s: level must be a level of units.csv (1 to %d), not "
+             "'%.32s'", code, c->depth, v[IC_LEVEL]);
         return -1;
     }
     const char *vt = v[IC_VTYPE];
@@ -1208,12 +1417,9 @@ static int rule_row(loader_t *L, char **v, int line)
         fail(L, line, "rule %s: severity must be error or warning", id);
         return -1;
     }
-    if (strcmp(v[RC_LEVEL], "commune") == 0)
-        r.level = KH_LEVEL_COMMUNE;
-    else if (strcmp(v[RC_LEVEL], "district") == 0)
-        r.level = KH_LEVEL_DISTRICT;
-    else {
-        fail(L, line, "rule %s: level must be commune or district", id);
+    r.level = parse_level(v[RC_LEVEL]);
+    if (r.level < 1 || r.level > c->depth) {
+        fail(L, line, "rule %s: level must be a level of units.csv (1 to %d)", id, c->depth);
         return -1;
     }
     if (parse_halves(v[RC_PERIODS], &r.in_s1, &r.in_s2) < 0) {
@@ -1238,8 +1444,10 @@ static int rule_row(loader_t *L, char **v, int line)
     for (size_t i = 0; i < nr; i++) {
         const kh_indicator_t *d = &c->inds[refs[i]];
         const char *why2 = NULL;
+        char lv[48];
+        snprintf(lv, sizeof lv, "is reported at level %d, not %d", d->level, r.level);
         if (d->level != r.level)
-            why2 = d->level == KH_LEVEL_COMMUNE ? "is commune-level" : "is district-level";
+            why2 = lv;
         else if ((r.in_s1 && !d->in_s1) || (r.in_s2 && !d->in_s2))
             why2 = "is not reported in every half-year the rule lists";
         if (why2) {
@@ -1425,6 +1633,7 @@ kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_
     c->s1_due = s1_due_mmdd;
     c->s2_due = s2_due_mmdd;
     if (load_units(c, data_dir, err, errlen) < 0 ||
+        load_levels(c, data_dir, err, errlen) < 0 ||
         load_reporters(c, data_dir, err, errlen) < 0 ||
         load_indicators(c, data_dir, err, errlen) < 0 ||
         load_rules(c, data_dir, err, errlen) < 0 ||
@@ -1446,6 +1655,13 @@ void kh_catalog_destroy(kh_catalog_t **self_p)
     free(c->unit_line);
     free(c->unit_next);
     htab_free(&c->unit_ix);
+    free(c->child_next);
+    htab_free(&c->child_ix);
+    for (size_t i = 0; i < c->n_levels; i++) {
+        free(c->levels[i].name_vi);
+        free(c->levels[i].name_en);
+    }
+    free(c->levels);
     free(c->reporters);
     for (size_t i = 0; i < c->n_inds; i++) {
         free(c->inds[i].name_vi);
@@ -1571,7 +1787,7 @@ int kh_catalog_reports_ever(const kh_catalog_t *c, const char *unit)
     return 0;
 }
 
-size_t kh_catalog_units_on(const kh_catalog_t *c, kh_level_t level, const char *parent,
+size_t kh_catalog_units_on(const kh_catalog_t *c, int level, const char *parent,
                            int32_t date, const kh_unit_t **out, size_t cap)
 {
     if (!c)
@@ -1579,9 +1795,104 @@ size_t kh_catalog_units_on(const kh_catalog_t *c, kh_level_t level, const char *
     size_t n = 0;
     for (size_t i = 0; i < c->n_units; i++) {
         const kh_unit_t *u = &c->units[i];
-        if (u->level != level || !in_force(u, date))
+        if ((level && u->level != level) || !in_force(u, date))
             continue;
         if (parent && parent[0] && strcmp(u->parent, parent) != 0)
+            continue;
+        if (out && n < cap)
+            out[n] = u;
+        n++;
+    }
+    return n;
+}
+
+size_t kh_catalog_subtree_on(const kh_catalog_t *c, const char *code, int32_t date,
+                             const kh_unit_t **out, size_t cap)
+{
+    int32_t root = unit_row_on(c, code, date);
+    if (root < 0)
+        return 0;
+    /* Depth first with an explicit stack of "next child row to look at" per level: the
+     * tree is at most KH_MAX_LEVELS deep (the loader refuses deeper levels). */
+    int32_t stack[KH_MAX_LEVELS + 1];
+    size_t sp = 0, n = 0;
+    if (out && n < cap)
+        out[n] = &c->units[root];
+    n++;
+    stack[sp++] = htab_get(&c->child_ix, c->units[root].code);
+    while (sp > 0) {
+        int32_t r = stack[sp - 1];
+        if (r < 0) {
+            sp--;
+            continue;
+        }
+        stack[sp - 1] = c->child_next[r];
+        if (!in_force(&c->units[r], date))
+            continue;
+        if (out && n < cap)
+            out[n] = &c->units[r];
+        n++;
+        if (sp < sizeof stack / sizeof stack[0])
+            stack[sp++] = htab_get(&c->child_ix, c->units[r].code);
+    }
+    return n;
+}
+
+const kh_unit_t *kh_catalog_parent_on(const kh_catalog_t *c, const kh_unit_t *u, int32_t date)
+{
+    return u && u->parent[0] ? kh_catalog_unit_on(c, u->parent, date) : NULL;
+}
+
+int kh_catalog_depth(const kh_catalog_t *c)
+{
+    return c ? c->depth : 0;
+}
+
+const char *kh_catalog_level_name(const kh_catalog_t *c, int level, int32_t date, int en)
+{
+    if (!c)
+        return NULL;
+    const level_t *best = NULL;
+    for (size_t i = 0; i < c->n_levels; i++) {
+        const level_t *l = &c->levels[i];
+        if (l->level != level)
+            continue;
+        if (range_overlaps(l->valid_from, l->valid_to, date, date)) {
+            best = l;
+            break;
+        }
+        if (!best || l->valid_from > best->valid_from)
+            best = l;
+    }
+    return best ? (en ? best->name_en : best->name_vi) : NULL;
+}
+
+size_t kh_catalog_reporters_ever(const kh_catalog_t *c, const kh_unit_t **out, size_t cap)
+{
+    if (!c)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_units; i++) {
+        const kh_unit_t *u = &c->units[i];
+        if (htab_get(&c->unit_ix, u->code) != (int32_t)i ||
+            kh_catalog_reports_ever(c, u->code) != 1)
+            continue;
+        if (out && n < cap)
+            out[n] = u;
+        n++;
+    }
+    return n;
+}
+
+size_t kh_catalog_reporters_on(const kh_catalog_t *c, int32_t yyyymmdd, const kh_unit_t **out,
+                               size_t cap)
+{
+    if (!c)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_units; i++) {
+        const kh_unit_t *u = &c->units[i];
+        if (!in_force(u, yyyymmdd) || kh_catalog_reports(c, u->code, yyyymmdd) != 1)
             continue;
         if (out && n < cap)
             out[n] = u;
@@ -2041,11 +2352,11 @@ typedef struct {
     kh_period_t period;
     int have_period;
     int32_t end;              /* last day of the period */
-    const kh_unit_t *district;
-    const kh_unit_t **communes;
-    size_t n_communes;
-    int32_t *row_of_unit;     /* catalogue unit row → grid row (0 district, 1.. communes) */
-    cell_t *grid;             /* (1 + n_communes) × n_inds */
+    const kh_unit_t *reporter;  /* the reporting unit in force at the period end */
+    const kh_unit_t **units;  /* the reporter, then every unit below it (subtree order) */
+    size_t n_units;
+    int32_t *row_of_unit;     /* catalogue unit row → grid row (index into units) */
+    cell_t *grid;             /* n_units × n_inds */
     int8_t *row_seen;         /* the row had at least one value line */
     htab_t once;              /* "kind\x1fcode" keys reported once */
     char **once_keys;
@@ -2103,6 +2414,33 @@ static void unit_label(const kh_unit_t *u, const char *code, char *out, size_t c
         snprintf(out, cap, "\"%s\"", sc);
 }
 
+void kh_catalog_level_word(const kh_catalog_t *c, int level, int32_t date, int en, char *out,
+                       size_t cap)
+{
+    const char *name = kh_catalog_level_name(c, level, date, en);
+    if (!name) {
+        snprintf(out, cap, en ? "level %d" : "cấp %d", level);
+        return;
+    }
+    if (en) {
+        snprintf(out, cap, "%s", name);
+        return;
+    }
+    size_t len = cap - 1;
+    uint8_t *low = u8_tolower((const uint8_t *)name, strlen(name), NULL, NULL,
+                              (uint8_t *)out, &len);
+    if (!low) {
+        snprintf(out, cap, "%s", name);
+        return;
+    }
+    if (low != (uint8_t *)out) {      /* did not fit: libunistring allocated */
+        snprintf(out, cap, "%s", name);
+        free(low);
+        return;
+    }
+    out[len] = '\0';
+}
+
 /* Successor in force on `date` of a unit merged away, following chains of merges. */
 static const kh_unit_t *successor(const kh_catalog_t *c, const kh_unit_t *u, int32_t date)
 {
@@ -2121,7 +2459,7 @@ static int32_t resolve_row(vctx_t *V, const Kh__Value *val)
     const kh_catalog_t *c = V->c;
     const char *org = val->orgunit ? val->orgunit : "";
     int32_t r = unit_row_on(c, org, V->end);
-    if (r >= 0 && V->district) {
+    if (r >= 0 && V->reporter) {
         int32_t row = V->row_of_unit[r];
         if (row >= 0)
             return row;
@@ -2131,18 +2469,21 @@ static int32_t resolve_row(vctx_t *V, const Kh__Value *val)
     char vi[KH_MSG_MAX], en[KH_MSG_MAX], lab[256], dv[16], de[16];
     const kh_unit_t *u = r >= 0 ? &c->units[r] : NULL;
     if (u) {
-        if (!V->district)
+        if (!V->reporter)
             return -1;   /* UNKNOWN_DISTRICT already said what is wrong */
-        /* In force, but not the district nor one of its communes. */
-        const kh_unit_t *p = u->parent[0] ? kh_catalog_unit_on(c, u->parent, V->end) : NULL;
+        /* In force, but neither the reporting unit nor a unit below it. */
+        const kh_unit_t *p = kh_catalog_parent_on(c, u, V->end);
         unit_label(u, org, lab, sizeof lab);
-        if (u->level == KH_LEVEL_COMMUNE && p) {
-            snprintf(vi, sizeof vi, "%s thuộc %s, không thuộc %s", lab, p->name, V->district->name);
-            snprintf(en, sizeof en, "%s belongs to %s, not to %s", lab, p->name, V->district->name);
+        if (p) {
+            snprintf(vi, sizeof vi, "%s thuộc %s, không thuộc %s: hãy xoá các dòng này, đơn vị "
+                     "đó do nơi khác báo cáo", lab, p->name, V->reporter->name);
+            snprintf(en, sizeof en, "%s belongs to %s, not to %s: delete these rows, another "
+                     "unit reports for it", lab, p->name, V->reporter->name);
         } else {
-            snprintf(vi, sizeof vi, "%s không phải là xã, phường, thị trấn của %s", lab,
-                     V->district->name);
-            snprintf(en, sizeof en, "%s is not a commune of %s", lab, V->district->name);
+            snprintf(vi, sizeof vi, "%s không phải là đơn vị trực thuộc %s: hãy xoá các dòng "
+                     "này", lab, V->reporter->name);
+            snprintf(en, sizeof en, "%s is not a unit under %s: delete these rows", lab,
+                     V->reporter->name);
         }
         emit(V, "OTHER_DISTRICT", 1, val->line, org, val->indicator, "", vi, en);
         return -1;
@@ -2190,7 +2531,7 @@ static int32_t resolve_row(vctx_t *V, const Kh__Value *val)
 
 static const kh_unit_t *row_unit(const vctx_t *V, int32_t row)
 {
-    return row == 0 ? V->district : V->communes[row - 1];
+    return V->units[row];
 }
 
 static int in_half(const kh_indicator_t *d, int half)
@@ -2243,26 +2584,22 @@ static void check_value(vctx_t *V, size_t i)
             emit(V, "WRONG_HALF", 1, val->line, org, d->code, "", vi, en);
         }
     }
-    if (row >= 0 && ((d->level == KH_LEVEL_COMMUNE) != (row > 0))) {
+    if (row >= 0 && d->level != u->level) {
         usable = 0;
-        char key[KH_CODE_MAX * 2 + 2];
-        snprintf(key, sizeof key, "%s\x1f%s", d->code, row > 0 ? "c" : "d");
+        char key[KH_CODE_MAX * 2 + 8];
+        snprintf(key, sizeof key, "%s\x1f%d", d->code, u->level);
         if (first_time(V, "level", key)) {
-            if (d->level == KH_LEVEL_COMMUNE) {
-                snprintf(vi, sizeof vi, "Chỉ tiêu %s (%s) là chỉ tiêu cấp xã: phải báo cáo theo "
-                         "từng xã, không theo mã huyện %s", d->code, d->name_vi,
-                         V->district->code);
-                snprintf(en, sizeof en, "%s (%s) is a commune-level indicator: report it per "
-                         "commune, not under the district code %s", d->code, d->name_en,
-                         V->district->code);
-            } else {
-                snprintf(vi, sizeof vi, "Chỉ tiêu %s (%s) là chỉ tiêu cấp huyện: phải báo cáo "
-                         "theo mã huyện %s, không theo %s", d->code, d->name_vi,
-                         V->district->code, lab);
-                snprintf(en, sizeof en, "%s (%s) is a district-level indicator: report it under "
-                         "the district code %s, not for %s", d->code, d->name_en,
-                         V->district->code, lab);
-            }
+            char wi[128], we[128], ui[128], ue[128];
+            kh_catalog_level_word(c, d->level, V->end, 0, wi, sizeof wi);
+            kh_catalog_level_word(c, d->level, V->end, 1, we, sizeof we);
+            kh_catalog_level_word(c, u->level, V->end, 0, ui, sizeof ui);
+            kh_catalog_level_word(c, u->level, V->end, 1, ue, sizeof ue);
+            snprintf(vi, sizeof vi, "Chỉ tiêu %s (%s) là chỉ tiêu cấp %s: hãy báo cáo theo mã "
+                     "của từng đơn vị cấp %s, không theo %s (cấp %s)", d->code, d->name_vi, wi,
+                     wi, lab, ui);
+            snprintf(en, sizeof en, "%s (%s) is reported per %s (level %d): report it under "
+                     "each such unit's code, not under %s (%s)", d->code, d->name_en, we,
+                     d->level, lab, ue);
             emit(V, "WRONG_LEVEL", 1, val->line, org, d->code, "", vi, en);
         }
     }
@@ -2307,10 +2644,17 @@ static void check_missing(vctx_t *V)
 {
     const kh_catalog_t *c = V->c;
     char vi[KH_MSG_MAX], en[KH_MSG_MAX], lab[256];
-    /* Communes in file order, then the district's own row. */
-    for (size_t k = 1; k <= V->n_communes + 1; k++) {
-        size_t row = k % (V->n_communes + 1);
+    /* Units below the reporter in subtree order, then the reporter's own row; a unit
+     * whose level has no indicator in this half-year needs no row. */
+    int level_used[KH_MAX_LEVELS + 1] = {0};
+    for (size_t j = 0; j < c->n_inds; j++)
+        if (in_half(&c->inds[j], V->period.half))
+            level_used[c->inds[j].level] = 1;
+    for (size_t k = 1; k <= V->n_units; k++) {
+        size_t row = k % V->n_units;
         const kh_unit_t *u = row_unit(V, (int32_t)row);
+        if (!level_used[u->level])
+            continue;
         unit_label(u, u->code, lab, sizeof lab);
         if (row > 0 && !V->row_seen[row]) {
             snprintf(vi, sizeof vi, "Thiếu số liệu của %s", lab);
@@ -2320,7 +2664,7 @@ static void check_missing(vctx_t *V)
         }
         for (size_t j = 0; j < c->n_inds; j++) {
             const kh_indicator_t *d = &c->inds[j];
-            if ((d->level == KH_LEVEL_COMMUNE) != (row > 0) || !in_half(d, V->period.half))
+            if (d->level != u->level || !in_half(d, V->period.half))
                 continue;
             if (V->grid[row * c->n_inds + j].vidx)
                 continue;
@@ -2373,12 +2717,10 @@ static void check_rules(vctx_t *V, kh_prev_fn prev, void *prev_arg)
         if (!in_half(&(kh_indicator_t){ .in_s1 = rule->in_s1, .in_s2 = rule->in_s2 },
                      V->period.half))
             continue;
-        size_t from = rule->level == KH_LEVEL_DISTRICT ? 0 : 1;
-        size_t to = rule->level == KH_LEVEL_DISTRICT ? 0 : V->n_communes;
-        for (size_t row = from; row <= to; row++) {
-            if (!V->row_seen[row])
-                continue;
+        for (size_t row = 0; row < V->n_units; row++) {
             const kh_unit_t *u = row_unit(V, (int32_t)row);
+            if (!V->row_seen[row] || u->level != rule->level)
+                continue;
             rulectx_t x = { V, &V->grid[row * c->n_inds], u->code, prev, prev_arg,
                             prev_period };
             if (kh_expr_eval(rule->expr, rule_get, rule_prev, &x, prev_period, dvi,
@@ -2397,7 +2739,7 @@ static void check_rules(vctx_t *V, kh_prev_fn prev, void *prev_arg)
 
 static void vctx_free(vctx_t *V)
 {
-    free(V->communes);
+    free(V->units);
     free(V->row_of_unit);
     free(V->grid);
     free(V->row_seen);
@@ -2465,44 +2807,55 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
         }
     }
 
-    /* The district, its communes in force at the period end, and the grid. */
+    /* The reporting unit, the units below it in force at the period end, the grid. */
     if (V.have_period) {
         const kh_unit_t *d = kh_catalog_unit_on(c, district, V.end);
-        if (!d || d->level != KH_LEVEL_DISTRICT) {
+        if (!d || kh_catalog_reports(c, district, V.end) != 1) {
             char sd[KH_CODE_MAX * 2];
             safe_text(sd, sizeof sd, district, KH_CODE_MAX);
             kh_date_vi(V.end, d1, sizeof d1);
             kh_date_iso(V.end, d2, sizeof d2);
-            snprintf(vi, sizeof vi, "Mã huyện \"%s\" không phải là đơn vị cấp huyện đang tồn tại "
-                     "vào ngày %s", sd, d1);
-            snprintf(en, sizeof en, "\"%s\" is not a district-level unit in force on %s", sd, d2);
+            const kh_unit_t *any = d ? d : kh_catalog_unit_any(c, district);
+            const kh_unit_t *succ = !d && any ? successor(c, any, V.end) : NULL;
+            if (succ) {
+                snprintf(vi, sizeof vi, "\"%s\" (%s) không còn tồn tại vào ngày %s: %s (%s) đã "
+                         "tiếp nhận đơn vị này; hãy báo cáo kỳ %s theo mã %s", sd, any->name, d1,
+                         succ->name, succ->code, sp, succ->code);
+                snprintf(en, sizeof en, "\"%s\" (%s) no longer exists on %s: %s (%s) took it "
+                         "over; report period %s under code %s", sd, any->name, d2, succ->name,
+                         succ->code, sp, succ->code);
+            } else {
+                snprintf(vi, sizeof vi, "Mã \"%s\" không phải là đơn vị báo cáo vào ngày %s "
+                         "(cuối kỳ %s): hãy kiểm tra mã đơn vị trong tệp báo cáo", sd, d1, sp);
+                snprintf(en, sizeof en, "\"%s\" is not a reporting unit on %s (the end of "
+                         "period %s): check the unit code of the report", sd, d2, sp);
+            }
             emit(&V, "UNKNOWN_DISTRICT", 1, 0, district, "", "", vi, en);
         } else {
-            V.district = d;
-            V.n_communes = kh_catalog_units_on(c, KH_LEVEL_COMMUNE, d->code, V.end, NULL, 0);
-            V.communes = calloc(V.n_communes + 1, sizeof *V.communes);
+            V.reporter = d;
+            V.n_units = kh_catalog_subtree_on(c, d->code, V.end, NULL, 0);
+            V.units = calloc(V.n_units, sizeof *V.units);
             V.row_of_unit = malloc(c->n_units * sizeof *V.row_of_unit);
-            V.grid = calloc((V.n_communes + 1) * c->n_inds, sizeof *V.grid);
-            V.row_seen = calloc(V.n_communes + 1, 1);
-            if (!V.communes || !V.row_of_unit || !V.grid || !V.row_seen) {
+            V.grid = calloc(V.n_units * c->n_inds, sizeof *V.grid);
+            V.row_seen = calloc(V.n_units, 1);
+            if (!V.units || !V.row_of_unit || !V.grid || !V.row_seen) {
                 emit(&V, "INTERNAL", 1, 0, "", "", "", "Lỗi nội bộ: hết bộ nhớ",
                      "Internal error: out of memory");
                 vctx_free(&V);
                 return V.errors;
             }
-            kh_catalog_units_on(c, KH_LEVEL_COMMUNE, d->code, V.end, V.communes, V.n_communes);
+            kh_catalog_subtree_on(c, d->code, V.end, V.units, V.n_units);
             for (size_t i = 0; i < c->n_units; i++)
                 V.row_of_unit[i] = -1;
-            V.row_of_unit[d - c->units] = 0;
-            for (size_t k = 0; k < V.n_communes; k++)
-                V.row_of_unit[V.communes[k] - c->units] = (int32_t)k + 1;
+            for (size_t k = 0; k < V.n_units; k++)
+                V.row_of_unit[V.units[k] - c->units] = (int32_t)k;
         }
     }
 
     for (size_t i = 0; i < n_vals; i++)
         check_value(&V, i);
 
-    if (V.district) {
+    if (V.reporter) {
         check_missing(&V);
         check_rules(&V, prev, prev_arg);
     }

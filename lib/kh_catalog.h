@@ -28,14 +28,16 @@
 #define KH_CODE_MAX 64          /* longest unit or indicator code accepted */
 #define KH_MAX_OPTIONS 8
 
-typedef enum { KH_LEVEL_PROVINCE = 1, KH_LEVEL_DISTRICT = 2, KH_LEVEL_COMMUNE = 3 } kh_level_t;
+/* Levels are numbers: 1 is the root of the tree (the province), each child one deeper.
+ * What a level is called (tỉnh / huyện / xã, or tỉnh / xã) is data: levels.csv. */
+#define KH_MAX_LEVELS 9
 typedef enum { KH_VT_COUNT, KH_VT_MONEY, KH_VT_FLAG, KH_VT_SCORE, KH_VT_OPTION } kh_vtype_t;
 typedef enum { KH_TA_SUM, KH_TA_LAST, KH_TA_MAX } kh_tagg_t;
 
 typedef struct {
     char code[KH_CODE_MAX];
     int section;                       /* 1..5, the programme's area */
-    kh_level_t level;                  /* KH_LEVEL_COMMUNE or KH_LEVEL_DISTRICT */
+    int level;                         /* the level of the units it is reported for */
     kh_vtype_t vtype;
     int n_options;                     /* KH_VT_OPTION: option codes */
     char options[KH_MAX_OPTIONS][16];
@@ -48,8 +50,8 @@ typedef struct {
 typedef struct {
     char code[KH_CODE_MAX];
     char *name;                        /* UTF-8 official name */
-    char type[16];                     /* tinh, thanh_pho, huyen, xa, phuong, thi_tran */
-    kh_level_t level;
+    char type[16];                     /* free word from the file (tinh, huyen, xa, phuong …) */
+    int level;                         /* 1 = root; may differ between rows of one code */
     char parent[KH_CODE_MAX];          /* "" for the province */
     int32_t valid_from, valid_to;      /* yyyymmdd inclusive; 0 = open */
     char merged_into[KH_CODE_MAX];     /* "" unless the unit ceased to exist */
@@ -66,7 +68,7 @@ typedef struct {
 
 typedef struct kh_catalog kh_catalog_t;
 
-/* Loads units (ben_tre_units.csv), who reports (reporters.csv, optional), indicators.csv,
+/* Loads units.csv, levels.csv, who reports (reporters.csv), indicators.csv,
  * rules.csv and targets.csv from `data_dir`.  Returns NULL and writes a one-line reason ("rules.csv:7: unknown
  * indicator X.Y") into err on failure.  s1_due/s2_due are the calendar's due dates
  * as mmdd (620, 1205). */
@@ -90,19 +92,41 @@ const kh_target_t *kh_catalog_target_at(const kh_catalog_t *c, size_t i);
 const kh_unit_t *kh_catalog_unit_on(const kh_catalog_t *c, const char *code, int32_t date);
 /* Any row of `code` (latest valid_from first), or NULL: for messages about merged units. */
 const kh_unit_t *kh_catalog_unit_any(const kh_catalog_t *c, const char *code);
-/* Units of `level` whose parent is `parent` ("" for any) and in force on `date`, in
- * file order.  Fills out[] up to cap, returns the total count. */
-size_t kh_catalog_units_on(const kh_catalog_t *c, kh_level_t level, const char *parent,
+/* Units of `level` (0: any level) whose parent is `parent` ("" for any) and in force on
+ * `date`, in file order.  Fills out[] up to cap, returns the total count. */
+size_t kh_catalog_units_on(const kh_catalog_t *c, int level, const char *parent,
                            int32_t date, const kh_unit_t **out, size_t cap);
+/* The unit `code` and all its descendants in force on `date`, depth first, each unit
+ * before its children, children in file order.  Fills out[] up to cap, returns the
+ * total count (0 when `code` is not in force that day). */
+size_t kh_catalog_subtree_on(const kh_catalog_t *c, const char *code, int32_t date,
+                             const kh_unit_t **out, size_t cap);
+/* The parent in force on `date` of unit u (a row in force that day), or NULL. */
+const kh_unit_t *kh_catalog_parent_on(const kh_catalog_t *c, const kh_unit_t *u, int32_t date);
+/* The deepest level of any unit row. */
+int kh_catalog_depth(const kh_catalog_t *c);
+
+/* ---- level names (levels.csv) ---------------------------------------------------------
+ * level,name_vi,name_en,valid_from,valid_to: what the units of a level are called on a
+ * day ("Huyện/Thành phố" / "District/City" until 2025-06-30; "Xã/Phường" / "Commune/Ward"
+ * for level 2 from 2025-07-01).  Every level a unit has must be named on every day a unit
+ * of that level exists (a load error otherwise). */
+/* The name of `level` on `date`, Vietnamese (en = 0) or English (en = 1); when no row
+ * covers the day, the latest row of that level; NULL for a level nobody named. */
+const char *kh_catalog_level_name(const kh_catalog_t *c, int level, int32_t date, int en);
+/* The same name for running text: lower case in Vietnamese ("huyện/thành phố"), as
+ * written in English ("District/City"); "cấp N" / "level N" when the level is unnamed.
+ * Always writes a terminated string into out (cap > 0). */
+void kh_catalog_level_word(const kh_catalog_t *c, int level, int32_t date, int en, char *out,
+                           size_t cap);
 
 /* ---- who reports ----------------------------------------------------------------------
  * reporters.csv says which units send reports, per range of days (issue 12, item 2):
  * each row names a level of the unit tree (every unit of that level in force on the day
- * reports) or one unit code, with valid_from / valid_to like the units file.  A data
- * folder without reporters.csv keeps the first behaviour: the level-2 units (the
- * districts) report, on every day.  The day that counts is the end of the period a
+ * reports) or one unit code, with valid_from / valid_to like the units file.  The day that counts is the end of the period a
  * report covers, not the day it arrives: a late report for 2019S2 sent in 2027 is
- * judged by 31 December 2019. */
+ * judged by 31 December 2019.  A reporting unit reports for itself and every unit below
+ * it in force at the period's end (kh_catalog_subtree_on). */
 
 /* 1 when `unit` is a reporting unit in force on `yyyymmdd` (the unit exists that day and
  * a row of reporters.csv covering that day names it or its level), 0 when it is not
@@ -112,6 +136,13 @@ int kh_catalog_reports(const kh_catalog_t *c, const char *unit, int32_t yyyymmdd
  * it: it may send late reports for past periods, or reports from a coming one), 0 when it
  * never does, -1 when c or unit is NULL. */
 int kh_catalog_reports_ever(const kh_catalog_t *c, const char *unit);
+/* Every unit code that reports on some day (kh_catalog_reports_ever), once each (its first
+ * row), in unit-file order.  Fills out[] up to cap, returns the total count. */
+size_t kh_catalog_reporters_ever(const kh_catalog_t *c, const kh_unit_t **out, size_t cap);
+/* The reporting units in force on `yyyymmdd`, in unit-file order.  Fills out[] up to cap,
+ * returns the total count. */
+size_t kh_catalog_reporters_on(const kh_catalog_t *c, int32_t yyyymmdd, const kh_unit_t **out,
+                               size_t cap);
 
 /* ---- periods ------------------------------------------------------------------------ */
 typedef enum { KH_P_HALF, KH_P_YEAR, KH_P_PROGRAMME } kh_pkind_t;

@@ -1,5 +1,5 @@
 /*
- * kh_cells.c — report → cells, districts → province; see kh_cells.h.
+ * kh_cells.c — report → cells, reporting units → their ancestors; see kh_cells.h.
  */
 #include "kh_cells.h"
 #include "kh_util.h"
@@ -48,9 +48,30 @@ void kh_cells_sort(kh_cells_t *c)
         qsort(c->v, c->n, sizeof *c->v, cmp_void);
 }
 
-int kh_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, kh_cells_t *communes,
-                          kh_cells_t *district)
+/* Sorts c and folds cells of one (orgunit, indicator) into one, sums and counts added. */
+static void merge_equal(kh_cells_t *c)
 {
+    kh_cells_sort(c);
+    size_t w = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        if (w > 0 && kh_cell_cmp(&c->v[w - 1], &c->v[i]) == 0) {
+            c->v[w - 1].sum += c->v[i].sum;
+            c->v[w - 1].n += c->v[i].n;
+        } else {
+            c->v[w++] = c->v[i];
+        }
+    }
+    c->n = w;
+}
+
+int kh_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, kh_cells_t *below,
+                         kh_cells_t *own)
+{
+    kh_period_t p;
+    if (!r->period || !r->district || kh_period_parse(r->period, &p) < 0)
+        return 0;           /* nothing can be placed: the validator refused such reports */
+    int32_t end = kh_period_end(&p);
+    kh_cells_t all = {0};
     char vi[8], en[8];
     for (size_t i = 0; i < r->n_values; i++) {
         const Kh__Value *val = r->values[i];
@@ -70,16 +91,31 @@ int kh_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, kh_cells_
                 continue;
             kh_strlcpy(key, ind->code, sizeof key);
         }
-        kh_cells_t *dst = ind->level == KH_LEVEL_DISTRICT ? district : communes;
-        if (kh_cells_push(dst, val->orgunit, key, sum, 1) < 0)
-            return -1;
+        /* the unit and each unit between it and the reporting unit get the value */
+        const kh_unit_t *u = kh_catalog_unit_on(cat, val->orgunit, end);
+        const kh_unit_t *path[KH_MAX_LEVELS];
+        size_t np = 0;
+        while (u && strcmp(u->code, r->district) != 0 && np < KH_MAX_LEVELS) {
+            path[np++] = u;
+            u = kh_catalog_parent_on(cat, u, end);
+        }
+        if (!u || strcmp(u->code, r->district) != 0)
+            continue;       /* not under the reporting unit: refused by the validator */
+        for (size_t k = 0; k < np; k++)
+            if (kh_cells_push(below, path[k]->code, key, sum, 1) < 0)
+                goto out_oom;
+        if (kh_cells_push(&all, r->district, key, sum, 1) < 0)
+            goto out_oom;
     }
-    kh_cells_sort(communes);
-    /* district totals: the commune cells grouped by indicator */
-    if (kh_cells_rollup(communes, r->district, district) < 0)
-        return -1;
-    kh_cells_sort(district);
+    merge_equal(below);
+    if (kh_cells_rollup(&all, r->district, own) < 0)
+        goto out_oom;
+    kh_cells_free(&all);
+    kh_cells_sort(own);
     return 0;
+out_oom:
+    kh_cells_free(&all);
+    return -1;
 }
 
 int kh_cells_rollup(const kh_cells_t *src, const char *orgunit, kh_cells_t *dst)
@@ -108,11 +144,21 @@ out_oom:
     return -1;
 }
 
-const char *kh_cells_province(const kh_catalog_t *cat, const char *district, const char *period)
+int kh_cells_ancestors(const kh_catalog_t *cat, const char *unit, const char *period,
+                       const kh_unit_t **out, size_t cap)
 {
     kh_period_t p;
-    if (kh_period_parse(period, &p) < 0)
-        return NULL;
-    const kh_unit_t *u = kh_catalog_unit_on(cat, district, kh_period_end(&p));
-    return u && u->level == KH_LEVEL_DISTRICT ? u->parent : NULL;
+    if (!cat || !unit || !period || kh_period_parse(period, &p) < 0)
+        return -1;
+    int32_t end = kh_period_end(&p);
+    const kh_unit_t *u = kh_catalog_unit_on(cat, unit, end);
+    if (!u)
+        return -1;
+    size_t n = 0;
+    while ((u = kh_catalog_parent_on(cat, u, end)) != NULL && n < KH_MAX_LEVELS) {
+        if (n < cap)
+            out[n] = u;
+        n++;
+    }
+    return (int)n;
 }

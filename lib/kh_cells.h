@@ -4,12 +4,13 @@
  * cells (kh-aggregator counts with it; `kh-admin verify --totals` recomputes the stored
  * totals with it; tests/unit/test_cells.c drives it).
  *
- * A cell is (orgunit, indicator) → (sum, n).  Commune cells come straight from the
- * report (an option becomes "CODE=OPT" with sum 1); district cells are the sum over
- * the district's communes plus the district-level indicators; a province cell is the
- * sum of its districts' cells (kh_cells_rollup), the district being the one counted
- * revision of each district for the half-year; a score's value is sum / n.  Arrays are
- * sorted by (orgunit, indicator) so two revisions can be compared by a merge.
+ * A cell is (orgunit, indicator) → (sum, n).  Each unit's cells come straight from the
+ * report (an option becomes "CODE=OPT" with sum 1); a unit with units below it adds
+ * theirs to its own (the reporting unit's cells are every value of its subtree, by
+ * indicator); each ancestor of the reporting unit (the province, and any level between)
+ * is the sum of the cells of the reporting units under it (kh_cells_rollup), each one's
+ * counted revision for the half-year; a score's value is sum / n.  Arrays are sorted
+ * by (orgunit, indicator) so two revisions can be compared by a merge.
  */
 #ifndef KH_CELLS_H
 #define KH_CELLS_H
@@ -32,21 +33,24 @@ typedef struct {
     size_t n, cap;
 } kh_cells_t;
 
-/* Builds the commune cells (`communes`) and district cells (`district`) of report r,
- * both sorted.  Values that do not parse are skipped (the validator refused such
+/* Builds the cells of report r at the end of its period: `below` for every unit under
+ * the reporting unit (r->district) that has a value or a unit with values below it,
+ * `own` for the reporting unit itself; both sorted.  Values that do not parse, or whose
+ * unit is not under the reporting unit then, are skipped (the validator refused such
  * reports already).  Returns 0, or -1 when out of memory. */
-int kh_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, kh_cells_t *communes,
-                         kh_cells_t *district);
+int kh_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, kh_cells_t *below,
+                         kh_cells_t *own);
 /* Appends to `dst` one cell per indicator of `src` under `orgunit`: the sum of the sums
  * and of the counts of src's cells with that indicator (whatever their orgunit), in
- * indicator order (dst is not re-sorted).  Communes → district, districts → province.
+ * indicator order (dst is not re-sorted).  Reporting units → an ancestor.
  * Returns 0, or -1 when out of memory. */
 int kh_cells_rollup(const kh_cells_t *src, const char *orgunit, kh_cells_t *dst);
-/* The province a district belongs to for a half-year ("2020S2"): the parent of the
- * district unit in force at the period's end.  NULL when the period does not parse or
- * the code is no district then. */
-const char *kh_cells_province(const kh_catalog_t *cat, const char *district, const char *period);
-
+/* The ancestors of reporting unit `unit` for a half-year ("2020S2"): its parent, the
+ * parent's parent, … up to the root, as in force at the period's end.  Fills out[] up
+ * to cap and returns the count (0 for the root itself), or -1 when the period does not
+ * parse or the unit is not in force then. */
+int kh_cells_ancestors(const kh_catalog_t *cat, const char *unit, const char *period,
+                       const kh_unit_t **out, size_t cap);
 void kh_cells_free(kh_cells_t *c);
 /* Returns 0, or -1 when out of memory. */
 int kh_cells_push(kh_cells_t *c, const char *orgunit, const char *indicator, double sum,

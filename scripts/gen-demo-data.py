@@ -19,7 +19,7 @@ Also writes two revisions of 829-2020S2 into OUTDIR/extra/:
                             differs.
 (The codes and amounts are constants, whatever the seed: see FIXED_CHANGES.)
 
-The tree, the indicators and the rules come from data/ (ben_tre_units.csv,
+The tree, the indicators and the rules come from data/ (units.csv,
 indicators.csv); every rule of rules.csv holds in the 72 reports, warnings
 included.  The numbers follow the magnitudes of the shared README: about 365 000
 households and 1.29 million people in 164 communes, association members ≈ 18-20 %
@@ -116,7 +116,7 @@ def fmt_score(x):
 # ---- reference data --------------------------------------------------------------------
 
 def load_units(data):
-    with open(os.path.join(data, "ben_tre_units.csv"), encoding="utf-8-sig", newline="") as f:
+    with open(os.path.join(data, "units.csv"), encoding="utf-8-sig", newline="") as f:
         return list(csv.DictReader(f))
 
 
@@ -358,13 +358,13 @@ def main():
     ap.add_argument("outdir")
     ap.add_argument("--seed", type=int, default=2020)
     ap.add_argument("--data", default=os.path.join(here, "..", "data"),
-                    help="directory of ben_tre_units.csv and indicators.csv (default: data/)")
+                    help="directory of units.csv and indicators.csv (default: data/)")
     a = ap.parse_args()
 
     units = load_units(a.data)
     inds = load_indicators(a.data)
-    commune_inds = [i for i in inds if i["level"] == "commune"]
-    district_inds = [i for i in inds if i["level"] == "district"]
+    commune_inds = [i for i in inds if i["level"] == "3"]
+    district_inds = [i for i in inds if i["level"] == "2"]
     pre = build_communes(units, a.seed)
 
     n_reports = n_values = 0

@@ -304,9 +304,61 @@ static int load_cells(agg_t *a, const char *report_id, int64_t revision, kh_cell
 
 /* ---- applying a verdict ------------------------------------------------------------------ */
 
-static const char *province_of(agg_t *a, const char *district, const char *period)
+/* Moves the cells of ancestor `anc` by the difference between the reporting unit's old
+ * cells `od` and new cells `nd` (both sorted), per indicator (a merge of the two lists),
+ * adding each changed cell to the feed update and the audit log.  Returns 1, or 0 on a
+ * database or memory error. */
+static int move_ancestor(agg_t *a, const Kh__Report *r, const char *anc, const kh_cells_t *od,
+                         const kh_cells_t *nd, update_t *u)
 {
-    return kh_cells_province(a->cat, district, period);
+    int ok = 1;
+    size_t i = 0, j = 0;
+    while (ok && (i < od->n || j < nd->n)) {
+        int c = i >= od->n ? 1 : j >= nd->n ? -1 : strcmp(od->v[i].indicator, nd->v[j].indicator);
+        const char *ind = c < 0 ? od->v[i].indicator : nd->v[j].indicator;
+        double dsum = (c <= 0 ? -od->v[i].sum : 0) + (c >= 0 ? nd->v[j].sum : 0);
+        int64_t dn = (c <= 0 ? -(int64_t)od->v[i].n : 0) + (c >= 0 ? (int64_t)nd->v[j].n : 0);
+        if (c <= 0)
+            i++;
+        if (c >= 0)
+            j++;
+        /* the ancestor's cell before, for the audit log */
+        double b_sum = 0;
+        int64_t b_n = 0;
+        sqlite3_stmt *st = a->st_prov_get;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, anc, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            b_sum = sqlite3_column_double(st, 0);
+            b_n = sqlite3_column_int64(st, 1);
+        }
+        sqlite3_reset(st);
+        st = a->st_prov_upd;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, anc, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, dsum);
+        sqlite3_bind_int64(st, 5, dn);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+        /* read back the new cell for the feed */
+        st = a->st_prov_get;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, anc, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+        if (ok && sqlite3_step(st) == SQLITE_ROW) {
+            int64_t n = sqlite3_column_int64(st, 1);
+            double sum = sqlite3_column_double(st, 0);
+            ok = upd_add(u, r->period, anc, ind, n > 0 ? sum : 0,
+                         (uint32_t)(n > 0 ? n : 0), n <= 0) == 0;
+            if (ok && (sum != b_sum || n != b_n))
+                ok = audit_value(a, r, anc, ind, cell_json(b_n > 0, b_sum, b_n),
+                                 cell_json(n > 0, sum, n)) == 0;
+        }
+        sqlite3_reset(st);
+    }
+    return ok;
 }
 
 /* Makes r the counted revision: district cells replaced, province moved by the
@@ -315,8 +367,9 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
                              Kh__Finding **warn, size_t n_warn)
 {
     const Kh__Report *r = v->report;
-    const char *prov = province_of(a, r->district, r->period);
-    if (!prov)
+    const kh_unit_t *anc[KH_MAX_LEVELS];
+    int n_anc = kh_cells_ancestors(a->cat, r->district, r->period, anc, KH_MAX_LEVELS);
+    if (n_anc < 0)
         return 0;
     kh_cells_t oc = {0}, od = {0}, nc = {0}, nd = {0};
     update_t u = {0};
@@ -344,53 +397,9 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
         sqlite3_reset(st);
     }
     ok = ok && audit_district_cells(a, r, &od, &nd) == 0;
-    /* province totals: add new − old, per indicator (merge of two sorted lists) */
-    size_t i = 0, j = 0;
-    while (ok && (i < od.n || j < nd.n)) {
-        int c = i >= od.n ? 1 : j >= nd.n ? -1 : strcmp(od.v[i].indicator, nd.v[j].indicator);
-        const char *ind = c < 0 ? od.v[i].indicator : nd.v[j].indicator;
-        double dsum = (c <= 0 ? -od.v[i].sum : 0) + (c >= 0 ? nd.v[j].sum : 0);
-        int64_t dn = (c <= 0 ? -(int64_t)od.v[i].n : 0) + (c >= 0 ? (int64_t)nd.v[j].n : 0);
-        if (c <= 0)
-            i++;
-        if (c >= 0)
-            j++;
-        /* the province cell before, for the audit log */
-        double b_sum = 0;
-        int64_t b_n = 0;
-        sqlite3_stmt *st = a->st_prov_get;
-        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, prov, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            b_sum = sqlite3_column_double(st, 0);
-            b_n = sqlite3_column_int64(st, 1);
-        }
-        sqlite3_reset(st);
-        st = a->st_prov_upd;
-        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, prov, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 4, dsum);
-        sqlite3_bind_int64(st, 5, dn);
-        ok = sqlite3_step(st) == SQLITE_DONE;
-        sqlite3_reset(st);
-        /* read back the new province cell for the feed */
-        st = a->st_prov_get;
-        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, prov, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
-        if (ok && sqlite3_step(st) == SQLITE_ROW) {
-            int64_t n = sqlite3_column_int64(st, 1);
-            double sum = sqlite3_column_double(st, 0);
-            ok = upd_add(&u, r->period, prov, ind, n > 0 ? sum : 0,
-                         (uint32_t)(n > 0 ? n : 0), n <= 0) == 0;
-            if (ok && (sum != b_sum || n != b_n))
-                ok = audit_value(a, r, prov, ind, cell_json(b_n > 0, b_sum, b_n),
-                                 cell_json(n > 0, sum, n)) == 0;
-        }
-        sqlite3_reset(st);
-    }
+    /* every ancestor (the province, and any level between): add new − old */
+    for (int k = 0; ok && k < n_anc; k++)
+        ok = move_ancestor(a, r, anc[k]->code, &od, &nd, &u);
     if (!ok) {
         KH_ERROR("db.error", sqlite3_errmsg(a->db), "report_id", r->report_id);
         goto out;
@@ -698,10 +707,11 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
      * validator, resent forever).  Only an accepted one must name a known district. */
     if (!v || !v->report || !v->report->report_id[0] || strlen(v->report->report_id) > 64 ||
         v->report->revision == 0 ||
-        (v->accepted && !province_of(a, v->report->district, v->report->period))) {
+        (v->accepted &&
+         kh_cells_ancestors(a->cat, v->report->district, v->report->period, NULL, 0) < 0)) {
         a->malformed++;
         KH_WARN("verdict.malformed", "a VERDICT does not decode, has no id or revision, or "
-                "(accepted) names no known district");
+                "(accepted) names no unit in force at its period's end");
         if (v)
             kh__verdict__free_unpacked(v, NULL);
         return KH_APPLY_BAD;
@@ -829,8 +839,9 @@ static uint64_t max_seq(agg_t *a, uint64_t *min_out)
     return mx;
 }
 
-/* Whole state: per counted (district, period) its commune and district cells and
- * status; per period the province cells.  Returns 0, or -1 when a send failed. */
+/* Whole state: per counted (reporting unit, period) the cells of its units and its
+ * status; per period the cells of the reporting units' ancestors.  Returns 0, or -1 when
+ * a send failed. */
 static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
 {
     sqlite3_stmt *st;
@@ -874,8 +885,10 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
             kh__findings__free_unpacked(wl, NULL);
     }
     sqlite3_finalize(st);
-    if (rc < 0 || sqlite3_prepare_v2(a->db, "SELECT period,orgunit,indicator,sum,n FROM total "
-                                            "WHERE n > 0 ORDER BY period", -1,
+    if (rc < 0 || sqlite3_prepare_v2(a->db, "SELECT period,orgunit,indicator,sum,n FROM total t "
+                                            "WHERE n > 0 AND NOT EXISTS (SELECT 1 FROM "
+                                            "counted c WHERE c.period=t.period AND "
+                                            "c.district=t.orgunit) ORDER BY period", -1,
                                      &st, NULL) != SQLITE_OK)
         return -1;
     update_t u = {0};
@@ -891,10 +904,7 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
             upd_free(&u);
         }
         if (more && rc == 0) {
-            const kh_unit_t *unit =
-                kh_catalog_unit_any(a->cat, (const char *)sqlite3_column_text(st, 1));
-            if (!unit || unit->level != KH_LEVEL_PROVINCE)
-                continue;              /* district cells went with their reports */
+            /* (the reporting units' own cells went with their reports above) */
             snprintf(period, sizeof period, "%s", p);
             if (upd_add(&u, period, (const char *)sqlite3_column_text(st, 1),
                         (const char *)sqlite3_column_text(st, 2), sqlite3_column_double(st, 3),

@@ -21,8 +21,10 @@
 typedef struct {
     char period[8];                     /* canonical "YYYYSn" */
     kh_period_t p;
-    const kh_unit_t *district;
-    const kh_unit_t **units;            /* communes in unit-file order, then the district */
+    const kh_catalog_t *cat;
+    int32_t end;                        /* the period's last day */
+    const kh_unit_t *district;          /* the reporting unit */
+    const kh_unit_t **units;            /* the units below it (depth first), then itself */
     size_t n_units;
     const kh_indicator_t **inds;        /* indicators of this half, catalogue order */
     size_t n_inds;
@@ -49,25 +51,30 @@ static int tpl_build(const kh_catalog_t *c, const char *district, const char *pe
     snprintf(t->period, sizeof t->period, "%04dS%d", t->p.year, t->p.half);
     int32_t end = kh_period_end(&t->p);
     const kh_unit_t *d = district ? kh_catalog_unit_on(c, district, end) : NULL;
-    if (!d || d->level != KH_LEVEL_DISTRICT) {
-        snprintf(err, errlen, "không có huyện mã '%.20s' trong danh mục đơn vị tại %d-%02d-%02d / "
-                 "unknown district '%.20s' on %d-%02d-%02d", district ? district : "",
+    if (!d || kh_catalog_reports(c, d->code, end) != 1) {
+        snprintf(err, errlen, "mã '%.20s' không phải là đơn vị báo cáo vào ngày %d-%02d-%02d: "
+                 "hãy kiểm tra mã đơn vị / '%.20s' is not a reporting unit on %d-%02d-%02d: "
+                 "check the unit code", district ? district : "",
                  end / 10000, end / 100 % 100, end % 100, district ? district : "",
                  end / 10000, end / 100 % 100, end % 100);
         return 2;
     }
+    t->cat = c;
+    t->end = end;
     t->district = d;
-    size_t nc = kh_catalog_units_on(c, KH_LEVEL_COMMUNE, d->code, end, NULL, 0);
+    size_t nu = kh_catalog_subtree_on(c, d->code, end, NULL, 0);
     size_t ni = kh_catalog_indicator_count(c);
-    t->units = calloc(nc + 1, sizeof *t->units);
+    t->units = calloc(nu ? nu : 1, sizeof *t->units);
     t->inds = calloc(ni ? ni : 1, sizeof *t->inds);
     if (!t->units || !t->inds) {
         tpl_free(t);
         snprintf(err, errlen, "hết bộ nhớ / out of memory");
         return -1;
     }
-    t->n_units = kh_catalog_units_on(c, KH_LEVEL_COMMUNE, d->code, end, t->units, nc);
-    t->units[t->n_units++] = d;
+    /* the subtree has the reporting unit first: move it to the last row */
+    t->n_units = kh_catalog_subtree_on(c, d->code, end, t->units, nu);
+    memmove(t->units, t->units + 1, (t->n_units - 1) * sizeof *t->units);
+    t->units[t->n_units - 1] = d;
     for (size_t i = 0; i < ni; i++) {
         const kh_indicator_t *ind = kh_catalog_indicator_at(c, i);
         if (t->p.half == 1 ? ind->in_s1 : ind->in_s2)
@@ -79,7 +86,7 @@ static int tpl_build(const kh_catalog_t *c, const char *district, const char *pe
 /* Whether the cell of unit u and indicator ind is to be filled. */
 static int applies(const kh_unit_t *u, const kh_indicator_t *ind)
 {
-    return (u->level == KH_LEVEL_DISTRICT) == (ind->level == KH_LEVEL_DISTRICT);
+    return u->level == ind->level;
 }
 
 /* ---- CSV ------------------------------------------------------------------------------- */
@@ -222,9 +229,16 @@ static int xlsx_instructions(lxw_workbook *wb, const tpl_t *t, lxw_format *bold,
              t->period, t->p.half == 1 ? "đầu" : "cuối", t->p.year);
     worksheet_write_string(ws, r++, 0, line, bold);
     r++;
-    static const char *const steps[][2] = {
-        {"Cách điền", "Trang \"Báo cáo\": mỗi xã, phường, thị trấn một dòng; dòng cuối là số liệu "
-                      "của cấp huyện. Ô tô xám là chỉ tiêu không áp dụng cho đơn vị đó: để trống."},
+    char how[512];
+    if (t->n_units > 1)
+        snprintf(how, sizeof how, "Trang \"Báo cáo\": mỗi đơn vị trực thuộc %s một dòng; dòng "
+                 "cuối là số liệu của chính %s. Ô tô xám là chỉ tiêu không áp dụng cho đơn vị "
+                 "đó: để trống.", t->district->name, t->district->name);
+    else
+        snprintf(how, sizeof how, "Trang \"Báo cáo\": một dòng, số liệu của %s. Ô tô xám là "
+                 "chỉ tiêu không áp dụng: để trống.", t->district->name);
+    const char *const steps[][2] = {
+        {"Cách điền", how},
         {"", "Không sửa dòng 1 (mã chỉ tiêu) và các cột Kỳ báo cáo, Mã đơn vị. Dòng 2 và cột Tên "
              "đơn vị chỉ để đọc."},
         {"", "Mọi chỉ tiêu của kỳ này đều bắt buộc: ô bỏ trống được coi là chưa báo cáo và "
@@ -278,7 +292,9 @@ static int xlsx_instructions(lxw_workbook *wb, const tpl_t *t, lxw_format *bold,
         const kh_indicator_t *ind = t->inds[j];
         worksheet_write_string(ws, r, 0, ind->code, NULL);
         worksheet_write_string(ws, r, 1, ind->name_vi ? ind->name_vi : "", wrap);
-        worksheet_write_string(ws, r, 2, ind->level == KH_LEVEL_DISTRICT ? "huyện" : "xã", NULL);
+        char lw[128];
+        kh_catalog_level_word(t->cat, ind->level, t->end, 0, lw, sizeof lw);
+        worksheet_write_string(ws, r, 2, lw, NULL);
         worksheet_write_string(ws, r, 3, vtype_vi(ind->vtype), NULL);
         worksheet_write_string(ws, r, 4, ind->unit ? ind->unit : "", NULL);
     }
@@ -356,15 +372,16 @@ static int write_xlsx(const tpl_t *t, const char *path)
             if (!applies(t->units[i], t->inds[j]))
                 worksheet_write_blank(ws, r, (lxw_col_t)(3 + j), na);
     }
-    /* input checks on the cells to fill: commune rows, then the district row */
-    lxw_row_t first = 2, last_commune = (lxw_row_t)(2 + t->n_units - 2),
-              drow = (lxw_row_t)(2 + t->n_units - 1);
-    for (size_t j = 0; j < t->n_inds; j++) {
-        lxw_col_t col = (lxw_col_t)(3 + j);
-        if (t->inds[j]->level == KH_LEVEL_DISTRICT)
-            xlsx_validation(ws, t->inds[j], drow, drow, col);
-        else if (t->n_units > 1)
-            xlsx_validation(ws, t->inds[j], first, last_commune, col);
+    /* input checks on the cells to fill, per run of rows of one level */
+    for (size_t i = 0; i < t->n_units;) {
+        size_t k = i + 1;
+        while (k < t->n_units && t->units[k]->level == t->units[i]->level)
+            k++;
+        for (size_t j = 0; j < t->n_inds; j++)
+            if (applies(t->units[i], t->inds[j]))
+                xlsx_validation(ws, t->inds[j], (lxw_row_t)(2 + i), (lxw_row_t)(2 + k - 1),
+                                (lxw_col_t)(3 + j));
+        i = k;
     }
     worksheet_freeze_panes(ws, 2, 3);
     worksheet_activate(ws);

@@ -67,7 +67,6 @@ static const char *const migrations[] = {
     KH_OUTBOX_EXPIRY("collector"),
 };
 
-#define MAX_DISTRICTS 64        /* districts of one province in force at once */
 #define MAX_PERIODS 40          /* half-years checked per tick (the latest ones) */
 #define MAX_RETRY_STEPS 16
 #define DELIVER_TICK_MS 500
@@ -227,19 +226,25 @@ out:
     return rc;
 }
 
-/* The districts in force at the end of p with what is known of their reports.
- * codes must hold MAX_DISTRICTS entries.  Returns the count, or -1 on a database error. */
+/* The reporting units of period p (reporters.csv, in force at its end) with what is known
+ * of their reports, into *d_out and *codes_out (malloc'd; the caller frees both).
+ * Returns the count, or -1 on a database error or when out of memory. */
 static int period_state(notifier_t *nt, const char *period, const kh_period_t *p,
-                        nt_district_t *d, char (*codes)[KH_CODE_MAX])
+                        nt_district_t **d_out, char (**codes_out)[KH_CODE_MAX])
 {
-    const kh_unit_t *units[MAX_DISTRICTS];
-    size_t n = kh_catalog_units_on(nt->cat, KH_LEVEL_DISTRICT, "", kh_period_end(p), units,
-                                   MAX_DISTRICTS);
-    if (n > MAX_DISTRICTS) {
-        KH_WARN("notify.districts", "more districts in force than the notifier tracks: only "
-                "the first 64 are checked", "period", period);
-        n = MAX_DISTRICTS;
+    int32_t end = kh_period_end(p);
+    size_t n = kh_catalog_reporters_on(nt->cat, end, NULL, 0);
+    const kh_unit_t **units = calloc(n ? n : 1, sizeof *units);
+    nt_district_t *d = calloc(n ? n : 1, sizeof *d);
+    char (*codes)[KH_CODE_MAX] = calloc(n ? n : 1, sizeof *codes);
+    *d_out = d;
+    *codes_out = codes;
+    if (!units || !d || !codes) {
+        free(units);
+        KH_ERROR("notify.oom", "out of memory listing the reporting units", "period", period);
+        return -1;
     }
+    kh_catalog_reporters_on(nt->cat, end, units, n);
     sqlite3_stmt *st = nt->st_rep_get;
     for (size_t i = 0; i < n; i++) {
         kh_strlcpy(codes[i], units[i]->code, KH_CODE_MAX);
@@ -253,9 +258,12 @@ static int period_state(notifier_t *nt, const char *period, const kh_period_t *p
             d[i].counted = sqlite3_column_int(st, 0) != 0;
         }
         sqlite3_reset(st);
-        if (step != SQLITE_ROW && step != SQLITE_DONE)
+        if (step != SQLITE_ROW && step != SQLITE_DONE) {
+            free(units);
             return -1;
+        }
     }
+    free(units);
     return (int)n;
 }
 
@@ -263,16 +271,20 @@ static int period_state(notifier_t *nt, const char *period, const kh_period_t *p
  * complete one).  Inside a transaction.  Returns 0 or -1. */
 static int check_period(notifier_t *nt, kh_period_t p, int32_t day, int complete_only)
 {
-    char period[8], codes[MAX_DISTRICTS][KH_CODE_MAX], id[NOTICE_ID_MAX];
-    nt_district_t d[MAX_DISTRICTS];
-    nt_due_t due_list[2 * MAX_DISTRICTS + 1];
+    char period[8], id[NOTICE_ID_MAX];
+    char (*codes)[KH_CODE_MAX] = NULL;
+    nt_district_t *d = NULL;
+    nt_due_t *due_list = NULL;
+    int rc = -1;
     nt_period_str(p, period, sizeof period);
-    int n = period_state(nt, period, &p, d, codes);
+    int n = period_state(nt, period, &p, &d, &codes);
     if (n < 0)
-        return -1;
+        goto out;
+    size_t cap = 2 * (size_t)n + 1;
+    if (!(due_list = malloc(cap * sizeof *due_list)))
+        goto out;
     int32_t due = kh_period_due(nt->cat, &p);
-    size_t k = nt_due_notices(&nt->pol, day, due, d, (size_t)n, due_list,
-                              sizeof due_list / sizeof *due_list);
+    size_t k = nt_due_notices(&nt->pol, day, due, d, (size_t)n, due_list, cap);
     for (size_t i = 0; i < k; i++) {
         nt_kind_t kind = due_list[i].kind;
         if (complete_only && kind != NT_COMPLETE)
@@ -283,9 +295,14 @@ static int check_period(notifier_t *nt, kh_period_t p, int32_t day, int complete
                             .today = day, .n_districts = (size_t)n};
         if (nt_notice_id(kind, period, code, 0, id, sizeof id) < 0 ||
             make_notice(nt, kind, id, &a) < 0)
-            return -1;
+            goto out;
     }
-    return 0;
+    rc = 0;
+out:
+    free(due_list);
+    free(codes);
+    free(d);
+    return rc;
 }
 
 /* What an event tells about reports: `reported`, then late report, warnings and

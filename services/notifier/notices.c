@@ -242,9 +242,10 @@ int nt_texts(nt_kind_t k, const nt_text_args_t *a, char *vi, size_t vi_cap, char
                  a->first_code ? a->first_code : "", a->first_en ? a->first_en : "");
         return texts_done(vi, en);
     case NT_COMPLETE:
-        snprintf(vi, vi_cap, "Đủ báo cáo: cả %zu huyện, thành phố đã có báo cáo kỳ %s được "
-                 "tổng hợp.", a->n_districts, a->period);
-        snprintf(en, en_cap, "Period complete: all %zu districts have a counted %s report.",
+        snprintf(vi, vi_cap, "Đủ báo cáo: cả %zu đơn vị báo cáo đã có báo cáo kỳ %s được "
+                 "tổng hợp; bảng tổng hợp của tỉnh đã đầy đủ.", a->n_districts, a->period);
+        snprintf(en, en_cap, "Period complete: all %zu reporting units have a counted %s report; "
+                 "the province's summary is whole.",
                  a->n_districts, a->period);
         return texts_done(vi, en);
     }

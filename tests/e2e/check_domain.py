@@ -44,7 +44,7 @@ def in_force(u, date):
 def level_label(level, date):
     c = Counter()
     order = []
-    for u in read_csv(os.path.join(DATA, "ben_tre_units.csv")):
+    for u in read_csv(os.path.join(DATA, "units.csv")):
         if u["level"] == level and in_force(u, date):
             if u["type"] not in c:
                 order.append(u["type"])
@@ -113,7 +113,7 @@ def workbook(date, path):
         if ">%s<" % label not in shared:
             bad.append("no column headed %r" % label)
     longest = 0
-    for u in read_csv(os.path.join(DATA, "ben_tre_units.csv")):
+    for u in read_csv(os.path.join(DATA, "units.csv")):
         if u["level"] in ("1", "2") and in_force(u, date):
             longest = max(longest, len(u["name"]))
             if ">%s<" % u["name"] not in shared:

@@ -10,7 +10,7 @@ except for score indicators (data/indicators.csv), whose mean may happen to be w
 other numbers match within 0.005 absolute or relative; anything else as text.
 
 Ignored in ACTUAL (the oracle does not compute them): indicators starting with
-`TL.` or `COMPLETENESS.`, rows of commune-level units (data/ben_tre_units.csv) and
+`TL.` or `COMPLETENESS.`, rows of commune-level units (data/units.csv) and
 rows whose period is not a half-year (year and programme roll-ups).  An option
 count (`CODE=OPT`) of 0 on one side matches a missing row on the other.
 
@@ -79,7 +79,7 @@ def main():
     ap.add_argument("actual")
     a = ap.parse_args()
 
-    with open(os.path.join(a.data, "ben_tre_units.csv"), encoding="utf-8-sig", newline="") as f:
+    with open(os.path.join(a.data, "units.csv"), encoding="utf-8-sig", newline="") as f:
         communes = {u["code"] for u in csv.DictReader(f) if u["level"] == "3"}
     with open(os.path.join(a.data, "indicators.csv"), encoding="utf-8-sig", newline="") as f:
         scores = {i["code"] for i in csv.DictReader(f) if i["value_type"] == "score"}

@@ -42,7 +42,7 @@ def main():
     ap.add_argument("period")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
-    units = read_csv(os.path.join(a.data, "ben_tre_units.csv"))
+    units = read_csv(os.path.join(a.data, "units.csv"))
     province = next(u["code"] for u in units if u["level"] == "1")
     district_of = {u["code"]: u["parent_code"] for u in units if u["level"] == "3"}
     hs = halves(a.period)

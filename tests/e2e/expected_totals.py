@@ -18,7 +18,7 @@ district code) and for the province (orgunit = 83).
 
 Numbers are printed as integers, scores with at most 2 decimals (%.2f without
 trailing zeros).  A file's district is the district its units belong to
-(data/ben_tre_units.csv); when several files have the same district and period,
+(data/units.csv); when several files have the same district and period,
 the last one on the command line wins (a later revision).  Half-years only.
 """
 import argparse
@@ -67,7 +67,7 @@ def main():
 
     vtype = {r["code"]: r["value_type"] for r in read_csv(os.path.join(a.data, "indicators.csv"))}
     district_of = {}
-    for u in read_csv(os.path.join(a.data, "ben_tre_units.csv")):
+    for u in read_csv(os.path.join(a.data, "units.csv")):
         if u["level"] == "2":
             district_of[u["code"]] = u["code"]
         elif u["level"] == "3":

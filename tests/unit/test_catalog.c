@@ -146,7 +146,7 @@ static Kh__Report *valid_report(const char *district, const char *period, size_t
     assert_int_equal(kh_period_parse(period, &p), 0);
     int32_t end = kh_period_end(&p);
     const kh_unit_t *units[64];
-    size_t n = kh_catalog_units_on(g_cat, KH_LEVEL_COMMUNE, district, end, units, 64);
+    size_t n = kh_catalog_units_on(g_cat, 3, district, end, units, 64);
     assert_true(n > 0 && n <= 64);
     if (n_communes)
         *n_communes = n;
@@ -155,7 +155,7 @@ static Kh__Report *valid_report(const char *district, const char *period, size_t
     for (size_t k = 0; k < n; k++)
         for (size_t j = 0; j < ni; j++) {
             const kh_indicator_t *d = kh_catalog_indicator_at(g_cat, j);
-            if (d->level != KH_LEVEL_COMMUNE || !(p.half == 1 ? d->in_s1 : d->in_s2))
+            if (d->level != 3 || !(p.half == 1 ? d->in_s1 : d->in_s2))
                 continue;
             const char *raw = default_raw(d->code);
             if (!raw)
@@ -164,7 +164,7 @@ static Kh__Report *valid_report(const char *district, const char *period, size_t
         }
     for (size_t j = 0; j < ni; j++) {
         const kh_indicator_t *d = kh_catalog_indicator_at(g_cat, j);
-        if (d->level != KH_LEVEL_DISTRICT || !(p.half == 1 ? d->in_s1 : d->in_s2))
+        if (d->level != 2 || !(p.half == 1 ? d->in_s1 : d->in_s2))
             continue;
         const char *raw = default_raw(d->code);
         if (!raw)
@@ -276,23 +276,23 @@ static void test_unit_tree_dates(void **state)
     assert_null(kh_catalog_unit_any(g_cat, "99999"));
 
     /* 164 communes before the merger, 157 after; per district as in the README. */
-    assert_int_equal(kh_catalog_units_on(g_cat, KH_LEVEL_COMMUNE, "", 20191231, NULL, 0), 164);
-    assert_int_equal(kh_catalog_units_on(g_cat, KH_LEVEL_COMMUNE, "", 20200201, NULL, 0), 157);
-    assert_int_equal(kh_catalog_units_on(g_cat, KH_LEVEL_DISTRICT, "83", 20200201, NULL, 0), 9);
+    assert_int_equal(kh_catalog_units_on(g_cat, 3, "", 20191231, NULL, 0), 164);
+    assert_int_equal(kh_catalog_units_on(g_cat, 3, "", 20200201, NULL, 0), 157);
+    assert_int_equal(kh_catalog_units_on(g_cat, 2, "83", 20200201, NULL, 0), 9);
     static const struct { const char *code; size_t before, after; } per[] = {
         { "829", 17, 14 }, { "831", 22, 21 }, { "832", 11, 11 }, { "833", 17, 16 },
         { "834", 22, 21 }, { "835", 20, 20 }, { "836", 24, 23 }, { "837", 18, 18 },
         { "838", 13, 13 },
     };
     for (size_t i = 0; i < sizeof per / sizeof per[0]; i++) {
-        assert_int_equal(kh_catalog_units_on(g_cat, KH_LEVEL_COMMUNE, per[i].code, 20191231,
+        assert_int_equal(kh_catalog_units_on(g_cat, 3, per[i].code, 20191231,
                                              NULL, 0), per[i].before);
-        assert_int_equal(kh_catalog_units_on(g_cat, KH_LEVEL_COMMUNE, per[i].code, 20200630,
+        assert_int_equal(kh_catalog_units_on(g_cat, 3, per[i].code, 20200630,
                                              NULL, 0), per[i].after);
     }
     /* out[] is filled up to cap, in file order; the total is still returned. */
     const kh_unit_t *two[2];
-    assert_int_equal(kh_catalog_units_on(g_cat, KH_LEVEL_COMMUNE, "829", 20200630, two, 2), 14);
+    assert_int_equal(kh_catalog_units_on(g_cat, 3, "829", 20200630, two, 2), 14);
     assert_string_equal(two[0]->code, "28756");
     assert_string_equal(two[1]->code, "28757");
 }
@@ -1017,15 +1017,17 @@ static void test_commune_of_another_district(void **state)
     assert_int_equal(f.n, 1);
     assert_string_equal(x->orgunit, "28801");
     assert_string_equal(x->message_vi, "Thị trấn Châu Thành (28801) thuộc Huyện Châu Thành, "
-                        "không thuộc Thành phố Bến Tre");
+                        "không thuộc Thành phố Bến Tre: hãy xoá các dòng này, đơn vị đó do nơi "
+                        "khác báo cáo");
     assert_string_equal(x->message_en, "Thị trấn Châu Thành (28801) belongs to Huyện Châu Thành, "
-                        "not to Thành phố Bến Tre");
+                        "not to Thành phố Bến Tre: delete these rows, another unit reports for "
+                        "it");
     kh_findings_clear(&f);
     /* Another district's code used as a unit is not a commune of this one either. */
     report_remove(r, "28801", NULL);
     report_add(r, "831", "TT.TIN_BAI", "3");
     x = expect_one(&f, r, "OTHER_DISTRICT", 1);
-    assert_contains(x->message_en, "Huyện Châu Thành (831) is not a commune of Thành phố Bến Tre");
+    assert_contains(x->message_en, "Huyện Châu Thành (831) belongs to Tỉnh Bến Tre, not to Thành phố Bến Tre");
     kh_findings_clear(&f);
     report_free(r);
 }
@@ -1078,11 +1080,13 @@ static void test_wrong_level(void **state)
     assert_int_equal(errors, 2);
     assert_int_equal(count_code(&f, "WRONG_LEVEL"), 2);
     assert_string_equal(f.items[0]->indicator, "HO.TONG");
-    assert_contains(f.items[0]->message_vi, "là chỉ tiêu cấp xã");
-    assert_contains(f.items[0]->message_en, "commune-level indicator");
+    /* the level names come from levels.csv, lower case in Vietnamese */
+    assert_contains(f.items[0]->message_vi, "là chỉ tiêu cấp xã/phường/thị trấn");
+    assert_contains(f.items[0]->message_vi, "không theo Thành phố Bến Tre (829) (cấp huyện/thành phố)");
+    assert_contains(f.items[0]->message_en, "is reported per Commune/Ward/Township (level 3)");
     assert_string_equal(f.items[1]->indicator, "TT.TIN_BAI");
-    assert_contains(f.items[1]->message_vi, "là chỉ tiêu cấp huyện");
-    assert_contains(f.items[1]->message_en, "not for Phường Phú Khương (28756)");
+    assert_contains(f.items[1]->message_vi, "là chỉ tiêu cấp huyện/thành phố");
+    assert_contains(f.items[1]->message_en, "not under Phường Phú Khương (28756)");
     kh_findings_clear(&f);
     report_free(r);
 }
@@ -1112,20 +1116,34 @@ static void test_periods_in_reports(void **state)
     kh_findings_clear(&f);
     report_free(r);
 
-    /* The future: a half-year that has not begun. */
-    r = valid_report("829", "2030S1", NULL);
-    const Kh__Finding *x = expect_one(&f, r, "PERIOD_FUTURE", 1);
-    assert_string_equal(x->message_vi, "Kỳ báo cáo 2030S1 chưa bắt đầu (bắt đầu từ 01/01/2030, "
-                        "hôm nay là 01/01/2025)");
-    assert_string_equal(x->message_en, "Period 2030S1 has not started yet (it starts on "
-                        "2030-01-01; today is 2025-01-01)");
+    /* The future: a half-year that has not begun (829 reports in 2020: reporters.csv). */
+    r = valid_report("829", "2020S2", NULL);
+    assert_int_equal(kh_validate(g_cat, r, 20200101, NULL, NULL, &f), 1);
+    assert_int_equal(f.n, 1);
+    const Kh__Finding *x = find_code(&f, "PERIOD_FUTURE");
+    assert_non_null(x);
+    assert_string_equal(x->message_vi, "Kỳ báo cáo 2020S2 chưa bắt đầu (bắt đầu từ 01/07/2020, "
+                        "hôm nay là 01/01/2020)");
+    assert_string_equal(x->message_en, "Period 2020S2 has not started yet (it starts on "
+                        "2020-07-01; today is 2020-01-01)");
+    kh_findings_clear(&f);
+    report_free(r);
+    /* A period after the reporting unit's last one (reporters.csv): refused by name. */
+    r = valid_report("829", "2020S2", NULL);
+    free(r->period);
+    r->period = strdup("2021S1");
+    assert_true(kh_validate(g_cat, r, TODAY, NULL, NULL, &f) >= 1);
+    x = find_code(&f, "UNKNOWN_DISTRICT");
+    assert_non_null(x);
+    assert_string_equal(x->message_en, "\"829\" is not a reporting unit on 2021-06-30 (the end "
+                        "of period 2021S1): check the unit code of the report");
     kh_findings_clear(&f);
     report_free(r);
     /* An S2 report is due on 5 December, before the half-year ends: accepted. */
-    r = valid_report("829", "2024S2", NULL);
-    assert_int_equal(kh_validate(g_cat, r, 20241205, NULL, NULL, &f), 0);
+    r = valid_report("829", "2020S2", NULL);
+    assert_int_equal(kh_validate(g_cat, r, 20201205, NULL, NULL, &f), 0);
     kh_findings_clear(&f);
-    assert_int_equal(kh_validate(g_cat, r, 20240630, NULL, NULL, &f), 1);
+    assert_int_equal(kh_validate(g_cat, r, 20200630, NULL, NULL, &f), 1);
     assert_int_equal(count_code(&f, "PERIOD_FUTURE"), 1);
     kh_findings_clear(&f);
     report_free(r);
@@ -1143,9 +1161,9 @@ static void test_unknown_district(void **state)
         size_t errors = kh_validate(g_cat, r, TODAY, NULL, NULL, &f);
         assert_int_equal(count_code(&f, "UNKNOWN_DISTRICT"), 1);
         assert_int_equal(errors, 1);   /* units are not judged against an unknown district */
-        char want[64];
-        snprintf(want, sizeof want, "\"%s\" is not a district-level unit in force on 2019-06-30",
-                 bad[i]);
+        char want[256];
+        snprintf(want, sizeof want, "\"%s\" is not a reporting unit on 2019-06-30 (the end of "
+                 "period 2019S1): check the unit code of the report", bad[i]);
         assert_string_equal(find_code(&f, "UNKNOWN_DISTRICT")->message_en, want);
         kh_findings_clear(&f);
         report_free(r);
@@ -1296,12 +1314,17 @@ static const char *UNITS_OK =
     "28777,Phường An Hội,phuong,3,829,2020-02-01,,\n";
 static const char *INDS_OK =
     "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
-    "HO.TONG,4,commune,count,,last,S1 S2,Tổng số hộ gia đình,Households,hộ\n"
-    "GDHT.DANG_KY,4,commune,count,,last,S1 S2,\"Hộ đăng ký, \"\"GĐHT\"\"\",Registered,hộ\n"
-    "CDX.XEP_LOAI,4,commune,option,TOT KHA TB CHUA,last,S2,Xếp loại,Rating,\n";
+    "HO.TONG,4,3,count,,last,S1 S2,Tổng số hộ gia đình,Households,hộ\n"
+    "GDHT.DANG_KY,4,3,count,,last,S1 S2,\"Hộ đăng ký, \"\"GĐHT\"\"\",Registered,hộ\n"
+    "CDX.XEP_LOAI,4,3,option,TOT KHA TB CHUA,last,S2,Xếp loại,Rating,\n";
+static const char *LEVELS_OK =
+    "level,name_vi,name_en,valid_from,valid_to\n"
+    "1,Tỉnh,Province,,\n2,Huyện/Thành phố,District/City,,\n3,Xã/Phường,Commune/Ward,,\n";
+static const char *REPORTERS_OK =
+    "level,unit,valid_from,valid_to,note\n2,,,,the districts\n";
 static const char *RULES_OK =
     "id,severity,level,periods,rule,message_vi,message_en\n"
-    "R01,error,commune,S1 S2,GDHT.DANG_KY <= HO.TONG,Vượt tổng số hộ,Exceeds households\n";
+    "R01,error,3,S1 S2,GDHT.DANG_KY <= HO.TONG,Vượt tổng số hộ,Exceeds households\n";
 static const char *TARGETS_OK =
     "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
     "TL.GDHT,Tỷ lệ,Share,GDHT.DANG_KY,HO.TONG,70,60,QĐ 281\n";
@@ -1316,7 +1339,7 @@ static void write_file(const char *dir, const char *name, const char *text)
     assert_int_equal(fclose(fp), 0);
 }
 
-/* Writes a data set (NULL = the good version of a file; reporters NULL = no reporters.csv)
+/* Writes a data set (NULL = the good version of a file; levels.csv is always the good one)
  * and tries to load it. */
 static kh_catalog_t *load_set_rep(const char *units, const char *inds, const char *rules,
                                   const char *targets, const char *reporters, char *err,
@@ -1324,16 +1347,16 @@ static kh_catalog_t *load_set_rep(const char *units, const char *inds, const cha
 {
     char dir[] = "/tmp/kh_catalog_test.XXXXXX";
     assert_non_null(mkdtemp(dir));
-    write_file(dir, "ben_tre_units.csv", units ? units : UNITS_OK);
+    write_file(dir, "units.csv", units ? units : UNITS_OK);
     write_file(dir, "indicators.csv", inds ? inds : INDS_OK);
     write_file(dir, "rules.csv", rules ? rules : RULES_OK);
     write_file(dir, "targets.csv", targets ? targets : TARGETS_OK);
-    if (reporters)
-        write_file(dir, "reporters.csv", reporters);
+    write_file(dir, "reporters.csv", reporters ? reporters : REPORTERS_OK);
+    write_file(dir, "levels.csv", LEVELS_OK);
     kh_catalog_t *c = kh_catalog_load(dir, 620, 1205, err, errlen);
-    static const char *names[] = { "ben_tre_units.csv", "indicators.csv", "rules.csv",
-                                   "targets.csv", "reporters.csv" };
-    for (size_t i = 0; i < 5; i++) {
+    static const char *names[] = { "units.csv", "indicators.csv", "rules.csv",
+                                   "targets.csv", "reporters.csv", "levels.csv" };
+    for (size_t i = 0; i < 6; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         unlink(path);
@@ -1393,7 +1416,7 @@ static void test_long_rule_message(void **state)
     char *rules = malloc(cap);
     assert_non_null(rules);
     o += (size_t)snprintf(rules + o, cap - o, "id,severity,level,periods,rule,message_vi,"
-                          "message_en\nR01,error,commune,S1 S2,GDHT.DANG_KY <= HO.TONG,");
+                          "message_en\nR01,error,3,S1 S2,GDHT.DANG_KY <= HO.TONG,");
     for (int i = 0; i < 1300; i++)
         o += (size_t)snprintf(rules + o, cap - o, "ệ");
     snprintf(rules + o, cap - o, ",Too many\n");
@@ -1428,31 +1451,31 @@ static const lcase_t load_cases[] = {
     /* rule naming an unknown indicator */
     { NULL, NULL,
       "id,severity,level,periods,rule,message_vi,message_en\n"
-      "R01,error,commune,S1 S2,GDHT.DANG_KY <= HO.TONG,a,b\n"
-      "R02,error,commune,S1 S2,HO.TONGX > 0,a,b\n", NULL,
+      "R01,error,3,S1 S2,GDHT.DANG_KY <= HO.TONG,a,b\n"
+      "R02,error,3,S1 S2,HO.TONGX > 0,a,b\n", NULL,
       "rules.csv:3: ", "unknown indicator HO.TONGX" },
     /* rule that does not parse */
     { NULL, NULL,
       "id,severity,level,periods,rule,message_vi,message_en\n"
-      "R01,error,commune,S1 S2,GDHT.DANG_KY <=,a,b\n", NULL,
+      "R01,error,3,S1 S2,GDHT.DANG_KY <=,a,b\n", NULL,
       "rules.csv:2: ", "expected a number" },
     /* rule with an option that does not exist */
     { NULL, NULL,
       "id,severity,level,periods,rule,message_vi,message_en\n"
-      "R15,warning,commune,S2,CDX.XEP_LOAI != XUAT_SAC,a,b\n", NULL,
+      "R15,warning,3,S2,CDX.XEP_LOAI != XUAT_SAC,a,b\n", NULL,
       "rules.csv:2: ", "XUAT_SAC is not an option of CDX.XEP_LOAI" },
     /* rule in S1 on an indicator reported only in S2 */
     { NULL, NULL,
       "id,severity,level,periods,rule,message_vi,message_en\n"
-      "R15,warning,commune,S1 S2,CDX.XEP_LOAI != NONE,a,b\n", NULL,
+      "R15,warning,3,S1 S2,CDX.XEP_LOAI != NONE,a,b\n", NULL,
       "rules.csv:2: ", "not reported in every half-year" },
     /* bad severity, duplicate id */
     { NULL, NULL,
       "id,severity,level,periods,rule,message_vi,message_en\n"
-      "R01,fatal,commune,S1 S2,HO.TONG > 0,a,b\n", NULL, "rules.csv:2: ", "severity" },
+      "R01,fatal,3,S1 S2,HO.TONG > 0,a,b\n", NULL, "rules.csv:2: ", "severity" },
     { NULL, NULL,
       "id,severity,level,periods,rule,message_vi,message_en\n"
-      "R01,error,commune,S1 S2,HO.TONG > 0,a,b\nR01,error,commune,S1,HO.TONG > 1,a,b\n", NULL,
+      "R01,error,3,S1 S2,HO.TONG > 0,a,b\nR01,error,3,S1,HO.TONG > 1,a,b\n", NULL,
       "rules.csv:3: ", "already defined on line 2" },
     /* cycle in the unit tree */
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
@@ -1460,77 +1483,77 @@ static const lcase_t load_cases[] = {
       "829,A,huyen,2,831,,,\n"
       "831,B,huyen,2,832,,,\n"
       "832,C,huyen,2,829,,,\n", NULL, NULL, NULL,
-      "ben_tre_units.csv:", "cycle in the unit tree: 829 → 831 → 832 → 829" },
+      "units.csv:", "cycle in the unit tree: 829 → 831 → 832 → 829" },
     /* a unit its own parent */
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
       "83,Tỉnh,tinh,1,,,,\n829,A,huyen,2,829,,,\n", NULL, NULL, NULL,
-      "ben_tre_units.csv:3: ", "cycle in the unit tree: 829 → 829" },
+      "units.csv:3: ", "cycle in the unit tree: 829 → 829" },
     /* overlapping validity of one code */
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
       "83,Tỉnh,tinh,1,,,,\n829,TP,thanh_pho,2,83,,,\n"
       "28777,Phường 2,phuong,3,829,,2020-02-01,\n"
       "28777,Phường An Hội,phuong,3,829,2020-02-01,,\n", NULL, NULL, NULL,
-      "ben_tre_units.csv:5: ", "validity overlaps the row of line 4" },
+      "units.csv:5: ", "validity overlaps the row of line 4" },
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
       "83,Tỉnh,tinh,1,,,,\n83,Tỉnh 2,tinh,1,,,,\n", NULL, NULL, NULL,
-      "ben_tre_units.csv:3: ", "overlaps" },
+      "units.csv:3: ", "overlaps" },
     /* unknown parent */
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
       "83,Tỉnh,tinh,1,,,,\n829,TP,thanh_pho,2,83,,,\n28756,P,phuong,3,830,,,\n",
-      NULL, NULL, NULL, "ben_tre_units.csv:4: ", "unknown parent unit 830" },
+      NULL, NULL, NULL, "units.csv:4: ", "unknown parent unit 830" },
     /* parent not one level up, bad date, merged into unknown unit */
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
       "83,Tỉnh,tinh,1,,,,\n28756,P,phuong,3,83,,,\n", NULL, NULL, NULL,
-      "ben_tre_units.csv:3: ", "parent 83 is level 1" },
+      "units.csv:3: ", "parent 83 is level 1" },
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
       "83,Tỉnh,tinh,1,,,,\n829,TP,thanh_pho,2,83,2020-02-30,,\n", NULL, NULL, NULL,
-      "ben_tre_units.csv:3: ", "bad valid_from" },
+      "units.csv:3: ", "bad valid_from" },
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
       "83,Tỉnh,tinh,1,,,,\n829,TP,thanh_pho,2,83,,2019-12-31,830\n", NULL, NULL, NULL,
-      "ben_tre_units.csv:3: ", "merged_into names unknown unit 830" },
+      "units.csv:3: ", "merged_into names unknown unit 830" },
     /* code longer than KH_CODE_MAX */
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
       "83,Tỉnh,tinh,1,,,,\n"
       "8290000000000000000000000000000000000000000000000000000000000000000,TP,thanh_pho,2,83,,,\n",
-      NULL, NULL, NULL, "ben_tre_units.csv:3: ", "longer than 63" },
+      NULL, NULL, NULL, "units.csv:3: ", "longer than 63" },
     /* wrong number of fields, missing column, unterminated quote */
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
       "83,Tỉnh,tinh,1,,,\n", NULL, NULL, NULL,
-      "ben_tre_units.csv:2: ", "expected 8 fields, found 7" },
+      "units.csv:2: ", "expected 8 fields, found 7" },
     { "code,name,type,level,parent_code,valid_from,valid_to\n83,Tỉnh,tinh,1,,,\n",
-      NULL, NULL, NULL, "ben_tre_units.csv:1: ", "missing column 'merged_into'" },
+      NULL, NULL, NULL, "units.csv:1: ", "missing column 'merged_into'" },
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
-      "83,\"Tỉnh,tinh,1,,,,\n", NULL, NULL, NULL, "ben_tre_units.csv:", "malformed CSV" },
+      "83,\"Tỉnh,tinh,1,,,,\n", NULL, NULL, NULL, "units.csv:", "malformed CSV" },
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
-      "83,T\xe1nh,tinh,1,,,,\n", NULL, NULL, NULL, "ben_tre_units.csv:2: ", "invalid UTF-8" },
+      "83,T\xe1nh,tinh,1,,,,\n", NULL, NULL, NULL, "units.csv:2: ", "invalid UTF-8" },
     /* indicators: value type, time aggregation, periods, options */
     { NULL,
       "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
-      "HO.TONG,4,commune,count,,last,S1 S2,a,b,hộ\n"
-      "GDHT.DANG_KY,4,commune,integer,,last,S1 S2,a,b,hộ\n", NULL, NULL,
+      "HO.TONG,4,3,count,,last,S1 S2,a,b,hộ\n"
+      "GDHT.DANG_KY,4,3,integer,,last,S1 S2,a,b,hộ\n", NULL, NULL,
       "indicators.csv:3: ", "bad value_type 'integer'" },
     { NULL,
       "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
-      "HO.TONG,4,commune,count,,average,S1 S2,a,b,hộ\n", NULL, NULL,
+      "HO.TONG,4,3,count,,average,S1 S2,a,b,hộ\n", NULL, NULL,
       "indicators.csv:2: ", "bad time_aggregation 'average'" },
     { NULL,
       "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
-      "HO.TONG,4,commune,count,,last,S1 S3,a,b,hộ\n", NULL, NULL,
+      "HO.TONG,4,3,count,,last,S1 S3,a,b,hộ\n", NULL, NULL,
       "indicators.csv:2: ", "bad periods 'S1 S3'" },
     { NULL,
       "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
-      "HO.TONG,4,commune,count,,last,S1 S1,a,b,hộ\n", NULL, NULL,
+      "HO.TONG,4,3,count,,last,S1 S1,a,b,hộ\n", NULL, NULL,
       "indicators.csv:2: ", "bad periods" },
     { NULL,
       "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
-      "CDX.DIEM,4,commune,score,100,last,S2,a,b,\n", NULL, NULL,
+      "CDX.DIEM,4,3,score,100,last,S2,a,b,\n", NULL, NULL,
       "indicators.csv:2: ", "range" },
     { NULL,
       "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
-      "X,4,commune,option,,last,S2,a,b,\n", NULL, NULL, "indicators.csv:2: ", "needs its options" },
+      "X,4,3,option,,last,S2,a,b,\n", NULL, NULL, "indicators.csv:2: ", "needs its options" },
     { NULL,
       "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
-      "HO.TONG,4,commune,count,,last,S1 S2,a,b,hộ\nHO.TONG,4,commune,count,,last,S1 S2,a,b,hộ\n",
+      "HO.TONG,4,3,count,,last,S1 S2,a,b,hộ\nHO.TONG,4,3,count,,last,S1 S2,a,b,hộ\n",
       NULL, NULL, "indicators.csv:3: ", "already defined on line 2" },
     /* target naming an unknown indicator */
     { NULL, NULL, NULL,
@@ -1544,7 +1567,7 @@ static const lcase_t load_cases[] = {
     /* a rate whose numerator and denominator come from different units (issue 12) */
     { NULL,
       "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
-      "HO.TONG,4,commune,count,,last,S1 S2,a,b,hộ\nTH.X,5,district,count,,last,S1 S2,a,b,t\n",
+      "HO.TONG,4,3,count,,last,S1 S2,a,b,hộ\nTH.X,5,2,count,,last,S1 S2,a,b,t\n",
       "id,severity,level,periods,rule,message_vi,message_en\n",
       "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
       "TL.X,Tỷ lệ,Share,TH.X,HO.TONG,,,\n",
@@ -1586,9 +1609,9 @@ static const repcase_t rep_cases[] = {
       "level,unit,valid_from,valid_to,note\n4,,2017-01-01,2020-12-31,\n" },
     { "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
       "83,Tỉnh,tinh,1,,,,\n829,TP,thanh_pho,2,83,,,\n",
-      "reporters.csv:3: ", "unknown level 3: no unit",
+      "reporters.csv:3: ", "unknown level '3': no unit",
       "level,unit,valid_from,valid_to,note\n2,,,,\n3,,,,\n" },
-    { NULL, "reporters.csv:3: ", "unknown unit 28799 (not in ben_tre_units.csv)",
+    { NULL, "reporters.csv:3: ", "unknown unit 28799 (not in units.csv)",
       "level,unit,valid_from,valid_to,note\n2,,2017-01-01,2020-12-31,\n,28799,,,\n" },
     { NULL, "reporters.csv:2: ",
       "unit 28771 does not exist from 2020-02-01 to no end",
@@ -1609,6 +1632,13 @@ static const repcase_t rep_cases[] = {
     { NULL, "reporters.csv:3: ",
       "unit 28777 reports already through level 3",
       "level,unit,valid_from,valid_to,note\n,28777,2021-01-01,,\n3,,,,\n" },
+    /* a reporting unit below another one: its values would be counted twice */
+    { NULL, "reporters.csv:3: ",
+      "unit 28777 (line 3) and unit 829 above it (line 2) both report on 2020-02-01",
+      "level,unit,valid_from,valid_to,note\n2,,,,\n,28777,2020-02-01,,\n" },
+    { NULL, "reporters.csv:3: ",
+      "unit 829 (line 3) and unit 83 above it (line 2) both report on 2021-01-01",
+      "level,unit,valid_from,valid_to,note\n1,,2021-01-01,,\n2,,2017-01-01,,\n" },
     { NULL, "reporters.csv:2: ", "bad valid_to '2020-13-01'",
       "level,unit,valid_from,valid_to,note\n2,,2017-01-01,2020-13-01,\n" },
     { NULL, "reporters.csv:2: ", "valid_from is after valid_to",
@@ -1651,7 +1681,7 @@ static void test_load_limits(void **state)
     /* A directory without the files. */
     c = kh_catalog_load("/nonexistent/kh", 620, 1205, err, sizeof err);
     assert_null(c);
-    assert_contains(err, "ben_tre_units.csv: cannot open");
+    assert_contains(err, "units.csv: cannot open");
     /* A bad calendar. */
     c = kh_catalog_load("data", 1340, 1205, err, sizeof err);
     assert_null(c);
@@ -1687,8 +1717,8 @@ static void test_reporters_seed(void **state)
     assert_int_equal(kh_catalog_reports_ever(g_cat, NULL), -1);
 }
 
-/* Small data sets: without reporters.csv the districts report on any day; with one, a
- * level over a range that ends, then single units, each only while it exists. */
+/* Small data sets: the districts on any day; a level over a range that ends, then single
+ * units, each only while it exists. */
 static void test_reporters_data(void **state)
 {
     (void)state;
@@ -1708,23 +1738,24 @@ static void test_reporters_data(void **state)
     c = load_set_rep(NULL, NULL, NULL, NULL,
                      "level,unit,valid_from,valid_to,note\n"
                      "2,,2017-01-01,2019-12-31,the districts until 2019\n"
-                     ",28771,2019-07-01,,Phường 1 itself until it is merged away\n"
-                     ",28777,2020-02-01,,\"Phường An Hội, from its creation\"\n"
-                     "1,,2020-01-01,2020-12-31,the province for 2020\n",
+                     ",28771,2020-01-01,,Phường 1 itself until it is merged away\n"
+                     ",28777,2020-02-01,2020-12-31,\"Phường An Hội, from its creation\"\n"
+                     "1,,2021-01-01,2021-12-31,the province for 2021\n",
                      err, sizeof err);
     if (!c)
         fail_msg("load failed: %s", err);
     assert_int_equal(kh_catalog_reports(c, "829", 20191231), 1);
     assert_int_equal(kh_catalog_reports(c, "829", 20200101), 0);          /* ended */
     assert_int_equal(kh_catalog_reports_ever(c, "829"), 1);
-    assert_int_equal(kh_catalog_reports(c, "28771", 20190630), 0);        /* not yet */
+    assert_int_equal(kh_catalog_reports(c, "28771", 20191231), 0);        /* not yet */
     assert_int_equal(kh_catalog_reports(c, "28771", 20200131), 1);
     assert_int_equal(kh_catalog_reports(c, "28771", 20200201), 0);        /* merged away */
     assert_int_equal(kh_catalog_reports(c, "28777", 20200131), 0);        /* Phường 2 */
     assert_int_equal(kh_catalog_reports(c, "28777", 20200201), 1);        /* An Hội */
-    assert_int_equal(kh_catalog_reports(c, "28777", 20991231), 1);
-    assert_int_equal(kh_catalog_reports(c, "83", 20200701), 1);
-    assert_int_equal(kh_catalog_reports(c, "83", 20210101), 0);
+    assert_int_equal(kh_catalog_reports(c, "28777", 20201231), 1);
+    assert_int_equal(kh_catalog_reports(c, "28777", 20210101), 0);        /* ended */
+    assert_int_equal(kh_catalog_reports(c, "83", 20210701), 1);
+    assert_int_equal(kh_catalog_reports(c, "83", 20220101), 0);
     assert_int_equal(kh_catalog_reports(c, "99999", 20200701), 0);        /* not in the tree */
     assert_int_equal(kh_catalog_reports_ever(c, "99999"), 0);
     assert_int_equal(kh_catalog_reports_ever(c, "28771"), 1);
@@ -1769,7 +1800,7 @@ static int group_teardown(void **state)
 #define LOAD_TEST(i) { "load error " #i, test_load_error, NULL, NULL, (void *)&load_cases[i] }
 _Static_assert(sizeof rule_cases / sizeof rule_cases[0] == 16, "list every rule case");
 _Static_assert(sizeof load_cases / sizeof load_cases[0] == 31, "list every load case");
-_Static_assert(sizeof rep_cases / sizeof rep_cases[0] == 14, "list every reporters case");
+_Static_assert(sizeof rep_cases / sizeof rep_cases[0] == 16, "list every reporters case");
 
 int main(void)
 {
@@ -1854,7 +1885,7 @@ int main(void)
         LOAD_TEST(28), LOAD_TEST(29), LOAD_TEST(30),
         REP_TEST(0), REP_TEST(1), REP_TEST(2), REP_TEST(3), REP_TEST(4), REP_TEST(5),
         REP_TEST(6), REP_TEST(7), REP_TEST(8), REP_TEST(9), REP_TEST(10), REP_TEST(11),
-        REP_TEST(12), REP_TEST(13),
+        REP_TEST(12), REP_TEST(13), REP_TEST(14), REP_TEST(15),
         cmocka_unit_test(test_reporters_seed),
         cmocka_unit_test(test_reporters_data),
     };

@@ -141,8 +141,8 @@ static void test_catalogue_has_the_indicators(void **state)
     const kh_indicator_t *i = kh_catalog_indicator(cat, "CDX.XEP_LOAI");
     assert_non_null(i);
     assert_int_equal(i->vtype, KH_VT_OPTION);
-    assert_int_equal(i->level, KH_LEVEL_COMMUNE);
-    assert_int_equal(kh_catalog_indicator(cat, "TT.TIN_BAI")->level, KH_LEVEL_DISTRICT);
+    assert_int_equal(i->level, 3);
+    assert_int_equal(kh_catalog_indicator(cat, "TT.TIN_BAI")->level, 2);
     assert_int_equal(kh_catalog_indicator(cat, "CDX.DIEM")->vtype, KH_VT_SCORE);
     assert_int_equal(kh_catalog_indicator(cat, "TTHTCD.CO")->vtype, KH_VT_FLAG);
     assert_int_equal(kh_catalog_indicator(cat, "HO.TONG")->vtype, KH_VT_COUNT);
@@ -253,7 +253,7 @@ static void test_many_communes_grow_and_sort(void **state)
     fx_t *fx = *state;
     /* every commune of district 829 in force at the end of 2020S2, in reverse order */
     const kh_unit_t *units[64];
-    size_t n = kh_catalog_units_on(cat, KH_LEVEL_COMMUNE, "829", 20201231, units, 64);
+    size_t n = kh_catalog_units_on(cat, 3, "829", 20201231, units, 64);
     assert_true(n >= 2 && n <= 16);
     static char raws[16][8];
     double total = 0;
@@ -322,18 +322,28 @@ static void test_rollup_to_province(void **state)
     kh_cells_free(&p);
 }
 
-/* A district's province is the parent of the unit in force when the half-year ends. */
-static void test_province_of_district(void **state)
+/* A reporting unit's ancestors are those in force when the half-year ends, nearest
+ * first, up to the root. */
+static void test_ancestors_of_district(void **state)
 {
     (void)state;
-    assert_non_null(kh_cells_province(cat, "829", "2020S2"));
-    assert_string_equal(kh_cells_province(cat, "829", "2020S2"), "83");
-    assert_string_equal(kh_cells_province(cat, "838", "2017S1"), "83");
-    assert_null(kh_cells_province(cat, "28756", "2020S2"));    /* a commune */
-    assert_null(kh_cells_province(cat, "83", "2020S2"));       /* the province itself */
-    assert_null(kh_cells_province(cat, "999", "2020S2"));      /* unknown */
-    assert_null(kh_cells_province(cat, "829", "2020S3"));      /* no such half-year */
-    assert_null(kh_cells_province(cat, "829", ""));
+    const kh_unit_t *anc[KH_MAX_LEVELS];
+    assert_int_equal(kh_cells_ancestors(cat, "829", "2020S2", anc, KH_MAX_LEVELS), 1);
+    assert_string_equal(anc[0]->code, "83");
+    assert_int_equal(kh_cells_ancestors(cat, "838", "2017S1", anc, KH_MAX_LEVELS), 1);
+    assert_string_equal(anc[0]->code, "83");
+    /* a commune: its district, then the province */
+    assert_int_equal(kh_cells_ancestors(cat, "28756", "2020S2", anc, KH_MAX_LEVELS), 2);
+    assert_string_equal(anc[0]->code, "829");
+    assert_string_equal(anc[1]->code, "83");
+    /* cap smaller than the count: the count is still told, only cap filled */
+    anc[1] = NULL;
+    assert_int_equal(kh_cells_ancestors(cat, "28756", "2020S2", anc, 1), 2);
+    assert_null(anc[1]);
+    assert_int_equal(kh_cells_ancestors(cat, "83", "2020S2", anc, KH_MAX_LEVELS), 0);
+    assert_int_equal(kh_cells_ancestors(cat, "999", "2020S2", anc, KH_MAX_LEVELS), -1);
+    assert_int_equal(kh_cells_ancestors(cat, "829", "2020S3", anc, KH_MAX_LEVELS), -1);
+    assert_int_equal(kh_cells_ancestors(cat, "829", "", anc, KH_MAX_LEVELS), -1);
 }
 
 int main(void)
@@ -349,7 +359,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_communes_grow_and_sort, setup, teardown),
         cmocka_unit_test(test_push_sort_free),
         cmocka_unit_test(test_rollup_to_province),
-        cmocka_unit_test(test_province_of_district),
+        cmocka_unit_test(test_ancestors_of_district),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

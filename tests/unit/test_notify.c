@@ -190,7 +190,7 @@ static void test_texts(void **state)
     assert_non_null(strstr(en, "15 days after"));
     a.n_districts = 9;
     assert_int_equal(nt_texts(NT_COMPLETE, &a, vi, sizeof vi, en, sizeof en), 0);
-    assert_non_null(strstr(en, "all 9 districts"));
+    assert_non_null(strstr(en, "all 9 reporting units"));
     a.report_id = "829-2020S2";
     a.revision = 2;
     a.n_warnings = 1;

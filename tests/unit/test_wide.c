@@ -318,7 +318,7 @@ static void check_template_shape(const char *period, int half, size_t n_communes
     const kh_unit_t *cs[64];
     kh_period_t p;
     assert_int_equal(kh_period_parse(period, &p), 0);
-    size_t nc = kh_catalog_units_on(g_cat, KH_LEVEL_COMMUNE, "829", kh_period_end(&p), cs, 64);
+    size_t nc = kh_catalog_units_on(g_cat, 3, "829", kh_period_end(&p), cs, 64);
     assert_int_equal(nc, n_communes);
     assert_int_equal(t.n, 2 + n_communes + 1);
     for (int i = 2; i < t.n; i++) {
@@ -388,7 +388,7 @@ static void test_template_errors(void **state)
     unlink(path);
     assert_int_equal(node_template_write(g_cat, "999", "2019S2", NODE_TPL_CSV, path, 0, err,
                                          sizeof err), 2);
-    assert_non_null(strstr(err, "unknown district"));
+    assert_non_null(strstr(err, "is not a reporting unit on 2019-12-31"));
     assert_null(strchr(err, '\n'));
     /* a commune is no district */
     assert_int_equal(node_template_write(g_cat, "28756", "2019S2", NODE_TPL_CSV, path, 0, err,

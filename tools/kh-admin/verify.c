@@ -166,9 +166,9 @@ static int pcell_cmp(const void *x, const void *y)
     return c ? c : kh_cell_cmp(&a->c, &b->c);
 }
 
-/* The district cells of one province and half-year, for its roll-up. */
+/* The reporting units' cells under one ancestor and half-year, for its roll-up. */
 typedef struct {
-    char period[32], province[KH_CODE_MAX];
+    char period[32], unit[KH_CODE_MAX];
     kh_cells_t cells;
 } group_t;
 
@@ -278,35 +278,39 @@ static int verify_totals(const char *config_path, const char *db_path)
             report_problems++;
         }
         json_decref(ab);
-        const char *prov = kh_cells_province(cat, district, period);
-        if (!prov) {
-            fprintf(stderr, "kh-admin: report %s/%lld: %s is not a district of the catalogue "
-                    "in %s, so its province cannot be told (is [general] data_dir the "
-                    "aggregator's catalogue?)\n", report_id, rev, district, period);
+        const kh_unit_t *anc[KH_MAX_LEVELS];
+        int n_anc = kh_cells_ancestors(cat, district, period, anc, KH_MAX_LEVELS);
+        if (n_anc < 0) {
+            fprintf(stderr, "kh-admin: report %s/%lld: %s is no unit of the catalogue at the "
+                    "end of %s, so the units above it cannot be told (is [general] data_dir "
+                    "the aggregator's catalogue?)\n", report_id, rev, district, period);
             kh__verdict__free_unpacked(v, NULL);
             goto out;
         }
         kh_cells_t communes = {0}, dist = {0};
         int ok = kh_cells_from_report(cat, r, &communes, &dist) == 0;
-        group_t *g = NULL;
-        for (size_t i = 0; ok && i < n_groups && !g; i++)
-            if (!strcmp(groups[i].period, period) && !strcmp(groups[i].province, prov))
-                g = &groups[i];
-        if (ok && !g) {
-            group_t *ng = realloc(groups, (n_groups + 1) * sizeof *ng);
-            ok = ng != NULL;
-            if (ok) {
-                groups = ng;
-                g = &groups[n_groups++];
-                memset(g, 0, sizeof *g);
-                kh_strlcpy(g->period, period, sizeof g->period);
-                kh_strlcpy(g->province, prov, sizeof g->province);
-            }
-        }
         for (size_t i = 0; ok && i < dist.n; i++)
-            ok = pcells_push(&rec, period, &dist.v[i]) == 0 &&
-                 kh_cells_push(&g->cells, dist.v[i].orgunit, dist.v[i].indicator,
-                               dist.v[i].sum, dist.v[i].n) == 0;
+            ok = pcells_push(&rec, period, &dist.v[i]) == 0;
+        for (int k = 0; ok && k < n_anc; k++) {
+            group_t *g = NULL;
+            for (size_t i = 0; i < n_groups && !g; i++)
+                if (!strcmp(groups[i].period, period) && !strcmp(groups[i].unit, anc[k]->code))
+                    g = &groups[i];
+            if (!g) {
+                group_t *ng = realloc(groups, (n_groups + 1) * sizeof *ng);
+                ok = ng != NULL;
+                if (ok) {
+                    groups = ng;
+                    g = &groups[n_groups++];
+                    memset(g, 0, sizeof *g);
+                    kh_strlcpy(g->period, period, sizeof g->period);
+                    kh_strlcpy(g->unit, anc[k]->code, sizeof g->unit);
+                }
+            }
+            for (size_t i = 0; ok && i < dist.n; i++)
+                ok = kh_cells_push(&g->cells, dist.v[i].orgunit, dist.v[i].indicator,
+                                   dist.v[i].sum, dist.v[i].n) == 0;
+        }
         kh_cells_free(&communes);
         kh_cells_free(&dist);
         kh__verdict__free_unpacked(v, NULL);
@@ -319,10 +323,11 @@ static int verify_totals(const char *config_path, const char *db_path)
         goto db_error;
     sqlite3_finalize(st);
     st = NULL;
-    /* the province cells: each province's districts rolled up, as the aggregator adds them */
+    /* the ancestors' cells: the reporting units under each rolled up, as the aggregator
+     * adds them */
     for (size_t i = 0; i < n_groups; i++) {
         kh_cells_t prov = {0};
-        int ok = kh_cells_rollup(&groups[i].cells, groups[i].province, &prov) == 0;
+        int ok = kh_cells_rollup(&groups[i].cells, groups[i].unit, &prov) == 0;
         for (size_t j = 0; ok && j < prov.n; j++)
             ok = pcells_push(&rec, groups[i].period, &prov.v[j]) == 0;
         kh_cells_free(&prov);

@@ -65,6 +65,11 @@ typedef struct {
     size_t n, cap;
 } kh_feed_rows_t;
 
+/* FIXME(issue 12): the three fixed levels below are the feed's last literals; levels are
+ * numbers and their names data (levels.csv). */
+typedef int kh_level_t;
+enum { KH_LEVEL_PROVINCE = 1, KH_LEVEL_DISTRICT = 2, KH_LEVEL_COMMUNE = 3 };
+
 /* Parses "province" | "district" | "commune".  Returns 0, or -1 (nothing printed). */
 int kh_feed_level_parse(const char *s, kh_level_t *out);
 

@@ -170,12 +170,14 @@ int main(int argc, char **argv)
     kh_config_str(cfg, "logs", "endpoints", "", list, sizeof list);
     kh_config_str(cfg, "general", "data_dir", "data", data, sizeof data);
     kh_catalog_t *cat = kh_catalog_load(data, 620, 1205, err, sizeof err);
-    const kh_unit_t *districts[256];
+    /* %DISTRICT%: every unit that reports on some day (a node of a past period may still
+     * send late reports), at most MAX_ENDPOINTS of them */
+    static const kh_unit_t *districts[MAX_ENDPOINTS];
     size_t n_districts = 0;
     if (cat) {
-        n_districts = kh_catalog_units_on(cat, KH_LEVEL_DISTRICT, "", kh_today(), districts, 256);
-        if (n_districts > 256)
-            n_districts = 256;
+        n_districts = kh_catalog_reporters_ever(cat, districts, MAX_ENDPOINTS);
+        if (n_districts > MAX_ENDPOINTS)
+            n_districts = MAX_ENDPOINTS;
     }
     void *zctx = zmq_ctx_new();
     void *sub = make_sub(zctx, NULL, NULL), *ssub = NULL;
