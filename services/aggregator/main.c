@@ -614,8 +614,8 @@ static int check_signature(agg_t *a, const Kh__Report *r, char *vi, size_t vcap,
                            size_t ecap)
 {
     if (!r->signer || !r->signer[0] || !r->signature.data || r->signature.len == 0) {
-        snprintf(vi, vcap, "báo cáo không có chữ ký số của huyện");
-        snprintf(en, ecap, "the report carries no signature of its district");
+        snprintf(vi, vcap, "báo cáo không có chữ ký số của đơn vị báo cáo");
+        snprintf(en, ecap, "the report carries no signature of its reporting unit");
         return 1;
     }
     uint8_t pk[32];
@@ -627,10 +627,10 @@ static int check_signature(agg_t *a, const Kh__Report *r, char *vi, size_t vcap,
         }
         char at[32];
         kh_iso_time(r->received_at, at, sizeof at);
-        snprintf(vi, vcap, "khóa '%.64s' không phải là khóa đã đăng ký của huyện %.16s còn "
+        snprintf(vi, vcap, "khóa '%.64s' không phải là khóa đã đăng ký của đơn vị %.16s còn "
                  "hiệu lực lúc %s (chưa đăng ký, đã thu hồi hoặc hết hạn)", r->signer,
                  r->district, at);
-        snprintf(en, ecap, "key '%.64s' is not a key registered for district %.16s and valid "
+        snprintf(en, ecap, "key '%.64s' is not a key registered for unit %.16s and valid "
                  "at %s (unknown, revoked or expired)", r->signer, r->district, at);
         return 1;
     }

@@ -236,8 +236,10 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
     if ((r->district[0] && strcmp(r->district, district) != 0) ||
         strcmp(r->report_id, expect_id) != 0) {
         rc = refuse(c, district, r, "OTHER_DISTRICT",
-                    "Báo cáo ghi huyện khác với huyện đã gửi",
-                    "the report names a district other than the sender's");
+                    "Báo cáo ghi mã đơn vị khác với đơn vị đã gửi: hãy sửa mã đơn vị "
+                    "trong tệp rồi nộp lại",
+                    "the report names a unit other than the sender: correct the unit "
+                    "code in the file and submit it again");
         goto out;
     }
     kh_report_set_str(&r->district, district);
@@ -268,8 +270,8 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
     if (c->curve && signature_refused(c, r, arrived)) {
         free(buf);
         rc = refuse(c, district, r, "BAD_SIGNATURE",
-                    "Chữ ký của báo cáo không khớp với khóa đã đăng ký của huyện",
-                    "the report's signature does not match the district's registered key");
+                    "Chữ ký của báo cáo không khớp với khóa đã đăng ký của đơn vị",
+                    "the report's signature does not match the unit's registered key");
         goto out;
     }
     sqlite3_stmt *st = c->st_report;

@@ -160,10 +160,10 @@ static int refuse_file(node_t *n, const char *path, const char *shown_path, cons
     case KH_FILE_TOO_LARGE:
         code = "FILE_TOO_LARGE";
         snprintf(vi, sizeof vi, "Tệp quá lớn (%llu byte; tối đa %zu byte) nên nút không đọc "
-                 "nó. Hãy kiểm tra đây đúng là tệp báo cáo của huyện, xoá các dòng hoặc cột "
+                 "nó. Hãy kiểm tra đây đúng là tệp báo cáo của đơn vị, xoá các dòng hoặc cột "
                  "thừa, lưu thành CSV UTF-8 rồi nộp lại.", (unsigned long long)size, max);
         snprintf(en, sizeof en, "The file is too large (%llu bytes; at most %zu), so the node "
-                 "does not read it. Check that it is the district's report, remove extra rows "
+                 "does not read it. Check that it is the reporting unit's report, remove extra rows "
                  "or columns, save it as CSV UTF-8 and submit it again.",
                  (unsigned long long)size, max);
         break;

@@ -248,7 +248,7 @@ static int xlsx_instructions(lxw_workbook *wb, const tpl_t *t, lxw_format *bold,
         {"Có/không", "1 = có, 0 = không."},
         {"Điểm", "Từ 0 đến 100, có thể có phần thập phân (ví dụ 82,5)."},
         {"Lựa chọn", "Ghi mã: TOT (Tốt), KHA (Khá), TB (Trung bình), CHUA (Chưa đạt). Ghi NONE "
-                     "khi không có gì để xếp loại (ví dụ xã chưa có trung tâm học tập cộng đồng)."},
+                     "khi không có gì để xếp loại (ví dụ đơn vị chưa có trung tâm học tập cộng đồng)."},
         {"Nộp báo cáo", "Lưu trang \"Báo cáo\" thành CSV UTF-8 (Tệp › Lưu thành › CSV UTF-8 (phân "
                         "tách bằng dấu phẩy)), rồi nộp tệp .csv bằng lệnh kh-node submit hoặc "
                         "chép vào thư mục spool của kh-node. kh-node không đọc trực tiếp tệp .xlsx."},

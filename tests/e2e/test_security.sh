@@ -28,7 +28,7 @@ check "secret keys are files of mode 0600" \
     test "$(stat -c %a "$K/node-829.key")" = 600 -a "$(stat -c %a "$K/server.key")" = 600
 
 # a key can only be registered for a unit that reports (data/reporters.csv: the districts,
-# 2017-2020): not for commune 28756 (Phường Phú Khương of 829, data/ben_tre_units.csv),
+# 2017-2020): not for commune 28756 (Phường Phú Khương of 829, data/units.csv),
 # nor for a code not in the tree; the district keys of this run were made and registered
 # by run-local (keys generate + register), and 829-2 below
 "$ADMIN" keys generate --role district --unit 28756 --id commune-28756 >"$RUN/commune-gen.out" 2>&1
@@ -41,10 +41,11 @@ check "no key file is written" test ! -e "$K/commune-28756.key" -a ! -e "$K/comm
 "$ADMIN" keys generate --role district --unit 99999 --id nowhere >"$RUN/nowhere.out" 2>&1
 check_eq "a code not in the unit tree: refused, exit code 3" 3 "$?"
 check "saying it is not in the unit list" grep -q "99999 (mã không có trong danh mục / not in the unit list)" "$RUN/nowhere.out"
-# who reports is data: with a catalogue where the communes report as well, the same
-# command makes the commune's key; the province's catalogue still refuses to register it
+# who reports is data: with a catalogue where the communes report (for themselves,
+# from 2021), the same command makes the commune's key; the province's catalogue still
+# refuses to register it
 mkdir -p "$RUN/data-communes" && cp "$TOP"/data/*.csv "$RUN/data-communes/"
-echo '3,,2017-01-01,2020-12-31,communes as well' >>"$RUN/data-communes/reporters.csv"
+echo '3,,2021-01-01,,the communes from 2021' >>"$RUN/data-communes/reporters.csv"
 sed "s|^data_dir = .*|data_dir = $RUN/data-communes|" "$KH_CONFIG" >"$RUN/communes.ini"
 check "with communes in reporters.csv, the commune's key is generated" \
     "$ADMIN" --config "$RUN/communes.ini" keys generate --role district --unit 28756 --id commune-28756

@@ -193,7 +193,7 @@ check_eq "…and logged at warn, one line each" 3 \
        grep -c '"report_id":"832-2018S1"')"
 check "…the reasons: changed contents, not 832's key, no signature" \
     bash -c "grep -q 'does not match the report.s contents' '$RUN/logs/aggregator.log' &&
-             grep -q \"key '831-1' is not a key registered for district 832\" '$RUN/logs/aggregator.log' &&
+             grep -q \"key '831-1' is not a key registered for unit 832\" '$RUN/logs/aggregator.log' &&
              grep -q 'carries no signature' '$RUN/logs/aggregator.log'"
 three_rejected() { [ "$(sql "$RUN/notifier.db" "SELECT count(*) FROM event
     WHERE event_id IN ('832-2018S1/2/rejected','832-2018S1/3/rejected','832-2018S1/4/rejected')")" = 3 ]; }
@@ -222,7 +222,7 @@ for n in 2 3 4; do
 done
 check "…each says why" \
     bash -c "grep -q 'INVALID: the signature does not match' '$OUT/verify-2.txt' &&
-             grep -q \"INVALID: key '831-1' is not a key registered for district 832\" '$OUT/verify-3.txt' &&
+             grep -q \"INVALID: key '831-1' is not a key registered for unit 832\" '$OUT/verify-3.txt' &&
              grep -q 'INVALID: the report carries no signature' '$OUT/verify-4.txt'"
 "$ADMIN" verify --report 836-2020S2 >/dev/null 2>"$OUT/verify-none.txt"; rc=$?
 check_eq "kh-admin verify of a report the province does not have: exit 2, one line" "2 1" \

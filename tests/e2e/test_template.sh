@@ -26,7 +26,7 @@ rc=0; (cd "$work" && "$BIN/kh-node" template --district 829 --period 2019S2) >/d
 check_eq "an existing template is not overwritten" 1 "$rc"
 rc=0; msg=$("$BIN/kh-node" template --district 999 --period 2019S2 --output "$work/x.csv" 2>&1) || rc=$?
 check_eq "an unknown district: exit 2" 2 "$rc"
-check_eq "… with a one-line bilingual reason" 1 "$(printf '%s\n' "$msg" | grep -c 'không có huyện.*unknown district')"
+check_eq "… with a one-line bilingual reason" 1 "$(printf '%s\n' "$msg" | grep -c 'không phải là đơn vị báo cáo.*is not a reporting unit')"
 rc=0; "$BIN/kh-node" template --district 829 --period 2019S3 --output "$work/x.csv" >/dev/null 2>&1 || rc=$?
 check_eq "a malformed period: exit 2" 2 "$rc"
 check "the XLSX template is a workbook" bash -c \

@@ -97,7 +97,7 @@ static int signature_check(sqlite3 *keys, const Kh__Report *r, uint8_t pk[32], c
     }
     if (kh_keys_signing_key(keys, r->signer, r->district,
                             r->arrived_at ? r->arrived_at : r->received_at, pk) != 0) {
-        snprintf(why, cap, "key '%.64s' is not a key registered for district %.16s and valid "
+        snprintf(why, cap, "key '%.64s' is not a key registered for unit %.16s and valid "
                  "at %s (unknown, revoked or expired)", r->signer, r->district, received);
         return 1;
     }
@@ -569,7 +569,7 @@ int admin_verify(int argc, char **argv, const char *config_path)
     } else {
         char fp[17];
         kh_key_fingerprint(pk, fp);
-        printf("  key          registered for district %s, valid when received\n", r->district);
+        printf("  key          registered for unit %s, valid when received\n", r->district);
         printf("  fingerprint  %s\n", fp);
         if (sig == 2)
             problem = why;
