@@ -51,8 +51,8 @@ static const char usage[] =
     "          larger than [node] max_file_bytes (default 16 MiB), is refused unread\n"
     "  run     sends queued reports until the collector acknowledges them, watches the\n"
     "          spool folder for new files, and writes receipts next to each file\n"
-    "  template  writes the district's fill-in template for a half-year (one row per\n"
-    "          commune, one column per indicator; default CODE-PERIOD-mau.csv); submit\n"
+    "  template  writes the unit's fill-in template for a half-year (one row per unit\n"
+    "          it reports for, one column per indicator; default CODE-PERIOD-mau.csv); submit\n"
     "          it filled in as CSV (from a spreadsheet: save as \"CSV UTF-8\"): kh-node\n"
     "          reads CSV files only, in the long form or the template's wide form\n";
 
@@ -385,7 +385,7 @@ int main(int argc, char **argv)
         }
     }
     if (!district || !*district || strlen(district) >= KH_CODE_MAX) {
-        fprintf(stderr, "kh-node: --district CODE is required (e.g. --district 829)\n");
+        fprintf(stderr, "kh-node: --district CODE is required (the reporting unit's code in units.csv)\n");
         return 2;
     }
     if (strcmp(cmd, "submit") == 0 && optind >= argc) {

@@ -445,9 +445,9 @@ int node_template_write(const kh_catalog_t *c, const char *district, const char 
 static const char template_usage[] =
     "usage: kh-node template --district CODE --period YYYYSn [--format csv|xlsx]\n"
     "                        [--output FILE] [--force] [--config FILE]\n"
-    "  writes the fill-in report template of a district for a half-year: one row per\n"
-    "  commune in force at the period end and one for the district, one column per\n"
-    "  indicator of that half-year.  Default FILE: CODE-PERIOD-mau.csv (or .xlsx);\n"
+    "  writes the fill-in report template of a reporting unit for a half-year: one row\n"
+    "  per unit below it in force at the period end and one for the unit itself, one\n"
+    "  column per indicator of that half-year.  Default FILE: CODE-PERIOD-mau.csv (or .xlsx);\n"
     "  an existing file is kept unless --force.  The format follows FILE's extension\n"
     "  when --format is not given.  kh-node reads the CSV form: save a filled XLSX as\n"
     "  \"CSV UTF-8\" before submitting it.\n";
@@ -488,7 +488,7 @@ int node_template_main(int argc, char **argv)
     }
     if (!district || !*district || strlen(district) >= KH_CODE_MAX || !period) {
         fprintf(stderr, "kh-node: cần --district MÃ và --period KỲ / --district CODE and "
-                        "--period P are required (e.g. --district 829 --period 2019S2)\n");
+                        "--period P are required (--district: the reporting unit's code in units.csv; --period: e.g. 2019S2)\n");
         return 2;
     }
     node_tpl_format_t fmt = NODE_TPL_CSV;

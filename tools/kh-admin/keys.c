@@ -91,6 +91,37 @@ static int reporter_check(const kh_config_t *cfg, const char *role, const char *
     return reports == 1 ? 0 : 3;
 }
 
+/* The unit the server's key stands for: [security] province, or else the root of the
+ * unit tree (the level-1 unit in force today), into out.  0, or 1 with
+ * the reason on stderr. */
+static int server_unit(const kh_config_t *cfg, char *out, size_t cap)
+{
+    const char *set = kh_config_raw(cfg, "security", "province", NULL);
+    if (set && *set) {
+        kh_strlcpy(out, set, cap);
+        return 0;
+    }
+    char err[1024];
+    kh_catalog_t *cat = kh_catalog_from_config(cfg, err, sizeof err);
+    if (!cat) {
+        fprintf(stderr, "kh-admin: cannot load the catalogue to name the server's unit (the "
+                "root of the unit tree), and [security] province is not set: %s\n", err);
+        return 1;
+    }
+    const kh_unit_t *root = NULL;
+    if (kh_catalog_units_on(cat, 1, "", kh_today(), &root, 1) == 0)
+        root = NULL;
+    if (root)
+        kh_strlcpy(out, root->code, cap);
+    kh_catalog_destroy(&cat);
+    if (!root) {
+        fprintf(stderr, "kh-admin: the unit tree has no root in force today: set [security] "
+                "province to the province's code\n");
+        return 1;
+    }
+    return 0;
+}
+
 int admin_keys(int argc, char **argv, const char *config_path)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -139,11 +170,14 @@ int admin_keys(int argc, char **argv, const char *config_path)
     int rc = 1;
     sqlite3 *db = NULL;
     kh_key_t k;
+    char server_code[KH_CODE_MAX];
     if (!strcmp(cmd, "init-server") || !strcmp(cmd, "generate")) {
         int server = !strcmp(cmd, "init-server");
         if (server) {
             role = "server";
-            unit = kh_config_raw(cfg, "security", "province", "83");
+            if (server_unit(cfg, server_code, sizeof server_code) != 0)
+                goto out;
+            unit = server_code;
             id = "server";
         }
         if (!role || !unit || !id ||

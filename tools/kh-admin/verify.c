@@ -49,7 +49,7 @@ static const char verify_usage[] =
     "usage: kh-admin [--config FILE] verify --report ID[/REV] [--db FILE]\n"
     "       kh-admin [--config FILE] verify --totals [--db FILE]\n"
     "--report: shows which key signed a report the province holds, and whether the\n"
-    "signature is valid: ID is \"<district>-<period>\" (e.g. 829-2020S2) for the revision\n"
+    "signature is valid: ID is \"<unit>-<period>\" (e.g. <unit>-2020S2) for the revision\n"
     "that is counted, ID/REV for one revision.  The key must be registered for the report's\n"
     "district and valid when the report was received ([security] keys_db), the signature\n"
     "must verify over the report's canonical bytes, and their digest must be the one the\n"
@@ -468,7 +468,7 @@ int admin_verify(int argc, char **argv, const char *config_path)
     if (totals)
         return verify_totals(config_path, db_path);
     if (!arg) {
-        fprintf(stderr, "kh-admin: verify needs --report ID[/REV] (e.g. 829-2020S2) or "
+        fprintf(stderr, "kh-admin: verify needs --report ID[/REV] (ID = <unit code>-<period>, e.g. <unit>-2020S2) or "
                 "--totals\n");
         return 2;
     }
@@ -477,7 +477,7 @@ int admin_verify(int argc, char **argv, const char *config_path)
     const char *slash = strchr(arg, '/');
     if (kh_strlcpy(id, arg, sizeof id) < 0 ||
         (slash && kh_parse_long(slash + 1, 1, 0x7fffffffL, &rev) < 0)) {
-        fprintf(stderr, "kh-admin: '%s' is not ID or ID/REV (e.g. 829-2020S2/2)\n", arg);
+        fprintf(stderr, "kh-admin: '%s' is not ID or ID/REV (ID = <unit code>-<period>, e.g. <unit>-2020S2/2)\n", arg);
         return 2;
     }
     if (slash)
