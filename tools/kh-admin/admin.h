@@ -24,6 +24,10 @@ int admin_audit(int argc, char **argv, const char *config_path);
  * the last report per district.  Returns 0 all up, 1 a service is down, 2 error. */
 int admin_status(int argc, char **argv, const char *config_path);
 
+/* kh-admin units reporters|root|levels (units.c): the unit tree of the catalogue.
+ * Returns the exit status. */
+int admin_units(int argc, char **argv, const char *config_path);
+
 /* kh-admin dead-letters … (deadletters.c).  Returns the exit status. */
 int admin_dead_letters(int argc, char **argv, const char *config_path);
 /* Dead letters per service (collector, validator, aggregator, notifier order); -1 where a

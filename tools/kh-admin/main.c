@@ -8,6 +8,7 @@
  *                            checkpoints (audit.c)
  *   kh-admin status [--json] the services' health and the last report per district (status.c)
  *   kh-admin dead-letters …  messages a service set aside, replayed by an admin (deadletters.c)
+ *   kh-admin units …         the unit tree: who reports, the root, the levels (units.c)
  *
  * --config FILE (or $KH_CONFIG, or deploy/kh.ini) before the subcommand.
  */
@@ -31,6 +32,8 @@ static const char usage[] =
     "  status [--json]            each service's state, uptime, queues and counters (its\n"
     "                             metrics endpoint); the last report per district\n"
     "  dead-letters list|replay|drop   messages a service could not apply and set aside\n"
+    "  units reporters|root|levels     the unit tree of the catalogue: who reports for a\n"
+    "                             half-year, the root, the level names\n"
     "--config FILE: default $KH_CONFIG, else deploy/kh.ini.  COMMAND --help for details.\n";
 
 int main(int argc, char **argv)
@@ -56,6 +59,8 @@ int main(int argc, char **argv)
         return admin_audit(argc - i, argv + i, cfg);
     if (!strcmp(argv[i], "dead-letters"))
         return admin_dead_letters(argc - i, argv + i, cfg);
+    if (!strcmp(argv[i], "units"))
+        return admin_units(argc - i, argv + i, cfg);
     if (!strcmp(argv[i], "status"))
         return admin_status(argc - i, argv + i, cfg);
     fprintf(stderr, "kh-admin: unknown command '%s'; see kh-admin --help\n", argv[i]);
