@@ -133,6 +133,7 @@ static char *xstrdup(const char *s)
 
 /* "2020-01-31" → 20200131; "" → 0 (no date).  Returns 0 or -1. */
 static int in_force(const kh_unit_t *u, int32_t date);
+static int32_t unit_row_on(const kh_catalog_t *c, const char *code, int32_t date);
 
 /* A level number 1..KH_MAX_LEVELS, or -1. */
 static int parse_level(const char *s)
@@ -302,6 +303,21 @@ struct kh_catalog {
     size_t n_targets;
 
     int s1_due, s2_due;     /* mmdd */
+
+    /* sections.csv of the programme (optional): titles by section number */
+    struct { int section; char *title_vi, *title_en; } *sections;
+    size_t n_sections;
+
+    /* Programmes (programmes.csv).  The root catalogue owns the units, the levels and
+     * who reports; each programme is a view: a copy of the root's struct sharing those
+     * (root != NULL marks a view) with its own indicators, rules, targets and sections.
+     * Without programmes.csv the root is the only programme, on every day. */
+    const kh_catalog_t *root;
+    kh_catalog_t **progs;
+    size_t n_progs;
+    char prog_code[KH_CODE_MAX];
+    char *prog_name_vi, *prog_name_en, *prog_source;
+    int32_t prog_from, prog_to;
 };
 
 /* ==== CSV reading ======================================================================= */
@@ -868,9 +884,31 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
                 return -1;
             }
         }
-        if (!covered) {
-            fail(L, c->unit_line[i], "unit %s: parent %s does not exist while %s does",
-                 u->code, u->parent, u->code);
+        /* on the child's first and last day, and on each day a parent row begins or ends
+         * inside the child's life, a parent row must be in force */
+        int32_t first = u->valid_from ? u->valid_from : 10101;
+        int32_t last = u->valid_to ? u->valid_to : 99991231;
+        int32_t gap = 0;
+        if (covered && unit_row_on(c, u->parent, first) < 0)
+            gap = first;
+        else if (covered && unit_row_on(c, u->parent, last) < 0)
+            gap = last;
+        for (int32_t r = htab_get(&c->unit_ix, u->parent); covered && !gap && r >= 0;
+             r = c->unit_next[r]) {
+            const kh_unit_t *p = &c->units[r];
+            int32_t after = p->valid_to ? kh_date_add(p->valid_to, 1) : 0;
+            int32_t before = p->valid_from ? kh_date_add(p->valid_from, -1) : 0;
+            if (after > first && after <= last && unit_row_on(c, u->parent, after) < 0)
+                gap = after;
+            else if (before >= first && before < last && unit_row_on(c, u->parent, before) < 0)
+                gap = before;
+        }
+        if (!covered || gap) {
+            char d[16] = "";
+            if (gap)
+                kh_date_iso(gap, d, sizeof d);
+            fail(L, c->unit_line[i], "unit %s: its parent %s does not exist %s%s, while %s does",
+                 u->code, u->parent, gap ? "on " : "on any day", d, u->code);
             return -1;
         }
     }
@@ -1263,11 +1301,17 @@ static int ind_row(loader_t *L, char **v, int line)
     kh_indicator_t d;
     memset(&d, 0, sizeof d);
     snprintf(d.code, sizeof d.code, "%s", code);
-    if (strlen(v[IC_SECTION]) != 1 || v[IC_SECTION][0] < '1' || v[IC_SECTION][0] > '5') {
-        fail(L, line, "indicator %s: section must be 1..5", code);
+    double sec;
+    if (parse_plain_number(v[IC_SECTION], &sec) < 0 || sec < 1 || sec > 99 ||
+        sec != (int)sec) {
+        fail(L, line, "indicator %s: section must be a whole number from 1 to 99", code);
         return -1;
     }
-    d.section = v[IC_SECTION][0] - '0';
+    d.section = (int)sec;
+    if (c->n_sections && !kh_catalog_section_title(c, d.section, 0)) {
+        fail(L, line, "indicator %s: section %d is not in sections.csv", code, d.section);
+        return -1;
+    }
     d.level = parse_level(v[IC_LEVEL]);
     if (d.level < 1 || d.level > c->depth) {
         fail(L, line, "indicator %s: level must be a level of units.csv (1 to %d), not "
@@ -1351,9 +1395,12 @@ static int ind_row(loader_t *L, char **v, int line)
     return 0;
 }
 
-static int load_indicators(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+static int load_indicators(kh_catalog_t *c, const char *dir, const char *prefix, char *err,
+                           size_t errlen)
 {
-    ind_loader_t IL = { .L = { .fname = "indicators.csv", .c = c, .cols = ind_cols,
+    char fname[KH_CODE_MAX + 64];
+    snprintf(fname, sizeof fname, "%sindicators.csv", prefix);
+    ind_loader_t IL = { .L = { .fname = fname, .c = c, .cols = ind_cols,
                                .n_cols = 10, .fn = ind_row, .err = err, .errlen = errlen } };
     loader_t *L = &IL.L;
     if (load_csv(L, dir) < 0)
@@ -1477,9 +1524,12 @@ static int rule_row(loader_t *L, char **v, int line)
     return 0;
 }
 
-static int load_rules(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+static int load_rules(kh_catalog_t *c, const char *dir, const char *prefix, char *err,
+                      size_t errlen)
 {
-    rule_loader_t RL = { .L = { .fname = "rules.csv", .c = c, .cols = rule_cols, .n_cols = 7,
+    char fname[KH_CODE_MAX + 64];
+    snprintf(fname, sizeof fname, "%srules.csv", prefix);
+    rule_loader_t RL = { .L = { .fname = fname, .c = c, .cols = rule_cols, .n_cols = 7,
                                 .fn = rule_row, .err = err, .errlen = errlen } };
     return load_csv(&RL.L, dir);
 }
@@ -1487,9 +1537,10 @@ static int load_rules(kh_catalog_t *c, const char *dir, char *err, size_t errlen
 /* ---- targets ---------------------------------------------------------------------------- */
 
 static const char *const target_cols[] = { "code", "name_vi", "name_en", "numerator",
-                                           "denominator", "target_2020",
-                                           "target_2020_difficult_areas", "source" };
-enum { TC_CODE, TC_NAME_VI, TC_NAME_EN, TC_NUM, TC_DEN, TC_TARGET, TC_TARGET_DIFF, TC_SOURCE };
+                                           "denominator", "milestone", "target",
+                                           "target_difficult_areas", "source" };
+enum { TC_CODE, TC_NAME_VI, TC_NAME_EN, TC_NUM, TC_DEN, TC_MILESTONE, TC_TARGET,
+       TC_TARGET_DIFF, TC_SOURCE };
 
 typedef struct {
     loader_t L;
@@ -1554,6 +1605,17 @@ static int target_row(loader_t *L, char **v, int line)
         fail(L, line, "target %s: targets must be empty or a number from 0 to 100", code);
         return -1;
     }
+    double ms = 0;
+    if (*v[TC_MILESTONE] && (parse_plain_number(v[TC_MILESTONE], &ms) < 0 || ms < 1900 ||
+                             ms > 2999 || ms != (int)ms)) {
+        fail(L, line, "target %s: milestone must be a year (e.g. 2025) or empty", code);
+        return -1;
+    }
+    if (!*v[TC_MILESTONE] && (t.target >= 0 || t.target_difficult >= 0)) {
+        fail(L, line, "target %s: a target needs its milestone year", code);
+        return -1;
+    }
+    t.milestone = (int)ms;
     if (grow((void **)&c->targets, c->n_targets, &TL->cap, sizeof *c->targets) < 0) {
         fail(L, line, "out of memory");
         return -1;
@@ -1569,12 +1631,186 @@ static int target_row(loader_t *L, char **v, int line)
     return 0;
 }
 
-static int load_targets(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+static int load_targets(kh_catalog_t *c, const char *dir, const char *prefix, char *err,
+                        size_t errlen)
 {
-    target_loader_t TL = { .L = { .fname = "targets.csv", .c = c, .cols = target_cols,
-                                  .n_cols = 8, .fn = target_row, .err = err,
+    char fname[KH_CODE_MAX + 64];
+    snprintf(fname, sizeof fname, "%stargets.csv", prefix);
+    target_loader_t TL = { .L = { .fname = fname, .c = c, .cols = target_cols,
+                                  .n_cols = 9, .fn = target_row, .err = err,
                                   .errlen = errlen } };
     return load_csv(&TL.L, dir);
+}
+
+/* ---- sections (sections.csv, optional) ---------------------------------------------------- */
+
+static const char *const sec_cols[] = { "section", "title_vi", "title_en" };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+} sec_loader_t;
+
+static int sec_row(loader_t *L, char **v, int line)
+{
+    sec_loader_t *SL = (sec_loader_t *)L;
+    kh_catalog_t *c = L->c;
+    double n;
+    if (parse_plain_number(v[0], &n) < 0 || n < 1 || n > 99 || n != (int)n) {
+        fail(L, line, "section must be a whole number from 1 to 99");
+        return -1;
+    }
+    if (!*v[1] || !*v[2]) {
+        fail(L, line, "section %d: title_vi and title_en are required", (int)n);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_sections; i++)
+        if (c->sections[i].section == (int)n) {
+            fail(L, line, "section %d listed twice", (int)n);
+            return -1;
+        }
+    if (grow((void **)&c->sections, c->n_sections, &SL->cap, sizeof *c->sections) < 0) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    c->sections[c->n_sections].section = (int)n;
+    c->sections[c->n_sections].title_vi = xstrdup(v[1]);
+    c->sections[c->n_sections].title_en = xstrdup(v[2]);
+    if (!c->sections[c->n_sections].title_vi || !c->sections[c->n_sections++].title_en) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int file_exists(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0;
+}
+
+static int load_sections(kh_catalog_t *c, const char *dir, const char *prefix, char *err,
+                         size_t errlen)
+{
+    char fname[KH_CODE_MAX + 64];
+    snprintf(fname, sizeof fname, "%ssections.csv", prefix);
+    if (!file_exists(dir, fname))
+        return 0;
+    sec_loader_t SL = { .L = { .fname = fname, .c = c, .cols = sec_cols, .n_cols = 3,
+                               .fn = sec_row, .err = err, .errlen = errlen } };
+    return load_csv(&SL.L, dir);
+}
+
+/* One programme's files (prefix "" or "programmes/CODE/") into c. */
+static int load_programme_files(kh_catalog_t *c, const char *dir, const char *prefix,
+                                char *err, size_t errlen)
+{
+    return load_sections(c, dir, prefix, err, errlen) < 0 ||
+                   load_indicators(c, dir, prefix, err, errlen) < 0 ||
+                   load_rules(c, dir, prefix, err, errlen) < 0 ||
+                   load_targets(c, dir, prefix, err, errlen) < 0
+               ? -1
+               : 0;
+}
+
+/* ---- programmes (programmes.csv, optional) -------------------------------------------------- */
+
+static const char *const prog_cols[] = { "code", "name_vi", "name_en", "valid_from", "valid_to",
+                                         "source" };
+enum { PC_CODE, PC_VI, PC_EN, PC_FROM, PC_TO, PC_SOURCE };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+    const char *dir;
+} prog_loader_t;
+
+static void free_programme_parts(kh_catalog_t *c);
+
+static int prog_row(loader_t *L, char **v, int line)
+{
+    prog_loader_t *PL = (prog_loader_t *)L;
+    kh_catalog_t *c = L->c;
+    if (strlen(v[PC_CODE]) >= KH_CODE_MAX || !valid_code(v[PC_CODE])) {
+        fail(L, line, "bad programme code '%.64s' (letters, digits, - . _)", v[PC_CODE]);
+        return -1;
+    }
+    if (!*v[PC_VI] || !*v[PC_EN]) {
+        fail(L, line, "programme %s: name_vi and name_en are required", v[PC_CODE]);
+        return -1;
+    }
+    int32_t from, to;
+    if (parse_iso_date(v[PC_FROM], &from) < 0 || parse_iso_date(v[PC_TO], &to) < 0 ||
+        (from && to && from > to)) {
+        fail(L, line, "programme %s: bad valid_from / valid_to (YYYY-MM-DD, from before to)",
+             v[PC_CODE]);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_progs; i++) {
+        const kh_catalog_t *o = c->progs[i];
+        if (!strcmp(o->prog_code, v[PC_CODE]) ||
+            range_overlaps(o->prog_from, o->prog_to, from, to)) {
+            fail(L, line, "programme %s overlaps programme %s: one programme is in force on "
+                 "a day", v[PC_CODE], o->prog_code);
+            return -1;
+        }
+    }
+    if (grow((void **)&c->progs, c->n_progs, &PL->cap, sizeof *c->progs) < 0) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    kh_catalog_t *p = malloc(sizeof *p);
+    if (!p) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    /* a view: the root's units, levels and reporters, its own programme parts */
+    *p = *c;
+    p->root = c;
+    p->progs = NULL;
+    p->n_progs = 0;
+    p->inds = NULL; p->n_inds = 0; p->ind_line = NULL; memset(&p->ind_ix, 0, sizeof p->ind_ix);
+    p->rules = NULL; p->n_rules = 0;
+    p->targets = NULL; p->n_targets = 0;
+    p->sections = NULL; p->n_sections = 0;
+    snprintf(p->prog_code, sizeof p->prog_code, "%s", v[PC_CODE]);
+    p->prog_from = from;
+    p->prog_to = to;
+    p->prog_name_vi = xstrdup(v[PC_VI]);
+    p->prog_name_en = xstrdup(v[PC_EN]);
+    p->prog_source = xstrdup(v[PC_SOURCE]);
+    c->progs[c->n_progs++] = p;
+    if (!p->prog_name_vi || !p->prog_name_en || !p->prog_source) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    char prefix[KH_CODE_MAX + 16];
+    snprintf(prefix, sizeof prefix, "programmes/%s/", p->prog_code);
+    if (load_programme_files(p, PL->dir, prefix, L->err, L->errlen) < 0) {
+        L->failed = 1;      /* the reason is in err already, with its file and line */
+        return -1;
+    }
+    return 0;
+}
+
+/* programmes.csv and each programme's folder; without the file, the programme's files
+ * are at the top of the data folder. */
+static int load_programmes(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+{
+    if (!file_exists(dir, "programmes.csv"))
+        return load_programme_files(c, dir, "", err, errlen);
+    prog_loader_t PL = { .L = { .fname = "programmes.csv", .c = c, .cols = prog_cols,
+                                .n_cols = 6, .fn = prog_row, .err = err, .errlen = errlen },
+                         .dir = dir };
+    if (load_csv(&PL.L, dir) < 0)
+        return -1;
+    if (c->n_progs == 0) {
+        fail(&PL.L, 0, "no programmes (a header and no rows)");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- load / destroy --------------------------------------------------------------------- */
@@ -1635,34 +1871,16 @@ kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_
     if (load_units(c, data_dir, err, errlen) < 0 ||
         load_levels(c, data_dir, err, errlen) < 0 ||
         load_reporters(c, data_dir, err, errlen) < 0 ||
-        load_indicators(c, data_dir, err, errlen) < 0 ||
-        load_rules(c, data_dir, err, errlen) < 0 ||
-        load_targets(c, data_dir, err, errlen) < 0) {
+        load_programmes(c, data_dir, err, errlen) < 0) {
         kh_catalog_destroy(&c);
         return NULL;
     }
     return c;
 }
 
-void kh_catalog_destroy(kh_catalog_t **self_p)
+/* The parts a programme owns: indicators, rules, targets, sections, names. */
+static void free_programme_parts(kh_catalog_t *c)
 {
-    if (!self_p || !*self_p)
-        return;
-    kh_catalog_t *c = *self_p;
-    for (size_t i = 0; i < c->n_units; i++)
-        free(c->units[i].name);
-    free(c->units);
-    free(c->unit_line);
-    free(c->unit_next);
-    htab_free(&c->unit_ix);
-    free(c->child_next);
-    htab_free(&c->child_ix);
-    for (size_t i = 0; i < c->n_levels; i++) {
-        free(c->levels[i].name_vi);
-        free(c->levels[i].name_en);
-    }
-    free(c->levels);
-    free(c->reporters);
     for (size_t i = 0; i < c->n_inds; i++) {
         free(c->inds[i].name_vi);
         free(c->inds[i].name_en);
@@ -1684,8 +1902,111 @@ void kh_catalog_destroy(kh_catalog_t **self_p)
         free(c->targets[i].source);
     }
     free(c->targets);
+    for (size_t i = 0; i < c->n_sections; i++) {
+        free(c->sections[i].title_vi);
+        free(c->sections[i].title_en);
+    }
+    free(c->sections);
+    free(c->prog_name_vi);
+    free(c->prog_name_en);
+    free(c->prog_source);
+}
+
+void kh_catalog_destroy(kh_catalog_t **self_p)
+{
+    if (!self_p || !*self_p || (*self_p)->root)
+        return;             /* a programme view belongs to its root */
+    kh_catalog_t *c = *self_p;
+    for (size_t i = 0; i < c->n_progs; i++) {
+        free_programme_parts(c->progs[i]);
+        free(c->progs[i]);
+    }
+    free(c->progs);
+    free_programme_parts(c);
+    for (size_t i = 0; i < c->n_units; i++)
+        free(c->units[i].name);
+    free(c->units);
+    free(c->unit_line);
+    free(c->unit_next);
+    htab_free(&c->unit_ix);
+    free(c->child_next);
+    htab_free(&c->child_ix);
+    for (size_t i = 0; i < c->n_levels; i++) {
+        free(c->levels[i].name_vi);
+        free(c->levels[i].name_en);
+    }
+    free(c->levels);
+    free(c->reporters);
     free(c);
     *self_p = NULL;
+}
+
+const kh_catalog_t *kh_catalog_for(const kh_catalog_t *c, int32_t date)
+{
+    if (!c)
+        return NULL;
+    if (c->root)
+        c = c->root;
+    if (c->n_progs == 0)
+        return c;
+    for (size_t i = 0; i < c->n_progs; i++)
+        if (range_overlaps(c->progs[i]->prog_from, c->progs[i]->prog_to, date, date))
+            return c->progs[i];
+    return NULL;
+}
+
+const kh_catalog_t *kh_catalog_for_period(const kh_catalog_t *c, const char *period)
+{
+    kh_period_t p;
+    if (!c || !period || kh_period_parse(period, &p) < 0)
+        return NULL;
+    return kh_catalog_for(c, kh_period_end(&p));
+}
+
+size_t kh_catalog_programme_count(const kh_catalog_t *c)
+{
+    if (!c)
+        return 0;
+    if (c->root)
+        c = c->root;
+    return c->n_progs ? c->n_progs : 1;
+}
+
+const kh_catalog_t *kh_catalog_programme_at(const kh_catalog_t *c, size_t i)
+{
+    if (!c)
+        return NULL;
+    if (c->root)
+        c = c->root;
+    if (c->n_progs == 0)
+        return i == 0 ? c : NULL;
+    return i < c->n_progs ? c->progs[i] : NULL;
+}
+
+const char *kh_catalog_programme_name(const kh_catalog_t *c, int en)
+{
+    if (!c || !c->root)
+        return "";
+    return en ? c->prog_name_en : c->prog_name_vi;
+}
+
+const char *kh_catalog_programme_code(const kh_catalog_t *c)
+{
+    return c && c->root ? c->prog_code : "";
+}
+
+void kh_catalog_programme_range(const kh_catalog_t *c, int32_t *from, int32_t *to)
+{
+    *from = c && c->root ? c->prog_from : 0;
+    *to = c && c->root ? c->prog_to : 0;
+}
+
+const char *kh_catalog_section_title(const kh_catalog_t *c, int section, int en)
+{
+    for (size_t i = 0; c && i < c->n_sections; i++)
+        if (c->sections[i].section == section)
+            return en ? c->sections[i].title_en : c->sections[i].title_vi;
+    return NULL;
 }
 
 /* ==== lookups =========================================================================== */
@@ -2805,6 +3126,30 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
                      "%s)", sp, d1, d2);
             emit(&V, "PERIOD_FUTURE", 1, 0, "", "", period, vi, en);
         }
+    }
+
+    /* The programme in force at the period end decides the indicators and rules. */
+    if (V.have_period) {
+        const kh_catalog_t *pc = kh_catalog_for(c, V.end);
+        if (!pc) {
+            kh_date_vi(V.end, d1, sizeof d1);
+            kh_date_iso(V.end, d2, sizeof d2);
+            snprintf(vi, sizeof vi, "Không có chương trình nào có hiệu lực vào ngày %s (cuối kỳ "
+                     "%s): kỳ này không có báo cáo; hãy kiểm tra kỳ báo cáo", d1, sp);
+            snprintf(en, sizeof en, "No programme is in force on %s (the end of period %s): "
+                     "nothing is reported for it; check the period", d2, sp);
+            emit(&V, "NO_PROGRAMME", 1, 0, "", "", period, vi, en);
+            V.have_period = 0;
+        } else {
+            V.c = c = pc;
+        }
+    }
+    if (!V.have_period && c->n_progs) {
+        /* without a programme there is no catalogue to check the values against: the
+         * period's finding says what to fix */
+        size_t errors = V.errors;
+        vctx_free(&V);
+        return errors;
     }
 
     /* The reporting unit, the units below it in force at the period end, the grid. */

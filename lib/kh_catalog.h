@@ -36,7 +36,7 @@ typedef enum { KH_TA_SUM, KH_TA_LAST, KH_TA_MAX } kh_tagg_t;
 
 typedef struct {
     char code[KH_CODE_MAX];
-    int section;                       /* 1..5, the programme's area */
+    int section;                       /* 1..99, the programme's area (sections.csv) */
     int level;                         /* the level of the units it is reported for */
     kh_vtype_t vtype;
     int n_options;                     /* KH_VT_OPTION: option codes */
@@ -61,6 +61,7 @@ typedef struct {
     char code[KH_CODE_MAX];            /* TL.GDHT */
     char *name_vi, *name_en;
     char numerator[KH_CODE_MAX], denominator[KH_CODE_MAX];
+    int milestone;                     /* the year the target is for (2020, 2025); 0 none */
     double target;                     /* < 0: no target */
     double target_difficult;           /* < 0: none */
     char *source;
@@ -81,7 +82,32 @@ void kh_catalog_destroy(kh_catalog_t **self_p);
 struct kh_config;
 kh_catalog_t *kh_catalog_from_config(const struct kh_config *cfg, char *err, size_t errlen);
 
-/* Lookups.  Return NULL when absent. */
+/* ---- programmes ------------------------------------------------------------------------
+ * programmes.csv (code,name_vi,name_en,valid_from,valid_to,source) lists the programmes,
+ * each in force over a range of days and holding its own files in programmes/<code>/:
+ * indicators.csv, rules.csv, targets.csv and (optional) sections.csv.  A data folder
+ * without programmes.csv holds one programme itself, files at its top, on every day.
+ * The catalogue kh_catalog_load returns owns the units, levels and reporters; each
+ * programme is a view of it (a const kh_catalog_t * that every function here accepts,
+ * owned by the catalogue: never destroyed on its own).  A report is checked against the
+ * programme in force on the last day of its period. */
+/* The programme in force on `date`, or NULL when none is.  Without programmes.csv: the
+ * catalogue itself. */
+const kh_catalog_t *kh_catalog_for(const kh_catalog_t *c, int32_t date);
+/* The programme in force on the last day of `period` (half-year, year or "YYYY-YYYY"), or
+ * NULL (no programme then, or a malformed period). */
+const kh_catalog_t *kh_catalog_for_period(const kh_catalog_t *c, const char *period);
+/* The programmes in date order of programmes.csv rows (1 without the file). */
+size_t kh_catalog_programme_count(const kh_catalog_t *c);
+const kh_catalog_t *kh_catalog_programme_at(const kh_catalog_t *c, size_t i);
+/* A programme's code ("2021-2030"), name and days; "" / 0 without programmes.csv. */
+const char *kh_catalog_programme_code(const kh_catalog_t *c);
+const char *kh_catalog_programme_name(const kh_catalog_t *c, int en);
+void kh_catalog_programme_range(const kh_catalog_t *c, int32_t *from, int32_t *to);
+/* The title of a section of the programme's indicators (sections.csv), or NULL. */
+const char *kh_catalog_section_title(const kh_catalog_t *c, int section, int en);
+
+/* Lookups (of the programme c is, for indicators and targets).  Return NULL when absent. */
 const kh_indicator_t *kh_catalog_indicator(const kh_catalog_t *c, const char *code);
 size_t kh_catalog_indicator_count(const kh_catalog_t *c);
 const kh_indicator_t *kh_catalog_indicator_at(const kh_catalog_t *c, size_t i);  /* catalogue order */
@@ -194,26 +220,32 @@ typedef int (*kh_prev_fn)(void *arg, const char *period, const char *orgunit,
                           const char *indicator, double *out);
 
 /* Checks a whole report and appends every problem to `out` (not only the first):
- * period malformed or in the future (relative to today_yyyymmdd); district not a
- * district in force; units unknown, of another district, merged before the period
- * (naming the unit that took it over), missing; indicators unknown, of the wrong
- * level, not reported in this half-year; values not parseable for their type;
- * duplicate rows; every rule of rules.csv.  prev may be NULL: the previous-period
+ * period malformed or in the future (relative to today_yyyymmdd); no programme in
+ * force; the reporting unit not one at the period end; units unknown, outside the
+ * reporting unit's subtree, merged before the period (naming the unit that took it
+ * over), missing; indicators unknown, of the wrong level, not reported in this
+ * half-year; values not parseable for their type; duplicate rows; every rule of the
+ * programme's rules.csv.  c may be the catalogue or any of its programmes: the
+ * programme in force at the period end is used.  prev may be NULL: the previous-period
  * rules are then skipped.  Returns the number of errors (0: accepted). */
 /* Finding codes (E error, W warning):
  *   PERIOD_MALFORMED E   not "YYYYS1"/"YYYYS2" (a year or programme is no report period)
  *   PERIOD_FUTURE    E   the half-year has not begun on today_yyyymmdd (reports are due
  *                        before the half-year ends — 20 June, 5 December — so the end
  *                        date cannot be the test); today_yyyymmdd <= 0 skips the check
- *   UNKNOWN_DISTRICT E   report district is not a district unit in force at the period end
+ *   NO_PROGRAMME     E   no programme (programmes.csv) is in force at the period end
+ *   UNKNOWN_DISTRICT E   the report's unit (r->district, the historical name) is not a
+ *                        reporting unit (reporters.csv) in force at the period end; when
+ *                        the code was taken over, the message names the unit that did
  *   UNKNOWN_UNIT     E   orgunit unknown, not yet created, or dissolved
  *   MERGED_UNIT      E   orgunit merged before the period end; names the successor
- *   OTHER_DISTRICT   E   a unit in force that is not this district nor one of its communes
- *   MISSING_UNIT     E   a commune in force at the period end without any value
- *   WRONG_LEVEL      E   commune indicator under the district code, or the reverse
+ *   OTHER_DISTRICT   E   a unit in force that is neither the reporting unit nor below it
+ *   MISSING_UNIT     E   a unit below the reporting unit, in force at the period end, of
+ *                        a level with indicators this half-year, without any value
+ *   WRONG_LEVEL      E   an indicator under a unit of another level than its own
  *   UNKNOWN_INDICATOR E  indicator code not in the catalogue
  *   WRONG_HALF       E   indicator not reported in this half-year (S2-only in S1)
- *   MISSING_VALUE    E   an indicator of this half missing for a reported commune / district
+ *   MISSING_VALUE    E   an indicator of this half missing for a unit of its level
  *   BAD_VALUE        E   kh_value_parse refused the value (its reason in the message)
  *   NORMALISED       W   thousands separators were removed ("1.234.567" read as 1234567)
  *   DUPLICATE_ROW    E   a second row for one (orgunit, indicator); the first one counts

@@ -71,11 +71,14 @@ int kh_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, kh_cells_
     if (!r->period || !r->district || kh_period_parse(r->period, &p) < 0)
         return 0;           /* nothing can be placed: the validator refused such reports */
     int32_t end = kh_period_end(&p);
+    const kh_catalog_t *prog = kh_catalog_for(cat, end);
+    if (!prog)
+        return 0;           /* no programme then: the validator refused such reports */
     kh_cells_t all = {0};
     char vi[8], en[8];
     for (size_t i = 0; i < r->n_values; i++) {
         const Kh__Value *val = r->values[i];
-        const kh_indicator_t *ind = kh_catalog_indicator(cat, val->indicator);
+        const kh_indicator_t *ind = kh_catalog_indicator(prog, val->indicator);
         kh_value_t pv;
         if (!ind || kh_value_parse(ind, val->raw, &pv, vi, sizeof vi, en, sizeof en) < 0)
             continue;

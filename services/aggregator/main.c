@@ -510,7 +510,8 @@ static int prev_lookup(void *arg, const char *period, const char *orgunit, const
     }
     if (!c->pv || !c->pv->report)
         return -1;
-    const kh_indicator_t *ind = kh_catalog_indicator(c->a->cat, indicator);
+    const kh_indicator_t *ind =
+        kh_catalog_indicator(kh_catalog_for_period(c->a->cat, period), indicator);
     const Kh__Report *r = c->pv->report;
     char vi[8], en[8];
     for (size_t i = 0; ind && i < r->n_values; i++) {

@@ -59,6 +59,13 @@ static int tpl_build(const kh_catalog_t *c, const char *district, const char *pe
                  end / 10000, end / 100 % 100, end % 100);
         return 2;
     }
+    if (!(c = kh_catalog_for(c, end))) {
+        snprintf(err, errlen, "không có chương trình nào có hiệu lực vào ngày %d-%02d-%02d (cuối "
+                 "kỳ %s): kỳ này không có báo cáo / no programme is in force on %d-%02d-%02d "
+                 "(the end of %s): nothing is reported for it", end / 10000, end / 100 % 100,
+                 end % 100, t->period, end / 10000, end / 100 % 100, end % 100, t->period);
+        return 2;
+    }
     t->cat = c;
     t->end = end;
     t->district = d;

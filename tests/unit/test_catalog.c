@@ -1326,8 +1326,8 @@ static const char *RULES_OK =
     "id,severity,level,periods,rule,message_vi,message_en\n"
     "R01,error,3,S1 S2,GDHT.DANG_KY <= HO.TONG,Vượt tổng số hộ,Exceeds households\n";
 static const char *TARGETS_OK =
-    "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
-    "TL.GDHT,Tỷ lệ,Share,GDHT.DANG_KY,HO.TONG,70,60,QĐ 281\n";
+    "code,name_vi,name_en,numerator,denominator,milestone,target,target_difficult_areas,source\n"
+    "TL.GDHT,Tỷ lệ,Share,GDHT.DANG_KY,HO.TONG,2020,70,60,QĐ 281\n";
 
 static void write_file(const char *dir, const char *name, const char *text)
 {
@@ -1557,24 +1557,24 @@ static const lcase_t load_cases[] = {
       NULL, NULL, "indicators.csv:3: ", "already defined on line 2" },
     /* target naming an unknown indicator */
     { NULL, NULL, NULL,
-      "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
-      "TL.GDHT,Tỷ lệ,Share,GDHT.CONG_NHAN,HO.TONG,70,60,\n",
+      "code,name_vi,name_en,numerator,denominator,milestone,target,target_difficult_areas,source\n"
+      "TL.GDHT,Tỷ lệ,Share,GDHT.CONG_NHAN,HO.TONG,2020,70,60,\n",
       "targets.csv:2: ", "unknown indicator GDHT.CONG_NHAN" },
     { NULL, NULL, NULL,
-      "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
-      "TL.GDHT,Tỷ lệ,Share,GDHT.DANG_KY,HO.TONG,170,60,\n",
+      "code,name_vi,name_en,numerator,denominator,milestone,target,target_difficult_areas,source\n"
+      "TL.GDHT,Tỷ lệ,Share,GDHT.DANG_KY,HO.TONG,2020,170,60,\n",
       "targets.csv:2: ", "from 0 to 100" },
     /* a rate whose numerator and denominator come from different units (issue 12) */
     { NULL,
       "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
       "HO.TONG,4,3,count,,last,S1 S2,a,b,hộ\nTH.X,5,2,count,,last,S1 S2,a,b,t\n",
       "id,severity,level,periods,rule,message_vi,message_en\n",
-      "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
-      "TL.X,Tỷ lệ,Share,TH.X,HO.TONG,,,\n",
+      "code,name_vi,name_en,numerator,denominator,milestone,target,target_difficult_areas,source\n"
+      "TL.X,Tỷ lệ,Share,TH.X,HO.TONG,,,,\n",
       "targets.csv:2: ", "different levels" },
     { NULL, NULL, NULL,
-      "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
-      "TL.X,Tỷ lệ,Share,CDX.XEP_LOAI,HO.TONG,,,\n",
+      "code,name_vi,name_en,numerator,denominator,milestone,target,target_difficult_areas,source\n"
+      "TL.X,Tỷ lệ,Share,CDX.XEP_LOAI,HO.TONG,,,,\n",
       "targets.csv:2: ", "option or a score" },
     /* an empty file */
     { NULL, NULL, "", NULL, "rules.csv: ", "empty file" },

@@ -1,0 +1,492 @@
+/*
+ * test_tree.c — unit tests of the reporting model as data (issue 12): a tree the code
+ * has never seen (four levels, invented codes and level names), levels.csv, who reports
+ * (reporters.csv: a level-3 unit reports for itself and its level-4 units), a code that
+ * changes parent and level in a reorganisation (as 28756 did on 1 July 2025), two
+ * programmes in force one after the other (programmes.csv, each with its own indicators,
+ * rules and targets), and the cells rolled up to every ancestor (kh_cells).  Each data
+ * folder is written by the test into a temporary directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kh_catalog.h"
+#include "kh_cells.h"
+
+/* ==== the data folder ==================================================================
+ * Province 90 (level 1, "Miền") → regions R1, R2 (level 2, "Vùng") → districts D11, D12
+ * under R1, D21 under R2 (level 3, "Quận") → wards (level 4, "Phường").  On 2025-07-01 the
+ * reform: the regions and districts end; ward W111 becomes a level-2 unit directly under
+ * the province and absorbs W112 (merged_into), the other wards end; from then on the
+ * level-2 units report for themselves under programme P2. */
+static const char *UNITS =
+    "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
+    "90,Miền Thử,mien,1,,,,\n"
+    "R1,Vùng Một,vung,2,90,,2025-06-30,\n"
+    "R2,Vùng Hai,vung,2,90,,2025-06-30,\n"
+    "D11,Quận Một Một,quan,3,R1,,2025-06-30,\n"
+    "D12,Quận Một Hai,quan,3,R1,,2025-06-30,\n"
+    "D21,Quận Hai Một,quan,3,R2,,2025-06-30,\n"
+    "W111,Phường Một,phuong,4,D11,,2025-06-30,\n"
+    "W112,Phường Hai,phuong,4,D11,,2025-06-30,W111\n"
+    "W121,Phường Ba,phuong,4,D12,,2025-06-30,\n"
+    "W211,Phường Bốn,phuong,4,D21,,2025-06-30,\n"
+    "W212,Phường Năm,phuong,4,D21,,2025-06-30,\n"
+    "W111,Phường Một mới,phuong,2,90,2025-07-01,,\n"
+    "W211,Phường Bốn mới,phuong,2,90,2025-07-01,,\n";
+static const char *LEVELS =
+    "level,name_vi,name_en,valid_from,valid_to\n"
+    "1,Miền,Realm,,\n"
+    "2,Vùng,Region,,2025-06-30\n"
+    "2,Phường mới,New ward,2025-07-01,\n"
+    "3,Quận,Borough,,2025-06-30\n"
+    "4,Phường,Ward,,2025-06-30\n";
+static const char *REPORTERS =
+    "level,unit,valid_from,valid_to,note\n"
+    "3,,2017-01-01,2025-06-30,the boroughs for their wards\n"
+    "2,,2025-07-01,,the new wards for themselves\n";
+static const char *PROGRAMMES =
+    "code,name_vi,name_en,valid_from,valid_to,source\n"
+    "P1,Chương trình một,Programme one,2017-01-01,2020-12-31,test\n"
+    "P2,Chương trình hai,Programme two,2021-01-01,2030-12-31,test\n";
+/* P1: households per ward (level 4), news items per borough (level 3) */
+static const char *P1_INDS =
+    "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
+    "HO.TONG,1,4,count,,last,S1 S2,Số hộ,Households,hộ\n"
+    "HO.HT,1,4,count,,last,S1 S2,Hộ học tập,Learning households,hộ\n"
+    "TT.TIN,2,3,count,,sum,S1 S2,Tin bài,News items,tin\n";
+static const char *P1_RULES =
+    "id,severity,level,periods,rule,message_vi,message_en\n"
+    "R1,error,4,S1 S2,HO.HT <= HO.TONG,Vượt số hộ,Exceeds households\n";
+static const char *P1_TARGETS =
+    "code,name_vi,name_en,numerator,denominator,milestone,target,target_difficult_areas,source\n"
+    "TL.HT,Tỷ lệ,Share,HO.HT,HO.TONG,2020,70,,QĐ thử\n";
+static const char *P1_SECTIONS =
+    "section,title_vi,title_en\n1,Hộ,Households\n2,Tuyên truyền,Promotion\n";
+/* P2: the new wards report households and a rating of two levels (as TT 25/2023) */
+static const char *P2_INDS =
+    "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
+    "HO.TONG,1,2,count,,last,S1 S2,Số hộ,Households,hộ\n"
+    "HO.HT,1,2,count,,last,S1 S2,Hộ học tập,Learning households,hộ\n"
+    "XL,1,2,option,MUC1 MUC2,last,S2,Xếp loại,Rating,\n";
+static const char *P2_RULES =
+    "id,severity,level,periods,rule,message_vi,message_en\n"
+    "R1,error,2,S1 S2,HO.HT <= HO.TONG,Vượt số hộ,Exceeds households\n";
+static const char *P2_TARGETS =
+    "code,name_vi,name_en,numerator,denominator,milestone,target,target_difficult_areas,source\n"
+    "TL.HT,Tỷ lệ,Share,HO.HT,HO.TONG,2025,70,60,QĐ 387\n";
+
+static char g_dir[64];
+static kh_catalog_t *g_cat;
+
+static void put(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
+static void write_folder(const char *dir, const char *levels, const char *reporters)
+{
+    char sub[128];
+    put(dir, "units.csv", UNITS);
+    put(dir, "levels.csv", levels);
+    put(dir, "reporters.csv", reporters);
+    put(dir, "programmes.csv", PROGRAMMES);
+    snprintf(sub, sizeof sub, "%s/programmes", dir);
+    mkdir(sub, 0700);
+    snprintf(sub, sizeof sub, "%s/programmes/P1", dir);
+    mkdir(sub, 0700);
+    put(sub, "indicators.csv", P1_INDS);
+    put(sub, "rules.csv", P1_RULES);
+    put(sub, "targets.csv", P1_TARGETS);
+    put(sub, "sections.csv", P1_SECTIONS);
+    snprintf(sub, sizeof sub, "%s/programmes/P2", dir);
+    mkdir(sub, 0700);
+    put(sub, "indicators.csv", P2_INDS);
+    put(sub, "rules.csv", P2_RULES);
+    put(sub, "targets.csv", P2_TARGETS);
+}
+
+static void rm_folder(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* ==== reports ========================================================================== */
+
+static Kh__Report *report_new(const char *unit, const char *period)
+{
+    Kh__Report *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    kh__report__init(r);
+    r->district = strdup(unit);
+    r->period = strdup(period);
+    char id[64];
+    snprintf(id, sizeof id, "%s-%s", unit, period);
+    r->report_id = strdup(id);
+    r->revision = 1;
+    return r;
+}
+
+static void add(Kh__Report *r, const char *org, const char *ind, const char *raw)
+{
+    Kh__Value **nv = realloc(r->values, (r->n_values + 1) * sizeof *nv);
+    assert_non_null(nv);
+    r->values = nv;
+    Kh__Value *v = calloc(1, sizeof *v);
+    assert_non_null(v);
+    kh__value__init(v);
+    v->orgunit = strdup(org);
+    v->indicator = strdup(ind);
+    v->raw = strdup(raw);
+    v->line = (uint32_t)r->n_values + 2;
+    r->values[r->n_values++] = v;
+}
+
+static void report_free(Kh__Report *r)
+{
+    for (size_t i = 0; i < r->n_values; i++) {
+        free(r->values[i]->orgunit);
+        free(r->values[i]->indicator);
+        free(r->values[i]->raw);
+        free(r->values[i]);
+    }
+    free(r->values);
+    free(r->district);
+    free(r->period);
+    free(r->report_id);
+    free(r);
+}
+
+static size_t count_code(const kh_findings_t *f, const char *code)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++)
+        n += strcmp(f->items[i]->code, code) == 0;
+    return n;
+}
+
+static const Kh__Finding *find_code(const kh_findings_t *f, const char *code)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->items[i]->code, code) == 0)
+            return f->items[i];
+    return NULL;
+}
+
+static void dump(const kh_findings_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        fprintf(stderr, "  %s [%s/%s] %s\n", f->items[i]->code, f->items[i]->orgunit,
+                f->items[i]->indicator, f->items[i]->message_en);
+}
+
+/* D11's complete 2019S2 report: its wards W111, W112 and its own news items. */
+static Kh__Report *d11_2019s2(void)
+{
+    Kh__Report *r = report_new("D11", "2019S2");
+    add(r, "W111", "HO.TONG", "1000");
+    add(r, "W111", "HO.HT", "600");
+    add(r, "W112", "HO.TONG", "400");
+    add(r, "W112", "HO.HT", "100");
+    add(r, "D11", "TT.TIN", "7");
+    return r;
+}
+
+/* ==== tests ============================================================================ */
+
+static void test_tree_and_levels(void **state)
+{
+    (void)state;
+    assert_int_equal(kh_catalog_depth(g_cat), 4);
+    /* the subtree of a borough: itself first, then its wards */
+    const kh_unit_t *u[16];
+    assert_int_equal(kh_catalog_subtree_on(g_cat, "D11", 20191231, u, 16), 3);
+    assert_string_equal(u[0]->code, "D11");
+    assert_string_equal(u[1]->code, "W111");
+    assert_string_equal(u[2]->code, "W112");
+    /* of the root: every unit in force that day, each before its children */
+    assert_int_equal(kh_catalog_subtree_on(g_cat, "90", 20191231, u, 16), 11);
+    assert_string_equal(u[1]->code, "R1");
+    assert_string_equal(u[2]->code, "D11");
+    /* after the reform: the root and its two new wards */
+    assert_int_equal(kh_catalog_subtree_on(g_cat, "90", 20251231, u, 16), 3);
+    assert_int_equal(kh_catalog_subtree_on(g_cat, "D11", 20251231, u, 16), 0);
+    /* W111 is a level-4 ward of D11, then a level-2 ward of the province */
+    assert_int_equal(kh_catalog_unit_on(g_cat, "W111", 20191231)->level, 4);
+    assert_int_equal(kh_catalog_unit_on(g_cat, "W111", 20251231)->level, 2);
+    assert_string_equal(kh_catalog_parent_on(g_cat, kh_catalog_unit_on(g_cat, "W111", 20251231),
+                                             20251231)->code, "90");
+    /* level names by day, in Vietnamese and English; the running-text form */
+    assert_string_equal(kh_catalog_level_name(g_cat, 2, 20191231, 0), "Vùng");
+    assert_string_equal(kh_catalog_level_name(g_cat, 2, 20251231, 0), "Phường mới");
+    assert_string_equal(kh_catalog_level_name(g_cat, 4, 20191231, 1), "Ward");
+    assert_null(kh_catalog_level_name(g_cat, 5, 20191231, 0));
+    char w[64];
+    kh_catalog_level_word(g_cat, 3, 20191231, 0, w, sizeof w);
+    assert_string_equal(w, "quận");
+    kh_catalog_level_word(g_cat, 7, 20191231, 1, w, sizeof w);
+    assert_string_equal(w, "level 7");
+    /* who reports: the boroughs until the reform, the new wards after */
+    assert_int_equal(kh_catalog_reporters_on(g_cat, 20191231, u, 16), 3);
+    assert_string_equal(u[0]->code, "D11");
+    assert_int_equal(kh_catalog_reporters_on(g_cat, 20251231, u, 16), 2);
+    assert_string_equal(u[0]->code, "W111");
+    assert_int_equal(kh_catalog_reports(g_cat, "R1", 20191231), 0);
+    assert_int_equal(kh_catalog_reports(g_cat, "W111", 20191231), 0);   /* a ward then */
+    assert_int_equal(kh_catalog_reports(g_cat, "W111", 20251231), 1);
+    assert_int_equal(kh_catalog_reporters_ever(g_cat, u, 16), 5);   /* D11 D12 D21 W111 W211 */
+}
+
+static void test_programmes(void **state)
+{
+    (void)state;
+    assert_int_equal(kh_catalog_programme_count(g_cat), 2);
+    const kh_catalog_t *p1 = kh_catalog_for_period(g_cat, "2019S2");
+    const kh_catalog_t *p2 = kh_catalog_for_period(g_cat, "2025S2");
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_string_equal(kh_catalog_programme_code(p1), "P1");
+    assert_string_equal(kh_catalog_programme_name(p2, 1), "Programme two");
+    assert_null(kh_catalog_for_period(g_cat, "2016S2"));        /* before every programme */
+    assert_null(kh_catalog_for_period(g_cat, "2031S1"));
+    /* one code, two definitions: HO.TONG is a level-4 indicator in P1, level 2 in P2 */
+    assert_int_equal(kh_catalog_indicator(p1, "HO.TONG")->level, 4);
+    assert_int_equal(kh_catalog_indicator(p2, "HO.TONG")->level, 2);
+    assert_null(kh_catalog_indicator(p2, "TT.TIN"));
+    assert_null(kh_catalog_indicator(g_cat, "HO.TONG"));         /* the root has none */
+    assert_int_equal(kh_catalog_target_at(p2, 0)->milestone, 2025);
+    assert_true(kh_catalog_target_at(p2, 0)->target_difficult == 60);
+    assert_string_equal(kh_catalog_section_title(p1, 2, 0), "Tuyên truyền");
+    assert_null(kh_catalog_section_title(p2, 1, 0));             /* P2 has no sections.csv */
+    /* a view is owned by its catalogue: destroying it does nothing */
+    kh_catalog_t *view = (kh_catalog_t *)p1;
+    kh_catalog_destroy(&view);
+    assert_non_null(view);
+    assert_non_null(kh_catalog_indicator(p1, "TT.TIN"));
+}
+
+static void test_validate_four_levels(void **state)
+{
+    (void)state;
+    kh_findings_t f = {0};
+    Kh__Report *r = d11_2019s2();
+    size_t errors = kh_validate(g_cat, r, 20200101, NULL, NULL, &f);
+    if (errors)
+        dump(&f);
+    assert_int_equal(errors, 0);
+    kh_findings_clear(&f);
+    /* a ward of another borough; a level-4 indicator under the borough; a missing ward */
+    add(r, "W121", "HO.TONG", "5");
+    add(r, "D11", "HO.TONG", "5");
+    free(r->values[2]->orgunit);
+    r->values[2]->orgunit = strdup("W111");        /* W112's rows now say W111: duplicates */
+    free(r->values[3]->orgunit);
+    r->values[3]->orgunit = strdup("W111");
+    errors = kh_validate(g_cat, r, 20200101, NULL, NULL, &f);
+    assert_int_equal(count_code(&f, "OTHER_DISTRICT"), 1);
+    assert_int_equal(count_code(&f, "WRONG_LEVEL"), 1);
+    assert_int_equal(count_code(&f, "MISSING_UNIT"), 1);
+    assert_string_equal(find_code(&f, "MISSING_UNIT")->orgunit, "W112");
+    const Kh__Finding *x = find_code(&f, "WRONG_LEVEL");
+    assert_non_null(strstr(x->message_vi, "là chỉ tiêu cấp phường"));
+    assert_non_null(strstr(x->message_vi, "(cấp quận)"));
+    assert_non_null(strstr(find_code(&f, "OTHER_DISTRICT")->message_en,
+                           "Phường Ba (W121) belongs to Quận Một Hai, not to Quận Một Một"));
+    kh_findings_clear(&f);
+    report_free(r);
+    /* a region does not report (reporters.csv names level 3) */
+    r = report_new("R1", "2019S2");
+    kh_validate(g_cat, r, 20200101, NULL, NULL, &f);
+    assert_int_equal(count_code(&f, "UNKNOWN_DISTRICT"), 1);
+    kh_findings_clear(&f);
+    report_free(r);
+}
+
+static void test_validate_after_reform(void **state)
+{
+    (void)state;
+    kh_findings_t f = {0};
+    /* a new ward reports for itself under P2 */
+    Kh__Report *r = report_new("W111", "2025S2");
+    add(r, "W111", "HO.TONG", "1400");
+    add(r, "W111", "HO.HT", "900");
+    add(r, "W111", "XL", "MUC2");
+    size_t errors = kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
+    if (errors)
+        dump(&f);
+    assert_int_equal(errors, 0);
+    kh_findings_clear(&f);
+    /* P1's indicator is unknown in P2; P2's rule holds */
+    add(r, "W111", "TT.TIN", "3");
+    free(r->values[1]->raw);
+    r->values[1]->raw = strdup("1500");
+    errors = kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
+    assert_int_equal(count_code(&f, "UNKNOWN_INDICATOR"), 1);
+    assert_int_equal(count_code(&f, "R1"), 1);
+    kh_findings_clear(&f);
+    report_free(r);
+    /* a row for a ward merged away names the ward that took it over */
+    r = report_new("W111", "2025S2");
+    add(r, "W111", "HO.TONG", "1400");
+    add(r, "W111", "HO.HT", "900");
+    add(r, "W111", "XL", "MUC1");
+    add(r, "W112", "HO.TONG", "10");
+    kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
+    const Kh__Finding *x = find_code(&f, "MERGED_UNIT");
+    assert_non_null(x);
+    assert_non_null(strstr(x->message_en, "was merged into Phường Một mới (W111) on 2025-07-01"));
+    kh_findings_clear(&f);
+    report_free(r);
+    /* a report addressed with the pre-reform code of a ward merged away is refused
+     * naming the ward that took it over */
+    r = report_new("W112", "2025S2");
+    kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
+    x = find_code(&f, "UNKNOWN_DISTRICT");
+    assert_non_null(x);
+    assert_non_null(strstr(x->message_en, "Phường Một mới (W111) took it over; report period "
+                                          "2025S2 under code W111"));
+    assert_non_null(strstr(x->message_vi, "hãy báo cáo kỳ 2025S2 theo mã W111"));
+    kh_findings_clear(&f);
+    report_free(r);
+    /* no programme in force */
+    r = report_new("D11", "2016S2");
+    add(r, "W111", "HO.TONG", "1");
+    errors = kh_validate(g_cat, r, 20200101, NULL, NULL, &f);
+    assert_int_equal(errors, 1);
+    assert_int_equal(count_code(&f, "NO_PROGRAMME"), 1);
+    kh_findings_clear(&f);
+    report_free(r);
+}
+
+/* The cells of a borough's report: each ward, the borough (all its values), and the
+ * ancestors the aggregator moves: the region, then the province. */
+static void test_cells_every_level(void **state)
+{
+    (void)state;
+    Kh__Report *r = d11_2019s2();
+    kh_cells_t below = {0}, own = {0};
+    assert_int_equal(kh_cells_from_report(g_cat, r, &below, &own), 0);
+    assert_int_equal(below.n, 4);
+    assert_string_equal(below.v[0].orgunit, "W111");
+    assert_string_equal(below.v[0].indicator, "HO.HT");
+    assert_true(below.v[0].sum == 600);
+    assert_int_equal(own.n, 3);
+    assert_string_equal(own.v[0].indicator, "HO.HT");
+    assert_true(own.v[0].sum == 700 && own.v[0].n == 2);
+    assert_string_equal(own.v[1].indicator, "HO.TONG");
+    assert_true(own.v[1].sum == 1400 && own.v[1].n == 2);
+    assert_string_equal(own.v[2].indicator, "TT.TIN");
+    assert_true(own.v[2].sum == 7 && own.v[2].n == 1);
+    const kh_unit_t *anc[KH_MAX_LEVELS];
+    assert_int_equal(kh_cells_ancestors(g_cat, "D11", "2019S2", anc, KH_MAX_LEVELS), 2);
+    assert_string_equal(anc[0]->code, "R1");
+    assert_string_equal(anc[1]->code, "90");
+    assert_int_equal(kh_cells_ancestors(g_cat, "W111", "2025S2", anc, KH_MAX_LEVELS), 1);
+    assert_string_equal(anc[0]->code, "90");
+    kh_cells_free(&below);
+    kh_cells_free(&own);
+    report_free(r);
+}
+
+/* Loading refuses what would make the model ambiguous. */
+static void test_load_errors(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/kh_tree_err.XXXXXX", err[512];
+    assert_non_null(mkdtemp(dir));
+    /* a level without a name on some day of a unit's life */
+    write_folder(dir, "level,name_vi,name_en,valid_from,valid_to\n1,Miền,Realm,,\n"
+                      "2,Vùng,Region,,2025-06-30\n3,Quận,Borough,,\n4,Phường,Ward,,\n",
+                 REPORTERS);
+    kh_catalog_t *c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "levels.csv: level 2 has no name on some day from 2025-07-01"));
+    /* nested reporters: a borough and its region the same day */
+    write_folder(dir, LEVELS, "level,unit,valid_from,valid_to,note\n3,,,2025-06-30,\n"
+                              ",R1,2019-01-01,2019-12-31,\n2,,2025-07-01,,\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "reporters.csv:3: unit D11 (line 2) and unit R1 above it "
+                                "(line 3) both report on 2019-01-01"));
+    /* overlapping programmes */
+    write_folder(dir, LEVELS, REPORTERS);
+    put(dir, "programmes.csv", "code,name_vi,name_en,valid_from,valid_to,source\n"
+                               "P1,a,b,2017-01-01,2021-06-30,\nP2,c,d,2021-01-01,,\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "programmes.csv:3: programme P2 overlaps programme P1"));
+    /* an error in a programme's file names the file */
+    write_folder(dir, LEVELS, REPORTERS);
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/programmes/P2", dir);
+    put(sub, "rules.csv", "id,severity,level,periods,rule,message_vi,message_en\n"
+                          "R1,error,4,S1 S2,HO.HT <= HO.TONG,a,b\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "programmes/P2/rules.csv:2: rule R1: indicator HO.HT is "
+                                "reported at level 2, not 4"));
+    /* a parent missing while its child exists */
+    write_folder(dir, LEVELS, REPORTERS);
+    put(dir, "units.csv", "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
+                          "90,M,mien,1,,2020-01-01,,\nR1,V,vung,2,90,2019-01-01,,\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "units.csv:3: unit R1: its parent 90 does not exist on "
+                                "2019-01-01, while R1 does"));
+    rm_folder(dir);
+}
+
+/* ==== main ============================================================================== */
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/kh_tree.XXXXXX");
+    if (!mkdtemp(g_dir))
+        return -1;
+    write_folder(g_dir, LEVELS, REPORTERS);
+    char err[512];
+    g_cat = kh_catalog_load(g_dir, 620, 1205, err, sizeof err);
+    if (!g_cat) {
+        fprintf(stderr, "cannot load the test tree: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kh_catalog_destroy(&g_cat);
+    rm_folder(g_dir);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tree_and_levels),
+        cmocka_unit_test(test_programmes),
+        cmocka_unit_test(test_validate_four_levels),
+        cmocka_unit_test(test_validate_after_reform),
+        cmocka_unit_test(test_cells_every_level),
+        cmocka_unit_test(test_load_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
