@@ -288,6 +288,9 @@ struct kh_catalog {
     level_t *levels;        /* levels.csv */
     size_t n_levels;
 
+    kh_reorg_t *reorg;      /* reorg.csv (optional), in file order */
+    size_t n_reorg;
+
     reporter_t *reporters;  /* reporters.csv */
     size_t n_reporters;
 
@@ -303,6 +306,10 @@ struct kh_catalog {
     size_t n_targets;
 
     int s1_due, s2_due;     /* mmdd */
+
+    /* options.csv of the programme (optional): labels of option codes */
+    struct { int ind; int option; char *label_vi, *label_en; } *opt_labels;
+    size_t n_opt_labels;
 
     /* sections.csv of the programme (optional): titles by section number */
     struct { int section; char *title_vi, *title_en; } *sections;
@@ -1642,6 +1649,118 @@ static int load_targets(kh_catalog_t *c, const char *dir, const char *prefix, ch
     return load_csv(&TL.L, dir);
 }
 
+/* ---- reorganisations (reorg.csv, optional) ------------------------------------------------- */
+
+static const char *const reorg_cols[] = { "old_province", "old_code", "old_name", "new_code",
+                                          "new_name", "whole", "date" };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+} reorg_loader_t;
+
+static int reorg_row(loader_t *L, char **v, int line)
+{
+    reorg_loader_t *RL = (reorg_loader_t *)L;
+    kh_catalog_t *c = L->c;
+    kh_reorg_t r;
+    memset(&r, 0, sizeof r);
+    if (strlen(v[1]) >= KH_CODE_MAX || !valid_code(v[1]) || strlen(v[3]) >= KH_CODE_MAX ||
+        !valid_code(v[3]) || strlen(v[0]) >= KH_CODE_MAX) {
+        fail(L, line, "bad old_code, new_code or old_province");
+        return -1;
+    }
+    if (!*v[2]) {
+        fail(L, line, "%s: old_name is required", v[1]);
+        return -1;
+    }
+    if (strcmp(v[5], "yes") && strcmp(v[5], "no")) {
+        fail(L, line, "%s: whole must be yes or no", v[1]);
+        return -1;
+    }
+    if (parse_iso_date(v[6], &r.date) < 0 || !r.date) {
+        fail(L, line, "%s: bad date '%.32s' (the day the new unit took over, YYYY-MM-DD)",
+             v[1], v[6]);
+        return -1;
+    }
+    snprintf(r.old_province, sizeof r.old_province, "%s", v[0]);
+    snprintf(r.old_code, sizeof r.old_code, "%s", v[1]);
+    snprintf(r.new_code, sizeof r.new_code, "%s", v[3]);
+    r.whole = !strcmp(v[5], "yes");
+    if (!kh_catalog_unit_on(c, r.new_code, r.date)) {
+        fail(L, line, "%s: new unit %s is not in units.csv on %s", r.old_code, r.new_code, v[6]);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_reorg; i++) {
+        const kh_reorg_t *o = &c->reorg[i];
+        if (strcmp(o->old_code, r.old_code) || o->date != r.date)
+            continue;
+        if (!strcmp(o->new_code, r.new_code) || o->whole || r.whole) {
+            fail(L, line, "%s: listed twice for one day, or whole and split at once (line %d "
+                 "of the same unit)", r.old_code, line - 1);
+            return -1;
+        }
+    }
+    if (grow((void **)&c->reorg, c->n_reorg, &RL->cap, sizeof *c->reorg) < 0 ||
+        !(r.old_name = xstrdup(v[2]))) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    c->reorg[c->n_reorg++] = r;
+    return 0;
+}
+
+static int file_exists(const char *dir, const char *name);
+
+static int load_reorg(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
+{
+    if (!file_exists(dir, "reorg.csv"))
+        return 0;
+    reorg_loader_t RL = { .L = { .fname = "reorg.csv", .c = c, .cols = reorg_cols, .n_cols = 7,
+                                 .fn = reorg_row, .err = err, .errlen = errlen } };
+    return load_csv(&RL.L, dir);
+}
+
+size_t kh_catalog_reorg_of(const kh_catalog_t *c, const char *old_code, int32_t date,
+                           const kh_reorg_t **out, size_t cap)
+{
+    if (!c || !old_code)
+        return 0;
+    if (c->root)
+        c = c->root;
+    /* the latest reorganisation of that code on or before `date` */
+    int32_t best = 0;
+    for (size_t i = 0; i < c->n_reorg; i++)
+        if (!strcmp(c->reorg[i].old_code, old_code) && c->reorg[i].date <= date &&
+            c->reorg[i].date > best)
+            best = c->reorg[i].date;
+    size_t n = 0;
+    for (size_t i = 0; best && i < c->n_reorg; i++)
+        if (!strcmp(c->reorg[i].old_code, old_code) && c->reorg[i].date == best) {
+            if (out && n < cap)
+                out[n] = &c->reorg[i];
+            n++;
+        }
+    return n;
+}
+
+size_t kh_catalog_reorg_into(const kh_catalog_t *c, const char *new_code, int32_t date,
+                             const kh_reorg_t **out, size_t cap)
+{
+    if (!c || !new_code)
+        return 0;
+    if (c->root)
+        c = c->root;
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_reorg; i++)
+        if (!strcmp(c->reorg[i].new_code, new_code) && c->reorg[i].date == date) {
+            if (out && n < cap)
+                out[n] = &c->reorg[i];
+            n++;
+        }
+    return n;
+}
+
 /* ---- sections (sections.csv, optional) ---------------------------------------------------- */
 
 static const char *const sec_cols[] = { "section", "title_vi", "title_en" };
@@ -1703,12 +1822,75 @@ static int load_sections(kh_catalog_t *c, const char *dir, const char *prefix, c
     return load_csv(&SL.L, dir);
 }
 
-/* One programme's files (prefix "" or "programmes/CODE/") into c. */
+/* ---- option labels (options.csv, optional) ------------------------------------------------- */
+
+static const char *const opt_cols[] = { "indicator", "option", "label_vi", "label_en" };
+
+typedef struct {
+    loader_t L;
+    size_t cap;
+} opt_loader_t;
+
+static int opt_row(loader_t *L, char **v, int line)
+{
+    opt_loader_t *OL = (opt_loader_t *)L;
+    kh_catalog_t *c = L->c;
+    int32_t ii = htab_get(&c->ind_ix, v[0]);
+    if (ii < 0 || c->inds[ii].vtype != KH_VT_OPTION) {
+        fail(L, line, "%.64s is not an option indicator of indicators.csv", v[0]);
+        return -1;
+    }
+    const kh_indicator_t *d = &c->inds[ii];
+    int k = 0;
+    while (k < d->n_options && strcmp(d->options[k], v[1]) != 0)
+        k++;
+    if (k == d->n_options) {
+        fail(L, line, "%s has no option '%.32s'", d->code, v[1]);
+        return -1;
+    }
+    if (!*v[2] || !*v[3]) {
+        fail(L, line, "%s %s: label_vi and label_en are required", d->code, v[1]);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_opt_labels; i++)
+        if (c->opt_labels[i].ind == ii && c->opt_labels[i].option == k) {
+            fail(L, line, "%s %s labelled twice", d->code, v[1]);
+            return -1;
+        }
+    if (grow((void **)&c->opt_labels, c->n_opt_labels, &OL->cap, sizeof *c->opt_labels) < 0) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    c->opt_labels[c->n_opt_labels].ind = ii;
+    c->opt_labels[c->n_opt_labels].option = k;
+    c->opt_labels[c->n_opt_labels].label_vi = xstrdup(v[2]);
+    c->opt_labels[c->n_opt_labels].label_en = xstrdup(v[3]);
+    if (!c->opt_labels[c->n_opt_labels].label_vi || !c->opt_labels[c->n_opt_labels++].label_en) {
+        fail(L, line, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int load_options(kh_catalog_t *c, const char *dir, const char *prefix, char *err,
+                        size_t errlen)
+{
+    char fname[KH_CODE_MAX + 64];
+    snprintf(fname, sizeof fname, "%soptions.csv", prefix);
+    if (!file_exists(dir, fname))
+        return 0;
+    opt_loader_t OL = { .L = { .fname = fname, .c = c, .cols = opt_cols, .n_cols = 4,
+                               .fn = opt_row, .err = err, .errlen = errlen } };
+    return load_csv(&OL.L, dir);
+}
+
+/* One programme's files (prefix "" or its folder) into c. */
 static int load_programme_files(kh_catalog_t *c, const char *dir, const char *prefix,
                                 char *err, size_t errlen)
 {
     return load_sections(c, dir, prefix, err, errlen) < 0 ||
                    load_indicators(c, dir, prefix, err, errlen) < 0 ||
+                   load_options(c, dir, prefix, err, errlen) < 0 ||
                    load_rules(c, dir, prefix, err, errlen) < 0 ||
                    load_targets(c, dir, prefix, err, errlen) < 0
                ? -1
@@ -1718,8 +1900,8 @@ static int load_programme_files(kh_catalog_t *c, const char *dir, const char *pr
 /* ---- programmes (programmes.csv, optional) -------------------------------------------------- */
 
 static const char *const prog_cols[] = { "code", "name_vi", "name_en", "valid_from", "valid_to",
-                                         "source" };
-enum { PC_CODE, PC_VI, PC_EN, PC_FROM, PC_TO, PC_SOURCE };
+                                         "folder", "source" };
+enum { PC_CODE, PC_VI, PC_EN, PC_FROM, PC_TO, PC_FOLDER, PC_SOURCE };
 
 typedef struct {
     loader_t L;
@@ -1775,6 +1957,7 @@ static int prog_row(loader_t *L, char **v, int line)
     p->rules = NULL; p->n_rules = 0;
     p->targets = NULL; p->n_targets = 0;
     p->sections = NULL; p->n_sections = 0;
+    p->opt_labels = NULL; p->n_opt_labels = 0;
     snprintf(p->prog_code, sizeof p->prog_code, "%s", v[PC_CODE]);
     p->prog_from = from;
     p->prog_to = to;
@@ -1786,8 +1969,22 @@ static int prog_row(loader_t *L, char **v, int line)
         fail(L, line, "out of memory");
         return -1;
     }
+    /* the folder of its files, relative to the data folder: programmes/<code>/ unless
+     * the row names one (another deployment's programme may be shared: "..") */
     char prefix[KH_CODE_MAX + 16];
-    snprintf(prefix, sizeof prefix, "programmes/%s/", p->prog_code);
+    const char *folder = v[PC_FOLDER];
+    if (strlen(folder) > KH_CODE_MAX || strchr(folder, '\\') ||
+        (*folder && strspn(folder, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789-._/") != strlen(folder))) {
+        fail(L, line, "programme %s: bad folder '%.64s' (a relative path of letters, digits, "
+             "- . _ /)", p->prog_code, folder);
+        return -1;
+    }
+    if (*folder)
+        snprintf(prefix, sizeof prefix, "%s%s", folder,
+                 folder[strlen(folder) - 1] == '/' ? "" : "/");
+    else
+        snprintf(prefix, sizeof prefix, "programmes/%s/", p->prog_code);
     if (load_programme_files(p, PL->dir, prefix, L->err, L->errlen) < 0) {
         L->failed = 1;      /* the reason is in err already, with its file and line */
         return -1;
@@ -1802,7 +1999,7 @@ static int load_programmes(kh_catalog_t *c, const char *dir, char *err, size_t e
     if (!file_exists(dir, "programmes.csv"))
         return load_programme_files(c, dir, "", err, errlen);
     prog_loader_t PL = { .L = { .fname = "programmes.csv", .c = c, .cols = prog_cols,
-                                .n_cols = 6, .fn = prog_row, .err = err, .errlen = errlen },
+                                .n_cols = 7, .fn = prog_row, .err = err, .errlen = errlen },
                          .dir = dir };
     if (load_csv(&PL.L, dir) < 0)
         return -1;
@@ -1871,6 +2068,7 @@ kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_
     if (load_units(c, data_dir, err, errlen) < 0 ||
         load_levels(c, data_dir, err, errlen) < 0 ||
         load_reporters(c, data_dir, err, errlen) < 0 ||
+        load_reorg(c, data_dir, err, errlen) < 0 ||
         load_programmes(c, data_dir, err, errlen) < 0) {
         kh_catalog_destroy(&c);
         return NULL;
@@ -1907,6 +2105,11 @@ static void free_programme_parts(kh_catalog_t *c)
         free(c->sections[i].title_en);
     }
     free(c->sections);
+    for (size_t i = 0; i < c->n_opt_labels; i++) {
+        free(c->opt_labels[i].label_vi);
+        free(c->opt_labels[i].label_en);
+    }
+    free(c->opt_labels);
     free(c->prog_name_vi);
     free(c->prog_name_en);
     free(c->prog_source);
@@ -1936,6 +2139,9 @@ void kh_catalog_destroy(kh_catalog_t **self_p)
         free(c->levels[i].name_en);
     }
     free(c->levels);
+    for (size_t i = 0; i < c->n_reorg; i++)
+        free(c->reorg[i].old_name);
+    free(c->reorg);
     free(c->reporters);
     free(c);
     *self_p = NULL;
@@ -1999,6 +2205,18 @@ void kh_catalog_programme_range(const kh_catalog_t *c, int32_t *from, int32_t *t
 {
     *from = c && c->root ? c->prog_from : 0;
     *to = c && c->root ? c->prog_to : 0;
+}
+
+const char *kh_catalog_option_label(const kh_catalog_t *c, const kh_indicator_t *ind,
+                                    int option, int en)
+{
+    if (!c || !ind || ind < c->inds || ind >= c->inds + c->n_inds)
+        return NULL;
+    int ii = (int)(ind - c->inds);
+    for (size_t i = 0; i < c->n_opt_labels; i++)
+        if (c->opt_labels[i].ind == ii && c->opt_labels[i].option == option)
+            return en ? c->opt_labels[i].label_en : c->opt_labels[i].label_vi;
+    return NULL;
 }
 
 const char *kh_catalog_section_title(const kh_catalog_t *c, int section, int en)
@@ -2762,6 +2980,46 @@ void kh_catalog_level_word(const kh_catalog_t *c, int level, int32_t date, int e
     out[len] = '\0';
 }
 
+/* When `code` was reorganised (reorg.csv) on or before `date`: writes into vi/en what
+ * became of it and what to do ("… đã nhập vào Xã Y (29734) từ 01/07/2025: hãy báo cáo
+ * theo mã 29734"), and returns 1; 0 when the file says nothing of it. */
+static int reorg_message(const kh_catalog_t *c, const char *code, int32_t date, char *vi,
+                         size_t vcap, char *en, size_t ecap)
+{
+    const kh_reorg_t *rows[16];
+    size_t n = kh_catalog_reorg_of(c, code, date, rows, 16);
+    if (n == 0)
+        return 0;
+    if (n > 16)
+        n = 16;
+    char dv[16], de[16], lvi[1024] = "", len_[1024] = "";
+    kh_date_vi(rows[0]->date, dv, sizeof dv);
+    kh_date_iso(rows[0]->date, de, sizeof de);
+    size_t uv = 0, ue = 0;
+    for (size_t i = 0; i < n && uv < sizeof lvi && ue < sizeof len_; i++) {
+        const kh_unit_t *nu = kh_catalog_unit_on(c, rows[i]->new_code, rows[i]->date);
+        const char *name = nu ? nu->name : rows[i]->new_code;
+        uv += (size_t)snprintf(lvi + uv, sizeof lvi - uv, "%s%s (%s)",
+                               i == 0 ? "" : i + 1 == n ? " và " : ", ", name,
+                               rows[i]->new_code);
+        ue += (size_t)snprintf(len_ + ue, sizeof len_ - ue, "%s%s (%s)",
+                               i == 0 ? "" : i + 1 == n ? " and " : ", ", name,
+                               rows[i]->new_code);
+    }
+    if (n == 1) {
+        snprintf(vi, vcap, "%s (%s) đã nhập vào %s từ %s: hãy báo cáo theo mã %s",
+                 rows[0]->old_name, code, lvi, dv, rows[0]->new_code);
+        snprintf(en, ecap, "%s (%s) became part of %s on %s: report under code %s",
+                 rows[0]->old_name, code, len_, de, rows[0]->new_code);
+    } else {
+        snprintf(vi, vcap, "%s (%s) đã được chia cho %s từ %s: hãy báo cáo số liệu của mỗi "
+                 "đơn vị mới theo mã của đơn vị đó", rows[0]->old_name, code, lvi, dv);
+        snprintf(en, ecap, "%s (%s) was divided among %s on %s: report each new unit's "
+                 "figures under its own code", rows[0]->old_name, code, len_, de);
+    }
+    return 1;
+}
+
 /* Successor in force on `date` of a unit merged away, following chains of merges. */
 static const kh_unit_t *successor(const kh_catalog_t *c, const kh_unit_t *u, int32_t date)
 {
@@ -2807,6 +3065,10 @@ static int32_t resolve_row(vctx_t *V, const Kh__Value *val)
                      V->reporter->name);
         }
         emit(V, "OTHER_DISTRICT", 1, val->line, org, val->indicator, "", vi, en);
+        return -1;
+    }
+    if (reorg_message(c, org, V->end, vi, sizeof vi, en, sizeof en)) {
+        emit(V, "MERGED_UNIT", 1, val->line, org, val->indicator, "", vi, en);
         return -1;
     }
     const kh_unit_t *any = kh_catalog_unit_any(c, org);
@@ -3162,7 +3424,9 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
             kh_date_iso(V.end, d2, sizeof d2);
             const kh_unit_t *any = d ? d : kh_catalog_unit_any(c, district);
             const kh_unit_t *succ = !d && any ? successor(c, any, V.end) : NULL;
-            if (succ) {
+            if (!d && reorg_message(c, district, V.end, vi, sizeof vi, en, sizeof en)) {
+                /* vi, en: what became of it, and the code to report under */
+            } else if (succ) {
                 snprintf(vi, sizeof vi, "\"%s\" (%s) không còn tồn tại vào ngày %s: %s (%s) đã "
                          "tiếp nhận đơn vị này; hãy báo cáo kỳ %s theo mã %s", sd, any->name, d1,
                          succ->name, succ->code, sp, succ->code);

@@ -82,10 +82,31 @@ void kh_catalog_destroy(kh_catalog_t **self_p);
 struct kh_config;
 kh_catalog_t *kh_catalog_from_config(const struct kh_config *cfg, char *err, size_t errlen);
 
+/* ---- reorganisations (reorg.csv, optional) --------------------------------------------
+ * old_province,old_code,old_name,new_code,new_name,whole,date: each unit that ceased on
+ * a reorganisation → the new unit(s) that took it over from `date`, whole (one row,
+ * whole = yes) or in part (one row per part, whole = no).  The new units must be in
+ * units.csv on that day; the old ones need not be (another province's communes).  Used
+ * to name the unit to report under, and for series across the reorganisation. */
+typedef struct {
+    char old_province[KH_CODE_MAX], old_code[KH_CODE_MAX], new_code[KH_CODE_MAX];
+    char *old_name;
+    int whole;
+    int32_t date;
+} kh_reorg_t;
+/* The rows of the latest reorganisation of `old_code` on or before `date`.  Fills out[]
+ * up to cap, returns the count (0: none). */
+size_t kh_catalog_reorg_of(const kh_catalog_t *c, const char *old_code, int32_t date,
+                           const kh_reorg_t **out, size_t cap);
+/* The rows of the reorganisation of `date` into `new_code` (the old units it took over). */
+size_t kh_catalog_reorg_into(const kh_catalog_t *c, const char *new_code, int32_t date,
+                             const kh_reorg_t **out, size_t cap);
+
 /* ---- programmes ------------------------------------------------------------------------
- * programmes.csv (code,name_vi,name_en,valid_from,valid_to,source) lists the programmes,
- * each in force over a range of days and holding its own files in programmes/<code>/:
- * indicators.csv, rules.csv, targets.csv and (optional) sections.csv.  A data folder
+ * programmes.csv (code,name_vi,name_en,valid_from,valid_to,folder,source) lists the
+ * programmes, each in force over a range of days and holding its own files in `folder`
+ * (relative to the data folder; empty: programmes/<code>/):
+ * indicators.csv, rules.csv, targets.csv and (optional) sections.csv and options.csv.  A data folder
  * without programmes.csv holds one programme itself, files at its top, on every day.
  * The catalogue kh_catalog_load returns owns the units, levels and reporters; each
  * programme is a view of it (a const kh_catalog_t * that every function here accepts,
@@ -104,6 +125,11 @@ const kh_catalog_t *kh_catalog_programme_at(const kh_catalog_t *c, size_t i);
 const char *kh_catalog_programme_code(const kh_catalog_t *c);
 const char *kh_catalog_programme_name(const kh_catalog_t *c, int en);
 void kh_catalog_programme_range(const kh_catalog_t *c, int32_t *from, int32_t *to);
+/* The label of option number `option` of indicator `ind` (of programme c), from the
+ * programme's options.csv (indicator,option,label_vi,label_en: "TOT" → "Tốt"; TT 25's
+ * "MUC2" → "Mức độ 2 (Tốt)"), or NULL when none is given. */
+const char *kh_catalog_option_label(const kh_catalog_t *c, const kh_indicator_t *ind,
+                                    int option, int en);
 /* The title of a section of the programme's indicators (sections.csv), or NULL. */
 const char *kh_catalog_section_title(const kh_catalog_t *c, int section, int en);
 

@@ -151,15 +151,6 @@ static const char *vtype_vi(kh_vtype_t v)
     return "";
 }
 
-static const char *option_vi(const char *code)
-{
-    static const struct { const char *code, *vi; } names[] = {
-        {"TOT", "Tốt"}, {"KHA", "Khá"}, {"TB", "Trung bình"}, {"CHUA", "Chưa đạt"}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(code, names[i].code) == 0)
-            return names[i].vi;
-    return "";
-}
 
 /* Input checks on the cells of column `col` in rows r0..r1 (Excel shows them while
  * typing; kh-node checks again anyway). */
@@ -254,8 +245,8 @@ static int xlsx_instructions(lxw_workbook *wb, const tpl_t *t, lxw_format *bold,
         {"Tiền", "Số nguyên tính bằng đồng (không phải nghìn đồng), ví dụ 15000000."},
         {"Có/không", "1 = có, 0 = không."},
         {"Điểm", "Từ 0 đến 100, có thể có phần thập phân (ví dụ 82,5)."},
-        {"Lựa chọn", "Ghi mã: TOT (Tốt), KHA (Khá), TB (Trung bình), CHUA (Chưa đạt). Ghi NONE "
-                     "khi không có gì để xếp loại (ví dụ đơn vị chưa có trung tâm học tập cộng đồng)."},
+        {"Lựa chọn", "Ghi mã của lựa chọn, theo \"Danh sách lựa chọn\" bên dưới. Ghi NONE khi "
+                     "không có gì để xếp loại (ví dụ đơn vị chưa có trung tâm học tập cộng đồng)."},
         {"Nộp báo cáo", "Lưu trang \"Báo cáo\" thành CSV UTF-8 (Tệp › Lưu thành › CSV UTF-8 (phân "
                         "tách bằng dấu phẩy)), rồi nộp tệp .csv bằng lệnh kh-node submit hoặc "
                         "chép vào thư mục spool của kh-node. kh-node không đọc trực tiếp tệp .xlsx."},
@@ -284,9 +275,10 @@ static int xlsx_instructions(lxw_workbook *wb, const tpl_t *t, lxw_format *bold,
             worksheet_write_string(ws, r, 1, ind->name_vi ? ind->name_vi : "", wrap);
             const char *code = k < ind->n_options ? ind->options[k] : KH_WIDE_NO_OPTION;
             worksheet_write_string(ws, r, 2, code, NULL);
-            worksheet_write_string(ws, r++, 3, k < ind->n_options ? option_vi(code)
-                                                                  : "Không có gì để xếp loại",
-                                   NULL);
+            const char *label = k < ind->n_options
+                                    ? kh_catalog_option_label(t->cat, ind, k, 0)
+                                    : "Không có gì để xếp loại";
+            worksheet_write_string(ws, r++, 3, label ? label : "", NULL);
         }
     }
     r++;

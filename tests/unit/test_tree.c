@@ -55,9 +55,9 @@ static const char *REPORTERS =
     "3,,2017-01-01,2025-06-30,the boroughs for their wards\n"
     "2,,2025-07-01,,the new wards for themselves\n";
 static const char *PROGRAMMES =
-    "code,name_vi,name_en,valid_from,valid_to,source\n"
-    "P1,Chương trình một,Programme one,2017-01-01,2020-12-31,test\n"
-    "P2,Chương trình hai,Programme two,2021-01-01,2030-12-31,test\n";
+    "code,name_vi,name_en,valid_from,valid_to,folder,source\n"
+    "P1,Chương trình một,Programme one,2017-01-01,2020-12-31,,test\n"
+    "P2,Chương trình hai,Programme two,2021-01-01,2030-12-31,programmes/P2/,test\n";
 /* P1: households per ward (level 4), news items per borough (level 3) */
 static const char *P1_INDS =
     "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
@@ -426,8 +426,8 @@ static void test_load_errors(void **state)
                                 "(line 3) both report on 2019-01-01"));
     /* overlapping programmes */
     write_folder(dir, LEVELS, REPORTERS);
-    put(dir, "programmes.csv", "code,name_vi,name_en,valid_from,valid_to,source\n"
-                               "P1,a,b,2017-01-01,2021-06-30,\nP2,c,d,2021-01-01,,\n");
+    put(dir, "programmes.csv", "code,name_vi,name_en,valid_from,valid_to,folder,source\n"
+                               "P1,a,b,2017-01-01,2021-06-30,,\nP2,c,d,2021-01-01,,,\n");
     c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
     assert_null(c);
     assert_non_null(strstr(err, "programmes.csv:3: programme P2 overlaps programme P1"));
@@ -450,6 +450,106 @@ static void test_load_errors(void **state)
     assert_non_null(strstr(err, "units.csv:3: unit R1: its parent 90 does not exist on "
                                 "2019-01-01, while R1 does"));
     rm_folder(dir);
+}
+
+/* ==== the new Vĩnh Long province (data/vinh_long) ====================================== */
+
+/* A complete 2025S2 report of one commune under the 2021–2030 programme. */
+static Kh__Report *vl_report(const kh_catalog_t *prog, const char *unit)
+{
+    Kh__Report *r = report_new(unit, "2025S2");
+    for (size_t i = 0; i < kh_catalog_indicator_count(prog); i++) {
+        const kh_indicator_t *d = kh_catalog_indicator_at(prog, i);
+        if (!d->in_s2)
+            continue;
+        add(r, unit, d->code, d->vtype == KH_VT_OPTION ? d->options[0]
+                              : !strcmp(d->code, "HO.TONG") ? "2000" : "1");
+    }
+    return r;
+}
+
+static void test_vinh_long(void **state)
+{
+    (void)state;
+    char err[512];
+    kh_catalog_t *c = kh_catalog_load("data/vinh_long", 620, 1205, err, sizeof err);
+    if (!c)
+        fail_msg("data/vinh_long does not load: %s", err);
+    /* the old tree: the nine districts report for 2017–2020; the new: 124 communes */
+    assert_int_equal(kh_catalog_reporters_on(c, 20191231, NULL, 0), 9);
+    assert_int_equal(kh_catalog_reporters_on(c, 20251231, NULL, 0), 124);
+    assert_int_equal(kh_catalog_units_on(c, 1, "", 20251231, NULL, 0), 1);
+    assert_string_equal(kh_catalog_level_name(c, 2, 20191231, 0), "Huyện/Thành phố");
+    assert_string_equal(kh_catalog_level_name(c, 2, 20251231, 0), "Xã/Phường");
+    /* 28756: a ward of district 829 until the reform, a ward of province 86 after */
+    assert_string_equal(kh_catalog_unit_on(c, "28756", 20191231)->parent, "829");
+    assert_string_equal(kh_catalog_unit_on(c, "28756", 20251231)->parent, "86");
+    /* one programme per period: the seed's (shared, folder "..") and 2021–2030 */
+    const kh_catalog_t *old = kh_catalog_for_period(c, "2019S2");
+    const kh_catalog_t *now = kh_catalog_for_period(c, "2025S2");
+    assert_string_equal(kh_catalog_programme_code(old), "2017-2020");
+    assert_string_equal(kh_catalog_programme_code(now), "2021-2030");
+    assert_int_equal(kh_catalog_indicator_count(old), 39);
+    assert_int_equal(kh_catalog_indicator(now, "HO.TONG")->level, 2);
+    assert_int_equal(kh_catalog_target_at(now, 0)->milestone, 2025);
+    const kh_indicator_t *xl = kh_catalog_indicator(now, "CDX.XEP_LOAI");
+    assert_string_equal(kh_catalog_option_label(now, xl, 0, 0), "Mức độ 2 (Tốt) — TT 25/2023");
+    assert_ptr_equal(kh_catalog_for_period(c, "2022S1"), now);
+    /* a commune reports for itself and is accepted */
+    kh_findings_t f = {0};
+    Kh__Report *r = vl_report(now, "28756");
+    size_t errors = kh_validate(c, r, 20251205, NULL, NULL, &f);
+    if (errors)
+        dump(&f);
+    assert_int_equal(errors, 0);
+    kh_findings_clear(&f);
+    report_free(r);
+    /* a pre-reform code: refused, naming the commune that took it over */
+    r = vl_report(now, "28759");
+    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    const Kh__Finding *x = find_code(&f, "UNKNOWN_DISTRICT");
+    assert_non_null(x);
+    assert_string_equal(x->message_en, "Phường 8 (28759) became part of Phường Phú Khương "
+                        "(28756) on 2025-07-01: report under code 28756");
+    assert_string_equal(x->message_vi, "Phường 8 (28759) đã nhập vào Phường Phú Khương (28756) "
+                        "từ 01/07/2025: hãy báo cáo theo mã 28756");
+    kh_findings_clear(&f);
+    report_free(r);
+    /* a commune divided in two: both named */
+    r = report_new("28924", "2025S2");
+    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    x = find_code(&f, "UNKNOWN_DISTRICT");
+    assert_non_null(x);
+    assert_string_equal(x->message_en, "Xã Hòa Lộc (28924) was divided among Xã Tân Thành Bình "
+                        "(28921) and Xã Hòa Hiệp (29734) on 2025-07-01: report each new unit's "
+                        "figures under its own code");
+    kh_findings_clear(&f);
+    report_free(r);
+    /* a commune of old Trà Vinh (not in units.csv): the mapping still names its successor */
+    r = report_new("29236", "2025S2");
+    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    x = find_code(&f, "UNKNOWN_DISTRICT");
+    assert_non_null(x);
+    assert_non_null(strstr(x->message_en, "Phường 4 (29236) became part of Phường Long Đức "
+                                          "(29263)"));
+    kh_findings_clear(&f);
+    report_free(r);
+    /* a row of a commune's report under a pre-reform code: MERGED_UNIT, named */
+    r = vl_report(now, "28756");
+    add(r, "28759", "HO.TONG", "10");
+    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    x = find_code(&f, "MERGED_UNIT");
+    assert_non_null(x);
+    assert_non_null(strstr(x->message_vi, "đã nhập vào Phường Phú Khương (28756)"));
+    kh_findings_clear(&f);
+    report_free(r);
+    /* a district's report for 2025S2: districts no longer exist */
+    r = report_new("829", "2025S2");
+    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    assert_int_equal(count_code(&f, "UNKNOWN_DISTRICT"), 1);
+    kh_findings_clear(&f);
+    report_free(r);
+    kh_catalog_destroy(&c);
 }
 
 /* ==== main ============================================================================== */
@@ -487,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_validate_after_reform),
         cmocka_unit_test(test_cells_every_level),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_vinh_long),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
