@@ -3032,6 +3032,28 @@ static const kh_unit_t *successor(const kh_catalog_t *c, const kh_unit_t *u, int
     return NULL;
 }
 
+int kh_catalog_explain_gone(const kh_catalog_t *c, const char *code, int32_t date, char *vi,
+                            size_t vcap, char *en, size_t ecap)
+{
+    if (!c || !code || kh_catalog_unit_on(c, code, date))
+        return 0;
+    if (reorg_message(c, code, date, vi, vcap, en, ecap))
+        return 1;
+    const kh_unit_t *any = kh_catalog_unit_any(c, code);
+    const kh_unit_t *succ = any && any->valid_to && any->valid_to < date
+                                ? successor(c, any, date) : NULL;
+    if (!succ)
+        return 0;
+    char dv[16], de[16];
+    kh_date_vi(kh_date_add(any->valid_to, 1), dv, sizeof dv);
+    kh_date_iso(kh_date_add(any->valid_to, 1), de, sizeof de);
+    snprintf(vi, vcap, "%s (%s) đã sáp nhập vào %s (%s) từ %s: hãy báo cáo theo mã %s", any->name,
+             code, succ->name, succ->code, dv, succ->code);
+    snprintf(en, ecap, "%s (%s) was merged into %s (%s) on %s: report under code %s", any->name,
+             code, succ->name, succ->code, de, succ->code);
+    return 1;
+}
+
 /* Resolves a value's orgunit to a grid row; reports (once per code) why it cannot. */
 static int32_t resolve_row(vctx_t *V, const Kh__Value *val)
 {

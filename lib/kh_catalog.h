@@ -98,6 +98,11 @@ typedef struct {
  * up to cap, returns the count (0: none). */
 size_t kh_catalog_reorg_of(const kh_catalog_t *c, const char *old_code, int32_t date,
                            const kh_reorg_t **out, size_t cap);
+/* When `code` is no unit on `date` because it was reorganised (reorg.csv) or merged
+ * (units.csv merged_into): writes what became of it and the code(s) to report under into
+ * vi / en and returns 1; else 0. */
+int kh_catalog_explain_gone(const kh_catalog_t *c, const char *code, int32_t date, char *vi,
+                            size_t vcap, char *en, size_t ecap);
 /* The rows of the reorganisation of `date` into `new_code` (the old units it took over). */
 size_t kh_catalog_reorg_into(const kh_catalog_t *c, const char *new_code, int32_t date,
                              const kh_reorg_t **out, size_t cap);

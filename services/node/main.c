@@ -405,6 +405,19 @@ int main(int argc, char **argv)
                        sizeof r.node.dir) ||
         !(r.node.cat = kh_service_catalog(s)) || node_open_db(&r.node) < 0)
         return 1;
+    /* a code that reports on no day (a pre-reform commune, a typo) gets no key: say what
+     * to use instead before asking for one */
+    if (strcmp(cmd, "status") != 0 && kh_catalog_reports_ever(r.node.cat, district) != 1) {
+        char vi[1024], en[1024];
+        if (kh_catalog_explain_gone(r.node.cat, district, kh_today(), vi, sizeof vi, en,
+                                    sizeof en))
+            fprintf(stderr, "kh-node: %s / %s\n", vi, en);
+        else
+            fprintf(stderr, "kh-node: mã %s không phải là đơn vị báo cáo trong danh mục "
+                    "(reporters.csv): hãy kiểm tra lại mã / %s is not a reporting unit of the "
+                    "catalogue (reporters.csv): check the code\n", district, district);
+        return 1;
+    }
     /* the district's key: its CURVE identity and the signature on its reports */
     int curve = strcmp(cmd, "status") ? kh_service_curve(s) : 0;
     if (curve < 0)

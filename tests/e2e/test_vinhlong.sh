@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The new Vĩnh Long province (issue 12): the same binaries, another data folder
+# (data/vinh_long: the old Bến Tre tree until 30 June 2025, province 86 and its 124
+# communes from 1 July 2025, the 2021–2030 programme, the reorganisation mapping).
+#   - a commune reports 2025S2 for itself with its own key and is counted, under the
+#     province, with the 2021–2030 indicators;
+#   - a pre-reform commune code is refused naming the commune that took it over: as a
+#     row of a report (the validator, MERGED_UNIT), as the unit of a report (kh-node's
+#     check, UNKNOWN_DISTRICT), and for a key (kh-admin, exit 3);
+#   - the totals of the province equal the sum of the communes' reports.
+source "$(dirname "$0")/lib.sh"
+set -u
+QUIET=1
+start_test vinhlong
+set_conf general data_dir "$TOP/data/vinh_long"
+set_conf collector replay_clock node
+OUT=$RUN/out; mkdir -p "$OUT"
+pipeline keys >/dev/null || { echo "not ok - keys for the new province"; exit 1; }
+check "a key was made for each of the 124 communes (and the 9 old districts)" \
+    test "$(ls "$RUN/keys" | grep -c '^node-.*\.key$')" = 133
+pipeline start 28756 29734 >/dev/null || { echo "not ok - the pipeline starts"; exit 1; }
+
+# write_report UNIT FILE [EXTRA-ROW] — a complete 2025S2 report of commune UNIT under the
+# 2021–2030 programme: every S2 indicator, households HOUSEHOLDS, the rest small numbers
+write_report() {
+    python3 - "$TOP/data/vinh_long/programmes/2021-2030/indicators.csv" "$@" <<'PY'
+import csv, sys
+inds, unit, path, households = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+extra = sys.argv[5:]
+with open(path, "w", encoding="utf-8", newline="") as f:
+    w = csv.writer(f, lineterminator="\n")
+    w.writerow(["period", "orgunit", "indicator", "value"])
+    for d in csv.DictReader(open(inds, encoding="utf-8")):
+        if "S2" not in d["periods"].split():
+            continue
+        v = (d["options"].split()[0] if d["value_type"] == "option" else
+             households if d["code"] == "HO.TONG" else
+             "1" if d["value_type"] == "flag" else "3")
+        w.writerow(["2025S2", unit, d["code"], v])
+    for row in extra:
+        w.writerow(row.split(","))
+PY
+}
+write_report 28756 "$OUT/28756-2025S2.csv" 2400
+write_report 29734 "$OUT/29734-2025S2.csv" 1700
+for u in 28756 29734; do
+    "$BIN/kh-node" submit --district $u --submitted-at 2025-12-01 "$OUT/$u-2025S2.csv" \
+        >"$OUT/submit-$u.txt" 2>&1
+    check_eq "commune $u's 2025S2 report passes the node's check and is queued" 0 "$?"
+done
+check "both settle" wait_settled 60 28756 29734
+check_eq "28756-2025S2 is counted" "28756-2025S2 1 counted" \
+    "$(node_stages 28756 | awk -F'\t' '{print $1, $2, $3}')"
+check_eq "29734-2025S2 is counted" "29734-2025S2 1 counted" \
+    "$(node_stages 29734 | awk -F'\t' '{print $1, $2, $3}')"
+AGG=$RUN/aggregator.db
+check_eq "province 86's households are the two communes' sum (2400 + 1700)" 4100 \
+    "$(sql "$AGG" "SELECT CAST(sum AS INTEGER) FROM total WHERE period='2025S2' AND orgunit='86' AND indicator='HO.TONG'")"
+check_eq "… from 2 reports" 2 \
+    "$(sql "$AGG" "SELECT n FROM total WHERE period='2025S2' AND orgunit='86' AND indicator='HO.TONG'")"
+check_eq "the 2021–2030 programme's rating (TT 25/2023) is counted per option" 2 \
+    "$(sql "$AGG" "SELECT CAST(sum AS INTEGER) FROM total WHERE period='2025S2' AND orgunit='86' AND indicator='CDX.XEP_LOAI=MUC2'")"
+check_eq "no cell of a district: there are none after the reform" 0 \
+    "$(sql "$AGG" "SELECT count(*) FROM total WHERE period='2025S2' AND orgunit NOT IN ('86','28756','29734')")"
+
+# a row under a pre-reform code (Phường 8, 28759, went whole into Phường Phú Khương)
+write_report 28756 "$OUT/28756-2025S2-r2.csv" 2400 "2025S2,28759,HO.TONG,300"
+"$BIN/kh-node" submit --district 28756 --submitted-at 2025-12-02 \
+    "$OUT/28756-2025S2-r2.csv" >"$OUT/submit-r2.txt" 2>&1
+check_eq "the node's own check refuses it: exit 1" 1 "$?"
+check "naming the commune that took 28759 over" \
+    grep -q "Phường 8 (28759) đã nhập vào Phường Phú Khương (28756) từ 01/07/2025" "$OUT/submit-r2.txt"
+# sent anyway (--force: the province decides)
+"$BIN/kh-node" submit --district 28756 --force --submitted-at 2025-12-02 \
+    "$OUT/28756-2025S2-r2.csv" >/dev/null 2>&1
+check "revision 2 settles" wait_settled 60 28756
+check_eq "revision 2 is rejected by the province, revision 1 stays counted" "1:counted 2:rejected " \
+    "$(node_stages 28756 | awk -F'\t' '{printf "%s:%s ", $2, $3}')"
+check "its receipt names the new commune, in Vietnamese and English" python3 -c '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+rej = [x for x in r if x["stage"] == "rejected"]
+f = [f for f in rej[0]["findings"] if f["code"] == "MERGED_UNIT"] if rej else []
+sys.exit(not (f and "Phường Phú Khương (28756)" in f[0]["message_vi"]
+              and "became part of Phường Phú Khương (28756)" in f[0]["message"]))' \
+    "$OUT/28756-2025S2-r2.csv.receipts.jsonl"
+
+# a report addressed with a pre-reform code: the node refuses it, naming the successor
+write_report 28759 "$OUT/28759-2025S2.csv" 300
+"$BIN/kh-node" submit --district 28759 --submitted-at 2025-12-01 "$OUT/28759-2025S2.csv" \
+    >"$OUT/submit-28759.txt" 2>&1
+check_eq "kh-node submit --district 28759 is refused (not queued): exit 1" 1 "$?"
+check "saying to report under 28756" grep -q "report under code 28756" "$OUT/submit-28759.txt"
+"$BIN/kh-admin" keys generate --role district --unit 28759 --id old-28759 >"$OUT/key-28759.txt" 2>&1
+check_eq "no key for the pre-reform commune 28759: exit 3" 3 "$?"
+"$BIN/kh-admin" keys generate --role district --unit 829 --id old-829 >"$OUT/key-829.txt" 2>&1
+check_eq "a key for old district 829 is still possible (late 2017–2020 reports): exit 0" 0 "$?"
+
+check "kh-admin verify --totals: the stored totals are the counted reports' sums" \
+    "$BIN/kh-admin" verify --totals
+check "no process died" all_alive
