@@ -64,7 +64,10 @@ static int setup(void **state)
         "CREATE TABLE status(district TEXT NOT NULL, period TEXT NOT NULL, report_id TEXT NOT NULL,"
         " revision INTEGER NOT NULL, received_at INTEGER NOT NULL, counted_at INTEGER NOT NULL,"
         " warnings INTEGER NOT NULL, PRIMARY KEY(district, period));"
-        "CREATE TABLE meta(key TEXT PRIMARY KEY, value);";
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+        "CREATE TABLE warning(district TEXT NOT NULL, period TEXT NOT NULL, code TEXT NOT NULL,"
+        " line INTEGER NOT NULL, orgunit TEXT NOT NULL, indicator TEXT NOT NULL, value TEXT NOT"
+        " NULL, message_vi TEXT NOT NULL, message_en TEXT NOT NULL);";
     if (sqlite3_exec(fx->db, schema, NULL, NULL, NULL) != SQLITE_OK) return -1;
     *state = fx;
     return 0;
@@ -193,9 +196,9 @@ static void test_year_sum_last_max(void **state)
     cell(fx, "2019S2", "83", "TTHTCD.HO_TRO", 1, 2);
 
     kh_feed_rows_t c = {0}, d = {0}, p = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_COMMUNE, &c), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 3, &c), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 1, &p), 0);
 
     /* sum: 5 + 7 */
     assert_true(val(&c, "2019", "28756", "TTHTCD.LOP") == 12);
@@ -217,7 +220,7 @@ static void test_year_sum_last_max(void **state)
     assert_true(val(&p, "2019", "83", "TTHTCD.HO_TRO") == 2);
     /* a half-year is the cell itself */
     kh_feed_rows_t h = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &h), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 2, &h), 0);
     assert_true(val(&h, "2019S2", "829", "TTHTCD.HO_TRO") == 1);
     assert_true(val(&h, "2019S2", "829", "TTHTCD.LOP") == 7);
     assert_non_null(kh_feed_rows_find(&d, "2019", "829", "TTHTCD.LOP"));
@@ -242,8 +245,8 @@ static void test_year_missing_half(void **state)
     cell(fx, "2018S1", "83", "TH.TO_CHUC_KH", 40, 2);
     cell(fx, "2018S2", "83", "TH.TO_CHUC_KH", 12, 1);
     kh_feed_rows_t d = {0}, p = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2018", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2018", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018", 1, &p), 0);
     assert_true(val(&d, "2018", "831", "TT.TIN_BAI") == 12);
     assert_true(val(&d, "2018", "831", "TH.TO_CHUC_KH") == 30);
     assert_true(val(&d, "2018", "829", "TH.TO_CHUC_KH") == 12);
@@ -272,8 +275,8 @@ static void test_options_counted(void **state)
     cell(fx, "2018S2", "829", "CDX.XEP_LOAI=KHA", 2, 2);
 
     kh_feed_rows_t d = {0}, p = {0}, prog = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 1, &p), 0);
     assert_true(val(&d, NULL, "829", "CDX.XEP_LOAI=TOT") == 3);
     assert_true(val(&d, NULL, "831", "CDX.XEP_LOAI=TOT") == 4);
     assert_true(val(&d, NULL, "831", "CDX.XEP_LOAI=TB") == 1);
@@ -284,7 +287,7 @@ static void test_options_counted(void **state)
     assert_int_equal(kh_feed_rows_find(&p, NULL, "83", "CDX.XEP_LOAI=TOT")->is_int, 1);
 
     /* `last` over the programme takes one half's counts for the whole indicator */
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2017-2020", KH_LEVEL_DISTRICT, &prog), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2017-2020", 2, &prog), 0);
     assert_true(val(&prog, "2017-2020", "829", "CDX.XEP_LOAI=TOT") == 3);
     assert_true(val(&prog, "2017-2020", "829", "CDX.XEP_LOAI=KHA") == 5);
     kh_feed_rows_clear(&d);
@@ -295,7 +298,7 @@ static void test_options_counted(void **state)
     fx_t *f = fx;
     sqlite3_exec(f->db, "DELETE FROM cell WHERE period='2019S2' AND orgunit='829' AND "
                         "indicator='CDX.XEP_LOAI=TOT'", NULL, NULL, NULL);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2018-2019", KH_LEVEL_DISTRICT, &prog), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018-2019", 2, &prog), 0);
     assert_null(kh_feed_rows_find(&prog, NULL, "829", "CDX.XEP_LOAI=TOT"));
     assert_true(val(&prog, NULL, "829", "CDX.XEP_LOAI=KHA") == 5);
     kh_feed_rows_clear(&prog);
@@ -315,9 +318,9 @@ static void test_score_average(void **state)
     cell(fx, "2018S2", "83", "CDX.DIEM", 100, 2);
 
     kh_feed_rows_t d = {0}, p = {0}, prog = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2018-2019", KH_LEVEL_PROVINCE, &prog), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 1, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018-2019", 1, &prog), 0);
     assert_true(val(&d, NULL, "829", "CDX.DIEM") == 72.5);
     assert_true(val(&d, NULL, "831", "CDX.DIEM") == 90);
     assert_int_equal(kh_feed_rows_find(&d, NULL, "829", "CDX.DIEM")->is_int, 0);
@@ -355,8 +358,8 @@ static void test_rate_from_aggregates(void **state)
     cell(fx, "2019S1", "83", "HO.TONG", 850, 4);
 
     kh_feed_rows_t d = {0}, p = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 1, &p), 0);
     assert_true(val(&d, NULL, "829", "TL.GDHT") == 10);
     assert_true(val(&d, NULL, "831", "TL.GDHT") == 90);
     assert_null(kh_feed_rows_find(&d, NULL, "832", "TL.GDHT"));
@@ -369,7 +372,7 @@ static void test_rate_from_aggregates(void **state)
     /* the exact case of the brief: province = 460 / 600 */
     sqlite3_exec(fx->db, "UPDATE cell SET sum = 600 WHERE orgunit = '83' AND indicator = "
                          "'HO.TONG' AND period = '2019S2'", NULL, NULL, NULL);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 1, &p), 0);
     double prov = val(&p, NULL, "83", "TL.GDHT");
     assert_true(prov == 76.67);
     assert_true(prov != (10.0 + 90.0) / 2);
@@ -388,7 +391,7 @@ static void test_completeness(void **state)
     status(fx, "834", "2019S2", 1, noon_ms(2019, 11, 30));  /* on time */
 
     kh_feed_rows_t p = {0}, d = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 1, &p), 0);
     assert_true(val(&p, "2019S1", "83", "COMPLETENESS.EXPECTED") == 9);
     assert_true(val(&p, "2019S1", "83", "COMPLETENESS.REPORTED") == 2);
     assert_true(val(&p, "2019S1", "83", "COMPLETENESS.ON_TIME") == 1);
@@ -402,7 +405,7 @@ static void test_completeness(void **state)
     /* no values in the mirror: completeness only, 5 per half */
     assert_int_equal(p.n, 10);
 
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S1", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S1", 2, &d), 0);
     assert_int_equal(d.n, 18);   /* 9 districts × REPORTED, ON_TIME */
     assert_true(val(&d, "2019S1", "829", "COMPLETENESS.REPORTED") == 1);
     assert_true(val(&d, "2019S1", "829", "COMPLETENESS.ON_TIME") == 1);
@@ -436,7 +439,7 @@ static void test_csv_exact(void **state)
     tiny_case(fx);
     char path[256];
     snprintf(path, sizeof path, "%s/out.csv", fx->dir);
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019S2", "province", "csv", path), 0);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019S2", 1, "csv", path), 0);
     char *text = slurp(path, NULL);
     assert_string_equal(text, "period,orgunit,indicator,value\n"
                               "2019S2,83,TTHTCD.LOP,12\n"
@@ -453,7 +456,7 @@ static void test_csv_exact(void **state)
     free(text);
 
     /* a year: values under the year, completeness under each half */
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "district", "csv", path), 0);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 2, "csv", path), 0);
     text = slurp(path, NULL);
     assert_non_null(strstr(text, "period,orgunit,indicator,value\n"
                                  "2019,829,TTHTCD.LOP,12\n"
@@ -477,7 +480,7 @@ static void test_commune_units(void **state)
     cell(fx, "2019S2", "99999", "HO.TONG", 1, 1);      /* unknown code: skipped */
 
     kh_feed_rows_t c = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_COMMUNE, &c), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", 3, &c), 0);
     assert_int_equal(c.n, 3);
     assert_string_equal(c.rows[0].orgunit, "28756");
     assert_string_equal(c.rows[1].orgunit, "28771");
@@ -487,7 +490,7 @@ static void test_commune_units(void **state)
     assert_true(c.rows[2].value == 1750);
     kh_feed_rows_clear(&c);
 
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_COMMUNE, &c), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 3, &c), 0);
     assert_int_equal(c.n, 2);
     assert_string_equal(c.rows[1].unit_name, "Phường 2");
     kh_feed_rows_clear(&c);
@@ -502,7 +505,7 @@ static void test_commune_units(void **state)
     cell(fx, "2019S2", "829", "TTHTCD.HO_TRO", 1, 2);
     cell(fx, "2020S2", "829", "TTHTCD.HO_TRO", 1, 2);
     kh_feed_rows_t d = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", 2, &d), 0);
     assert_true(val(&d, "2019-2020", "829", "HO.TONG") == 2750);
     assert_true(val(&d, "2019-2020", "829", "TTHTCD.HO_TRO") == 2);
     kh_feed_rows_clear(&d);
@@ -545,10 +548,10 @@ static void test_rate_same_units(void **state)
             cell(fx, halves[k], org, "TTHTCD.HO_TRO", dho[k], dn[k]);
         }
     kh_feed_rows_t d = {0}, p = {0}, cm = {0}, h = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_PROVINCE, &p), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_COMMUNE, &cm), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &h), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", 1, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", 3, &cm), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 2, &h), 0);
     /* the indicator itself still counts every centre ever funded */
     assert_true(val(&d, NULL, "829", "TTHTCD.HO_TRO") == 4);
     assert_true(val(&d, NULL, "829", "TTHTCD.CO") == 3);
@@ -578,12 +581,13 @@ static void test_json(void **state)
     tiny_case(fx);
     char path[256];
     snprintf(path, sizeof path, "%s/out.json", fx->dir);
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019S2", "province", "json", path), 0);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019S2", 1, "json", path), 0);
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
     assert_non_null(root);
     assert_string_equal(json_string_value(json_object_get(root, "period")), "2019S2");
-    assert_string_equal(json_string_value(json_object_get(root, "level")), "province");
+    assert_true(json_is_integer(json_object_get(root, "level")));   /* a level number */
+    assert_int_equal(json_integer_value(json_object_get(root, "level")), 1);
     json_t *rows = json_object_get(root, "rows");
     assert_true(json_is_array(rows));
     assert_int_equal(json_array_size(rows), 11);
@@ -607,7 +611,7 @@ static void test_xlsx(void **state)
     tiny_case(fx);
     char path[256];
     snprintf(path, sizeof path, "%s/out.xlsx", fx->dir);
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "district", "xlsx", path), 0);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 2, "xlsx", path), 0);
     size_t len = 0;
     char *buf = slurp(path, &len);
     assert_true(len > 1000);
@@ -617,7 +621,7 @@ static void test_xlsx(void **state)
     char tmp[300];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     assert_int_not_equal(access(tmp, F_OK), 0);   /* renamed into place */
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "district", "xlsx", "-"), -1);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 2, "xlsx", "-"), -1);
 }
 
 static void test_summary(void **state)
@@ -640,9 +644,10 @@ static void test_summary(void **state)
     assert_non_null(m);
     assert_int_equal(kh_feed_summary(fx->db, cat, "2019S2", m), 0);
     fclose(m);
-    assert_non_null(strstr(text, "Toàn tỉnh"));
-    assert_non_null(strstr(text, "Châu Thành"));
-    assert_non_null(strstr(text, "TP. Bến Tre"));
+    assert_non_null(strstr(text, "Toàn tỉnh"));          /* "Toàn " + level 1 of levels.csv */
+    assert_non_null(strstr(text, "Huyện Châu Thành"));   /* names are written whole */
+    assert_non_null(strstr(text, "Thành phố Bến Tre"));
+    assert_null(strstr(text, "TP. "));
     assert_non_null(strstr(text, "86.900"));           /* the province total, triệu đồng */
     assert_non_null(strstr(text, "triệu đồng"));
     assert_non_null(strstr(text, "76,67"));            /* the province rate */
@@ -659,21 +664,15 @@ static void test_summary(void **state)
     assert_non_null(strstr(text, "chưa báo cáo 7"));
     assert_non_null(strstr(text, "Gia đình học tập"));
     /* issue 12, item 5: the period as people say it (S2 is July–December), the unit
-     * column named by the level of the units in it, and no name cut */
+     * column named by the level of the reporting units (levels.csv), and no name cut */
     assert_non_null(strstr(text, "Kỳ báo cáo: 6 tháng cuối năm 2019 (2019S2)"));
     assert_non_null(strstr(text, "\n6 tháng cuối năm 2019 (2019S2, hạn nộp 05/12/2019)"));
     assert_null(strstr(text, "Kỳ 2019S2"));
-    const kh_unit_t *ds[16];
-    size_t nd = kh_catalog_units_on(cat, KH_LEVEL_DISTRICT, "83", 20191231, ds, 16);
-    size_t n_huyen = 0, n_tp = 0;
-    for (size_t i = 0; i < nd; i++) {
-        n_huyen += strcmp(ds[i]->type, "huyen") == 0;
-        n_tp += strcmp(ds[i]->type, "thanh_pho") == 0;
-    }
-    assert_int_equal(n_huyen + n_tp, nd);      /* the data: huyện and one thành phố */
-    assert_true(n_huyen > n_tp && n_tp > 0);   /* so the most frequent comes first */
+    /* the seed's levels.csv names level 2, its reporting units, "Huyện/Thành phố" */
+    assert_string_equal(kh_catalog_level_name(cat, 2, 20191231, 0), "Huyện/Thành phố");
     assert_non_null(strstr(text, "I. CHỈ TIÊU THEO HUYỆN/THÀNH PHỐ\n"));
     assert_non_null(strstr(text, "Mã   Huyện/Thành phố"));
+    assert_non_null(strstr(text, "cần huyện/thành phố xem lại"));
     assert_null(strstr(text, "…"));
     /* the longest indicator name is wrapped, not cut: every word of it is printed */
     const kh_indicator_t *xl = kh_catalog_indicator(cat, "CDX.XEP_LOAI");
@@ -722,15 +721,16 @@ static void test_errors(void **state)
     fclose(devnull);
     char path[256];
     snprintf(path, sizeof path, "%s/out.csv", fx->dir);
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "hamlet", "csv", path), -1);
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "province", "pdf", path), -1);
-    assert_int_equal(kh_feed_export(fx->db, cat, "19", "province", "csv", path), -1);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 0, "csv", path), -1);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 4, "csv", path), -1);   /* depth 3 */
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 1, "pdf", path), -1);
+    assert_int_equal(kh_feed_export(fx->db, cat, "19", 1, "csv", path), -1);
     assert_int_not_equal(access(path, F_OK), 0);
     /* a mirror without tables */
     sqlite3 *empty;
     assert_int_equal(sqlite3_open(":memory:", &empty), SQLITE_OK);
     kh_feed_rows_t rows = {0};
-    assert_int_equal(kh_feed_rows(empty, cat, "2019", KH_LEVEL_PROVINCE, &rows), -1);
+    assert_int_equal(kh_feed_rows(empty, cat, "2019", 1, &rows), -1);
     sqlite3_close(empty);
     assert_int_equal(rows.n, 0);
 }
