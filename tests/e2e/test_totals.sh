@@ -62,6 +62,12 @@ check "the summary says 6 tháng đầu năm 2020, names the unit column by leve
 check "the workbook names sheets and the unit column by level and writes every name whole" \
     python3 "$TOP/tests/e2e/check_domain.py" workbook 2020-12-31 "$RUN/2017-2020.xlsx"
 
+# issue 12: --level is a level number; a word is refused with the levels by name
+rc=0; msg=$("$BIN/kh-feed" export --period 2020 --level district --no-sync 2>&1 >/dev/null) || rc=$?
+check_eq "export --level district is refused: exit 2" 2 "$rc"
+check_eq "… with the levels of levels.csv by number and name" 1 \
+    "$(printf '%s\n' "$msg" | grep -c 'level number: 1 Tỉnh, 2 Huyện/Thành phố, 3 Xã/Phường/Thị trấn$')"
+
 agg=$RUN/aggregator.db
 check_eq "72 district-periods counted, once each" 72 "$(sql "$agg" 'SELECT count(*) FROM counted')"
 check_eq "73 feed updates: 72 reports + 1 corrected revision (none for the rejected one)" \
