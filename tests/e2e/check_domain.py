@@ -9,12 +9,14 @@ rates:    every TL.TTHTCD_HO_TRO row of EXPECTED (expected_rates.py) is in ACTUA
           the same value (±0.005), and no rate of ACTUAL whose numerator is declared a
           subset of its denominator (an error rule `NUM <= DEN` of rules.csv) exceeds 100.
 summary:  the summary of half-year HALF (2020S1) names it "6 tháng đầu năm 2020" (S2:
-          "6 tháng cuối năm"), never "Kỳ 2020S1"; the reporting units' column is named
-          by their types (units.csv, the most frequent first: "Huyện/Thành phố"); no
-          text is cut ("…"), every word of every indicator reported in HALF is printed.
-workbook: the sheets and the unit column are named by level, and every unit name of
-          units.csv in force on DATE (yyyy-mm-dd) of levels 1 and 2 is written whole,
-          in a column at least as wide as the longest one.
+          "6 tháng cuối năm"), never "Kỳ 2020S1"; the reporting units' column and part I
+          are named by their level as levels.csv names it (the level of reporters.csv on
+          the half's last day: "Huyện/Thành phố" in the seed); no text is cut ("…"),
+          every word of every indicator reported in HALF is printed.
+workbook: the sheets and the unit column are named by level (levels.csv, '/' written
+          ", " in a sheet name), and every unit name of units.csv in force on DATE
+          (yyyy-mm-dd) of the root's level and the reporting level is written whole, in a
+          column at least as wide as the longest one.
 Exits 0 iff all holds; prints what does not.
 """
 import csv
@@ -22,12 +24,9 @@ import os
 import re
 import sys
 import zipfile
-from collections import Counter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "data")
-WORD = {"tinh": "Tỉnh", "thanh_pho": "Thành phố", "thi_xa": "Thị xã", "huyen": "Huyện",
-        "quan": "Quận", "xa": "Xã", "phuong": "Phường", "thi_tran": "Thị trấn"}
 bad = []
 
 
@@ -42,15 +41,21 @@ def in_force(u, date):
 
 
 def level_label(level, date):
-    c = Counter()
-    order = []
-    for u in read_csv(os.path.join(DATA, "units.csv")):
-        if u["level"] == level and in_force(u, date):
-            if u["type"] not in c:
-                order.append(u["type"])
-            c[u["type"]] += 1
-    order.sort(key=lambda t: -c[t])           # stable: ties keep the file's order
-    return "/".join(WORD.get(t, t) for t in order)
+    """The name of `level` (a string, "2") on `date` in levels.csv."""
+    rows = [r for r in read_csv(os.path.join(DATA, "levels.csv")) if r["level"] == level]
+    for r in rows:
+        if in_force(r, date):
+            return r["name_vi"]
+    return max(rows, key=lambda r: r["valid_from"])["name_vi"] if rows else "Cấp " + level
+
+
+def reporting_level(date):
+    """The level that reporters.csv names on `date` (a row naming a level)."""
+    for r in read_csv(os.path.join(DATA, "reporters.csv")):
+        if r["level"] and in_force(r, date):
+            return r["level"]
+    bad.append("reporters.csv names no reporting level on %s" % date)
+    return "2"
 
 
 def rates(expected, actual):
@@ -86,7 +91,7 @@ def summary(half, path):
     if "Kỳ " + half in text:
         bad.append("the summary still says \"Kỳ %s\"" % half)
     date = "%s-%s" % (year, "06-30" if h == "1" else "12-31")
-    label = level_label("2", date)
+    label = level_label(reporting_level(date), date)
     if "\nMã   %s  " % label not in text:
         bad.append("the reporting units' column is not named \"%s\"" % label)
     if "CHỈ TIÊU THEO %s\n" % label.upper() not in text:
@@ -106,15 +111,19 @@ def workbook(date, path):
     wb = z.read("xl/workbook.xml").decode()
     shared = z.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in z.namelist() else ""
     names = re.findall(r'<sheet name="([^"]*)"', wb)
-    for level in ("1", "2"):
+    levels = ("1", reporting_level(date))
+    for level in levels:
         label = level_label(level, date)
         if label.replace("/", ", ") not in names:
             bad.append("no sheet named %r (sheets: %s)" % (label.replace("/", ", "), names))
         if ">%s<" % label not in shared:
             bad.append("no column headed %r" % label)
+    depth = max(int(u["level"]) for u in read_csv(os.path.join(DATA, "units.csv")))
+    if len(names) != depth:
+        bad.append("%d sheets for %d levels (sheets: %s)" % (len(names), depth, names))
     longest = 0
     for u in read_csv(os.path.join(DATA, "units.csv")):
-        if u["level"] in ("1", "2") and in_force(u, date):
+        if u["level"] in levels and in_force(u, date):
             longest = max(longest, len(u["name"]))
             if ">%s<" % u["name"] not in shared:
                 bad.append("the name %r is not written whole" % u["name"])

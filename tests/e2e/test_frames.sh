@@ -51,7 +51,7 @@ sql_n() { sql "$RUN/$1.db" "$2"; }
 # what is stored before: one report of 831, counted
 "$BIN/kh-node" submit --district 831 "$IN/831/831-2019S1.csv" >/dev/null
 check "a first report is counted" wait_settled 120 831
-"$BIN/kh-feed" export --period 2019S1 --level commune >"$RUN/before.csv"
+"$BIN/kh-feed" export --period 2019S1 --level 3 >"$RUN/before.csv"
 sql "$RUN/aggregator.db" "SELECT writefile('$OUT/verdict-831.bin', verdict) FROM accepted
                           WHERE report_id='831-2019S1'" >/dev/null
 sql "$RUN/notifier.db" "SELECT writefile('$OUT/event-831.bin', payload) FROM event
@@ -278,7 +278,7 @@ pipeline start 829 832 >/dev/null || exit 1   # real nodes for 829, and 832 (rec
 "$BIN/kh-node" submit --district 829 "$IN/829/829-2019S2.csv" >/dev/null
 check "a normal report afterwards is received, accepted and counted" wait_settled 120 829 831
 check_eq "its stage" counted "$(node_stages 829 | awk -F'\t' '$1=="829-2019S2"{print $3}')"
-"$BIN/kh-feed" export --period 2019S1 --level commune >"$RUN/after.csv"
+"$BIN/kh-feed" export --period 2019S1 --level 3 >"$RUN/after.csv"
 check "what was stored before is undisturbed" cmp -s "$RUN/before.csv" "$RUN/after.csv"
 outboxes() { inner && [ "$(sql_n collector "SELECT count(*) FROM outbox_nodes")" = 0 ]; }
 check "every outbox empties: nothing is left resent forever" until_ok outboxes

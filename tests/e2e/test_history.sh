@@ -54,12 +54,12 @@ check "a 2020S1 report naming Phường 1 is rejected naming Phường An Hội"
     grep -q '"stage":"rejected".*MERGED_UNIT.*Phường An Hội' "$RUN/829-2020S1-old-ward.csv.receipts.jsonl"
 check_eq "2019S2 with 17 communes and 2020S1 with 14 are both counted" "2019S2 2020S1" \
     "$(sql "$RUN/aggregator.db" "SELECT group_concat(period,' ') FROM (SELECT period FROM counted WHERE district='829' ORDER BY period)")"
-"$BIN/kh-feed" export --period 2019S2 --level commune | grep -c ',HO.TONG,' >"$RUN/n19"
-"$BIN/kh-feed" export --period 2020S1 --level commune | grep -c ',HO.TONG,' >"$RUN/n20"
+"$BIN/kh-feed" export --period 2019S2 --level 3 | grep -c ',HO.TONG,' >"$RUN/n19"
+"$BIN/kh-feed" export --period 2020S1 --level 3 | grep -c ',HO.TONG,' >"$RUN/n20"
 check_eq "commune rows: 17 communes in 2019S2 + 17 of 833's" 34 "$(cat "$RUN/n19")"
 check_eq "commune rows: 14 in 2020S1" 14 "$(cat "$RUN/n20")"
-h19=$("$BIN/kh-feed" export --period 2019S2 --level district --no-sync | grep '^2019S2,829,HO.TONG,' | cut -d, -f4)
-h20=$("$BIN/kh-feed" export --period 2020S1 --level district --no-sync | grep '^2020S1,829,HO.TONG,' | cut -d, -f4)
+h19=$("$BIN/kh-feed" export --period 2019S2 --level 2 --no-sync | grep '^2019S2,829,HO.TONG,' | cut -d, -f4)
+h20=$("$BIN/kh-feed" export --period 2020S1 --level 2 --no-sync | grep '^2020S1,829,HO.TONG,' | cut -d, -f4)
 check "the district series stays continuous across the merger (households within 5 %)" \
     python3 -c "import sys; a,b=$h19,$h20; sys.exit(abs(b-a)/a > 0.05)"
 check "no process died" all_alive

@@ -10,7 +10,7 @@ python3 "$TOP/scripts/gen-demo-data.py" "$RUN/input" 2>/dev/null
 pipeline start 832 >/dev/null || exit 1
 "$BIN/kh-node" submit --district 832 "$RUN/input/832/832-2019S1.csv" "$RUN/input/832/832-2019S2.csv" >/dev/null
 wait_settled 60 832
-"$BIN/kh-feed" export --period 2019 --level commune >"$RUN/before.csv"
+"$BIN/kh-feed" export --period 2019 --level 3 >"$RUN/before.csv"
 
 bad=$RUN/bad; mkdir -p "$bad"
 # 1. broken CSV: an unterminated quote on line 4, five fields on line 3
@@ -55,7 +55,7 @@ check_eq "random bytes are refused by the node (exit 1)" 1 "$?"
 check "and the receipt says why" grep -q 'CSV_SYNTAX' <(reasons "$bad/random.csv.receipts.jsonl")
 
 check "no process crashed" all_alive
-"$BIN/kh-feed" export --period 2019 --level commune >"$RUN/after.csv"
+"$BIN/kh-feed" export --period 2019 --level 3 >"$RUN/after.csv"
 check "what was stored before is undisturbed" cmp -s "$RUN/before.csv" "$RUN/after.csv"
 check_eq "nothing of 2020S1 was counted" 0 \
     "$(sql "$RUN/aggregator.db" "SELECT count(*) FROM counted WHERE period='2020S1'")"

@@ -65,7 +65,7 @@ check_eq "receipts: queued, received, accepted, counted" "queued received accept
 
 # the province's totals against the independent sums of the long-form file
 "$BIN/kh-feed" sync >/dev/null
-for lvl in district province; do
+for lvl in 2 1; do
     "$BIN/kh-feed" export --period 2019S2 --level "$lvl" --no-sync
 done | grep -v '^period,' | (echo period,orgunit,indicator,value; cat) >"$RUN/actual.csv"
 python3 "$TOP/tests/e2e/expected_totals.py" "$long" >"$RUN/expected.csv"

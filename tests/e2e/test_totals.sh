@@ -30,7 +30,7 @@ sys.exit(not (rej and any(f["code"]=="R02" and f["line"]>1 and "GDHT.CONG_NHAN" 
 # the pipeline's aggregates against sums computed independently from the files
 "$BIN/kh-feed" sync >/dev/null
 for p in "${PERIODS[@]}"; do
-    for lvl in district province; do "$BIN/kh-feed" export --period "$p" --level "$lvl" --no-sync; done
+    for lvl in 2 1; do "$BIN/kh-feed" export --period "$p" --level "$lvl" --no-sync; done
 done | grep -v '^period,' | (echo period,orgunit,indicator,value; cat) >"$RUN/actual.csv"
 files=()
 for d in "${DISTRICTS[@]}"; do for p in "${PERIODS[@]}"; do files+=("$RUN/input/$d/$d-$p.csv"); done; done
@@ -47,7 +47,7 @@ check_eq "the corrected revision moved the province fund by exactly 19,500,000" 
 # issue 12, item 5: a rate's numerator and denominator from the same units and halves
 # (TL.TTHTCD_HO_TRO showed 121.43 % for TP. Bến Tre over 2017-2020), against an oracle
 for p in 2017-2020 2020; do
-    for lvl in district province; do "$BIN/kh-feed" export --period "$p" --level "$lvl" --no-sync; done
+    for lvl in 2 1; do "$BIN/kh-feed" export --period "$p" --level "$lvl" --no-sync; done
 done | grep -v '^period,' | (echo period,orgunit,indicator,value; cat) >"$RUN/actual-rates.csv"
 for p in 2017-2020 2020; do
     python3 "$TOP/tests/e2e/expected_rates.py" "$p" "${files[@]}" "$RUN/input/extra/829-2020S2-rev-fixed.csv"
@@ -57,10 +57,16 @@ check "rates over a year and the programme equal the oracle's, none of a subset 
 "$BIN/kh-feed" summary --period 2020S1 --no-sync >"$RUN/summary-2020S1.txt"
 check "the summary says 6 tháng đầu năm 2020, names the unit column by level, cuts nothing" \
     python3 "$TOP/tests/e2e/check_domain.py" summary 2020S1 "$RUN/summary-2020S1.txt"
-"$BIN/kh-feed" export --period 2017-2020 --level district --format xlsx --no-sync \
+"$BIN/kh-feed" export --period 2017-2020 --level 2 --format xlsx --no-sync \
     --output "$RUN/2017-2020.xlsx" >/dev/null
 check "the workbook names sheets and the unit column by level and writes every name whole" \
     python3 "$TOP/tests/e2e/check_domain.py" workbook 2020-12-31 "$RUN/2017-2020.xlsx"
+
+# issue 12: --level is a level number; a word is refused with the levels by name
+rc=0; msg=$("$BIN/kh-feed" export --period 2020 --level district --no-sync 2>&1 >/dev/null) || rc=$?
+check_eq "export --level district is refused: exit 2" 2 "$rc"
+check_eq "… with the levels of levels.csv by number and name" 1 \
+    "$(printf '%s\n' "$msg" | grep -c 'level number: 1 Tỉnh, 2 Huyện/Thành phố, 3 Xã/Phường/Thị trấn$')"
 
 agg=$RUN/aggregator.db
 check_eq "72 district-periods counted, once each" 72 "$(sql "$agg" 'SELECT count(*) FROM counted')"

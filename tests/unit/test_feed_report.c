@@ -64,7 +64,10 @@ static int setup(void **state)
         "CREATE TABLE status(district TEXT NOT NULL, period TEXT NOT NULL, report_id TEXT NOT NULL,"
         " revision INTEGER NOT NULL, received_at INTEGER NOT NULL, counted_at INTEGER NOT NULL,"
         " warnings INTEGER NOT NULL, PRIMARY KEY(district, period));"
-        "CREATE TABLE meta(key TEXT PRIMARY KEY, value);";
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+        "CREATE TABLE warning(district TEXT NOT NULL, period TEXT NOT NULL, code TEXT NOT NULL,"
+        " line INTEGER NOT NULL, orgunit TEXT NOT NULL, indicator TEXT NOT NULL, value TEXT NOT"
+        " NULL, message_vi TEXT NOT NULL, message_en TEXT NOT NULL);";
     if (sqlite3_exec(fx->db, schema, NULL, NULL, NULL) != SQLITE_OK) return -1;
     *state = fx;
     return 0;
@@ -193,9 +196,9 @@ static void test_year_sum_last_max(void **state)
     cell(fx, "2019S2", "83", "TTHTCD.HO_TRO", 1, 2);
 
     kh_feed_rows_t c = {0}, d = {0}, p = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_COMMUNE, &c), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 3, &c), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 1, &p), 0);
 
     /* sum: 5 + 7 */
     assert_true(val(&c, "2019", "28756", "TTHTCD.LOP") == 12);
@@ -217,7 +220,7 @@ static void test_year_sum_last_max(void **state)
     assert_true(val(&p, "2019", "83", "TTHTCD.HO_TRO") == 2);
     /* a half-year is the cell itself */
     kh_feed_rows_t h = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &h), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 2, &h), 0);
     assert_true(val(&h, "2019S2", "829", "TTHTCD.HO_TRO") == 1);
     assert_true(val(&h, "2019S2", "829", "TTHTCD.LOP") == 7);
     assert_non_null(kh_feed_rows_find(&d, "2019", "829", "TTHTCD.LOP"));
@@ -242,8 +245,8 @@ static void test_year_missing_half(void **state)
     cell(fx, "2018S1", "83", "TH.TO_CHUC_KH", 40, 2);
     cell(fx, "2018S2", "83", "TH.TO_CHUC_KH", 12, 1);
     kh_feed_rows_t d = {0}, p = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2018", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2018", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018", 1, &p), 0);
     assert_true(val(&d, "2018", "831", "TT.TIN_BAI") == 12);
     assert_true(val(&d, "2018", "831", "TH.TO_CHUC_KH") == 30);
     assert_true(val(&d, "2018", "829", "TH.TO_CHUC_KH") == 12);
@@ -272,8 +275,8 @@ static void test_options_counted(void **state)
     cell(fx, "2018S2", "829", "CDX.XEP_LOAI=KHA", 2, 2);
 
     kh_feed_rows_t d = {0}, p = {0}, prog = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 1, &p), 0);
     assert_true(val(&d, NULL, "829", "CDX.XEP_LOAI=TOT") == 3);
     assert_true(val(&d, NULL, "831", "CDX.XEP_LOAI=TOT") == 4);
     assert_true(val(&d, NULL, "831", "CDX.XEP_LOAI=TB") == 1);
@@ -284,7 +287,7 @@ static void test_options_counted(void **state)
     assert_int_equal(kh_feed_rows_find(&p, NULL, "83", "CDX.XEP_LOAI=TOT")->is_int, 1);
 
     /* `last` over the programme takes one half's counts for the whole indicator */
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2017-2020", KH_LEVEL_DISTRICT, &prog), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2017-2020", 2, &prog), 0);
     assert_true(val(&prog, "2017-2020", "829", "CDX.XEP_LOAI=TOT") == 3);
     assert_true(val(&prog, "2017-2020", "829", "CDX.XEP_LOAI=KHA") == 5);
     kh_feed_rows_clear(&d);
@@ -295,7 +298,7 @@ static void test_options_counted(void **state)
     fx_t *f = fx;
     sqlite3_exec(f->db, "DELETE FROM cell WHERE period='2019S2' AND orgunit='829' AND "
                         "indicator='CDX.XEP_LOAI=TOT'", NULL, NULL, NULL);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2018-2019", KH_LEVEL_DISTRICT, &prog), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018-2019", 2, &prog), 0);
     assert_null(kh_feed_rows_find(&prog, NULL, "829", "CDX.XEP_LOAI=TOT"));
     assert_true(val(&prog, NULL, "829", "CDX.XEP_LOAI=KHA") == 5);
     kh_feed_rows_clear(&prog);
@@ -315,9 +318,9 @@ static void test_score_average(void **state)
     cell(fx, "2018S2", "83", "CDX.DIEM", 100, 2);
 
     kh_feed_rows_t d = {0}, p = {0}, prog = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2018-2019", KH_LEVEL_PROVINCE, &prog), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 1, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2018-2019", 1, &prog), 0);
     assert_true(val(&d, NULL, "829", "CDX.DIEM") == 72.5);
     assert_true(val(&d, NULL, "831", "CDX.DIEM") == 90);
     assert_int_equal(kh_feed_rows_find(&d, NULL, "829", "CDX.DIEM")->is_int, 0);
@@ -355,8 +358,8 @@ static void test_rate_from_aggregates(void **state)
     cell(fx, "2019S1", "83", "HO.TONG", 850, 4);
 
     kh_feed_rows_t d = {0}, p = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 1, &p), 0);
     assert_true(val(&d, NULL, "829", "TL.GDHT") == 10);
     assert_true(val(&d, NULL, "831", "TL.GDHT") == 90);
     assert_null(kh_feed_rows_find(&d, NULL, "832", "TL.GDHT"));
@@ -369,7 +372,7 @@ static void test_rate_from_aggregates(void **state)
     /* the exact case of the brief: province = 460 / 600 */
     sqlite3_exec(fx->db, "UPDATE cell SET sum = 600 WHERE orgunit = '83' AND indicator = "
                          "'HO.TONG' AND period = '2019S2'", NULL, NULL, NULL);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 1, &p), 0);
     double prov = val(&p, NULL, "83", "TL.GDHT");
     assert_true(prov == 76.67);
     assert_true(prov != (10.0 + 90.0) / 2);
@@ -388,7 +391,7 @@ static void test_completeness(void **state)
     status(fx, "834", "2019S2", 1, noon_ms(2019, 11, 30));  /* on time */
 
     kh_feed_rows_t p = {0}, d = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", KH_LEVEL_PROVINCE, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019", 1, &p), 0);
     assert_true(val(&p, "2019S1", "83", "COMPLETENESS.EXPECTED") == 9);
     assert_true(val(&p, "2019S1", "83", "COMPLETENESS.REPORTED") == 2);
     assert_true(val(&p, "2019S1", "83", "COMPLETENESS.ON_TIME") == 1);
@@ -402,7 +405,7 @@ static void test_completeness(void **state)
     /* no values in the mirror: completeness only, 5 per half */
     assert_int_equal(p.n, 10);
 
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S1", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S1", 2, &d), 0);
     assert_int_equal(d.n, 18);   /* 9 districts × REPORTED, ON_TIME */
     assert_true(val(&d, "2019S1", "829", "COMPLETENESS.REPORTED") == 1);
     assert_true(val(&d, "2019S1", "829", "COMPLETENESS.ON_TIME") == 1);
@@ -436,7 +439,7 @@ static void test_csv_exact(void **state)
     tiny_case(fx);
     char path[256];
     snprintf(path, sizeof path, "%s/out.csv", fx->dir);
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019S2", "province", "csv", path), 0);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019S2", 1, "csv", path), 0);
     char *text = slurp(path, NULL);
     assert_string_equal(text, "period,orgunit,indicator,value\n"
                               "2019S2,83,TTHTCD.LOP,12\n"
@@ -453,7 +456,7 @@ static void test_csv_exact(void **state)
     free(text);
 
     /* a year: values under the year, completeness under each half */
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "district", "csv", path), 0);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 2, "csv", path), 0);
     text = slurp(path, NULL);
     assert_non_null(strstr(text, "period,orgunit,indicator,value\n"
                                  "2019,829,TTHTCD.LOP,12\n"
@@ -477,7 +480,7 @@ static void test_commune_units(void **state)
     cell(fx, "2019S2", "99999", "HO.TONG", 1, 1);      /* unknown code: skipped */
 
     kh_feed_rows_t c = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_COMMUNE, &c), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", 3, &c), 0);
     assert_int_equal(c.n, 3);
     assert_string_equal(c.rows[0].orgunit, "28756");
     assert_string_equal(c.rows[1].orgunit, "28771");
@@ -487,7 +490,7 @@ static void test_commune_units(void **state)
     assert_true(c.rows[2].value == 1750);
     kh_feed_rows_clear(&c);
 
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_COMMUNE, &c), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 3, &c), 0);
     assert_int_equal(c.n, 2);
     assert_string_equal(c.rows[1].unit_name, "Phường 2");
     kh_feed_rows_clear(&c);
@@ -502,7 +505,7 @@ static void test_commune_units(void **state)
     cell(fx, "2019S2", "829", "TTHTCD.HO_TRO", 1, 2);
     cell(fx, "2020S2", "829", "TTHTCD.HO_TRO", 1, 2);
     kh_feed_rows_t d = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_DISTRICT, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", 2, &d), 0);
     assert_true(val(&d, "2019-2020", "829", "HO.TONG") == 2750);
     assert_true(val(&d, "2019-2020", "829", "TTHTCD.HO_TRO") == 2);
     kh_feed_rows_clear(&d);
@@ -545,10 +548,10 @@ static void test_rate_same_units(void **state)
             cell(fx, halves[k], org, "TTHTCD.HO_TRO", dho[k], dn[k]);
         }
     kh_feed_rows_t d = {0}, p = {0}, cm = {0}, h = {0};
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_DISTRICT, &d), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_PROVINCE, &p), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", KH_LEVEL_COMMUNE, &cm), 0);
-    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", KH_LEVEL_DISTRICT, &h), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", 2, &d), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", 1, &p), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019-2020", 3, &cm), 0);
+    assert_int_equal(kh_feed_rows(fx->db, cat, "2019S2", 2, &h), 0);
     /* the indicator itself still counts every centre ever funded */
     assert_true(val(&d, NULL, "829", "TTHTCD.HO_TRO") == 4);
     assert_true(val(&d, NULL, "829", "TTHTCD.CO") == 3);
@@ -578,12 +581,13 @@ static void test_json(void **state)
     tiny_case(fx);
     char path[256];
     snprintf(path, sizeof path, "%s/out.json", fx->dir);
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019S2", "province", "json", path), 0);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019S2", 1, "json", path), 0);
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
     assert_non_null(root);
     assert_string_equal(json_string_value(json_object_get(root, "period")), "2019S2");
-    assert_string_equal(json_string_value(json_object_get(root, "level")), "province");
+    assert_true(json_is_integer(json_object_get(root, "level")));   /* a level number */
+    assert_int_equal(json_integer_value(json_object_get(root, "level")), 1);
     json_t *rows = json_object_get(root, "rows");
     assert_true(json_is_array(rows));
     assert_int_equal(json_array_size(rows), 11);
@@ -607,7 +611,7 @@ static void test_xlsx(void **state)
     tiny_case(fx);
     char path[256];
     snprintf(path, sizeof path, "%s/out.xlsx", fx->dir);
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "district", "xlsx", path), 0);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 2, "xlsx", path), 0);
     size_t len = 0;
     char *buf = slurp(path, &len);
     assert_true(len > 1000);
@@ -617,7 +621,7 @@ static void test_xlsx(void **state)
     char tmp[300];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     assert_int_not_equal(access(tmp, F_OK), 0);   /* renamed into place */
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "district", "xlsx", "-"), -1);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 2, "xlsx", "-"), -1);
 }
 
 static void test_summary(void **state)
@@ -640,9 +644,10 @@ static void test_summary(void **state)
     assert_non_null(m);
     assert_int_equal(kh_feed_summary(fx->db, cat, "2019S2", m), 0);
     fclose(m);
-    assert_non_null(strstr(text, "Toàn tỉnh"));
-    assert_non_null(strstr(text, "Châu Thành"));
-    assert_non_null(strstr(text, "TP. Bến Tre"));
+    assert_non_null(strstr(text, "Toàn tỉnh"));          /* "Toàn " + level 1 of levels.csv */
+    assert_non_null(strstr(text, "Huyện Châu Thành"));   /* names are written whole */
+    assert_non_null(strstr(text, "Thành phố Bến Tre"));
+    assert_null(strstr(text, "TP. "));
     assert_non_null(strstr(text, "86.900"));           /* the province total, triệu đồng */
     assert_non_null(strstr(text, "triệu đồng"));
     assert_non_null(strstr(text, "76,67"));            /* the province rate */
@@ -659,21 +664,15 @@ static void test_summary(void **state)
     assert_non_null(strstr(text, "chưa báo cáo 7"));
     assert_non_null(strstr(text, "Gia đình học tập"));
     /* issue 12, item 5: the period as people say it (S2 is July–December), the unit
-     * column named by the level of the units in it, and no name cut */
+     * column named by the level of the reporting units (levels.csv), and no name cut */
     assert_non_null(strstr(text, "Kỳ báo cáo: 6 tháng cuối năm 2019 (2019S2)"));
     assert_non_null(strstr(text, "\n6 tháng cuối năm 2019 (2019S2, hạn nộp 05/12/2019)"));
     assert_null(strstr(text, "Kỳ 2019S2"));
-    const kh_unit_t *ds[16];
-    size_t nd = kh_catalog_units_on(cat, KH_LEVEL_DISTRICT, "83", 20191231, ds, 16);
-    size_t n_huyen = 0, n_tp = 0;
-    for (size_t i = 0; i < nd; i++) {
-        n_huyen += strcmp(ds[i]->type, "huyen") == 0;
-        n_tp += strcmp(ds[i]->type, "thanh_pho") == 0;
-    }
-    assert_int_equal(n_huyen + n_tp, nd);      /* the data: huyện and one thành phố */
-    assert_true(n_huyen > n_tp && n_tp > 0);   /* so the most frequent comes first */
+    /* the seed's levels.csv names level 2, its reporting units, "Huyện/Thành phố" */
+    assert_string_equal(kh_catalog_level_name(cat, 2, 20191231, 0), "Huyện/Thành phố");
     assert_non_null(strstr(text, "I. CHỈ TIÊU THEO HUYỆN/THÀNH PHỐ\n"));
     assert_non_null(strstr(text, "Mã   Huyện/Thành phố"));
+    assert_non_null(strstr(text, "cần huyện/thành phố xem lại"));
     assert_null(strstr(text, "…"));
     /* the longest indicator name is wrapped, not cut: every word of it is printed */
     const kh_indicator_t *xl = kh_catalog_indicator(cat, "CDX.XEP_LOAI");
@@ -712,6 +711,378 @@ static void test_summary_year(void **state)
     free(text);
 }
 
+/* ---- any tree: a generated data set of four levels ----------------------------------
+ *
+ * Level names that are no seed's (Miền, Vùng/Liên quận, Quận/Khu, Ấp/Khu phố); the
+ * reporting units are the units of level 3 (reporters.csv), so the root's counts and the
+ * 1/0 rows are about them, and two levels (1 and 2) are above them.  The mirror's cells
+ * are what the aggregator stores: each hamlet's values, each reporting unit's subtree
+ * sums, each ancestor's sum of the reporting units below it.
+ *
+ *   10 Miền Thử Nghiệm (1)
+ *     20 Vùng Bắc (2)              21 Vùng Nam (2)
+ *       301 Quận Một (3)  302 Quận Hai (3)   303 Quận Ba (3)
+ *         4011 Ấp Một A (4)   4021 Ấp Hai A      4031 Ấp Ba A, 4032 Ấp Ba B
+ *         4012 Ấp Một B (4, merged into 4011 on 2019-07-01)
+ */
+static const char *T4_UNITS =
+    "code,name,type,level,parent_code,valid_from,valid_to,merged_into\n"
+    "10,Miền Thử Nghiệm,mien,1,,,,\n"
+    "20,Vùng Bắc,vung,2,10,,,\n"
+    "21,Vùng Nam,vung,2,10,,,\n"
+    "301,Quận Một,quan,3,20,,,\n"
+    "302,Quận Hai,quan,3,20,,,\n"
+    "303,Quận Ba,quan,3,21,,,\n"
+    "4011,Ấp Một A,ap,4,301,,,\n"
+    "4012,Ấp Một B,ap,4,301,,2019-06-30,4011\n"
+    "4021,Ấp Hai A,ap,4,302,,,\n"
+    "4031,Ấp Ba A,ap,4,303,,,\n"
+    "4032,Ấp Ba B,ap,4,303,,,\n";
+static const char *T4_LEVELS =
+    "level,name_vi,name_en,valid_from,valid_to\n"
+    "1,Miền,Region,,\n2,Vùng/Liên quận,Zone,,\n3,Quận/Khu,Quarter,,\n4,Ấp/Khu phố,Hamlet,,\n";
+static const char *T4_REPORTERS =
+    "level,unit,valid_from,valid_to,note\n3,,,,the units of level 3 report\n";
+static const char *T4_INDICATORS =
+    "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
+    "TT.TIN_BAI,1,3,count,,sum,S1 S2,Tin bài,News items,tin/bài\n"
+    "TT.CO,3,4,flag,,max,S1 S2,Có trung tâm,Has a centre,0/1\n"
+    "HO.TONG,4,4,count,,last,S1 S2,Tổng số hộ,Households,hộ\n"
+    "HO.DAT,4,4,count,,last,S1 S2,Hộ đạt danh hiệu,Households recognised,hộ\n"
+    "AP.DIEM,4,4,score,0-100,last,S2,Điểm đánh giá,Score,điểm\n";
+static const char *T4_RULES = "id,severity,level,periods,rule,message_vi,message_en\n"
+    "R01,error,4,S1 S2,HO.DAT <= HO.TONG,Vượt tổng số hộ,Exceeds households\n";
+static const char *T4_TARGETS =
+    "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
+    "TL.HO_DAT,Tỷ lệ hộ đạt,Share recognised,HO.DAT,HO.TONG,70,,Kế hoạch thử\n";
+
+static kh_catalog_t *load_tree4(void)
+{
+    char dir[] = "/tmp/kh-feed-tree4-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    static const char *const names[] = {"units.csv", "levels.csv", "reporters.csv",
+                                        "indicators.csv", "rules.csv", "targets.csv"};
+    const char *texts[] = {T4_UNITS, T4_LEVELS, T4_REPORTERS, T4_INDICATORS, T4_RULES,
+                           T4_TARGETS};
+    char path[256];
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *fp = fopen(path, "wb");
+        assert_non_null(fp);
+        assert_int_equal(fputs(texts[i], fp) >= 0, 1);
+        assert_int_equal(fclose(fp), 0);
+    }
+    char err[256] = "";
+    kh_catalog_t *c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    if (!c) fail_msg("the four-level data set does not load: %s", err);
+    assert_int_equal(kh_catalog_depth(c), 4);
+    return c;
+}
+
+/* The mirror of 2019: 303 did not report in S2; 4012 exists in S1 only. */
+static void tree4_cells(fx_t *fx)
+{
+    static const struct { const char *p, *org, *ind; double v; int n; } c[] = {
+        {"2019S1", "4011", "HO.TONG", 100, 1}, {"2019S1", "4011", "HO.DAT", 50, 1},
+        {"2019S1", "4011", "TT.CO", 1, 1},     {"2019S1", "4012", "HO.TONG", 40, 1},
+        {"2019S1", "4012", "HO.DAT", 10, 1},   {"2019S1", "4012", "TT.CO", 0, 1},
+        {"2019S1", "4021", "HO.TONG", 200, 1}, {"2019S1", "4021", "HO.DAT", 100, 1},
+        {"2019S1", "4021", "TT.CO", 0, 1},     {"2019S1", "4031", "HO.TONG", 300, 1},
+        {"2019S1", "4031", "HO.DAT", 150, 1},  {"2019S1", "4031", "TT.CO", 1, 1},
+        {"2019S1", "4032", "HO.TONG", 60, 1},  {"2019S1", "4032", "HO.DAT", 30, 1},
+        {"2019S1", "4032", "TT.CO", 0, 1},
+        {"2019S1", "301", "HO.TONG", 140, 2},  {"2019S1", "301", "HO.DAT", 60, 2},
+        {"2019S1", "301", "TT.CO", 1, 2},      {"2019S1", "301", "TT.TIN_BAI", 5, 1},
+        {"2019S1", "302", "HO.TONG", 200, 1},  {"2019S1", "302", "HO.DAT", 100, 1},
+        {"2019S1", "302", "TT.CO", 0, 1},      {"2019S1", "302", "TT.TIN_BAI", 3, 1},
+        {"2019S1", "303", "HO.TONG", 360, 2},  {"2019S1", "303", "HO.DAT", 180, 2},
+        {"2019S1", "303", "TT.CO", 1, 2},      {"2019S1", "303", "TT.TIN_BAI", 4, 1},
+        {"2019S1", "20", "HO.TONG", 340, 3},   {"2019S1", "20", "HO.DAT", 160, 3},
+        {"2019S1", "20", "TT.CO", 1, 3},       {"2019S1", "20", "TT.TIN_BAI", 8, 2},
+        {"2019S1", "21", "HO.TONG", 360, 2},   {"2019S1", "21", "HO.DAT", 180, 2},
+        {"2019S1", "21", "TT.CO", 1, 2},       {"2019S1", "21", "TT.TIN_BAI", 4, 1},
+        {"2019S1", "10", "HO.TONG", 700, 5},   {"2019S1", "10", "HO.DAT", 340, 5},
+        {"2019S1", "10", "TT.CO", 2, 5},       {"2019S1", "10", "TT.TIN_BAI", 12, 3},
+        {"2019S2", "4011", "HO.TONG", 150, 1}, {"2019S2", "4011", "HO.DAT", 80, 1},
+        {"2019S2", "4011", "TT.CO", 0, 1},     {"2019S2", "4011", "AP.DIEM", 80, 1},
+        {"2019S2", "4021", "HO.TONG", 210, 1}, {"2019S2", "4021", "HO.DAT", 110, 1},
+        {"2019S2", "4021", "TT.CO", 1, 1},     {"2019S2", "4021", "AP.DIEM", 65, 1},
+        {"2019S2", "301", "HO.TONG", 150, 1},  {"2019S2", "301", "HO.DAT", 80, 1},
+        {"2019S2", "301", "TT.CO", 0, 1},      {"2019S2", "301", "TT.TIN_BAI", 6, 1},
+        {"2019S2", "301", "AP.DIEM", 80, 1},
+        {"2019S2", "302", "HO.TONG", 210, 1},  {"2019S2", "302", "HO.DAT", 110, 1},
+        {"2019S2", "302", "TT.CO", 1, 1},      {"2019S2", "302", "TT.TIN_BAI", 2, 1},
+        {"2019S2", "302", "AP.DIEM", 65, 1},
+        {"2019S2", "20", "HO.TONG", 360, 2},   {"2019S2", "20", "HO.DAT", 190, 2},
+        {"2019S2", "20", "TT.CO", 1, 2},       {"2019S2", "20", "TT.TIN_BAI", 8, 2},
+        {"2019S2", "20", "AP.DIEM", 145, 2},
+        {"2019S2", "10", "HO.TONG", 360, 2},   {"2019S2", "10", "HO.DAT", 190, 2},
+        {"2019S2", "10", "TT.CO", 1, 2},       {"2019S2", "10", "TT.TIN_BAI", 8, 2},
+        {"2019S2", "10", "AP.DIEM", 145, 2},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        cell(fx, c[i].p, c[i].org, c[i].ind, c[i].v, c[i].n);
+    status(fx, "301", "2019S1", 1, noon_ms(2019, 6, 20));    /* on time */
+    status(fx, "302", "2019S1", 1, noon_ms(2019, 6, 25));    /* late */
+    status(fx, "303", "2019S1", 2, noon_ms(2019, 6, 1));     /* on time */
+    status(fx, "301", "2019S2", 1, noon_ms(2019, 12, 1));    /* on time */
+    status(fx, "302", "2019S2", 3, noon_ms(2019, 12, 10));   /* late; 303 missing */
+}
+
+static size_t count_kind(const kh_feed_rows_t *rows, kh_feed_kind_t kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rows->n; i++) n += rows->rows[i].kind == kind;
+    return n;
+}
+
+/* Rows at every level of the tree: each unit's own cells rolled up over time, `max`
+ * flags above their level counted over the hamlets below, at both levels above the
+ * reporting units; the merged hamlet kept for its half. */
+static void test_tree4_rows(void **state)
+{
+    fx_t *fx = *state;
+    kh_catalog_t *c4 = load_tree4();
+    tree4_cells(fx);
+    kh_feed_rows_t lv[5] = {{0}};
+    for (int l = 1; l <= 4; l++) assert_int_equal(kh_feed_rows(fx->db, c4, "2019", l, &lv[l]), 0);
+    kh_feed_rows_t none = {0};
+    assert_int_equal(kh_feed_rows(fx->db, c4, "2019", 5, &none), -1);   /* no level 5 */
+    assert_int_equal(kh_feed_rows(fx->db, c4, "2019", 0, &none), -1);
+    assert_int_equal(none.n, 0);
+
+    /* level 4: every hamlet, the merged one for S1; `last` and `max` per hamlet */
+    assert_true(val(&lv[4], "2019", "4011", "HO.TONG") == 150);
+    assert_true(val(&lv[4], "2019", "4012", "HO.TONG") == 40);
+    assert_true(val(&lv[4], "2019", "4031", "HO.TONG") == 300);
+    assert_true(val(&lv[4], "2019", "4011", "TT.CO") == 1);
+    assert_true(val(&lv[4], "2019", "4012", "TT.CO") == 0);
+    assert_true(val(&lv[4], "2019", "4021", "TT.CO") == 1);
+    assert_true(val(&lv[4], "2019", "4021", "AP.DIEM") == 65);
+    assert_string_equal(lv[4].rows[0].orgunit, "4011");   /* unit-file order */
+    assert_string_equal(kh_feed_rows_find(&lv[4], NULL, "4012", "HO.TONG")->unit_name,
+                        "Ấp Một B");
+    assert_int_equal(count_kind(&lv[4], KH_FEED_COMPLETENESS), 0);
+
+    /* level 3, the reporting units: own cells; the flag counts their hamlets ever 1 */
+    assert_true(val(&lv[3], "2019", "301", "HO.TONG") == 150);
+    assert_true(val(&lv[3], "2019", "303", "HO.TONG") == 360);   /* S1: missing in S2 */
+    assert_true(val(&lv[3], "2019", "301", "TT.TIN_BAI") == 11);
+    assert_true(val(&lv[3], "2019", "301", "TT.CO") == 1);
+    assert_true(val(&lv[3], "2019", "303", "TT.CO") == 1);
+    assert_true(val(&lv[3], "2019", "301", "AP.DIEM") == 80);
+    assert_true(val(&lv[3], "2019", "301", "TL.HO_DAT") == 53.33);   /* 80 / 150 */
+
+    /* level 2, between the root and the reporting units: the mirror's cells */
+    assert_true(val(&lv[2], "2019", "20", "HO.TONG") == 360);
+    assert_true(val(&lv[2], "2019", "21", "HO.TONG") == 360);   /* its S1 cell */
+    assert_true(val(&lv[2], "2019", "20", "TT.TIN_BAI") == 16);
+    assert_true(val(&lv[2], "2019", "21", "TT.TIN_BAI") == 4);
+    assert_true(val(&lv[2], "2019", "20", "TT.CO") == 2);   /* 4011 in S1, 4021 in S2 */
+    assert_true(val(&lv[2], "2019", "21", "TT.CO") == 1);
+    assert_true(val(&lv[2], "2019", "20", "AP.DIEM") == 72.5);
+    assert_true(val(&lv[2], "2019", "20", "TL.HO_DAT") == 52.78);   /* 190 / 360 */
+    assert_true(val(&lv[2], "2019", "21", "TL.HO_DAT") == 50);      /* 180 / 360, S1 */
+    assert_int_equal(count_kind(&lv[2], KH_FEED_COMPLETENESS), 0);
+
+    /* level 1, the root */
+    assert_int_equal(lv[1].n > 0, 1);
+    assert_string_equal(lv[1].rows[0].orgunit, "10");
+    assert_true(val(&lv[1], "2019", "10", "HO.TONG") == 360);
+    assert_true(val(&lv[1], "2019", "10", "TT.TIN_BAI") == 20);
+    assert_true(val(&lv[1], "2019", "10", "TT.CO") == 3);   /* 4011, 4021, 4031 */
+    assert_true(val(&lv[1], "2019", "10", "TL.HO_DAT") == 52.78);
+    for (int l = 1; l <= 4; l++)   /* each level holds its own units only */
+        for (size_t i = 0; i < lv[l].n; i++)
+            assert_int_equal(kh_catalog_unit_any(c4, lv[l].rows[i].orgunit)->level, l);
+    for (int l = 1; l <= 4; l++) kh_feed_rows_clear(&lv[l]);
+    kh_catalog_destroy(&c4);
+}
+
+/* Completeness is about the reporting units (level 3 of 4): counts on the root, 1/0 on
+ * each reporting unit. */
+static void test_tree4_completeness(void **state)
+{
+    fx_t *fx = *state;
+    kh_catalog_t *c4 = load_tree4();
+    tree4_cells(fx);
+    kh_feed_rows_t p = {0}, q = {0};
+    assert_int_equal(kh_feed_rows(fx->db, c4, "2019", 1, &p), 0);
+    assert_true(val(&p, "2019S1", "10", "COMPLETENESS.EXPECTED") == 3);
+    assert_true(val(&p, "2019S1", "10", "COMPLETENESS.REPORTED") == 3);
+    assert_true(val(&p, "2019S1", "10", "COMPLETENESS.ON_TIME") == 2);
+    assert_true(val(&p, "2019S1", "10", "COMPLETENESS.LATE") == 1);
+    assert_true(val(&p, "2019S1", "10", "COMPLETENESS.MISSING") == 0);
+    assert_true(val(&p, "2019S2", "10", "COMPLETENESS.EXPECTED") == 3);
+    assert_true(val(&p, "2019S2", "10", "COMPLETENESS.REPORTED") == 2);
+    assert_true(val(&p, "2019S2", "10", "COMPLETENESS.ON_TIME") == 1);
+    assert_true(val(&p, "2019S2", "10", "COMPLETENESS.LATE") == 1);
+    assert_true(val(&p, "2019S2", "10", "COMPLETENESS.MISSING") == 1);
+    assert_int_equal(count_kind(&p, KH_FEED_COMPLETENESS), 10);
+    assert_int_equal(kh_feed_rows(fx->db, c4, "2019", 3, &q), 0);
+    assert_int_equal(count_kind(&q, KH_FEED_COMPLETENESS), 12);   /* 3 units × 2 halves × 2 */
+    assert_true(val(&q, "2019S1", "301", "COMPLETENESS.REPORTED") == 1);
+    assert_true(val(&q, "2019S1", "301", "COMPLETENESS.ON_TIME") == 1);
+    assert_true(val(&q, "2019S1", "302", "COMPLETENESS.ON_TIME") == 0);
+    assert_true(val(&q, "2019S2", "303", "COMPLETENESS.REPORTED") == 0);
+    assert_true(val(&q, "2019S2", "303", "COMPLETENESS.ON_TIME") == 0);
+    kh_feed_rows_clear(&p);
+    kh_feed_rows_clear(&q);
+
+    /* the export of level 3: values, rates, then completeness, unit by unit */
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.csv", fx->dir);
+    assert_int_equal(kh_feed_export(fx->db, c4, "2019S2", 3, "csv", path), 0);
+    char *text = slurp(path, NULL);
+    assert_non_null(strstr(text, "2019S2,301,TL.HO_DAT,53.33\n"
+                                 "2019S2,301,COMPLETENESS.REPORTED,1\n"
+                                 "2019S2,301,COMPLETENESS.ON_TIME,1\n"
+                                 "2019S2,302,"));
+    assert_non_null(strstr(text, "2019S2,303,COMPLETENESS.REPORTED,0\n"
+                                 "2019S2,303,COMPLETENESS.ON_TIME,0\n"));
+    free(text);
+    snprintf(path, sizeof path, "%s/out.json", fx->dir);
+    assert_int_equal(kh_feed_export(fx->db, c4, "2019S2", 4, "json", path), 0);
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    assert_non_null(root);
+    assert_int_equal(json_integer_value(json_object_get(root, "level")), 4);
+    json_decref(root);
+    kh_catalog_destroy(&c4);
+}
+
+/* The summary names the columns, parts and counts by the levels of levels.csv, lists
+ * the reporting units whole, and has no word of another tree. */
+static void test_tree4_summary(void **state)
+{
+    fx_t *fx = *state;
+    kh_catalog_t *c4 = load_tree4();
+    tree4_cells(fx);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    assert_non_null(m);
+    assert_int_equal(kh_feed_summary(fx->db, c4, "2019", m), 0);
+    fclose(m);
+    assert_non_null(strstr(text, "— Miền Thử Nghiệm\n"));
+    assert_non_null(strstr(text, "I. CHỈ TIÊU THEO QUẬN/KHU\n"));   /* u8_toupper */
+    const char *hdr = strstr(text, "Mã chỉ tiêu");
+    assert_non_null(hdr);
+    char line[1024];
+    snprintf(line, sizeof line, "%.*s", (int)(strchr(hdr, '\n') - hdr), hdr);
+    const char *a = strstr(line, "Quận Một"), *b = strstr(line, "Quận Hai"),
+               *c = strstr(line, "Quận Ba"), *w = strstr(line, "Toàn miền");
+    assert_true(a && b && c && w && a < b && b < c && c < w);   /* file order, then the root */
+    assert_null(strstr(line, "Vùng"));   /* the columns are the reporting units */
+    assert_non_null(strstr(text, "cột Toàn miền là số của miền kỳ gần nhất"));
+    assert_non_null(strstr(text, "đếm số ấp/khu phố từng đạt"));
+    assert_non_null(strstr(text, "điểm là bình quân các ấp/khu phố"));
+    assert_non_null(strstr(text, "Chênh lệch = toàn miền − chỉ tiêu"));
+    assert_non_null(strstr(text, "phải báo cáo 3 · đã báo cáo 3 · đúng hạn 2 · trễ hạn 1 · "
+                                 "chưa báo cáo 0\n"));
+    assert_non_null(strstr(text, "phải báo cáo 3 · đã báo cáo 2 · đúng hạn 1 · trễ hạn 1 · "
+                                 "chưa báo cáo 1\n"));
+    assert_non_null(strstr(text, "\nMã   Quận/Khu  "));
+    assert_non_null(strstr(text, "\n303  Quận Ba   chưa báo cáo"));
+    assert_non_null(strstr(text, "cần quận/khu xem lại"));
+    static const char *const foreign[] = {"tỉnh", "Tỉnh", "TỈNH", "huyện", "Huyện", "HUYỆN",
+                                          "Xã/", "xã/", "phường", "Phường", "thị trấn",
+                                          "Thành phố", "TP. "};
+    for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++)
+        if (strstr(text, foreign[i])) fail_msg("the summary says \"%s\"", foreign[i]);
+    free(text);
+    kh_catalog_destroy(&c4);
+}
+
+/* One sheet per level, named by levels.csv as Excel allows, the asked level active. */
+static void test_tree4_workbook(void **state)
+{
+    fx_t *fx = *state;
+    kh_catalog_t *c4 = load_tree4();
+    tree4_cells(fx);
+    roll_t *r;
+    assert_int_equal(roll_build(fx->db, c4, "2019", &r), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.xlsx", fx->dir);
+    lxw_workbook *wb = workbook_new(path);
+    assert_non_null(wb);
+    assert_int_equal(xlsx_fill(wb, r, 3), 0);
+    static const char *const sheets[] = {"Miền", "Vùng, Liên quận", "Quận, Khu", "Ấp, Khu phố"};
+    for (int l = 0; l < 4; l++) {
+        lxw_worksheet *ws = workbook_get_worksheet_by_name(wb, sheets[l]);
+        if (!ws) fail_msg("no sheet \"%s\"", sheets[l]);
+        assert_int_equal(ws->active, l == 2);
+    }
+    assert_int_equal(workbook_close(wb), LXW_NO_ERROR);
+    roll_free(&r);
+    assert_int_equal(kh_feed_export(fx->db, c4, "2019", 4, "xlsx", path), 0);
+    kh_catalog_destroy(&c4);
+}
+
+/* Sheet names: '/' → ", ", Excel's forbidden characters replaced, 31 characters at
+ * most (cut at a word), no apostrophe at either end, never empty. */
+static void test_sheet_names(void **state)
+{
+    (void)state;
+    static const struct { const char *title, *want; } c[] = {
+        {"Huyện/Thành phố", "Huyện, Thành phố"},
+        {"Xã/Phường/Thị trấn", "Xã, Phường, Thị trấn"},
+        {"Quận: [thử]*?\\", "Quận- -thử----"},
+        {"Đơn vị hành chính cấp cơ sở thuộc quận", "Đơn vị hành chính cấp cơ sở"},
+        {"Mộtchữrấtdàikhôngcókhoảngtrắngnàocảđâu", "Mộtchữrấtdàikhôngcókhoảngtrắngn"},
+        {"'Ấp'", "Ấp"},
+        {"", "Cấp 5"},
+        {"///", "Cấp 5"},
+    };
+    lxw_workbook *wb = workbook_new("/dev/null");
+    assert_non_null(wb);
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char out[LXW_MAX_SHEETNAME_LENGTH];
+        sheet_name(c[i].title, 5, out, sizeof out);
+        if (strcmp(out, c[i].want) != 0)
+            fail_msg("\"%s\" → \"%s\", expected \"%s\"", c[i].title, out, c[i].want);
+        assert_int_equal(workbook_validate_sheet_name(wb, out), LXW_NO_ERROR);
+    }
+    workbook_close(wb);
+}
+
+/* --level: a number of the tree; a word is refused with the levels by name. */
+static void test_level_parse(void **state)
+{
+    (void)state;
+    int lv = 0;
+    assert_int_equal(kh_feed_level_parse(cat, "2", 20201231, &lv), 0);
+    assert_int_equal(lv, 2);
+    assert_int_equal(kh_feed_level_parse(cat, "3", 20201231, &lv), 0);
+    assert_int_equal(lv, 3);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *tmp = tmpfile();
+    assert_non_null(tmp);
+    dup2(fileno(tmp), 2);
+    int rc1 = kh_feed_level_parse(cat, "district", 20201231, &lv);
+    int rc2 = kh_feed_level_parse(cat, "4", 20201231, &lv);
+    int rc3 = kh_feed_level_parse(cat, "0", 20201231, &lv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(rc1, -1);
+    assert_int_equal(rc2, -1);
+    assert_int_equal(rc3, -1);
+    char msg[1024] = "";
+    rewind(tmp);
+    size_t n = fread(msg, 1, sizeof msg - 1, tmp);
+    msg[n] = '\0';
+    fclose(tmp);
+    assert_non_null(strstr(msg, "kh-feed: --level must be a level number: 1 Tỉnh, "
+                                "2 Huyện/Thành phố, 3 Xã/Phường/Thị trấn\n"));
+}
+
 static void test_errors(void **state)
 {
     fx_t *fx = *state;
@@ -722,15 +1093,16 @@ static void test_errors(void **state)
     fclose(devnull);
     char path[256];
     snprintf(path, sizeof path, "%s/out.csv", fx->dir);
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "hamlet", "csv", path), -1);
-    assert_int_equal(kh_feed_export(fx->db, cat, "2019", "province", "pdf", path), -1);
-    assert_int_equal(kh_feed_export(fx->db, cat, "19", "province", "csv", path), -1);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 0, "csv", path), -1);
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 4, "csv", path), -1);   /* depth 3 */
+    assert_int_equal(kh_feed_export(fx->db, cat, "2019", 1, "pdf", path), -1);
+    assert_int_equal(kh_feed_export(fx->db, cat, "19", 1, "csv", path), -1);
     assert_int_not_equal(access(path, F_OK), 0);
     /* a mirror without tables */
     sqlite3 *empty;
     assert_int_equal(sqlite3_open(":memory:", &empty), SQLITE_OK);
     kh_feed_rows_t rows = {0};
-    assert_int_equal(kh_feed_rows(empty, cat, "2019", KH_LEVEL_PROVINCE, &rows), -1);
+    assert_int_equal(kh_feed_rows(empty, cat, "2019", 1, &rows), -1);
     sqlite3_close(empty);
     assert_int_equal(rows.n, 0);
 }
@@ -752,6 +1124,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_year, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tree4_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tree4_completeness, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tree4_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tree4_workbook, setup, teardown),
+        cmocka_unit_test(test_sheet_names),
+        cmocka_unit_test(test_level_parse),
     };
     return cmocka_run_group_tests(tests, load_catalog, free_catalog);
 }

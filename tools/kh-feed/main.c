@@ -4,11 +4,14 @@
  *   kh-feed sync                        catch the local mirror up and exit
  *   kh-feed follow [--count N] [--idle-ms MS]   keep it live, one line per update
  *   kh-feed summary --period P          the table a person reads
- *   kh-feed export --period P [--level province|district|commune]
- *                  [--format csv|json|xlsx] [--output FILE]
+ *   kh-feed export --period P [--level N] [--format csv|json|xlsx] [--output FILE]
+ *   kh-feed history --district CODE --period P   every revision of one report
  *
- * summary and export catch up first (unless --no-sync); when the feed does not
- * answer they say so and show the mirror as it is.
+ * N is a level number of the unit tree, 1 (the root, the default) .. its depth; what a
+ * level is called comes from levels.csv, and a word (province, district …) is refused
+ * with the list of levels by name.  --district names a reporting unit (the historical
+ * name of the wire field).  summary and export catch up first (unless --no-sync); when
+ * the feed does not answer they say so and show the mirror as it is.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -31,11 +34,12 @@ static const char usage[] =
     "       kh-feed follow [--count N] [--idle-ms MS]\n"
     "       kh-feed history --district CODE --period P\n"
     "       kh-feed summary --period P\n"
-    "       kh-feed export --period P [--level province|district|commune]\n"
-    "                      [--format csv|json|xlsx] [--output FILE]\n"
+    "       kh-feed export --period P [--level N] [--format csv|json|xlsx] [--output FILE]\n"
     "options: --config FILE (default $KH_CONFIG or deploy/kh.ini), --no-sync,\n"
     "         --timeout-ms MS (waiting for the feed, default 5000)\n"
-    "P is a half-year (2020S1), a year (2020) or the programme (2017-2020).\n";
+    "P is a half-year (2020S1), a year (2020) or the programme (2017-2020).\n"
+    "N is a level of the unit tree: 1 (the root, default) .. its depth (levels.csv).\n"
+    "CODE is a reporting unit's code (reporters.csv).\n";
 
 int main(int argc, char **argv)
 {
@@ -50,7 +54,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kh-feed: unknown command '%s'; see kh-feed --help\n", cmd);
         return 2;
     }
-    const char *cfgpath = getenv("KH_CONFIG"), *period = NULL, *level = "province",
+    const char *cfgpath = getenv("KH_CONFIG"), *period = NULL, *level = "1",
                *format = "csv", *output = "-", *district = NULL;
     long count = 0, idle_ms = 0, timeout_ms = 5000;
     int no_sync = 0;
@@ -102,12 +106,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "history") && (!district || strlen(district) >= KH_CODE_MAX ||
                                      pp.kind != KH_P_HALF)) {
-        fprintf(stderr, "kh-feed: history needs --district CODE and a half-year --period "
-                        "(e.g. --district 829 --period 2020S2)\n");
-        return 2;
-    }
-    if (strcmp(level, "province") && strcmp(level, "district") && strcmp(level, "commune")) {
-        fprintf(stderr, "kh-feed: --level must be province, district or commune\n");
+        fprintf(stderr, "kh-feed: history needs --district CODE (a reporting unit) and a "
+                        "half-year --period (e.g. 2020S2)\n");
         return 2;
     }
     if (strcmp(format, "csv") && strcmp(format, "json") && strcmp(format, "xlsx")) {
@@ -144,6 +144,23 @@ int main(int argc, char **argv)
         kh_config_destroy(&cfg);
         return 1;
     }
+    /* the catalogue, before the feed is asked anything: a --level is checked against its
+     * levels (and refused with their names) */
+    kh_catalog_t *cat = NULL;
+    int lv = 1;
+    if (needs_period) {
+        if (!(cat = kh_catalog_load(data, (int)s1, (int)s2, err, sizeof err))) {
+            fprintf(stderr, "kh-feed: %s\n", err);
+            kh_config_destroy(&cfg);
+            return 1;
+        }
+        if (!strcmp(cmd, "export") &&
+            kh_feed_level_parse(cat, level, kh_period_end(&pp), &lv) < 0) {
+            kh_catalog_destroy(&cat);
+            kh_config_destroy(&cfg);
+            return 2;
+        }
+    }
     int rc = 1;
     sqlite3 *db = NULL;
     if (strcmp(kh_config_raw(cfg, "security", "curve", "yes"), "no") != 0) {
@@ -157,12 +174,12 @@ int main(int argc, char **argv)
             (!me.has_secret && snprintf(err, sizeof err, "%s holds no secret key", kpath)) ||
             kh_key_read(spath, &server, err, sizeof err) < 0) {
             fprintf(stderr, "kh-feed: %s (the feed needs a province key: kh-admin keys)\n", err);
+            kh_catalog_destroy(&cat);
             kh_config_destroy(&cfg);
             return 1;
         }
         mirror_set_curve(server.curve_pk, me.curve_pk, me.curve_sk);
     }
-    kh_catalog_t *cat = NULL;
     void *zctx = zmq_ctx_new();
     if (!zctx || mirror_open(&db, mirror_path) < 0)
         goto out;
@@ -179,17 +196,13 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (!(cat = kh_catalog_load(data, (int)s1, (int)s2, err, sizeof err))) {
-        fprintf(stderr, "kh-feed: %s\n", err);
-        goto out;
-    }
     if (!strcmp(cmd, "history"))
         rc = mirror_history(zctx, snap, district, period, cat, (int)timeout_ms, max_msg,
                             stdout) < 0;
     else if (!strcmp(cmd, "summary"))
         rc = kh_feed_summary(db, cat, period, stdout) < 0;
     else
-        rc = kh_feed_export(db, cat, period, level, format, output) < 0;
+        rc = kh_feed_export(db, cat, period, lv, format, output) < 0;
 out:
     kh_catalog_destroy(&cat);
     kh_db_close(&db);

@@ -368,8 +368,8 @@ static void print_history(const Kh__History *h, const kh_catalog_t *cat, FILE *o
     fprintf(out, "Lịch sử báo cáo %s-%s của %s / history of the report\n", h->district,
             h->period, d ? d->name : h->district);
     if (h->n_entries == 0)
-        fprintf(out, "  (chưa có lần gửi nào được tỉnh xử lý / no revision has reached the "
-                     "province's aggregator)\n");
+        fprintf(out, "  (chưa có lần gửi nào đến bộ tổng hợp / no revision has reached the "
+                     "aggregator)\n");
     for (size_t i = 0; i < h->n_entries; i++) {
         const Kh__HistoryEntry *e = h->entries[i];
         char when[32];

@@ -1,29 +1,37 @@
 /*
  * report.c — summaries and exports of kh-feed, computed from the province feed's
- * local mirror (tables cell, status; see report.h for the semantics).
+ * local mirror (tables cell, status; see report.h for the semantics).  Nothing here
+ * knows how many levels the unit tree has or what they are called: levels are numbers
+ * 1 (the root) .. kh_catalog_depth(), named by levels.csv, and completeness is about
+ * the reporting units of reporters.csv, whatever their level.
  *
  * Design notes.
  *
  *  - One "roll" holds everything a period needs: the half-years it covers, the units
- *    (province, the districts in force at the period end, the communes that have cells
- *    in any half, in unit-file order), one slot per indicator (one per option for an
- *    option indicator, named "CODE=OPT"), the raw half-year cells [unit][slot][half]
- *    as read from the mirror, the rolled-up value [unit][slot], and the completeness
- *    of each half.  The summary and the exports only read a roll.
- *  - Every size is bounded by the catalogue: units by the unit file (the communes are
- *    those in force at some half's end, plus any commune code of the file that has
- *    cells), slots by indicators × KH_MAX_OPTIONS, halves by KH_FEED_MAX_HALVES.  A cell
- *    whose unit or indicator the catalogue does not know is skipped and counted.
- *  - Unit-file order across a boundary change (communes merged on 2020-02-01): the
- *    communes in force at the latest half's end come first in catalogue order, and each
- *    commune that only existed earlier is inserted right after its predecessor in the
- *    list of the half where it existed.  A code with two rows (Phường 2 → Phường An
- *    Hội keeps 28777) is one unit, named as at the latest half that knows it.
- *  - Roll-up over several halves (report.h states the rules): every unit from its own
- *    cells (roll_values), then the `max` flags of the aggregates again from the units
- *    where the flag is reported (roll_up_flags): a district's flag is a count.
+ *    (level by level: the units in force at some half's end, then the units of the file
+ *    that have cells in some half; the root, in force at the period end, first), one
+ *    slot per indicator (one per option for an option indicator, named "CODE=OPT"), the
+ *    raw half-year cells [unit][slot][half] as read from the mirror, the rolled-up value
+ *    [unit][slot], each unit's ancestors among the units, the reporting units of each
+ *    half with their status, and the names of the levels.  The summary and the exports
+ *    only read a roll.
+ *  - Every size is bounded by the catalogue: units by the unit file, slots by
+ *    indicators × KH_MAX_OPTIONS, halves by KH_FEED_MAX_HALVES.  A cell whose unit or
+ *    indicator the catalogue does not know is skipped and counted.
+ *  - Unit-file order across a boundary change (in the seed, communes merged on
+ *    2020-02-01): within a level, the units in force at the latest half's end come first
+ *    in catalogue order, and each unit that only existed earlier is inserted right after
+ *    its predecessor in the list of the half where it existed.  A code with two rows (in
+ *    the seed, Phường 2 → Phường An Hội keeps 28777) is one unit, named and placed on the
+ *    level it has at the latest half that knows it.
+ *  - Values are the mirror's: the aggregator already stored the cells of every unit of a
+ *    reporting unit's subtree and of every ancestor, so nothing is summed over units
+ *    here, except over TIME: roll-up over several halves (report.h states the rules)
+ *    takes every unit from its own cells (roll_values), then the `max` flags of the units
+ *    above the indicator's level again from the units of that level below them
+ *    (roll_up_flags): an aggregate's flag is a count.
  *  - Rates are computed from the rolled-up numerator and denominator of the unit
- *    itself, so a province rate is never an average of district rates.
+ *    itself, so a root rate is never an average of lower rates.
  */
 #include "report.h"
 
@@ -35,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unicase.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
 
@@ -177,72 +186,112 @@ static const char *section_title(int s)
     }
 }
 
-/* "Huyện Châu Thành" → "Châu Thành", "Thành phố Bến Tre" → "TP. Bến Tre". */
-static void short_name(const kh_unit_t *u, char *buf, size_t cap)
+/* ---- level names (levels.csv) -------------------------------------------------------- */
+
+/* What the units of a level are called: as a title ("Huyện/Thành phố" in the seed), in
+ * running text ("huyện/thành phố") and in a heading ("HUYỆN/THÀNH PHỐ"). */
+typedef struct {
+    char title[128], lower[128], upper[160];
+} lword_t;
+
+/* Upper case of UTF-8 text (libunistring's u8_toupper); the text as it is when the
+ * upper case does not fit. */
+static void upper_text(const char *s, char *out, size_t cap)
 {
-    static const struct { const char *prefix, *abbr; } map[] = {
-        {"Thành phố ", "TP. "}, {"Thị xã ", "TX. "}, {"Huyện ", ""}, {"Quận ", "Q. "},
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        size_t n = strlen(map[i].prefix);
-        if (strncmp(u->name, map[i].prefix, n) == 0 && u->name[n]) {
-            snprintf(buf, cap, "%s%s", map[i].abbr, u->name + n);
-            return;
-        }
+    size_t len = cap - 1;
+    uint8_t *up = u8_toupper((const uint8_t *)s, strlen(s), NULL, NULL, (uint8_t *)out, &len);
+    if (up == (uint8_t *)out) {
+        out[len] = '\0';
+        return;
     }
-    kh_strlcpy(buf, u->name, cap);
+    free(up);   /* NULL (error) or a larger buffer: the text did not fit */
+    kh_strlcpy(out, s, cap);
 }
 
-/* The Vietnamese words for the kinds of administrative unit (units.csv `type`), as a
- * title, in running text and in a heading.  A type not listed is shown as written. */
-static const char *const unit_types[][4] = {
-    {"tinh", "Tỉnh", "tỉnh", "TỈNH"},
-    {"thanh_pho", "Thành phố", "thành phố", "THÀNH PHỐ"},
-    {"thi_xa", "Thị xã", "thị xã", "THỊ XÃ"},
-    {"huyen", "Huyện", "huyện", "HUYỆN"},
-    {"quan", "Quận", "quận", "QUẬN"},
-    {"dac_khu", "Đặc khu", "đặc khu", "ĐẶC KHU"},
-    {"xa", "Xã", "xã", "XÃ"},
-    {"phuong", "Phường", "phường", "PHƯỜNG"},
-    {"thi_tran", "Thị trấn", "thị trấn", "THỊ TRẤN"},
-};
-
-/* The name of a level from the types of its units: the types joined by "/", the most
- * frequent first (ties: first seen), e.g. "Huyện/Thành phố", "Xã/Phường/Thị trấn";
- * "Đơn vị" when the level has no unit. */
-static void level_label(const kh_unit_t *const *units, size_t n, char out[3][96])
+/* Fills w from the title: lower case for running text, upper case for headings. */
+static void words_from_title(const char *title, lword_t *w)
 {
-    typedef struct { const char *type; size_t count; } seen_t;
-    seen_t seen[16];
-    size_t ns = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k;
-        for (k = 0; k < ns; k++)
-            if (strcmp(seen[k].type, units[i]->type) == 0) break;
-        if (k == ns) {
-            if (ns == sizeof seen / sizeof seen[0]) continue;
-            seen[ns++] = (seen_t){units[i]->type, 0};
-        }
-        seen[k].count++;
+    kh_strlcpy(w->title, title, sizeof w->title);
+    size_t len = sizeof w->lower - 1;
+    uint8_t *low = u8_tolower((const uint8_t *)title, strlen(title), NULL, NULL,
+                              (uint8_t *)w->lower, &len);
+    if (low == (uint8_t *)w->lower) w->lower[len] = '\0';
+    else { free(low); kh_strlcpy(w->lower, title, sizeof w->lower); }
+    upper_text(title, w->upper, sizeof w->upper);
+}
+
+/* The words of `level` on `day`: its Vietnamese name in levels.csv
+ * (kh_catalog_level_name), the catalogue's lower case of it (kh_catalog_level_word), and
+ * its upper case; "Cấp N" when the file names the level nowhere (the catalogue refuses a
+ * unit of an unnamed level, so only a level without units can be). */
+static void level_words(const kh_catalog_t *cat, int level, int32_t day, lword_t *w)
+{
+    const char *name = kh_catalog_level_name(cat, level, day, 0);
+    if (!name) {
+        char fallback[32];
+        snprintf(fallback, sizeof fallback, "Cấp %d", level);
+        words_from_title(fallback, w);
+        return;
     }
-    for (size_t a = 1; a < ns; a++)   /* insertion sort: count down, first seen up */
-        for (size_t b = a; b > 0 && (seen[b].count > seen[b - 1].count); b--) {
-            seen_t x = seen[b];
-            seen[b] = seen[b - 1];
-            seen[b - 1] = x;
-        }
-    static const char *const none[3] = {"Đơn vị", "đơn vị", "ĐƠN VỊ"};
-    for (int f = 0; f < 3; f++) {
-        out[f][0] = '\0';
-        if (ns == 0) { kh_strlcpy(out[f], none[f], sizeof out[f]); continue; }
-        for (size_t k = 0; k < ns; k++) {
-            const char *word = seen[k].type;
-            for (size_t m = 0; m < sizeof unit_types / sizeof unit_types[0]; m++)
-                if (strcmp(unit_types[m][0], seen[k].type) == 0) word = unit_types[m][1 + f];
-            size_t len = strlen(out[f]);
-            snprintf(out[f] + len, sizeof out[f] - len, "%s%s", k ? "/" : "", word);
+    kh_strlcpy(w->title, name, sizeof w->title);
+    kh_catalog_level_word(cat, level, day, 0, w->lower, sizeof w->lower);
+    upper_text(name, w->upper, sizeof w->upper);
+}
+
+/* The words for a set of units (the reporting units of a half-year): their level's
+ * when they all have one level, else "Đơn vị báo cáo" (reporting unit). */
+static void units_words(const kh_catalog_t *cat, const kh_unit_t *const *units, size_t n,
+                        int32_t day, lword_t *w)
+{
+    int level = n ? units[0]->level : 0;
+    for (size_t i = 1; i < n; i++)
+        if (units[i]->level != level) level = 0;
+    if (level > 0) level_words(cat, level, day, w);
+    else words_from_title("Đơn vị báo cáo", w);
+}
+
+/* "1 Tỉnh, 2 Huyện/Thành phố, 3 Xã/Phường/Thị trấn" for the seed: every level with its
+ * name on `day`, for messages. */
+static void levels_list(const kh_catalog_t *cat, int32_t day, char *buf, size_t cap)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int l = 1; l <= kh_catalog_depth(cat) && o < cap; l++) {
+        const char *name = kh_catalog_level_name(cat, l, day, 0);
+        int n = snprintf(buf + o, cap - o, "%s%d %s", l > 1 ? ", " : "", l, name ? name : "");
+        if (n < 0) break;
+        o += (size_t)n;
+    }
+}
+
+/* The words of the levels of the indicators that `pick` selects, joined by ", " (in the
+ * seed "xã/phường/thị trấn" for the scores); "" when no indicator is selected. */
+static void indicator_levels_word(const kh_catalog_t *cat, int (*pick)(const kh_indicator_t *),
+                                  int32_t day, char *buf, size_t cap)
+{
+    int seen[KH_MAX_LEVELS + 1] = {0};
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < kh_catalog_indicator_count(cat); i++) {
+        const kh_indicator_t *ind = kh_catalog_indicator_at(cat, i);
+        if (!ind || !pick(ind) || ind->level < 1 || ind->level > KH_MAX_LEVELS ||
+            seen[ind->level])
+            continue;
+        seen[ind->level] = 1;
+        char w[128];
+        kh_catalog_level_word(cat, ind->level, day, 0, w, sizeof w);
+        if (o < cap) {
+            int n = snprintf(buf + o, cap - o, "%s%s", o ? ", " : "", w);
+            if (n > 0) o += (size_t)n;
         }
     }
+}
+
+static int is_score(const kh_indicator_t *ind) { return ind->vtype == KH_VT_SCORE; }
+
+static int is_ever_flag(const kh_indicator_t *ind)
+{
+    return ind->tagg == KH_TA_MAX && ind->vtype != KH_VT_SCORE && ind->vtype != KH_VT_OPTION;
 }
 
 /* ---- the roll ----------------------------------------------------------------------- */
@@ -259,7 +308,7 @@ typedef struct { double v; int has; } rv_t;
 typedef struct { const char *code; size_t idx; } ix_t;
 
 typedef struct {
-    const kh_unit_t *unit;      /* an expected district */
+    const kh_unit_t *unit;      /* a reporting unit of the half-year */
     int reported, on_time;
     long long revision;
     int64_t received_at;
@@ -269,8 +318,9 @@ typedef struct {
     char name[8];
     kh_period_t p;
     int32_t end, due;
-    dstat_t *d;
+    dstat_t *d;                 /* the reporting units at the half's end (reporters.csv) */
     size_t nd, n_reported, n_on_time;
+    lword_t w;                  /* what they are called: their level's name */
 } half_t;
 
 typedef struct {
@@ -278,21 +328,25 @@ typedef struct {
     kh_period_t p;
     char pstr[16];
     int32_t end;
+    int depth;                  /* levels 1..depth (kh_catalog_depth) */
     half_t half[KH_FEED_MAX_HALVES];
     size_t nh;
-    const kh_unit_t **units;    /* [0] province, [1, 1+nd) districts, then communes */
-    size_t nu, nd, ucap;
-    int *has_cells;
+    const kh_unit_t **units;    /* level by level, each in unit-file order; [0] the root */
+    int32_t *uday;              /* a day each unit's row is in force (for its ancestors) */
+    size_t nu;
+    size_t lv_from[KH_MAX_LEVELS + 1], lv_to[KH_MAX_LEVELS + 1];   /* the units of a level */
+    long *anc;                  /* [u * KH_MAX_LEVELS + k], k < nanc[u]: ancestors of u */
+    unsigned char *nanc;
+    long *rep;                  /* [h * nu + u]: index into half[h].d, -1: not reporting */
+    size_t *cols, ncols;        /* summary columns: the reporting units at the period end */
+    lword_t colw, rootw;        /* their words; the root level's words */
     slot_t *slots;
     size_t ns;
     ix_t *uix, *six;
     hcell_t *cells;             /* [(u * ns + s) * nh + h] */
     rv_t *rv;                   /* [u * ns + s] */
     size_t n_skipped;           /* cells of unknown units or indicators */
-    char lvl[4][3][96];         /* [level][LV_TITLE|LV_LOWER|LV_UPPER]: "Huyện/Thành phố" */
 } roll_t;
-
-enum { LV_TITLE, LV_LOWER, LV_UPPER };
 
 static void roll_free(roll_t **rp)
 {
@@ -300,7 +354,11 @@ static void roll_free(roll_t **rp)
     if (!r) return;
     for (size_t h = 0; h < r->nh; h++) free(r->half[h].d);
     free(r->units);
-    free(r->has_cells);
+    free(r->uday);
+    free(r->anc);
+    free(r->nanc);
+    free(r->rep);
+    free(r->cols);
     free(r->slots);
     free(r->uix);
     free(r->six);
@@ -322,30 +380,10 @@ static long ix_find(const ix_t *ix, size_t n, const char *code)
     return hit ? (long)hit->idx : -1;
 }
 
-static long unit_pos(const roll_t *r, const char *code)
-{
-    for (size_t i = 0; i < r->nu; i++)
-        if (strcmp(r->units[i]->code, code) == 0) return (long)i;
-    return -1;
-}
+static int level_ok(int level) { return level >= 1 && level <= KH_MAX_LEVELS; }
 
-static int unit_insert(roll_t *r, size_t pos, const kh_unit_t *u)
-{
-    if (r->nu == r->ucap) {
-        size_t cap = r->ucap ? r->ucap * 2 : 256;
-        const kh_unit_t **nu = realloc(r->units, cap * sizeof *nu);
-        if (!nu) return -1;
-        r->units = nu;
-        r->ucap = cap;
-    }
-    memmove(r->units + pos + 1, r->units + pos, (r->nu - pos) * sizeof *r->units);
-    r->units[pos] = u;
-    r->nu++;
-    return 0;
-}
-
-/* Units of `level` under `parent` in force on `date`, into a new array. */
-static int units_on(const kh_catalog_t *cat, kh_level_t level, const char *parent, int32_t date,
+/* Units of `level` (0: any) under `parent` ("" any) in force on `date`, into a new array. */
+static int units_on(const kh_catalog_t *cat, int level, const char *parent, int32_t date,
                     const kh_unit_t ***out, size_t *n)
 {
     const kh_unit_t *one[1];
@@ -367,43 +405,195 @@ static int sql_fail(sqlite3 *db, const char *what)
     return -1;
 }
 
-/* The communes: in force at some half's end (merged in unit-file order), then any
- * other commune of the unit file that has cells. */
-static int roll_communes(roll_t *r, sqlite3 *db)
+/* ---- choosing the units: one linked list per level, a hash of the codes placed ---- */
+
+typedef struct {
+    const kh_unit_t *u;
+    int32_t day;                /* a day the row u is in force */
+    long next;                  /* the next unit of its level, -1 at the end */
+} unode_t;
+
+typedef struct {
+    unode_t *node;
+    size_t n, cap;
+    long head[KH_MAX_LEVELS + 1], tail[KH_MAX_LEVELS + 1];
+    long *hash;                 /* open addressing: node index + 1, 0 = empty slot */
+    size_t hcap;                /* a power of two, at least twice n */
+} ubuild_t;
+
+static size_t code_hash(const char *s)
 {
-    size_t first = r->nu;
+    size_t h = 14695981039346656037u;   /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static long ub_find(const ubuild_t *b, const char *code)
+{
+    if (!b->hcap) return -1;
+    for (size_t i = code_hash(code) & (b->hcap - 1);; i = (i + 1) & (b->hcap - 1)) {
+        long k = b->hash[i];
+        if (k == 0) return -1;
+        if (strcmp(b->node[k - 1].u->code, code) == 0) return k - 1;
+    }
+}
+
+static void ub_hash_put(ubuild_t *b, long k)
+{
+    size_t i = code_hash(b->node[k].u->code) & (b->hcap - 1);
+    while (b->hash[i]) i = (i + 1) & (b->hcap - 1);
+    b->hash[i] = k + 1;
+}
+
+/* Places u on its level right after node `prev` (-1: first of the level).  Returns the
+ * new node, or -1 when out of memory (printed). */
+static long ub_insert(ubuild_t *b, long prev, const kh_unit_t *u, int32_t day)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        unode_t *nn = realloc(b->node, cap * sizeof *nn);
+        if (!nn) return oom();
+        b->node = nn;
+        b->cap = cap;
+    }
+    if ((b->n + 1) * 2 > b->hcap) {
+        size_t hcap = b->hcap ? b->hcap * 2 : 512;
+        long *nh = calloc(hcap, sizeof *nh);
+        if (!nh) return oom();
+        free(b->hash);
+        b->hash = nh;
+        b->hcap = hcap;
+        for (size_t k = 0; k < b->n; k++) ub_hash_put(b, (long)k);
+    }
+    int l = u->level;
+    long k = (long)b->n++;
+    b->node[k] = (unode_t){u, day, -1};
+    if (prev < 0) {
+        b->node[k].next = b->head[l];
+        b->head[l] = k;
+        if (b->tail[l] < 0) b->tail[l] = k;
+    } else {
+        b->node[k].next = b->node[prev].next;
+        b->node[prev].next = k;
+        if (b->tail[l] == prev) b->tail[l] = k;
+    }
+    ub_hash_put(b, k);
+    return k;
+}
+
+/* A day the row u is in force: `day` itself when it is, else its last day (or its first,
+ * for a row that begins after `day`). */
+static int32_t unit_day(const kh_unit_t *u, int32_t day)
+{
+    if ((u->valid_from == 0 || u->valid_from <= day) && (u->valid_to == 0 || day <= u->valid_to))
+        return day;
+    if (u->valid_to && u->valid_to < day) return u->valid_to;
+    return u->valid_from;
+}
+
+/* The units of the roll, level by level: those in force at some half's end (merged in
+ * unit-file order, see the design notes), then any other unit of the unit file that has
+ * cells in some half; then the index of their codes.  Returns 0 or -1 (printed). */
+static int roll_units(roll_t *r, sqlite3 *db)
+{
+    ubuild_t b = {0};
+    for (int l = 0; l <= KH_MAX_LEVELS; l++) b.head[l] = b.tail[l] = -1;
+    int rc = -1;
+    sqlite3_stmt *st = NULL;
     for (size_t k = r->nh; k-- > 0;) {
         const kh_unit_t **list;
         size_t n;
-        if (units_on(r->cat, KH_LEVEL_COMMUNE, "", r->half[k].end, &list, &n) < 0) return -1;
-        size_t after = first;   /* insert position: after the predecessor */
+        if (units_on(r->cat, 0, "", r->half[k].end, &list, &n) < 0) goto out;
+        long prev[KH_MAX_LEVELS + 1];   /* insert position: after the predecessor */
+        for (int l = 0; l <= KH_MAX_LEVELS; l++) prev[l] = -1;
         for (size_t i = 0; i < n; i++) {
-            long pos = unit_pos(r, list[i]->code);
-            if (pos >= (long)first) { after = (size_t)pos + 1; continue; }
-            if (pos >= 0) continue;   /* a code used at district level: not a commune */
-            if (unit_insert(r, after, list[i]) < 0) { free(list); return oom(); }
-            after++;
+            const kh_unit_t *u = list[i];
+            if (!level_ok(u->level)) continue;
+            long at = ub_find(&b, u->code);
+            if (at >= 0) {   /* placed by a later half: on this level, a predecessor */
+                if (b.node[at].u->level == u->level) prev[u->level] = at;
+                continue;
+            }
+            if ((prev[u->level] = ub_insert(&b, prev[u->level], u, r->half[k].end)) < 0) {
+                free(list);
+                goto out;
+            }
         }
         free(list);
     }
-    sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "SELECT DISTINCT orgunit FROM cell WHERE period = ?1", -1, &st,
-                           NULL) != SQLITE_OK)
-        return sql_fail(db, "cell");
+                           NULL) != SQLITE_OK) {
+        sql_fail(db, "cell");
+        goto out;
+    }
     for (size_t h = 0; h < r->nh; h++) {
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, r->half[h].name, -1, SQLITE_STATIC);
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int src;
+        while ((src = sqlite3_step(st)) == SQLITE_ROW) {
             const char *code = (const char *)sqlite3_column_text(st, 0);
-            if (!code || unit_pos(r, code) >= 0) continue;
+            if (!code || ub_find(&b, code) >= 0) continue;
             const kh_unit_t *u = kh_catalog_unit_any(r->cat, code);
-            if (!u || u->level != KH_LEVEL_COMMUNE) continue;
-            if (unit_insert(r, r->nu, u) < 0) { sqlite3_finalize(st); return oom(); }
+            if (!u || !level_ok(u->level)) continue;   /* unknown: counted by roll_cells */
+            if (ub_insert(&b, b.tail[u->level], u, unit_day(u, r->end)) < 0) goto out;
         }
-        if (rc != SQLITE_DONE) { sqlite3_finalize(st); return sql_fail(db, "cell"); }
+        if (src != SQLITE_DONE) {
+            sql_fail(db, "cell");
+            goto out;
+        }
     }
+    r->units = calloc(b.n + 1, sizeof *r->units);
+    r->uday = calloc(b.n + 1, sizeof *r->uday);
+    r->uix = calloc(b.n + 1, sizeof *r->uix);
+    if (!r->units || !r->uday || !r->uix) {
+        oom();
+        goto out;
+    }
+    for (int l = 1; l <= KH_MAX_LEVELS; l++) {
+        r->lv_from[l] = r->nu;
+        for (long k = b.head[l]; k >= 0; k = b.node[k].next) {
+            r->units[r->nu] = b.node[k].u;
+            r->uday[r->nu++] = b.node[k].day;
+        }
+        r->lv_to[l] = r->nu;
+    }
+    for (size_t u = 0; u < r->nu; u++) r->uix[u] = (ix_t){r->units[u]->code, u};
+    qsort(r->uix, r->nu, sizeof *r->uix, ix_cmp);
+    rc = 0;
+out:
     sqlite3_finalize(st);
+    free(b.node);
+    free(b.hash);
+    return rc;
+}
+
+/* Each unit's ancestors among the units of the roll, as in force on its day: its
+ * parent, the parent's parent, … up to the root. */
+static int roll_ancestors(roll_t *r)
+{
+    r->anc = calloc(r->nu * KH_MAX_LEVELS + 1, sizeof *r->anc);
+    r->nanc = calloc(r->nu + 1, sizeof *r->nanc);
+    if (!r->anc || !r->nanc) return oom();
+    for (size_t u = 0; u < r->nu; u++) {
+        const kh_unit_t *row = r->units[u];
+        for (int hop = 0; hop < KH_MAX_LEVELS && row && row->parent[0]; hop++) {
+            const kh_unit_t *p = kh_catalog_parent_on(r->cat, row, r->uday[u]);
+            if (!p) p = kh_catalog_unit_any(r->cat, row->parent);
+            if (!p) break;
+            long a = ix_find(r->uix, r->nu, p->code);
+            if (a >= 0 && (size_t)a != u && r->nanc[u] < KH_MAX_LEVELS)
+                r->anc[u * KH_MAX_LEVELS + r->nanc[u]++] = a;
+            row = p;
+        }
+    }
+    return 0;
+}
+
+/* 1 when unit l is below unit u. */
+static int is_below(const roll_t *r, size_t l, size_t u)
+{
+    for (size_t k = 0; k < r->nanc[l]; k++)
+        if (r->anc[l * KH_MAX_LEVELS + k] == (long)u) return 1;
     return 0;
 }
 
@@ -444,12 +634,6 @@ static int roll_slots(roll_t *r)
 
 static int roll_cells(roll_t *r, sqlite3 *db)
 {
-    r->uix = calloc(r->nu + 1, sizeof *r->uix);
-    r->has_cells = calloc(r->nu + 1, sizeof *r->has_cells);
-    if (!r->uix || !r->has_cells) return oom();
-    for (size_t u = 0; u < r->nu; u++) r->uix[u] = (ix_t){r->units[u]->code, u};
-    qsort(r->uix, r->nu, sizeof *r->uix, ix_cmp);
-
     size_t n = r->nu * r->ns;
     if (r->ns && n / r->ns != r->nu) return oom();
     r->cells = calloc(n * r->nh + 1, sizeof *r->cells);
@@ -474,7 +658,6 @@ static int roll_cells(roll_t *r, sqlite3 *db)
             c->sum = sqlite3_column_double(st, 2);
             c->n = (double)sqlite3_column_int64(st, 3);
             c->has = 1;
-            r->has_cells[u] = 1;
         }
         if (rc != SQLITE_DONE) { sqlite3_finalize(st); return sql_fail(db, "cell"); }
     }
@@ -504,30 +687,28 @@ static int half_value(const roll_t *r, size_t u, size_t s, size_t h, double *v)
 }
 
 /* Over several halves, a `max` flag above the level where it is reported counts the
- * units whose flag was ever 1 (README: "flags: ever true"): Phú Khương funded in S1
- * and Phú Tân in S2 make 2 funded centres in the year, where the maximum of the
- * district's half-year counts would say 1.  Every unit with a value counts, merged
- * ones included (a centre funded in 2019 was funded).  An aggregate whose units have
- * no cells in the mirror keeps the maximum of its own cells.  `sum` and `last` keep
- * the aggregate's own cells: its latest cell is a consistent set of units for both a
- * rate's numerator and denominator. */
+ * units whose flag was ever 1 (README: "flags: ever true"): in the seed, Phú Khương
+ * funded in S1 and Phú Tân in S2 make 2 funded centres in the year, where the maximum of
+ * the district's half-year counts would say 1.  Every unit of the indicator's level below
+ * the aggregate counts, merged ones included (a centre funded in 2019 was funded), at
+ * every level above it (in a tree of four levels, the root and both levels between).  An
+ * aggregate with no such unit in the mirror keeps the maximum of its own cells.  `sum` and
+ * `last` keep the aggregate's own cells: its latest cell is a consistent set of units for
+ * both a rate's numerator and denominator. */
 static void roll_up_flags(roll_t *r)
 {
-    size_t c0 = 1 + r->nd;
     for (size_t s = 0; s < r->ns; s++) {
         const slot_t *sl = &r->slots[s];
         const kh_indicator_t *ind = sl->ind;
-        if (ind->tagg != KH_TA_MAX || ind->vtype == KH_VT_SCORE || sl->option >= 0) continue;
-        int leaf_commune = ind->level == KH_LEVEL_COMMUNE;
-        size_t l0 = leaf_commune ? c0 : 1, l1 = leaf_commune ? r->nu : c0;
-        size_t u_end = leaf_commune ? c0 : 1;   /* aggregates: province (+ districts) */
-        for (size_t u = 0; u < u_end; u++) {
+        if (!is_ever_flag(ind) || sl->option >= 0 || !level_ok(ind->level)) continue;
+        size_t l0 = r->lv_from[ind->level], l1 = r->lv_to[ind->level];
+        for (size_t u = 0; u < r->nu; u++) {
+            if (r->units[u]->level >= ind->level) continue;   /* aggregates only */
             double sum = 0;
             int any = 0;
             for (size_t l = l0; l < l1; l++) {
                 const rv_t *v = rv_at(r, l, s);
-                if (!v->has) continue;
-                if (u > 0 && strcmp(r->units[l]->parent, r->units[u]->code) != 0) continue;
+                if (!v->has || !is_below(r, l, u)) continue;
                 sum += v->v;
                 any = 1;
             }
@@ -584,6 +765,9 @@ static void roll_values(roll_t *r)
     if (r->nh >= 2) roll_up_flags(r);
 }
 
+/* The reporting units of each half-year (reporters.csv at the half's end, whatever their
+ * level) with their status, what they are called, and the summary's columns: the
+ * reporting units at the period end (the root's children when nobody reports then). */
 static int roll_status(roll_t *r, sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
@@ -592,20 +776,23 @@ static int roll_status(roll_t *r, sqlite3 *db)
                            " WHERE period = ?1 AND district = ?2",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(db, "status");
+    r->rep = malloc((r->nh * r->nu + 1) * sizeof *r->rep);
+    if (!r->rep) { sqlite3_finalize(st); return oom(); }
+    for (size_t i = 0; i < r->nh * r->nu; i++) r->rep[i] = -1;
     for (size_t h = 0; h < r->nh; h++) {
         half_t *hf = &r->half[h];
-        const kh_unit_t **list;
-        size_t n;
-        if (units_on(r->cat, KH_LEVEL_DISTRICT, r->units[0]->code, hf->end, &list, &n) < 0) {
-            sqlite3_finalize(st);
-            return -1;
-        }
+        size_t n = kh_catalog_reporters_on(r->cat, hf->end, NULL, 0);
+        const kh_unit_t **list = calloc(n + 1, sizeof *list);
         hf->d = calloc(n + 1, sizeof *hf->d);
-        if (!hf->d) { free(list); sqlite3_finalize(st); return oom(); }
+        if (!list || !hf->d) { free(list); sqlite3_finalize(st); return oom(); }
+        n = kh_catalog_reporters_on(r->cat, hf->end, list, n);
         hf->nd = n;
+        units_words(r->cat, list, n, hf->end, &hf->w);
         for (size_t i = 0; i < n; i++) {
             dstat_t *d = &hf->d[i];
             d->unit = list[i];
+            long u = ix_find(r->uix, r->nu, list[i]->code);
+            if (u >= 0) r->rep[h * r->nu + (size_t)u] = (long)i;
             sqlite3_reset(st);
             sqlite3_bind_text(st, 1, hf->name, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, list[i]->code, -1, SQLITE_STATIC);
@@ -626,6 +813,21 @@ static int roll_status(roll_t *r, sqlite3 *db)
         free(list);
     }
     sqlite3_finalize(st);
+
+    r->cols = calloc(r->nu + 1, sizeof *r->cols);
+    if (!r->cols) return oom();
+    const half_t *last = &r->half[r->nh - 1];   /* its end is the period's end */
+    for (size_t i = 0; i < last->nd; i++) {
+        long u = ix_find(r->uix, r->nu, last->d[i].unit->code);
+        if (u > 0) r->cols[r->ncols++] = (size_t)u;   /* not the root: its own column */
+    }
+    r->colw = last->w;
+    if (r->ncols == 0 && r->depth >= 2) {
+        for (size_t u = r->lv_from[2]; u < r->lv_to[2]; u++)
+            if (kh_catalog_unit_on(r->cat, r->units[u]->code, r->end) && is_below(r, u, 0))
+                r->cols[r->ncols++] = u;
+        level_words(r->cat, 2, r->end, &r->colw);
+    }
     return 0;
 }
 
@@ -649,6 +851,7 @@ static int roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period, 
     roll_t *r = calloc(1, sizeof *r);
     if (!r) return oom();
     r->cat = cat;
+    r->depth = kh_catalog_depth(cat);
     if (!period || kh_period_parse(period, &r->p) < 0) {
         report_err("kỳ báo cáo không hợp lệ / invalid period: \"%s\" (ví dụ / e.g. 2020S2, 2020, "
                    "2017-2020)", period ? period : "");
@@ -674,34 +877,21 @@ static int roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period, 
         hf->end = kh_period_end(&hf->p);
         hf->due = kh_period_due(cat, &hf->p);
     }
-
-    const kh_unit_t *prov[1];
-    if (kh_catalog_units_on(cat, KH_LEVEL_PROVINCE, "", r->end, prov, 1) == 0) {
-        report_err("danh mục không có tỉnh vào %d / no province in force on %d", (int)r->end,
-                   (int)r->end);
-        goto out_free;
-    }
-    if (unit_insert(r, 0, prov[0]) < 0) goto out_nomem;
-    const kh_unit_t **ds;
-    size_t nd;
-    if (units_on(cat, KH_LEVEL_DISTRICT, prov[0]->code, r->end, &ds, &nd) < 0) goto out_free;
-    for (size_t i = 0; i < nd; i++)
-        if (unit_insert(r, r->nu, ds[i]) < 0) { free(ds); goto out_nomem; }
-    free(ds);
-    r->nd = nd;
+    level_words(cat, 1, r->end, &r->rootw);
 
     /* each step prints its own reason when it fails */
-    if (roll_communes(r, db) < 0 || roll_slots(r) < 0 || roll_cells(r, db) < 0) goto out_free;
-    level_label(r->units, 1, r->lvl[KH_LEVEL_PROVINCE]);
-    level_label(r->units + 1, r->nd, r->lvl[KH_LEVEL_DISTRICT]);
-    level_label(r->units + 1 + r->nd, r->nu - 1 - r->nd, r->lvl[KH_LEVEL_COMMUNE]);
+    if (roll_units(r, db) < 0) goto out_free;
+    if (r->lv_to[1] == 0 || !kh_catalog_unit_on(cat, r->units[0]->code, r->end)) {
+        report_err("danh mục không có %s nào (cấp 1) vào %d / the catalogue has no unit of "
+                   "level 1 in force on %d", r->rootw.lower, (int)r->end, (int)r->end);
+        goto out_free;
+    }
+    if (roll_ancestors(r) < 0 || roll_slots(r) < 0 || roll_cells(r, db) < 0) goto out_free;
     roll_values(r);
     if (roll_status(r, db) < 0) goto out_free;
     *out = r;
     return 0;
 
-out_nomem:
-    oom();
 out_free:
     roll_free(&r);
     return -1;
@@ -716,7 +906,7 @@ out_free:
  *    over the units that make up the denominator at h*: each unit of the indicator's
  *    own level under u with a denominator at h* counts its numerator's maximum over
  *    the halves up to h*, and a flag over a flag counts only where both are 1 (of the
- *    centres at the end of the period, those funded at some time in it).  A commune
+ *    centres at the end of the period, those funded at some time in it).  A unit
  *    merged away before h* is in neither part, so the rate of a subset is at most 100.
  * Returns 1, or 0 when there is no common half. */
 static int rate_parts(const roll_t *r, size_t u, size_t sn, size_t sd, double *num, double *den)
@@ -749,14 +939,13 @@ static int rate_parts(const roll_t *r, size_t u, size_t sn, size_t sd, double *n
     if (in->tagg != KH_TA_MAX || hs == 0) return 1;
 
     int flags = in->vtype == KH_VT_FLAG && id->vtype == KH_VT_FLAG;
-    size_t c0 = 1 + r->nd;
-    size_t l0 = in->level == KH_LEVEL_COMMUNE ? c0 : 1;
-    size_t l1 = in->level == KH_LEVEL_COMMUNE ? r->nu : c0;
+    if (!level_ok(in->level)) return 1;
+    size_t l0 = r->lv_from[in->level], l1 = r->lv_to[in->level];
     if (r->units[u]->level == in->level) l0 = u, l1 = u + 1;
     double n = 0, d = 0;
     int any = 0;
     for (size_t l = l0; l < l1; l++) {
-        if (l != u && u > 0 && strcmp(r->units[l]->parent, r->units[u]->code) != 0) continue;
+        if (l != u && !is_below(r, l, u)) continue;
         double dl, nl = 0, x;
         if (!half_value(r, l, sd, hs, &dl)) continue;
         for (size_t h = 0; h <= hs; h++)
@@ -817,26 +1006,28 @@ static kh_feed_row_t *row_add(kh_feed_rows_t *rows, const char *period, const kh
     return row;
 }
 
-static int level_units(const roll_t *r, kh_level_t level, size_t *from, size_t *to)
+/* 0 when `level` is a level of the catalogue's tree, else -1 after printing why. */
+static int check_level(const kh_catalog_t *cat, int level, int32_t day)
 {
-    switch (level) {
-    case KH_LEVEL_PROVINCE: *from = 0; *to = 1; return 0;
-    case KH_LEVEL_DISTRICT: *from = 1; *to = 1 + r->nd; return 0;
-    case KH_LEVEL_COMMUNE: *from = 1 + r->nd; *to = r->nu; return 0;
-    }
+    if (level >= 1 && level <= kh_catalog_depth(cat)) return 0;
+    char list[1024];
+    levels_list(cat, day, list, sizeof list);
+    report_err("cấp không hợp lệ / invalid level: %d (%s)", level, list);
     return -1;
 }
 
-static int rows_of_level(const roll_t *r, kh_level_t level, kh_feed_rows_t *out)
+/* The rows of the units of `level`, in the roll's order: values, rates, completeness.
+ * Completeness goes on the root (counts of the reporting units per half) and on each
+ * reporting unit, whatever its level (REPORTED, ON_TIME 1/0 for each half it reports
+ * in); the root's counts take the place of its own when the root itself reports. */
+static int rows_of_level(const roll_t *r, int level, kh_feed_rows_t *out)
 {
-    static const char *prov_codes[] = {"COMPLETENESS.EXPECTED", "COMPLETENESS.REPORTED",
+    static const char *root_codes[] = {"COMPLETENESS.EXPECTED", "COMPLETENESS.REPORTED",
                                        "COMPLETENESS.ON_TIME", "COMPLETENESS.LATE",
                                        "COMPLETENESS.MISSING"};
-    size_t from, to;
-    if (level_units(r, level, &from, &to) < 0) return -1;
+    if (!level_ok(level)) return 0;
     size_t nt = kh_catalog_target_count(r->cat);
-    for (size_t u = from; u < to; u++) {
-        if (level == KH_LEVEL_COMMUNE && !r->has_cells[u]) continue;
+    for (size_t u = r->lv_from[level]; u < r->lv_to[level]; u++) {
         const kh_unit_t *unit = r->units[u];
         for (size_t s = 0; s < r->ns; s++) {
             const rv_t *v = rv_at(r, u, s);
@@ -859,46 +1050,48 @@ static int rows_of_level(const roll_t *r, kh_level_t level, kh_feed_rows_t *out)
         }
         for (size_t h = 0; h < r->nh; h++) {
             const half_t *hf = &r->half[h];
-            if (level == KH_LEVEL_PROVINCE) {
+            if (u == 0) {
                 double v[5] = {(double)hf->nd, (double)hf->n_reported, (double)hf->n_on_time,
                                (double)(hf->n_reported - hf->n_on_time),
                                (double)(hf->nd - hf->n_reported)};
                 for (size_t k = 0; k < 5; k++)
-                    if (!row_add(out, hf->name, unit, prov_codes[k], v[k], 1,
+                    if (!row_add(out, hf->name, unit, root_codes[k], v[k], 1,
                                  KH_FEED_COMPLETENESS))
                         return -1;
-            } else if (level == KH_LEVEL_DISTRICT) {
-                for (size_t i = 0; i < hf->nd; i++) {
-                    if (strcmp(hf->d[i].unit->code, unit->code) != 0) continue;
-                    if (!row_add(out, hf->name, unit, "COMPLETENESS.REPORTED",
-                                 hf->d[i].reported, 1, KH_FEED_COMPLETENESS) ||
-                        !row_add(out, hf->name, unit, "COMPLETENESS.ON_TIME",
-                                 hf->d[i].on_time, 1, KH_FEED_COMPLETENESS))
-                        return -1;
-                }
+            } else if (r->rep[h * r->nu + u] >= 0) {
+                const dstat_t *d = &hf->d[r->rep[h * r->nu + u]];
+                if (!row_add(out, hf->name, unit, "COMPLETENESS.REPORTED", d->reported, 1,
+                             KH_FEED_COMPLETENESS) ||
+                    !row_add(out, hf->name, unit, "COMPLETENESS.ON_TIME", d->on_time, 1,
+                             KH_FEED_COMPLETENESS))
+                    return -1;
             }
         }
     }
     return 0;
 }
 
-int kh_feed_level_parse(const char *s, kh_level_t *out)
+int kh_feed_level_parse(const kh_catalog_t *cat, const char *s, int32_t day, int *out)
 {
-    if (!s) return -1;
-    if (strcmp(s, "province") == 0) *out = KH_LEVEL_PROVINCE;
-    else if (strcmp(s, "district") == 0) *out = KH_LEVEL_DISTRICT;
-    else if (strcmp(s, "commune") == 0) *out = KH_LEVEL_COMMUNE;
-    else return -1;
-    return 0;
+    long v;
+    if (cat && s && kh_parse_long(s, 1, kh_catalog_depth(cat), &v) == 0) {
+        *out = (int)v;
+        return 0;
+    }
+    char list[1024];
+    levels_list(cat, day, list, sizeof list);
+    report_err("--level must be a level number: %s", list);
+    return -1;
 }
 
-int kh_feed_rows(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
-                 kh_level_t level, kh_feed_rows_t *out)
+int kh_feed_rows(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, int level,
+                 kh_feed_rows_t *out)
 {
     roll_t *r;
     if (roll_build(mirror, cat, period, &r) < 0) return -1;
-    int rc = rows_of_level(r, level, out);
-    if (rc < 0) report_err("hết bộ nhớ / out of memory");
+    int rc = check_level(cat, level, r->end);
+    if (rc == 0 && (rc = rows_of_level(r, level, out)) < 0)
+        report_err("hết bộ nhớ / out of memory");
     roll_free(&r);
     return rc;
 }
@@ -1080,8 +1273,8 @@ static void fmt_time(int64_t ms, char *buf, size_t cap)
 static int summary_indicators(const roll_t *r, FILE *out)
 {
     tbl_t t = {0};
-    size_t ncol = 3 + r->nd + 1;
-    if (ncol > 32) ncol = 32;   /* bounded: at most 28 district columns */
+    size_t ncol = 3 + r->ncols + 1;
+    if (ncol > 32) ncol = 32;   /* bounded: at most 28 unit columns */
     size_t ndc = ncol - 4;
     t.ncols = ncol;
     t.maxw[1] = 46;
@@ -1092,12 +1285,10 @@ static int summary_indicators(const roll_t *r, FILE *out)
     tbl_set(&t, hr, 0, "Mã chỉ tiêu");
     tbl_set(&t, hr, 1, "Chỉ tiêu");
     tbl_set(&t, hr, 2, "ĐVT");
-    char buf[128];
-    for (size_t d = 0; d < ndc; d++) {
-        short_name(r->units[1 + d], buf, sizeof buf);
-        tbl_set(&t, hr, 3 + d, buf);
-    }
-    tbl_set(&t, hr, ncol - 1, "Toàn tỉnh");
+    char buf[256], whole[160];
+    snprintf(whole, sizeof whole, "Toàn %s", r->rootw.lower);   /* the root's column */
+    for (size_t d = 0; d < ndc; d++) tbl_set(&t, hr, 3 + d, r->units[r->cols[d]]->name);
+    tbl_set(&t, hr, ncol - 1, whole);
     tbl_row(&t, 1);
 
     for (int sec = 1; sec <= 5; sec++) {
@@ -1114,7 +1305,9 @@ static int summary_indicators(const roll_t *r, FILE *out)
                 size_t row = tbl_row(&t, 0);
                 tbl_set(&t, row, 0, sl->ind->code);
                 tbl_set(&t, row, 1, sl->ind->name_vi);
-                tbl_set(&t, row, 2, r->lvl[KH_LEVEL_COMMUNE][LV_LOWER]);
+                char unit[128];   /* counted in units of the indicator's level */
+                kh_catalog_level_word(r->cat, sl->ind->level, r->end, 0, unit, sizeof unit);
+                tbl_set(&t, row, 2, unit);
             }
             size_t row = tbl_row(&t, 0);
             if (sl->option >= 0) {
@@ -1127,14 +1320,14 @@ static int summary_indicators(const roll_t *r, FILE *out)
                 tbl_set(&t, row, 2, sl->ind->vtype == KH_VT_MONEY ? "triệu đồng" : sl->ind->unit);
             }
             for (size_t c = 0; c < ndc + 1; c++) {
-                size_t u = c < ndc ? 1 + c : 0;
+                size_t u = c < ndc ? r->cols[c] : 0;
                 const rv_t *v = rv_at(r, u, s);
                 if (v->has && sl->ind->vtype == KH_VT_MONEY) {
                     fmt_vi(v->v / 1e6, 0, 0, buf, sizeof buf);   /* millions, to 2 decimals */
                 } else if (v->has) {
                     fmt_vi(v->v, sl->ind->vtype != KH_VT_SCORE, 0, buf, sizeof buf);
                 } else {
-                    int any = 0;   /* an option not chosen by any commune: 0 */
+                    int any = 0;   /* an option no unit chose: 0 */
                     if (sl->option >= 0)
                         for (size_t k = sl->first; k < sl->first + sl->count; k++)
                             any |= rv_at(r, u, k)->has;
@@ -1146,10 +1339,12 @@ static int summary_indicators(const roll_t *r, FILE *out)
     }
     int oom = t.oom;
     if (!oom) {
-        fprintf(out, "I. CHỈ TIÊU THEO %s\n\n", r->lvl[KH_LEVEL_DISTRICT][LV_UPPER]);
+        fprintf(out, "I. CHỈ TIÊU THEO %s\n\n", r->colw.upper);
         tbl_print(&t, out);
-        fprintf(out, "Số tiền ghi theo triệu đồng (tệp xuất ghi đủ đồng); điểm là bình quân các "
-                "%s; \"–\": chưa có số liệu.\n", r->lvl[KH_LEVEL_COMMUNE][LV_LOWER]);
+        char scored[256];   /* the levels whose units are scored */
+        indicator_levels_word(r->cat, is_score, r->end, scored, sizeof scored);
+        fprintf(out, "Số tiền ghi theo triệu đồng (tệp xuất ghi đủ đồng)%s%s; \"–\": chưa có số "
+                "liệu.\n", scored[0] ? "; điểm là bình quân các " : "", scored);
     }
     tbl_free(&t);
     return oom ? -1 : 0;
@@ -1158,21 +1353,19 @@ static int summary_indicators(const roll_t *r, FILE *out)
 static int summary_rates(const roll_t *r, FILE *out)
 {
     tbl_t t = {0};
-    size_t ncol = 2 + r->nd + 1 + 2;
+    size_t ncol = 2 + r->ncols + 1 + 2;
     if (ncol > 32) ncol = 32;
     size_t ndc = ncol - 5;
     t.ncols = ncol;
     t.maxw[1] = 46;
     for (size_t c = 2; c < ncol; c++) t.right[c] = 1;
-    char buf[128];
+    char buf[128], whole[160];
+    snprintf(whole, sizeof whole, "Toàn %s", r->rootw.lower);
     size_t hr = tbl_row(&t, 0);
     tbl_set(&t, hr, 0, "Mã");
     tbl_set(&t, hr, 1, "Tỷ lệ (%)");
-    for (size_t d = 0; d < ndc; d++) {
-        short_name(r->units[1 + d], buf, sizeof buf);
-        tbl_set(&t, hr, 2 + d, buf);
-    }
-    tbl_set(&t, hr, ncol - 3, "Toàn tỉnh");
+    for (size_t d = 0; d < ndc; d++) tbl_set(&t, hr, 2 + d, r->units[r->cols[d]]->name);
+    tbl_set(&t, hr, ncol - 3, whole);
     tbl_set(&t, hr, ncol - 2, "Chỉ tiêu 2020");
     tbl_set(&t, hr, ncol - 1, "Chênh lệch");
     tbl_row(&t, 1);
@@ -1188,7 +1381,7 @@ static int summary_rates(const roll_t *r, FILE *out)
         double rate = 0;
         int has_prov = 0;
         for (size_t c = 0; c < ndc + 1; c++) {
-            size_t u = c < ndc ? 1 + c : 0;
+            size_t u = c < ndc ? r->cols[c] : 0;
             double v;
             if (rate_at(r, u, tg, &v)) {
                 fmt_vi(v, 0, 0, buf, sizeof buf);
@@ -1224,8 +1417,8 @@ static int summary_rates(const roll_t *r, FILE *out)
         tbl_print(&t, out);
         fprintf(out,
                 "Tỷ lệ = tử số / mẫu số × 100, tính từ số liệu tổng hợp ở từng cấp. Chỉ tiêu năm "
-                "2020 theo %s; (*) vùng khó khăn. Chênh lệch = toàn tỉnh − chỉ tiêu (điểm %%).\n",
-                source ? source : "Quyết định 281/QĐ-TTg");
+                "2020 theo %s; (*) vùng khó khăn. Chênh lệch = toàn %s − chỉ tiêu (điểm %%).\n",
+                source ? source : "Quyết định 281/QĐ-TTg", r->rootw.lower);
     }
     tbl_free(&t);
     return oom ? -1 : 0;
@@ -1250,7 +1443,7 @@ static int summary_completeness(const roll_t *r, FILE *out)
         t.right[3] = 1;
         size_t hr = tbl_row(&t, 0);
         tbl_set(&t, hr, 0, "Mã");
-        tbl_set(&t, hr, 1, r->lvl[KH_LEVEL_DISTRICT][LV_TITLE]);
+        tbl_set(&t, hr, 1, hf->w.title);
         tbl_set(&t, hr, 2, "Tình trạng");
         tbl_set(&t, hr, 3, "Lần gửi");
         tbl_set(&t, hr, 4, "Nhận lúc");
@@ -1289,8 +1482,7 @@ static int summary_warnings(sqlite3 *mirror, const roll_t *r, FILE *out, int per
                                    "WHERE period=? ORDER BY district,orgunit,code", -1, &st,
                            NULL) != SQLITE_OK)
         return 0;                 /* a mirror from before warnings were kept */
-    fprintf(out, "\nIV. CẢNH BÁO (báo cáo vẫn được tính; cần %s xem lại)\n",
-            r->lvl[KH_LEVEL_DISTRICT][LV_LOWER]);
+    fprintf(out, "\nIV. CẢNH BÁO (báo cáo vẫn được tính; cần %s xem lại)\n", r->colw.lower);
     int any = 0;
     for (size_t h = 0; h < r->nh; h++) {
         sqlite3_bind_text(st, 1, r->half[h].name, -1, SQLITE_STATIC);
@@ -1331,12 +1523,16 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
     fprintf(out, "TỔNG HỢP KHUYẾN HỌC, KHUYẾN TÀI, XÂY DỰNG XÃ HỘI HỌC TẬP — %s\n",
             r->units[0]->name);
     fprintf(out, "Kỳ báo cáo: %s\n", desc);
-    if (r->nh > 1)
+    if (r->nh > 1) {
+        char flagged[256];   /* the levels of the "ever true" flags */
+        indicator_levels_word(r->cat, is_ever_flag, r->end, flagged, sizeof flagged);
         fprintf(out, "Cộng dồn các kỳ 6 tháng: chỉ tiêu phát sinh cộng các kỳ; chỉ tiêu thời "
                 "điểm lấy kỳ gần nhất có số liệu của từng cột (%s thiếu báo cáo kỳ cuối hiện số "
-                "kỳ trước, cột Toàn tỉnh là số của tỉnh kỳ gần nhất); chỉ tiêu có/không đếm số "
+                "kỳ trước, cột Toàn %s là số của %s kỳ gần nhất); chỉ tiêu có/không đếm số "
                 "%s từng đạt; tỷ lệ tính tử số và mẫu số trên cùng các đơn vị, cùng kỳ.\n",
-                r->lvl[KH_LEVEL_DISTRICT][LV_LOWER], r->lvl[KH_LEVEL_COMMUNE][LV_LOWER]);
+                r->colw.lower, r->rootw.lower, r->rootw.lower,
+                flagged[0] ? flagged : "đơn vị");
+    }
     fputc('\n', out);
     int rc = 0;
     if (summary_indicators(r, out) < 0 || summary_rates(r, out) < 0 ||
@@ -1357,14 +1553,10 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
 
 /* ---- exports ------------------------------------------------------------------------ */
 
-static const char *level_name(kh_level_t l)
-{
-    return l == KH_LEVEL_PROVINCE ? "province" : l == KH_LEVEL_DISTRICT ? "district" : "commune";
-}
-
-/* The Vietnamese label of a row's indicator. */
-static void row_label(const kh_feed_row_t *row, kh_level_t level, const char *senders,
-                      char *buf, size_t cap)
+/* The Vietnamese label of a row's indicator; completeness rows name the reporting
+ * units of their half-year by their level ("Số huyện/thành phố phải báo cáo" in the
+ * seed) on the root, and say 1/0 on a reporting unit. */
+static void row_label(const roll_t *r, const kh_feed_row_t *row, char *buf, size_t cap)
 {
     switch (row->kind) {
     case KH_FEED_VALUE:
@@ -1377,12 +1569,15 @@ static void row_label(const kh_feed_row_t *row, kh_level_t level, const char *se
     case KH_FEED_RATE: snprintf(buf, cap, "%s (%%)", row->target->name_vi); return;
     case KH_FEED_COMPLETENESS: break;
     }
+    const char *senders = r->colw.lower;
+    for (size_t h = 0; h < r->nh; h++)
+        if (strcmp(r->half[h].name, row->period) == 0) senders = r->half[h].w.lower;
     const char *c = row->indicator + strlen("COMPLETENESS.");
-    int prov = level == KH_LEVEL_PROVINCE;
+    int root = strcmp(row->orgunit, r->units[0]->code) == 0;
     if (strcmp(c, "EXPECTED") == 0) snprintf(buf, cap, "Số %s phải báo cáo", senders);
-    else if (strcmp(c, "REPORTED") == 0 && prov) snprintf(buf, cap, "Số %s đã báo cáo", senders);
+    else if (strcmp(c, "REPORTED") == 0 && root) snprintf(buf, cap, "Số %s đã báo cáo", senders);
     else if (strcmp(c, "REPORTED") == 0) kh_strlcpy(buf, "Đã báo cáo (1 = có)", cap);
-    else if (strcmp(c, "ON_TIME") == 0 && prov)
+    else if (strcmp(c, "ON_TIME") == 0 && root)
         snprintf(buf, cap, "Số %s báo cáo đúng hạn", senders);
     else if (strcmp(c, "ON_TIME") == 0) kh_strlcpy(buf, "Báo cáo đúng hạn (1 = có)", cap);
     else if (strcmp(c, "LATE") == 0) snprintf(buf, cap, "Số %s báo cáo trễ hạn", senders);
@@ -1434,7 +1629,7 @@ static int export_csv(const kh_feed_rows_t *rows, const char *path)
     return rc;
 }
 
-static int export_json(const kh_feed_rows_t *rows, const char *period, kh_level_t level,
+static int export_json(const kh_feed_rows_t *rows, const char *period, int level,
                        const char *path)
 {
     json_t *root = json_object();
@@ -1442,7 +1637,7 @@ static int export_json(const kh_feed_rows_t *rows, const char *period, kh_level_
     int bad = !root || !arr;
     if (!bad) {
         bad |= json_object_set_new(root, "period", json_string(period));
-        bad |= json_object_set_new(root, "level", json_string(level_name(level)));
+        bad |= json_object_set_new(root, "level", json_integer(level));
         bad |= json_object_set(root, "rows", arr);
     }
     for (size_t i = 0; !bad && i < rows->n; i++) {
@@ -1475,33 +1670,65 @@ static int export_json(const kh_feed_rows_t *rows, const char *period, kh_level_
     return rc;
 }
 
-/* One sheet per level, named by the level ("Huyện, Thành phố": a sheet name cannot hold
- * '/'), its unit column headed by the level's name; the name and label columns are as
- * wide as their longest text, so no name is shown cut. */
-static int xlsx_sheet(lxw_workbook *wb, const roll_t *rl, kh_level_t level,
-                      const kh_feed_rows_t *rows, lxw_format *hdr, lxw_format *fint,
-                      lxw_format *fdec, lxw_format *ftext, int active)
+/* The name of the sheet of `level` titled `title` (its name in levels.csv) as Excel
+ * accepts it: '/' becomes ", " ("Huyện/Thành phố" → "Huyện, Thành phố" in the seed), the
+ * other characters Excel forbids ([ ] : * ? \\) become '-', an apostrophe cannot begin
+ * or end it, and it is cut to 31 characters (code points) at the end of a word when one
+ * fits.  "Cấp N" when nothing is left. */
+static void sheet_name(const char *title, int level, char *out, size_t cap)
 {
-    char title[96];
-    kh_strlcpy(title, rl->lvl[level][LV_TITLE], sizeof title);
-    char sheet[96] = "";
-    for (const char *p = title; *p; p++) {   /* "/" → ", " */
-        size_t len = strlen(sheet);
-        if (len + 3 >= sizeof sheet) break;
-        if (*p == '/') { sheet[len] = ','; sheet[len + 1] = ' '; sheet[len + 2] = '\0'; }
-        else { sheet[len] = *p; sheet[len + 1] = '\0'; }
+    char s[LXW_MAX_SHEETNAME_LENGTH] = "";
+    size_t o = 0, cps = 0;
+    for (const unsigned char *p = (const unsigned char *)title; *p && cps < 31;) {
+        size_t len = 1;
+        while (p[len] && (p[len] & 0xC0) == 0x80) len++;
+        const char *put = NULL;
+        char one[8];
+        if (*p == '/') put = ", ";
+        else if (strchr("[]:*?\\", *p)) put = "-";
+        else { memcpy(one, p, len); one[len] = '\0'; put = one; }
+        if (*p == '/' && cps + 2 > 31) break;
+        if (o + strlen(put) + 1 > sizeof s) break;
+        memcpy(s + o, put, strlen(put) + 1);
+        o += strlen(put);
+        cps += *p == '/' ? 2 : 1;
+        p += len;
+        if (cps == 31 && *p && *p != ' ') {   /* cut in a word: back to its start */
+            char *sp = strrchr(s, ' ');
+            if (sp && sp > s) { *sp = '\0'; o = (size_t)(sp - s); }
+        }
     }
-    if (u8_width(sheet) > 31) sheet[u8_prefix(sheet, 31)] = '\0';   /* Excel's limit */
+    while (o > 0 && strchr(" ,'", s[o - 1])) s[--o] = '\0';
+    size_t lead = strspn(s, "' ");
+    if (!s[lead]) snprintf(out, cap, "Cấp %d", level);
+    else kh_strlcpy(out, s + lead, cap);
+}
+
+/* One sheet per level, named by the level (sheet_name), its unit column headed by the
+ * level's name; the name and label columns are as wide as their longest text, so no name
+ * is shown cut.  Two levels of one name: the second sheet is "Cấp N". */
+static int xlsx_sheet(lxw_workbook *wb, const roll_t *rl, int level, const kh_feed_rows_t *rows,
+                      lxw_format *hdr, lxw_format *fint, lxw_format *fdec, lxw_format *ftext,
+                      int active)
+{
+    lword_t w;
+    level_words(rl->cat, level, rl->end, &w);
+    char sheet[LXW_MAX_SHEETNAME_LENGTH];
+    sheet_name(w.title, level, sheet, sizeof sheet);
+    if (workbook_validate_sheet_name(wb, sheet) != LXW_NO_ERROR)
+        snprintf(sheet, sizeof sheet, "Cấp %d", level);
     lxw_worksheet *ws = workbook_add_worksheet(wb, sheet);
     if (!ws) return -1;
-    const char *heads[] = {"Kỳ báo cáo", "Mã đơn vị", title, "Mã chỉ tiêu", "Chỉ tiêu",
+    const char *heads[] = {"Kỳ báo cáo", "Mã đơn vị", w.title, "Mã chỉ tiêu", "Chỉ tiêu",
                            "Giá trị"};
     double widths[] = {12, 11, 26, 30, 70, 18};
     char label[512];
+    double wt = (double)u8_width(w.title) + 2;
+    if (wt > widths[2]) widths[2] = wt;
     for (size_t i = 0; i < rows->n; i++) {
         const kh_feed_row_t *row = &rows->rows[i];
         double wn = (double)u8_width(row->unit_name ? row->unit_name : "") + 2;
-        row_label(row, level, rl->lvl[KH_LEVEL_DISTRICT][LV_LOWER], label, sizeof label);
+        row_label(rl, row, label, sizeof label);
         double wl = (double)u8_width(label) + 2;
         if (wn > widths[2]) widths[2] = wn;
         if (wl > widths[4]) widths[4] = wl;
@@ -1517,7 +1744,7 @@ static int xlsx_sheet(lxw_workbook *wb, const roll_t *rl, kh_level_t level,
         worksheet_write_string(ws, r, 1, row->orgunit, ftext);
         worksheet_write_string(ws, r, 2, row->unit_name ? row->unit_name : "", ftext);
         worksheet_write_string(ws, r, 3, row->indicator, ftext);
-        row_label(row, level, rl->lvl[KH_LEVEL_DISTRICT][LV_LOWER], label, sizeof label);
+        row_label(rl, row, label, sizeof label);
         worksheet_write_string(ws, r, 4, label, ftext);
         worksheet_write_number(ws, r, 5, row->value, row->is_int ? fint : fdec);
     }
@@ -1527,30 +1754,11 @@ static int xlsx_sheet(lxw_workbook *wb, const roll_t *rl, kh_level_t level,
     return 0;
 }
 
-static int export_xlsx(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
-                       kh_level_t level, const char *path)
+/* Fills workbook wb with the roll: its properties and one sheet per level of the tree
+ * (1 .. depth), `level` the active one.  Returns 0, or -1 after printing why. */
+static int xlsx_fill(lxw_workbook *wb, const roll_t *r, int level)
 {
-    static const struct { kh_level_t level; } sheets[] = {
-        {KH_LEVEL_PROVINCE}, {KH_LEVEL_DISTRICT}, {KH_LEVEL_COMMUNE}};
-    kh_feed_rows_t rows[3] = {{0}};
-    roll_t *r;
-    if (roll_build(mirror, cat, period, &r) < 0) return -1;
-    for (size_t i = 0; i < 3; i++)
-        if (rows_of_level(r, sheets[i].level, &rows[i]) < 0) {
-            report_err("hết bộ nhớ / out of memory");
-            goto out_rows;
-        }
-
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 8);
-    if (!tmp) { report_err("hết bộ nhớ / out of memory"); goto out_rows; }
-    snprintf(tmp, plen + 8, "%s.tmp", path);
-    lxw_workbook *wb = workbook_new(tmp);
-    if (!wb) {
-        report_err("không tạo được tệp / cannot create %s", path);
-        goto out_tmp;
-    }
-    char title[128];
+    char title[128];   /* copied by workbook_set_properties */
     snprintf(title, sizeof title, "Khuyến học, xây dựng xã hội học tập — %s", r->pstr);
     lxw_doc_properties props = {0};
     props.title = title;
@@ -1570,44 +1778,67 @@ static int export_xlsx(sqlite3 *mirror, const kh_catalog_t *cat, const char *per
     lxw_format *ftext = workbook_add_format(wb);
     format_set_num_format(ftext, "@");
 
-    int bad = 0;
-    for (size_t i = 0; i < 3; i++)
-        bad |= xlsx_sheet(wb, r, sheets[i].level, &rows[i], hdr, fint, fdec, ftext,
-                          sheets[i].level == level) < 0;
+    for (int l = 1; l <= r->depth; l++) {
+        kh_feed_rows_t rows = {0};
+        if (rows_of_level(r, l, &rows) < 0) {
+            kh_feed_rows_clear(&rows);
+            return oom();
+        }
+        int bad = xlsx_sheet(wb, r, l, &rows, hdr, fint, fdec, ftext, l == level) < 0;
+        kh_feed_rows_clear(&rows);   /* the worksheet keeps its own copies */
+        if (bad) {
+            report_err("không tạo được trang tính / cannot add the worksheet of level %d", l);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int export_xlsx(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, int level,
+                       const char *path)
+{
+    roll_t *r;
+    if (roll_build(mirror, cat, period, &r) < 0) return -1;
+    if (check_level(cat, level, r->end) < 0) {
+        roll_free(&r);
+        return -1;
+    }
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 8);
+    if (!tmp) {
+        roll_free(&r);
+        return oom();
+    }
+    snprintf(tmp, plen + 8, "%s.tmp", path);
+    int rc = -1;
+    lxw_workbook *wb = workbook_new(tmp);
+    if (!wb) {
+        report_err("không tạo được tệp / cannot create %s", path);
+        goto out;
+    }
+    int bad = xlsx_fill(wb, r, level) < 0;
     lxw_error err = workbook_close(wb);
     if (bad || err != LXW_NO_ERROR) {
-        report_err("không ghi được / cannot write %s: %s", path,
-                   err != LXW_NO_ERROR ? lxw_strerror(err) : "worksheet");
+        if (err != LXW_NO_ERROR)
+            report_err("không ghi được / cannot write %s: %s", path, lxw_strerror(err));
         unlink(tmp);
-        goto out_tmp;
+        goto out;
     }
     if (rename(tmp, path) < 0) {
         report_err("không ghi được / cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
-        goto out_tmp;
+        goto out;
     }
+    rc = 0;
+out:
     free(tmp);
-    for (size_t i = 0; i < 3; i++) kh_feed_rows_clear(&rows[i]);
     roll_free(&r);
-    return 0;
-
-out_tmp:
-    free(tmp);
-out_rows:
-    for (size_t i = 0; i < 3; i++) kh_feed_rows_clear(&rows[i]);
-    roll_free(&r);
-    return -1;
+    return rc;
 }
 
-int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
-                   const char *level, const char *format, const char *path)
+int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, int level,
+                   const char *format, const char *path)
 {
-    kh_level_t lv;
-    if (kh_feed_level_parse(level, &lv) < 0) {
-        report_err("cấp không hợp lệ / invalid level: \"%s\" (province, district, commune)",
-                   level ? level : "");
-        return -1;
-    }
     if (!format || (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0 &&
                     strcmp(format, "xlsx") != 0)) {
         report_err("định dạng không hợp lệ / invalid format: \"%s\" (csv, json, xlsx)",
@@ -1623,15 +1854,18 @@ int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
             report_err("xlsx cần một tệp, không ghi ra stdout / xlsx needs a file, not stdout");
             return -1;
         }
-        return export_xlsx(mirror, cat, period, lv, path);
+        return export_xlsx(mirror, cat, period, level, path);
     }
     roll_t *r;
     if (roll_build(mirror, cat, period, &r) < 0) return -1;
     kh_feed_rows_t rows = {0};
-    int rc = rows_of_level(r, lv, &rows);
-    if (rc < 0) report_err("hết bộ nhớ / out of memory");
-    else if (strcmp(format, "csv") == 0) rc = export_csv(&rows, path);
-    else rc = export_json(&rows, r->pstr, lv, path);
+    int rc = check_level(cat, level, r->end);
+    if (rc == 0 && (rc = rows_of_level(r, level, &rows)) < 0)
+        report_err("hết bộ nhớ / out of memory");
+    else if (rc == 0 && strcmp(format, "csv") == 0)
+        rc = export_csv(&rows, path);
+    else if (rc == 0)
+        rc = export_json(&rows, r->pstr, level, path);
     kh_feed_rows_clear(&rows);
     roll_free(&r);
     return rc;

@@ -1,32 +1,41 @@
 /*
  * report.h — what kh-feed tells a person from the province feed's local mirror
  * (SQLite, filled by the sync code in main.c): the summary table a province officer
- * reads (indicators by district with the province total, rates against the 2020
- * targets of Quyết định 281/QĐ-TTg, and which districts reported on time) and the
- * exports (`period,orgunit,indicator,value` rows in CSV, JSON or XLSX).
+ * reads (indicators by reporting unit with the root's total, rates against the 2020
+ * targets of targets.csv, and which reporting units reported on time) and the exports
+ * (`period,orgunit,indicator,value` rows in CSV, JSON or XLSX).
  *
- * Everything is computed from the mirror's half-year cells and the catalogue:
+ * The unit tree is data: levels are numbers, 1 the root, down to kh_catalog_depth(),
+ * named by levels.csv (in the seed: 1 Tỉnh, 2 Huyện/Thành phố, 3 Xã/Phường/Thị trấn);
+ * reporters.csv says which units report (in the seed, the units of level 2).  Nothing
+ * here assumes a number of levels or names one.
+ *
+ * Everything is computed from the mirror's half-year cells and the catalogue.  The
+ * aggregator stored every unit's cells (each unit of a reporting unit's subtree, the
+ * reporting unit itself, every ancestor), so a unit's value is its own cell; only TIME
+ * is rolled up here:
  *
  *  - time roll-up (half-years → year → programme) per indicator, on each unit's own
  *    cells: `sum` adds the halves; `last` takes the latest half that has the cell (for
  *    an option indicator: the latest half that has any option of it, so the counts of
- *    two halves are never mixed); `max` takes the largest half value.  A district's or
- *    the province's `max` flag is a count of communes, so over several halves it counts
- *    the communes whose flag was ever 1 ("flags: ever true"; from the commune cells,
- *    merged communes included; the aggregate's own cells only when the mirror has no
- *    commune cells for it).  So for `last`, a district missing from the latest half
- *    shows its earlier report while the province shows its own latest cell (the
- *    districts that reported then): numerator and denominator of a rate always come
+ *    two halves are never mixed); `max` takes the largest half value.  Above the level
+ *    an indicator is reported for, a `max` flag is a count of units, so over several
+ *    halves it counts the units of the indicator's level below whose flag was ever 1
+ *    ("flags: ever true"; merged units included; the aggregate's own cells only when the
+ *    mirror has no cells of such units).  So for `last`, a reporting unit missing from
+ *    the latest half shows its earlier report while the root shows its own latest cell
+ *    (the units that reported then): numerator and denominator of a rate always come
  *    from the same set of units;
  *  - scores (CDX.DIEM) are averages: a half's value is sum / n; `last` keeps the
  *    latest half's average (`sum`, if ever used: Σ sum / Σ n);
- *  - options are counted per option ("CDX.XEP_LOAI=TOT" = communes rated TOT);
+ *  - options are counted per option ("CDX.XEP_LOAI=TOT" = units rated TOT);
  *  - rates (TL.* of targets.csv) are numerator / denominator × 100 from the rolled-up
  *    values at the unit itself, rounded to 2 decimals, omitted when the denominator
  *    is 0 or missing (or the numerator is missing) — never an average of lower rates;
- *  - completeness per half-year: districts expected (in force at the half's end),
- *    reported (a row in `status`), on time (received on or before the due date,
- *    local date), late, missing.
+ *  - completeness per half-year, about the reporting units at the half's end
+ *    (kh_catalog_reporters_on), whatever their level: expected, reported (a row in
+ *    `status`), on time (received on or before the due date, local date), late,
+ *    missing.
  *
  * Functions that can fail return -1 and print one line ("kh-feed: …") on stderr.
  */
@@ -65,24 +74,22 @@ typedef struct {
     size_t n, cap;
 } kh_feed_rows_t;
 
-/* FIXME(issue 12): the three fixed levels below are the feed's last literals; levels are
- * numbers and their names data (levels.csv). */
-typedef int kh_level_t;
-enum { KH_LEVEL_PROVINCE = 1, KH_LEVEL_DISTRICT = 2, KH_LEVEL_COMMUNE = 3 };
+/* Parses a --level argument: a level number 1..kh_catalog_depth(cat).  Returns 0, or -1
+ * after printing "kh-feed: --level must be a level number: 1 Tỉnh, 2 Huyện/Thành phố, …"
+ * (every level with its name on `day` in levels.csv). */
+int kh_feed_level_parse(const kh_catalog_t *cat, const char *s, int32_t day, int *out);
 
-/* Parses "province" | "district" | "commune".  Returns 0, or -1 (nothing printed). */
-int kh_feed_level_parse(const char *s, kh_level_t *out);
-
-/* Computes the rows of `period` (half-year, year or programme) at `level`, in export
- * order: units in unit-file order (province "83"; the districts in force at the period
- * end; the communes that have cells in any half of the period), for each unit its
- * indicators in catalogue order (only those with a value), then its rates, then its
- * completeness rows (province: EXPECTED, REPORTED, ON_TIME, LATE, MISSING per half;
- * district: REPORTED and ON_TIME 1/0 per half; commune: none).  `out` must be zeroed
- * or cleared; rows are appended.  Returns 0, or -1 with a one-line reason on stderr
- * (malformed period, database error, out of memory). */
-int kh_feed_rows(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
-                 kh_level_t level, kh_feed_rows_t *out);
+/* Computes the rows of `period` (half-year, year or programme) at `level` (1 = the root
+ * .. kh_catalog_depth), in export order: the units of the level in unit-file order (those
+ * in force at some half's end of the period, then those that have cells in some half,
+ * e.g. units merged away during the period), for each unit its indicators in catalogue
+ * order (only those with a value), then its rates, then its completeness rows (the root:
+ * EXPECTED, REPORTED, ON_TIME, LATE, MISSING per half; a reporting unit: REPORTED and
+ * ON_TIME 1/0 per half it reports in; others: none).  `out` must be zeroed or cleared;
+ * rows are appended.  Returns 0, or -1 with a one-line reason on stderr (malformed
+ * period, a level the tree does not have, database error, out of memory). */
+int kh_feed_rows(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, int level,
+                 kh_feed_rows_t *out);
 void kh_feed_rows_clear(kh_feed_rows_t *rows);
 
 /* The row of `orgunit` and `indicator` (and `period`, NULL = any), or NULL. */
@@ -95,27 +102,28 @@ void kh_feed_format_value(const kh_feed_row_t *row, char *buf, size_t cap);
 
 /* Prints the table a person reads for `period` (half-year "2020S2", year "2020" or
  * programme "2017-2020"): indicators (Vietnamese name and code, grouped by the
- * programme's five sections) by district (the districts in force at the period end,
- * by short name, then "Toàn tỉnh"), then rates against targets (value at each district
- * and the province, the 2020 target and the province's gap in percentage points),
- * then completeness per half-year (expected, reported, on time, late, missing, and
- * each district with its status, revision and received time).  Numbers are written
- * the Vietnamese way (1.234.567; 72,5); money in triệu đồng (the exports keep đồng);
- * "–" where there is no value.  Returns 0, or -1 with a one-line reason on stderr
- * (e.g. unknown period). */
+ * programme's five sections) by reporting unit (those at the period end, full names;
+ * the part and the columns named by their level in levels.csv, e.g. "I. CHỈ TIÊU THEO
+ * HUYỆN/THÀNH PHỐ"), then "Toàn <root level>" (the root's cells), then rates against
+ * targets (value at each reporting unit and the root, the 2020 target and the root's gap
+ * in percentage points), then completeness per half-year (expected, reported, on time,
+ * late, missing, and each reporting unit with its status, revision and received time).
+ * Numbers are written the Vietnamese way (1.234.567; 72,5); money in triệu đồng (the
+ * exports keep đồng); "–" where there is no value.  Returns 0, or -1 with a one-line
+ * reason on stderr (e.g. unknown period). */
 int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, FILE *out);
 
-/* Writes the rows of kh_feed_rows for `period` at `level` ("province", "district" or
- * "commune") in `format`:
+/* Writes the rows of kh_feed_rows for `period` at `level` (a level number) in `format`:
  *   csv  — header "period,orgunit,indicator,value", one line per row (LF);
- *   json — {"period":…,"level":…,"rows":[{"period","orgunit","name","indicator",
+ *   json — {"period":…,"level":N,"rows":[{"period","orgunit","name","indicator",
  *          "value"}…]}, "name" being the unit's official name, "value" a number;
- *   xlsx — a workbook with the sheets Tỉnh, Huyện and Xã (all three levels; the one
- *          asked for is the active sheet), headers Kỳ báo cáo, Mã đơn vị, Đơn vị,
- *          Mã chỉ tiêu, Chỉ tiêu, Giá trị.
- * to `path` ("-" = stdout, not for xlsx; files are replaced atomically for csv/json).
+ *   xlsx — a workbook with one sheet per level of the tree, named by the level's name
+ *          in levels.csv as Excel allows ("Huyện, Thành phố": no '/', at most 31
+ *          characters), the one asked for the active sheet; headers Kỳ báo cáo, Mã đơn
+ *          vị, <the level's name>, Mã chỉ tiêu, Chỉ tiêu, Giá trị.
+ * to `path` ("-" = stdout, not for xlsx; files are replaced atomically).
  * Returns 0, or -1 with a one-line reason on stderr. */
-int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
-                   const char *level, const char *format, const char *path);
+int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, int level,
+                   const char *format, const char *path);
 
 #endif
