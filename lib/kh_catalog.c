@@ -1744,6 +1744,20 @@ size_t kh_catalog_reorg_of(const kh_catalog_t *c, const char *old_code, int32_t 
     return n;
 }
 
+size_t kh_catalog_reorg_count(const kh_catalog_t *c)
+{
+    if (!c)
+        return 0;
+    return c->root ? c->root->n_reorg : c->n_reorg;
+}
+
+const kh_reorg_t *kh_catalog_reorg_at(const kh_catalog_t *c, size_t i)
+{
+    if (c && c->root)
+        c = c->root;
+    return c && i < c->n_reorg ? &c->reorg[i] : NULL;
+}
+
 size_t kh_catalog_reorg_into(const kh_catalog_t *c, const char *new_code, int32_t date,
                              const kh_reorg_t **out, size_t cap)
 {

@@ -103,6 +103,9 @@ size_t kh_catalog_reorg_of(const kh_catalog_t *c, const char *old_code, int32_t 
  * vi / en and returns 1; else 0. */
 int kh_catalog_explain_gone(const kh_catalog_t *c, const char *code, int32_t date, char *vi,
                             size_t vcap, char *en, size_t ecap);
+/* Every row of reorg.csv, in file order. */
+size_t kh_catalog_reorg_count(const kh_catalog_t *c);
+const kh_reorg_t *kh_catalog_reorg_at(const kh_catalog_t *c, size_t i);
 /* The rows of the reorganisation of `date` into `new_code` (the old units it took over). */
 size_t kh_catalog_reorg_into(const kh_catalog_t *c, const char *new_code, int32_t date,
                              const kh_reorg_t **out, size_t cap);

@@ -753,8 +753,8 @@ static const char *T4_INDICATORS =
 static const char *T4_RULES = "id,severity,level,periods,rule,message_vi,message_en\n"
     "R01,error,4,S1 S2,HO.DAT <= HO.TONG,Vượt tổng số hộ,Exceeds households\n";
 static const char *T4_TARGETS =
-    "code,name_vi,name_en,numerator,denominator,target_2020,target_2020_difficult_areas,source\n"
-    "TL.HO_DAT,Tỷ lệ hộ đạt,Share recognised,HO.DAT,HO.TONG,70,,Kế hoạch thử\n";
+    "code,name_vi,name_en,numerator,denominator,milestone,target,target_difficult_areas,source\n"
+    "TL.HO_DAT,Tỷ lệ hộ đạt,Share recognised,HO.DAT,HO.TONG,2020,70,,Kế hoạch thử\n";
 
 static kh_catalog_t *load_tree4(void)
 {

@@ -28,6 +28,17 @@
 #include "kh_util.h"
 #include "mirror.h"
 #include "report.h"
+#include "series.h"
+
+/* 1 when --format (or -f) is among the arguments. */
+static int format_given(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--format") || !strncmp(argv[i], "--format=", 9) ||
+            !strcmp(argv[i], "-f"))
+            return 1;
+    return 0;
+}
 
 static const char usage[] =
     "usage: kh-feed sync\n"
@@ -35,11 +46,14 @@ static const char usage[] =
     "       kh-feed history --district CODE --period P\n"
     "       kh-feed summary --period P\n"
     "       kh-feed export --period P [--level N] [--format csv|json|xlsx] [--output FILE]\n"
+    "       kh-feed series --period P [--format text|csv]\n"
     "options: --config FILE (default $KH_CONFIG or deploy/kh.ini), --no-sync,\n"
     "         --timeout-ms MS (waiting for the feed, default 5000)\n"
     "P is a half-year (2020S1), a year (2020) or the programme (2017-2020).\n"
     "N is a level of the unit tree: 1 (the root, default) .. its depth (levels.csv).\n"
-    "CODE is a reporting unit's code (reporters.csv).\n";
+    "CODE is a reporting unit's code (reporters.csv).\n"
+    "series: half-year P of the units made by a reorganisation (reorg.csv) beside the last\n"
+    "half-year of the units they took over (also at the end of the summary).\n";
 
 int main(int argc, char **argv)
 {
@@ -50,7 +64,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "sync") && strcmp(cmd, "follow") && strcmp(cmd, "summary") &&
-        strcmp(cmd, "export") && strcmp(cmd, "history")) {
+        strcmp(cmd, "export") && strcmp(cmd, "history") && strcmp(cmd, "series")) {
         fprintf(stderr, "kh-feed: unknown command '%s'; see kh-feed --help\n", cmd);
         return 2;
     }
@@ -97,7 +111,15 @@ int main(int argc, char **argv)
         return 2;
     }
     int needs_period = !strcmp(cmd, "summary") || !strcmp(cmd, "export") ||
-                       !strcmp(cmd, "history");
+                       !strcmp(cmd, "history") || !strcmp(cmd, "series");
+    if (!strcmp(cmd, "series")) {
+        if (!strcmp(format, "csv") && !format_given(argc, argv))
+            format = "text";
+        if (strcmp(format, "text") && strcmp(format, "csv")) {
+            fprintf(stderr, "kh-feed: series --format must be text or csv\n");
+            return 2;
+        }
+    }
     kh_period_t pp;
     if (needs_period && (!period || kh_period_parse(period, &pp) < 0)) {
         fprintf(stderr, "kh-feed: --period must be a half-year (2020S1), a year (2020) or "
@@ -110,7 +132,8 @@ int main(int argc, char **argv)
                         "half-year --period (e.g. 2020S2)\n");
         return 2;
     }
-    if (strcmp(format, "csv") && strcmp(format, "json") && strcmp(format, "xlsx")) {
+    if (strcmp(cmd, "series") && strcmp(format, "csv") && strcmp(format, "json") &&
+        strcmp(format, "xlsx")) {
         fprintf(stderr, "kh-feed: --format must be csv, json or xlsx\n");
         return 2;
     }
@@ -147,10 +170,18 @@ int main(int argc, char **argv)
     /* the catalogue, before the feed is asked anything: a --level is checked against its
      * levels (and refused with their names) */
     kh_catalog_t *cat = NULL;
+    const kh_catalog_t *prog = NULL;    /* the programme in force at the period's end */
     int lv = 1;
     if (needs_period) {
         if (!(cat = kh_catalog_load(data, (int)s1, (int)s2, err, sizeof err))) {
             fprintf(stderr, "kh-feed: %s\n", err);
+            kh_config_destroy(&cfg);
+            return 1;
+        }
+        if (!(prog = kh_catalog_for(cat, kh_period_end(&pp)))) {
+            fprintf(stderr, "kh-feed: no programme (programmes.csv of %s) is in force at the "
+                    "end of %s: choose a period of a programme\n", data, period);
+            kh_catalog_destroy(&cat);
             kh_config_destroy(&cfg);
             return 1;
         }
@@ -200,9 +231,12 @@ int main(int argc, char **argv)
         rc = mirror_history(zctx, snap, district, period, cat, (int)timeout_ms, max_msg,
                             stdout) < 0;
     else if (!strcmp(cmd, "summary"))
-        rc = kh_feed_summary(db, cat, period, stdout) < 0;
+        rc = kh_feed_summary(db, prog, period, stdout) < 0 ||
+             (pp.kind == KH_P_HALF && kh_feed_series(db, prog, period, "text", stdout) < 0);
+    else if (!strcmp(cmd, "series"))
+        rc = kh_feed_series(db, prog, period, format, stdout) < 0;
     else
-        rc = kh_feed_export(db, cat, period, lv, format, output) < 0;
+        rc = kh_feed_export(db, prog, period, lv, format, output) < 0;
 out:
     kh_catalog_destroy(&cat);
     kh_db_close(&db);

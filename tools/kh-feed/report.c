@@ -165,25 +165,22 @@ static void put_cell(FILE *out, const char *s, size_t cols, int right, int pad)
     if (!right && pad) for (size_t i = w; i < cols; i++) fputc(' ', out);
 }
 
-static const char *option_label(const char *opt)
+/* An option as people read it: its label in the programme's options.csv ("Tốt",
+ * "Mức độ 2 (Tốt)"), else its code. */
+static const char *option_label(const kh_catalog_t *cat, const kh_indicator_t *ind, int opt)
 {
-    if (strcmp(opt, "TOT") == 0) return "Tốt";
-    if (strcmp(opt, "KHA") == 0) return "Khá";
-    if (strcmp(opt, "TB") == 0) return "Trung bình";
-    if (strcmp(opt, "CHUA") == 0) return "Chưa đạt";
-    return opt;
+    const char *l = kh_catalog_option_label(cat, ind, opt, 0);
+    return l ? l : ind->options[opt];
 }
 
-static const char *section_title(int s)
+/* A section's title from the programme's sections.csv, else "Phần N" into buf. */
+static const char *section_title(const kh_catalog_t *cat, int s, char *buf, size_t cap)
 {
-    switch (s) {
-    case 1: return "1. Công tác tuyên truyền về khuyến học, khuyến tài, xây dựng xã hội học tập";
-    case 2: return "2. Công tác tham mưu, cơ chế, chính sách";
-    case 3: return "3. Trung tâm học tập cộng đồng";
-    case 4: return "4. Các mô hình học tập (gia đình, dòng họ, cộng đồng, đơn vị học tập)";
-    case 5: return "5. Hội Khuyến học và Quỹ khuyến học";
-    default: return "Khác";
-    }
+    const char *t = kh_catalog_section_title(cat, s, 0);
+    if (t)
+        return t;
+    snprintf(buf, cap, "Phần %d", s);
+    return buf;
 }
 
 /* ---- level names (levels.csv) -------------------------------------------------------- */
@@ -1298,7 +1295,8 @@ static int summary_indicators(const roll_t *r, FILE *out)
             if (sl->ind->section != sec || !indicator_in_period(r, sl->ind)) continue;
             if (!titled) {
                 size_t row = tbl_row(&t, 1);
-                tbl_set(&t, row, 0, section_title(sec));
+                char stb[32];
+                tbl_set(&t, row, 0, section_title(r->cat, sec, stb, sizeof stb));
                 titled = 1;
             }
             if (sl->option == 0) {   /* the option indicator's own line */
@@ -1312,7 +1310,7 @@ static int summary_indicators(const roll_t *r, FILE *out)
             size_t row = tbl_row(&t, 0);
             if (sl->option >= 0) {
                 tbl_set(&t, row, 0, sl->name);
-                snprintf(buf, sizeof buf, "  – %s", option_label(sl->ind->options[sl->option]));
+                snprintf(buf, sizeof buf, "  – %s", option_label(r->cat, sl->ind, sl->option));
                 tbl_set(&t, row, 1, buf);
             } else {
                 tbl_set(&t, row, 0, sl->name);
@@ -1366,7 +1364,14 @@ static int summary_rates(const roll_t *r, FILE *out)
     tbl_set(&t, hr, 1, "Tỷ lệ (%)");
     for (size_t d = 0; d < ndc; d++) tbl_set(&t, hr, 2 + d, r->units[r->cols[d]]->name);
     tbl_set(&t, hr, ncol - 3, whole);
-    tbl_set(&t, hr, ncol - 2, "Chỉ tiêu 2020");
+    /* the targets' milestone year (targets.csv), "Chỉ tiêu 2025" */
+    int milestone = 0;
+    for (size_t i = 0; i < kh_catalog_target_count(r->cat) && !milestone; i++)
+        milestone = kh_catalog_target_at(r->cat, i)->milestone;
+    char mh[32] = "Chỉ tiêu";
+    if (milestone)
+        snprintf(mh, sizeof mh, "Chỉ tiêu %d", milestone);
+    tbl_set(&t, hr, ncol - 2, mh);
     tbl_set(&t, hr, ncol - 1, "Chênh lệch");
     tbl_row(&t, 1);
     const char *source = NULL;
@@ -1415,10 +1420,13 @@ static int summary_rates(const roll_t *r, FILE *out)
     if (!oom) {
         fputs("\nII. TỶ LỆ SO VỚI CHỈ TIÊU\n\n", out);
         tbl_print(&t, out);
+        char ms[32] = "";
+        if (milestone)
+            snprintf(ms, sizeof ms, " năm %d", milestone);
         fprintf(out,
-                "Tỷ lệ = tử số / mẫu số × 100, tính từ số liệu tổng hợp ở từng cấp. Chỉ tiêu năm "
-                "2020 theo %s; (*) vùng khó khăn. Chênh lệch = toàn %s − chỉ tiêu (điểm %%).\n",
-                source ? source : "Quyết định 281/QĐ-TTg", r->rootw.lower);
+                "Tỷ lệ = tử số / mẫu số × 100, tính từ số liệu tổng hợp ở từng cấp. Chỉ tiêu%s "
+                "theo %s; (*) vùng khó khăn. Chênh lệch = toàn %s − chỉ tiêu (điểm %%).\n",
+                ms, source ? source : "targets.csv", r->rootw.lower);
     }
     tbl_free(&t);
     return oom ? -1 : 0;
@@ -1562,7 +1570,7 @@ static void row_label(const roll_t *r, const kh_feed_row_t *row, char *buf, size
     case KH_FEED_VALUE:
         if (row->option >= 0)
             snprintf(buf, cap, "%s — %s", row->ind->name_vi,
-                     option_label(row->ind->options[row->option]));
+                     option_label(r->cat, row->ind, row->option));
         else
             kh_strlcpy(buf, row->ind->name_vi, cap);
         return;
