@@ -801,55 +801,60 @@ def linear(node):
     return None
 
 
-# ---- bounds: each rule bounds one of its indicators, drawn after the others ------------------
+def primitives(node, negate=False):
+    """A condition (or its negation) as constraints the drawing can narrow values with:
+    ("lin", {code: coefficient}, constant, op) for sum(c x) + k op 0, ("optlit", code, op,
+    option or "" for NONE), ("optvar", code, op, other code), ("within", code, pct).
+    None when it has no such form (a product of indicators): only checked at the end."""
+    if node[0] == "within":
+        return None if negate else [("within", node[1], node[2])]
+    if node[0] != "cmp":
+        return None
+    op = NEGATE[node[1]] if negate else node[1]
+    a, b = node[2], node[3]
+    la, lb = linear(a), linear(b)
+    if la is not None and lb is not None:
+        co = dict(la[0])
+        for c, x in lb[0].items():
+            co[c] = co.get(c, 0.0) - x
+        return [("lin", {c: x for c, x in co.items() if x != 0}, la[1] - lb[1], op)]
+    for me, other in ((a, b), (b, a)):
+        if me[0] == "ind" and me[2]:
+            if other[0] == "ind":
+                return [("optvar", me[1], op, other[1])]
+            return [("optlit", me[1], op, "" if other[0] == "none" else other[1])]
+    return None
+
+
+# ---- the drawing order: each rule bounds one of its indicators, drawn after the others --------
 
 # how freely an indicator's value can move: the freest of a rule's indicators is the one drawn
 # last and bounded by it (the funding amount rather than the "funded" flag)
 FREEDOM = {"money": 5, "count": 4, "score": 3, "option": 2, "flag": 1}
 
 
-def cond_bounds(node, negate):
-    """Candidate bounds from one condition: dicts with target, kind, deps and what to compute."""
+def cond_targets(node, negate):
+    """The indicators one condition could bound: dicts with target, deps (the other
+    indicators it reads) and upper (bounded from above by other indicators: a subset)."""
     out = []
-    if node[0] == "within":
-        if not negate:
-            out.append({"target": node[1], "kind": "within", "pct": node[2], "deps": set(),
-                        "upper": False})
-        return out
-    if node[0] != "cmp":
-        return out
-    op, a, b = node[1], node[2], node[3]
-    if negate:
-        op = NEGATE[op]
-    la, lb = linear(a), linear(b)
-    if la is not None and lb is not None:          # numeric: sum(c x) + k  op  0
-        co = dict(la[0])
-        for c, x in lb[0].items():
-            co[c] = co.get(c, 0.0) - x
-        const = la[1] - lb[1]
-        for t, ct in co.items():
-            if ct == 0:
-                continue
-            rest = {c: x for c, x in co.items() if c != t and x != 0}
-            top = op if ct > 0 else FLIP[op]       # t top -(const + rest) / ct
-            out.append({"target": t, "kind": "lin", "coef": ct, "rest": rest, "const": const,
-                        "op": top, "deps": set(rest), "upper": top in ("<=", "<")})
-        return out
-    # options: an indicator against a code, NONE or another option indicator
-    for me, other in ((a, b), (b, a)):
-        if me[0] == "ind" and me[2]:
-            spec = {"target": me[1], "kind": "opt", "op": op, "deps": set(), "upper": False}
-            if other[0] == "ind":
-                spec["other"] = other[1]
-                spec["deps"] = {other[1]}
-            else:
-                spec["lit"] = "" if other[0] == "none" else other[1]
-            out.append(spec)
+    for prim in primitives(node, negate) or ():
+        if prim[0] in ("within", "optlit"):
+            out.append({"target": prim[1], "deps": set(), "upper": False})
+        elif prim[0] == "optvar":
+            out.append({"target": prim[1], "deps": {prim[3]}, "upper": False})
+            out.append({"target": prim[3], "deps": {prim[1]}, "upper": False})
+        else:
+            co, op = prim[1], prim[3]
+            for t, c in co.items():
+                rest = set(co) - {t}
+                top = op if c > 0 else FLIP[op]         # t top -(const + rest) / c
+                out.append({"target": t, "deps": rest, "upper": top in ("<=", "<") and bool(rest)})
     return out
 
 
 class Plan:
-    """For one level and half-year: the indicators in drawing order and the bounds of each."""
+    """For one level and half-year: the indicators, the rules, the order in which the
+    indicators are drawn, and the constraints that narrow them while they are drawn."""
 
     def __init__(self, inds, rules):
         self.inds = inds                          # indicator rows, catalogue order
@@ -869,40 +874,29 @@ class Plan:
                     stack.extend(edges[x])
             return False
 
-        self.bounds = {c: [] for c in vt}
-        self.check_only = []
+        # drawn as a share of its upper bound: the subset of a total ("registered <= total")
+        self.subset = set()
         for rule in rules:
             e = rule["expr"]
-            cands = []
-            if e[0] == "impl":
-                for spec in cond_bounds(e[2], False):
-                    spec.update(cond=("pass", e[1]), deps=spec["deps"] | set(rule_vars(e[1])))
-                    cands.append(spec)
-                if e[1][0] == "cmp":
-                    for spec in cond_bounds(e[1], True):
-                        spec.update(cond=("fail", e[2]), deps=spec["deps"] | set(rule_vars(e[2])))
-                        cands.append(spec)
+            if e[0] == "impl":         # B when A holds, or not A when B fails
+                cands = [dict(c, deps=c["deps"] | set(rule_vars(e[1])))
+                         for c in cond_targets(e[2], False)]
+                cands += [dict(c, deps=c["deps"] | set(rule_vars(e[2])))
+                          for c in cond_targets(e[1], True)]
             else:
-                for spec in cond_bounds(e, False):
-                    spec["cond"] = None
-                    cands.append(spec)
+                cands = cond_targets(e, False)
             cands = [c for c in cands if c["target"] in vt]
             for c in cands:
                 c["deps"].discard(c["target"])
             cands.sort(key=lambda c: (-FREEDOM[vt[c["target"]]], not c["upper"],
                                       order_ix[c["target"]]))
-            chosen = None
             for c in cands:
                 if not any(reaches(c["target"], d) for d in c["deps"]):
-                    chosen = c
+                    for d in c["deps"]:
+                        edges[d].add(c["target"])
+                    if c["upper"]:
+                        self.subset.add(c["target"])
                     break
-            if chosen is None:
-                self.check_only.append(rule)
-                continue
-            chosen["rule"] = rule["id"]
-            self.bounds[chosen["target"]].append(chosen)
-            for d in chosen["deps"]:
-                edges[d].add(chosen["target"])
         # drawing order: a topological order of the edges, catalogue order among equals
         indeg = {c: 0 for c in vt}
         for d, ts in edges.items():
@@ -919,6 +913,15 @@ class Plan:
                     ready.append(t)
             ready.sort(key=order_ix.get)
         assert len(self.order) == len(vt), "cycle in the drawing order"
+        # the constraints that narrow the values while they are drawn
+        self.prims, self.conds = [], []
+        for rule in rules:
+            e = rule["expr"]
+            if e[0] == "impl":
+                self.conds.append((rule["id"], e[1], e[2], rule_vars(e[1]), rule_vars(e[2]),
+                                   primitives(e[2]), primitives(e[1], negate=True)))
+            else:
+                self.prims.extend((rule["id"], x) for x in primitives(e) or ())
 
 
 # ---- drawing values ----------------------------------------------------------------------------
@@ -936,6 +939,178 @@ def grid(ind):
         lo, hi = (float(x) for x in ind["options"].split("-"))
         return 0.1, int(math.ceil(lo * 10 - 1e-9)), int(math.floor(hi * 10 + 1e-9))
     return 1.0, 0, 10 ** 14
+
+
+class NumDomain:
+    """The values an indicator may still take: grid points lo..hi but the excluded ones."""
+
+    def __init__(self, ind):
+        self.step, self.lo, self.hi = grid(ind)
+        self.top = self.hi
+        self.excluded = set()
+
+
+class Domains:
+    """One unit's values while they are drawn: each indicator's domain, narrowed by the
+    rules (bounds propagation over the linear ones) each time a value is fixed."""
+
+    def __init__(self, gen, plan, prev):
+        self.gen, self.plan, self.prev = gen, plan, prev
+        self.num, self.opt, self.fixed = {}, {}, {}
+        for ind in plan.inds:
+            if ind["value_type"] == "option":
+                self.opt[ind["code"]] = [""] + ind["options"].split()
+            else:
+                self.num[ind["code"]] = NumDomain(ind)
+        self.active = list(plan.prims)
+        self.fired = set()
+
+    def tighten(self, code, op, x, rule):
+        d = self.num[code]
+        g = x / d.step
+        eps = 1e-9 * max(1.0, abs(g))
+        changed = False
+        if op in ("<=", "<", "=="):
+            v = int(math.floor(g + eps)) if op != "<" else int(math.ceil(g - eps)) - 1
+            if v < d.hi:
+                d.hi, changed = v, True
+        if op in (">=", ">", "=="):
+            v = int(math.ceil(g - eps)) if op != ">" else int(math.floor(g + eps)) + 1
+            if v > d.lo:
+                d.lo, changed = v, True
+        if op == "==" and abs(g - round(g)) > eps:
+            raise Infeasible("no value of %s meets rule %s" % (code, rule))
+        if op == "!=" and abs(g - round(g)) <= eps and int(round(g)) not in d.excluded:
+            d.excluded.add(int(round(g)))
+            changed = True
+        while d.lo <= d.hi and d.lo in d.excluded:
+            d.lo += 1
+        while d.lo <= d.hi and d.hi in d.excluded:
+            d.hi -= 1
+        if d.lo > d.hi:
+            raise Infeasible("no value of %s meets rule %s" % (code, rule))
+        return changed
+
+    def restrict(self, code, keep, rule):
+        before = self.opt[code]
+        after = [o for o in before if keep(o)]
+        if not after:
+            raise Infeasible("no value of %s meets rule %s" % (code, rule))
+        self.opt[code] = after
+        return len(after) != len(before)
+
+    def value(self, code):
+        if code in self.opt:
+            a = self.opt[code]
+            return a[0] if len(a) == 1 else None
+        d = self.num[code]
+        return d.lo * d.step if d.lo == d.hi else None
+
+    def apply(self, rule, prim):
+        """Narrows the domains with one constraint; True when something changed."""
+        kind = prim[0]
+        if kind == "within":
+            p = self.prev(prim[1])
+            if p is None or not p > 0:
+                return False
+            a = self.tighten(prim[1], ">=", p * (1 - prim[2] / 100.0), rule)
+            return self.tighten(prim[1], "<=", p * (1 + prim[2] / 100.0), rule) or a
+        if kind == "optlit":
+            lit, eq = prim[3], prim[2] == "=="
+            return self.restrict(prim[1], lambda o: (o == lit) == eq, rule)
+        if kind == "optvar":
+            eq, changed = prim[2] == "==", False
+            for me, other in ((prim[1], prim[3]), (prim[3], prim[1])):
+                v = self.value(other)
+                if v is not None:
+                    changed |= self.restrict(me, lambda o: (o == v) == eq, rule)
+            return changed
+        co, k, op = prim[1], prim[2], prim[3]
+        if op == "!=":
+            free = [c for c in co if self.value(c) is None]
+            if len(free) == 1:
+                t = free[0]
+                rest = sum(c * self.value(v) for v, c in co.items() if v != t)
+                return self.tighten(t, "!=", -(k + rest) / co[t], rule)
+            if not free and sum(c * self.value(v) for v, c in co.items()) + k == 0:
+                raise Infeasible("rule %s fails" % rule)
+            return False
+        forms = []
+        if op in ("<=", "<", "=="):
+            forms.append((co, k, op == "<"))
+        if op in (">=", ">", "=="):
+            forms.append(({c: -x for c, x in co.items()}, -k, op == ">"))
+        changed = False
+        for cf, kf, strict in forms:            # sum(c x) + k (< or <=) 0
+            lows = {}
+            for v, c in cf.items():
+                d = self.num[v]
+                lows[v] = c * (d.lo if c > 0 else d.hi) * d.step
+            total = sum(lows.values())
+            for t, c in cf.items():
+                bound = -(kf + total - lows[t]) / c
+                if c > 0:
+                    changed |= self.tighten(t, "<" if strict else "<=", bound, rule)
+                else:
+                    changed |= self.tighten(t, ">" if strict else ">=", bound, rule)
+        return changed
+
+    def propagate(self):
+        for _ in range(50):
+            changed = False
+            for rid, a_node, b_node, a_vars, b_vars, b_prims, not_a_prims in self.plan.conds:
+                if rid in self.fired:
+                    continue
+                vals = {c: self.value(c) for c in set(a_vars) | set(b_vars)}
+                known = {c: v for c, v in vals.items() if v is not None}
+                if all(c in known for c in a_vars) and \
+                        eval_cond(a_node, known, self.prev) == PASS:
+                    self.fired.add(rid)
+                    self.active.extend((rid, x) for x in b_prims or ())
+                    changed = True
+                elif all(c in known for c in b_vars) and \
+                        eval_cond(b_node, known, self.prev) == FAIL:
+                    self.fired.add(rid)
+                    self.active.extend((rid, x) for x in not_a_prims or ())
+                    changed = True
+            for rid, prim in self.active:
+                changed |= self.apply(rid, prim)
+            if not changed:
+                return
+        return
+
+    def draw_all(self, unit, t, r, attempt):
+        g = self.gen
+        self.propagate()
+        for code in self.plan.order:
+            ind = g.ind[code]
+            stock = ind["time_aggregation"] in ("last", "max")
+            latest = g.latest(unit, code, t)
+            if code in self.opt:
+                v = g.draw_option(ind, self.opt[code], latest, stock, r)
+                self.opt[code] = [v]
+            else:
+                d = self.num[code]
+                share_of = d.hi * d.step if code in self.plan.subset and d.hi < d.top else None
+                x = g.base_number(ind, unit, latest, share_of, stock, r, attempt)
+                nice = 5 if ind["value_type"] == "score" else \
+                    1000 if ind["value_type"] == "money" and x >= 1e6 else 1
+                v = int(round(x / d.step / nice)) * nice
+                v = min(max(v, d.lo), d.hi)
+                if v in d.excluded:
+                    near = [c for k in range(1, 60) for c in (v + k, v - k)
+                            if d.lo <= c <= d.hi and c not in d.excluded]
+                    if not near:
+                        raise Infeasible("every value of %s left is excluded" % code)
+                    v = near[0]
+                d.lo = d.hi = v
+            self.propagate()
+        out = {}
+        for code in self.plan.order:
+            v = self.value(code)
+            out[code] = v if code in self.opt else (round(v, 1) if g.ind[code]["value_type"]
+                                                    == "score" else int(v))
+        return out
 
 
 class Generic:
@@ -1010,8 +1185,8 @@ class Generic:
     def magnitude(self, ind):
         r = self.trait(ind["code"], "magnitude")
         if ind["value_type"] == "money":
-            return math.exp(r.uniform(math.log(2e7), math.log(2e9)))
-        return math.exp(r.uniform(math.log(5), math.log(2000)))
+            return math.exp(r.uniform(math.log(1e7), math.log(5e8)))
+        return math.exp(r.uniform(math.log(5), math.log(800)))
 
     def latest(self, unit, code, t):
         h = self.hist.get((unit, code), {})
@@ -1031,11 +1206,8 @@ class Generic:
         why = {}
         for attempt in range(200):
             r = rng_for(self.seed, "generic", unit, t, attempt)
-            vals = {}
             try:
-                for code in plan.order:
-                    vals[code] = self.draw_value(self.ind[code], unit, t, plan.bounds[code],
-                                                 vals, prev, r)
+                vals = Domains(self, plan, prev).draw_all(unit, t, r, attempt)
             except Infeasible as e:
                 why[str(e)] = why.get(str(e), 0) + 1
                 continue
@@ -1049,112 +1221,34 @@ class Generic:
         die("cannot satisfy the rules for unit %s in %s after 200 attempts: %s (%d times)"
             % (unit, half_name(t), worst, why[worst]))
 
-    def draw_value(self, ind, unit, t, bounds, vals, prev, r):
+    def base_number(self, ind, unit, latest, share_of, stock, r, attempt):
+        """A plausible number for `ind` before the bounds (None: the bounds decide)."""
         code, vt = ind["code"], ind["value_type"]
-        cons, var_hi = [], None
-        for b in bounds:
-            cond = b["cond"]
-            if cond is not None:
-                res = eval_cond(cond[1], vals, prev)
-                if (cond[0] == "pass" and res != PASS) or (cond[0] == "fail" and res != FAIL):
-                    continue
-            if b["kind"] == "lin":
-                x = -(b["const"] + sum(c * vals[v] for v, c in b["rest"].items())) / b["coef"]
-                cons.append((b["op"], x, b["rule"]))
-                if b["upper"] and b["rest"]:
-                    var_hi = x if var_hi is None else min(var_hi, x)
-            elif b["kind"] == "within":
-                p = prev(code)
-                if p is not None and p > 0:
-                    cons.append((">=", p * (1 - b["pct"] / 100.0), b["rule"]))
-                    cons.append(("<=", p * (1 + b["pct"] / 100.0), b["rule"]))
-            else:
-                cons.append((b["op"], vals[b["other"]] if "other" in b else b["lit"], b["rule"]))
-        stock = ind["time_aggregation"] in ("last", "max")
-        latest = self.latest(unit, code, t)
-        if vt == "option":
-            return self.draw_option(ind, unit, cons, latest, stock, r)
-        return self.draw_number(ind, unit, cons, var_hi, latest, stock, r)
+        wide = r.uniform(0.3, 3) if attempt >= 20 else 1      # later attempts: anything
+        if vt == "flag":
+            if latest is not None and stock and r.random() < 0.93:
+                return latest
+            return 1 if r.random() < self.trait(unit, code, "flag").uniform(0.6, 0.95) else 0
+        if vt == "score":
+            a, b = (float(v) for v in ind["options"].split("-"))
+            if latest is not None and r.random() < 0.9:
+                return latest + r.gauss(0.5, 2.5)
+            return a + (b - a) * self.trait(unit, code, "score").uniform(0.55, 0.9) + \
+                r.gauss(0, (b - a) * 0.04)
+        if latest is not None and stock and attempt < 20:
+            return latest * (1 + r.gauss(0.004, 0.012))
+        if share_of is not None:
+            share = self.trait(unit, code, "share").uniform(*((0.3, 0.9) if stock else (0.1, 0.6)))
+            return share_of * min(1.0, share * r.uniform(0.95, 1.05) * wide)
+        return self.magnitude(ind) * self.size(unit) * (1 if stock else r.uniform(0.75, 1.25)) * wide
 
-    def draw_option(self, ind, unit, cons, latest, stock, r):
-        opts = ind["options"].split()
-        allowed = [""] + opts
-        for op, x, rule in cons:
-            allowed = [o for o in allowed if (o == x) == (op == "==")]
-            if not allowed:
-                raise Infeasible("no value of %s meets rule %s" % (ind["code"], rule))
+    def draw_option(self, ind, allowed, latest, stock, r):
         if latest is not None and stock and latest in allowed and r.random() < 0.75:
             return latest
         tw = self.trait(ind["code"], "option-weights")
-        weights = {o: tw.uniform(0.2, 1.0) for o in opts}
+        weights = {o: tw.uniform(0.2, 1.0) for o in ind["options"].split()}
         weights[""] = 0.02
-        pool = [o for o in allowed]
-        return r.choices(pool, weights=[weights[o] for o in pool])[0]
-
-    def draw_number(self, ind, unit, cons, var_hi, latest, stock, r):
-        code, vt = ind["code"], ind["value_type"]
-        step, lo, hi = grid(ind)
-        excluded, eq = set(), None
-        culprit = {}
-        for op, x, rule in cons:
-            g = x / step
-            if op in (">=", ">"):
-                v = (int(math.floor(g + 1e-9)) + 1) if op == ">" else int(math.ceil(g - 1e-9))
-                if v > lo:
-                    lo, culprit["lo"] = v, rule
-            elif op in ("<=", "<"):
-                v = (int(math.ceil(g - 1e-9)) - 1) if op == "<" else int(math.floor(g + 1e-9))
-                if v < hi:
-                    hi, culprit["hi"] = v, rule
-            elif op == "==":
-                if abs(g - round(g)) > 1e-9 or (eq is not None and eq != int(round(g))):
-                    raise Infeasible("%s cannot meet rule %s" % (code, rule))
-                eq, culprit["eq"] = int(round(g)), rule
-            elif abs(g - round(g)) <= 1e-9:
-                excluded.add(int(round(g)))
-        if eq is not None:
-            lo, hi = max(lo, eq), min(hi, eq)
-        if lo > hi:
-            raise Infeasible("no value of %s meets rules %s" % (
-                code, " and ".join(sorted(set(culprit.values())))))
-        # a plausible value, then into the bounds
-        if vt == "flag":
-            if latest is not None and stock and r.random() < 0.93:
-                x = latest
-            else:
-                x = 1 if r.random() < self.trait(unit, code, "flag").uniform(0.6, 0.95) else 0
-        elif vt == "score":
-            smin, smax = lo * step, hi * step
-            if latest is not None and r.random() < 0.9:
-                x = latest + r.gauss(0.5, 2.5)
-            else:
-                a, b = (float(v) for v in ind["options"].split("-"))
-                x = a + (b - a) * self.trait(unit, code, "score").uniform(0.55, 0.9) + \
-                    r.gauss(0, (b - a) * 0.04)
-            x = min(max(x, smin), smax)
-        elif latest is not None and stock:
-            x = latest * (1 + r.gauss(0.004, 0.012))
-        elif var_hi is not None:
-            share = self.trait(unit, code, "share").uniform(*((0.3, 0.9) if stock else (0.1, 0.6)))
-            x = var_hi * share * r.uniform(0.95, 1.05)
-        else:
-            x = self.magnitude(ind) * self.size(unit) * (1 if stock else r.uniform(0.75, 1.25))
-        nice = 5 if vt == "score" else 1000 if vt == "money" and x >= 1e6 else 1
-        g = int(round(x / step / nice)) * nice
-        if not lo <= g <= hi:
-            g = min(max(g, lo), hi)
-        if g in excluded:
-            for d in range(1, 60):
-                for c in (g + d, g - d):
-                    if lo <= c <= hi and c not in excluded:
-                        g = c
-                        break
-                else:
-                    continue
-                break
-            else:
-                raise Infeasible("every value of %s left is excluded" % code)
-        return g / 10.0 if vt == "score" else int(g)
+        return r.choices(allowed, weights=[weights[o] for o in allowed])[0]
 
     def value_text(self, ind, x):
         if ind["value_type"] == "option":
