@@ -1218,8 +1218,11 @@ class Generic:
                 key = "rule %s (%s) fails" % (rule["id"], rule["text"])
                 why[key] = why.get(key, 0) + 1
         worst = max(why, key=why.get)
-        die("cannot satisfy the rules for unit %s in %s after 200 attempts: %s (%d times)"
-            % (unit, half_name(t), worst, why[worst]))
+        texts = ["%s: %s" % (rule["id"], rule["text"]) for rule in plan.rules
+                 if re.search(r"(?<![\w.-])%s(?![\w.-])" % re.escape(rule["id"]), worst)]
+        die("cannot satisfy the rules for unit %s in %s after 200 attempts: %s (%d times)%s"
+            % (unit, half_name(t), worst, why[worst],
+               "; " + "; ".join(texts) if texts and "fails" not in worst else ""))
 
     def base_number(self, ind, unit, latest, share_of, stock, r, attempt):
         """A plausible number for `ind` before the bounds (None: the bounds decide)."""
