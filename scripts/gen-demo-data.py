@@ -1119,25 +1119,49 @@ class Generic:
         self.units = read_rows(data, "units.csv")
         for u in self.units:
             u["lv"] = int(u["level"])
-        self.inds = read_rows(data, "indicators.csv")
-        self.ind = {i["code"]: i for i in self.inds}
-        for i in self.inds:
-            i["lv"] = int(i["level"])
-            i["halves"] = set(i["periods"].split())
-        self.rules = []
-        for r in read_rows(data, "rules.csv"):
-            try:
-                expr = RuleParser(r["rule"], self.ind).rule()
-            except RuleError as e:
-                die("rules.csv: rule %s: %s" % (r["id"], e))
-            self.rules.append({"id": r["id"], "error": r["severity"] == "error",
-                               "lv": int(r["level"]), "halves": set(r["periods"].split()),
-                               "expr": expr, "vars": rule_vars(expr), "text": r["rule"]})
+        # the programmes (programmes.csv: each in force over a range of days, its files in
+        # its folder), or the data folder itself as the one programme
+        rows = read_rows(data, "programmes.csv", required=False)
+        if rows is None:
+            rows = [{"code": "", "valid_from": "", "valid_to": "", "folder": "."}]
+        self.progs = []
+        for row in rows:
+            folder = os.path.join(data, row["folder"] or os.path.join("programmes", row["code"]))
+            self.progs.append(dict(row, **self.load_programme(folder)))
         self.reporters = read_rows(data, "reporters.csv", required=False)
         if self.reporters is None:         # the first behaviour: the level-2 units report
             self.reporters = [{"level": "2", "unit": "", "valid_from": "", "valid_to": ""}]
-        self.plans = {}
         self.hist = {}                     # (unit, indicator) -> {half index: value}
+        self.use(self.progs[0])
+
+    @staticmethod
+    def load_programme(folder):
+        inds = read_rows(folder, "indicators.csv")
+        ind = {i["code"]: i for i in inds}
+        for i in inds:
+            i["lv"] = int(i["level"])
+            i["halves"] = set(i["periods"].split())
+        rules = []
+        for r in read_rows(folder, "rules.csv"):
+            try:
+                expr = RuleParser(r["rule"], ind).rule()
+            except RuleError as e:
+                die("%s/rules.csv: rule %s: %s" % (folder, r["id"], e))
+            rules.append({"id": r["id"], "error": r["severity"] == "error",
+                          "lv": int(r["level"]), "halves": set(r["periods"].split()),
+                          "expr": expr, "vars": rule_vars(expr), "text": r["rule"]})
+        return {"inds": inds, "ind": ind, "rules": rules, "plans": {}}
+
+    def use(self, prog):
+        """Makes `prog` the programme the values are drawn for."""
+        self.inds, self.ind, self.rules, self.plans = (prog["inds"], prog["ind"],
+                                                       prog["rules"], prog["plans"])
+
+    def programme_on(self, date):
+        for p in self.progs:
+            if self.covers(p, date):
+                return p
+        return None
 
     # the tree on a day
     @staticmethod
@@ -1261,8 +1285,13 @@ class Generic:
         return str(int(x))
 
     def report(self, reporter, t):
-        """The rows of one report (subtree order, catalogue order within a unit)."""
+        """The rows of one report (subtree order, catalogue order within a unit), under
+        the programme in force at the period's end."""
         date, period = half_end(t), half_name(t)
+        prog = self.programme_on(date)
+        if prog is None:
+            die("no programme (programmes.csv) is in force on %s, the end of %s" % (date, period))
+        self.use(prog)
         rows = []
         for u in self.subtree(reporter, date):
             vals = self.draw_unit(u["code"], u["lv"], t)

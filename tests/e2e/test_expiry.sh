@@ -9,6 +9,12 @@ source "$(dirname "$0")/lib.sh"
 set -u
 QUIET=1
 start_test expiry
+# the seed's districts report for 2017–2020 only (data/reporters.csv): here they go on
+# reporting, so that 2027S1 has reminders (who reports is data)
+mkdir -p "$RUN/data" && cp "$TOP"/data/*.csv "$RUN/data/"
+printf 'level,unit,valid_from,valid_to,note\n2,,2017-01-01,,the districts with no end\n' \
+    >"$RUN/data/reporters.csv"
+set_conf general data_dir "$RUN/data"
 set_clock 2027-06-15T10:00:00
 set_conf notifier first_period 2027S1
 set_conf notifier reminder_days 7
