@@ -1311,6 +1311,22 @@ def default_periods():
 def generic_main(a):
     g = Generic(a.data, a.seed)
     periods = parse_periods(a.periods) if a.periods else default_periods()
+    if a.baseline:
+        # stocks continue from these values, as if reported in the half-year before the
+        # first one generated (e.g. the 2020 figures of the old units a new unit took over)
+        n = 0
+        with open(a.baseline, encoding="utf-8-sig", newline="") as f:
+            for row in csv.DictReader(f):
+                if row.get("comparable", "yes") != "yes" or not row.get("before"):
+                    continue
+                ind = next((p["ind"].get(row["indicator"]) for p in g.progs
+                            if row["indicator"] in p["ind"]), None)
+                if ind is None or ind["value_type"] not in ("count", "money"):
+                    continue
+                g.hist.setdefault((row["orgunit"], row["indicator"]), {})[min(periods) - 1] = \
+                    float(row["before"])
+                n += 1
+        print("gen-demo-data: %d baseline values from %s" % (n, a.baseline), file=sys.stderr)
     n_reports = n_values = 0
     for t in periods:
         reporters = g.reporters_on(half_end(t))
@@ -1343,10 +1359,13 @@ def main():
     ap.add_argument("--periods", help="half-years: 2025S2,2026S1, 2025S1..2026S2, 2026 or "
                     "2021-2025 (default: the seed's 2017S1-2020S2 for the seed, else the two "
                     "half-years that ended last)")
+    ap.add_argument("--baseline", help="CSV with orgunit,indicator,before[,comparable] "
+                    "(kh-feed series --format csv): stocks of the generic path continue from "
+                    "these values")
     ap.add_argument("--generic", action="store_true",
                     help="the generic path even for the seed data folder")
     a = ap.parse_args()
-    if a.periods or a.generic or not is_seed(a.data):
+    if a.periods or a.generic or a.baseline or not is_seed(a.data):
         generic_main(a)
     else:
         seed_main(a)

@@ -7,14 +7,30 @@
 #   - a pre-reform commune code is refused naming the commune that took it over: as a
 #     row of a report (the validator, MERGED_UNIT), as the unit of a report (kh-node's
 #     check, UNKNOWN_DISTRICT), and for a key (kh-admin, exit 3);
-#   - the totals of the province equal the sum of the communes' reports.
+#   - the totals of the province equal the sum of the communes' reports;
+#   - the series across the reform: the same run first counts the seed's nine 2020S2
+#     reports (Bến Tre, data/), then switches to data/vinh_long; kh-feed series sets each
+#     new commune beside the sum of the old communes that went whole into it (an oracle
+#     in Python from the files and reorg.csv), and marks the ones made from a divided
+#     commune as not comparable.
 source "$(dirname "$0")/lib.sh"
 set -u
 QUIET=1
 start_test vinhlong
-set_conf general data_dir "$TOP/data/vinh_long"
 set_conf collector replay_clock node
 OUT=$RUN/out; mkdir -p "$OUT"
+# ---- the old world: Bến Tre's nine districts report 2020S2 ----------------------------
+python3 "$TOP/scripts/gen-demo-data.py" "$RUN/input" 2>/dev/null
+pipeline start >/dev/null || { echo "not ok - the seed's pipeline starts"; exit 1; }
+for d in "${DISTRICTS[@]}"; do
+    "$BIN/kh-node" submit --district "$d" --submitted-at 2020-12-01 "$RUN/input/$d/$d-2020S2.csv" \
+        >/dev/null || { echo "not ok - $d-2020S2 queued"; exit 1; }
+done
+check "the nine 2020S2 reports of Bến Tre settle" wait_settled 120 "${DISTRICTS[@]}"
+"$BIN/kh-feed" sync >/dev/null
+pipeline stop >/dev/null
+# ---- the new world: the same run, the new province's data folder ------------------------
+set_conf general data_dir "$TOP/data/vinh_long"
 pipeline keys >/dev/null || { echo "not ok - keys for the new province"; exit 1; }
 check "a key was made for each of the 124 communes (and the 9 old districts)" \
     test "$(ls "$RUN/keys" | grep -c '^node-.*\.key$')" = 133
@@ -95,6 +111,59 @@ check "saying to report under 28756" grep -q "report under code 28756" "$OUT/sub
 check_eq "no key for the pre-reform commune 28759: exit 3" 3 "$?"
 "$BIN/kh-admin" keys generate --role district --unit 829 --id old-829 >"$OUT/key-829.txt" 2>&1
 check_eq "a key for old district 829 is still possible (late 2017–2020 reports): exit 0" 0 "$?"
+
+# ---- the series across the reform ----------------------------------------------------------
+"$BIN/kh-feed" series --period 2025S2 --format csv >"$OUT/series.csv"
+check_eq "kh-feed series exits 0" 0 "$?"
+python3 - "$TOP/data/vinh_long/reorg.csv" "$RUN/input" "$OUT/series.csv" >"$OUT/series-check.txt" <<'PY'
+import csv, glob, sys
+reorg, inputs, series = sys.argv[1:4]
+old = {}                                    # 2020S2 values of the old communes
+for f in glob.glob(inputs + "/*/*-2020S2.csv"):
+    for r in csv.DictReader(open(f, encoding="utf-8")):
+        old[(r["orgunit"], r["indicator"])] = float(r["value"]) if r["value"] else None
+into = {}
+for r in csv.DictReader(open(reorg, encoding="utf-8")):
+    into.setdefault(r["new_code"], []).append(r)
+rows = {(r["orgunit"], r["indicator"]): r for r in csv.DictReader(open(series, encoding="utf-8"))}
+bad, n_cmp, n_not = [], 0, 0
+for new, parts in into.items():
+    have = [p for p in parts if (p["old_code"], "HO.TONG") in old]
+    if not have:
+        if (new, "HO.TONG") in rows:
+            bad.append("%s listed without any old figures" % new)
+        continue
+    comparable = all(p["whole"] == "yes" and (p["old_code"], "HO.TONG") in old for p in parts)
+    row = rows.get((new, "HO.TONG"))
+    if row is None:
+        bad.append("%s missing" % new); continue
+    if comparable:
+        n_cmp += 1
+        want = sum(old[(p["old_code"], "HO.TONG")] for p in parts)
+        num = sum(old[(p["old_code"], "GDHT.CONG_NHAN")] for p in parts)
+        rate = rows[(new, "TL.GDHT")]
+        if row["comparable"] != "yes" or float(row["before"]) != want:
+            bad.append("%s HO.TONG before %s, want %s" % (new, row["before"], want))
+        if abs(float(rate["before"]) - round(num / want * 100, 2)) > 0.005:
+            bad.append("%s TL.GDHT before %s, want %.2f" % (new, rate["before"], num / want * 100))
+    else:
+        n_not += 1
+        if row["comparable"] != "no" or row["before"] != "":
+            bad.append("%s should be marked not comparable, with no before value" % new)
+print("%d comparable, %d not comparable" % (n_cmp, n_not))
+for b in bad:
+    print("BAD", b)
+sys.exit(1 if bad or n_cmp == 0 or n_not == 0 else 0)
+PY
+check "series: each new commune's 2020S2 figures are the sums of the old communes that went whole into it; divided ones not comparable ($(head -1 "$OUT/series-check.txt"))" \
+    test "$(grep -c BAD "$OUT/series-check.txt")" = 0 -a -s "$OUT/series.csv"
+check_eq "… Xã Tân Thành Bình (28921), which took part of Xã Hòa Lộc, is marked not comparable" \
+    "28921,no" "$(awk -F, '$2=="28921" && $4=="HO.TONG"{print $2","$8}' "$OUT/series.csv")"
+"$BIN/kh-feed" summary --period 2025S2 --no-sync >"$OUT/summary-2025S2.txt"
+check "the 2025S2 summary sets the new communes beside their 2020 figures" \
+    grep -q "SO SÁNH VỚI TRƯỚC KHI SẮP XẾP ĐƠN VỊ (từ 01/07/2025)" "$OUT/summary-2025S2.txt"
+check "… names the reform's level (Xã/Phường) and the 2025 milestone of QĐ 387" \
+    bash -c "grep -q 'CHỈ TIÊU THEO XÃ/PHƯỜNG' '$OUT/summary-2025S2.txt' && grep -q 'Chỉ tiêu 2025' '$OUT/summary-2025S2.txt'"
 
 check "kh-admin verify --totals: the stored totals are the counted reports' sums" \
     "$BIN/kh-admin" verify --totals

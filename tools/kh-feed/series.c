@@ -10,6 +10,8 @@
 
 #include "kh_util.h"
 
+#include <uniwidth.h>
+
 #define MAX_OLD 64              /* old units merged into one new unit */
 #define MAX_CODES 64            /* compared codes */
 
@@ -49,6 +51,23 @@ static int value_at(sqlite3_stmt *st, const char *period, const char *org, const
         return 0;
     *out = num / den * 100;
     return 1;
+}
+
+/* Writes s and pads it with spaces to `cols` columns as a terminal shows them (a
+ * Vietnamese letter with its marks is one column, whatever its bytes). */
+static void put_padded(FILE *out, const char *s, size_t cols)
+{
+    fputs(s, out);
+    for (size_t w = (size_t)u8_strwidth((const uint8_t *)s, "UTF-8"); w < cols; w++)
+        fputc(' ', out);
+}
+
+/* The Vietnamese decimal comma in a number written for people ("87,42"). */
+static void comma(char *s)
+{
+    for (; *s; s++)
+        if (*s == '.')
+            *s = ',';
 }
 
 static void fmt(double v, int is_rate, char *buf, size_t cap)
@@ -153,7 +172,7 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
                 "đơn vị đó (cộng theo bảng sắp xếp reorg.csv). Một đơn vị cũ bị chia cho nhiều "
                 "đơn vị mới thì không chia số liệu theo tỷ lệ: đơn vị mới ghi \"không so sánh "
                 "được\". Tỷ lệ tính bằng %%.\n\n", period, before);
-        fprintf(out, "%-34s", "Đơn vị (mã)");
+        put_padded(out, "Đơn vị (mã)", 34);
         for (size_t k = 0; k < n_rates; k++)
             fprintf(out, " | %s %s → %s", cmp[k].code, before, period);
         fputs(" | Ghi chú\n", out);
@@ -207,7 +226,7 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
         char name[320];
         snprintf(name, sizeof name, "%s (%s)", units[u]->name, units[u]->code);
         if (!csv)
-            fprintf(out, "%-34s", name);
+            put_padded(out, name, 34);
         for (size_t k = 0; k < (csv ? nc : n_rates); k++) {
             double b = 0, sn = 0, sd = 0, v;
             int have_b = comparable;
@@ -249,14 +268,26 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
             if (csv)
                 fprintf(out, "%s,%s,%s,%s,%s,%s,%s,%s\n", period, units[u]->code, olds,
                         cmp[k].code, before, bs, ns, comparable ? "yes" : "no");
-            else
-                fprintf(out, " | %*s → %-*s", (int)(strlen(cmp[k].code) + strlen(before) + 1),
-                        have_b ? bs : "–", (int)strlen(period), have_n > 0 ? ns : "–");
+            else {
+                comma(bs);
+                comma(ns);
+                /* right-aligned under "CODE BEFORE", then the value now */
+                const char *bv = have_b ? bs : "–";
+                size_t wb = strlen(cmp[k].code) + strlen(before) + 1;
+                size_t vw = (size_t)u8_strwidth((const uint8_t *)bv, "UTF-8");
+                fputs(" | ", out);
+                for (size_t i = vw; i < wb; i++)
+                    fputc(' ', out);
+                fprintf(out, "%s → ", bv);
+                put_padded(out, have_n > 0 ? ns : "–", strlen(period));
+            }
         }
         if (!csv)
             fprintf(out, " | %s\n", comparable ? "" : why);
-        if (!csv && !comparable)
-            fprintf(out, "%-34s   không so sánh được / not comparable\n", "");
+        if (!csv && !comparable) {
+            put_padded(out, "", 34);
+            fputs("   không so sánh được / not comparable\n", out);
+        }
     }
     free(units);
     sqlite3_finalize(st);
