@@ -106,6 +106,26 @@ any_tree() {
     sqlite3 -batch -csv -header "$RUN/feed-mirror.db" \
         'SELECT period, orgunit, indicator, sum, n FROM cell' >"$RUN/mirror.csv"
     compare_levels "$shape: the feed mirror's cells equal the oracle's" "$levels" "$RUN/mirror.csv"
+    # what a person reads: the exports of every level against the oracle, the summary
+    # named by the tree's own levels
+    python3 "$TOP/tests/e2e/expected_tree.py" --data "$RUN/data" "$RUN/input" >"$RUN/oracle.csv"
+    for p in ${HALVES//,/ }; do
+        for lv in $levels; do "$BIN/kh-feed" export --period "$p" --level "$lv" --no-sync; done
+    done >"$RUN/exports.csv"
+    rc=0; python3 "$TOP/tests/e2e/check_exports.py" --data "$RUN/data" "$RUN/oracle.csv" \
+        "$RUN/exports.csv" >"$RUN/exports-check.txt" 2>&1 || rc=$?
+    check_eq "$shape: kh-feed's exports at levels $levels equal the oracle ($(tail -1 "$RUN/exports-check.txt"))" 0 "$rc"
+    [ "$rc" = 0 ] || head -5 "$RUN/exports-check.txt"
+    "$BIN/kh-feed" summary --period 2026S1 --no-sync >"$RUN/summary.txt"
+    local rep_level
+    rep_level=$(awk -F, 'NR==2{print $1}' "$RUN/data/reporters.csv")
+    local upper
+    upper=$(python3 -c 'import csv,sys; print(next(r["name_vi"] for r in csv.DictReader(open(sys.argv[1])) if r["level"]==sys.argv[2]).upper())' \
+        "$RUN/data/levels.csv" "$rep_level")
+    check "$shape: the summary's columns are named by the reporting level (CHỈ TIÊU THEO $upper)" \
+        grep -q "CHỈ TIÊU THEO $upper" "$RUN/summary.txt"
+    check "$shape: … and no word of the seed's tree in it (huyện, Bến Tre)" \
+        bash -c "! grep -qi -e 'huyện' -e 'Bến Tre' '$RUN/summary.txt'"
     "$BIN/kh-admin" verify --totals >"$RUN/verify.txt" 2>&1
     rc=$?
     check_eq "$shape: kh-admin verify --totals passes ($(tail -1 "$RUN/verify.txt"))" 0 "$rc"
