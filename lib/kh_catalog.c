@@ -262,6 +262,7 @@ typedef struct {
 /* A row of reporters.csv: a level or one unit reports over a range of days. */
 typedef struct {
     int level;                 /* 1..KH_MAX_LEVELS, or 0 for a row naming one unit */
+    int self;                  /* scope "self": the unit's own work, not its subtree's */
     char unit[KH_CODE_MAX];    /* "" for a level row */
     int32_t valid_from, valid_to;   /* yyyymmdd inclusive; 0 = open */
     int line;                  /* 0 for the default row */
@@ -339,6 +340,7 @@ struct loader {
     kh_catalog_t *c;
     const char *const *cols;   /* expected column names */
     size_t n_cols;
+    size_t n_optional;         /* the last n_optional of cols may be absent: "" then */
     int colmap[KH_FIELDS_MAX]; /* expected column → index in the file */
     size_t n_header;           /* fields on the header row; 0 before the header */
     row_fn fn;
@@ -420,7 +422,7 @@ static void on_header(loader_t *L)
             L->colmap[j] = (int)i;
         }
     }
-    for (size_t j = 0; j < L->n_cols; j++)
+    for (size_t j = 0; j + L->n_optional < L->n_cols; j++)
         if (L->colmap[j] < 0) {
             fail(L, L->row_line, "missing column '%s'", L->cols[j]);
             return;
@@ -452,8 +454,9 @@ static void on_record(int term, void *data)
         fail(L, L->row_line, "more than %d rows", KH_ROWS_MAX);
     } else {
         char *v[KH_FIELDS_MAX];
+        static char absent[1];      /* an optional column the file does not have: "" */
         for (size_t j = 0; j < L->n_cols; j++)
-            v[j] = trim(L->fields[L->colmap[j]]);
+            v[j] = L->colmap[j] >= 0 ? trim(L->fields[L->colmap[j]]) : absent;
         L->fn(L, v, L->row_line);
     }
     drop_fields(L);
@@ -1059,8 +1062,9 @@ static int load_levels(kh_catalog_t *c, const char *dir, char *err, size_t errle
 
 /* ---- who reports (reporters.csv) ---------------------------------------------------------- */
 
-static const char *const rep_cols[] = { "level", "unit", "valid_from", "valid_to", "note" };
-enum { RPC_LEVEL, RPC_UNIT, RPC_FROM, RPC_TO, RPC_NOTE };
+static const char *const rep_cols[] = { "level", "unit", "valid_from", "valid_to", "note",
+                                        "scope" };
+enum { RPC_LEVEL, RPC_UNIT, RPC_FROM, RPC_TO, RPC_NOTE, RPC_SCOPE };
 
 typedef struct {
     loader_t L;
@@ -1110,6 +1114,12 @@ static int rep_row(loader_t *L, char **v, int line)
         fail(L, line, "valid_from is after valid_to");
         return -1;
     }
+    if (*v[RPC_SCOPE] && strcmp(v[RPC_SCOPE], "subtree") && strcmp(v[RPC_SCOPE], "self")) {
+        fail(L, line, "scope must be subtree (the unit and every unit below it, the default) "
+             "or self (the unit's own work), not '%.32s'", v[RPC_SCOPE]);
+        return -1;
+    }
+    r.self = !strcmp(v[RPC_SCOPE], "self");
     char rg[64];
     fmt_range(r.valid_from, r.valid_to, rg, sizeof rg);
     int unit_level = 0;
@@ -1174,8 +1184,8 @@ static int cmp_day(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* A reporting unit reports for every unit below it, so no reporting unit may sit below
- * another on any day: its values would be counted twice.  The answer changes only on a
+/* A reporting unit reports for every unit below it (unless its scope is "self"), so no
+ * reporting unit may sit below another on any day: its values would be counted twice.  The answer changes only on a
  * day some unit or reporters.csv row begins or ends, so those days are the ones checked. */
 static int check_nesting(loader_t *L)
 {
@@ -1210,8 +1220,8 @@ static int check_nesting(loader_t *L)
             for (int hop = 0; hop < KH_MAX_LEVELS && rc == 0 &&
                               (a = kh_catalog_parent_on(c, a, day)) != NULL; hop++) {
                 const reporter_t *ra = reporter_of(c, a, day);
-                if (!ra)
-                    continue;
+                if (!ra || ra->self)
+                    continue;       /* a unit reporting its own work covers no unit below */
                 char dv[16];
                 kh_date_iso(day, dv, sizeof dv);
                 fail(L, ru->line > ra->line ? ru->line : ra->line, "unit %s (line %d) and unit "
@@ -1230,7 +1240,8 @@ static int check_nesting(loader_t *L)
 static int load_reporters(kh_catalog_t *c, const char *dir, char *err, size_t errlen)
 {
     rep_loader_t RL = { .L = { .fname = "reporters.csv", .c = c, .cols = rep_cols,
-                               .n_cols = 5, .fn = rep_row, .err = err, .errlen = errlen } };
+                               .n_cols = 6, .n_optional = 1, .fn = rep_row, .err = err,
+                               .errlen = errlen } };
     if (load_csv(&RL.L, dir) < 0)
         return -1;
     if (c->n_reporters == 0) {
@@ -2391,6 +2402,21 @@ size_t kh_catalog_subtree_on(const kh_catalog_t *c, const char *code, int32_t da
     return n;
 }
 
+size_t kh_catalog_report_units(const kh_catalog_t *c, const char *code, int32_t date,
+                               const kh_unit_t **out, size_t cap)
+{
+    const kh_unit_t *u = kh_catalog_unit_on(c, code, date);
+    if (!u)
+        return 0;
+    const reporter_t *r = reporter_of(c->root ? c->root : c, u, date);
+    if (r && r->self) {
+        if (out && cap)
+            out[0] = u;
+        return 1;
+    }
+    return kh_catalog_subtree_on(c, code, date, out, cap);
+}
+
 const kh_unit_t *kh_catalog_parent_on(const kh_catalog_t *c, const kh_unit_t *u, int32_t date)
 {
     return u && u->parent[0] ? kh_catalog_unit_on(c, u->parent, date) : NULL;
@@ -3478,7 +3504,7 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
             emit(&V, "UNKNOWN_DISTRICT", 1, 0, district, "", "", vi, en);
         } else {
             V.reporter = d;
-            V.n_units = kh_catalog_subtree_on(c, d->code, V.end, NULL, 0);
+            V.n_units = kh_catalog_report_units(c, d->code, V.end, NULL, 0);
             V.units = calloc(V.n_units, sizeof *V.units);
             V.row_of_unit = malloc(c->n_units * sizeof *V.row_of_unit);
             V.grid = calloc(V.n_units * c->n_inds, sizeof *V.grid);
@@ -3489,7 +3515,7 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
                 vctx_free(&V);
                 return V.errors;
             }
-            kh_catalog_subtree_on(c, d->code, V.end, V.units, V.n_units);
+            kh_catalog_report_units(c, d->code, V.end, V.units, V.n_units);
             for (size_t i = 0; i < c->n_units; i++)
                 V.row_of_unit[i] = -1;
             for (size_t k = 0; k < V.n_units; k++)

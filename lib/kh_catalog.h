@@ -186,8 +186,16 @@ void kh_catalog_level_word(const kh_catalog_t *c, int level, int32_t date, int e
  * reports) or one unit code, with valid_from / valid_to like the units file.  The day that counts is the end of the period a
  * report covers, not the day it arrives: a late report for 2019S2 sent in 2027 is
  * judged by 31 December 2019.  A reporting unit reports for itself and every unit below
- * it in force at the period's end (kh_catalog_subtree_on). */
+ * it in force at the period's end (kh_catalog_subtree_on), unless the row's optional
+ * `scope` column says "self": then for itself alone.  Loading refuses a reporting unit
+ * below another one whose scope is its subtree (its values would count twice). */
 
+/* The units a report of `code` covers on `date` (the period's end): the unit and every
+ * unit below it (kh_catalog_subtree_on), or the unit alone when its reporters.csv row has
+ * scope "self" (a province reporting its own departments' work while its communes report
+ * for themselves).  Fills out[] up to cap, returns the total count (0: not in force). */
+size_t kh_catalog_report_units(const kh_catalog_t *c, const char *code, int32_t date,
+                               const kh_unit_t **out, size_t cap);
 /* 1 when `unit` is a reporting unit in force on `yyyymmdd` (the unit exists that day and
  * a row of reporters.csv covering that day names it or its level), 0 when it is not
  * (unknown code, not in force, or not a reporter that day), -1 when c or unit is NULL. */

@@ -1178,6 +1178,14 @@ class Generic:
         codes = {r["unit"] for r in rows if r["unit"]}
         return [u for u in self.units_on(date) if u["lv"] in levels or u["code"] in codes]
 
+    def self_scope(self, unit, date):
+        """True when the unit's reporters.csv row says scope "self" (its own work only)."""
+        for r in self.reporters:
+            if (self.covers(r, date) and r.get("scope") == "self" and
+                    (r["unit"] == unit["code"] or (r["level"] and int(r["level"]) == unit["lv"]))):
+                return True
+        return False
+
     def subtree(self, unit, date):
         kids = {}
         for u in self.units_on(date):
@@ -1293,7 +1301,8 @@ class Generic:
             die("no programme (programmes.csv) is in force on %s, the end of %s" % (date, period))
         self.use(prog)
         rows = []
-        for u in self.subtree(reporter, date):
+        units = [reporter] if self.self_scope(reporter, date) else self.subtree(reporter, date)
+        for u in units:
             vals = self.draw_unit(u["code"], u["lv"], t)
             plan = self.plan(u["lv"], "S%d" % (t % 2 + 1))
             for ind in plan.inds:

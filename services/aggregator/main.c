@@ -381,11 +381,18 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
         goto out;
     if (upd_diff(&u, r->period, &oc, &nc) < 0 || upd_diff(&u, r->period, &od, &nd) < 0)
         goto out;
-    /* district totals: replace */
-    sqlite3_bind_text(a->st_total_del, 1, r->period, -1, SQLITE_STATIC);
-    sqlite3_bind_text(a->st_total_del, 2, r->district, -1, SQLITE_STATIC);
-    int ok = sqlite3_step(a->st_total_del) == SQLITE_DONE;
-    sqlite3_reset(a->st_total_del);
+    /* the reporting unit's own cells: the old revision's replaced by the new one's (its
+     * own keys only: a unit reporting its own work may also be an ancestor of other
+     * reporting units, whose sums share its rows of the table) */
+    int ok = 1;
+    for (size_t i = 0; ok && i < od.n; i++) {
+        sqlite3_stmt *st = a->st_total_del;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, od.v[i].orgunit, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, od.v[i].indicator, -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+    }
     for (size_t i = 0; ok && i < nd.n; i++) {
         sqlite3_stmt *st = a->st_total_ins;
         sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
@@ -841,7 +848,7 @@ static uint64_t max_seq(agg_t *a, uint64_t *min_out)
 }
 
 /* Whole state: per counted (reporting unit, period) the cells of its units and its
- * status; per period the cells of the reporting units' ancestors.  Returns 0, or -1 when
+ * status; per period every cell of the total table (the ancestors' sums).  Returns 0, or -1 when
  * a send failed. */
 static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
 {
@@ -886,10 +893,8 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
             kh__findings__free_unpacked(wl, NULL);
     }
     sqlite3_finalize(st);
-    if (rc < 0 || sqlite3_prepare_v2(a->db, "SELECT period,orgunit,indicator,sum,n FROM total t "
-                                            "WHERE n > 0 AND NOT EXISTS (SELECT 1 FROM "
-                                            "counted c WHERE c.period=t.period AND "
-                                            "c.district=t.orgunit) ORDER BY period", -1,
+    if (rc < 0 || sqlite3_prepare_v2(a->db, "SELECT period,orgunit,indicator,sum,n FROM total "
+                                            "WHERE n > 0 ORDER BY period", -1,
                                      &st, NULL) != SQLITE_OK)
         return -1;
     update_t u = {0};
@@ -905,7 +910,8 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
             upd_free(&u);
         }
         if (more && rc == 0) {
-            /* (the reporting units' own cells went with their reports above) */
+            /* every stored cell: the ancestors' sums, and the reporting units' own cells
+             * once more (they went with their reports above; the same values) */
             snprintf(period, sizeof period, "%s", p);
             if (upd_add(&u, period, (const char *)sqlite3_column_text(st, 1),
                         (const char *)sqlite3_column_text(st, 2), sqlite3_column_double(st, 3),
@@ -1241,7 +1247,8 @@ int main(int argc, char **argv)
                                            "WHERE district=? AND period=?");
     a.st_verdict_get = kh_db_prepare(a.db, "SELECT verdict FROM accepted "
                                            "WHERE report_id=? AND revision=?");
-    a.st_total_del = kh_db_prepare(a.db, "DELETE FROM total WHERE period=? AND orgunit=?");
+    a.st_total_del = kh_db_prepare(a.db, "DELETE FROM total WHERE period=? AND orgunit=? "
+                                         "AND indicator=?");
     a.st_total_ins = kh_db_prepare(a.db, "INSERT INTO total(period,orgunit,indicator,sum,n) "
                                          "VALUES(?,?,?,?,?)");
     a.st_prov_upd = kh_db_prepare(a.db, "INSERT INTO total(period,orgunit,indicator,sum,n) "

@@ -69,7 +69,7 @@ static int tpl_build(const kh_catalog_t *c, const char *district, const char *pe
     t->cat = c;
     t->end = end;
     t->district = d;
-    size_t nu = kh_catalog_subtree_on(c, d->code, end, NULL, 0);
+    size_t nu = kh_catalog_report_units(c, d->code, end, NULL, 0);
     size_t ni = kh_catalog_indicator_count(c);
     t->units = calloc(nu ? nu : 1, sizeof *t->units);
     t->inds = calloc(ni ? ni : 1, sizeof *t->inds);
@@ -78,8 +78,8 @@ static int tpl_build(const kh_catalog_t *c, const char *district, const char *pe
         snprintf(err, errlen, "hết bộ nhớ / out of memory");
         return -1;
     }
-    /* the subtree has the reporting unit first: move it to the last row */
-    t->n_units = kh_catalog_subtree_on(c, d->code, end, t->units, nu);
+    /* the units the report covers, the reporting unit first: moved to the last row */
+    t->n_units = kh_catalog_report_units(c, d->code, end, t->units, nu);
     memmove(t->units, t->units + 1, (t->n_units - 1) * sizeof *t->units);
     t->units[t->n_units - 1] = d;
     for (size_t i = 0; i < ni; i++) {

@@ -32,22 +32,23 @@ pipeline stop >/dev/null
 # ---- the new world: the same run, the new province's data folder ------------------------
 set_conf general data_dir "$TOP/data/vinh_long"
 pipeline keys >/dev/null || { echo "not ok - keys for the new province"; exit 1; }
-check "a key was made for each of the 124 communes (and the 9 old districts)" \
-    test "$(ls "$RUN/keys" | grep -c '^node-.*\.key$')" = 133
-pipeline start 28756 29734 >/dev/null || { echo "not ok - the pipeline starts"; exit 1; }
+check "a key was made for each of the 124 communes, the province (its own work) and the 9 old districts" \
+    test "$(ls "$RUN/keys" | grep -c '^node-.*\.key$')" = 134
+pipeline start 28756 29734 86 >/dev/null || { echo "not ok - the pipeline starts"; exit 1; }
 
-# write_report UNIT FILE [EXTRA-ROW] — a complete 2025S2 report of commune UNIT under the
-# 2021–2030 programme: every S2 indicator, households HOUSEHOLDS, the rest small numbers
+# write_report UNIT FILE HOUSEHOLDS [EXTRA-ROW…] — a complete 2025S2 report of UNIT under
+# the 2021–2030 programme: every S2 indicator of its level (LEVEL, default 2: a commune),
+# households HOUSEHOLDS, the rest small numbers
 write_report() {
-    python3 - "$TOP/data/vinh_long/programmes/2021-2030/indicators.csv" "$@" <<'PY'
+    python3 - "$TOP/data/vinh_long/programmes/2021-2030/indicators.csv" "${LEVEL:-2}" "$@" <<'PY'
 import csv, sys
-inds, unit, path, households = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-extra = sys.argv[5:]
+inds, level, unit, path, households = sys.argv[1:6]
+extra = sys.argv[6:]
 with open(path, "w", encoding="utf-8", newline="") as f:
     w = csv.writer(f, lineterminator="\n")
     w.writerow(["period", "orgunit", "indicator", "value"])
     for d in csv.DictReader(open(inds, encoding="utf-8")):
-        if "S2" not in d["periods"].split():
+        if "S2" not in d["periods"].split() or d["level"] != level:
             continue
         v = (d["options"].split()[0] if d["value_type"] == "option" else
              households if d["code"] == "HO.TONG" else
@@ -64,7 +65,14 @@ for u in 28756 29734; do
         >"$OUT/submit-$u.txt" 2>&1
     check_eq "commune $u's 2025S2 report passes the node's check and is queued" 0 "$?"
 done
-check "both settle" wait_settled 60 28756 29734
+# the province reports its own work (scope self in reporters.csv: level-1 indicators only)
+LEVEL=1 write_report 86 "$OUT/86-2025S2.csv" 0
+"$BIN/kh-node" submit --district 86 --submitted-at 2025-12-01 "$OUT/86-2025S2.csv" \
+    >"$OUT/submit-86.txt" 2>&1
+check_eq "the province's own 2025S2 report (Sở GD&ĐT, Hội Khuyến học tỉnh) passes the node's check" 0 "$?"
+check "all three settle" wait_settled 60 28756 29734 86
+check_eq "86-2025S2 is counted" "86-2025S2 1 counted" \
+    "$(node_stages 86 | awk -F'\t' '{print $1, $2, $3}')"
 check_eq "28756-2025S2 is counted" "28756-2025S2 1 counted" \
     "$(node_stages 28756 | awk -F'\t' '{print $1, $2, $3}')"
 check_eq "29734-2025S2 is counted" "29734-2025S2 1 counted" \
@@ -76,6 +84,8 @@ check_eq "… from 2 reports" 2 \
     "$(sql "$AGG" "SELECT n FROM total WHERE period='2025S2' AND orgunit='86' AND indicator='HO.TONG'")"
 check_eq "the 2021–2030 programme's rating (TT 25/2023) is counted per option" 2 \
     "$(sql "$AGG" "SELECT CAST(sum AS INTEGER) FROM total WHERE period='2025S2' AND orgunit='86' AND indicator='CDX.XEP_LOAI=MUC2'")"
+check_eq "the province's own work is its own cell (upper-secondary schools: 3)" 3 \
+    "$(sql "$AGG" "SELECT CAST(sum AS INTEGER) FROM total WHERE period='2025S2' AND orgunit='86' AND indicator='TINH.THPT'")"
 check_eq "no cell of a district: there are none after the reform" 0 \
     "$(sql "$AGG" "SELECT count(*) FROM total WHERE period='2025S2' AND orgunit NOT IN ('86','28756','29734')")"
 

@@ -424,6 +424,27 @@ static void test_load_errors(void **state)
     assert_null(c);
     assert_non_null(strstr(err, "reporters.csv:3: unit D11 (line 2) and unit R1 above it "
                                 "(line 3) both report on 2019-01-01"));
+    /* a unit reporting its own work (scope self) may sit above reporting units … */
+    write_folder(dir, LEVELS, "level,unit,valid_from,valid_to,note,scope\n3,,,2025-06-30,,\n"
+                              ",R1,2019-01-01,2019-12-31,,self\n2,,2025-07-01,,,\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    if (!c)
+        fail_msg("a self-scope reporter above others does not load: %s", err);
+    assert_int_equal(kh_catalog_report_units(c, "R1", 20190630, NULL, 0), 1);
+    assert_int_equal(kh_catalog_report_units(c, "D11", 20190630, NULL, 0), 3);
+    kh_catalog_destroy(&c);
+    /* … but not below a unit that reports for its whole subtree */
+    write_folder(dir, LEVELS, "level,unit,valid_from,valid_to,note,scope\n2,,,2025-06-30,,\n"
+                              ",D11,2019-01-01,2019-12-31,,self\n2,,2025-07-01,,,\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "reporters.csv:3: unit D11 (line 3) and unit R1 above it "
+                                "(line 2) both report on 2019-01-01"));
+    /* a scope that is neither */
+    write_folder(dir, LEVELS, "level,unit,valid_from,valid_to,note,scope\n3,,,,,all\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "reporters.csv:2: scope must be subtree"));
     /* overlapping programmes */
     write_folder(dir, LEVELS, REPORTERS);
     put(dir, "programmes.csv", "code,name_vi,name_en,valid_from,valid_to,folder,source\n"
@@ -458,9 +479,10 @@ static void test_load_errors(void **state)
 static Kh__Report *vl_report(const kh_catalog_t *prog, const char *unit)
 {
     Kh__Report *r = report_new(unit, "2025S2");
+    const kh_unit_t *u = kh_catalog_unit_on(prog, unit, 20251231);
     for (size_t i = 0; i < kh_catalog_indicator_count(prog); i++) {
         const kh_indicator_t *d = kh_catalog_indicator_at(prog, i);
-        if (!d->in_s2)
+        if (!d->in_s2 || (u && d->level != u->level))
             continue;
         add(r, unit, d->code, d->vtype == KH_VT_OPTION ? d->options[0]
                               : !strcmp(d->code, "HO.TONG") ? "2000" : "1");
@@ -477,7 +499,11 @@ static void test_vinh_long(void **state)
         fail_msg("data/vinh_long does not load: %s", err);
     /* the old tree: the nine districts report for 2017–2020; the new: 124 communes */
     assert_int_equal(kh_catalog_reporters_on(c, 20191231, NULL, 0), 9);
-    assert_int_equal(kh_catalog_reporters_on(c, 20251231, NULL, 0), 124);
+    /* the 124 communes, and the province for its own work (scope self) */
+    assert_int_equal(kh_catalog_reporters_on(c, 20251231, NULL, 0), 125);
+    assert_int_equal(kh_catalog_report_units(c, "86", 20251231, NULL, 0), 1);
+    assert_int_equal(kh_catalog_report_units(c, "28756", 20251231, NULL, 0), 1);
+    assert_true(kh_catalog_report_units(c, "829", 20191231, NULL, 0) > 10);
     assert_int_equal(kh_catalog_units_on(c, 1, "", 20251231, NULL, 0), 1);
     assert_string_equal(kh_catalog_level_name(c, 2, 20191231, 0), "Huyện/Thành phố");
     assert_string_equal(kh_catalog_level_name(c, 2, 20251231, 0), "Xã/Phường");
@@ -502,6 +528,19 @@ static void test_vinh_long(void **state)
     if (errors)
         dump(&f);
     assert_int_equal(errors, 0);
+    kh_findings_clear(&f);
+    report_free(r);
+    /* the province reports its own work, level-1 indicators, and nothing of a commune */
+    r = vl_report(now, "86");
+    errors = kh_validate(c, r, 20251205, NULL, NULL, &f);
+    if (errors)
+        dump(&f);
+    assert_int_equal(errors, 0);
+    assert_true(r->n_values > 3);
+    kh_findings_clear(&f);
+    add(r, "28756", "HO.TONG", "10");
+    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    assert_int_equal(count_code(&f, "OTHER_DISTRICT"), 1);
     kh_findings_clear(&f);
     report_free(r);
     /* a pre-reform code: refused, naming the commune that took it over */

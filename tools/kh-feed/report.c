@@ -236,15 +236,21 @@ static void level_words(const kh_catalog_t *cat, int level, int32_t day, lword_t
 }
 
 /* The words for a set of units (the reporting units of a half-year): their level's
- * when they all have one level, else "Đơn vị báo cáo" (reporting unit). */
+ * when they all have one level, else "Đơn vị báo cáo" (reporting unit).  The root, when
+ * it reports its own work beside units below it, is the whole-province column, not one
+ * of theirs: it does not count. */
 static void units_words(const kh_catalog_t *cat, const kh_unit_t *const *units, size_t n,
                         int32_t day, lword_t *w)
 {
-    int level = n ? units[0]->level : 0;
-    for (size_t i = 1; i < n; i++)
-        if (units[i]->level != level) level = 0;
+    int level = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (units[i]->level == 1 && n > 1)
+            continue;
+        if (level < 0) level = units[i]->level;
+        else if (units[i]->level != level) level = 0;
+    }
     if (level > 0) level_words(cat, level, day, w);
-    else words_from_title("Đơn vị báo cáo", w);
+    else words_from_title("Đơn vị báo cáo", w);    /* mixed levels (or none) */
 }
 
 /* "1 Tỉnh, 2 Huyện/Thành phố, 3 Xã/Phường/Thị trấn" for the seed: every level with its
