@@ -1294,7 +1294,7 @@ static int summary_indicators(const roll_t *r, FILE *out)
     tbl_set(&t, hr, ncol - 1, whole);
     tbl_row(&t, 1);
 
-    for (int sec = 1; sec <= 5; sec++) {
+    for (int sec = 1; sec <= 99; sec++) {       /* sections.csv numbers them 1..99 */
         int titled = 0;
         for (size_t s = 0; s < r->ns; s++) {
             const slot_t *sl = &r->slots[s];
