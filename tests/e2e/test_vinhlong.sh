@@ -174,6 +174,10 @@ check_eq "… Xã Tân Thành Bình (28921), which took part of Xã Hòa Lộc, 
 "$BIN/kh-feed" summary --period 2025S2 --no-sync >"$OUT/summary-2025S2.txt"
 check "the 2025S2 summary sets the new communes beside their 2020 figures" \
     grep -q "SO SÁNH VỚI TRƯỚC KHI SẮP XẾP ĐƠN VỊ (từ 01/07/2025)" "$OUT/summary-2025S2.txt"
+check_eq "… shows all 124 communes, in 13 blocks of at most 10 (none dropped)" 13 \
+    "$(grep -c '^I\. CHỈ TIÊU THEO XÃ/PHƯỜNG (xã/phường [0-9]*–[0-9]* / 124)' "$OUT/summary-2025S2.txt")"
+check "… the last commune of the list among them" \
+    grep -q "$(tail -1 "$TOP/data/vinh_long/units.csv" | cut -d, -f2)" "$OUT/summary-2025S2.txt"
 check "… shows every section of the 2021–2030 programme, the province's own work (7) too" \
     bash -c "grep -q '^6\\. Hội Khuyến học' '$OUT/summary-2025S2.txt' && grep -q '^7\\. Công việc của tỉnh' '$OUT/summary-2025S2.txt' && grep -q '^TINH.THPT ' '$OUT/summary-2025S2.txt'"
 check "… names the reform's level (Xã/Phường) and the 2025 milestone of QĐ 387" \

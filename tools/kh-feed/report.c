@@ -1273,12 +1273,26 @@ static void fmt_time(int64_t ms, char *buf, size_t cap)
     strftime(buf, cap, "%d/%m/%Y %H:%M", &tm);
 }
 
-static int summary_indicators(const roll_t *r, FILE *out)
+/* The unit columns are printed in blocks of at most SUMMARY_COLS units (each block with
+ * the whole-province column), so that every unit is shown however many report (124
+ * communes) and a block fits a printed page in landscape. */
+#define SUMMARY_COLS 10
+
+/* "(đơn vị 11–20 / 124)" when the units are shown in several blocks, else "". */
+static void block_note(const roll_t *r, size_t from, size_t n, char *buf, size_t cap)
+{
+    if (r->ncols <= SUMMARY_COLS)
+        buf[0] = '\0';
+    else
+        snprintf(buf, cap, " (%.*s %zu–%zu / %zu)", 120, r->colw.lower, from + 1, from + n,
+                 r->ncols);
+}
+
+/* Table I for the unit columns cols[from .. from+ndc). */
+static int summary_indicators(const roll_t *r, FILE *out, size_t from, size_t ndc)
 {
     tbl_t t = {0};
-    size_t ncol = 3 + r->ncols + 1;
-    if (ncol > 32) ncol = 32;   /* bounded: at most 28 unit columns */
-    size_t ndc = ncol - 4;
+    size_t ncol = 3 + ndc + 1;
     t.ncols = ncol;
     t.maxw[1] = 46;
     t.maxw[2] = 10;
@@ -1290,7 +1304,7 @@ static int summary_indicators(const roll_t *r, FILE *out)
     tbl_set(&t, hr, 2, "ĐVT");
     char buf[256], whole[160];
     snprintf(whole, sizeof whole, "Toàn %s", r->rootw.lower);   /* the root's column */
-    for (size_t d = 0; d < ndc; d++) tbl_set(&t, hr, 3 + d, r->units[r->cols[d]]->name);
+    for (size_t d = 0; d < ndc; d++) tbl_set(&t, hr, 3 + d, r->units[r->cols[from + d]]->name);
     tbl_set(&t, hr, ncol - 1, whole);
     tbl_row(&t, 1);
 
@@ -1324,7 +1338,7 @@ static int summary_indicators(const roll_t *r, FILE *out)
                 tbl_set(&t, row, 2, sl->ind->vtype == KH_VT_MONEY ? "triệu đồng" : sl->ind->unit);
             }
             for (size_t c = 0; c < ndc + 1; c++) {
-                size_t u = c < ndc ? r->cols[c] : 0;
+                size_t u = c < ndc ? r->cols[from + c] : 0;
                 const rv_t *v = rv_at(r, u, s);
                 if (v->has && sl->ind->vtype == KH_VT_MONEY) {
                     fmt_vi(v->v / 1e6, 0, 0, buf, sizeof buf);   /* millions, to 2 decimals */
@@ -1343,7 +1357,9 @@ static int summary_indicators(const roll_t *r, FILE *out)
     }
     int oom = t.oom;
     if (!oom) {
-        fprintf(out, "I. CHỈ TIÊU THEO %s\n\n", r->colw.upper);
+        char note[256];
+        block_note(r, from, ndc, note, sizeof note);
+        fprintf(out, "%sI. CHỈ TIÊU THEO %s%s\n\n", from ? "\n" : "", r->colw.upper, note);
         tbl_print(&t, out);
         char scored[256];   /* the levels whose units are scored */
         indicator_levels_word(r->cat, is_score, r->end, scored, sizeof scored);
@@ -1354,12 +1370,11 @@ static int summary_indicators(const roll_t *r, FILE *out)
     return oom ? -1 : 0;
 }
 
-static int summary_rates(const roll_t *r, FILE *out)
+/* Table II for the unit columns cols[from .. from+ndc). */
+static int summary_rates(const roll_t *r, FILE *out, size_t from, size_t ndc)
 {
     tbl_t t = {0};
-    size_t ncol = 2 + r->ncols + 1 + 2;
-    if (ncol > 32) ncol = 32;
-    size_t ndc = ncol - 5;
+    size_t ncol = 2 + ndc + 1 + 2;
     t.ncols = ncol;
     t.maxw[1] = 46;
     for (size_t c = 2; c < ncol; c++) t.right[c] = 1;
@@ -1368,7 +1383,7 @@ static int summary_rates(const roll_t *r, FILE *out)
     size_t hr = tbl_row(&t, 0);
     tbl_set(&t, hr, 0, "Mã");
     tbl_set(&t, hr, 1, "Tỷ lệ (%)");
-    for (size_t d = 0; d < ndc; d++) tbl_set(&t, hr, 2 + d, r->units[r->cols[d]]->name);
+    for (size_t d = 0; d < ndc; d++) tbl_set(&t, hr, 2 + d, r->units[r->cols[from + d]]->name);
     tbl_set(&t, hr, ncol - 3, whole);
     /* the targets' milestone year (targets.csv), "Chỉ tiêu 2025" */
     int milestone = 0;
@@ -1392,7 +1407,7 @@ static int summary_rates(const roll_t *r, FILE *out)
         double rate = 0;
         int has_prov = 0;
         for (size_t c = 0; c < ndc + 1; c++) {
-            size_t u = c < ndc ? r->cols[c] : 0;
+            size_t u = c < ndc ? r->cols[from + c] : 0;
             double v;
             if (rate_at(r, u, tg, &v)) {
                 fmt_vi(v, 0, 0, buf, sizeof buf);
@@ -1424,7 +1439,9 @@ static int summary_rates(const roll_t *r, FILE *out)
     }
     int oom = t.oom;
     if (!oom) {
-        fputs("\nII. TỶ LỆ SO VỚI CHỈ TIÊU\n\n", out);
+        char note[256];
+        block_note(r, from, ndc, note, sizeof note);
+        fprintf(out, "\nII. TỶ LỆ SO VỚI CHỈ TIÊU%s\n\n", note);
         tbl_print(&t, out);
         char ms[32] = "";
         if (milestone)
@@ -1549,8 +1566,15 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
     }
     fputc('\n', out);
     int rc = 0;
-    if (summary_indicators(r, out) < 0 || summary_rates(r, out) < 0 ||
-        summary_completeness(r, out) < 0 || summary_warnings(mirror, r, out, 20) < 0) {
+    for (size_t from = 0; rc == 0 && (from < r->ncols || from == 0); from += SUMMARY_COLS) {
+        size_t n = r->ncols - from < SUMMARY_COLS ? r->ncols - from : SUMMARY_COLS;
+        rc = summary_indicators(r, out, from, n);
+    }
+    for (size_t from = 0; rc == 0 && (from < r->ncols || from == 0); from += SUMMARY_COLS) {
+        size_t n = r->ncols - from < SUMMARY_COLS ? r->ncols - from : SUMMARY_COLS;
+        rc = summary_rates(r, out, from, n);
+    }
+    if (rc < 0 || summary_completeness(r, out) < 0 || summary_warnings(mirror, r, out, 20) < 0) {
         report_err("hết bộ nhớ / out of memory");
         rc = -1;
     }
