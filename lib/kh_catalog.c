@@ -133,6 +133,7 @@ static char *xstrdup(const char *s)
 
 /* "2020-01-31" → 20200131; "" → 0 (no date).  Returns 0 or -1. */
 static int in_force(const kh_unit_t *u, int32_t date);
+static int valid_mmdd(int mmdd);
 static int32_t unit_row_on(const kh_catalog_t *c, const char *code, int32_t date);
 
 /* A level number 1..KH_MAX_LEVELS, or -1. */
@@ -1925,8 +1926,8 @@ static int load_programme_files(kh_catalog_t *c, const char *dir, const char *pr
 /* ---- programmes (programmes.csv, optional) -------------------------------------------------- */
 
 static const char *const prog_cols[] = { "code", "name_vi", "name_en", "valid_from", "valid_to",
-                                         "folder", "source" };
-enum { PC_CODE, PC_VI, PC_EN, PC_FROM, PC_TO, PC_FOLDER, PC_SOURCE };
+                                         "folder", "source", "s1_due", "s2_due" };
+enum { PC_CODE, PC_VI, PC_EN, PC_FROM, PC_TO, PC_FOLDER, PC_SOURCE, PC_S1, PC_S2 };
 
 typedef struct {
     loader_t L;
@@ -1984,6 +1985,19 @@ static int prog_row(loader_t *L, char **v, int line)
     p->sections = NULL; p->n_sections = 0;
     p->opt_labels = NULL; p->n_opt_labels = 0;
     snprintf(p->prog_code, sizeof p->prog_code, "%s", v[PC_CODE]);
+    /* its calendar: the due dates of its half-years (mmdd), else the configuration's */
+    for (int k = 0; k < 2; k++) {
+        const char *d = v[k ? PC_S2 : PC_S1];
+        double mmdd;
+        if (!*d)
+            continue;
+        if (parse_plain_number(d, &mmdd) < 0 || mmdd != (int)mmdd || !valid_mmdd((int)mmdd)) {
+            fail(L, line, "programme %s: bad %s '%.16s' (a day of the year as mmdd, e.g. 620 "
+                 "for 20 June)", v[PC_CODE], k ? "s2_due" : "s1_due", d);
+            return -1;
+        }
+        *(k ? &p->s2_due : &p->s1_due) = (int)mmdd;
+    }
     p->prog_from = from;
     p->prog_to = to;
     p->prog_name_vi = xstrdup(v[PC_VI]);
@@ -2024,7 +2038,7 @@ static int load_programmes(kh_catalog_t *c, const char *dir, char *err, size_t e
     if (!file_exists(dir, "programmes.csv"))
         return load_programme_files(c, dir, "", err, errlen);
     prog_loader_t PL = { .L = { .fname = "programmes.csv", .c = c, .cols = prog_cols,
-                                .n_cols = 7, .fn = prog_row, .err = err, .errlen = errlen },
+                                .n_cols = 9, .n_optional = 2, .fn = prog_row, .err = err, .errlen = errlen },
                          .dir = dir };
     if (load_csv(&PL.L, dir) < 0)
         return -1;
@@ -2540,6 +2554,9 @@ int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p)
 {
     if (!c || !p || p->kind != KH_P_HALF)
         return 0;
+    const kh_catalog_t *pc = kh_catalog_for(c, kh_period_end(p));
+    if (pc)
+        c = pc;             /* the calendar of the programme in force then */
     return p->year * 10000 + (p->half == 1 ? c->s1_due : c->s2_due);
 }
 

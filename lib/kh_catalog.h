@@ -111,8 +111,10 @@ size_t kh_catalog_reorg_into(const kh_catalog_t *c, const char *new_code, int32_
                              const kh_reorg_t **out, size_t cap);
 
 /* ---- programmes ------------------------------------------------------------------------
- * programmes.csv (code,name_vi,name_en,valid_from,valid_to,folder,source) lists the
- * programmes, each in force over a range of days and holding its own files in `folder`
+ * programmes.csv (code,name_vi,name_en,valid_from,valid_to,folder,source[,s1_due,s2_due])
+ * lists the programmes, each in force over a range of days, with its own calendar (the
+ * half-years' due dates as mmdd; empty: [calendar] of the configuration), holding its
+ * own files in `folder`
  * (relative to the data folder; empty: programmes/<code>/):
  * indicators.csv, rules.csv, targets.csv and (optional) sections.csv and options.csv.  A data folder
  * without programmes.csv holds one programme itself, files at its top, on every day.
@@ -223,6 +225,7 @@ typedef struct {
 /* 0 on success, -1 if `s` is not a well-formed period. */
 int kh_period_parse(const char *s, kh_period_t *out);
 int32_t kh_period_end(const kh_period_t *p);              /* last day, yyyymmdd */
+/* The due date of a half-year, by the calendar of the programme in force at its end. */
 int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p);  /* half-years only */
 /* Half-years covered by p, in time order, as "YYYYSn" strings into out (cap entries
  * of 8 bytes).  Returns the count. */

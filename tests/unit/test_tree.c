@@ -55,9 +55,9 @@ static const char *REPORTERS =
     "3,,2017-01-01,2025-06-30,the boroughs for their wards\n"
     "2,,2025-07-01,,the new wards for themselves\n";
 static const char *PROGRAMMES =
-    "code,name_vi,name_en,valid_from,valid_to,folder,source\n"
-    "P1,Chương trình một,Programme one,2017-01-01,2020-12-31,,test\n"
-    "P2,Chương trình hai,Programme two,2021-01-01,2030-12-31,programmes/P2/,test\n";
+    "code,name_vi,name_en,valid_from,valid_to,folder,source,s1_due,s2_due\n"
+    "P1,Chương trình một,Programme one,2017-01-01,2020-12-31,,test,,\n"
+    "P2,Chương trình hai,Programme two,2021-01-01,2030-12-31,programmes/P2/,test,615,1215\n";
 /* P1: households per ward (level 4), news items per borough (level 3) */
 static const char *P1_INDS =
     "code,section,level,value_type,options,time_aggregation,periods,name_vi,name_en,unit\n"
@@ -274,6 +274,14 @@ static void test_programmes(void **state)
     assert_true(kh_catalog_target_at(p2, 0)->target_difficult == 60);
     assert_string_equal(kh_catalog_section_title(p1, 2, 0), "Tuyên truyền");
     assert_null(kh_catalog_section_title(p2, 1, 0));             /* P2 has no sections.csv */
+    /* each programme's calendar: P2 sets its own due dates, P1 keeps the configuration's */
+    kh_period_t h;
+    assert_int_equal(kh_period_parse("2025S2", &h), 0);
+    assert_int_equal(kh_period_due(g_cat, &h), 20251215);
+    assert_int_equal(kh_period_parse("2026S1", &h), 0);
+    assert_int_equal(kh_period_due(g_cat, &h), 20260615);
+    assert_int_equal(kh_period_parse("2019S2", &h), 0);
+    assert_int_equal(kh_period_due(g_cat, &h), 20191205);
     /* a view is owned by its catalogue: destroying it does nothing */
     kh_catalog_t *view = (kh_catalog_t *)p1;
     kh_catalog_destroy(&view);
@@ -445,6 +453,14 @@ static void test_load_errors(void **state)
     c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
     assert_null(c);
     assert_non_null(strstr(err, "reporters.csv:2: scope must be subtree"));
+    /* a due date that is no day of the year */
+    write_folder(dir, LEVELS, REPORTERS);
+    put(dir, "programmes.csv", "code,name_vi,name_en,valid_from,valid_to,folder,source,s1_due,"
+                               "s2_due\nP1,a,b,2017-01-01,2020-12-31,,,1340,\n"
+                               "P2,c,d,2021-01-01,,,,,\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "programmes.csv:2: programme P1: bad s1_due '1340'"));
     /* overlapping programmes */
     write_folder(dir, LEVELS, REPORTERS);
     put(dir, "programmes.csv", "code,name_vi,name_en,valid_from,valid_to,folder,source\n"
