@@ -2416,6 +2416,15 @@ size_t kh_catalog_subtree_on(const kh_catalog_t *c, const char *code, int32_t da
     return n;
 }
 
+int kh_catalog_reports_self(const kh_catalog_t *c, const char *code, int32_t date)
+{
+    const kh_unit_t *u = c ? kh_catalog_unit_on(c, code, date) : NULL;
+    if (!u)
+        return 0;
+    const reporter_t *r = reporter_of(c->root ? c->root : c, u, date);
+    return r && r->self;
+}
+
 size_t kh_catalog_report_units(const kh_catalog_t *c, const char *code, int32_t date,
                                const kh_unit_t **out, size_t cap)
 {

@@ -198,6 +198,8 @@ void kh_catalog_level_word(const kh_catalog_t *c, int level, int32_t date, int e
  * for themselves).  Fills out[] up to cap, returns the total count (0: not in force). */
 size_t kh_catalog_report_units(const kh_catalog_t *c, const char *code, int32_t date,
                                const kh_unit_t **out, size_t cap);
+/* 1 when `code` reports its own work only on `date` (scope self), else 0. */
+int kh_catalog_reports_self(const kh_catalog_t *c, const char *code, int32_t date);
 /* 1 when `unit` is a reporting unit in force on `yyyymmdd` (the unit exists that day and
  * a row of reporters.csv covering that day names it or its level), 0 when it is not
  * (unknown code, not in force, or not a reporter that day), -1 when c or unit is NULL. */

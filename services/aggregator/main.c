@@ -90,7 +90,8 @@ typedef struct {
     uint64_t rejected_kept;     /* rejected verdicts kept for the history */
     int verify_signatures;      /* [security] verify_signatures (checked with a->keys) */
     kh_audit_t *audit;
-    sqlite3_stmt *st_accept, *st_reject, *st_counted_get, *st_verdict_get, *st_total_del, *st_total_ins,
+    sqlite3_stmt *st_accept, *st_reject, *st_counted_get, *st_verdict_get, *st_total_del,
+        *st_total_del_key, *st_total_ins,
         *st_prov_upd, *st_prov_get, *st_feed_ins, *st_counted_put;
 } agg_t;
 
@@ -381,15 +382,21 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
         goto out;
     if (upd_diff(&u, r->period, &oc, &nc) < 0 || upd_diff(&u, r->period, &od, &nd) < 0)
         goto out;
-    /* the reporting unit's own cells: the old revision's replaced by the new one's (its
-     * own keys only: a unit reporting its own work may also be an ancestor of other
-     * reporting units, whose sums share its rows of the table) */
+    /* the reporting unit's own cells: the old revision's replaced by the new one's.  A
+     * unit that reports for its subtree owns all its rows of the table (no reporting unit
+     * is below it): all are deleted, whatever catalogue made them.  A unit reporting its
+     * own work only (scope self) may also be an ancestor of other reporting units, whose
+     * sums share its rows: only its old revision's own keys go. */
+    kh_period_t pp;
+    int self = kh_period_parse(r->period, &pp) == 0 &&
+               kh_catalog_reports_self(a->cat, r->district, kh_period_end(&pp)) == 1;
     int ok = 1;
-    for (size_t i = 0; ok && i < od.n; i++) {
-        sqlite3_stmt *st = a->st_total_del;
+    for (size_t i = 0; ok && i < (self ? od.n : 1); i++) {
+        sqlite3_stmt *st = self ? a->st_total_del_key : a->st_total_del;
         sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, od.v[i].orgunit, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, od.v[i].indicator, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, r->district, -1, SQLITE_STATIC);
+        if (self)
+            sqlite3_bind_text(st, 3, od.v[i].indicator, -1, SQLITE_STATIC);
         ok = sqlite3_step(st) == SQLITE_DONE;
         sqlite3_reset(st);
     }
@@ -1247,8 +1254,9 @@ int main(int argc, char **argv)
                                            "WHERE district=? AND period=?");
     a.st_verdict_get = kh_db_prepare(a.db, "SELECT verdict FROM accepted "
                                            "WHERE report_id=? AND revision=?");
-    a.st_total_del = kh_db_prepare(a.db, "DELETE FROM total WHERE period=? AND orgunit=? "
-                                         "AND indicator=?");
+    a.st_total_del = kh_db_prepare(a.db, "DELETE FROM total WHERE period=? AND orgunit=?");
+    a.st_total_del_key = kh_db_prepare(a.db, "DELETE FROM total WHERE period=? AND orgunit=? "
+                                             "AND indicator=?");
     a.st_total_ins = kh_db_prepare(a.db, "INSERT INTO total(period,orgunit,indicator,sum,n) "
                                          "VALUES(?,?,?,?,?)");
     a.st_prov_upd = kh_db_prepare(a.db, "INSERT INTO total(period,orgunit,indicator,sum,n) "
@@ -1261,6 +1269,7 @@ int main(int argc, char **argv)
                                            "report_id,revision,received_at,counted_at,warnings,"
                                            "seq,warning_list) VALUES(?,?,?,?,?,?,?,?,?)");
     if (!a.st_accept || !a.st_reject || !a.st_counted_get || !a.st_verdict_get || !a.st_total_del ||
+        !a.st_total_del_key ||
         !a.st_total_ins || !a.st_prov_upd || !a.st_prov_get || !a.st_feed_ins ||
         !a.st_counted_put)
         return 1;
@@ -1321,6 +1330,7 @@ int main(int argc, char **argv)
         return 1;
     kh_service_run(s);
     sqlite3_stmt *sts[] = {a.st_accept, a.st_reject, a.st_counted_get, a.st_verdict_get, a.st_total_del,
+                           a.st_total_del_key,
                            a.st_total_ins, a.st_prov_upd, a.st_prov_get, a.st_feed_ins,
                            a.st_counted_put};
     for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)

@@ -86,6 +86,15 @@ check_eq "the 2021–2030 programme's rating (TT 25/2023) is counted per option"
     "$(sql "$AGG" "SELECT CAST(sum AS INTEGER) FROM total WHERE period='2025S2' AND orgunit='86' AND indicator='CDX.XEP_LOAI=MUC2'")"
 check_eq "the province's own work is its own cell (upper-secondary schools: 3)" 3 \
     "$(sql "$AGG" "SELECT CAST(sum AS INTEGER) FROM total WHERE period='2025S2' AND orgunit='86' AND indicator='TINH.THPT'")"
+# the province corrects its own report: its own cell is replaced, the communes' sums it
+# also holds (as their ancestor) are untouched
+sed 's/^2025S2,86,TINH.THPT,3$/2025S2,86,TINH.THPT,5/' "$OUT/86-2025S2.csv" >"$OUT/86-2025S2-r2.csv"
+"$BIN/kh-node" submit --district 86 --submitted-at 2025-12-02 "$OUT/86-2025S2-r2.csv" >/dev/null 2>&1
+check "the province's revision 2 settles" wait_settled 60 86
+check_eq "… its own cell now 5 (upper-secondary schools)" 5 \
+    "$(sql "$AGG" "SELECT CAST(sum AS INTEGER) FROM total WHERE period='2025S2' AND orgunit='86' AND indicator='TINH.THPT'")"
+check_eq "… the communes' households it holds are still 4100, from 2 reports" "4100 2" \
+    "$(sql "$AGG" "SELECT CAST(sum AS INTEGER) || ' ' || n FROM total WHERE period='2025S2' AND orgunit='86' AND indicator='HO.TONG'")"
 check_eq "no cell of a district: there are none after the reform" 0 \
     "$(sql "$AGG" "SELECT count(*) FROM total WHERE period='2025S2' AND orgunit NOT IN ('86','28756','29734')")"
 
