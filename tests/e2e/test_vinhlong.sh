@@ -192,6 +192,13 @@ check "… shows every section of the 2021–2030 programme, the province's own 
 check "… names the reform's level (Xã/Phường) and the 2025 milestone of QĐ 387" \
     bash -c "grep -q 'CHỈ TIÊU THEO XÃ/PHƯỜNG' '$OUT/summary-2025S2.txt' && grep -q 'Chỉ tiêu 2025' '$OUT/summary-2025S2.txt'"
 
+# a year and a programme that span the reform (83 until 30 June 2025, 86 after): the root
+# of the summary is the one in force at the period's end
+for p in 2025 2021-2030; do
+    "$BIN/kh-feed" summary --period "$p" --no-sync >"$OUT/summary-$p.txt" 2>&1
+    check_eq "kh-feed summary --period $p exits 0" 0 "$?"
+    check "… and is the new province's" grep -q "TỔNG HỢP.*Tỉnh Vĩnh Long" "$OUT/summary-$p.txt"
+done
 check "kh-admin verify --totals: the stored totals are the counted reports' sums" \
     "$BIN/kh-admin" verify --totals
 check "no process died" all_alive

@@ -560,6 +560,20 @@ static int roll_units(roll_t *r, sqlite3 *db)
         }
         r->lv_to[l] = r->nu;
     }
+    /* units[0] is the root in force at the period's end (the rest of the code counts on
+     * it): over a year or a programme that spans a reorganisation of the root (83 until
+     * 30 June 2025, 86 after) the earlier root would otherwise come first */
+    for (size_t k = r->lv_from[1]; k < r->lv_to[1]; k++) {
+        if (!kh_catalog_unit_on(r->cat, r->units[k]->code, r->end))
+            continue;
+        const kh_unit_t *root = r->units[k];
+        int32_t day = r->uday[k];
+        memmove(r->units + 1, r->units, k * sizeof *r->units);
+        memmove(r->uday + 1, r->uday, k * sizeof *r->uday);
+        r->units[0] = root;
+        r->uday[0] = day;
+        break;
+    }
     for (size_t u = 0; u < r->nu; u++) r->uix[u] = (ix_t){r->units[u]->code, u};
     qsort(r->uix, r->nu, sizeof *r->uix, ix_cmp);
     rc = 0;
