@@ -2479,8 +2479,10 @@ size_t kh_catalog_reporters_ever(const kh_catalog_t *c, const kh_unit_t **out, s
         if (htab_get(&c->unit_ix, u->code) != (int32_t)i ||
             kh_catalog_reports_ever(c, u->code) != 1)
             continue;
+        /* the latest row of the code (28756: the ward of 86, not of 829) */
+        const kh_unit_t *latest = kh_catalog_unit_any(c, u->code);
         if (out && n < cap)
-            out[n] = u;
+            out[n] = latest ? latest : u;
         n++;
     }
     return n;
@@ -3138,10 +3140,26 @@ static int32_t resolve_row(vctx_t *V, const Kh__Value *val)
     if (u) {
         if (!V->reporter)
             return -1;   /* UNKNOWN_DISTRICT already said what is wrong */
-        /* In force, but neither the reporting unit nor a unit below it. */
+        /* In force, but neither the reporting unit nor a unit below it — or below it, but
+         * the reporting unit reports its own work only (scope self). */
         const kh_unit_t *p = kh_catalog_parent_on(c, u, V->end);
         unit_label(u, org, lab, sizeof lab);
-        if (p) {
+        int below = 0;
+        for (const kh_unit_t *a = p; a && !below; a = kh_catalog_parent_on(c, a, V->end))
+            below = a == V->reporter || !strcmp(a->code, V->reporter->code);
+        if (below) {
+            /* who reports for u: u itself or its nearest ancestor reporting for its subtree */
+            const kh_unit_t *w = u;
+            while (w && !(kh_catalog_reports(c, w->code, V->end) == 1 &&
+                          kh_catalog_reports_self(c, w->code, V->end) != 1))
+                w = kh_catalog_parent_on(c, w, V->end);
+            snprintf(vi, sizeof vi, "%s chỉ báo cáo công việc của chính mình (reporters.csv, "
+                     "scope self); số liệu của %s do %s báo cáo: hãy xoá các dòng này",
+                     V->reporter->name, lab, w ? w->name : "đơn vị khác");
+            snprintf(en, sizeof en, "%s reports its own work only (reporters.csv, scope self); "
+                     "%s's figures are reported by %s: delete these rows", V->reporter->name,
+                     lab, w ? w->name : "another unit");
+        } else if (p) {
             snprintf(vi, sizeof vi, "%s thuộc %s, không thuộc %s: hãy xoá các dòng này, đơn vị "
                      "đó do nơi khác báo cáo", lab, p->name, V->reporter->name);
             snprintf(en, sizeof en, "%s belongs to %s, not to %s: delete these rows, another "
@@ -3494,7 +3512,7 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
             V.c = c = pc;
         }
     }
-    if (!V.have_period && c->n_progs) {
+    if (!V.have_period && (c->n_progs || c->root)) {
         /* without a programme there is no catalogue to check the values against: the
          * period's finding says what to fix */
         size_t errors = V.errors;

@@ -391,12 +391,15 @@ static uint64_t count_report(agg_t *a, const Kh__Verdict *v, const char *old_id,
     int self = kh_period_parse(r->period, &pp) == 0 &&
                kh_catalog_reports_self(a->cat, r->district, kh_period_end(&pp)) == 1;
     int ok = 1;
-    for (size_t i = 0; ok && i < (self ? od.n : 1); i++) {
+    /* (self: the new revision's keys go too, should a stored row have been made under
+     * another catalogue than the one that recomputed the old cells) */
+    for (size_t i = 0; ok && i < (self ? od.n + nd.n : 1); i++) {
         sqlite3_stmt *st = self ? a->st_total_del_key : a->st_total_del;
         sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, r->district, -1, SQLITE_STATIC);
         if (self)
-            sqlite3_bind_text(st, 3, od.v[i].indicator, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, i < od.n ? od.v[i].indicator : nd.v[i - od.n].indicator,
+                              -1, SQLITE_STATIC);
         ok = sqlite3_step(st) == SQLITE_DONE;
         sqlite3_reset(st);
     }

@@ -427,8 +427,9 @@ int main(int argc, char **argv)
                            &r.node.key) < 0)
             return 1;
         if (strcmp(r.node.key.unit, district) != 0) {
-            fprintf(stderr, "kh-node: the key file is for district %s, not %s\n",
-                    r.node.key.unit, district);
+            fprintf(stderr, "kh-node: the key file is for unit %s, not %s: use the key made for %s "
+                    "(kh-admin keys generate --unit %s)\n",
+                    r.node.key.unit, district, district, district);
             return 1;
         }
         r.node.has_key = 1;

@@ -233,7 +233,8 @@ static int period_state(notifier_t *nt, const char *period, const kh_period_t *p
                         nt_district_t **d_out, char (**codes_out)[KH_CODE_MAX])
 {
     int32_t end = kh_period_end(p);
-    size_t n = kh_catalog_reporters_on(nt->cat, end, NULL, 0);
+    /* no programme in force then: nothing is reported for the period, nobody reminded */
+    size_t n = kh_catalog_for(nt->cat, end) ? kh_catalog_reporters_on(nt->cat, end, NULL, 0) : 0;
     const kh_unit_t **units = calloc(n ? n : 1, sizeof *units);
     nt_district_t *d = calloc(n ? n : 1, sizeof *d);
     char (*codes)[KH_CODE_MAX] = calloc(n ? n : 1, sizeof *codes);
@@ -244,7 +245,8 @@ static int period_state(notifier_t *nt, const char *period, const kh_period_t *p
         KH_ERROR("notify.oom", "out of memory listing the reporting units", "period", period);
         return -1;
     }
-    kh_catalog_reporters_on(nt->cat, end, units, n);
+    if (n)
+        kh_catalog_reporters_on(nt->cat, end, units, n);
     sqlite3_stmt *st = nt->st_rep_get;
     for (size_t i = 0; i < n; i++) {
         kh_strlcpy(codes[i], units[i]->code, KH_CODE_MAX);

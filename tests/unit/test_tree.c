@@ -557,6 +557,11 @@ static void test_vinh_long(void **state)
     add(r, "28756", "HO.TONG", "10");
     kh_validate(c, r, 20251205, NULL, NULL, &f);
     assert_int_equal(count_code(&f, "OTHER_DISTRICT"), 1);
+    /* … the message says why: the province reports its own work only; who reports it */
+    assert_string_equal(find_code(&f, "OTHER_DISTRICT")->message_en,
+                        "Tỉnh Vĩnh Long reports its own work only (reporters.csv, scope self); "
+                        "Phường Phú Khương (28756)'s figures are reported by Phường Phú Khương: "
+                        "delete these rows");
     kh_findings_clear(&f);
     report_free(r);
     /* a pre-reform code: refused, naming the commune that took it over */

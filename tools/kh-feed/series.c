@@ -191,10 +191,11 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
         size_t nr = kh_catalog_reorg_into(cat, units[u]->code, date, rows, MAX_OLD);
         if (nr == 0)
             continue;
-        if (nr > MAX_OLD)
-            nr = MAX_OLD;
+        int too_many = nr > MAX_OLD;
+        if (too_many)
+            nr = MAX_OLD;       /* the sum would miss some: shown, never as comparable */
         /* which old units have cells then; comparable when all do and all went whole */
-        int any = 0, comparable = 1;
+        int any = 0, comparable = !too_many;
         char olds[512] = "", why[512] = "";
         size_t used = 0, wused = 0;
         for (size_t i = 0; i < nr; i++) {
@@ -228,11 +229,11 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
         if (!csv)
             put_padded(out, name, 34);
         for (size_t k = 0; k < (csv ? nc : n_rates); k++) {
-            double b = 0, sn = 0, sd = 0, v;
+            double b = 0, sn = 0, sd = 0, v = 0;
             int have_b = comparable;
             for (size_t i = 0; have_b && i < nr; i++) {
                 if (cmp[k].t_before) {
-                    double x, y;
+                    double x = 0, y = 0;
                     int a1 = cell(st, before, rows[i]->old_code, cmp[k].t_before->numerator, &x);
                     int a2 = cell(st, before, rows[i]->old_code, cmp[k].t_before->denominator, &y);
                     if (a1 < 0 || a2 < 0)
