@@ -1965,6 +1965,20 @@ static int prog_row(loader_t *L, char **v, int line)
             return -1;
         }
     }
+    int due[2] = { 0, 0 };
+    /* its calendar: the due dates of its half-years (mmdd), else the configuration's */
+    for (int k = 0; k < 2; k++) {
+        const char *d = v[k ? PC_S2 : PC_S1];
+        double mmdd;
+        if (!*d)
+            continue;
+        if (parse_plain_number(d, &mmdd) < 0 || mmdd != (int)mmdd || !valid_mmdd((int)mmdd)) {
+            fail(L, line, "programme %s: bad %s '%.16s' (a day of the year as mmdd, e.g. 620 "
+                 "for 20 June)", v[PC_CODE], k ? "s2_due" : "s1_due", d);
+            return -1;
+        }
+        due[k] = (int)mmdd;
+    }
     if (grow((void **)&c->progs, c->n_progs, &PL->cap, sizeof *c->progs) < 0) {
         fail(L, line, "out of memory");
         return -1;
@@ -1985,19 +1999,10 @@ static int prog_row(loader_t *L, char **v, int line)
     p->sections = NULL; p->n_sections = 0;
     p->opt_labels = NULL; p->n_opt_labels = 0;
     snprintf(p->prog_code, sizeof p->prog_code, "%s", v[PC_CODE]);
-    /* its calendar: the due dates of its half-years (mmdd), else the configuration's */
-    for (int k = 0; k < 2; k++) {
-        const char *d = v[k ? PC_S2 : PC_S1];
-        double mmdd;
-        if (!*d)
-            continue;
-        if (parse_plain_number(d, &mmdd) < 0 || mmdd != (int)mmdd || !valid_mmdd((int)mmdd)) {
-            fail(L, line, "programme %s: bad %s '%.16s' (a day of the year as mmdd, e.g. 620 "
-                 "for 20 June)", v[PC_CODE], k ? "s2_due" : "s1_due", d);
-            return -1;
-        }
-        *(k ? &p->s2_due : &p->s1_due) = (int)mmdd;
-    }
+    if (due[0])
+        p->s1_due = due[0];
+    if (due[1])
+        p->s2_due = due[1];
     p->prog_from = from;
     p->prog_to = to;
     p->prog_name_vi = xstrdup(v[PC_VI]);

@@ -71,6 +71,7 @@ static const char *const migrations[] = {
     KH_OUTBOX_EXPIRY("notifier"),
 };
 
+#define SNAPSHOT_CELLS 4096      /* cells in one snapshot message of the totals */
 #define MAX_WARNINGS_KEPT 200   /* warnings carried on the feed per report */
 
 typedef struct {
@@ -913,7 +914,9 @@ static int send_snapshot(agg_t *a, const kh_wmsg_t *m)
     do {
         more = sqlite3_step(st) == SQLITE_ROW;
         const char *p = more ? (const char *)sqlite3_column_text(st, 0) : "";
-        if (u.n && (!more || strcmp(p, period) != 0)) {
+        /* one message per period, and per SNAPSHOT_CELLS cells: a large tree's period
+         * (3,300 communes) would not fit in one message */
+        if (u.n && (!more || strcmp(p, period) != 0 || u.n >= SNAPSHOT_CELLS)) {
             if (upd_finish(&u) < 0 ||
                 kh_wire_send(a->snap, m->rid, m->rid_len, KH_T_FEED, &u.u.base) < 0)
                 rc = -1;
