@@ -57,18 +57,21 @@ static inline int fz_prev(void *arg, const char *period, const char *orgunit, co
     }
 }
 
-/* The district a node would send the report as: the report's first unit if it is a
- * district, the parent of its first commune otherwise, else Bến Tre city (829). */
+/* The unit a node would send the report as: the first unit of the report that reports
+ * (reporters.csv, on any day), else the nearest of its ancestors that does, else the
+ * first unit that ever reports. */
 static inline const char *fz_district_of(const Kh__Report *r)
 {
     for (size_t i = 0; i < r->n_values; i++) {
         const kh_unit_t *u = kh_catalog_unit_any(fz_cat, r->values[i]->orgunit);
-        if (u && u->level == KH_LEVEL_DISTRICT)
-            return u->code;
-        if (u && u->level == KH_LEVEL_COMMUNE)
-            return u->parent;
+        for (int hop = 0; u && hop < KH_MAX_LEVELS; hop++) {
+            if (kh_catalog_reports_ever(fz_cat, u->code) == 1)
+                return u->code;
+            u = u->parent[0] ? kh_catalog_unit_any(fz_cat, u->parent) : NULL;
+        }
     }
-    return "829";
+    const kh_unit_t *first = NULL;
+    return kh_catalog_reporters_ever(fz_cat, &first, 1) > 0 && first ? first->code : "";
 }
 
 #endif

@@ -174,7 +174,8 @@ static int build_report(const kh_catalog_t *cat, node_t *n, uint32_t rev, int ch
     if (kh_period_parse(PERIOD, &p) < 0)
         return -1;
     int32_t end = kh_period_end(&p);
-    size_t nc = kh_catalog_units_on(cat, KH_LEVEL_COMMUNE, n->district, end, NULL, 0);
+    /* the units the report covers (the district, then its communes), in force at the end */
+    size_t nc = kh_catalog_report_units(cat, n->district, end, NULL, 0);
     const kh_unit_t **communes = calloc(nc + 1, sizeof *communes);
     size_t ni = kh_catalog_indicator_count(cat);
     size_t cap = (nc + 1) * ni;
@@ -184,7 +185,7 @@ static int build_report(const kh_catalog_t *cat, node_t *n, uint32_t rev, int ch
     int rc = -1;
     if (!communes || !vals || !vp || !raw)
         goto out;
-    kh_catalog_units_on(cat, KH_LEVEL_COMMUNE, n->district, end, communes, nc);
+    kh_catalog_report_units(cat, n->district, end, communes, nc);
     Kh__Report r = KH__REPORT__INIT;
     char source[96];
     snprintf(source, sizeof source, "bench-%s-%u.csv", n->district, rev);
@@ -195,9 +196,9 @@ static int build_report(const kh_catalog_t *cat, node_t *n, uint32_t rev, int ch
     r.source_name = source;
     r.submitted_at = kh_now_ms();
     size_t k = 0;
-    for (size_t row = 0; row <= nc; row++) {       /* the communes, then the district */
-        const char *unit = row < nc ? communes[row]->code : n->district;
-        kh_level_t lvl = row < nc ? KH_LEVEL_COMMUNE : KH_LEVEL_DISTRICT;
+    for (size_t row = 0; row < nc; row++) {        /* each unit: its level's indicators */
+        const char *unit = communes[row]->code;
+        int lvl = communes[row]->level;
         for (size_t i = 0; i < ni; i++) {
             const kh_indicator_t *ind = kh_catalog_indicator_at(cat, i);
             if (ind->level != lvl || !ind->in_s2)
