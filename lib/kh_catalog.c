@@ -1123,14 +1123,12 @@ static int rep_row(loader_t *L, char **v, int line)
     r.self = !strcmp(v[RPC_SCOPE], "self");
     char rg[64];
     fmt_range(r.valid_from, r.valid_to, rg, sizeof rg);
-    int unit_level = 0;
     if (r.unit[0]) {
         /* the unit must exist on some day of the range */
         int exists = 0;
         for (int32_t u = htab_get(&c->unit_ix, r.unit); u >= 0 && !exists; u = c->unit_next[u]) {
             exists = range_overlaps(c->units[u].valid_from, c->units[u].valid_to, r.valid_from,
                                     r.valid_to);
-            unit_level = (int)c->units[u].level;
         }
         if (!exists) {
             fail(L, line, "unit %s does not exist from %s (units.csv)", r.unit, rg);
@@ -1151,11 +1149,21 @@ static int rep_row(loader_t *L, char **v, int line)
                  r.unit, o->line);
             return -1;
         }
-        if ((r.unit[0] && o->level == unit_level) ||
-            (r.level && o->unit[0] && (int)kh_catalog_unit_any(c, o->unit)->level == r.level)) {
+        /* a unit row and a level row: in conflict when a row of the unit exists, at that
+         * level, on a day both ranges cover (a code may change level between periods) */
+        const char *code = r.unit[0] ? r.unit : o->unit;
+        int lvl = r.level ? r.level : o->level;
+        if (!code[0] || !lvl)
+            continue;
+        int32_t from = r.valid_from > o->valid_from ? r.valid_from : o->valid_from;
+        int32_t to = !r.valid_to ? o->valid_to : !o->valid_to ? r.valid_to
+                     : r.valid_to < o->valid_to ? r.valid_to : o->valid_to;
+        for (int32_t k = htab_get(&c->unit_ix, code); k >= 0; k = c->unit_next[k]) {
+            if (c->units[k].level != lvl ||
+                !range_overlaps(c->units[k].valid_from, c->units[k].valid_to, from, to))
+                continue;
             fail(L, line, "unit %s reports already through level %d in an overlapping range "
-                 "(lines %d and %d)", r.unit[0] ? r.unit : o->unit, r.level ? r.level : unit_level,
-                 o->line, line);
+                 "(lines %d and %d)", code, lvl, o->line, line);
             return -1;
         }
     }

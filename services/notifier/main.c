@@ -112,9 +112,16 @@ static const char *stage_name(Kh__Stage s)
 
 static int32_t today(void) { return kh_today(); }   /* the pipeline's day */
 
-static const char *district_name(const notifier_t *nt, const char *code)
+static const char *district_name(const notifier_t *nt, const char *code, const char *period)
 {
-    const kh_unit_t *u = code && code[0] ? kh_catalog_unit_any(nt->cat, code) : NULL;
+    /* the unit as it was at the period's end (an old period's notice keeps the old name),
+     * else its latest row */
+    kh_period_t p;
+    const kh_unit_t *u = NULL;
+    if (code && code[0] && period && kh_period_parse(period, &p) == 0)
+        u = kh_catalog_unit_on(nt->cat, code, kh_period_end(&p));
+    if (!u && code && code[0])
+        u = kh_catalog_unit_any(nt->cat, code);
     return u && u->name ? u->name : code ? code : "";
 }
 
@@ -155,7 +162,7 @@ static int make_notice(notifier_t *nt, nt_kind_t kind, const char *id,
     if (nt_texts(kind, a, vi, sizeof vi, en, sizeof en) < 0)
         return -1;
     const char *district = a->district ? a->district : "";
-    const char *name = district[0] ? district_name(nt, district) : "";
+    const char *name = district[0] ? district_name(nt, district, a->period) : "";
     int64_t now = kh_now_ms();
     kh_iso_time(now, iso, sizeof iso);
     kh_date_iso(a->today, day, sizeof day);
@@ -293,7 +300,7 @@ static int check_period(notifier_t *nt, kh_period_t p, int32_t day, int complete
             continue;
         const char *code = kind == NT_COMPLETE ? NULL : d[due_list[i].district].code;
         nt_text_args_t a = {.period = period, .district = code,
-                            .name = code ? district_name(nt, code) : NULL, .due = due,
+                            .name = code ? district_name(nt, code, period) : NULL, .due = due,
                             .today = day, .n_districts = (size_t)n};
         if (nt_notice_id(kind, period, code, 0, id, sizeof id) < 0 ||
             make_notice(nt, kind, id, &a) < 0)
@@ -342,7 +349,7 @@ static int event_notices(notifier_t *nt, const Kh__Receipt *e)
     int32_t due = kh_period_due(nt->cat, &p);
     char id[NOTICE_ID_MAX];
     nt_text_args_t a = {.period = e->period, .district = e->district,
-                        .name = district_name(nt, e->district), .due = due, .today = on,
+                        .name = district_name(nt, e->district, e->period), .due = due, .today = on,
                         .arrived = on};
     if (first && nt_is_late(on, due) &&
         (nt_notice_id(NT_LATE_REPORT, e->period, e->district, 0, id, sizeof id) < 0 ||

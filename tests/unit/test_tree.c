@@ -448,6 +448,32 @@ static void test_load_errors(void **state)
     assert_null(c);
     assert_non_null(strstr(err, "reporters.csv:3: unit D11 (line 3) and unit R1 above it "
                                 "(line 2) both report on 2019-01-01"));
+    /* a unit row and a level row covering the same unit on the same days, refused in
+     * either order: W111 is a level-4 ward in 2020–2022 (level 2 only after the reform, so
+     * its latest row's level is not the one that counts) */
+    static const char *const both[] = {
+        "level,unit,valid_from,valid_to,note\n,W111,2020-01-01,2022-12-31,\n"
+        "4,,2020-01-01,2024-12-31,\n2,,2025-07-01,,\n",
+        "level,unit,valid_from,valid_to,note\n4,,2020-01-01,2024-12-31,\n"
+        ",W111,2020-01-01,2022-12-31,\n2,,2025-07-01,,\n",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        write_folder(dir, LEVELS, both[i]);
+        c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+        if (c) {
+            kh_catalog_destroy(&c);
+            fail_msg("order %zu: W111 twice (its row and level 4) was accepted", i);
+        }
+        assert_non_null(strstr(err, "unit W111 reports already through level 4"));
+    }
+    /* … but a unit row for the days it was at another level is no conflict */
+    write_folder(dir, LEVELS, "level,unit,valid_from,valid_to,note\n3,,,2018-12-31,\n"
+                              ",W111,2019-01-01,2019-12-31,\n3,,2020-01-01,2025-06-30,\n"
+                              "2,,2025-07-01,,\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    if (!c)
+        fail_msg("W111 reporting in 2019 (level 4), level 2 from 2025: %s", err);
+    kh_catalog_destroy(&c);
     /* a scope that is neither */
     write_folder(dir, LEVELS, "level,unit,valid_from,valid_to,note,scope\n3,,,,,all\n");
     c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
