@@ -64,7 +64,7 @@ check "the expiry is logged for the admin, with the reminder's id and district" 
 status=$("$BIN/kh-admin" status)
 check "kh-admin status: 7 expired undelivered, naming the seven districts" \
     grep -q "expired undelivered: *7  (832 833 834 835 836 837 838)" <<<"$status"
-check "kh-admin status says what to do about it" grep -q -- "-> these districts' nodes" <<<"$status"
+check "kh-admin status says what to do about it" grep -q -- "-> these units' nodes" <<<"$status"
 check "kh-admin status --json: expired_undelivered 7, reminders_waiting 0" bash -c \
     "'$BIN/kh-admin' status --json | python3 -c 'import json,sys; n=json.load(sys.stdin)[\"notices\"]; sys.exit(0 if (n[\"reminders_waiting\"], n[\"expired_undelivered\"], n[\"expired_districts\"]) == (0, 7, \"832 833 834 835 836 837 838\") else 1)'"
 url="http://127.0.0.1:$((base + 3))/metrics"

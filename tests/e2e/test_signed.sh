@@ -211,7 +211,7 @@ check_eq "the digest the aggregator logged is the one computed independently" "$
 check_eq "kh-admin verify 832-2018S1: exit 0" 0 "$rc"
 check "…names the counted revision, district 832, key 832-1, valid" \
     bash -c "grep -q '^report 832-2018S1 revision 1: counted' '$OUT/verify-1.txt' &&
-             grep -q '^  district     832\$' '$OUT/verify-1.txt' &&
+             grep -q '^  unit         832\$' '$OUT/verify-1.txt' &&
              grep -q '^  signer       832-1\$' '$OUT/verify-1.txt' &&
              grep -q '^  fingerprint  [0-9a-f]\{16\}\$' '$OUT/verify-1.txt' &&
              grep -q 'audit .* the same\$' '$OUT/verify-1.txt' &&

@@ -40,8 +40,8 @@ static const char status_usage[] =
     "usage: kh-admin [--config FILE] status [--json] [--timeout-ms MS]\n"
     "The four services' health, read from their metrics endpoints ([collector] metrics,\n"
     "[validator] metrics, … = HOST:PORT): up or down, uptime, queue depths and counters;\n"
-    "then the last report each district sent (collector and aggregator databases), and\n"
-    "the reminders waiting for a district's node or expired undelivered.\n"
+    "then the last report each reporting unit sent (collector and aggregator databases),\n"
+    "and the reminders waiting for a reporting unit's node or expired undelivered.\n"
     "--json: the same as one JSON object (every series of every endpoint).\n"
     "--timeout-ms: per endpoint (default 2000).\n"
     "Exit 0: every configured endpoint answered; 1: at least one service is down;\n"
@@ -405,15 +405,15 @@ static void padded(const char *s, int width)
 
 static void print_notices(const notices_t *nt)
 {
-    printf("\nreminders to districts / nhắc hạn gửi các đơn vị\n");
+    printf("\nreminders to the reporting units / nhắc hạn gửi các đơn vị báo cáo\n");
     if (nt->waiting < 0 || nt->expired < 0) {
         printf("  (%s)\n", nt->why);
         return;
     }
-    printf("  waiting for the district's node: %lld\n", nt->waiting);
+    printf("  waiting for the unit's node:     %lld\n", nt->waiting);
     printf("  expired undelivered:             %lld", nt->expired);
     if (nt->expired_districts[0])
-        printf("  (%s)\n  -> these districts' nodes were not connected before the due date: "
+        printf("  (%s)\n  -> these units' nodes were not connected before the due date: "
                "check that each runs and reaches the collector (kh-admin keys list, the "
                "node's log)\n", nt->expired_districts);
     else
@@ -482,7 +482,7 @@ static void print_table(svc_t *sv, const last_t *rows, int n_rows, const char *r
         }
         printf("\n");
     }
-    printf("\nlast report per district\n");
+    printf("\nlast report per reporting unit\n");
     if (n_rows < 0) {
         printf("  (%s)\n", rows_why);
         return;

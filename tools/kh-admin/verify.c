@@ -55,7 +55,7 @@ static const char verify_usage[] =
     "must verify over the report's canonical bytes, and their digest must be the one the\n"
     "audit log recorded when the revision was applied.\n"
     "Exit 0: valid; 1: invalid; 2: no such report, or a database cannot be read.\n"
-    "--totals: recomputes every district and province total of every half-year from the\n"
+    "--totals: recomputes every total of every unit and half-year from the\n"
     "counted reports, as the aggregator computes them, checks each counted report as\n"
     "--report does (its signature unless [security] verify_signatures = no), and compares\n"
     "with the totals stored in the aggregator's database ([aggregator] db, or --db FILE: a\n"
@@ -552,7 +552,7 @@ int admin_verify(int argc, char **argv, const char *config_path)
     int in_audit = audit_digest(db, subject, &aseq, logged);
 
     printf("report %s revision %u: %s\n", r->report_id, r->revision, state);
-    printf("  district     %s\n", r->district);
+    printf("  unit         %s\n", r->district);
     printf("  period       %s\n", r->period);
     char file[KH_ESCAPE_CAP(256)];        /* the district's file name, escaped */
     kh_escape(r->source_name, file, sizeof file);          /* cut past 256 bytes */
