@@ -145,8 +145,12 @@ check "and its signature names district 829's key" \
 # revocation: at once, without a restart, the connected node cut off
 "$ADMIN" keys revoke 831-1 >/dev/null
 "$BIN/kh-node" submit --district 831 "$IN/831/831-2019S1.csv" >/dev/null
-check "the collector logged the revoked key (the node's report arrived and was dropped)" \
-    wait_for 120 grep -q '"event":"auth.revoked".*"key_id":"831-1"' "$RUN/logs/collector.log"
+# (either the node's report arrived and was dropped, auth.revoked, or the revocation timer
+# cut the connection first, door.cut reason revoked: both are the revocation at work, and
+# which comes first is a race the sanitizer build's slower node loses)
+check "the collector refused the revoked key (the report dropped, or the connection cut)" \
+    wait_for 120 grep -qE '"event":"auth\.revoked".*"key_id":"831-1"|"event":"door\.cut".*"reason":"revoked".*"key_id":"831-1"' \
+    "$RUN/logs/collector.log"
 check_eq "after revocation the connected node's report is not received" 0 \
     "$(sql "$RUN/collector.db" "SELECT count(*) FROM report WHERE report_id='831-2019S1' AND revision=1")"
 check_eq "the report waits in the node's outbox" 1 "$(node_outbox 831)"
