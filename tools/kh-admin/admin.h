@@ -10,6 +10,10 @@
 
 #define ADMIN_N_SERVICES 4     /* collector, validator, aggregator, notifier */
 
+/* The configuration at config_path with its clock ([general] clock) set, or NULL after
+ * printing "kh-admin: <reason>" (the caller picks the exit status). */
+kh_config_t *admin_config(const char *config_path);
+
 /* kh-admin keys …: argv[0] is "keys".  Returns the exit status. */
 int admin_keys(int argc, char **argv, const char *config_path);
 

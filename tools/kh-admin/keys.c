@@ -154,17 +154,10 @@ int admin_keys(int argc, char **argv, const char *config_path)
         default: fprintf(stderr, "kh-admin: bad option; see kh-admin keys --help\n"); return 2;
         }
     }
+    kh_config_t *cfg = admin_config(config_path);
+    if (!cfg)
+        return 1;
     char err[512];
-    kh_config_t *cfg = kh_config_load(config_path, err, sizeof err);
-    if (!cfg) {
-        fprintf(stderr, "kh-admin: %s\n", err);
-        return 1;
-    }
-    if (kh_config_clock(cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "kh-admin: %s\n", err);
-        kh_config_destroy(&cfg);
-        return 1;
-    }
     char dir[PATH_MAX];
     kh_config_str(cfg, "security", "keys_dir", "%RUN%/keys", dir, sizeof dir);
     int rc = 1;

@@ -36,6 +36,22 @@ static const char usage[] =
     "                             half-year, the root, the level names\n"
     "--config FILE: default $KH_CONFIG, else deploy/kh.ini.  COMMAND --help for details.\n";
 
+kh_config_t *admin_config(const char *config_path)
+{
+    char err[1024];
+    kh_config_t *cfg = kh_config_load(config_path, err, sizeof err);
+    if (!cfg) {
+        fprintf(stderr, "kh-admin: %s\n", err);
+        return NULL;
+    }
+    if (kh_config_clock(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-admin: %s\n", err);
+        kh_config_destroy(&cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
 int main(int argc, char **argv)
 {
     umask(KH_UMASK);        /* key registry, keys: never readable by others (kh_util.h) */

@@ -592,17 +592,9 @@ int admin_status(int argc, char **argv, const char *config_path)
         fprintf(stderr, "kh-admin status: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    char err[512];
-    kh_config_t *cfg = kh_config_load(config_path, err, sizeof err);
-    if (!cfg) {
-        fprintf(stderr, "kh-admin: %s\n", err);
+    kh_config_t *cfg = admin_config(config_path);
+    if (!cfg)
         return 2;
-    }
-    if (kh_config_clock(cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "kh-admin: %s\n", err);
-        kh_config_destroy(&cfg);
-        return 2;
-    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "kh-admin: cannot initialise libcurl\n");
         kh_config_destroy(&cfg);

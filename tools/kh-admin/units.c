@@ -79,17 +79,10 @@ int admin_units(int argc, char **argv, const char *config_path)
         fputs(units_usage, stderr);
         return 2;
     }
+    kh_config_t *cfg = admin_config(config_path);
+    if (!cfg)
+        return 1;
     char err[1024];
-    kh_config_t *cfg = kh_config_load(config_path, err, sizeof err);
-    if (!cfg) {
-        fprintf(stderr, "kh-admin: %s\n", err);
-        return 1;
-    }
-    if (kh_config_clock(cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "kh-admin: %s\n", err);
-        kh_config_destroy(&cfg);
-        return 1;
-    }
     int32_t day = kh_today();
     if (on && !(day = parse_day(on))) {
         fprintf(stderr, "kh-admin units: --on '%s' is not a date YYYY-MM-DD\n", on);
