@@ -308,6 +308,7 @@ struct kh_catalog {
     size_t n_targets;
 
     int s1_due, s2_due;     /* mmdd */
+    kh_pkind_t report_kind; /* KH_P_HALF (two reports a year) or KH_P_YEAR (one) */
 
     /* options.csv of the programme (optional): labels of option codes */
     struct { int ind; int option; char *label_vi, *label_en; } *opt_labels;
@@ -1934,8 +1935,9 @@ static int load_programme_files(kh_catalog_t *c, const char *dir, const char *pr
 /* ---- programmes (programmes.csv, optional) -------------------------------------------------- */
 
 static const char *const prog_cols[] = { "code", "name_vi", "name_en", "valid_from", "valid_to",
-                                         "folder", "source", "s1_due", "s2_due" };
-enum { PC_CODE, PC_VI, PC_EN, PC_FROM, PC_TO, PC_FOLDER, PC_SOURCE, PC_S1, PC_S2 };
+                                         "folder", "source", "s1_due", "s2_due",
+                                         "report_period" };
+enum { PC_CODE, PC_VI, PC_EN, PC_FROM, PC_TO, PC_FOLDER, PC_SOURCE, PC_S1, PC_S2, PC_KIND };
 
 typedef struct {
     loader_t L;
@@ -1972,6 +1974,21 @@ static int prog_row(loader_t *L, char **v, int line)
                  "a day", v[PC_CODE], o->prog_code);
             return -1;
         }
+    }
+    kh_pkind_t kind;
+    if (!*v[PC_KIND] || !strcmp(v[PC_KIND], "half-year")) {
+        kind = KH_P_HALF;
+    } else if (!strcmp(v[PC_KIND], "year")) {
+        kind = KH_P_YEAR;
+        if (*v[PC_S1]) {
+            fail(L, line, "programme %s reports once a year: leave s1_due empty (its report "
+                 "is due on s2_due)", v[PC_CODE]);
+            return -1;
+        }
+    } else {
+        fail(L, line, "programme %s: bad report_period '%.16s' (half-year or year)",
+             v[PC_CODE], v[PC_KIND]);
+        return -1;
     }
     int due[2] = { 0, 0 };
     /* its calendar: the due dates of its half-years (mmdd), else the configuration's */
@@ -2011,6 +2028,7 @@ static int prog_row(loader_t *L, char **v, int line)
         p->s1_due = due[0];
     if (due[1])
         p->s2_due = due[1];
+    p->report_kind = kind;
     p->prog_from = from;
     p->prog_to = to;
     p->prog_name_vi = xstrdup(v[PC_VI]);
@@ -2051,7 +2069,7 @@ static int load_programmes(kh_catalog_t *c, const char *dir, char *err, size_t e
     if (!file_exists(dir, "programmes.csv"))
         return load_programme_files(c, dir, "", err, errlen);
     prog_loader_t PL = { .L = { .fname = "programmes.csv", .c = c, .cols = prog_cols,
-                                .n_cols = 9, .n_optional = 2, .fn = prog_row, .err = err, .errlen = errlen },
+                                .n_cols = 10, .n_optional = 3, .fn = prog_row, .err = err, .errlen = errlen },
                          .dir = dir };
     if (load_csv(&PL.L, dir) < 0)
         return -1;
@@ -2568,20 +2586,101 @@ int32_t kh_period_end(const kh_period_t *p)
     return 0;
 }
 
-/* First day of a half-year (used for PERIOD_FUTURE). */
-static int32_t half_start(const kh_period_t *p)
+/* First day of a half-year or a year (used for PERIOD_FUTURE). */
+static int32_t period_start(const kh_period_t *p)
 {
-    return p->year * 10000 + (p->half == 2 ? 701 : 101);
+    return p->year * 10000 + (p->kind == KH_P_HALF && p->half == 2 ? 701 : 101);
+}
+
+void kh_period_format(const kh_period_t *p, char *buf, size_t cap)
+{
+    if (!buf || !cap)
+        return;
+    buf[0] = '\0';
+    if (!p)
+        return;
+    switch (p->kind) {
+    case KH_P_HALF: snprintf(buf, cap, "%04dS%d", p->year % 10000, p->half == 2 ? 2 : 1); break;
+    case KH_P_YEAR: snprintf(buf, cap, "%04d", p->year % 10000); break;
+    case KH_P_PROGRAMME:
+        snprintf(buf, cap, "%04d-%04d", p->year % 10000, p->year_to % 10000);
+        break;
+    }
+}
+
+void kh_period_label(const kh_period_t *p, int en, char *buf, size_t cap)
+{
+    if (!buf || !cap)
+        return;
+    buf[0] = '\0';
+    if (!p)
+        return;
+    switch (p->kind) {
+    case KH_P_HALF:
+        if (en)
+            snprintf(buf, cap, "%s %d", p->half == 1 ? "January-June" : "July-December",
+                     p->year);
+        else
+            snprintf(buf, cap, "6 tháng %s năm %d", p->half == 1 ? "đầu" : "cuối", p->year);
+        break;
+    case KH_P_YEAR: snprintf(buf, cap, en ? "the year %d" : "năm %d", p->year); break;
+    case KH_P_PROGRAMME:
+        snprintf(buf, cap, en ? "%d-%d" : "giai đoạn %d–%d", p->year, p->year_to);
+        break;
+    }
+}
+
+kh_pkind_t kh_catalog_report_kind(const kh_catalog_t *c)
+{
+    return c && c->report_kind == KH_P_YEAR ? KH_P_YEAR : KH_P_HALF;
+}
+
+int kh_catalog_is_report_period(const kh_catalog_t *c, const kh_period_t *p)
+{
+    if (!c || !p || (p->kind != KH_P_HALF && p->kind != KH_P_YEAR))
+        return 0;
+    const kh_catalog_t *pc = kh_catalog_for(c, kh_period_end(p));
+    if (!pc)
+        return p->kind == KH_P_HALF;    /* no programme then: NO_PROGRAMME says so */
+    return kh_catalog_report_kind(pc) == p->kind;
 }
 
 int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p)
 {
-    if (!c || !p || p->kind != KH_P_HALF)
+    if (!c || !p || (p->kind != KH_P_HALF && p->kind != KH_P_YEAR))
         return 0;
     const kh_catalog_t *pc = kh_catalog_for(c, kh_period_end(p));
     if (pc)
         c = pc;             /* the calendar of the programme in force then */
-    return p->year * 10000 + (p->half == 1 ? c->s1_due : c->s2_due);
+    if (kh_catalog_report_kind(c) != p->kind)
+        return 0;
+    return p->year * 10000 + (p->kind == KH_P_HALF && p->half == 1 ? c->s1_due : c->s2_due);
+}
+
+size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
+                                 char (*out)[8], size_t cap)
+{
+    if (!p)
+        return 0;
+    size_t n = 0;
+    int first_half = p->kind == KH_P_HALF ? p->half : 1;
+    int last_half = p->kind == KH_P_HALF ? p->half : 2;
+    int y_to = p->kind == KH_P_PROGRAMME ? p->year_to : p->year;
+    for (int y = p->year; y <= y_to; y++)
+        for (int h = (y == p->year ? first_half : 1); h <= (y == y_to ? last_half : 2); h++) {
+            kh_period_t q = { KH_P_HALF, y, h, y };
+            const kh_catalog_t *pc = c ? kh_catalog_for(c, kh_period_end(&q)) : NULL;
+            if (kh_catalog_report_kind(pc ? pc : c) == KH_P_YEAR) {
+                if (h != 2)
+                    continue;       /* the year's one report is at its end */
+                if (out && n < cap)
+                    snprintf(out[n], 8, "%04d", y);
+            } else if (out && n < cap) {
+                snprintf(out[n], 8, "%04dS%d", y, h);
+            }
+            n++;
+        }
+    return n;
 }
 
 size_t kh_period_halves(const kh_period_t *p, char (*out)[8], size_t cap)
@@ -3236,9 +3335,11 @@ static const kh_unit_t *row_unit(const vctx_t *V, int32_t row)
     return V->units[row];
 }
 
+/* Whether an indicator (or rule) is asked in half-year `half`; a yearly report (half 0)
+ * asks every one. */
 static int in_half(const kh_indicator_t *d, int half)
 {
-    return half == 1 ? d->in_s1 : d->in_s2;
+    return half == 0 || (half == 1 ? d->in_s1 : d->in_s2);
 }
 
 static void check_value(vctx_t *V, size_t i)
@@ -3409,7 +3510,9 @@ static void check_rules(vctx_t *V, kh_prev_fn prev, void *prev_arg)
 {
     const kh_catalog_t *c = V->c;
     char prev_period[16];
-    if (V->period.half == 1)
+    if (V->period.kind == KH_P_YEAR)
+        snprintf(prev_period, sizeof prev_period, "%04d", V->period.year - 1);
+    else if (V->period.half == 1)
         snprintf(prev_period, sizeof prev_period, "%04dS2", V->period.year - 1);
     else
         snprintf(prev_period, sizeof prev_period, "%04dS1", V->period.year);
@@ -3483,11 +3586,22 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
     /* The period. */
     safe_text(sp, sizeof sp, period, 32);
     kh_period_t p;
-    if (kh_period_parse(period, &p) < 0 || p.kind != KH_P_HALF) {
-        snprintf(vi, sizeof vi, "Kỳ báo cáo \"%s\" không hợp lệ: phải có dạng NămS1 hoặc "
-                 "NămS2, ví dụ 2018S1 (6 tháng đầu năm) hoặc 2018S2 (cả năm)", sp);
-        snprintf(en, sizeof en, "Malformed period \"%s\": expected a half-year such as 2018S1 "
-                 "(January-June) or 2018S2 (July-December)", sp);
+    int parsed = kh_period_parse(period, &p) == 0 && (p.kind == KH_P_HALF || p.kind == KH_P_YEAR);
+    if (!parsed || !kh_catalog_is_report_period(c, &p)) {
+        const kh_catalog_t *pc = parsed ? kh_catalog_for(c, kh_period_end(&p)) : NULL;
+        if (pc && kh_catalog_report_kind(pc) == KH_P_YEAR) {
+            snprintf(vi, sizeof vi, "Kỳ báo cáo \"%s\" không hợp lệ: chương trình %s báo cáo "
+                     "mỗi năm một lần, kỳ báo cáo là năm, ví dụ %04d", sp,
+                     kh_catalog_programme_name(pc, 0), p.year);
+            snprintf(en, sizeof en, "Malformed period \"%s\": programme %s reports once a "
+                     "year; the period is the year, e.g. %04d", sp,
+                     kh_catalog_programme_name(pc, 1), p.year);
+        } else {
+            snprintf(vi, sizeof vi, "Kỳ báo cáo \"%s\" không hợp lệ: phải có dạng NămS1 hoặc "
+                     "NămS2, ví dụ 2018S1 (6 tháng đầu năm) hoặc 2018S2 (cả năm)", sp);
+            snprintf(en, sizeof en, "Malformed period \"%s\": expected a half-year such as "
+                     "2018S1 (January-June) or 2018S2 (July-December)", sp);
+        }
         emit(&V, "PERIOD_MALFORMED", 1, 0, "", "", period, vi, en);
     } else {
         V.period = p;
@@ -3495,7 +3609,7 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
         V.end = kh_period_end(&p);
         /* Reports are due before the half-year ends (20 June, 5 December), so a report
          * is premature only when its half-year has not begun. */
-        int32_t start = half_start(&p);
+        int32_t start = period_start(&p);
         if (today_yyyymmdd > 0 && today_yyyymmdd < start) {
             kh_date_vi(start, d1, sizeof d1);
             kh_date_vi(today_yyyymmdd, d2, sizeof d2);

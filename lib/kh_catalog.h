@@ -227,8 +227,29 @@ typedef struct {
 /* 0 on success, -1 if `s` is not a well-formed period. */
 int kh_period_parse(const char *s, kh_period_t *out);
 int32_t kh_period_end(const kh_period_t *p);              /* last day, yyyymmdd */
-/* The due date of a half-year, by the calendar of the programme in force at its end. */
-int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p);  /* half-years only */
+/* The canonical text of p: "2026S1", "2026", "2021-2030" (at least 10 bytes). */
+void kh_period_format(const kh_period_t *p, char *buf, size_t cap);
+/* p as people say it: "6 tháng đầu năm 2020" / "January-June 2020", "năm 2020" / "the
+ * year 2020", "giai đoạn 2017–2020" / "2017-2020" (en != 0: English). */
+void kh_period_label(const kh_period_t *p, int en, char *buf, size_t cap);
+/* How often the programme `c` (a view: kh_catalog_for) is reported: KH_P_HALF (a report
+ * per half-year, "2026S1") or KH_P_YEAR (one per year, "2026": report_period of
+ * programmes.csv). */
+kh_pkind_t kh_catalog_report_kind(const kh_catalog_t *c);
+/* 1 when p is a period a report is made for: a half-year or a year, as the programme in
+ * force at its end reports (a half-year when no programme is: NO_PROGRAMME then says
+ * why); 0 otherwise. */
+int kh_catalog_is_report_period(const kh_catalog_t *c, const kh_period_t *p);
+/* The due date (yyyymmdd) of report period p by the calendar of the programme in force at
+ * its end (a yearly programme's report is due on its s2_due); 0 when p is no report
+ * period. */
+int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p);
+/* The report periods p covers, in time order, as strings into out (cap entries of 8
+ * bytes): its half-years, each replaced by its year when the programme in force at the
+ * half-year's end reports yearly (the year's report counted once, at its S2).  A
+ * half-year S1 of a yearly programme covers none.  Returns the count. */
+size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
+                                 char (*out)[8], size_t cap);
 /* Half-years covered by p, in time order, as "YYYYSn" strings into out (cap entries
  * of 8 bytes).  Returns the count. */
 size_t kh_period_halves(const kh_period_t *p, char (*out)[8], size_t cap);

@@ -174,7 +174,8 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
      * that does not parse is refused just below as PERIOD_MALFORMED, so here the sender
      * need only be a reporting unit for some period. */
     kh_period_t per;
-    int reports = kh_period_parse(r->period, &per) == 0 && per.kind == KH_P_HALF
+    int reports = kh_period_parse(r->period, &per) == 0 &&
+                          kh_catalog_is_report_period(c->cat, &per)
                       ? kh_catalog_reports(c->cat, district, kh_period_end(&per))
                       : kh_catalog_reports_ever(c->cat, district);
     if (reports != 1) {

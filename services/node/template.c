@@ -19,7 +19,7 @@
 
 /* The rows and columns of one template. */
 typedef struct {
-    char period[8];                     /* canonical "YYYYSn" */
+    char period[12];                    /* canonical "YYYYSn" or "YYYY" */
     kh_period_t p;
     const kh_catalog_t *cat;
     int32_t end;                        /* the period's last day */
@@ -42,13 +42,21 @@ static int tpl_build(const kh_catalog_t *c, const char *district, const char *pe
                      char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
-    if (!period || kh_period_parse(period, &t->p) < 0 || t->p.kind != KH_P_HALF) {
-        snprintf(err, errlen, "kỳ báo cáo '%.16s' không hợp lệ, cần dạng 2019S2 / malformed "
-                 "period '%.16s': expected a half-year such as 2019S2", period ? period : "",
-                 period ? period : "");
+    if (!period || kh_period_parse(period, &t->p) < 0 || !kh_catalog_is_report_period(c, &t->p)) {
+        const kh_catalog_t *pc = period && kh_period_parse(period, &t->p) == 0
+                                     ? kh_catalog_for(c, kh_period_end(&t->p)) : NULL;
+        if (pc && kh_catalog_report_kind(pc) == KH_P_YEAR)
+            snprintf(err, errlen, "kỳ báo cáo '%.16s' không hợp lệ: chương trình này báo cáo "
+                     "mỗi năm một lần, kỳ là năm, ví dụ %04d / malformed period '%.16s': this "
+                     "programme reports once a year, the period is the year, e.g. %04d",
+                     period, t->p.year, period, t->p.year);
+        else
+            snprintf(err, errlen, "kỳ báo cáo '%.16s' không hợp lệ, cần dạng 2019S2 / malformed "
+                     "period '%.16s': expected a half-year such as 2019S2",
+                     period ? period : "", period ? period : "");
         return 2;
     }
-    snprintf(t->period, sizeof t->period, "%04dS%d", t->p.year, t->p.half);
+    kh_period_format(&t->p, t->period, sizeof t->period);
     int32_t end = kh_period_end(&t->p);
     const kh_unit_t *d = district ? kh_catalog_unit_on(c, district, end) : NULL;
     if (!d || kh_catalog_reports(c, d->code, end) != 1) {
@@ -84,7 +92,7 @@ static int tpl_build(const kh_catalog_t *c, const char *district, const char *pe
     t->units[t->n_units - 1] = d;
     for (size_t i = 0; i < ni; i++) {
         const kh_indicator_t *ind = kh_catalog_indicator_at(c, i);
-        if (t->p.half == 1 ? ind->in_s1 : ind->in_s2)
+        if (t->p.kind == KH_P_YEAR || (t->p.half == 1 ? ind->in_s1 : ind->in_s2))
             t->inds[t->n_inds++] = ind;
     }
     return 0;
@@ -220,11 +228,11 @@ static int xlsx_instructions(lxw_workbook *wb, const tpl_t *t, lxw_format *bold,
     worksheet_set_column(ws, 2, 2, 12, NULL);
     worksheet_set_column(ws, 3, 3, 16, NULL);
     worksheet_set_column(ws, 4, 4, 14, NULL);
-    char line[512];
+    char line[512], label[64];
     lxw_row_t r = 0;
+    kh_period_label(&t->p, 0, label, sizeof label);
     snprintf(line, sizeof line, "Mẫu báo cáo khuyến học, khuyến tài, xây dựng xã hội học tập — "
-             "%s (mã %s), kỳ %s (6 tháng %s năm %d)", t->district->name, t->district->code,
-             t->period, t->p.half == 1 ? "đầu" : "cuối", t->p.year);
+             "%s (mã %s), kỳ %s (%s)", t->district->name, t->district->code, t->period, label);
     worksheet_write_string(ws, r++, 0, line, bold);
     r++;
     char how[512];
@@ -505,14 +513,16 @@ int node_template_main(int argc, char **argv)
             fmt = NODE_TPL_XLSX;
     }
     kh_period_t p;
-    if (kh_period_parse(period, &p) < 0 || p.kind != KH_P_HALF) {
-        fprintf(stderr, "kh-node: kỳ báo cáo '%.16s' không hợp lệ, cần dạng 2019S2 / malformed "
-                        "period '%.16s': expected a half-year such as 2019S2\n", period, period);
+    if (kh_period_parse(period, &p) < 0 || (p.kind != KH_P_HALF && p.kind != KH_P_YEAR)) {
+        fprintf(stderr, "kh-node: kỳ báo cáo '%.16s' không hợp lệ, cần dạng 2019S2 (nửa năm) "
+                        "hoặc 2026 (năm) / malformed period '%.16s': expected a half-year such "
+                        "as 2019S2 or a year such as 2026\n", period, period);
         return 2;
     }
-    char defpath[KH_CODE_MAX + 32];
+    char defpath[KH_CODE_MAX + 32], pstr[12];
     if (!output) {
-        snprintf(defpath, sizeof defpath, "%s-%04dS%d-mau.%s", district, p.year, p.half,
+        kh_period_format(&p, pstr, sizeof pstr);
+        snprintf(defpath, sizeof defpath, "%s-%s-mau.%s", district, pstr,
                  fmt == NODE_TPL_XLSX ? "xlsx" : "csv");
         output = defpath;
     }

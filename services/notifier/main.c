@@ -276,11 +276,12 @@ static int period_state(notifier_t *nt, const char *period, const kh_period_t *p
     return (int)n;
 }
 
-/* Makes every notice due for half-year p on `day` (complete_only: just the period-
- * complete one).  Inside a transaction.  Returns 0 or -1. */
+/* Makes every notice due for report period p (a half-year, or a year when its programme
+ * reports yearly) on `day` (complete_only: just the period-complete one).  Inside a
+ * transaction.  Returns 0 or -1. */
 static int check_period(notifier_t *nt, kh_period_t p, int32_t day, int complete_only)
 {
-    char period[8], id[NOTICE_ID_MAX];
+    char period[12], id[NOTICE_ID_MAX];
     char (*codes)[KH_CODE_MAX] = NULL;
     nt_district_t *d = NULL;
     nt_due_t *due_list = NULL;
@@ -322,7 +323,7 @@ static int event_notices(notifier_t *nt, const Kh__Receipt *e)
         e->stage != KH__STAGE__STAGE_SUPERSEDED)
         return 0;
     kh_period_t p;
-    if (kh_period_parse(e->period, &p) < 0 || p.kind != KH_P_HALF)
+    if (kh_period_parse(e->period, &p) < 0 || !kh_catalog_is_report_period(nt->cat, &p))
         return 0;                 /* the validator refuses these; nothing to track */
     int32_t on = kh_ms_to_date(e->at > 0 ? e->at : kh_now_ms());
     int counted = e->stage == KH__STAGE__STAGE_COUNTED;
@@ -576,13 +577,21 @@ static void check_calendar(notifier_t *nt)
     size_t n = nt_periods_to_check(nt->first, day, nt->pol.reminder_days, ps, MAX_PERIODS);
     if (n == 0 || kh_db_exec(nt->db, "BEGIN IMMEDIATE", "notify.check") < 0)
         return;
-    for (size_t i = 0; i < n; i++)
-        if (check_period(nt, ps[i], day, 0) < 0) {
+    for (size_t i = 0; i < n; i++) {
+        /* the half-year's report period: itself, or its year at the S2 of a yearly
+         * programme (none at its S1) */
+        char rp[1][8];
+        kh_period_t q;
+        if (kh_catalog_report_periods(nt->cat, &ps[i], rp, 1) != 1 ||
+            kh_period_parse(rp[0], &q) < 0)
+            continue;
+        if (check_period(nt, q, day, 0) < 0) {
             kh_db_exec(nt->db, "ROLLBACK", "notify.check");
             KH_ERROR("notify.check", "the calendar check failed; tried again at the next tick",
                      "error", sqlite3_errmsg(nt->db));
             return;
         }
+    }
     if (kh_db_exec(nt->db, "COMMIT", "notify.check") < 0) {
         kh_db_exec(nt->db, "ROLLBACK", "notify.check");
         return;

@@ -67,12 +67,13 @@ kh_period_t nt_period_next(kh_period_t p)
 
 int nt_period_cmp(kh_period_t a, kh_period_t b)
 {
-    return (a.year * 2 + a.half) - (b.year * 2 + b.half);
+    int32_t ea = kh_period_end(&a), eb = kh_period_end(&b);
+    return (ea > eb) - (ea < eb);
 }
 
 void nt_period_str(kh_period_t p, char *out, size_t cap)
 {
-    snprintf(out, cap, "%04dS%d", p.year % 10000, p.half == 2 ? 2 : 1);
+    kh_period_format(&p, out, cap);
 }
 
 size_t nt_periods_to_check(kh_period_t first, int32_t today, int reminder_days,

@@ -53,7 +53,7 @@ int nt_date_parse(const char *s, int32_t *out);
 kh_period_t nt_period_of(int32_t d);
 /* The half-year after p. */
 kh_period_t nt_period_next(kh_period_t p);
-/* <0, 0, >0 as a is before, equal to, after b (half-years only). */
+/* <0, 0, >0 as a ends before, with, after b (a year ends with its S2). */
 int nt_period_cmp(kh_period_t a, kh_period_t b);
 /* "2020S2" (cap >= 8). */
 void nt_period_str(kh_period_t p, char *out, size_t cap);

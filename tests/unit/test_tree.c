@@ -382,6 +382,132 @@ static void test_validate_after_reform(void **state)
     report_free(r);
 }
 
+/* ==== a programme reported once a year ====================================================
+ * The same tree, P2 reported yearly (programmes.csv report_period "year", due on its
+ * s2_due), with a within-N%-of-previous rule: its previous period is the year before. */
+static const char *PROGRAMMES_YEARLY =
+    "code,name_vi,name_en,valid_from,valid_to,folder,source,s1_due,s2_due,report_period\n"
+    "P1,Chương trình một,Programme one,2017-01-01,2020-12-31,,test,,,\n"
+    "P2,Chương trình hai,Programme two,2021-01-01,2030-12-31,programmes/P2/,test,,1215,year\n";
+
+typedef struct { char asked[16]; int calls; } prev_seen_t;
+
+static int prev_1000(void *arg, const char *period, const char *orgunit, const char *ind,
+                     double *out)
+{
+    prev_seen_t *s = arg;
+    (void)orgunit;
+    if (strcmp(ind, "HO.TONG") != 0)
+        return -1;
+    snprintf(s->asked, sizeof s->asked, "%s", period);
+    s->calls++;
+    *out = 1000;
+    return 0;
+}
+
+static void test_yearly_programme(void **state)
+{
+    (void)state;
+    char dir[64], err[512], sub[128];
+    snprintf(dir, sizeof dir, "/tmp/kh_year.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_folder(dir, LEVELS, REPORTERS);
+    put(dir, "programmes.csv", PROGRAMMES_YEARLY);
+    snprintf(sub, sizeof sub, "%s/programmes/P2", dir);
+    put(sub, "rules.csv", "id,severity,level,periods,rule,message_vi,message_en\n"
+                          "R2,warning,2,S1 S2,HO.TONG within 10% of previous,Số hộ đổi nhiều,"
+                          "Households changed a lot\n");
+    kh_catalog_t *c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    if (!c)
+        fprintf(stderr, "%s\n", err);
+    assert_non_null(c);
+    const kh_catalog_t *p1 = kh_catalog_for_period(c, "2019S2");
+    const kh_catalog_t *p2 = kh_catalog_for_period(c, "2026");
+    assert_int_equal(kh_catalog_report_kind(p1), KH_P_HALF);
+    assert_int_equal(kh_catalog_report_kind(p2), KH_P_YEAR);
+
+    /* which periods are reported: P1's half-years, P2's years */
+    static const struct { const char *p; int yes; int32_t due; } cases[] = {
+        {"2019S2", 1, 20191205}, {"2019", 0, 0}, {"2026", 1, 20261215},
+        {"2026S1", 0, 0}, {"2026S2", 0, 0}, {"2017-2020", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kh_period_t p;
+        assert_int_equal(kh_period_parse(cases[i].p, &p), 0);
+        if (kh_catalog_is_report_period(c, &p) != cases[i].yes ||
+            kh_period_due(c, &p) != cases[i].due)
+            fail_msg("%s: report period %d, due %d", cases[i].p,
+                     kh_catalog_is_report_period(c, &p), (int)kh_period_due(c, &p));
+    }
+    /* what a longer period sums: half-years under P1, years under P2 */
+    char out[32][8];
+    kh_period_t q;
+    assert_int_equal(kh_period_parse("2019-2022", &q), 0);
+    assert_int_equal(kh_catalog_report_periods(c, &q, out, 32), 6);
+    const char *want[] = {"2019S1", "2019S2", "2020S1", "2020S2", "2021", "2022"};
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(out[i], want[i]);
+    assert_int_equal(kh_period_parse("2026S1", &q), 0);
+    assert_int_equal(kh_catalog_report_periods(c, &q, out, 32), 0);
+    assert_int_equal(kh_period_parse("2026", &q), 0);
+    assert_int_equal(kh_catalog_report_periods(c, &q, out, 32), 1);
+    assert_string_equal(out[0], "2026");
+    char label[64];
+    kh_period_label(&q, 0, label, sizeof label);
+    assert_string_equal(label, "năm 2026");
+    kh_period_format(&q, label, sizeof label);
+    assert_string_equal(label, "2026");
+
+    /* a yearly report asks every indicator (XL is an S2 one), and its previous period is
+     * the year before */
+    kh_findings_t f = {0};
+    Kh__Report *r = report_new("W111", "2026");
+    add(r, "W111", "HO.TONG", "1400");
+    add(r, "W111", "HO.HT", "900");
+    add(r, "W111", "XL", "MUC2");
+    prev_seen_t seen = {"", 0};
+    size_t errors = kh_validate(c, r, 20261201, prev_1000, &seen, &f);
+    if (errors)
+        dump(&f);
+    assert_int_equal(errors, 0);
+    assert_true(seen.calls >= 1);                       /* the rule asked for it */
+    assert_string_equal(seen.asked, "2025");
+    assert_int_equal(count_code(&f, "R2"), 1);          /* 1400 is not within 10% of 1000 */
+    kh_findings_clear(&f);
+    report_free(r);
+    /* a half-year under the yearly programme is refused, saying what to send */
+    r = report_new("W111", "2026S1");
+    add(r, "W111", "HO.TONG", "1400");
+    assert_int_equal(kh_validate(c, r, 20261201, NULL, NULL, &f), 1);
+    const Kh__Finding *x = find_code(&f, "PERIOD_MALFORMED");
+    assert_non_null(x);
+    assert_non_null(strstr(x->message_vi, "mỗi năm một lần, kỳ báo cáo là năm, ví dụ 2026"));
+    assert_non_null(strstr(x->message_en, "reports once a year; the period is the year, e.g. 2026"));
+    kh_findings_clear(&f);
+    report_free(r);
+    /* and a year under the half-yearly one */
+    r = report_new("D11", "2019");
+    add(r, "W111", "HO.TONG", "1000");
+    assert_int_equal(kh_validate(c, r, 20201201, NULL, NULL, &f), 1);
+    x = find_code(&f, "PERIOD_MALFORMED");
+    assert_non_null(x);
+    assert_non_null(strstr(x->message_en, "expected a half-year such as 2018S1"));
+    kh_findings_clear(&f);
+    report_free(r);
+    kh_catalog_destroy(&c);
+
+    /* load errors: an unknown kind; a yearly programme with an S1 due date */
+    put(dir, "programmes.csv", "code,name_vi,name_en,valid_from,valid_to,folder,source,s1_due,"
+                               "s2_due,report_period\nP1,a,b,2017-01-01,2020-12-31,,,,,month\n");
+    assert_null(kh_catalog_load(dir, 620, 1205, err, sizeof err));
+    assert_non_null(strstr(err, "programmes.csv:2: programme P1: bad report_period 'month'"));
+    put(dir, "programmes.csv", "code,name_vi,name_en,valid_from,valid_to,folder,source,s1_due,"
+                               "s2_due,report_period\nP1,a,b,2017-01-01,2020-12-31,,,620,,year\n");
+    assert_null(kh_catalog_load(dir, 620, 1205, err, sizeof err));
+    assert_non_null(strstr(err, "programme P1 reports once a year: leave s1_due empty"));
+    rm_folder(dir);
+}
+
 /* The cells of a borough's report: each ward, the borough (all its values), and the
  * ancestors the aggregator moves: the region, then the province. */
 static void test_cells_every_level(void **state)
@@ -674,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_cells_every_level),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_vinh_long),
+        cmocka_unit_test(test_yearly_programme),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -91,9 +91,9 @@ int admin_units(int argc, char **argv, const char *config_path)
     }
     if (period) {
         kh_period_t p;
-        if (kh_period_parse(period, &p) < 0 || p.kind != KH_P_HALF) {
+        if (kh_period_parse(period, &p) < 0 || (p.kind != KH_P_HALF && p.kind != KH_P_YEAR)) {
             fprintf(stderr, "kh-admin units: --period '%s' is not a half-year such as "
-                    "2025S2\n", period);
+                    "2025S2 or a year such as 2026\n", period);
             kh_config_destroy(&cfg);
             return 2;
         }

@@ -127,9 +127,10 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!strcmp(cmd, "history") && (!district || strlen(district) >= KH_CODE_MAX ||
-                                     pp.kind != KH_P_HALF)) {
-        fprintf(stderr, "kh-feed: history needs --district CODE (a reporting unit) and a "
-                        "half-year --period (e.g. 2020S2)\n");
+                                     (pp.kind != KH_P_HALF && pp.kind != KH_P_YEAR))) {
+        fprintf(stderr, "kh-feed: history needs --district CODE (a reporting unit) and the "
+                        "--period of a report (e.g. 2020S2, or 2026 where reports are "
+                        "yearly)\n");
         return 2;
     }
     if (strcmp(cmd, "series") && strcmp(format, "csv") && strcmp(format, "json") &&
@@ -232,7 +233,8 @@ int main(int argc, char **argv)
                             stdout) < 0;
     else if (!strcmp(cmd, "summary"))
         rc = kh_feed_summary(db, prog, period, stdout) < 0 ||
-             (pp.kind == KH_P_HALF && kh_feed_series(db, prog, period, "text", stdout) < 0);
+             (kh_catalog_is_report_period(prog, &pp) &&
+              kh_feed_series(db, prog, period, "text", stdout) < 0);
     else if (!strcmp(cmd, "series"))
         rc = kh_feed_series(db, prog, period, format, stdout) < 0;
     else

@@ -848,15 +848,6 @@ static int roll_status(roll_t *r, sqlite3 *db)
     return 0;
 }
 
-static void period_name(const kh_period_t *p, char *buf, size_t cap)
-{
-    switch (p->kind) {
-    case KH_P_HALF: snprintf(buf, cap, "%04dS%d", p->year, p->half); break;
-    case KH_P_YEAR: snprintf(buf, cap, "%04d", p->year); break;
-    case KH_P_PROGRAMME: snprintf(buf, cap, "%04d-%04d", p->year, p->year_to); break;
-    }
-}
-
 /* Builds the roll of `period`.  Returns 0, or -1 after printing the reason. */
 static int roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period, roll_t **out)
 {
@@ -874,12 +865,21 @@ static int roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period, 
                    "2017-2020)", period ? period : "");
         goto out_free;
     }
-    period_name(&r->p, r->pstr, sizeof r->pstr);
+    kh_period_format(&r->p, r->pstr, sizeof r->pstr);
     r->end = kh_period_end(&r->p);
+    /* the report periods it sums: its half-years, or its years where the programme in
+     * force reports yearly */
     char names[KH_FEED_MAX_HALVES][8];
-    size_t nh = kh_period_halves(&r->p, names, KH_FEED_MAX_HALVES);
-    if (nh == 0 || nh > KH_FEED_MAX_HALVES) {
-        report_err("kỳ báo cáo quá dài hoặc rỗng / period too long or empty: \"%s\"", period);
+    size_t nh = kh_catalog_report_periods(cat, &r->p, names, KH_FEED_MAX_HALVES);
+    if (nh == 0) {
+        report_err("kỳ %s không có báo cáo: chương trình có hiệu lực khi đó báo cáo mỗi năm "
+                   "một lần, hãy chọn kỳ là năm (ví dụ %04d) / no report covers %s: the "
+                   "programme in force reports once a year, choose the year (e.g. %04d)",
+                   r->pstr, r->p.year, r->pstr, r->p.year);
+        goto out_free;
+    }
+    if (nh > KH_FEED_MAX_HALVES) {
+        report_err("kỳ báo cáo quá dài / period too long: \"%s\"", period);
         goto out_free;
     }
     r->nh = nh;
@@ -888,7 +888,7 @@ static int roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period, 
         memcpy(hf->name, names[h], sizeof hf->name);
         hf->name[sizeof hf->name - 1] = '\0';
         if (kh_period_parse(hf->name, &hf->p) < 0) {
-            report_err("kỳ báo cáo không hợp lệ / invalid half-year: \"%s\"", hf->name);
+            report_err("kỳ báo cáo không hợp lệ / invalid report period: \"%s\"", hf->name);
             goto out_free;
         }
         hf->end = kh_period_end(&hf->p);
@@ -1254,7 +1254,8 @@ static void tbl_print(const tbl_t *t, FILE *out)
 static int indicator_in_period(const roll_t *r, const kh_indicator_t *ind)
 {
     for (size_t h = 0; h < r->nh; h++)
-        if ((r->half[h].p.half == 1 && ind->in_s1) || (r->half[h].p.half == 2 && ind->in_s2))
+        if (r->half[h].p.kind == KH_P_YEAR || (r->half[h].p.half == 1 && ind->in_s1) ||
+            (r->half[h].p.half == 2 && ind->in_s2))
             return 1;
     return 0;
 }
@@ -1263,13 +1264,7 @@ static int indicator_in_period(const roll_t *r, const kh_indicator_t *ind)
  * năm 2020" (S2, July–December), "năm 2020", "giai đoạn 2017–2020". */
 static void period_vi(const kh_period_t *p, char *buf, size_t cap)
 {
-    switch (p->kind) {
-    case KH_P_HALF:
-        snprintf(buf, cap, "6 tháng %s năm %d", p->half == 1 ? "đầu" : "cuối", p->year);
-        break;
-    case KH_P_YEAR: snprintf(buf, cap, "năm %d", p->year); break;
-    case KH_P_PROGRAMME: snprintf(buf, cap, "giai đoạn %d–%d", p->year, p->year_to); break;
-    }
+    kh_period_label(p, 0, buf, cap);
 }
 
 static void describe_period(const roll_t *r, char *buf, size_t cap)

@@ -84,8 +84,9 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
                    FILE *out)
 {
     kh_period_t p;
-    if (kh_period_parse(period, &p) < 0 || p.kind != KH_P_HALF) {
-        fprintf(stderr, "kh-feed: series needs a half-year such as 2025S2, not '%s'\n", period);
+    if (kh_period_parse(period, &p) < 0 || !kh_catalog_is_report_period(cat, &p)) {
+        fprintf(stderr, "kh-feed: series needs the period of a report (a half-year such as "
+                "2025S2, or a year where the programme reports yearly), not '%s'\n", period);
         return -1;
     }
     int csv = !strcmp(fmtname, "csv");
@@ -110,7 +111,7 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
     if (sqlite3_prepare_v2(db, "SELECT sum, n FROM cell WHERE period=?1 AND orgunit=?2 AND "
                                "indicator=?3", -1, &st, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT max(period) FROM cell WHERE orgunit=?1 AND period < ?2 "
-                               "AND length(period) = 6", -1, &last, NULL) != SQLITE_OK) {
+                               "AND length(period) IN (4, 6)", -1, &last, NULL) != SQLITE_OK) {
         fprintf(stderr, "kh-feed: mirror database error: %s\n", sqlite3_errmsg(db));
         sqlite3_finalize(st);
         return -1;
