@@ -2671,8 +2671,9 @@ size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
             kh_period_t q = { KH_P_HALF, y, h, y };
             const kh_catalog_t *pc = c ? kh_catalog_for(c, kh_period_end(&q)) : NULL;
             if (kh_catalog_report_kind(pc ? pc : c) == KH_P_YEAR) {
-                if (h != 2)
-                    continue;       /* the year's one report is at its end */
+                if (h != 2 || p->kind == KH_P_HALF)
+                    continue;       /* the year's one report, counted at its end, is not
+                                       within a half-year */
                 if (out && n < cap)
                     snprintf(out[n], 8, "%04d", y);
             } else if (out && n < cap) {

@@ -247,7 +247,8 @@ int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p);
 /* The report periods p covers, in time order, as strings into out (cap entries of 8
  * bytes): its half-years, each replaced by its year when the programme in force at the
  * half-year's end reports yearly (the year's report counted once, at its S2).  A
- * half-year S1 of a yearly programme covers none.  Returns the count. */
+ * half-year of a yearly programme covers none (the year is not within it).  Returns the
+ * count. */
 size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
                                  char (*out)[8], size_t cap);
 /* Half-years covered by p, in time order, as "YYYYSn" strings into out (cap entries

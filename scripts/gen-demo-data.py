@@ -47,12 +47,15 @@ and programme, so anyone can test a new deployment").  For each half-year of
 --periods and each reporting unit in force at its end (reporters.csv; without that
 file, the level-2 units), writes OUTDIR/<unit>/<unit>-<period>.csv with a value for
 every unit of the unit's subtree in force at the period's end and every indicator
-of that unit's level reported in that half-year.  Units merged away or not yet
+of that unit's level reported in that half-year.  Where the programme in force
+reports once a year (programmes.csv report_period "year"), a year of --periods
+makes one report, <unit>-YYYY.csv, with every indicator of the level, and a
+half-year S1 none.  Units merged away or not yet
 created at the period's end are left out.  Values are plausible (stocks drift
 slowly from one half-year to the next, flows are drawn afresh, a count bounded by
 another is a share of it) and every rule of rules.csv holds, errors and warnings,
 "within N% of previous" included (against the values written for the previous
-half-year when it is one of --periods): each rule bounds one of its indicators,
+report period when it is one of --periods): each rule bounds one of its indicators,
 drawn after the indicators it reads; the whole unit is drawn again (at most 200
 times) when a bound cannot be met or a rule still fails, and the script dies
 naming the rule, the unit and the period when it never holds.
@@ -1199,11 +1202,24 @@ class Generic:
             stack.extend((k, depth + 1) for k in reversed(kids.get(u["code"], [])))
         return out
 
+    def report_period(self, t):
+        """Half-year index t as the programme in force at its end reports it: (period,
+        half key, index of the previous report), or None when nothing is reported for it
+        (the S1 of a programme reported once a year: programmes.csv report_period)."""
+        prog = self.programme_on(half_end(t))
+        if prog is not None and prog.get("report_period") == "year":
+            if t % 2 == 0:
+                return None
+            return str(t // 2), "Y", t - 2
+        return half_name(t), "S%d" % (t % 2 + 1), t - 1
+
     def plan(self, level, half):
+        """The indicators and rules of a level in a half-year (S1, S2) or a year (Y: all)."""
         key = (level, half)
         if key not in self.plans:
-            inds = [i for i in self.inds if i["lv"] == level and half in i["halves"]]
-            rules = [r for r in self.rules if r["lv"] == level and half in r["halves"]]
+            inds = [i for i in self.inds if i["lv"] == level and (half == "Y" or half in i["halves"])]
+            rules = [r for r in self.rules
+                     if r["lv"] == level and (half == "Y" or half in r["halves"])]
             self.plans[key] = Plan(inds, rules)
         return self.plans[key]
 
@@ -1226,11 +1242,12 @@ class Generic:
         return h[max(earlier)] if earlier else None
 
     def previous(self, unit, code, t):
-        return self.hist.get((unit, code), {}).get(t - 1)
+        rp = self.report_period(t)
+        return self.hist.get((unit, code), {}).get(rp[2] if rp else t - 1)
 
     def draw_unit(self, unit, level, t):
         """The values of one unit for half-year index t, every rule holding."""
-        half = "S%d" % (t % 2 + 1)
+        half = self.report_period(t)[1]
         plan = self.plan(level, half)
         if not plan.inds:
             return {}
@@ -1295,7 +1312,7 @@ class Generic:
     def report(self, reporter, t):
         """The rows of one report (subtree order, catalogue order within a unit), under
         the programme in force at the period's end."""
-        date, period = half_end(t), half_name(t)
+        date, (period, half, _) = half_end(t), self.report_period(t)
         prog = self.programme_on(date)
         if prog is None:
             die("no programme (programmes.csv) is in force on %s, the end of %s" % (date, period))
@@ -1304,7 +1321,7 @@ class Generic:
         units = [reporter] if self.self_scope(reporter, date) else self.subtree(reporter, date)
         for u in units:
             vals = self.draw_unit(u["code"], u["lv"], t)
-            plan = self.plan(u["lv"], "S%d" % (t % 2 + 1))
+            plan = self.plan(u["lv"], half)
             for ind in plan.inds:
                 self.hist.setdefault((u["code"], ind["code"]), {})[t] = vals[ind["code"]]
                 rows.append([period, u["code"], ind["code"], self.value_text(ind, vals[ind["code"]])])
@@ -1337,10 +1354,15 @@ def generic_main(a):
                 n += 1
         print("gen-demo-data: %d baseline values from %s" % (n, a.baseline), file=sys.stderr)
     n_reports = n_values = 0
+    names = []
     for t in periods:
+        rp = g.report_period(t)
+        if rp is None:
+            continue               # a yearly programme: the year's report is made at its S2
+        names.append(rp[0])
         reporters = g.reporters_on(half_end(t))
         if not reporters:
-            print("gen-demo-data: note: no unit reports for %s (reporters.csv)" % half_name(t),
+            print("gen-demo-data: note: no unit reports for %s (reporters.csv)" % rp[0],
                   file=sys.stderr)
         for rep in reporters:
             rows = g.report(rep, t)
@@ -1348,11 +1370,11 @@ def generic_main(a):
                 continue           # nothing to report at these levels in this half-year
             d = os.path.join(a.outdir, rep["code"])
             os.makedirs(d, exist_ok=True)
-            write_report(os.path.join(d, "%s-%s.csv" % (rep["code"], half_name(t))), rows)
+            write_report(os.path.join(d, "%s-%s.csv" % (rep["code"], rp[0])), rows)
             n_reports += 1
             n_values += len(rows)
     print("%d reports, %d values in %s (%s)" % (n_reports, n_values, a.outdir,
-                                               " ".join(half_name(t) for t in periods)),
+                                               " ".join(names)),
           file=sys.stderr)
 
 

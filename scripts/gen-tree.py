@@ -4,7 +4,7 @@
 Usage:  scripts/gen-tree.py OUTDIR --shape four-level|flat-300 [--seed N] [--from DIR]
 
 Writes OUTDIR/units.csv, levels.csv, reporters.csv, indicators.csv, rules.csv,
-targets.csv and a README.md: a data folder ([general] data_dir) for testing a
+targets.csv (and programmes.csv: flat-300) and a README.md: a data folder ([general] data_dir) for testing a
 deployment whose tree, levels and reporting units are not the Bến Tre seed's
 (issue 12, "the reporting model is data").  Unit codes are invented (letters and
 digits, never official codes); the indicators, rules and targets are copied from the
@@ -20,8 +20,9 @@ seed's folder (--from, default data/) with their levels renumbered.
               ward of the second district moves to the third district, and a new ward
               opens in the last district (so 2025S2 and 2026S1 differ).
   flat-300    a province (F7) of 300 communes (level 2) that report for themselves
-              (reporters.csv: level 2); the seed's commune indicators at level 2, its
-              district indicators and their rules left out.
+              (reporters.csv: level 2), once a year (programmes.csv: one programme,
+              2021-2030, report_period year); the seed's commune indicators at level
+              2, its district indicators and their rules left out.
 
 --seed N (default 1) varies the number of districts and wards of four-level.  The same
 arguments give the same files.  Standard library only.
@@ -104,6 +105,8 @@ UNIT_HEADER = ["code", "name", "type", "level", "parent_code", "valid_from", "va
                "merged_into"]
 LEVEL_HEADER = ["level", "name_vi", "name_en", "valid_from", "valid_to"]
 REPORTER_HEADER = ["level", "unit", "valid_from", "valid_to", "note"]
+PROGRAMME_HEADER = ["code", "name_vi", "name_en", "valid_from", "valid_to", "folder", "source",
+                    "s1_due", "s2_due", "report_period"]
 
 
 def unit(code, name, type_, level, parent, valid_from="", valid_to="", merged_into=""):
@@ -171,15 +174,22 @@ def flat_300(seed):
               ["2", "Xã/Phường", "Commune/Ward", "", ""]]
     reporters = [["2", "", "", "", "Mỗi xã tự báo cáo / each commune reports for itself"]]
     cat = catalogue(SRC, lambda i: True, {"3": 2})
+    programmes = [["2021-2030", "Chương trình thử nghiệm (báo cáo năm)",
+                   "Test programme (yearly reports)", "2021-01-01", "2030-12-31", ".",
+                   "scripts/gen-tree.py", "", "1205", "year"]]
     readme = """# A generated catalogue: two levels (scripts/gen-tree.py --shape flat-300)
 
 Invented codes, not official ones.  Level 1: the province F7; level 2: 300 communes
 (F7X001 … F7X300), each reporting for itself (reporters.csv: level 2).
 
+One programme, 2021–2030, reported once a year (programmes.csv: report_period
+`year`, due on 5 December): a report's period is the year (2026), and it holds
+every indicator of the level, whatever its `periods` column says.
+
 Indicators, rules and targets: the Bến Tre seed's commune indicators (its level 3)
 at level 2; its district indicators, and the rules on them, are left out.
 """
-    return units, levels, reporters, cat, readme
+    return units, levels, reporters, cat, readme, programmes
 
 
 SRC = None
@@ -197,8 +207,10 @@ def main():
                     "(default: data/)")
     a = ap.parse_args()
     SRC = a.src
-    units, levels, reporters, cat, readme = (four_level if a.shape == "four-level"
-                                             else flat_300)(a.seed)
+    if a.shape == "four-level":
+        (units, levels, reporters, cat, readme), programmes = four_level(a.seed), None
+    else:
+        units, levels, reporters, cat, readme, programmes = flat_300(a.seed)
     (ih, inds), (rh, rules), (th, targets) = cat
     if not inds:
         die("no indicator of %s/indicators.csv is kept" % a.src)
@@ -209,6 +221,8 @@ def main():
     write(a.outdir, "indicators.csv", ih, inds)
     write(a.outdir, "rules.csv", rh, rules)
     write(a.outdir, "targets.csv", th, targets)
+    if programmes:
+        write(a.outdir, "programmes.csv", PROGRAMME_HEADER, programmes)
     with open(os.path.join(a.outdir, "README.md"), "w", encoding="utf-8") as f:
         f.write(readme)
     print("%s: %d unit rows, %d indicators, %d rules, %d targets in %s"

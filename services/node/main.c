@@ -42,7 +42,7 @@ static const char usage[] =
     "usage: kh-node submit --district CODE [--force] [--submitted-at YYYY-MM-DD] FILE...\n"
     "       kh-node run    --district CODE\n"
     "       kh-node status --district CODE\n"
-    "       kh-node template --district CODE --period YYYYSn [--format csv|xlsx]\n"
+    "       kh-node template --district CODE --period YYYYSn|YYYY [--format csv|xlsx]\n"
     "                        [--output FILE] [--force]\n"
     "options: --config FILE (default $KH_CONFIG or deploy/kh.ini), --log-level LEVEL\n"
     "  submit  checks each report file with the province's rules and queues it;\n"

@@ -450,11 +450,12 @@ int node_template_write(const kh_catalog_t *c, const char *district, const char 
 /* ---- the command ----------------------------------------------------------------------- */
 
 static const char template_usage[] =
-    "usage: kh-node template --district CODE --period YYYYSn [--format csv|xlsx]\n"
+    "usage: kh-node template --district CODE --period YYYYSn|YYYY [--format csv|xlsx]\n"
     "                        [--output FILE] [--force] [--config FILE]\n"
-    "  writes the fill-in report template of a reporting unit for a half-year: one row\n"
-    "  per unit below it in force at the period end and one for the unit itself, one\n"
-    "  column per indicator of that half-year.  Default FILE: CODE-PERIOD-mau.csv (or .xlsx);\n"
+    "  writes the fill-in report template of a reporting unit for a report period (a\n"
+    "  half-year, or the year where the programme reports once a year): one row per unit\n"
+    "  below it in force at the period end and one for the unit itself, one column per\n"
+    "  indicator of that period.  Default FILE: CODE-PERIOD-mau.csv (or .xlsx);\n"
     "  an existing file is kept unless --force.  The format follows FILE's extension\n"
     "  when --format is not given.  kh-node reads the CSV form: save a filled XLSX as\n"
     "  \"CSV UTF-8\" before submitting it.\n";

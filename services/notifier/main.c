@@ -580,11 +580,13 @@ static void check_calendar(notifier_t *nt)
     for (size_t i = 0; i < n; i++) {
         /* the half-year's report period: itself, or its year at the S2 of a yearly
          * programme (none at its S1) */
-        char rp[1][8];
-        kh_period_t q;
-        if (kh_catalog_report_periods(nt->cat, &ps[i], rp, 1) != 1 ||
-            kh_period_parse(rp[0], &q) < 0)
-            continue;
+        kh_period_t q = ps[i];
+        if (kh_catalog_report_kind(kh_catalog_for(nt->cat, kh_period_end(&q))) == KH_P_YEAR) {
+            if (q.half != 2)
+                continue;
+            q.kind = KH_P_YEAR;
+            q.half = 0;
+        }
         if (check_period(nt, q, day, 0) < 0) {
             kh_db_exec(nt->db, "ROLLBACK", "notify.check");
             KH_ERROR("notify.check", "the calendar check failed; tried again at the next tick",

@@ -88,7 +88,7 @@ size_t nt_periods_to_check(kh_period_t first, int32_t today, int reminder_days,
     if (nt_period_cmp(first, last) > 0)
         return 0;
     /* the latest cap half-years: start at max(first, last - (cap - 1)) */
-    long span = nt_period_cmp(last, first) + 1;
+    long span = (long)(last.year * 2 + last.half) - (first.year * 2 + first.half) + 1;
     kh_period_t p = first;
     for (long skip = span - (long)cap; skip > 0; skip--)
         p = nt_period_next(p);

@@ -5,7 +5,7 @@ unit at every level, computed from the catalogue files and the report files alon
 Usage:  tests/e2e/expected_tree.py --data DIR [--compare ACTUAL] REPORT...
 
 REPORT: report files (long form CSV `period,orgunit,indicator,value`, UTF-8 with or
-without BOM) or folders searched for *.csv.  Each file is one half-year of one
+without BOM) or folders searched for *.csv.  Each file is one period (half-year or year) of one
 reporting unit: the unit of reporters.csv (the level-2 units without that file) in
 force at the period's end that is each row's unit or one of its ancestors then.  When
 several files have the same reporting unit and period, the last one named wins (a later
@@ -40,7 +40,7 @@ import re
 import sys
 from collections import defaultdict
 
-HALF = re.compile(r"^(\d{4})S([12])$")
+HALF = re.compile(r"^(\d{4})(?:S([12]))?$")      # a half-year, or a year
 SHOW = 20
 
 
@@ -59,9 +59,11 @@ def read_csv(path, required=True):
 
 
 def period_end(period):
+    """The last day of a report's period: a half-year (2026S1) or a year (2026, where the
+    programme reports once a year)."""
     m = HALF.match(period)
     if not m:
-        die("%r is not a half-year" % period)
+        die("%r is not a half-year or a year" % period)
     return "%s-%s" % (m.group(1), "06-30" if m.group(2) == "1" else "12-31")
 
 

@@ -5,11 +5,12 @@
 # for themselves — counts every report scripts/gen-demo-data.py makes for them, flags
 # none (every rule holds, the previous-period ones included), and rolls the values up to
 # every unit of every level exactly as the independent oracle tests/e2e/expected_tree.py
-# computes them from the files.  A unit that does not report gets no key.
+# computes them from the files.  A unit that does not report gets no key.  The 300
+# communes' programme is reported once a year (programmes.csv report_period year): their
+# reports are for 2025 and 2026, and a half-year report is refused saying so.
 source "$(dirname "$0")/lib.sh"
 set -u
 QUIET=1
-HALVES=2025S2,2026S1
 BATCH=25                   # nodes running at once (the door admits 32 new connections per address)
 
 quiet() { "$@" >/dev/null; }
@@ -38,10 +39,12 @@ compare_levels() {
     [ "$rc" = 0 ] || head -20 "$out"
 }
 
-# any_tree SHAPE ROOT NON_REPORTING LEVELS LEVELS_UP — one whole run for a generated
-# catalogue: LEVELS its levels, LEVELS_UP those of the reporting units and above
+# any_tree SHAPE ROOT NON_REPORTING LEVELS LEVELS_UP PERIODS — one whole run for a
+# generated catalogue: LEVELS its levels, LEVELS_UP those of the reporting units and
+# above, PERIODS its report periods (the last one summarised)
 any_tree() {
-    local shape=$1 root=$2 other=$3 levels=$4 levels_up=$5 d rc n_files i
+    local shape=$1 root=$2 other=$3 levels=$4 levels_up=$5 HALVES=$6 d rc n_files i
+    local last=${HALVES##*,}
     echo "# $shape"
     start_test "anytree-$shape"
     python3 "$TOP/scripts/gen-tree.py" "$RUN/data" --shape "$shape" --seed 3 2>/dev/null
@@ -54,7 +57,7 @@ any_tree() {
     for d in "${units[@]}"; do files+=("$RUN/input/$d"/*.csv); done
     n_files=${#files[@]}
     check "$shape: the generated catalogue loads (a template for ${units[0]})" \
-        quiet "$BIN/kh-node" template --district "${units[0]}" --period 2026S1 \
+        quiet "$BIN/kh-node" template --district "${units[0]}" --period "$last" \
         --output "$RUN/template.csv"
 
     # a key per reporting unit, as an admin makes them; none for a unit that does not report
@@ -90,7 +93,7 @@ any_tree() {
     check_eq "$shape: none rejected" 0 "$(sql "$agg" 'SELECT count(*) FROM rejected')"
     check_eq "$shape: no warning on any (every rule holds, within N% of previous included)" 0 \
         "$(sql "$agg" 'SELECT count(*) FROM counted WHERE warnings > 0')"
-    check_eq "$shape: the reporting units of each half-year" \
+    check_eq "$shape: the reporting units of each period ($HALVES)" \
         "$(for p in ${HALVES//,/ }; do ls "$RUN"/input/*/*-"$p".csv | wc -l; done | paste -sd' ')" \
         "$(for p in ${HALVES//,/ }; do sql "$agg" "SELECT count(*) FROM counted WHERE period='$p'"; done | paste -sd' ')"
 
@@ -116,7 +119,7 @@ any_tree() {
         "$RUN/exports.csv" >"$RUN/exports-check.txt" 2>&1 || rc=$?
     check_eq "$shape: kh-feed's exports at levels $levels equal the oracle ($(tail -1 "$RUN/exports-check.txt"))" 0 "$rc"
     [ "$rc" = 0 ] || head -5 "$RUN/exports-check.txt"
-    "$BIN/kh-feed" summary --period 2026S1 --no-sync >"$RUN/summary.txt"
+    "$BIN/kh-feed" summary --period "$last" --no-sync >"$RUN/summary.txt"
     local rep_level
     rep_level=$(awk -F, 'NR==2{print $1}' "$RUN/data/reporters.csv")
     local upper
@@ -132,6 +135,17 @@ any_tree() {
     check "$shape: no process died" all_alive
 }
 
-any_tree four-level Z9 Z9V1Q1P01 "1 2 3 4" "1 2 3"
+any_tree four-level Z9 Z9V1Q1P01 "1 2 3 4" "1 2 3" 2025S2,2026S1
 pipeline stop >/dev/null 2>&1
-any_tree flat-300 F7 F7 "1 2" "1 2"
+any_tree flat-300 F7 F7 "1 2" "1 2" 2025,2026
+# reported once a year: what a half-year gets
+rc=0; "$BIN/kh-node" template --district F7X001 --period 2026S1 --output "$RUN/t.csv" \
+    >/dev/null 2>"$RUN/tpl-half.err" || rc=$?
+check_eq "flat-300: no template for the half-year 2026S1 (exit code 2)" 2 "$rc"
+check "… the node says the programme reports once a year, and the period to use (2026)" \
+    grep -q "chương trình này báo cáo mỗi năm một lần, kỳ là năm, ví dụ 2026" "$RUN/tpl-half.err"
+rc=0; "$BIN/kh-feed" summary --period 2026S1 --no-sync >/dev/null 2>"$RUN/sum-half.err" || rc=$?
+check "flat-300: kh-feed summary of 2026S1 fails, saying to choose the year" bash -c \
+    "[ $rc != 0 ] && grep -q 'choose the year (e.g. 2026)' '$RUN/sum-half.err'"
+check "flat-300: the summary of 2026 is of the year (năm 2026)" \
+    grep -q "năm 2026 (2026)" "$RUN/summary.txt"

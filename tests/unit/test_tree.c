@@ -449,6 +449,8 @@ static void test_yearly_programme(void **state)
         assert_string_equal(out[i], want[i]);
     assert_int_equal(kh_period_parse("2026S1", &q), 0);
     assert_int_equal(kh_catalog_report_periods(c, &q, out, 32), 0);
+    assert_int_equal(kh_period_parse("2026S2", &q), 0);
+    assert_int_equal(kh_catalog_report_periods(c, &q, out, 32), 0);
     assert_int_equal(kh_period_parse("2026", &q), 0);
     assert_int_equal(kh_catalog_report_periods(c, &q, out, 32), 1);
     assert_string_equal(out[0], "2026");
