@@ -1708,6 +1708,7 @@ static int reorg_row(loader_t *L, char **v, int line)
     snprintf(r.old_code, sizeof r.old_code, "%s", v[1]);
     snprintf(r.new_code, sizeof r.new_code, "%s", v[3]);
     r.whole = !strcmp(v[5], "yes");
+    r.line = line;
     if (!kh_catalog_unit_on(c, r.new_code, r.date)) {
         fail(L, line, "%s: new unit %s is not in units.csv on %s", r.old_code, r.new_code, v[6]);
         return -1;
@@ -1718,7 +1719,7 @@ static int reorg_row(loader_t *L, char **v, int line)
             continue;
         if (!strcmp(o->new_code, r.new_code) || o->whole || r.whole) {
             fail(L, line, "%s: listed twice for one day, or whole and split at once (line %d "
-                 "of the same unit)", r.old_code, line - 1);
+                 "of the same unit)", r.old_code, o->line);
             return -1;
         }
     }

@@ -93,6 +93,7 @@ typedef struct {
     char *old_name;
     int whole;
     int32_t date;
+    int line;                /* its line in reorg.csv */
 } kh_reorg_t;
 /* The rows of the latest reorganisation of `old_code` on or before `date`.  Fills out[]
  * up to cap, returns the count (0: none). */

@@ -544,7 +544,7 @@ static void test_cells_every_level(void **state)
 static void test_load_errors(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/kh_tree_err.XXXXXX", err[512];
+    char dir[] = "/tmp/kh_tree_err.XXXXXX", err[512], sub_tmp[128];
     assert_non_null(mkdtemp(dir));
     /* a level without a name on some day of a unit's life */
     write_folder(dir, "level,name_vi,name_en,valid_from,valid_to\n1,Miền,Realm,,\n"
@@ -615,6 +615,22 @@ static void test_load_errors(void **state)
     c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
     assert_null(c);
     assert_non_null(strstr(err, "programmes.csv:2: programme P1: bad s1_due '1340'"));
+    /* reorg.csv: a unit listed twice names the other row's line; a new unit must exist */
+    write_folder(dir, LEVELS, REPORTERS);
+    put(dir, "reorg.csv", "old_province,old_code,old_name,new_code,new_name,whole,date\n"
+                          "83,W112,Phường Hai,W111,Phường Một mới,yes,2025-07-01\n"
+                          "83,X9,Xã Chín,W211,Phường Bốn mới,no,2025-07-01\n"
+                          "83,W112,Phường Hai,W211,Phường Bốn mới,no,2025-07-01\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "reorg.csv:4: W112: listed twice for one day, or whole and "
+                                "split at once (line 2 of the same unit)"));
+    put(dir, "reorg.csv", "old_province,old_code,old_name,new_code,new_name,whole,date\n"
+                          "83,X9,Xã Chín,ZZ,Không có,yes,2025-07-01\n");
+    c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    assert_null(c);
+    assert_non_null(strstr(err, "reorg.csv:2: X9: new unit ZZ is not in units.csv on 2025-07-01"));
+    unlink(strcat(strcpy(sub_tmp, dir), "/reorg.csv"));
     /* overlapping programmes */
     write_folder(dir, LEVELS, REPORTERS);
     put(dir, "programmes.csv", "code,name_vi,name_en,valid_from,valid_to,folder,source\n"

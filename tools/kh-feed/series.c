@@ -13,7 +13,6 @@
 #include <uniwidth.h>
 
 #define MAX_OLD 64              /* old units merged into one new unit */
-#define MAX_CODES 64            /* compared codes */
 
 typedef struct {
     char code[KH_CODE_MAX];          /* the rate's or the indicator's code */
@@ -141,9 +140,15 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
         return 0;                   /* no data of the old units: nothing to compare */
     }
     /* the compared codes: the rates both programmes have, then counts and money */
-    cmp_t cmp[MAX_CODES];
+    size_t max_codes = kh_catalog_target_count(now) + kh_catalog_indicator_count(now);
+    cmp_t *cmp = calloc(max_codes ? max_codes : 1, sizeof *cmp);
+    if (!cmp) {
+        fprintf(stderr, "kh-feed: out of memory\n");
+        sqlite3_finalize(st);
+        return -1;
+    }
     size_t nc = 0;
-    for (size_t i = 0; i < kh_catalog_target_count(now) && nc < MAX_CODES; i++) {
+    for (size_t i = 0; i < kh_catalog_target_count(now); i++) {
         const kh_target_t *t = kh_catalog_target_at(now, i);
         for (size_t k = 0; k < kh_catalog_target_count(old); k++)
             if (!strcmp(kh_catalog_target_at(old, k)->code, t->code)) {
@@ -154,7 +159,7 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
             }
     }
     size_t n_rates = nc;
-    for (size_t i = 0; i < kh_catalog_indicator_count(now) && nc < MAX_CODES; i++) {
+    for (size_t i = 0; i < kh_catalog_indicator_count(now); i++) {
         const kh_indicator_t *d = kh_catalog_indicator_at(now, i);
         const kh_indicator_t *o = kh_catalog_indicator(old, d->code);
         if (!o || (d->vtype != KH_VT_COUNT && d->vtype != KH_VT_MONEY) ||
@@ -183,6 +188,7 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
     const kh_unit_t **units = calloc(nu ? nu : 1, sizeof *units);
     if (!units) {
         fprintf(stderr, "kh-feed: out of memory\n");
+        free(cmp);
         sqlite3_finalize(st);
         return -1;
     }
@@ -292,6 +298,7 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
         }
     }
     free(units);
+    free(cmp);
     sqlite3_finalize(st);
     if (rc < 0) {
         fprintf(stderr, "kh-feed: mirror database error: %s\n", sqlite3_errmsg(db));
