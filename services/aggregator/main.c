@@ -615,7 +615,7 @@ static int signatures_setup(agg_t *a)
     } else if (!strcmp(v, "no")) {
         a->verify_signatures = 0;
         KH_WARN("security.signatures_off", "[security] verify_signatures = no: reports are "
-                "counted WITHOUT checking their district's signature (only for the "
+                "counted WITHOUT checking their reporting unit's signature (only for the "
                 "transition while nodes have no keys)");
         return 0;
     } else {
@@ -1318,7 +1318,7 @@ int main(int argc, char **argv)
     s->on_stop = on_stop;
     /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
     kh_service_watch_count(s, "kh_reports_counted_total", "Revisions counted (each replaces "
-                           "the one counted before for its district and half-year).", NULL,
+                           "the one counted before for its reporting unit and period).", NULL,
                            NULL, &a.counted);
     kh_service_watch_count(s, "kh_reports_superseded_total", "Accepted revisions not counted: "
                            "a later one was counted already.", NULL, NULL, &a.superseded);

@@ -620,7 +620,7 @@ int main(int argc, char **argv)
 {
     static collector_t c;
     int rc = kh_service_init(&c.svc, "collector", "collector", argc, argv,
-                             "Receives district reports, stores them, passes them on.\n");
+                             "Receives the reporting units' reports, stores them, passes them on.\n");
     if (rc)
         return rc > 0 ? 0 : 1;
     kh_service_t *s = &c.svc;
@@ -728,12 +728,12 @@ int main(int argc, char **argv)
                            "passed on (new revisions; a resend is a duplicate).", NULL, NULL,
                            &c.received);
     kh_service_watch_count(s, "kh_reports_refused_total", "Reports refused at the door (another "
-                           "district, too large, bad signature), with a receipt.", NULL, NULL,
+                           "unit's, too large, bad signature), with a receipt.", NULL, NULL,
                            &c.refused);
     kh_service_watch_count(s, "kh_messages_malformed_total", "Malformed messages refused at the "
                            "door or from the notifier.", NULL, NULL, &c.malformed);
     kh_service_watch_count(s, "kh_auth_refused_total", "Messages dropped for their key "
-                           "(revoked, over its connections, another district's connection).",
+                           "(revoked, over its connections, another unit's connection).",
                            NULL, NULL, &c.refused_keys);
     /* with CURVE, prove that a client with an unknown key is refused before saying ready */
     if (!c.curve)

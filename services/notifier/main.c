@@ -749,7 +749,7 @@ int main(int argc, char **argv)
 {
     static notifier_t nt;
     int rc = kh_service_init(&nt.svc, "notifier", "notifier", argc, argv,
-                             "Turns pipeline events into receipts for the districts, reminders\n"
+                             "Turns pipeline events into receipts for the reporting units, reminders\n"
                              "before due dates, and alerts to the province (log, webhook).\n");
     if (rc)
         return rc > 0 ? 0 : 1;
@@ -823,9 +823,9 @@ int main(int argc, char **argv)
     s->on_stop = on_stop;
     /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
     kh_service_watch_count(s, "kh_events_total", "Report events stored and sent to the "
-                           "districts as receipts.", NULL, NULL, &nt.events);
-    /* one family, one help text: kind="reminder" to districts, kind="alert" to the province */
-    static const char notices_help[] = "Notices made: reminders to districts (kind=reminder), "
+                           "reporting units as receipts.", NULL, NULL, &nt.events);
+    /* one family, one help text: kind="reminder" to reporting units, kind="alert" to the province */
+    static const char notices_help[] = "Notices made: reminders to reporting units (kind=reminder), "
                                        "alerts to the province: late, missing, warnings, "
                                        "complete (kind=alert).";
     kh_service_watch_count(s, "kh_notices_total", notices_help, "kind", "reminder",

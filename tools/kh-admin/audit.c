@@ -32,7 +32,7 @@
 static const char audit_usage[] =
     "usage: kh-admin [--config FILE] audit verify [--db FILE]\n"
     "Checks the aggregator's audit log ([aggregator] db, or --db FILE: a copy or a backup):\n"
-    "every revision applied and every change of a district or province total is an entry\n"
+    "every revision applied and every change of a unit's total is an entry\n"
     "holding the hash of the one before, and after each commit the aggregator signs the new\n"
     "entries' hashes with its audit key as one line of the checkpoint file ([aggregator]\n"
     "audit_checkpoints, checked with the .pub beside [aggregator] audit_key).\n"
