@@ -21,64 +21,14 @@
 
 #include "kh_catalog.h"
 #include "kh_rules.h"
+#include "report_fixture.h"
 
 #define TODAY 20250101   /* after every period used below */
 
 static kh_catalog_t *g_cat;
 
-/* ==== reports built in the test ========================================================
- * Every string and struct below is malloc'ed here and freed by report_free: protobuf-c
- * never owns them. */
-
-static Kh__Report *report_new(const char *district, const char *period)
-{
-    Kh__Report *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    kh__report__init(r);
-    r->district = strdup(district);
-    r->period = strdup(period);
-    char id[64];
-    snprintf(id, sizeof id, "%s-%s", district, period);
-    r->report_id = strdup(id);
-    r->revision = 1;
-    return r;
-}
-
-static void report_add(Kh__Report *r, const char *org, const char *ind, const char *raw)
-{
-    Kh__Value **nv = realloc(r->values, (r->n_values + 1) * sizeof *nv);
-    assert_non_null(nv);
-    r->values = nv;
-    Kh__Value *v = calloc(1, sizeof *v);
-    assert_non_null(v);
-    kh__value__init(v);
-    v->orgunit = strdup(org);
-    v->indicator = strdup(ind);
-    v->raw = strdup(raw);
-    v->line = (uint32_t)r->n_values + 2;   /* line 1 is the header of the file */
-    r->values[r->n_values++] = v;
-}
-
-static void value_free(Kh__Value *v)
-{
-    free(v->orgunit);
-    free(v->indicator);
-    free(v->raw);
-    free(v);
-}
-
-static void report_free(Kh__Report *r)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < r->n_values; i++)
-        value_free(r->values[i]);
-    free(r->values);
-    free(r->district);
-    free(r->period);
-    free(r->report_id);
-    free(r);
-}
+/* ==== reports built in the test (report_fixture.h: report_new, report_add, report_free,
+ * find_code, count_code, dump) ============================================================ */
 
 static Kh__Value *report_find(Kh__Report *r, const char *org, const char *ind)
 {
@@ -103,7 +53,7 @@ static size_t report_remove(Kh__Report *r, const char *org, const char *ind)
     for (size_t i = 0; i < r->n_values; i++) {
         Kh__Value *v = r->values[i];
         if (strcmp(v->orgunit, org) == 0 && (!ind || strcmp(v->indicator, ind) == 0)) {
-            value_free(v);
+            report_value_free(v);
             removed++;
         } else {
             r->values[o++] = v;
@@ -175,31 +125,6 @@ static Kh__Report *valid_report(const char *district, const char *period, size_t
 }
 
 /* ==== findings helpers ================================================================== */
-
-static const Kh__Finding *find_code(const kh_findings_t *f, const char *code)
-{
-    for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->items[i]->code, code) == 0)
-            return f->items[i];
-    return NULL;
-}
-
-static size_t count_code(const kh_findings_t *f, const char *code)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < f->n; i++)
-        n += strcmp(f->items[i]->code, code) == 0;
-    return n;
-}
-
-static void dump(const kh_findings_t *f)
-{
-    for (size_t i = 0; i < f->n; i++)
-        print_message("  %s %s line %u [%s/%s] %s | %s\n", f->items[i]->code,
-                      f->items[i]->is_error ? "E" : "W", f->items[i]->line,
-                      f->items[i]->orgunit, f->items[i]->indicator, f->items[i]->message_vi,
-                      f->items[i]->message_en);
-}
 
 #define assert_contains(hay, needle)                                                     \
     do {                                                                                 \

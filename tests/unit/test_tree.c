@@ -21,6 +21,7 @@
 
 #include "kh_catalog.h"
 #include "kh_cells.h"
+#include "report_fixture.h"
 
 /* ==== the data folder ==================================================================
  * Province 90 (level 1, "Miền") → regions R1, R2 (level 2, "Vùng") → districts D11, D12
@@ -129,82 +130,15 @@ static void rm_folder(const char *dir)
 
 /* ==== reports ========================================================================== */
 
-static Kh__Report *report_new(const char *unit, const char *period)
-{
-    Kh__Report *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    kh__report__init(r);
-    r->district = strdup(unit);
-    r->period = strdup(period);
-    char id[64];
-    snprintf(id, sizeof id, "%s-%s", unit, period);
-    r->report_id = strdup(id);
-    r->revision = 1;
-    return r;
-}
-
-static void add(Kh__Report *r, const char *org, const char *ind, const char *raw)
-{
-    Kh__Value **nv = realloc(r->values, (r->n_values + 1) * sizeof *nv);
-    assert_non_null(nv);
-    r->values = nv;
-    Kh__Value *v = calloc(1, sizeof *v);
-    assert_non_null(v);
-    kh__value__init(v);
-    v->orgunit = strdup(org);
-    v->indicator = strdup(ind);
-    v->raw = strdup(raw);
-    v->line = (uint32_t)r->n_values + 2;
-    r->values[r->n_values++] = v;
-}
-
-static void report_free(Kh__Report *r)
-{
-    for (size_t i = 0; i < r->n_values; i++) {
-        free(r->values[i]->orgunit);
-        free(r->values[i]->indicator);
-        free(r->values[i]->raw);
-        free(r->values[i]);
-    }
-    free(r->values);
-    free(r->district);
-    free(r->period);
-    free(r->report_id);
-    free(r);
-}
-
-static size_t count_code(const kh_findings_t *f, const char *code)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < f->n; i++)
-        n += strcmp(f->items[i]->code, code) == 0;
-    return n;
-}
-
-static const Kh__Finding *find_code(const kh_findings_t *f, const char *code)
-{
-    for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->items[i]->code, code) == 0)
-            return f->items[i];
-    return NULL;
-}
-
-static void dump(const kh_findings_t *f)
-{
-    for (size_t i = 0; i < f->n; i++)
-        fprintf(stderr, "  %s [%s/%s] %s\n", f->items[i]->code, f->items[i]->orgunit,
-                f->items[i]->indicator, f->items[i]->message_en);
-}
-
 /* D11's complete 2019S2 report: its wards W111, W112 and its own news items. */
 static Kh__Report *d11_2019s2(void)
 {
     Kh__Report *r = report_new("D11", "2019S2");
-    add(r, "W111", "HO.TONG", "1000");
-    add(r, "W111", "HO.HT", "600");
-    add(r, "W112", "HO.TONG", "400");
-    add(r, "W112", "HO.HT", "100");
-    add(r, "D11", "TT.TIN", "7");
+    report_add(r, "W111", "HO.TONG", "1000");
+    report_add(r, "W111", "HO.HT", "600");
+    report_add(r, "W112", "HO.TONG", "400");
+    report_add(r, "W112", "HO.HT", "100");
+    report_add(r, "D11", "TT.TIN", "7");
     return r;
 }
 
@@ -300,8 +234,8 @@ static void test_validate_four_levels(void **state)
     assert_int_equal(errors, 0);
     kh_findings_clear(&f);
     /* a ward of another borough; a level-4 indicator under the borough; a missing ward */
-    add(r, "W121", "HO.TONG", "5");
-    add(r, "D11", "HO.TONG", "5");
+    report_add(r, "W121", "HO.TONG", "5");
+    report_add(r, "D11", "HO.TONG", "5");
     free(r->values[2]->orgunit);
     r->values[2]->orgunit = strdup("W111");        /* W112's rows now say W111: duplicates */
     free(r->values[3]->orgunit);
@@ -332,16 +266,16 @@ static void test_validate_after_reform(void **state)
     kh_findings_t f = {0};
     /* a new ward reports for itself under P2 */
     Kh__Report *r = report_new("W111", "2025S2");
-    add(r, "W111", "HO.TONG", "1400");
-    add(r, "W111", "HO.HT", "900");
-    add(r, "W111", "XL", "MUC2");
+    report_add(r, "W111", "HO.TONG", "1400");
+    report_add(r, "W111", "HO.HT", "900");
+    report_add(r, "W111", "XL", "MUC2");
     size_t errors = kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
     if (errors)
         dump(&f);
     assert_int_equal(errors, 0);
     kh_findings_clear(&f);
     /* P1's indicator is unknown in P2; P2's rule holds */
-    add(r, "W111", "TT.TIN", "3");
+    report_add(r, "W111", "TT.TIN", "3");
     free(r->values[1]->raw);
     r->values[1]->raw = strdup("1500");
     errors = kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
@@ -351,10 +285,10 @@ static void test_validate_after_reform(void **state)
     report_free(r);
     /* a row for a ward merged away names the ward that took it over */
     r = report_new("W111", "2025S2");
-    add(r, "W111", "HO.TONG", "1400");
-    add(r, "W111", "HO.HT", "900");
-    add(r, "W111", "XL", "MUC1");
-    add(r, "W112", "HO.TONG", "10");
+    report_add(r, "W111", "HO.TONG", "1400");
+    report_add(r, "W111", "HO.HT", "900");
+    report_add(r, "W111", "XL", "MUC1");
+    report_add(r, "W112", "HO.TONG", "10");
     kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
     const Kh__Finding *x = find_code(&f, "MERGED_UNIT");
     assert_non_null(x);
@@ -374,7 +308,7 @@ static void test_validate_after_reform(void **state)
     report_free(r);
     /* no programme in force */
     r = report_new("D11", "2016S2");
-    add(r, "W111", "HO.TONG", "1");
+    report_add(r, "W111", "HO.TONG", "1");
     errors = kh_validate(g_cat, r, 20200101, NULL, NULL, &f);
     assert_int_equal(errors, 1);
     assert_int_equal(count_code(&f, "NO_PROGRAMME"), 1);
@@ -464,9 +398,9 @@ static void test_yearly_programme(void **state)
      * the year before */
     kh_findings_t f = {0};
     Kh__Report *r = report_new("W111", "2026");
-    add(r, "W111", "HO.TONG", "1400");
-    add(r, "W111", "HO.HT", "900");
-    add(r, "W111", "XL", "MUC2");
+    report_add(r, "W111", "HO.TONG", "1400");
+    report_add(r, "W111", "HO.HT", "900");
+    report_add(r, "W111", "XL", "MUC2");
     prev_seen_t seen = {"", 0};
     size_t errors = kh_validate(c, r, 20261201, prev_1000, &seen, &f);
     if (errors)
@@ -479,7 +413,7 @@ static void test_yearly_programme(void **state)
     report_free(r);
     /* a half-year under the yearly programme is refused, saying what to send */
     r = report_new("W111", "2026S1");
-    add(r, "W111", "HO.TONG", "1400");
+    report_add(r, "W111", "HO.TONG", "1400");
     assert_int_equal(kh_validate(c, r, 20261201, NULL, NULL, &f), 1);
     const Kh__Finding *x = find_code(&f, "PERIOD_MALFORMED");
     assert_non_null(x);
@@ -489,7 +423,7 @@ static void test_yearly_programme(void **state)
     report_free(r);
     /* and a year under the half-yearly one */
     r = report_new("D11", "2019");
-    add(r, "W111", "HO.TONG", "1000");
+    report_add(r, "W111", "HO.TONG", "1000");
     assert_int_equal(kh_validate(c, r, 20201201, NULL, NULL, &f), 1);
     x = find_code(&f, "PERIOD_MALFORMED");
     assert_non_null(x);
@@ -670,7 +604,7 @@ static Kh__Report *vl_report(const kh_catalog_t *prog, const char *unit)
         const kh_indicator_t *d = kh_catalog_indicator_at(prog, i);
         if (!d->in_s2 || (u && d->level != u->level))
             continue;
-        add(r, unit, d->code, d->vtype == KH_VT_OPTION ? d->options[0]
+        report_add(r, unit, d->code, d->vtype == KH_VT_OPTION ? d->options[0]
                               : !strcmp(d->code, "HO.TONG") ? "2000" : "1");
     }
     return r;
@@ -724,7 +658,7 @@ static void test_vinh_long(void **state)
     assert_int_equal(errors, 0);
     assert_true(r->n_values > 3);
     kh_findings_clear(&f);
-    add(r, "28756", "HO.TONG", "10");
+    report_add(r, "28756", "HO.TONG", "10");
     kh_validate(c, r, 20251205, NULL, NULL, &f);
     assert_int_equal(count_code(&f, "OTHER_DISTRICT"), 1);
     /* … the message says why: the province reports its own work only; who reports it */
@@ -766,7 +700,7 @@ static void test_vinh_long(void **state)
     report_free(r);
     /* a row of a commune's report under a pre-reform code: MERGED_UNIT, named */
     r = vl_report(now, "28756");
-    add(r, "28759", "HO.TONG", "10");
+    report_add(r, "28759", "HO.TONG", "10");
     kh_validate(c, r, 20251205, NULL, NULL, &f);
     x = find_code(&f, "MERGED_UNIT");
     assert_non_null(x);

@@ -17,6 +17,7 @@
 #include <csv.h>
 
 #include "../../services/node/template.c"
+#include "report_fixture.h"
 
 #define TODAY 20250101   /* after every period used below */
 
@@ -105,13 +106,6 @@ static const char *write_template(const char *period, node_tpl_format_t fmt)
     if (rc != 0)
         fail_msg("node_template_write: %d %s", rc, err);
     return path;
-}
-
-static void dump(const kh_findings_t *f)
-{
-    for (size_t i = 0; i < f->n && i < 30; i++)
-        print_message("  %s line %u [%s/%s] %s\n", f->items[i]->code, f->items[i]->line,
-                      f->items[i]->orgunit, f->items[i]->indicator, f->items[i]->message_en);
 }
 
 static int parse_str(const char *s, Kh__Report *r, kh_findings_t *f)
