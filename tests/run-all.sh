@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# run-all.sh — runs every unit test binary (cmocka) and every end-to-end script,
-# counts their checks, and ends with the line "N passed, N failed".
+# run-all.sh — runs every unit test binary (cmocka), every static check
+# (tests/static: the style guide's rules) and every end-to-end script, counts their
+# checks, and ends with the line "N passed, N failed".
 #   tests/run-all.sh [--unit-only | --e2e-only] [NAME-FILTER]
 # NAME-FILTER: an extended regular expression matched against the test names
 # (test_frames, …): "frames" or "frames|expiry".
@@ -70,7 +71,7 @@ for t in "$build"/tests/test_*; do
 done
 
 if [ "$unit_only" = 0 ]; then
-    for t in tests/e2e/test_*.sh; do
+    for t in tests/static/test_*.sh tests/e2e/test_*.sh; do
         name=$(basename "$t" .sh)
         [ -n "$filter" ] && ! [[ $name =~ $filter ]] && continue
         log="$out/$name.log"

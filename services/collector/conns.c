@@ -6,6 +6,7 @@
  */
 #include "conns.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,7 +108,7 @@ int conns_admit(conns_t *t, const char *key_id, int64_t now, int64_t ttl_ms)
         return -1;
     for (int i = 0; i < t->max_total; i++)
         if (t->pend[i].until <= now) {
-            strcpy(t->pend[i].key_id, key_id);
+            snprintf(t->pend[i].key_id, sizeof t->pend[i].key_id, "%s", key_id);
             t->pend[i].until = now + ttl_ms;
             return 0;
         }
@@ -173,8 +174,8 @@ int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, const char *
     c->fd = fd;
     c->open = 1;
     c->used = 1;
-    strcpy(c->key_id, key_id);
-    strcpy(c->district, district);
+    snprintf(c->key_id, sizeof c->key_id, "%s", key_id);      /* lengths checked above */
+    snprintf(c->district, sizeof c->district, "%s", district);
     c->last = now;
     return CONN_NEW;
 }

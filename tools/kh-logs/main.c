@@ -96,8 +96,10 @@ static const char *field(json_t *o, const char *k)
  * record); cut to fit in cap when it is longer, which the line then shows as "…". */
 static const char *text_field(json_t *o, const char *k, char *buf, size_t cap)
 {
-    if (kh_escape(field(o, k), buf, cap - 3) < 0)       /* room left for "…" */
-        strcat(buf, "…");
+    if (kh_escape(field(o, k), buf, cap - 3) < 0) {     /* room left for "…" */
+        size_t n = strlen(buf);
+        kh_strlcpy(buf + n, "…", cap - n);
+    }
     return buf;
 }
 
