@@ -1,6 +1,9 @@
 /*
  * kh_config.c — INI configuration via inih; see kh_config.h.  Entries are kept in a
  * small array (a config has tens of keys, not thousands), bounded by KH_CONFIG_MAX.
+ * kh_config_load refuses a section or key that no program reads (KNOWN below, the
+ * options of deploy/kh.ini): a typo ("lisen", "[colector]") would otherwise be silently
+ * ignored and its default used.
  */
 #include "kh_config.h"
 #include "kh_util.h"
@@ -12,6 +15,126 @@
 #include <string.h>
 
 #define KH_CONFIG_MAX 512
+
+/* Every section and its keys, as deploy/kh.ini documents them (test_config checks that
+ * the two agree, both ways).  metrics_socket: where kh-admin status asks a service for
+ * its figures (default the service's run folder). */
+static const struct {
+    const char *section;
+    const char *keys;           /* space-separated */
+} KNOWN[] = {
+    {"general", "run_dir data_dir log_level clock hwm max_message_bytes "
+                "internal_max_message_bytes heartbeat_ms batch_max batch_ms window resend_ms "
+                "max_backlog selfcheck_timeout_ms selfcheck_attempts"},
+    {"calendar", "s1_due s2_due"},
+    {"security", "curve keys_dir keys_db server_key handshake_ms verify_signatures province "
+                 "selfcheck_key"},
+    {"collector", "listen receipts validator db log replay_clock max_connections_per_key "
+                  "max_connections node_queue max_values max_ack_keys max_revision_step "
+                  "max_unspoken_per_address metrics metrics_socket"},
+    {"validator", "listen db log metrics metrics_socket"},
+    {"aggregator", "listen feed snapshot db audit_key audit_checkpoints log metrics "
+                   "metrics_socket"},
+    {"notifier", "listen db log metrics metrics_socket reminder_days grace_days "
+                 "check_interval_s first_period webhook_url webhook_timeout_ms webhook_retry "
+                 "webhook_max_attempts webhook_give_up_s webhook_max_inflight"},
+    {"node", "collector key server_key dir max_file_bytes log metrics metrics_socket"},
+    {"feed", "mirror key server_key"},
+    {"logs", "endpoints key server_key"},
+};
+#define N_KNOWN (sizeof KNOWN / sizeof KNOWN[0])
+
+/* Whether `word` is one of the space-separated words of `list`. */
+static int in_list(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, " ");
+        if (k == n && strncmp(p, word, n) == 0)
+            return 1;
+        p += k;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
+/* Edit distance of a and b (insert, delete, replace), capped at 9: names are short. */
+static int distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 9;
+    int d[41][41];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb] > 9 ? 9 : d[la][lb];
+}
+
+/* The nearest word of `list` to `word` within 2 edits into out ("" when none). */
+static void nearest(const char *list, const char *word, char *out, size_t cap)
+{
+    int best = 3;
+    out[0] = '\0';
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, " ");
+        char w[64];
+        if (k < sizeof w) {
+            memcpy(w, p, k);
+            w[k] = '\0';
+            int dd = distance(word, w);
+            if (dd < best) {
+                best = dd;
+                snprintf(out, cap, "%s", w);
+            }
+        }
+        p += k;
+        p += strspn(p, " ");
+    }
+}
+
+/* 0 when section.key is an option some program reads, else -1 with why. */
+static int check_known(const char *section, const char *key, char *why, size_t cap)
+{
+    char sections[256] = "", near[64];
+    size_t used = 0;
+    for (size_t i = 0; i < N_KNOWN; i++) {
+        if (strcmp(KNOWN[i].section, section) == 0) {
+            if (in_list(KNOWN[i].keys, key))
+                return 0;
+            nearest(KNOWN[i].keys, key, near, sizeof near);
+            if (near[0])
+                snprintf(why, cap, "unknown key '%.40s' in [%s]: did you mean '%s'? / khóa "
+                         "'%.40s' không có trong [%s]: có phải '%s'?", key, section, near, key,
+                         section, near);
+            else
+                snprintf(why, cap, "unknown key '%.40s' in [%s]: remove the line or use one "
+                         "of its keys: %s / khóa '%.40s' không có trong [%s]: hãy xóa dòng này",
+                         key, section, KNOWN[i].keys, key, section);
+            return -1;
+        }
+        used += (size_t)snprintf(sections + used, sizeof sections - used, "%s%s",
+                                 i ? " " : "", KNOWN[i].section);
+    }
+    nearest(sections, section, near, sizeof near);
+    if (near[0])
+        snprintf(why, cap, "unknown section [%.40s]: did you mean [%s]? / mục [%.40s] không "
+                 "có: có phải [%s]?", section, near, section, near);
+    else
+        snprintf(why, cap, "unknown section [%.40s]: remove it or use one of: %s / mục "
+                 "[%.40s] không có: hãy xóa mục này", section, sections, section);
+    return -1;
+}
 
 typedef struct {
     char *section, *key, *value;
@@ -59,11 +182,20 @@ int kh_config_set(kh_config_t *c, const char *section, const char *key, const ch
     return 0;
 }
 
+typedef struct {
+    kh_config_t *c;
+    int strict;                 /* refuse what check_known does not know */
+    char why[512];              /* why the entry was refused ("" for a syntax error) */
+} parse_t;
+
 /* inih reports an indented continuation line as another value of the same key:
  * join them with a space, so a list may span lines (see [logs] endpoints). */
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
-    kh_config_t *c = user;
+    parse_t *ps = user;
+    kh_config_t *c = ps->c;
+    if (ps->strict && check_known(section, name, ps->why, sizeof ps->why) < 0)
+        return 0;               /* inih: zero = error at this line */
     entry_t *e = find(c, section, name);
     if (!e)
         return kh_config_set(c, section, name, value) == 0;   /* inih: nonzero = ok */
@@ -79,23 +211,49 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     return 1;
 }
 
-kh_config_t *kh_config_load(const char *path, char *err, size_t errlen)
+static kh_config_t *load(const char *path, int strict, char *err, size_t errlen)
 {
-    kh_config_t *c = calloc(1, sizeof *c);
-    if (!c) {
+    parse_t ps = { calloc(1, sizeof(kh_config_t)), strict, "" };
+    if (!ps.c) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    int rc = ini_parse(path, on_entry, c);
+    int rc = ini_parse(path, on_entry, &ps);
     if (rc != 0) {
         if (rc < 0)
             snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        else if (ps.why[0])
+            snprintf(err, errlen, "%s:%d: %s", path, rc, ps.why);
         else
             snprintf(err, errlen, "%s:%d: syntax error or too many keys", path, rc);
-        kh_config_destroy(&c);
+        kh_config_destroy(&ps.c);
         return NULL;
     }
-    return c;
+    return ps.c;
+}
+
+kh_config_t *kh_config_load(const char *path, char *err, size_t errlen)
+{
+    return load(path, 1, err, errlen);
+}
+
+kh_config_t *kh_config_parse(const char *path, char *err, size_t errlen)
+{
+    return load(path, 0, err, errlen);
+}
+
+const char *kh_config_section_keys(const char *section)
+{
+    for (size_t i = 0; section && i < N_KNOWN; i++)
+        if (strcmp(KNOWN[i].section, section) == 0)
+            return KNOWN[i].keys;
+    return NULL;
+}
+
+int kh_config_known(const char *section, const char *key)
+{
+    char why[512];
+    return section && key && check_known(section, key, why, sizeof why) == 0;
 }
 
 void kh_config_destroy(kh_config_t **self_p)

@@ -10,8 +10,18 @@
 
 typedef struct kh_config kh_config_t;
 
-/* Loads `path`.  Returns NULL and a one-line reason ("kh.ini:12: …") in err. */
+/* Loads `path`: every section and key must be an option some program reads (those of
+ * deploy/kh.ini).  Returns NULL and a one-line reason in err: a syntax error, or
+ * "kh.ini:12: unknown key 'lisen' in [collector]: did you mean 'listen'? / …", or
+ * "kh.ini:3: unknown section [colector]: did you mean [collector]? / …". */
 kh_config_t *kh_config_load(const char *path, char *err, size_t errlen);
+/* The INI syntax alone, any section and key (the parser's own tests); every program
+ * uses kh_config_load. */
+kh_config_t *kh_config_parse(const char *path, char *err, size_t errlen);
+/* 1 when section.key is an option kh_config_load accepts, else 0. */
+int kh_config_known(const char *section, const char *key);
+/* The keys of a known section, space-separated, or NULL for an unknown section. */
+const char *kh_config_section_keys(const char *section);
 void kh_config_destroy(kh_config_t **self_p);
 
 /* Sets or replaces section.key (copies both).  Returns 0 or -1 (out of memory). */

@@ -73,6 +73,32 @@ for s in "${SERVICES[@]}"; do
     expect_fail "$s" "[general] selfcheck_attempts = 0" "$OUT/$s-badattempts.log" \
         "selfcheck_attempts = 0: expected an integer from 1 to 50"
 done
+# an option no program reads (a typo) is refused with the file and line, never ignored
+declare -A TYPO_SEC=([collector]=collector [validator]=validator [aggregator]=aggregator
+                     [notifier]=notifier [node]=node)
+declare -A TYPO_KEY=([collector]=lisen [validator]=dbb [aggregator]=snapshott
+                     [notifier]=reminder_day [node]=colector)
+declare -A TYPO_FIX=([collector]=listen [validator]=db [aggregator]=snapshot
+                     [notifier]=reminder_days [node]=collector)
+for s in "${SERVICES[@]}"; do
+    reset_conf
+    set_conf "${TYPO_SEC[$s]}" "${TYPO_KEY[$s]}" x
+    line=$(grep -n "^${TYPO_KEY[$s]} = x" "$KH_CONFIG" | cut -d: -f1)
+    expect_fail "$s" "a typo, ${TYPO_KEY[$s]} in [${TYPO_SEC[$s]}]" "$OUT/$s-typo.log" \
+        "kh.ini:$line: unknown key .${TYPO_KEY[$s]}. in \[${TYPO_SEC[$s]}\]: did you mean .${TYPO_FIX[$s]}.?"
+done
+reset_conf
+printf '[colector]\nlisten = tcp://127.0.0.1:1\n' >>"$KH_CONFIG"
+line=$(grep -n '^\[colector\]' "$KH_CONFIG" | cut -d: -f1)
+expect_fail validator "a misspelt section, [colector]" "$OUT/validator-typo-section.log" \
+    "kh.ini:$((line + 1)): unknown section \[colector\]: did you mean \[collector\]?"
+rc=0; "$BIN/kh-feed" summary --period 2020S2 --no-sync --config "$KH_CONFIG" \
+    >"$OUT/feed-typo.log" 2>&1 || rc=$?
+check "kh-feed refuses the misspelt section too (exit $rc), naming the line" \
+    bash -c "[ $rc != 0 ] && grep -q 'kh.ini:$((line + 1)): unknown section' '$OUT/feed-typo.log'"
+rc=0; "$ADMIN" --config "$KH_CONFIG" status >"$OUT/admin-typo.log" 2>&1 || rc=$?
+check "kh-admin refuses it too (exit $rc), naming the line" \
+    bash -c "[ $rc != 0 ] && grep -q 'kh.ini:$((line + 1)): unknown section' '$OUT/admin-typo.log'"
 reset_conf
 set_conf security selfcheck_key "$K/does-not-exist.key"
 expect_fail collector "[security] selfcheck_key names no file" "$OUT/collector-nokeyfile.log" \

@@ -65,9 +65,9 @@ static kh_config_t *load_text(fx_t *fx, const char *text)
 {
     write_file(fx->path, text);
     fx->err[0] = '\0';
-    fx->cfg = kh_config_load(fx->path, fx->err, sizeof fx->err);
+    fx->cfg = kh_config_parse(fx->path, fx->err, sizeof fx->err);   /* the syntax alone */
     if (!fx->cfg)
-        fail_msg("kh_config_load: %s", fx->err);
+        fail_msg("kh_config_parse: %s", fx->err);
     return fx->cfg;
 }
 
@@ -310,6 +310,96 @@ static void test_set_and_replace(void **state)
     assert_null(kh_config_raw(c, "general", "district", NULL));
 }
 
+/* ---- strict loading: an option no program reads is refused, with its line ---------- */
+
+static void test_strict_unknown_key(void **state)
+{
+    fx_t *fx = *state;
+    write_file(fx->path, "[general]\nrun_dir = ./run\n[collector]\nlisen = tcp://127.0.0.1:1\n");
+    char err[1024] = "", where[256];
+    assert_null(kh_config_load(fx->path, err, sizeof err));
+    snprintf(where, sizeof where, "%s:4: unknown key 'lisen' in [collector]: did you mean "
+             "'listen'?", fx->path);
+    assert_contains(err, where);
+    assert_contains(err, "khóa 'lisen' không có trong [collector]");
+    /* nothing near: the section's keys, and what to do */
+    write_file(fx->path, "[validator]\nzzzzzzzz = 1\n");
+    assert_null(kh_config_load(fx->path, err, sizeof err));
+    assert_contains(err, ":2: unknown key 'zzzzzzzz' in [validator]: remove the line or use "
+                         "one of its keys: listen db log metrics");
+    /* the parser alone takes it (its own tests), and the strict check says why not */
+    kh_config_t *c = kh_config_parse(fx->path, err, sizeof err);
+    assert_non_null(c);
+    kh_config_destroy(&c);
+    assert_int_equal(kh_config_known("validator", "zzzzzzzz"), 0);
+    assert_int_equal(kh_config_known("validator", "listen"), 1);
+}
+
+static void test_strict_unknown_section(void **state)
+{
+    fx_t *fx = *state;
+    write_file(fx->path, "; a comment\n[general]\n[colector]\nlisten = tcp://127.0.0.1:1\n");
+    char err[1024] = "", where[256];
+    assert_null(kh_config_load(fx->path, err, sizeof err));
+    snprintf(where, sizeof where, "%s:4: unknown section [colector]: did you mean [collector]?",
+             fx->path);
+    assert_contains(err, where);
+    write_file(fx->path, "[nothing_like_it]\nx = 1\n");
+    assert_null(kh_config_load(fx->path, err, sizeof err));
+    assert_contains(err, ":2: unknown section [nothing_like_it]: remove it or use one of: "
+                         "general calendar security");
+    assert_null(kh_config_section_keys("nothing_like_it"));
+}
+
+/* The known options and deploy/kh.ini agree both ways: every key the file sets or shows
+ * commented out (";first_period = …") is known, and every known key is in the file. */
+static void test_known_options_are_documented(void **state)
+{
+    (void)state;
+    FILE *f = fopen("deploy/kh.ini", "r");
+    if (!f)
+        fail_msg("deploy/kh.ini: run the test from the repository root");
+    char line[512], section[64] = "", doc[8192] = "";
+    size_t used = 0;
+    while (fgets(line, sizeof line, f)) {
+        char key[64];
+        if (sscanf(line, "[%63[^]]]", section) == 1) {
+            used += (size_t)snprintf(doc + used, sizeof doc - used, " [%s]", section);
+            continue;
+        }
+        const char *p = line[0] == ';' ? line + 1 : line;
+        if (sscanf(p, "%63[a-z_0-9] =", key) != 1 || !strchr(p, '='))
+            continue;
+        if (!kh_config_known(section, key))
+            fail_msg("deploy/kh.ini: [%s] %s is not a known option (lib/kh_config.c KNOWN)",
+                     section, key);
+        used += (size_t)snprintf(doc + used, sizeof doc - used, " %s.%s", section, key);
+    }
+    fclose(f);
+    assert_true(used < sizeof doc);
+    static const char *sections[] = {"general", "calendar", "security", "collector",
+                                     "validator", "aggregator", "notifier", "node", "feed",
+                                     "logs"};
+    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++) {
+        const char *keys = kh_config_section_keys(sections[i]);
+        assert_non_null(keys);
+        for (const char *k = keys; *k;) {
+            size_t n = strcspn(k, " ");
+            char want[160];
+            snprintf(want, sizeof want, " %s.%.*s", sections[i], (int)n, k);
+            size_t wl = strlen(want);
+            const char *hit = strstr(doc, want);
+            while (hit && hit[wl] != ' ' && hit[wl] != '\0')
+                hit = strstr(hit + 1, want);
+            if (!hit)
+                fail_msg("[%s] %.*s is known but not in deploy/kh.ini: document it there",
+                         sections[i], (int)n, k);
+            k += n;
+            k += strspn(k, " ");
+        }
+    }
+}
+
 /* The deployment file itself: every value loads without its comment. */
 static void test_deploy_kh_ini(void **state)
 {
@@ -375,6 +465,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_and_replace, setup, teardown),
         cmocka_unit_test(test_deploy_kh_ini),
+        cmocka_unit_test_setup_teardown(test_strict_unknown_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_strict_unknown_section, setup, teardown),
+        cmocka_unit_test(test_known_options_are_documented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
