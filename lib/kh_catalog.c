@@ -2658,6 +2658,22 @@ int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p)
     return p->year * 10000 + (p->kind == KH_P_HALF && p->half == 1 ? c->s1_due : c->s2_due);
 }
 
+int kh_catalog_period_closing(const kh_catalog_t *c, const kh_period_t *half,
+                              kh_period_t *out)
+{
+    if (!half || half->kind != KH_P_HALF || !out)
+        return 0;
+    *out = *half;
+    const kh_catalog_t *pc = c ? kh_catalog_for(c, kh_period_end(half)) : NULL;
+    if (kh_catalog_report_kind(pc ? pc : c) != KH_P_YEAR)
+        return 1;
+    if (half->half != 2)
+        return 0;                   /* the year's one report is made at its end */
+    out->kind = KH_P_YEAR;
+    out->half = 0;
+    return 1;
+}
+
 size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
                                  char (*out)[8], size_t cap)
 {
@@ -2669,17 +2685,12 @@ size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
     int y_to = p->kind == KH_P_PROGRAMME ? p->year_to : p->year;
     for (int y = p->year; y <= y_to; y++)
         for (int h = (y == p->year ? first_half : 1); h <= (y == y_to ? last_half : 2); h++) {
-            kh_period_t q = { KH_P_HALF, y, h, y };
-            const kh_catalog_t *pc = c ? kh_catalog_for(c, kh_period_end(&q)) : NULL;
-            if (kh_catalog_report_kind(pc ? pc : c) == KH_P_YEAR) {
-                if (h != 2 || p->kind == KH_P_HALF)
-                    continue;       /* the year's one report, counted at its end, is not
-                                       within a half-year */
-                if (out && n < cap)
-                    snprintf(out[n], 8, "%04d", y);
-            } else if (out && n < cap) {
-                snprintf(out[n], 8, "%04dS%d", y, h);
-            }
+            kh_period_t q = { KH_P_HALF, y, h, y }, r;
+            if (!kh_catalog_period_closing(c, &q, &r) ||
+                (p->kind == KH_P_HALF && r.kind == KH_P_YEAR))
+                continue;           /* a year's report is not within a half-year */
+            if (out && n < cap)
+                kh_period_format(&r, out[n], 8);
             n++;
         }
     return n;
@@ -2687,19 +2698,7 @@ size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
 
 size_t kh_period_halves(const kh_period_t *p, char (*out)[8], size_t cap)
 {
-    if (!p)
-        return 0;
-    size_t n = 0;
-    int first_half = p->kind == KH_P_HALF ? p->half : 1;
-    int last_half = p->kind == KH_P_HALF ? p->half : 2;
-    int y_to = p->kind == KH_P_PROGRAMME ? p->year_to : p->year;
-    for (int y = p->year; y <= y_to; y++)
-        for (int h = (y == p->year ? first_half : 1); h <= (y == y_to ? last_half : 2); h++) {
-            if (out && n < cap)
-                snprintf(out[n], 8, "%04dS%d", y, h);
-            n++;
-        }
-    return n;
+    return kh_catalog_report_periods(NULL, p, out, cap);   /* no programme: half-years */
 }
 
 /* ==== values ============================================================================ */

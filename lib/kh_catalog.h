@@ -245,6 +245,11 @@ int kh_catalog_is_report_period(const kh_catalog_t *c, const kh_period_t *p);
  * its end (a yearly programme's report is due on its s2_due); 0 when p is no report
  * period. */
 int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p);
+/* The report period that ends with half-year `half`: the half-year itself, or its year
+ * when the programme in force at its end reports yearly and `half` is its S2.  Returns 1
+ * and sets *out, or 0 when none ends then (the S1 of a yearly programme). */
+int kh_catalog_period_closing(const kh_catalog_t *c, const kh_period_t *half,
+                              kh_period_t *out);
 /* The report periods p covers, in time order, as strings into out (cap entries of 8
  * bytes): its half-years, each replaced by its year when the programme in force at the
  * half-year's end reports yearly (the year's report counted once, at its S2).  A

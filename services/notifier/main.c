@@ -286,7 +286,7 @@ static int check_period(notifier_t *nt, kh_period_t p, int32_t day, int complete
     nt_district_t *d = NULL;
     nt_due_t *due_list = NULL;
     int rc = -1;
-    nt_period_str(p, period, sizeof period);
+    kh_period_format(&p, period, sizeof period);
     int n = period_state(nt, period, &p, &d, &codes);
     if (n < 0)
         goto out;
@@ -578,15 +578,9 @@ static void check_calendar(notifier_t *nt)
     if (n == 0 || kh_db_exec(nt->db, "BEGIN IMMEDIATE", "notify.check") < 0)
         return;
     for (size_t i = 0; i < n; i++) {
-        /* the half-year's report period: itself, or its year at the S2 of a yearly
-         * programme (none at its S1) */
-        kh_period_t q = ps[i];
-        if (kh_catalog_report_kind(kh_catalog_for(nt->cat, kh_period_end(&q))) == KH_P_YEAR) {
-            if (q.half != 2)
-                continue;
-            q.kind = KH_P_YEAR;
-            q.half = 0;
-        }
+        kh_period_t q;       /* the half-year's report period: itself, or its year */
+        if (!kh_catalog_period_closing(nt->cat, &ps[i], &q))
+            continue;
         if (check_period(nt, q, day, 0) < 0) {
             kh_db_exec(nt->db, "ROLLBACK", "notify.check");
             KH_ERROR("notify.check", "the calendar check failed; tried again at the next tick",
@@ -730,7 +724,7 @@ static int first_period(notifier_t *nt)
     if (found)
         return 0;
     nt->first = nt_period_of(today());
-    nt_period_str(nt->first, buf, sizeof buf);
+    kh_period_format(&nt->first, buf, sizeof buf);
     st = kh_db_prepare(nt->db, "INSERT INTO meta(key,value) VALUES('first_period',?) "
                                "ON CONFLICT DO NOTHING");
     int ok = st && sqlite3_bind_text(st, 1, buf, -1, SQLITE_STATIC) == SQLITE_OK &&
@@ -844,7 +838,7 @@ int main(int argc, char **argv)
     nt.m_pending = kh_metrics_gauge("kh_webhook_pending", "Alerts waiting for delivery to "
                                     "the webhook (not delivered, not given up).", NULL, NULL);
     char fp[8], day[16];
-    nt_period_str(nt.first, fp, sizeof fp);
+    kh_period_format(&nt.first, fp, sizeof fp);
     kh_date_iso(today(), day, sizeof day);
     KH_INFO("notify.config", kh_clock_fixed(NULL, 0) ? "notices use the set [general] clock"
                                                      : "notices use the machine's clock",

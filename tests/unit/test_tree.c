@@ -373,6 +373,17 @@ static void test_yearly_programme(void **state)
             fail_msg("%s: report period %d, due %d", cases[i].p,
                      kh_catalog_is_report_period(c, &p), (int)kh_period_due(c, &p));
     }
+    /* the report period each half-year closes: itself under P1; under P2 none at S1,
+     * the year at S2 (the notifier's calendar) */
+    kh_period_t half, closed;
+    assert_int_equal(kh_period_parse("2019S1", &half), 0);
+    assert_int_equal(kh_catalog_period_closing(c, &half, &closed), 1);
+    assert_true(closed.kind == KH_P_HALF && closed.year == 2019 && closed.half == 1);
+    assert_int_equal(kh_period_parse("2026S1", &half), 0);
+    assert_int_equal(kh_catalog_period_closing(c, &half, &closed), 0);
+    assert_int_equal(kh_period_parse("2026S2", &half), 0);
+    assert_int_equal(kh_catalog_period_closing(c, &half, &closed), 1);
+    assert_true(closed.kind == KH_P_YEAR && closed.year == 2026);
     /* what a longer period sums: half-years under P1, years under P2 */
     char out[32][8];
     kh_period_t q;
