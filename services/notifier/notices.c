@@ -71,11 +71,6 @@ int nt_period_cmp(kh_period_t a, kh_period_t b)
     return (ea > eb) - (ea < eb);
 }
 
-void nt_period_str(kh_period_t p, char *out, size_t cap)
-{
-    kh_period_format(&p, out, cap);
-}
-
 size_t nt_periods_to_check(kh_period_t first, int32_t today, int reminder_days,
                            kh_period_t *out, size_t cap)
 {

@@ -55,8 +55,6 @@ kh_period_t nt_period_of(int32_t d);
 kh_period_t nt_period_next(kh_period_t p);
 /* <0, 0, >0 as a ends before, with, after b (a year ends with its S2). */
 int nt_period_cmp(kh_period_t a, kh_period_t b);
-/* "2020S2" (cap >= 8). */
-void nt_period_str(kh_period_t p, char *out, size_t cap);
 
 /* The half-years to check on day `today`: from `first` to the one containing
  * today + reminder_days, at most cap of them (the latest ones when there are more).

@@ -49,12 +49,13 @@ static void test_periods(void **state)
     (void)state;
     char b[8];
     kh_period_t p = nt_period_of(20200630);
-    nt_period_str(p, b, sizeof b);
+    kh_period_format(&p, b, sizeof b);
     assert_string_equal(b, "2020S1");
     p = nt_period_of(20200701);
-    nt_period_str(p, b, sizeof b);
+    kh_period_format(&p, b, sizeof b);
     assert_string_equal(b, "2020S2");
-    nt_period_str(nt_period_next(p), b, sizeof b);
+    p = nt_period_next(p);
+    kh_period_format(&p, b, sizeof b);
     assert_string_equal(b, "2021S1");
     assert_true(nt_period_cmp(nt_period_of(20200101), nt_period_of(20201231)) < 0);
     assert_int_equal(nt_period_cmp(nt_period_of(20200701), nt_period_of(20201231)), 0);
@@ -64,9 +65,9 @@ static void test_periods(void **state)
     /* 20 Dec 2020: 2019S2, 2020S1, 2020S2 */
     size_t n = nt_periods_to_check(first, 20201220, 7, out, 8);
     assert_int_equal(n, 3);
-    nt_period_str(out[0], b, sizeof b);
+    kh_period_format(&out[0], b, sizeof b);
     assert_string_equal(b, "2019S2");
-    nt_period_str(out[2], b, sizeof b);
+    kh_period_format(&out[2], b, sizeof b);
     assert_string_equal(b, "2020S2");
     /* 28 Dec with 7 reminder days reaches into 2021S1 */
     assert_int_equal(nt_periods_to_check(first, 20201228, 7, out, 8), 4);
@@ -77,9 +78,9 @@ static void test_periods(void **state)
     assert_int_equal(kh_period_parse("2010S1", &first), 0);
     n = nt_periods_to_check(first, 20201220, 0, out, 4);
     assert_int_equal(n, 4);
-    nt_period_str(out[0], b, sizeof b);
+    kh_period_format(&out[0], b, sizeof b);
     assert_string_equal(b, "2019S1");
-    nt_period_str(out[3], b, sizeof b);
+    kh_period_format(&out[3], b, sizeof b);
     assert_string_equal(b, "2020S2");
 }
 

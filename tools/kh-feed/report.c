@@ -1260,17 +1260,12 @@ static int indicator_in_period(const roll_t *r, const kh_indicator_t *ind)
     return 0;
 }
 
-/* A period as people say it: "6 tháng đầu năm 2020" (S1, January–June), "6 tháng cuối
- * năm 2020" (S2, July–December), "năm 2020", "giai đoạn 2017–2020". */
-static void period_vi(const kh_period_t *p, char *buf, size_t cap)
-{
-    kh_period_label(p, 0, buf, cap);
-}
-
+/* A period as people say it (kh_period_label: "6 tháng đầu năm 2020", "năm 2020",
+ * "giai đoạn 2017–2020") and its code. */
 static void describe_period(const roll_t *r, char *buf, size_t cap)
 {
     char vi[64];
-    period_vi(&r->p, vi, sizeof vi);
+    kh_period_label(&r->p, 0, vi, sizeof vi);
     snprintf(buf, cap, "%s (%s)", vi, r->pstr);
 }
 
@@ -1472,7 +1467,7 @@ static int summary_completeness(const roll_t *r, FILE *out)
         const half_t *hf = &r->half[h];
         char due[16], vi[64];
         kh_date_vi(hf->due, due, sizeof due);
-        period_vi(&hf->p, vi, sizeof vi);
+        kh_period_label(&hf->p, 0, vi, sizeof vi);
         fprintf(out,
                 "\n%s (%s, hạn nộp %s): phải báo cáo %zu · đã báo cáo %zu · đúng hạn %zu · "
                 "trễ hạn %zu · chưa báo cáo %zu\n",
@@ -1530,7 +1525,7 @@ static int summary_warnings(sqlite3 *mirror, const roll_t *r, FILE *out, int per
         while (sqlite3_step(st) == SQLITE_ROW) {
             if (n == 0) {
                 char vi[64];
-                period_vi(&r->half[h].p, vi, sizeof vi);
+                kh_period_label(&r->half[h].p, 0, vi, sizeof vi);
                 fprintf(out, "\n%s (%s):\n", vi, r->half[h].name);
             }
             if (n < per_half)
