@@ -2674,6 +2674,35 @@ int kh_catalog_period_closing(const kh_catalog_t *c, const kh_period_t *half,
     return 1;
 }
 
+int kh_catalog_check_period(const kh_catalog_t *c, const char *period, kh_period_t *out,
+                            char *vi, size_t vcap, char *en, size_t ecap)
+{
+    kh_period_t p;
+    int parsed = period && kh_period_parse(period, &p) == 0 &&
+                 (p.kind == KH_P_HALF || p.kind == KH_P_YEAR);
+    if (parsed && kh_catalog_is_report_period(c, &p)) {
+        if (out)
+            *out = p;
+        return 0;
+    }
+    char sp[64];
+    safe_text(sp, sizeof sp, period ? period : "", 32);
+    const kh_catalog_t *pc = parsed ? kh_catalog_for(c, kh_period_end(&p)) : NULL;
+    if (pc && kh_catalog_report_kind(pc) == KH_P_YEAR) {
+        snprintf(vi, vcap, "Kỳ báo cáo \"%s\" không hợp lệ: chương trình %s báo cáo mỗi năm "
+                 "một lần, kỳ báo cáo là năm, ví dụ %04d", sp, kh_catalog_programme_name(pc, 0),
+                 p.year);
+        snprintf(en, ecap, "Malformed period \"%s\": programme %s reports once a year; the "
+                 "period is the year, e.g. %04d", sp, kh_catalog_programme_name(pc, 1), p.year);
+    } else {
+        snprintf(vi, vcap, "Kỳ báo cáo \"%s\" không hợp lệ: phải có dạng NămS1 hoặc NămS2, ví "
+                 "dụ 2018S1 (6 tháng đầu năm) hoặc 2018S2 (cả năm)", sp);
+        snprintf(en, ecap, "Malformed period \"%s\": expected a half-year such as 2018S1 "
+                 "(January-June) or 2018S2 (July-December)", sp);
+    }
+    return -1;
+}
+
 size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
                                  char (*out)[8], size_t cap)
 {
@@ -3587,22 +3616,7 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
     /* The period. */
     safe_text(sp, sizeof sp, period, 32);
     kh_period_t p;
-    int parsed = kh_period_parse(period, &p) == 0 && (p.kind == KH_P_HALF || p.kind == KH_P_YEAR);
-    if (!parsed || !kh_catalog_is_report_period(c, &p)) {
-        const kh_catalog_t *pc = parsed ? kh_catalog_for(c, kh_period_end(&p)) : NULL;
-        if (pc && kh_catalog_report_kind(pc) == KH_P_YEAR) {
-            snprintf(vi, sizeof vi, "Kỳ báo cáo \"%s\" không hợp lệ: chương trình %s báo cáo "
-                     "mỗi năm một lần, kỳ báo cáo là năm, ví dụ %04d", sp,
-                     kh_catalog_programme_name(pc, 0), p.year);
-            snprintf(en, sizeof en, "Malformed period \"%s\": programme %s reports once a "
-                     "year; the period is the year, e.g. %04d", sp,
-                     kh_catalog_programme_name(pc, 1), p.year);
-        } else {
-            snprintf(vi, sizeof vi, "Kỳ báo cáo \"%s\" không hợp lệ: phải có dạng NămS1 hoặc "
-                     "NămS2, ví dụ 2018S1 (6 tháng đầu năm) hoặc 2018S2 (cả năm)", sp);
-            snprintf(en, sizeof en, "Malformed period \"%s\": expected a half-year such as "
-                     "2018S1 (January-June) or 2018S2 (July-December)", sp);
-        }
+    if (kh_catalog_check_period(c, period, &p, vi, sizeof vi, en, sizeof en) < 0) {
         emit(&V, "PERIOD_MALFORMED", 1, 0, "", "", period, vi, en);
     } else {
         V.period = p;

@@ -245,6 +245,12 @@ int kh_catalog_is_report_period(const kh_catalog_t *c, const kh_period_t *p);
  * its end (a yearly programme's report is due on its s2_due); 0 when p is no report
  * period. */
 int32_t kh_period_due(const kh_catalog_t *c, const kh_period_t *p);
+/* Whether `period` names a report period (kh_catalog_is_report_period): 0 and *out set
+ * (out may be NULL), or -1 with what to send instead in vi and en ("…chương trình … báo
+ * cáo mỗi năm một lần, kỳ báo cáo là năm, ví dụ 2026" / "…expected a half-year such as
+ * 2018S1").  The validator's PERIOD_MALFORMED and the node's template say the same. */
+int kh_catalog_check_period(const kh_catalog_t *c, const char *period, kh_period_t *out,
+                            char *vi, size_t vcap, char *en, size_t ecap);
 /* The report period that ends with half-year `half`: the half-year itself, or its year
  * when the programme in force at its end reports yearly and `half` is its S2.  Returns 1
  * and sets *out, or 0 when none ends then (the S1 of a yearly programme). */

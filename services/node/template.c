@@ -42,18 +42,9 @@ static int tpl_build(const kh_catalog_t *c, const char *district, const char *pe
                      char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
-    if (!period || kh_period_parse(period, &t->p) < 0 || !kh_catalog_is_report_period(c, &t->p)) {
-        const kh_catalog_t *pc = period && kh_period_parse(period, &t->p) == 0
-                                     ? kh_catalog_for(c, kh_period_end(&t->p)) : NULL;
-        if (pc && kh_catalog_report_kind(pc) == KH_P_YEAR)
-            snprintf(err, errlen, "kỳ báo cáo '%.16s' không hợp lệ: chương trình này báo cáo "
-                     "mỗi năm một lần, kỳ là năm, ví dụ %04d / malformed period '%.16s': this "
-                     "programme reports once a year, the period is the year, e.g. %04d",
-                     period, t->p.year, period, t->p.year);
-        else
-            snprintf(err, errlen, "kỳ báo cáo '%.16s' không hợp lệ, cần dạng 2019S2 / malformed "
-                     "period '%.16s': expected a half-year such as 2019S2",
-                     period ? period : "", period ? period : "");
+    char vi[512], en[512];
+    if (kh_catalog_check_period(c, period, &t->p, vi, sizeof vi, en, sizeof en) < 0) {
+        snprintf(err, errlen, "%s / %s", vi, en);
         return 2;
     }
     kh_period_format(&t->p, t->period, sizeof t->period);
@@ -534,7 +525,7 @@ int node_template_main(int argc, char **argv)
     kh_catalog_t *cat = kh_service_catalog(&s);
     int rc = 1;
     if (cat) {
-        char err[512];
+        char err[1024];
         rc = node_template_write(cat, district, period, fmt, output, force, err, sizeof err);
         if (rc == 0)
             printf("%s: đã ghi mẫu báo cáo / template written\n", output);
