@@ -306,12 +306,16 @@ kh_door_t *kh_door_new(uv_loop_t *loop, void *zctx, kh_zsock_t *sock, const kh_d
                                         NULL, NULL);
     char ep[96];
     snprintf(ep, sizeof ep, "inproc://door-%s-%p", d->name, (void *)d);
-    if (zmq_socket_monitor(kh_zsock_raw(sock), ep,
+    /* our end connects first (inproc allows it): ZeroMQ drops an event while no one
+     * listens, and an ACCEPTED untold would make a live connection look closed
+     * (kh_door_live); a burst of events waits up to KH_DOOR_EVENTS_MAX */
+    kh_zopts_t mo = {.rcvhwm = KH_DOOR_EVENTS_MAX};
+    if (!(d->mon = kh_zsock_new(loop, zctx, ZMQ_PAIR, &mo, on_monitor, d)) ||
+        kh_zsock_connect(d->mon, ep) < 0 ||
+        zmq_socket_monitor(kh_zsock_raw(sock), ep,
                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_ACCEPT_FAILED | ZMQ_EVENT_DISCONNECTED |
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0 ||
-        !(d->mon = kh_zsock_new(loop, zctx, ZMQ_PAIR, NULL, on_monitor, d)) ||
-        kh_zsock_connect(d->mon, ep) < 0) {
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0) {
         KH_ERROR("door.start", "cannot watch the socket's connections", "door", d->name,
                  "error", zmq_strerror(zmq_errno()));
         if (d->mon)
@@ -350,6 +354,14 @@ void kh_door_spoke(kh_door_t *d, int fd)
     entry_t *e = d ? find(d, fd) : NULL;
     if (e)
         e->spoken = 1;
+}
+
+int kh_door_live(const kh_door_t *d, int fd)
+{
+    for (int i = 0; d && fd >= 0 && i < d->o.max_connections; i++)
+        if (d->e[i].fd == fd)
+            return 1;
+    return 0;
 }
 
 int kh_door_cut(kh_door_t *d, int fd, kh_door_reason_t reason, const char *key_id,

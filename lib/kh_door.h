@@ -71,7 +71,12 @@ typedef void (*kh_door_closed_fn)(void *arg, int fd);
 
 typedef struct kh_door kh_door_t;
 
-/* Starts watching `sock` (bound or not).  Returns NULL after logging. */
+/* Monitor events waiting to be read at most (a flood of connections beyond it loses
+ * events: the door then misjudges those connections, never the process's memory). */
+#define KH_DOOR_EVENTS_MAX 65536
+
+/* Starts watching `sock`: before it binds, so that no connection goes untold.
+ * Returns NULL after logging. */
 kh_door_t *kh_door_new(uv_loop_t *loop, void *zctx, kh_zsock_t *sock, const kh_door_opts_t *o,
                        kh_door_closed_fn closed, void *arg);
 /* Stops the monitor (before the socket closes). */
@@ -82,6 +87,11 @@ void kh_door_close(kh_door_t **d);
 void kh_door_drain(kh_door_t *d);
 /* A message came on descriptor fd (ZMQ_SRCFD). */
 void kh_door_spoke(kh_door_t *d, int fd);
+/* 1 while fd is a connection of this door whose close the monitor has not told (cut
+ * ones included: they are closing), 0 after (or when it was never let in): a message
+ * read now from fd came before its close (ZeroMQ hands those over late).  Call after
+ * kh_door_drain. */
+int kh_door_live(const kh_door_t *d, int fd);
 /* Cuts the connection on fd for `reason` (counted, logged with key/district if given).
  * Returns 0 when it was cut, -1 when fd is not an open connection of this door. */
 int kh_door_cut(kh_door_t *d, int fd, kh_door_reason_t reason, const char *key_id,

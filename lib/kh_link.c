@@ -114,19 +114,27 @@ kh_link_t *kh_link_new(uv_loop_t *loop, void *zctx, const kh_zopts_t *o, const c
         return NULL;
     l->owned = 1;
     l->sock = kh_zsock_new(loop, zctx, ZMQ_DEALER, o, on_dealer, l);
-    if (!l->sock || kh_zsock_connect(l->sock, endpoint) < 0) {
+    if (!l->sock) {
         KH_ERROR("link.connect", zmq_strerror(zmq_errno()), "endpoint", endpoint, "link", name);
         kh_link_destroy(&l);
         return NULL;
     }
+    /* the monitor listens before the socket connects (our end of it first: ZeroMQ drops
+     * an event no one listens to): a first handshake untold made the first reconnection
+     * look like the first connection, and what was in flight waited for its timeouts */
     static unsigned seq;
     char mep[96];
     snprintf(mep, sizeof mep, "inproc://kh-link-monitor-%u-%.40s", ++seq, name);
-    if (zmq_socket_monitor(kh_zsock_raw(l->sock), mep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
-        !(l->mon = kh_zsock_new(loop, zctx, ZMQ_PAIR, NULL, on_monitor, l)) ||
-        kh_zsock_connect(l->mon, mep) < 0)
+    if (!(l->mon = kh_zsock_new(loop, zctx, ZMQ_PAIR, NULL, on_monitor, l)) ||
+        kh_zsock_connect(l->mon, mep) < 0 ||
+        zmq_socket_monitor(kh_zsock_raw(l->sock), mep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0)
         KH_WARN("link.monitor", "cannot watch the connection: after a reconnection what was "
                 "in flight goes again only after the resend timeouts", "link", name);
+    if (kh_zsock_connect(l->sock, endpoint) < 0) {
+        KH_ERROR("link.connect", zmq_strerror(zmq_errno()), "endpoint", endpoint, "link", name);
+        kh_link_destroy(&l);
+        return NULL;
+    }
     return l;
 }
 

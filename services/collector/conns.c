@@ -147,8 +147,23 @@ static conn_t *slot(conns_t *t)
     return best;
 }
 
-int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, const char *key_id,
-               const char *district, int64_t now)
+/* An entry for a connection, open (lengths checked by the caller). */
+static void fill(conn_t *c, const void *rid, size_t rid_len, int fd, const char *key_id,
+                 const char *district, int64_t now)
+{
+    memset(c, 0, sizeof *c);
+    memcpy(c->rid, rid, rid_len);
+    c->rid_len = rid_len;
+    c->fd = fd;
+    c->open = 1;
+    c->used = 1;
+    snprintf(c->key_id, sizeof c->key_id, "%s", key_id);
+    snprintf(c->district, sizeof c->district, "%s", district);
+    c->last = now;
+}
+
+int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, int live,
+               const char *key_id, const char *district, int64_t now)
 {
     if (rid_len == 0 || rid_len > CONNS_RID_MAX || !district[0] ||
         strlen(district) >= ID_MAX || strlen(key_id) >= ID_MAX)
@@ -161,22 +176,22 @@ int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, const char *
         c->fd = fd;
         return CONN_KNOWN;
     }
-    /* new, or an id seen before on a connection since closed: a connection of its own
-     * (its handshake, admitted, is counted until now: it stops being "pending") */
+    if (c)                      /* closed: what it sent before its close, read late */
+        return CONN_GONE;
+    if (!live) {                /* closed before its first message was read */
+        if ((c = slot(t)) != NULL) {    /* remembered closed: its later messages too */
+            fill(c, rid, rid_len, fd, key_id, district, now);
+            c->open = 0;
+        }
+        return CONN_GONE;
+    }
+    /* new (its handshake, admitted, is counted until now: it stops being "pending") */
     pending_done(t, key_id, now);
     if (conns_key_full(t, key_id, now))
         return CONN_KEY_LIMIT;
-    if (!c && !(c = slot(t)))
+    if (!(c = slot(t)))
         return CONN_FULL;
-    memset(c, 0, sizeof *c);
-    memcpy(c->rid, rid, rid_len);
-    c->rid_len = rid_len;
-    c->fd = fd;
-    c->open = 1;
-    c->used = 1;
-    snprintf(c->key_id, sizeof c->key_id, "%s", key_id);      /* lengths checked above */
-    snprintf(c->district, sizeof c->district, "%s", district);
-    c->last = now;
+    fill(c, rid, rid_len, fd, key_id, district, now);
     return CONN_NEW;
 }
 

@@ -36,6 +36,7 @@ typedef struct conns conns_t;
 enum {
     CONN_KNOWN = 0,      /* a connection already in the table */
     CONN_NEW = 1,        /* its first message: the district's route may have changed */
+    CONN_GONE = 2,       /* a message read after its connection closed: not entered */
     CONN_FULL = -1,      /* the table is full of open connections */
     CONN_KEY_LIMIT = -2, /* this key already has max_per_key open connections */
     CONN_MISMATCH = -3,  /* this connection spoke before with another key or district */
@@ -47,9 +48,18 @@ conns_t *conns_new(int max_total, int max_per_key);
 void conns_destroy(conns_t **self_p);
 
 /* A message from connection (rid, fd), authenticated as key_id ("" without CURVE) of
- * `district`.  Returns one of the CONN_ values. */
-int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, const char *key_id,
-               const char *district, int64_t now);
+ * `district`; `live` is 0 when the socket monitor has already told that fd closed (the
+ * door: kh_door_live).  Returns one of the CONN_ values.
+ *
+ * ZeroMQ hands over the messages a connection had delivered even after the monitor told
+ * its close, so a message may come from a connection already closed.  Such a message
+ * (CONN_GONE) may be acted on — a report is stored, the answer goes nowhere — but its
+ * connection is never entered or opened again: it would count against its key for ever
+ * (no second close comes), and after a stalled collector a node's new connections were
+ * refused that way.  ZeroMQ never reuses a routing id, so a closed entry's id is such a
+ * message; an id never seen is one when `live` is 0. */
+int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, int live,
+               const char *key_id, const char *district, int64_t now);
 
 /* The connection descriptor fd closed: its entries no longer count against their key
  * (they stay as routes of last resort until reused: a send to them fails, harmlessly). */

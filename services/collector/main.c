@@ -27,6 +27,7 @@
 #include "kh_inbox.h"
 #include "kh_link.h"
 #include "kh_log.h"
+#include "kh_metrics.h"
 #include "kh_report.h"
 #include "kh_service.h"
 #include "kh_util.h"
@@ -64,6 +65,8 @@ typedef struct {
     uint64_t refused_keys;
     conns_t *conns;             /* node connections: routes for receipts, bound per key */
     kh_door_t *door;            /* the node socket's TCP connections, watched and bounded */
+    kh_metric_t *m_conns;       /* kh_node_connections_open */
+    uint64_t late;              /* messages read after their connection closed */
     uv_timer_t revoke_timer;    /* cuts the live connections of keys no longer valid */
     const char *sender;         /* district of the message being applied (on_router) */
     /* bounds on the work one message may cost, before it is done ([collector]) */
@@ -422,9 +425,18 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
         kh_strlcpy(district, d, cap);
     }
     int fd = zmq_msg_get(&parts[n - 1], ZMQ_SRCFD);
-    int rc = conns_seen(c->conns, m->rid, m->rid_len, fd, key_id, district, kh_mono_ms());
+    int rc = conns_seen(c->conns, m->rid, m->rid_len, fd, kh_door_live(c->door, fd), key_id,
+                        district, kh_mono_ms());
     switch (rc) {
     case CONN_KNOWN:
+        return 1;
+    case CONN_GONE:
+        /* sent before its connection closed, read late: taken (a report is stored; the
+         * node, on its new connection, sends it again and hears "duplicate"), but the
+         * closed connection neither counts against its key nor becomes a route again */
+        c->late++;
+        KH_DEBUG("node.gone", "a message of a connection already closed", "district",
+                 district, "key_id", key_id[0] ? key_id : NULL);
         return 1;
     case CONN_NEW:
         /* receipts waiting for this district go to this connection, now */
@@ -479,6 +491,17 @@ static int route(void *arg, const char *dest, const void **rid, size_t *len)
 {
     collector_t *c = arg;
     return conns_route(c->conns, dest, rid, len);
+}
+
+/* The metrics source (kh_metrics.h): the connections counted against their keys. */
+static void conns_metrics(void *arg)
+{
+    collector_t *c = arg;
+    if (!c->m_conns)
+        c->m_conns = kh_metrics_gauge("kh_node_connections_open", "Node connections the "
+                                      "collector counts open (against each key's "
+                                      "max_connections_per_key).", NULL, NULL);
+    kh_metric_set(c->m_conns, conns_open(c->conns));
 }
 
 /* A node connection closed (the door saw it go). */
@@ -693,19 +716,24 @@ int main(int argc, char **argv)
     }
     c.front = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &fo, on_router, &c);
     c.back = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &c);
-    if (!c.st_report || !c.st_receipt || !c.st_last_rev || !c.front || !c.back ||
-        kh_zsock_bind(c.front, listen) < 0 || kh_zsock_bind(c.back, receipts) < 0) {
-        KH_ERROR("service.start", "cannot bind", "listen", listen, "receipts", receipts,
-                 "error", zmq_strerror(zmq_errno()));
+    if (!c.st_report || !c.st_receipt || !c.st_last_rev || !c.front || !c.back) {
+        KH_ERROR("service.start", "cannot open the sockets", "error", zmq_strerror(zmq_errno()));
         return 1;
     }
-    /* every connection speaks within its handshake time and a margin (a node says HELLO
-     * at once), before an admitted handshake stops counting against its key (admit) */
+    /* the door watches before the socket binds: a connection it was never told of would
+     * look closed (kh_door_live).  Every connection speaks within its handshake time and
+     * a margin (a node says HELLO at once), before an admitted handshake stops counting
+     * against its key (admit) */
     kh_door_opts_t dopt = {.name = "nodes", .max_connections = (int)max_conns,
                            .max_unspoken_per_address = (int)max_unspoken,
                            .speak_ms = s->zopts.handshake_ms + 3000};
     if (!(c.door = kh_door_new(&s->loop, s->zctx, c.front, &dopt, conn_closed, &c))) {
         KH_ERROR("service.start", "cannot watch the node socket's connections");
+        return 1;
+    }
+    if (kh_zsock_bind(c.front, listen) < 0 || kh_zsock_bind(c.back, receipts) < 0) {
+        KH_ERROR("service.start", "cannot bind", "listen", listen, "receipts", receipts,
+                 "error", zmq_strerror(zmq_errno()));
         return 1;
     }
     uv_timer_init(&s->loop, &c.revoke_timer);
@@ -735,6 +763,10 @@ int main(int argc, char **argv)
     kh_service_watch_count(s, "kh_auth_refused_total", "Messages dropped for their key "
                            "(revoked, over its connections, another unit's connection).",
                            NULL, NULL, &c.refused_keys);
+    kh_service_watch_count(s, "kh_node_messages_late_total", "Node messages read after "
+                           "their connection had closed (taken; the connection is not "
+                           "counted again).", NULL, NULL, &c.late);
+    kh_metrics_source_add(conns_metrics, &c);
     /* with CURVE, prove that a client with an unknown key is refused before saying ready */
     if (!c.curve)
         kh_service_on_ready(s, say_ready, &c);
@@ -746,6 +778,7 @@ int main(int argc, char **argv)
     sqlite3_finalize(c.st_last_rev);
     kh_db_close(&c.db);
     kh_db_close(&c.keys);
+    kh_metrics_source_remove(&c);
     conns_destroy(&c.conns);
     kh_catalog_destroy(&c.cat);
     kh_service_fini(s);

@@ -16,6 +16,12 @@
 #    margin for what moves between the readings of the outboxes);
 #  - after kill -CONT everything flows: every outbox drains to at most one window (64)
 #    (the feeders stopped, so the drain is finite work; 900 s is a hang guard);
+#  - the collector's stall outlasts the nodes' heartbeats (HB_STALL): every node drops its
+#    connection and makes a new one, while the collector, once it runs again, still reads
+#    what came on the old ones (a CI run hung here: late messages opened closed connections
+#    again, which then counted against their keys for ever — conns.h, CONN_GONE); so every
+#    node reconnects, and once all has settled the collector counts exactly one open
+#    connection per node (kh_node_connections_open);
 # at the end: verify_exactly_once.  Figures: how long each stall lasted and each drain
 # took, the peak depths, every process's VmRSS against its design bound (rss_bounded in
 # lib-faults.sh: a check in the long tier only).
@@ -23,6 +29,7 @@ source "$(dirname "$0")/lib-faults.sh"
 faults_tier "${1:-}"
 set -u
 if [ "$TIER" = short ]; then STALL=5 WARM=6; else STALL=30 WARM=15; fi
+HB_STALL=10     # > 3 × heartbeat_ms (2 s) + one interval: every node's connection times out
 GROW=100 LIMIT=300
 PACE_MS=300                      # each district submits every 300 ms: 30 reports/s
 
@@ -53,8 +60,24 @@ grown() {           # grown QUEUE DEPTH0 — QUEUE holds GROW reports more than 
 drained() { local q; for q in $ALL; do [ "$(depth_now "$q")" -le 64 ] || return 1; done; }
 wait_drained() {     # wait_drained TIMEOUT_S — every outbox at most one window
     local start=$SECONDS
-    until drained; do [ $((SECONDS - start)) -ge "$1" ] && return 1; sleep 0.5; done
+    until drained; do [ $((SECONDS - start)) -ge "$1" ] && { diagnose; return 1; }; sleep 0.5; done
 }
+# what the admin on call would look at when a drain does not come (as notes, so that
+# the CI output shows them)
+diagnose() {
+    local q d
+    for q in $ALL; do note "depth of $q: $(depth_now "$q")"; done
+    for d in "${DISTRICTS[@]}"; do note "node $d: outbox $(node_outbox "$d")"; done
+    note "collector: $(collector_metric kh_node_connections_open) node connections open"
+    grep -ho '"event":"[a-z_.]*"' "$RUN/logs/collector.log" | sort | uniq -c | sort -rn |
+        head -15 | while read -r n e; do note "collector.log: $n × $e"; done
+}
+collector_metric() {    # collector_metric NAME — its value on the collector's /metrics
+    local addr
+    addr=$(awk -F' *= *' '/^\[/ { s = $0 } s == "[collector]" && $1 == "metrics" { sub(/[ ;].*/, "", $2); print $2 }' "$RUN/kh.ini")
+    curl -sf -m 30 "http://$addr/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}
+reconnects() { grep -c '"event":"link.reconnected"' "$RUN/logs/node-$1.log"; }
 
 faults_start stall 3000 || exit 1
 sampler_start
@@ -74,11 +97,14 @@ for stage in validator aggregator notifier collector; do
     declare -A d0=()
     for q in "${qs[@]}"; do d0[$q]=$(depth_now "$q"); done
     pid=$(cat "$RUN/pids/$stage.pid")
+    declare -A rc0=()
+    for d in "${DISTRICTS[@]}"; do rc0[$d]=$(reconnects "$d"); done
     s0=$(submitted_count)
     mark "stall-$stage"; t0=$(now); st0=$SECONDS
     kill -STOP "$pid"
     near=${qs[0]}
-    sleep "$STALL"                # the stall's length, on purpose; then until the state
+    # the stall's length, on purpose; then until the state
+    if [ "$stage" = collector ]; then sleep "$HB_STALL"; else sleep "$STALL"; fi
     until grown "$near" "${d0[$near]}"; do
         [ $((SECONDS - st0)) -ge "$LIMIT" ] && break
         sleep 0.5
@@ -105,8 +131,19 @@ for stage in validator aggregator notifier collector; do
     start=$SECONDS
     check "$stage continued: every outbox drained to <= 64" wait_drained 900
     note "$stage: drained in $((SECONDS - start)) s; peak depth of $near $(samples_max depth "$near" "$t0") rows"
+    if [ "$stage" = collector ]; then
+        again=0
+        for d in "${DISTRICTS[@]}"; do [ "$(reconnects "$d")" -gt "${rc0[$d]}" ] && again=$((again + 1)); done
+        check_eq "collector stalled past the heartbeats: nodes that made a new connection" \
+            "${#DISTRICTS[@]}" "$again"
+        note "collector: $(collector_metric kh_node_messages_late_total) messages read after their connection closed"
+    fi
 done
 check "everything settles after the stalls" wait_settled 900 "${DISTRICTS[@]}"
+one_each() { [ "$(collector_metric kh_node_connections_open)" = "${#DISTRICTS[@]}" ]; }
+wait_for 60 one_each
+check_eq "after the stalls the collector counts one open connection per node" \
+    "${#DISTRICTS[@]}" "$(collector_metric kh_node_connections_open)"
 sleep 1.5    # one more sample after the end
 rss_bounded stall "$BASE_TO" "$(now)"
 verify_exactly_once stall

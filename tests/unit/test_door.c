@@ -3,7 +3,8 @@
  * on the wire without decoding (lib/kh_wire), the form of a report from outside
  * (lib/kh_report: text, lengths, period), the rate limit of lines an outsider can cause
  * (lib/kh_log), and the list of open connections the collector re-checks for revoked keys
- * (services/collector/conns.c).
+ * (services/collector/conns.c), and what the door knows of a connection closed while
+ * its messages still wait to be read (lib/kh_door, on real ZeroMQ sockets over loopback).
  */
 #include "../../services/collector/conns.c"
 
@@ -16,7 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+#include <uv.h>
+#include <zmq.h>
+
 #include "kh.pb-c.h"
+#include "kh_door.h"
 #include "kh_log.h"
 #include "kh_report.h"
 #include "kh_wire.h"
@@ -192,7 +198,7 @@ static void test_list_open(void **state)
     for (int i = 0; i < 150; i++) {
         snprintf(rid, sizeof rid, "r%d", i);
         snprintf(key, sizeof key, "k%d", i);
-        assert_int_equal(conns_seen(t, rid, strlen(rid), 100 + i, key, "829", i), CONN_NEW);
+        assert_int_equal(conns_seen(t, rid, strlen(rid), 100 + i, 1, key, "829", i), CONN_NEW);
     }
     conns_closed_fd(t, 100);
     conns_closed_fd(t, 120);
@@ -210,6 +216,90 @@ static void test_list_open(void **state)
     conns_destroy(&t);
 }
 
+static void count_closed(void *arg, int fd)
+{
+    (void)fd;
+    ++*(int *)arg;
+}
+
+/* The premise of CONN_GONE (conns.h), on libzmq itself: the messages a connection
+ * delivered are still handed over after the monitor told its close, and then the door
+ * says their descriptor is no longer live; before the close it says it is. */
+static void test_door_live_after_close(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    kh_zopts_t o = {.hwm = 1000, .router = 1, .no_handover = 1};
+    kh_zsock_t *router = kh_zsock_new(&loop, ctx, ZMQ_ROUTER, &o, NULL, NULL);
+    assert_non_null(router);
+    assert_int_equal(kh_zsock_bind(router, "tcp://127.0.0.1:*"), 0);
+    char ep[128];
+    size_t eplen = sizeof ep;
+    assert_int_equal(zmq_getsockopt(kh_zsock_raw(router), ZMQ_LAST_ENDPOINT, ep, &eplen), 0);
+    int closed = 0;
+    kh_door_opts_t dopt = {.name = "test", .max_connections = 8,
+                           .max_unspoken_per_address = 4, .speak_ms = 60000};
+    kh_door_t *door = kh_door_new(&loop, ctx, router, &dopt, count_closed, &closed);
+    assert_non_null(door);
+    assert_int_equal(kh_door_live(door, -1), 0);
+
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 5000;
+    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_connect(dealer, ep), 0);
+    assert_int_equal(zmq_send(dealer, "first", 5, 0), 5);
+    /* the first message read while the connection is open: live */
+    zmq_pollitem_t it = {.socket = kh_zsock_raw(router), .events = ZMQ_POLLIN};
+    assert_int_equal(zmq_poll(&it, 1, 10000), 1);
+    zmq_msg_t rid, body;
+    zmq_msg_init(&rid);
+    zmq_msg_init(&body);
+    assert_true(zmq_msg_recv(&rid, kh_zsock_raw(router), 0) > 0);
+    assert_int_equal(zmq_msg_recv(&body, kh_zsock_raw(router), 0), 5);
+    int fd = zmq_msg_get(&body, ZMQ_SRCFD);
+    assert_true(fd >= 0);
+    kh_door_drain(door);
+    assert_int_equal(kh_door_live(door, fd), 1);
+    zmq_msg_close(&rid);
+    zmq_msg_close(&body);
+
+    /* five more, then the peer goes; nothing is read until the monitor told the close */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(zmq_send(dealer, "later", 5, 0), 5);
+    zmq_close(dealer);
+    for (int i = 0; i < 1000 && closed == 0; i++) {
+        kh_door_drain(door);
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    }
+    assert_int_equal(closed, 1);
+    int got = 0;
+    for (;;) {
+        zmq_msg_init(&rid);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&rid, kh_zsock_raw(router), ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+            break;
+        }
+        assert_int_equal(zmq_msg_recv(&body, kh_zsock_raw(router), 0), 5);
+        assert_memory_equal(zmq_msg_data(&body), "later", 5);
+        kh_door_drain(door);
+        assert_int_equal(kh_door_live(door, zmq_msg_get(&body, ZMQ_SRCFD)), 0);
+        got++;
+        zmq_msg_close(&rid);
+        zmq_msg_close(&body);
+    }
+    assert_int_equal(got, 5);
+
+    kh_door_close(&door);
+    kh_zsock_close(router);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    zmq_ctx_term(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_report_form),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_list_open),
+        cmocka_unit_test(test_door_live_after_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
