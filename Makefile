@@ -62,7 +62,14 @@ $(patsubst %,$(B)/bin/%,$(TOOLS)): $(B)/bin/%: $$(call objs,tools/$$*) $(LIBKH)
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(LIBKH)
+# the modules of a service or tool that a unit test links besides libkh.a (never a main.c)
+MOD_test_conns       := services/collector/conns
+MOD_test_door        := services/collector/conns
+MOD_test_feed_report := tools/kh-feed/report
+MOD_test_node        := services/node/node
+MOD_test_notify      := services/notifier/notices
+MOD_test_wide        := services/node/template
+$(B)/tests/%: $(B)/tests/unit/%.o $$(addsuffix .o,$$(addprefix $(B)/,$$(MOD_$$*))) $(LIBKH)
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)

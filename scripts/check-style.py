@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """check-style.py — the banned calls of docs/STYLE.md, found in the C sources.
 
-Usage:  scripts/check-style.py [PATH...]      (default: lib services tools)
+Usage:  scripts/check-style.py [PATH...]      (default: lib services tools tests fuzz)
         scripts/check-style.py --self-test
 
 Reads every .c and .h file under PATH, with comments, string literals and character
 literals blanked (so "strcpy" in a comment or a message is no hit), and reports each call
 of a banned function as FILE:LINE: NAME — what to use instead.  Exit code 1 when it finds
-one, 0 otherwise.  --self-test writes a planted file with each banned call, in code and in
+one, 0 otherwise.  Also reported: an #include of a .c file (a module is linked, never
+included: the Makefile's MOD_<test> lists what a unit test links).  --self-test writes a planted file with each banned call, in code and in
 comments and strings, and checks that exactly the calls in code are found.
 Standard library only.
 """
@@ -34,7 +35,9 @@ BANNED = {
     "mktemp": "mkstemp",
     "alloca": "a bounded array, or malloc",
     "assert": "a returned error: outside input is counted and refused, never asserted",
+    "#include .c": "link the module (a unit test: MOD_<test> in the Makefile)",
 }
+INCLUDE_C = re.compile(r'^\s*#\s*include\s*["<][^">]*\.c[">]')
 CALL = re.compile(r"(?<![\w.>])(" + "|".join(sorted(BANNED, key=len, reverse=True)) +
                   r")\s*\(")
 
@@ -70,9 +73,12 @@ def blank(text):
 
 def check_file(path):
     with open(path, encoding="utf-8", errors="replace") as f:
-        code = blank(f.read())
+        text = f.read()
     hits = []
-    for lineno, line in enumerate(code.split("\n"), 1):
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if INCLUDE_C.match(line):
+            hits.append((path, lineno, "#include .c"))
+    for lineno, line in enumerate(blank(text).split("\n"), 1):
         if line.lstrip().startswith("#"):
             continue                 # a preprocessor line: #include <assert.h> is no call
         for m in CALL.finditer(line):
@@ -103,6 +109,7 @@ def run(paths):
 PLANTED = """/* strcpy(a, b) in a comment is no call; nor is sprintf( */
 // atoi(s) in a line comment
 #include <assert.h>
+#include "../services/collector/conns.c"
 static const char *msg = "use strcat(x) never; gets(y)";
 static char c = '(';
 int f(char *d, const char *s, const char *n)
@@ -126,8 +133,8 @@ def self_test():
         with open(path, "w", encoding="utf-8") as f:
             f.write(PLANTED)
         got = sorted((line, name) for _, line, name in check_file(path))
-    want = [(8, "strcpy"), (9, "strcat"), (10, "sprintf"), (11, "atof"), (11, "atoi"),
-            (12, "strtok"), (13, "assert")]
+    want = [(4, "#include .c"), (9, "strcpy"), (10, "strcat"), (11, "sprintf"), (12, "atof"),
+            (12, "atoi"), (13, "strtok"), (14, "assert")]
     if got != want:
         print("self-test failed: found %s, expected %s" % (got, want))
         return 1
@@ -144,7 +151,7 @@ def main():
         print(__doc__.strip(), file=sys.stderr)
         return 2
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-    paths = args or [os.path.join(here, p) for p in ("lib", "services", "tools")]
+    paths = args or [os.path.join(here, p) for p in ("lib", "services", "tools", "tests", "fuzz")]
     hits = run(paths)
     n_files = sum(1 for _ in sources(paths))
     print("%d banned call(s) in %d files" % (len(hits), n_files))

@@ -255,7 +255,7 @@ static int svc_pid(const char *name)
     snprintf(path, sizeof path, "%s/%s.pid", o.pids, name);
     if (kh_read_file(path, 64, &buf, &len) < 0)
         return -1;
-    long pid = atol(buf);
+    long pid = strtol(buf, NULL, 10);
     free(buf);
     return pid > 0 ? (int)pid : -1;
 }
@@ -269,7 +269,7 @@ static long status_kib(int pid, const char *field)
     size_t fl = strlen(field);
     while (f && fgets(line, sizeof line, f))
         if (strncmp(line, field, fl) == 0 && line[fl] == ':')
-            v = atol(line + fl + 1);
+            v = strtol(line + fl + 1, NULL, 10);
     if (f)
         fclose(f);
     return v;
@@ -488,7 +488,7 @@ static void on_tick(uv_timer_t *t)
         /* every connection established (seen from the collector's side), then a second
          * for the CURVE handshakes and HELLOs: the memory of N idle connections */
         const char *colon = strrchr(o.endpoint, ':');
-        long est = colon ? established(atoi(colon + 1)) : -1;
+        long est = colon ? established((int)strtol(colon + 1, NULL, 10)) : -1;
         ph_acked[PH_CONN] = est < 0 ? 0 : est;
         if (conn_done_at == 0 && (est < 0 || est >= o.nodes || now > phase_deadline)) {
             if (est >= 0 && est < o.nodes)

@@ -2,9 +2,9 @@
  * test_conns.c — the collector's connection table (services/collector/conns.c): receipts
  * are routed by the key a connection proved, a key has a bounded number of open
  * connections, the table is bounded, closed connections are forgotten first.
- * The Makefile links tests with libkh.a only, so the module's source is included here.
+ * The Makefile links this test with conns.o (MOD_test_conns).
  */
-#include "../../services/collector/conns.c"
+#include "../../services/collector/conns.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

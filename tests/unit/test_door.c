@@ -6,7 +6,7 @@
  * (services/collector/conns.c), and what the door knows of a connection closed while
  * its messages still wait to be read (lib/kh_door, on real ZeroMQ sockets over loopback).
  */
-#include "../../services/collector/conns.c"
+#include "../../services/collector/conns.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -4,11 +4,18 @@
  * from the cells inserted by the test, so a failure points at a roll-up rule (time
  * roll-up sum / last / max, options counted per option, scores averaged, rates from
  * aggregated numerator and denominator, completeness against the due dates).
- *
- * The Makefile links unit tests against build/libkh.a only, so report.c is compiled
- * into this test directly.
+ * The Makefile links this test with report.o (MOD_test_feed_report).
  */
-#include "../../tools/kh-feed/report.c"
+#include "../../tools/kh-feed/report.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uniwidth.h>
+#include <xlsxwriter.h>
+
+#include "kh_util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -676,10 +683,11 @@ static void test_summary(void **state)
     assert_null(strstr(text, "…"));
     /* the longest indicator name is wrapped, not cut: every word of it is printed */
     const kh_indicator_t *xl = kh_catalog_indicator(cat, "CDX.XEP_LOAI");
-    assert_true(u8_width(xl->name_vi) > 46);
+    assert_true(u8_strwidth((const uint8_t *)xl->name_vi, "UTF-8") > 46);
     char words[512];
     kh_strlcpy(words, xl->name_vi, sizeof words);
-    for (char *w = strtok(words, " "); w; w = strtok(NULL, " "))
+    char *save = NULL;
+    for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))
         if (!strstr(text, w)) fail_msg("\"%s\" of %s is not in the summary", w, xl->code);
     free(text);
 }
@@ -1005,13 +1013,13 @@ static void test_tree4_workbook(void **state)
     fx_t *fx = *state;
     kh_catalog_t *c4 = load_tree4();
     tree4_cells(fx);
-    roll_t *r;
-    assert_int_equal(roll_build(fx->db, c4, "2019", &r), 0);
+    kh_feed_roll_t *r;
+    assert_int_equal(kh_feed_roll_build(fx->db, c4, "2019", &r), 0);
     char path[256];
     snprintf(path, sizeof path, "%s/out.xlsx", fx->dir);
     lxw_workbook *wb = workbook_new(path);
     assert_non_null(wb);
-    assert_int_equal(xlsx_fill(wb, r, 3), 0);
+    assert_int_equal(kh_feed_xlsx_fill(wb, r, 3), 0);
     static const char *const sheets[] = {"Miền", "Vùng, Liên quận", "Quận, Khu", "Ấp, Khu phố"};
     for (int l = 0; l < 4; l++) {
         lxw_worksheet *ws = workbook_get_worksheet_by_name(wb, sheets[l]);
@@ -1019,7 +1027,7 @@ static void test_tree4_workbook(void **state)
         assert_int_equal(ws->active, l == 2);
     }
     assert_int_equal(workbook_close(wb), LXW_NO_ERROR);
-    roll_free(&r);
+    kh_feed_roll_free(&r);
     assert_int_equal(kh_feed_export(fx->db, c4, "2019", 4, "xlsx", path), 0);
     kh_catalog_destroy(&c4);
 }
@@ -1043,7 +1051,7 @@ static void test_sheet_names(void **state)
     assert_non_null(wb);
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         char out[LXW_MAX_SHEETNAME_LENGTH];
-        sheet_name(c[i].title, 5, out, sizeof out);
+        kh_feed_sheet_name(c[i].title, 5, out, sizeof out);
         if (strcmp(out, c[i].want) != 0)
             fail_msg("\"%s\" → \"%s\", expected \"%s\"", c[i].title, out, c[i].want);
         assert_int_equal(workbook_validate_sheet_name(wb, out), LXW_NO_ERROR);

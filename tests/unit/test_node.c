@@ -11,7 +11,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../services/node/node.c"
+#include "../../services/node/node.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kh_db.h"
+#include "kh_log.h"
+#include "kh_util.h"
 
 typedef struct {
     node_t n;

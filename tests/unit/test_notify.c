@@ -3,9 +3,9 @@
  * dates, the half-years to check, which notices are due for a given state and day,
  * their ids and texts.
  *
- * The Makefile links tests with libkh.a only, so the module's source is included here.
+ * The Makefile links this test with notices.o (MOD_test_notify).
  */
-#include "../../services/notifier/notices.c"
+#include "../../services/notifier/notices.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
+
+#include "kh_util.h"
 
 static void test_dates(void **state)
 {

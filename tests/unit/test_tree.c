@@ -575,7 +575,8 @@ static void test_load_errors(void **state)
     c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
     assert_null(c);
     assert_non_null(strstr(err, "reorg.csv:2: X9: new unit ZZ is not in units.csv on 2025-07-01"));
-    unlink(strcat(strcpy(sub_tmp, dir), "/reorg.csv"));
+    snprintf(sub_tmp, sizeof sub_tmp, "%s/reorg.csv", dir);
+    unlink(sub_tmp);
     /* overlapping programmes */
     write_folder(dir, LEVELS, REPORTERS);
     put(dir, "programmes.csv", "code,name_vi,name_en,valid_from,valid_to,folder,source\n"

@@ -16,7 +16,12 @@
 
 #include <csv.h>
 
-#include "../../services/node/template.c"
+#include "../../services/node/template.h"
+
+#include <unistd.h>
+
+#include "kh_report.h"
+#include "kh_util.h"
 #include "report_fixture.h"
 
 #define TODAY 20250101   /* after every period used below */

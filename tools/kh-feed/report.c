@@ -44,6 +44,8 @@
 #include <string.h>
 #include <time.h>
 #include <unicase.h>
+#include <unistr.h>
+#include <uniwidth.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
 
@@ -117,41 +119,30 @@ static void fmt_vi(double v, int is_int, int sign, char *buf, size_t cap)
     buf[o] = '\0';
 }
 
-/* Display width of UTF-8 text: one column per code point, none for combining marks
- * (U+0300–U+036F, in case a name arrives decomposed). */
-static size_t u8_width(const char *s)
+/* Display width of UTF-8 text (libunistring: a combining mark takes no column, in case
+ * a name arrives decomposed). */
+static size_t text_width(const char *s)
 {
-    size_t w = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned cp;
-        size_t len;
-        if (*p < 0x80) { cp = *p; len = 1; }
-        else if ((*p & 0xE0) == 0xC0) { cp = *p & 0x1F; len = 2; }
-        else if ((*p & 0xF0) == 0xE0) { cp = *p & 0x0F; len = 3; }
-        else { cp = *p & 0x07; len = 4; }
-        size_t i;
-        for (i = 1; i < len && (p[i] & 0xC0) == 0x80; i++) cp = (cp << 6) | (p[i] & 0x3F);
-        p += i;
-        if (!(cp >= 0x300 && cp <= 0x36F)) w++;
-    }
-    return w;
+    int w = u8_strwidth((const uint8_t *)s, "UTF-8");
+    return w > 0 ? (size_t)w : 0;
 }
 
-/* Bytes of s that fit in `cols` columns (cut at a code point boundary). */
-static size_t u8_prefix(const char *s, size_t cols)
+/* Bytes of s that fit in `cols` columns (cut at a character boundary; the combining
+ * marks of the last character that fits stay with it). */
+static size_t text_prefix(const char *s, size_t cols)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t w = 0, bytes = 0;
-    while (p[bytes]) {
-        size_t len = 1;
-        while (p[bytes + len] && (p[bytes + len] & 0xC0) == 0x80) len++;
-        unsigned cp = 0;
-        if (len == 2) cp = ((p[bytes] & 0x1Fu) << 6) | (p[bytes + 1] & 0x3Fu);
-        int combining = cp >= 0x300 && cp <= 0x36F;
-        if (!combining && w + 1 > cols) break;
-        if (!combining) w++;
-        bytes += len;
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n = strlen(s), bytes = 0, w = 0;
+    while (bytes < n) {
+        ucs4_t uc;
+        int len = u8_mbtouc(&uc, p + bytes, n - bytes);
+        int cw = uc_width(uc, "UTF-8");
+        if (cw < 0)
+            cw = 1;
+        if (w + (size_t)cw > cols)
+            break;
+        w += (size_t)cw;
+        bytes += (size_t)len;
     }
     return bytes;
 }
@@ -159,7 +150,7 @@ static size_t u8_prefix(const char *s, size_t cols)
 /* Prints s in `cols` columns, padded; never cut (tbl_print wraps a wider text first). */
 static void put_cell(FILE *out, const char *s, size_t cols, int right, int pad)
 {
-    size_t w = u8_width(s);
+    size_t w = text_width(s);
     if (right) for (size_t i = w; i < cols; i++) fputc(' ', out);
     fputs(s, out);
     if (!right && pad) for (size_t i = w; i < cols; i++) fputc(' ', out);
@@ -326,7 +317,8 @@ typedef struct {
     lword_t w;                  /* what they are called: their level's name */
 } half_t;
 
-typedef struct {
+typedef kh_feed_roll_t roll_t;
+struct kh_feed_roll {
     const kh_catalog_t *cat;
     kh_period_t p;
     char pstr[16];
@@ -349,9 +341,9 @@ typedef struct {
     hcell_t *cells;             /* [(u * ns + s) * nh + h] */
     rv_t *rv;                   /* [u * ns + s] */
     size_t n_skipped;           /* cells of unknown units or indicators */
-} roll_t;
+};
 
-static void roll_free(roll_t **rp)
+void kh_feed_roll_free(roll_t **rp)
 {
     roll_t *r = *rp;
     if (!r) return;
@@ -848,8 +840,7 @@ static int roll_status(roll_t *r, sqlite3 *db)
     return 0;
 }
 
-/* Builds the roll of `period`.  Returns 0, or -1 after printing the reason. */
-static int roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period, roll_t **out)
+int kh_feed_roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period, roll_t **out)
 {
     *out = NULL;
     if (!db || !cat) {
@@ -910,7 +901,7 @@ static int roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period, 
     return 0;
 
 out_free:
-    roll_free(&r);
+    kh_feed_roll_free(&r);
     return -1;
 }
 
@@ -1105,11 +1096,11 @@ int kh_feed_rows(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, i
                  kh_feed_rows_t *out)
 {
     roll_t *r;
-    if (roll_build(mirror, cat, period, &r) < 0) return -1;
+    if (kh_feed_roll_build(mirror, cat, period, &r) < 0) return -1;
     int rc = check_level(cat, level, r->end);
     if (rc == 0 && (rc = rows_of_level(r, level, out)) < 0)
         report_err("hết bộ nhớ / out of memory");
-    roll_free(&r);
+    kh_feed_roll_free(&r);
     return rc;
 }
 
@@ -1181,11 +1172,11 @@ static void tbl_free(tbl_t *t)
  * word wider than the column, at the column's edge): never cut. */
 static void wrap_line(const char *s, size_t cols, size_t *len, size_t *next)
 {
-    if (cols == 0 || u8_width(s) <= cols) {
+    if (cols == 0 || text_width(s) <= cols) {
         *len = *next = strlen(s);
         return;
     }
-    size_t b = u8_prefix(s, cols);
+    size_t b = text_prefix(s, cols);
     size_t k = b;
     if (s[b] != ' ')
         while (k > 0 && s[k] != ' ') k--;
@@ -1207,7 +1198,7 @@ static void tbl_print(const tbl_t *t, FILE *out)
         for (size_t r = 0; r < t->nrows; r++) {
             const char *s = t->cell[r * t->ncols + c];
             if (t->heading[r] || !s) continue;
-            size_t cw = u8_width(s);
+            size_t cw = text_width(s);
             if (cw > w[c]) w[c] = cw;
         }
         if (t->maxw[c] && w[c] > t->maxw[c]) w[c] = t->maxw[c];
@@ -1552,7 +1543,7 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
         return -1;
     }
     roll_t *r;
-    if (roll_build(mirror, cat, period, &r) < 0) return -1;
+    if (kh_feed_roll_build(mirror, cat, period, &r) < 0) return -1;
     char desc[96];
     describe_period(r, desc, sizeof desc);
     fprintf(out, "TỔNG HỢP KHUYẾN HỌC, KHUYẾN TÀI, XÂY DỰNG XÃ HỘI HỌC TẬP — %s\n",
@@ -1585,7 +1576,7 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
     if (rc == 0 && r->n_skipped)
         fprintf(out, "\nGhi chú: bỏ qua %zu ô số liệu có đơn vị hoặc chỉ tiêu không có trong "
                      "danh mục.\n", r->n_skipped);
-    roll_free(&r);
+    kh_feed_roll_free(&r);
     if (rc == 0 && ferror(out)) {
         report_err("không ghi được / write error: %s", strerror(errno));
         rc = -1;
@@ -1712,12 +1703,7 @@ static int export_json(const kh_feed_rows_t *rows, const char *period, int level
     return rc;
 }
 
-/* The name of the sheet of `level` titled `title` (its name in levels.csv) as Excel
- * accepts it: '/' becomes ", " ("Huyện/Thành phố" → "Huyện, Thành phố" in the seed), the
- * other characters Excel forbids ([ ] : * ? \\) become '-', an apostrophe cannot begin
- * or end it, and it is cut to 31 characters (code points) at the end of a word when one
- * fits.  "Cấp N" when nothing is left. */
-static void sheet_name(const char *title, int level, char *out, size_t cap)
+void kh_feed_sheet_name(const char *title, int level, char *out, size_t cap)
 {
     char s[LXW_MAX_SHEETNAME_LENGTH] = "";
     size_t o = 0, cps = 0;
@@ -1746,7 +1732,7 @@ static void sheet_name(const char *title, int level, char *out, size_t cap)
     else kh_strlcpy(out, s + lead, cap);
 }
 
-/* One sheet per level, named by the level (sheet_name), its unit column headed by the
+/* One sheet per level, named by the level (kh_feed_sheet_name), its unit column headed by the
  * level's name; the name and label columns are as wide as their longest text, so no name
  * is shown cut.  Two levels of one name: the second sheet is "Cấp N". */
 static int xlsx_sheet(lxw_workbook *wb, const roll_t *rl, int level, const kh_feed_rows_t *rows,
@@ -1756,7 +1742,7 @@ static int xlsx_sheet(lxw_workbook *wb, const roll_t *rl, int level, const kh_fe
     lword_t w;
     level_words(rl->cat, level, rl->end, &w);
     char sheet[LXW_MAX_SHEETNAME_LENGTH];
-    sheet_name(w.title, level, sheet, sizeof sheet);
+    kh_feed_sheet_name(w.title, level, sheet, sizeof sheet);
     if (workbook_validate_sheet_name(wb, sheet) != LXW_NO_ERROR)
         snprintf(sheet, sizeof sheet, "Cấp %d", level);
     lxw_worksheet *ws = workbook_add_worksheet(wb, sheet);
@@ -1765,13 +1751,13 @@ static int xlsx_sheet(lxw_workbook *wb, const roll_t *rl, int level, const kh_fe
                            "Giá trị"};
     double widths[] = {12, 11, 26, 30, 70, 18};
     char label[512];
-    double wt = (double)u8_width(w.title) + 2;
+    double wt = (double)text_width(w.title) + 2;
     if (wt > widths[2]) widths[2] = wt;
     for (size_t i = 0; i < rows->n; i++) {
         const kh_feed_row_t *row = &rows->rows[i];
-        double wn = (double)u8_width(row->unit_name ? row->unit_name : "") + 2;
+        double wn = (double)text_width(row->unit_name ? row->unit_name : "") + 2;
         row_label(rl, row, label, sizeof label);
-        double wl = (double)u8_width(label) + 2;
+        double wl = (double)text_width(label) + 2;
         if (wn > widths[2]) widths[2] = wn;
         if (wl > widths[4]) widths[4] = wl;
     }
@@ -1796,9 +1782,7 @@ static int xlsx_sheet(lxw_workbook *wb, const roll_t *rl, int level, const kh_fe
     return 0;
 }
 
-/* Fills workbook wb with the roll: its properties and one sheet per level of the tree
- * (1 .. depth), `level` the active one.  Returns 0, or -1 after printing why. */
-static int xlsx_fill(lxw_workbook *wb, const roll_t *r, int level)
+int kh_feed_xlsx_fill(lxw_workbook *wb, const roll_t *r, int level)
 {
     char title[128];   /* copied by workbook_set_properties */
     snprintf(title, sizeof title, "Khuyến học, xây dựng xã hội học tập — %s", r->pstr);
@@ -1840,15 +1824,15 @@ static int export_xlsx(sqlite3 *mirror, const kh_catalog_t *cat, const char *per
                        const char *path)
 {
     roll_t *r;
-    if (roll_build(mirror, cat, period, &r) < 0) return -1;
+    if (kh_feed_roll_build(mirror, cat, period, &r) < 0) return -1;
     if (check_level(cat, level, r->end) < 0) {
-        roll_free(&r);
+        kh_feed_roll_free(&r);
         return -1;
     }
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 8);
     if (!tmp) {
-        roll_free(&r);
+        kh_feed_roll_free(&r);
         return oom();
     }
     snprintf(tmp, plen + 8, "%s.tmp", path);
@@ -1858,7 +1842,7 @@ static int export_xlsx(sqlite3 *mirror, const kh_catalog_t *cat, const char *per
         report_err("không tạo được tệp / cannot create %s", path);
         goto out;
     }
-    int bad = xlsx_fill(wb, r, level) < 0;
+    int bad = kh_feed_xlsx_fill(wb, r, level) < 0;
     lxw_error err = workbook_close(wb);
     if (bad || err != LXW_NO_ERROR) {
         if (err != LXW_NO_ERROR)
@@ -1874,7 +1858,7 @@ static int export_xlsx(sqlite3 *mirror, const kh_catalog_t *cat, const char *per
     rc = 0;
 out:
     free(tmp);
-    roll_free(&r);
+    kh_feed_roll_free(&r);
     return rc;
 }
 
@@ -1899,7 +1883,7 @@ int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
         return export_xlsx(mirror, cat, period, level, path);
     }
     roll_t *r;
-    if (roll_build(mirror, cat, period, &r) < 0) return -1;
+    if (kh_feed_roll_build(mirror, cat, period, &r) < 0) return -1;
     kh_feed_rows_t rows = {0};
     int rc = check_level(cat, level, r->end);
     if (rc == 0 && (rc = rows_of_level(r, level, &rows)) < 0)
@@ -1909,6 +1893,6 @@ int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
     else if (rc == 0)
         rc = export_json(&rows, r->pstr, level, path);
     kh_feed_rows_clear(&rows);
-    roll_free(&r);
+    kh_feed_roll_free(&r);
     return rc;
 }

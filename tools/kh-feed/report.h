@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <sqlite3.h>
+#include <xlsxwriter.h>
 #include "kh_catalog.h"
 
 #define KH_FEED_MAX_HALVES 40   /* longest period accepted: a 20-year programme */
@@ -125,5 +126,23 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
  * Returns 0, or -1 with a one-line reason on stderr. */
 int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, int level,
                    const char *format, const char *path);
+
+/* ---- the parts the functions above are made of (their unit test drives them too) ---- */
+
+/* One period rolled up from the mirror (the rules at the top of this file). */
+typedef struct kh_feed_roll kh_feed_roll_t;
+/* Builds the roll of `period`.  Returns 0, or -1 after printing the reason. */
+int kh_feed_roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period,
+                       kh_feed_roll_t **out);
+void kh_feed_roll_free(kh_feed_roll_t **rp);
+/* Fills workbook wb with the roll: its properties and one sheet per level of the tree
+ * (1 .. depth), `level` the active one.  Returns 0, or -1 after printing why. */
+int kh_feed_xlsx_fill(lxw_workbook *wb, const kh_feed_roll_t *r, int level);
+/* The name of the sheet of `level` titled `title` (its name in levels.csv) as Excel
+ * accepts it: '/' becomes ", " ("Huyện/Thành phố" → "Huyện, Thành phố" in the seed), the
+ * other characters Excel forbids ([ ] : * ? \\) become '-', an apostrophe cannot begin
+ * or end it, and it is cut to 31 characters (code points) at the end of a word when one
+ * fits.  "Cấp N" when nothing is left. */
+void kh_feed_sheet_name(const char *title, int level, char *out, size_t cap);
 
 #endif
