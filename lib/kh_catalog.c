@@ -42,33 +42,6 @@
 
 /* ==== small helpers ===================================================================== */
 
-/* Length of the valid UTF-8 sequence starting at s (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; min = 0x10000; }
-    else return 0;
-    if (n < len)
-        return 0;
-    unsigned cp = c & (0xFF >> (len + 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* Copies untrusted text for a message: valid UTF-8 only (other bytes and control
  * characters become '?'), at most max_bytes, "…" appended when cut. */
 static void safe_text(char *dst, size_t cap, const char *src, size_t max_bytes)
@@ -80,7 +53,7 @@ static void safe_text(char *dst, size_t cap, const char *src, size_t max_bytes)
     if (max_bytes > limit)
         max_bytes = limit;
     while (i < n) {
-        size_t l = utf8_seq((const unsigned char *)src + i, n - i);
+        size_t l = kh_utf8_len(src + i, n - i, NULL);
         if (o + (l ? l : 1) > max_bytes) {
             if (o + 3 < cap) {
                 memcpy(dst + o, "\xE2\x80\xA6", 3);
@@ -98,32 +71,6 @@ static void safe_text(char *dst, size_t cap, const char *src, size_t max_bytes)
         }
     }
     dst[o] = '\0';
-}
-
-/* Trims ASCII whitespace and no-break spaces (U+00A0, common in spreadsheets) in
- * place; returns the start within s. */
-static char *trim(char *s)
-{
-    for (;;) {
-        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-            s++;
-        else if ((unsigned char)s[0] == 0xC2 && (unsigned char)s[1] == 0xA0)
-            s += 2;
-        else
-            break;
-    }
-    size_t n = strlen(s);
-    for (;;) {
-        if (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
-                      s[n - 1] == '\n'))
-            n--;
-        else if (n > 1 && (unsigned char)s[n - 2] == 0xC2 && (unsigned char)s[n - 1] == 0xA0)
-            n -= 2;
-        else
-            break;
-    }
-    s[n] = '\0';
-    return s;
 }
 
 static char *xstrdup(const char *s)
@@ -172,13 +119,6 @@ static int valid_code(const char *s)
         if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
             return 0;
     return 1;
-}
-
-static void fmt_num(double v, char *out, size_t cap)
-{
-    if (v == 0)
-        v = 0;
-    snprintf(out, cap, "%.15g", v);
 }
 
 /* ==== hash table: string key → int ====================================================== */
@@ -413,7 +353,7 @@ static void on_header(loader_t *L)
     for (size_t j = 0; j < L->n_cols; j++)
         L->colmap[j] = -1;
     for (size_t i = 0; i < L->n_fields; i++) {
-        char *name = trim(L->fields[i]);
+        char *name = kh_trim(L->fields[i]);
         for (size_t j = 0; j < L->n_cols; j++) {
             if (strcmp(name, L->cols[j]) != 0)
                 continue;
@@ -443,7 +383,7 @@ static void on_record(int term, void *data)
     /* A line of nothing but separators or spaces is skipped like an empty one. */
     int blank = 1;
     for (size_t i = 0; i < L->n_fields && blank; i++)
-        blank = *trim(L->fields[i]) == '\0';
+        blank = *kh_trim(L->fields[i]) == '\0';
     if (L->n_fields == 0 || (blank && L->n_header > 0)) {
         drop_fields(L);
         return;
@@ -458,7 +398,7 @@ static void on_record(int term, void *data)
         char *v[KH_FIELDS_MAX];
         static char absent[1];      /* an optional column the file does not have: "" */
         for (size_t j = 0; j < L->n_cols; j++)
-            v[j] = L->colmap[j] >= 0 ? trim(L->fields[L->colmap[j]]) : absent;
+            v[j] = L->colmap[j] >= 0 ? kh_trim(L->fields[L->colmap[j]]) : absent;
         L->fn(L, v, L->row_line);
     }
     drop_fields(L);
@@ -537,7 +477,7 @@ static int load_csv(loader_t *L, const char *dir)
             fail(L, line, "NUL byte in file");
             break;
         }
-        size_t l = utf8_seq((unsigned char *)buf + i, len - i);
+        size_t l = kh_utf8_len(buf + i, len - i, NULL);
         if (l == 0) {
             fail(L, line, "invalid UTF-8");
             break;
@@ -2882,7 +2822,7 @@ int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
         return -1;
     }
     memcpy(buf, raw ? raw : "", rl + 1);
-    char *s = trim(buf);
+    char *s = kh_trim(buf);
 
     if (ind->vtype == KH_VT_OPTION) {
         if (*s == '\0') {
@@ -2968,8 +2908,8 @@ int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
     } else if (is_score) {
         if (v < ind->score_min || v > ind->score_max) {
             char a[32], b[32];
-            fmt_num(ind->score_min, a, sizeof a);
-            fmt_num(ind->score_max, b, sizeof b);
+            kh_fmt_num(ind->score_min, a, sizeof a);
+            kh_fmt_num(ind->score_max, b, sizeof b);
             if (why_vi && vi_len)
                 snprintf(why_vi, vi_len, "điểm phải nằm trong khoảng %s–%s", a, b);
             if (why_en && en_len)
@@ -3448,7 +3388,7 @@ static void check_value(vctx_t *V, size_t i)
         emit(V, "BAD_VALUE", 1, val->line, org, d->code, raw, vi, en);
     } else if (pv.normalised) {
         char num[64];
-        fmt_num(pv.num, num, sizeof num);
+        kh_fmt_num(pv.num, num, sizeof num);
         snprintf(vi, sizeof vi, "Giá trị \"%s\" của %s tại %s được hiểu là %s (đã bỏ dấu phân "
                  "cách hàng nghìn)", sr, d->code, lab, num);
         snprintf(en, sizeof en, "Value \"%s\" for %s at %s was read as %s (thousands "

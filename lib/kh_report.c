@@ -10,6 +10,7 @@
  * the rows below.
  */
 #include "kh_report.h"
+#include "kh_util.h"
 
 #include <csv.h>
 #include <stdio.h>
@@ -44,27 +45,7 @@ typedef struct {
 } parse_t;
 
 /* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
-    while (p < e) {
-        unsigned c = *p;
-        int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!len || p + len > e)
-            return 0;
-        for (int i = 1; i < len; i++)
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-        if ((len == 2 && c < 0xC2) ||                       /* overlong 2-byte */
-            (len == 3 && c == 0xE0 && p[1] < 0xA0) ||       /* overlong 3-byte */
-            (len == 3 && c == 0xED && p[1] >= 0xA0) ||      /* UTF-16 surrogates */
-            (len == 4 && c == 0xF0 && p[1] < 0x90) ||       /* overlong 4-byte */
-            (len == 4 && (c > 0xF4 || (c == 0xF4 && p[1] >= 0x90))))  /* > U+10FFFF */
-            return 0;
-        p += len;
-    }
-    return 1;
-}
+static int utf8_valid(const char *s, size_t n) { return u8_check((const uint8_t *)s, n) == NULL; }
 
 static void syntax(parse_t *ps, uint32_t line, const char *vi, const char *en, const char *value)
 {
@@ -131,18 +112,6 @@ static int add_value(parse_t *ps, const char *orgunit, const char *indicator, co
     return 0;
 }
 
-static void trim(char *s)
-{
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-    size_t i = 0;
-    while (s[i] == ' ' || s[i] == '\t')
-        i++;
-    if (i)
-        memmove(s, s + i, n - i + 1);
-}
-
 /* The period of a row: the first row's sets the report's, the others must equal it. */
 static int check_period(parse_t *ps, const char *period)
 {
@@ -185,7 +154,7 @@ static void header_record(parse_t *ps, int nf)
     static const char *const wide_header[3] = {"period", "orgunit", "orgunit_name"};
     int n = nf < ps->keep ? nf : ps->keep;
     for (int i = 0; i < n; i++)
-        trim(ps->field[i]);
+        kh_trim(ps->field[i]);
     int is_long = nf == 4, is_wide = nf >= 4;
     for (int i = 0; is_long && i < 4; i++)
         is_long = strcmp(ps->field[i], header[i]) == 0;
@@ -243,7 +212,7 @@ static void wide_record(parse_t *ps, int nf)
     char msg_vi[200], msg_en[200], col[8];
     int n = nf < ps->keep ? nf : ps->keep;
     for (int i = 0; i < n; i++)
-        trim(ps->field[i]);
+        kh_trim(ps->field[i]);
     if (strcmp(ps->field[0], KH_WIDE_NAMES_FIRST) == 0)
         return;                                   /* the names row, for people */
     if (nf != ps->ncols) {
@@ -329,7 +298,7 @@ static void on_record(int term, void *arg)
         return;
     }
     for (int i = 0; i < 4; i++)
-        trim(ps->field[i]);
+        kh_trim(ps->field[i]);
     if (ps->r->n_values >= KH_REPORT_MAX_VALUES) {
         if (ps->r->n_values == KH_REPORT_MAX_VALUES) {
             snprintf(msg_vi, sizeof msg_vi, "báo cáo có quá %d dòng", KH_REPORT_MAX_VALUES);

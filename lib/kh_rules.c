@@ -8,6 +8,7 @@
  * ("GDHT.DANG_KY=812 > HO.TONG=640") so the district officer sees the numbers.
  */
 #include "kh_rules.h"
+#include "kh_util.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -761,13 +762,6 @@ static void sb_printf(sb_t *b, const char *fmt, ...)
     sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-static void fmt_num(double v, char *out, size_t cap)
-{
-    if (v == 0)
-        v = 0;   /* no "-0" */
-    snprintf(out, cap, "%.15g", v);
-}
-
 static const char *op_text(cmpop_t op)
 {
     static const char *t[] = { "<=", "<", ">=", ">", "==", "!=" };
@@ -791,7 +785,7 @@ static void render_side(const evalctx_t *x, int n, sb_t *vi, sb_t *en, int *extr
     char side[256];
     switch (d->kind) {
     case N_NUM:
-        fmt_num(d->num, num, sizeof num);
+        kh_fmt_num(d->num, num, sizeof num);
         snprintf(side, sizeof side, "%s", num);
         break;
     case N_NONE:
@@ -805,12 +799,12 @@ static void render_side(const evalctx_t *x, int n, sb_t *vi, sb_t *en, int *extr
             snprintf(side, sizeof side, "%s=%s", x->e->inds[d->ind].code,
                      o.opt && o.opt[0] ? o.opt : "NONE");
         else {
-            fmt_num(o.num, num, sizeof num);
+            kh_fmt_num(o.num, num, sizeof num);
             snprintf(side, sizeof side, "%s=%s", x->e->inds[d->ind].code, num);
         }
         break;
     default: {
-        fmt_num(o.num, num, sizeof num);
+        kh_fmt_num(o.num, num, sizeof num);
         int len = d->end - d->start;
         snprintf(side, sizeof side, "%.*s (= %s)", len > 160 ? 160 : len,
                  x->e->text + d->start, num);
@@ -852,8 +846,8 @@ static void render_cond(const evalctx_t *x, int n, sb_t *vi, sb_t *en, int *extr
         double cur = 0, prev = 0, change = 0;
         eval_within(x, d, &cur, &prev, &change);
         char c[64], pv[64], ch[32], lim[32];
-        fmt_num(cur, c, sizeof c);
-        fmt_num(prev, pv, sizeof pv);
+        kh_fmt_num(cur, c, sizeof c);
+        kh_fmt_num(prev, pv, sizeof pv);
         snprintf(ch, sizeof ch, "%+.1f", change);
         snprintf(lim, sizeof lim, "%g", d->num);
         const char *code = x->e->inds[d->ind].code;
@@ -903,7 +897,7 @@ kh_rule_result_t kh_expr_eval(const kh_expr_t *e, kh_rule_value_fn get,
             snprintf(num, sizeof num, "%s",
                      v && !v->is_empty && v->option >= 0 ? d->options[v->option] : "NONE");
         else
-            fmt_num(v ? v->num : 0, num, sizeof num);
+            kh_fmt_num(v ? v->num : 0, num, sizeof num);
         sb_printf(&vi, "; %s=%s", d->code, num);
         sb_printf(&en, "; %s=%s", d->code, num);
     }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <unistr.h>
 
 int64_t kh_real_ms(void)
 {
@@ -286,27 +287,6 @@ const char *kh_file_kind(unsigned mode, int vietnamese)
     return vietnamese ? "tệp đặc biệt" : "special file";
 }
 
-/* The length of the valid UTF-8 character at p (n bytes left) and its code point, or 0
- * when the bytes there are not one (overlong forms and surrogates are not). */
-static size_t utf8_char(const unsigned char *p, size_t n, uint32_t *cp)
-{
-    unsigned c = p[0];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (!len || len > n)
-        return 0;
-    uint32_t v = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (p[i] & 0x3F);
-    }
-    if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-        (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF)
-        return 0;
-    *cp = v;
-    return len;
-}
-
 /* A code point that is valid UTF-8 but must not reach a line of output as it is. */
 static int unprintable(uint32_t cp)
 {
@@ -326,7 +306,7 @@ int kh_escape(const char *in, char *out, size_t cap)
         char piece[16];
         size_t plen = 0, used;
         uint32_t cp = 0;
-        size_t clen = utf8_char(p, n, &cp);
+        size_t clen = kh_utf8_len((const char *)p, n, &cp);
         if (clen && !unprintable(cp) && cp != '\\') {
             memcpy(piece, p, clen);                     /* printable text: as it is */
             plen = used = clen;
@@ -519,4 +499,49 @@ void kh_date_iso(int32_t d, char *out, size_t cap)
 void kh_date_vi(int32_t d, char *out, size_t cap)
 {
     snprintf(out, cap, "%02d/%02d/%04d", (int)(d % 100), (int)(d / 100 % 100), (int)(d / 10000));
+}
+
+/* ---- text ---- */
+
+char *kh_trim(char *s)
+{
+    size_t i = 0, n = strlen(s);
+    for (;;) {
+        if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')
+            i++;
+        else if ((unsigned char)s[i] == 0xC2 && (unsigned char)s[i + 1] == 0xA0)
+            i += 2;
+        else
+            break;
+    }
+    for (;;) {
+        if (n > i && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
+                      s[n - 1] == '\n'))
+            n--;
+        else if (n > i + 1 && (unsigned char)s[n - 2] == 0xC2 && (unsigned char)s[n - 1] == 0xA0)
+            n -= 2;
+        else
+            break;
+    }
+    memmove(s, s + i, n - i);
+    s[n - i] = '\0';
+    return s;
+}
+
+size_t kh_utf8_len(const char *s, size_t n, uint32_t *cp)
+{
+    ucs4_t uc;
+    int len = n ? u8_mbtoucr(&uc, (const uint8_t *)s, n) : -1;
+    if (len <= 0)
+        return 0;
+    if (cp)
+        *cp = uc;
+    return (size_t)len;
+}
+
+void kh_fmt_num(double v, char *out, size_t cap)
+{
+    if (v == 0)
+        v = 0;   /* no "-0" */
+    snprintf(out, cap, "%.15g", v);
 }

@@ -46,6 +46,17 @@ int kh_date_valid(int32_t d);                  /* a real day of a year 1000..999
 int kh_date_parse(const char *s, int32_t *out);
 int32_t kh_date_add(int32_t d, int days);      /* 0 when d or the result is not valid */
 int kh_date_diff(int32_t a, int32_t b);        /* a − b in days */
+
+/* ---- text ---- */
+/* Trims ASCII blanks (space, tab, CR, LF) and no-break spaces (U+00A0, which spreadsheets
+ * put around numbers) from both ends of s, in place (the text moves to s).  Returns s. */
+char *kh_trim(char *s);
+/* The length of the valid UTF-8 character at s (n bytes left), or 0 when the bytes there
+ * are not one (libunistring's rules: no overlong forms, no surrogates); *cp its code
+ * point (cp may be NULL). */
+size_t kh_utf8_len(const char *s, size_t n, uint32_t *cp);
+/* A number as rules and messages write it: "%.15g", never "-0". */
+void kh_fmt_num(double v, char *out, size_t cap);
 void kh_date_iso(int32_t d, char *out, size_t cap);   /* "2020-12-05" */
 int64_t kh_date_start_ms(int32_t d);           /* local midnight starting day d, unix ms; 0 when d is not valid */
 void kh_date_vi(int32_t d, char *out, size_t cap);    /* "05/12/2020" */

@@ -4,7 +4,8 @@
  * line of valid UTF-8 from which the name can be read back, that a cut never splits
  * an escape or a character), and kh_read_regular, which reads only an ordinary file:
  * a symbolic link, a hard link, a FIFO (without blocking), a folder and a file over
- * the bound are refused unread.  Also the private mode of kh_write_file_atomic.
+ * the bound are refused unread.  Also the private mode of kh_write_file_atomic, and the
+ * library's one trim, one UTF-8 character reader and one number format.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -286,6 +287,61 @@ static void test_atomic_write_private(void **state)
     assert_int_equal(st.st_mode & 0777, 0640);
 }
 
+/* kh_trim: one rule for every text read from a spreadsheet (reports and catalogue). */
+static void test_trim(void **state)
+{
+    (void)state;
+    struct { const char *in, *out; } c[] = {
+        {"  12\t", "12"},
+        {"\xC2\xA0" "1.234\xC2\xA0", "1.234"},                  /* no-break spaces */
+        {"\r\n Hội Khuyến học \xC2\xA0\r\n", "Hội Khuyến học"},
+        {"a \xC2\xA0 b", "a \xC2\xA0 b"},                         /* inside: kept */
+        {" \xC2\xA0\t ", ""},
+        {"", ""},
+        {"\xC2", "\xC2"},                                        /* half a no-break space */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char buf[64];
+        kh_strlcpy(buf, c[i].in, sizeof buf);
+        assert_ptr_equal(kh_trim(buf), buf);
+        assert_string_equal(buf, c[i].out);
+    }
+}
+
+/* kh_utf8_len: strict UTF-8, one character at a time. */
+static void test_utf8_len(void **state)
+{
+    (void)state;
+    uint32_t cp = 0;
+    assert_int_equal(kh_utf8_len("a", 1, &cp), 1);
+    assert_int_equal(cp, 'a');
+    assert_int_equal(kh_utf8_len("ệ", 3, &cp), 3);
+    assert_int_equal(cp, 0x1EC7);
+    assert_int_equal(kh_utf8_len("\xF0\x9F\x93\x9A", 4, &cp), 4);
+    assert_int_equal(cp, 0x1F4DA);
+    assert_int_equal(kh_utf8_len("ệ", 2, NULL), 0);                   /* cut short */
+    assert_int_equal(kh_utf8_len("\xC0\xAF", 2, NULL), 0);          /* overlong '/' */
+    assert_int_equal(kh_utf8_len("\xE0\x80\xAF", 3, NULL), 0);     /* overlong */
+    assert_int_equal(kh_utf8_len("\xED\xA0\x80", 3, NULL), 0);     /* a surrogate */
+    assert_int_equal(kh_utf8_len("\xF4\x90\x80\x80", 4, NULL), 0); /* above U+10FFFF */
+    assert_int_equal(kh_utf8_len("\x80", 1, NULL), 0);
+    assert_int_equal(kh_utf8_len("", 0, NULL), 0);
+}
+
+static void test_fmt_num(void **state)
+{
+    (void)state;
+    char b[32];
+    kh_fmt_num(-0.0, b, sizeof b);
+    assert_string_equal(b, "0");
+    kh_fmt_num(72.5, b, sizeof b);
+    assert_string_equal(b, "72.5");
+    kh_fmt_num(1234567, b, sizeof b);
+    assert_string_equal(b, "1234567");
+    kh_fmt_num(0.1 + 0.2, b, sizeof b);
+    assert_string_equal(b, "0.3");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +350,9 @@ int main(void)
         cmocka_unit_test(test_escape_invalid_utf8),
         cmocka_unit_test(test_escape_random_names),
         cmocka_unit_test(test_escape_cut),
+        cmocka_unit_test(test_trim),
+        cmocka_unit_test(test_utf8_len),
+        cmocka_unit_test(test_fmt_num),
         cmocka_unit_test_setup_teardown(test_read_regular, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_refuses_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_refuses_fifo_and_folder, setup, teardown),

@@ -15,6 +15,7 @@
 
 #include "kh_log.h"
 #include "kh_sign.h"
+#include "kh_util.h"
 
 /* ---- a fixture report (static strings: nothing to free but what kh_sign_report sets) -- */
 
