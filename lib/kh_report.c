@@ -452,9 +452,10 @@ void kh_report_clear(Kh__Report *r)
     }
 }
 
-static void csv_field(FILE *f, const char *s)
+void kh_csv_field(FILE *f, const char *s)
 {
-    if (strpbrk(s, ",\"\r\n")) {
+    size_t n = strlen(s);
+    if (strpbrk(s, ",\"\r\n") || (n && (s[0] == ' ' || s[n - 1] == ' '))) {
         fputc('"', f);
         for (; *s; s++) {
             if (*s == '"')
@@ -471,13 +472,13 @@ int kh_report_write_csv(const Kh__Report *r, FILE *f)
 {
     fputs("period,orgunit,indicator,value\n", f);
     for (size_t i = 0; i < r->n_values; i++) {
-        csv_field(f, r->period);
+        kh_csv_field(f, r->period);
         fputc(',', f);
-        csv_field(f, r->values[i]->orgunit);
+        kh_csv_field(f, r->values[i]->orgunit);
         fputc(',', f);
-        csv_field(f, r->values[i]->indicator);
+        kh_csv_field(f, r->values[i]->indicator);
         fputc(',', f);
-        csv_field(f, r->values[i]->raw);
+        kh_csv_field(f, r->values[i]->raw);
         fputc('\n', f);
     }
     return ferror(f) ? -1 : 0;
@@ -534,6 +535,17 @@ int kh_report_form(const Kh__Report *r, size_t max_values, kh_form_error_t *e)
             form_str(v->indicator, KH_CODE_MAX, "indicator", (long)i, e) < 0 ||
             form_str(v->raw, KH_FIELD_MAX, "raw", (long)i, e) < 0)
             return -1;
+    }
+    return 0;
+}
+
+int kh_report_id(char *out, size_t cap, const char *unit, const char *period)
+{
+    int n = snprintf(out, cap, "%s-%s", unit, period);
+    if (n < 0 || (size_t)n >= cap) {
+        if (cap)
+            out[0] = '\0';
+        return -1;
     }
     return 0;
 }

@@ -57,6 +57,15 @@ int kh_report_set_str(char **field, const char *v);
 
 /* Writes the long form of r to f.  Returns 0 or -1. */
 int kh_report_write_csv(const Kh__Report *r, FILE *f);
+/* Writes one CSV field to f: as it is, or in quotes (a quote doubled) when it holds a
+ * comma, a quote or a line break, or begins or ends with a space (which a spreadsheet
+ * would drop). */
+void kh_csv_field(FILE *f, const char *s);
+
+/* The id of a unit's report for a period, everywhere the same: "<unit>-<period>"
+ * ("829-2019S1").  Returns 0, or -1 when it does not fit in cap (out is then ""). */
+#define KH_REPORT_ID_MAX 96
+int kh_report_id(char *out, size_t cap, const char *unit, const char *period);
 
 /* ---- the form of a report from outside ----
  * What the collector checks before storing a REPORT a node sent (issue 11: one field

@@ -39,6 +39,7 @@
 #include "kh_inbox.h"
 #include "kh_link.h"
 #include "kh_log.h"
+#include "kh_report.h"
 #include "kh_service.h"
 #include "kh_sign.h"
 #include "kh_util.h"
@@ -1014,8 +1015,8 @@ static void on_history(agg_t *a, const kh_wmsg_t *m)
         return;
     }
     kh_inbox_flush(a->inbox);
-    char report_id[96];
-    snprintf(report_id, sizeof report_id, "%s-%s", req->district, req->period);
+    char report_id[KH_REPORT_ID_MAX];
+    kh_report_id(report_id, sizeof report_id, req->district, req->period);   /* too long: "" */
     Kh__History h = KH__HISTORY__INIT;
     h.district = req->district;
     h.period = req->period;

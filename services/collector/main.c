@@ -170,8 +170,8 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         goto out;
     }
     snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
-    char expect_id[96];
-    snprintf(expect_id, sizeof expect_id, "%s-%s", district, r->period);
+    char expect_id[KH_REPORT_ID_MAX];
+    kh_report_id(expect_id, sizeof expect_id, district, r->period);   /* too long: "" */
     /* Who reports is data (reporters.csv), judged on the last day of the period the report
      * covers (a late report is judged by its period, not by the day it arrives).  A period
      * that does not parse is refused just below as PERIOD_MALFORMED, so here the sender

@@ -248,9 +248,9 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         goto out;
     size_t errors = (size_t)syn;
     if (syn == 0) {
-        char id[96];
-        snprintf(id, sizeof id, "%s-%s", n->district, r.period);
-        if (kh_report_set_str(&r.district, n->district) < 0 ||
+        char id[KH_REPORT_ID_MAX];
+        if (kh_report_id(id, sizeof id, n->district, r.period) < 0 ||
+            kh_report_set_str(&r.district, n->district) < 0 ||
             kh_report_set_str(&r.report_id, id) < 0 || kh_report_set_str(&r.source_name, name) < 0)
             goto out;
         errors = kh_validate(n->cat, &r, kh_today(), NULL, NULL, &f);

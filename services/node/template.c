@@ -101,17 +101,7 @@ static void csv_put(FILE *f, const char *s, int first)
 {
     if (!first)
         fputc(',', f);
-    if (strpbrk(s, ",\"\r\n") || (s[0] == ' ' || (s[0] && s[strlen(s) - 1] == ' '))) {
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
+    kh_csv_field(f, s);
 }
 
 static int write_csv(const tpl_t *t, FILE *f)

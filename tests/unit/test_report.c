@@ -547,10 +547,52 @@ static void test_many_rows_grow(void **state)
     free(buf);
 }
 
+/* One CSV quoting (the report's long form and the node's template both write it). */
+static void test_csv_field(void **state)
+{
+    (void)state;
+    struct { const char *in, *out; } c[] = {
+        {"82901", "82901"},
+        {"Huyện Ba Tri", "Huyện Ba Tri"},
+        {"Ba Tri, Bến Tre", "\"Ba Tri, Bến Tre\""},
+        {"say \"hi\"", "\"say \"\"hi\"\"\""},
+        {"two\nlines", "\"two\nlines\""},
+        {" lead", "\" lead\""},
+        {"trail ", "\"trail \""},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        assert_non_null(f);
+        kh_csv_field(f, c[i].in);
+        fclose(f);
+        assert_string_equal(out, c[i].out);
+        free(out);
+    }
+}
+
+/* One report id, and a unit or period too long for it is refused, never cut. */
+static void test_report_id(void **state)
+{
+    (void)state;
+    char id[KH_REPORT_ID_MAX];
+    assert_int_equal(kh_report_id(id, sizeof id, "829", "2019S1"), 0);
+    assert_string_equal(id, "829-2019S1");
+    assert_int_equal(kh_report_id(id, sizeof id, "29236", "2026"), 0);
+    assert_string_equal(id, "29236-2026");
+    char small[8];
+    assert_int_equal(kh_report_id(small, sizeof small, "829", "2019S1"), -1);
+    assert_string_equal(small, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_valid_lf, setup, teardown),
+        cmocka_unit_test(test_csv_field),
+        cmocka_unit_test(test_report_id),
         cmocka_unit_test_setup_teardown(test_crlf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bom_crlf_no_final_newline, setup, teardown),
