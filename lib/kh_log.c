@@ -5,6 +5,7 @@
  */
 #include "kh_log.h"
 #include "kh_util.h"
+#include "kh_zuv.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -17,7 +18,6 @@ kh_loglvl_t kh_log_min = KH_LOG_INFO;
 static char log_service[32] = "kh";
 static void *log_pub;
 
-#define KH_LOG_ZAP_ENFORCE_DOMAIN 93   /* ZMQ_ZAP_ENFORCE_DOMAIN: draft-only in Debian's zmq.h */
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -36,20 +36,14 @@ int kh_log_bind_curve(void *zctx, const char *endpoint, const uint8_t *server_sk
 {
     if (!endpoint || !*endpoint)
         return 0;
-    log_pub = zmq_socket(zctx, ZMQ_PUB);
+    kh_zopts_t o = {.hwm = 10000};
+    if (server_sk) {
+        o.curve_server_sk = server_sk;
+        o.zap_domain = "logs";
+    }
+    log_pub = kh_zsocket(zctx, ZMQ_PUB, &o);   /* never an unauthenticated stream instead */
     if (!log_pub)
         return -1;
-    int hwm = 10000, linger = 0, one = 1;
-    zmq_setsockopt(log_pub, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(log_pub, ZMQ_LINGER, &linger, sizeof linger);
-    if (server_sk && (zmq_setsockopt(log_pub, ZMQ_CURVE_SERVER, &one, sizeof one) < 0 ||
-                      zmq_setsockopt(log_pub, ZMQ_CURVE_SECRETKEY, server_sk, 32) < 0 ||
-                      zmq_setsockopt(log_pub, ZMQ_ZAP_DOMAIN, "logs", 4) < 0 ||
-                      zmq_setsockopt(log_pub, KH_LOG_ZAP_ENFORCE_DOMAIN, &one, sizeof one) < 0)) {
-        zmq_close(log_pub);             /* never an unauthenticated stream instead */
-        log_pub = NULL;
-        return -1;
-    }
     if (zmq_bind(log_pub, endpoint) < 0) {
         zmq_close(log_pub);
         log_pub = NULL;

@@ -96,6 +96,53 @@ static void on_poll(uv_poll_t *h, int status, int events)
 }
 
 /* CURVE options; any failure is fatal for the socket (fail closed). */
+static int apply_security(void *z, const kh_zopts_t *o);
+
+int kh_zopts_apply(void *z, const kh_zopts_t *o)
+{
+    int linger = 0;      /* the durable outbox, not the ZeroMQ queue, is the truth */
+    if (zmq_setsockopt(z, ZMQ_LINGER, &linger, sizeof linger) < 0)
+        return -1;
+    if (!o)
+        return 0;
+    int rc = 0, one = 1;
+    if (o->hwm > 0) {
+        rc |= zmq_setsockopt(z, ZMQ_SNDHWM, &o->hwm, sizeof o->hwm);
+        rc |= zmq_setsockopt(z, ZMQ_RCVHWM, &o->hwm, sizeof o->hwm);
+    }
+    if (o->rcvhwm > 0)
+        rc |= zmq_setsockopt(z, ZMQ_RCVHWM, &o->rcvhwm, sizeof o->rcvhwm);
+    if (o->max_msg > 0)
+        rc |= zmq_setsockopt(z, ZMQ_MAXMSGSIZE, &o->max_msg, sizeof o->max_msg);
+    if (o->routing_id)
+        rc |= zmq_setsockopt(z, ZMQ_ROUTING_ID, o->routing_id, strlen(o->routing_id));
+    if (o->router) {
+        rc |= zmq_setsockopt(z, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+        if (!o->no_handover)
+            rc |= zmq_setsockopt(z, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
+    }
+    if (o->heartbeat_ms > 0) {
+        int ttl = o->heartbeat_ms * 3;
+        rc |= zmq_setsockopt(z, ZMQ_HEARTBEAT_IVL, &o->heartbeat_ms, sizeof(int));
+        rc |= zmq_setsockopt(z, ZMQ_HEARTBEAT_TIMEOUT, &ttl, sizeof ttl);
+    }
+    if (rc < 0)
+        return -1;
+    return apply_security(z, o);
+}
+
+void *kh_zsocket(void *zctx, int type, const kh_zopts_t *o)
+{
+    void *z = zmq_socket(zctx, type);
+    if (z && kh_zopts_apply(z, o) < 0) {
+        int e = zmq_errno();
+        zmq_close(z);
+        errno = e;
+        return NULL;
+    }
+    return z;
+}
+
 static int apply_security(void *z, const kh_zopts_t *o)
 {
     int one = 1;
@@ -133,34 +180,9 @@ kh_zsock_t *kh_zsock_new(uv_loop_t *loop, void *zctx, int type, const kh_zopts_t
     }
     s->cb = cb;
     s->arg = arg;
-    int linger = 0;      /* the durable outbox, not the ZeroMQ queue, is the truth */
-    zmq_setsockopt(s->z, ZMQ_LINGER, &linger, sizeof linger);
-    if (o) {
-        if (o->hwm > 0) {
-            zmq_setsockopt(s->z, ZMQ_SNDHWM, &o->hwm, sizeof o->hwm);
-            zmq_setsockopt(s->z, ZMQ_RCVHWM, &o->hwm, sizeof o->hwm);
-        }
-        if (o->rcvhwm > 0)
-            zmq_setsockopt(s->z, ZMQ_RCVHWM, &o->rcvhwm, sizeof o->rcvhwm);
-        if (o->max_msg > 0)
-            zmq_setsockopt(s->z, ZMQ_MAXMSGSIZE, &o->max_msg, sizeof o->max_msg);
-        if (o->routing_id)
-            zmq_setsockopt(s->z, ZMQ_ROUTING_ID, o->routing_id, strlen(o->routing_id));
-        if (o->router) {
-            int one = 1;
-            zmq_setsockopt(s->z, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-            if (!o->no_handover)
-                zmq_setsockopt(s->z, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
-        }
-        if (o->heartbeat_ms > 0) {
-            int ttl = o->heartbeat_ms * 3;
-            zmq_setsockopt(s->z, ZMQ_HEARTBEAT_IVL, &o->heartbeat_ms, sizeof(int));
-            zmq_setsockopt(s->z, ZMQ_HEARTBEAT_TIMEOUT, &ttl, sizeof ttl);
-        }
-    }
-    if (o && apply_security(s->z, o) < 0) {
-        KH_ERROR("zmq.security", "cannot set the CURVE options: refusing to open an "
-                                 "unauthenticated socket", "error", zmq_strerror(zmq_errno()));
+    if (kh_zopts_apply(s->z, o) < 0) {
+        KH_ERROR("zmq.options", "cannot set the socket's options (CURVE among them): refusing "
+                 "to open it", "error", zmq_strerror(zmq_errno()));
         goto out_close_z;
     }
     int fd;

@@ -47,6 +47,15 @@ typedef struct {
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93      /* in Debian's zmq.h only among the draft options */
 #endif
 
+/* Applies o to a plain ZeroMQ socket z (a tool's blocking socket; kh_zsock_new applies
+ * the same): linger 0, the high-water marks, the largest message, the routing id, the
+ * ROUTER options, heartbeats, the handshake time and CURVE.  o may be NULL (linger only).
+ * Returns 0, or -1 (zmq_errno) when an option could not be set: never use that socket
+ * (it might be unauthenticated). */
+int kh_zopts_apply(void *z, const kh_zopts_t *o);
+/* zmq_socket with kh_zopts_apply.  Returns NULL (errno set) when either fails. */
+void *kh_zsocket(void *zctx, int type, const kh_zopts_t *o);
+
 /* Creates a socket of `type` with the options and starts watching it for input
  * (cb may be NULL for send-only sockets such as PUB).  Returns NULL on error. */
 kh_zsock_t *kh_zsock_new(uv_loop_t *loop, void *zctx, int type, const kh_zopts_t *o,

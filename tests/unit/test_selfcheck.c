@@ -429,11 +429,47 @@ static void test_service_bad_options(void **state)
     keys_teardown(&k);
 }
 
+/* kh_zsocket: the one way a plain (tool's) socket gets its options; CURVE set as asked,
+ * and a server without a ZAP domain is refused, never opened unauthenticated. */
+static void test_zsocket_options(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    uint8_t pk[32], sk[32], spk[32];
+    memset(pk, 1, 32);
+    memset(sk, 2, 32);
+    memset(spk, 3, 32);
+    kh_zopts_t client = {.rcvhwm = 777, .max_msg = 4096, .curve_server_pk = spk,
+                         .curve_pk = pk, .curve_sk = sk};
+    void *z = kh_zsocket(ctx, ZMQ_DEALER, &client);
+    assert_non_null(z);
+    int v = 0;
+    size_t len = sizeof v;
+    assert_int_equal(zmq_getsockopt(z, ZMQ_MECHANISM, &v, &len), 0);
+    assert_int_equal(v, ZMQ_CURVE);
+    assert_int_equal(zmq_getsockopt(z, ZMQ_RCVHWM, &v, &len), 0);
+    assert_int_equal(v, 777);
+    assert_int_equal(zmq_getsockopt(z, ZMQ_LINGER, &v, &len), 0);
+    assert_int_equal(v, 0);
+    int64_t mm = 0;
+    len = sizeof mm;
+    assert_int_equal(zmq_getsockopt(z, ZMQ_MAXMSGSIZE, &mm, &len), 0);
+    assert_int_equal(mm, 4096);
+    zmq_close(z);
+    /* a client key pair without the server's key, a server key without a domain */
+    kh_zopts_t half = {.curve_server_pk = spk};
+    assert_null(kh_zsocket(ctx, ZMQ_DEALER, &half));
+    kh_zopts_t server = {.curve_server_sk = sk};
+    assert_null(kh_zsocket(ctx, ZMQ_ROUTER, &server));
+    zmq_ctx_term(ctx);
+}
+
 int main(void)
 {
     alarm(DEADLINE_S);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bound),
+        cmocka_unit_test(test_zsocket_options),
         cmocka_unit_test(test_no_answer_after_n_attempts),
         cmocka_unit_test(test_refused_and_admitted),
         cmocka_unit_test(test_service_refused_is_ready),

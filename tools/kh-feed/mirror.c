@@ -11,6 +11,7 @@
 #include "kh_db.h"
 #include "kh_util.h"
 #include "kh_wire.h"
+#include "kh_zuv.h"
 #include "kh_catalog.h"
 
 static const char *const migrations[] = {
@@ -39,17 +40,20 @@ void mirror_set_curve(const uint8_t server_pk[32], const uint8_t pk[32], const u
     curve_on = 1;
 }
 
-static int secure(void *sock)
+/* A socket to the aggregator: linger 0, messages up to max_msg, CURVE when keys are set. */
+static void *open_socket(void *zctx, int type, int rcvhwm, int64_t max_msg)
 {
-    if (!curve_on)
-        return 0;
-    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, curve_server, 32) < 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, curve_pk, 32) < 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, curve_sk, 32) < 0) {
-        fprintf(stderr, "kh-feed: cannot set the CURVE keys: %s\n", zmq_strerror(zmq_errno()));
-        return -1;
+    kh_zopts_t o = {.rcvhwm = rcvhwm, .max_msg = max_msg};
+    if (curve_on) {
+        o.curve_server_pk = curve_server;
+        o.curve_pk = curve_pk;
+        o.curve_sk = curve_sk;
     }
-    return 0;
+    void *z = kh_zsocket(zctx, type, &o);
+    if (!z)
+        fprintf(stderr, "kh-feed: cannot open a socket (CURVE keys?): %s\n",
+                zmq_strerror(zmq_errno()));
+    return z;
 }
 
 /* Receives one message of at most two frames (type, payload) into parts, which the
@@ -243,16 +247,9 @@ out_rollback:
 
 int mirror_sync(sqlite3 *db, void *zctx, const char *endpoint, int timeout_ms, int64_t max_msg)
 {
-    void *dealer = zmq_socket(zctx, ZMQ_DEALER);
+    void *dealer = open_socket(zctx, ZMQ_DEALER, 0, max_msg);
     if (!dealer)
         return -1;
-    if (secure(dealer) < 0) {
-        zmq_close(dealer);
-        return -1;
-    }
-    int linger = 0;
-    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
     if (zmq_connect(dealer, endpoint) < 0) {
         fprintf(stderr, "kh-feed: cannot connect to %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
         zmq_close(dealer);
@@ -288,19 +285,11 @@ int mirror_sync(sqlite3 *db, void *zctx, const char *endpoint, int timeout_ms, i
 int mirror_follow(sqlite3 *db, void *zctx, const char *feed, const char *snapshot,
                   int64_t max_msg, long count, long idle_ms)
 {
-    void *sub = zmq_socket(zctx, ZMQ_SUB);
+    void *sub = open_socket(zctx, ZMQ_SUB, 100000, max_msg);
     if (!sub)
         return -1;
-    if (secure(sub) < 0) {
-        zmq_close(sub);
-        return -1;
-    }
-    int linger = 0, hwm = 100000;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, KH_T_FEED, strlen(KH_T_FEED));
-    if (zmq_connect(sub, feed) < 0) {
+    if (zmq_setsockopt(sub, ZMQ_SUBSCRIBE, KH_T_FEED, strlen(KH_T_FEED)) < 0 ||
+        zmq_connect(sub, feed) < 0) {
         fprintf(stderr, "kh-feed: cannot connect to %s\n", feed);
         zmq_close(sub);
         return -1;
@@ -409,16 +398,10 @@ static void print_history(const Kh__History *h, const kh_catalog_t *cat, FILE *o
 int mirror_history(void *zctx, const char *endpoint, const char *district, const char *period,
                    const kh_catalog_t *cat, int timeout_ms, int64_t max_msg, FILE *out)
 {
-    void *dealer = zmq_socket(zctx, ZMQ_DEALER);
+    void *dealer = open_socket(zctx, ZMQ_DEALER, 0, max_msg);
     if (!dealer)
         return -1;
-    if (secure(dealer) < 0) {
-        zmq_close(dealer);
-        return -1;
-    }
-    int linger = 0, rc = -1;
-    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(dealer, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
+    int rc = -1;
     Kh__HistoryRequest req = KH__HISTORY_REQUEST__INIT;
     req.district = (char *)district;
     req.period = (char *)period;

@@ -23,6 +23,7 @@
 #include "kh_config.h"
 #include "kh_log.h"
 #include "kh_util.h"
+#include "kh_zuv.h"
 
 #define MAX_ENDPOINTS 2048
 
@@ -39,21 +40,17 @@ static void on_signal(int s) { (void)s; stop = 1; }
 /* A subscriber to every line; with keys, a CURVE client (for tcp endpoints). */
 static void *make_sub(void *zctx, const kh_key_t *me, const kh_key_t *server)
 {
-    void *sub = zmq_socket(zctx, ZMQ_SUB);
-    if (!sub)
-        return NULL;
-    int linger = 0, hwm = 100000;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    int64_t maxmsg = 1 << 20;
-    zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    if (me && (zmq_setsockopt(sub, ZMQ_CURVE_SERVERKEY, server->curve_pk, 32) < 0 ||
-               zmq_setsockopt(sub, ZMQ_CURVE_PUBLICKEY, me->curve_pk, 32) < 0 ||
-               zmq_setsockopt(sub, ZMQ_CURVE_SECRETKEY, me->curve_sk, 32) < 0)) {
+    kh_zopts_t o = {.rcvhwm = 100000, .max_msg = 1 << 20};
+    if (me) {
+        o.curve_server_pk = server->curve_pk;
+        o.curve_pk = me->curve_pk;
+        o.curve_sk = me->curve_sk;
+    }
+    void *sub = kh_zsocket(zctx, ZMQ_SUB, &o);
+    if (sub && zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0) < 0) {
         zmq_close(sub);
         return NULL;
     }
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
     return sub;
 }
 
