@@ -515,19 +515,6 @@ static int load_csv(loader_t *L, const char *dir)
 }
 
 /* Grows *arr to hold n+1 items of size sz. */
-static int grow(void **arr, size_t n, size_t *cap, size_t sz)
-{
-    if (n < *cap)
-        return 0;
-    size_t nc = *cap ? *cap * 2 : 64;
-    void *na = realloc(*arr, nc * sz);
-    if (!na)
-        return -1;
-    *arr = na;
-    *cap = nc;
-    return 0;
-}
-
 /* "S1 S2", "S1", "S2" → flags.  Returns 0 or -1. */
 static int parse_halves(const char *s, int *in_s1, int *in_s2)
 {
@@ -659,7 +646,7 @@ static int unit_row(loader_t *L, char **v, int line)
             return -1;
         }
     }
-    if (grow((void **)&c->units, c->n_units, &UL->cap, sizeof *c->units) < 0) {
+    if (KH_GROW(c->units, c->n_units, UL->cap, 64) < 0) {
         fail(L, line, "out of memory");
         return -1;
     }
@@ -947,7 +934,7 @@ static int lvl_row(loader_t *L, char **v, int line)
                  r.level, c->levels[i].line);
             return -1;
         }
-    if (grow((void **)&c->levels, c->n_levels, &LL->cap, sizeof *c->levels) < 0 ||
+    if (KH_GROW(c->levels, c->n_levels, LL->cap, 64) < 0 ||
         !(r.name_vi = xstrdup(v[LC_VI])) || !(r.name_en = xstrdup(v[LC_EN]))) {
         free(r.name_vi);
         fail(L, line, "out of memory");
@@ -1108,7 +1095,7 @@ static int rep_row(loader_t *L, char **v, int line)
             return -1;
         }
     }
-    if (grow((void **)&c->reporters, c->n_reporters, &RL->cap, sizeof *c->reporters) < 0) {
+    if (KH_GROW(c->reporters, c->n_reporters, RL->cap, 64) < 0) {
         fail(L, line, "out of memory");
         return -1;
     }
@@ -1340,7 +1327,7 @@ static int ind_row(loader_t *L, char **v, int line)
         fail(L, line, "indicator %s: name_vi and name_en are required", code);
         return -1;
     }
-    if (grow((void **)&c->inds, c->n_inds, &IL->cap, sizeof *c->inds) < 0) {
+    if (KH_GROW(c->inds, c->n_inds, IL->cap, 64) < 0) {
         fail(L, line, "out of memory");
         return -1;
     }
@@ -1479,7 +1466,7 @@ static int rule_row(loader_t *L, char **v, int line)
     r.text = xstrdup(v[RC_RULE]);
     r.msg_vi = xstrdup(v[RC_MSG_VI]);
     r.msg_en = xstrdup(v[RC_MSG_EN]);
-    if (grow((void **)&c->rules, c->n_rules, &RL->cap, sizeof *c->rules) < 0 || !r.text ||
+    if (KH_GROW(c->rules, c->n_rules, RL->cap, 64) < 0 || !r.text ||
         !r.msg_vi || !r.msg_en) {
         free(r.text);
         free(r.msg_vi);
@@ -1584,7 +1571,7 @@ static int target_row(loader_t *L, char **v, int line)
         return -1;
     }
     t.milestone = (int)ms;
-    if (grow((void **)&c->targets, c->n_targets, &TL->cap, sizeof *c->targets) < 0) {
+    if (KH_GROW(c->targets, c->n_targets, TL->cap, 64) < 0) {
         fail(L, line, "out of memory");
         return -1;
     }
@@ -1663,7 +1650,7 @@ static int reorg_row(loader_t *L, char **v, int line)
             return -1;
         }
     }
-    if (grow((void **)&c->reorg, c->n_reorg, &RL->cap, sizeof *c->reorg) < 0 ||
+    if (KH_GROW(c->reorg, c->n_reorg, RL->cap, 64) < 0 ||
         !(r.old_name = xstrdup(v[2]))) {
         fail(L, line, "out of memory");
         return -1;
@@ -1764,7 +1751,7 @@ static int sec_row(loader_t *L, char **v, int line)
             fail(L, line, "section %d listed twice", (int)n);
             return -1;
         }
-    if (grow((void **)&c->sections, c->n_sections, &SL->cap, sizeof *c->sections) < 0) {
+    if (KH_GROW(c->sections, c->n_sections, SL->cap, 64) < 0) {
         fail(L, line, "out of memory");
         return -1;
     }
@@ -1833,7 +1820,7 @@ static int opt_row(loader_t *L, char **v, int line)
             fail(L, line, "%s %s labelled twice", d->code, v[1]);
             return -1;
         }
-    if (grow((void **)&c->opt_labels, c->n_opt_labels, &OL->cap, sizeof *c->opt_labels) < 0) {
+    if (KH_GROW(c->opt_labels, c->n_opt_labels, OL->cap, 64) < 0) {
         fail(L, line, "out of memory");
         return -1;
     }
@@ -1945,7 +1932,7 @@ static int prog_row(loader_t *L, char **v, int line)
         }
         due[k] = (int)mmdd;
     }
-    if (grow((void **)&c->progs, c->n_progs, &PL->cap, sizeof *c->progs) < 0) {
+    if (KH_GROW(c->progs, c->n_progs, PL->cap, 64) < 0) {
         fail(L, line, "out of memory");
         return -1;
     }
@@ -2981,16 +2968,8 @@ int kh_findings_add(kh_findings_t *f, const char *code, int is_error, uint32_t l
         }
         return -1;
     }
-    if (f->n >= f->cap) {
-        size_t nc = f->cap ? f->cap * 2 : 16;
-        if (nc > KH_MAX_FINDINGS)
-            nc = KH_MAX_FINDINGS;
-        Kh__Finding **ni = realloc(f->items, nc * sizeof *ni);
-        if (!ni)
-            return -1;
-        f->items = ni;
-        f->cap = nc;
-    }
+    if (kh_grow(&f->items, f->n, &f->cap, sizeof *f->items, 16, KH_MAX_FINDINGS) < 0)
+        return -1;
     Kh__Finding *item;
     int rc = 0;
     if (f->n == KH_MAX_FINDINGS - 1) {

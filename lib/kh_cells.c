@@ -18,14 +18,8 @@ void kh_cells_free(kh_cells_t *c)
 int kh_cells_push(kh_cells_t *c, const char *orgunit, const char *indicator, double sum,
                    uint32_t n)
 {
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 256;
-        kh_cell_t *nv = realloc(c->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        c->v = nv;
-        c->cap = nc;
-    }
+    if (KH_GROW(c->v, c->n, c->cap, 256) < 0)
+        return -1;
     kh_cell_t *e = &c->v[c->n++];
     kh_strlcpy(e->orgunit, orgunit, sizeof e->orgunit);     /* (snprintf was 15% of the */
     kh_strlcpy(e->indicator, indicator, sizeof e->indicator); /* aggregator's CPU) */

@@ -90,14 +90,8 @@ static void on_field(void *data, size_t len, void *arg)
 static int add_value(parse_t *ps, const char *orgunit, const char *indicator, const char *raw)
 {
     Kh__Report *r = ps->r;
-    if (r->n_values == ps->cap) {
-        size_t nc = ps->cap ? ps->cap * 2 : 256;
-        Kh__Value **nv = realloc(r->values, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        r->values = nv;
-        ps->cap = nc;
-    }
+    if (KH_GROW(r->values, r->n_values, ps->cap, 256) < 0)
+        return -1;
     Kh__Value *v = malloc(sizeof *v);
     if (!v)
         return -1;

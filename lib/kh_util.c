@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -544,4 +545,23 @@ void kh_fmt_num(double v, char *out, size_t cap)
     if (v == 0)
         v = 0;   /* no "-0" */
     snprintf(out, cap, "%.15g", v);
+}
+
+int kh_grow(void *arr, size_t n, size_t *cap, size_t size, size_t first, size_t max)
+{
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : (first ? first : 1);
+    if (max && nc > max)
+        nc = max;
+    if (nc <= n || nc > SIZE_MAX / size)
+        return -1;
+    void *old;
+    memcpy(&old, arr, sizeof old);
+    void *na = realloc(old, nc * size);
+    if (!na)
+        return -1;
+    memcpy(arr, &na, sizeof na);
+    *cap = nc;
+    return 0;
 }

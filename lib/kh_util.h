@@ -55,6 +55,15 @@ char *kh_trim(char *s);
  * are not one (libunistring's rules: no overlong forms, no surrogates); *cp its code
  * point (cp may be NULL). */
 size_t kh_utf8_len(const char *s, size_t n, uint32_t *cp);
+/* Room for one more item in a growable array: when n == *cap, the array at *arr (arr is
+ * the address of a pointer to `size`-byte items) is reallocated to twice its capacity —
+ * `first` items the first time, never more than `max` when max > 0.  Returns 0, or -1
+ * when memory is short or the array holds max items already (the array unchanged).
+ *     if (KH_GROW(v->items, v->n, v->cap, 64) < 0) return -1;
+ *     v->items[v->n++] = x; */
+int kh_grow(void *arr, size_t n, size_t *cap, size_t size, size_t first, size_t max);
+#define KH_GROW(arr, n, cap, first) kh_grow(&(arr), (n), &(cap), sizeof *(arr), (first), 0)
+
 /* A number as rules and messages write it: "%.15g", never "-0". */
 void kh_fmt_num(double v, char *out, size_t cap);
 void kh_date_iso(int32_t d, char *out, size_t cap);   /* "2020-12-05" */

@@ -328,6 +328,36 @@ static void test_utf8_len(void **state)
     assert_int_equal(kh_utf8_len("", 0, NULL), 0);
 }
 
+/* kh_grow: the one growable array (doubling, a first size, a bound). */
+static void test_grow(void **state)
+{
+    (void)state;
+    int *v = NULL;
+    size_t n = 0, cap = 0;
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(KH_GROW(v, n, cap, 8), 0);
+        assert_true(cap > n);
+        v[n++] = i;
+    }
+    assert_int_equal(cap, 1024);                  /* 8, 16, …, 1024 */
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(v[i], i);
+    free(v);
+    /* bounded: at max items it refuses, the array unchanged */
+    long *w = NULL;
+    n = cap = 0;
+    for (; n < 10; n++) {
+        assert_int_equal(kh_grow(&w, n, &cap, sizeof *w, 4, 10), 0);
+        w[n] = (long)n;
+    }
+    assert_int_equal(cap, 10);
+    long *before = w;
+    assert_int_equal(kh_grow(&w, n, &cap, sizeof *w, 4, 10), -1);
+    assert_ptr_equal(w, before);
+    assert_int_equal(cap, 10);
+    free(w);
+}
+
 static void test_fmt_num(void **state)
 {
     (void)state;
@@ -353,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_utf8_len),
         cmocka_unit_test(test_fmt_num),
+        cmocka_unit_test(test_grow),
         cmocka_unit_test_setup_teardown(test_read_regular, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_refuses_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_refuses_fifo_and_folder, setup, teardown),

@@ -146,14 +146,8 @@ typedef struct {
 
 static int pcells_push(pcells_t *p, const char *period, const kh_cell_t *c)
 {
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 1024;
-        pcell_t *nv = realloc(p->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        p->v = nv;
-        p->cap = nc;
-    }
+    if (KH_GROW(p->v, p->n, p->cap, 1024) < 0)
+        return -1;
     kh_strlcpy(p->v[p->n].period, period, sizeof p->v[0].period);
     p->v[p->n++].c = *c;
     return 0;

@@ -444,13 +444,8 @@ static void ub_hash_put(ubuild_t *b, long k)
  * new node, or -1 when out of memory (printed). */
 static long ub_insert(ubuild_t *b, long prev, const kh_unit_t *u, int32_t day)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        unode_t *nn = realloc(b->node, cap * sizeof *nn);
-        if (!nn) return oom();
-        b->node = nn;
-        b->cap = cap;
-    }
+    if (KH_GROW(b->node, b->n, b->cap, 256) < 0)
+        return oom();
     if ((b->n + 1) * 2 > b->hcap) {
         size_t hcap = b->hcap ? b->hcap * 2 : 512;
         long *nh = calloc(hcap, sizeof *nh);
@@ -994,13 +989,8 @@ static kh_feed_row_t *row_add(kh_feed_rows_t *rows, const char *period, const kh
                               const char *indicator, double value, int is_int,
                               kh_feed_kind_t kind)
 {
-    if (rows->n == rows->cap) {
-        size_t cap = rows->cap ? rows->cap * 2 : 256;
-        kh_feed_row_t *nr = realloc(rows->rows, cap * sizeof *nr);
-        if (!nr) return NULL;
-        rows->rows = nr;
-        rows->cap = cap;
-    }
+    if (KH_GROW(rows->rows, rows->n, rows->cap, 256) < 0)
+        return NULL;
     kh_feed_row_t *row = &rows->rows[rows->n++];
     memset(row, 0, sizeof *row);
     kh_strlcpy(row->period, period, sizeof row->period);
