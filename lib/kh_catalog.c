@@ -514,7 +514,6 @@ static int load_csv(loader_t *L, const char *dir)
     return L->failed ? -1 : 0;
 }
 
-/* Grows *arr to hold n+1 items of size sz. */
 /* "S1 S2", "S1", "S2" → flags.  Returns 0 or -1. */
 static int parse_halves(const char *s, int *in_s1, int *in_s2)
 {

@@ -77,7 +77,7 @@ static int ends(int fd, char *addr, size_t cap, int *peer_port, int *local_port)
     return 0;
 }
 
-static entry_t *find(kh_door_t *d, int fd)
+static entry_t *find(const kh_door_t *d, int fd)
 {
     for (int i = 0; i < d->o.max_connections; i++)
         if (d->e[i].fd == fd)
@@ -358,10 +358,7 @@ void kh_door_spoke(kh_door_t *d, int fd)
 
 int kh_door_live(const kh_door_t *d, int fd)
 {
-    for (int i = 0; d && fd >= 0 && i < d->o.max_connections; i++)
-        if (d->e[i].fd == fd)
-            return 1;
-    return 0;
+    return d && fd >= 0 && find(d, fd) != NULL;     /* fd -1 marks a free entry */
 }
 
 int kh_door_cut(kh_door_t *d, int fd, kh_door_reason_t reason, const char *key_id,

@@ -18,7 +18,6 @@ kh_loglvl_t kh_log_min = KH_LOG_INFO;
 static char log_service[32] = "kh";
 static void *log_pub;
 
-
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void kh_log_init(const char *service, kh_loglvl_t min)

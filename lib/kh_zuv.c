@@ -96,7 +96,29 @@ static void on_poll(uv_poll_t *h, int status, int events)
 }
 
 /* CURVE options; any failure is fatal for the socket (fail closed). */
-static int apply_security(void *z, const kh_zopts_t *o);
+static int apply_security(void *z, const kh_zopts_t *o)
+{
+    int one = 1;
+    if (o->handshake_ms > 0 &&
+        zmq_setsockopt(z, ZMQ_HANDSHAKE_IVL, &o->handshake_ms, sizeof o->handshake_ms) < 0)
+        return -1;
+    if (o->curve_server_sk) {
+        const char *dom = o->zap_domain ? o->zap_domain : "";
+        if (!*dom || zmq_setsockopt(z, ZMQ_CURVE_SERVER, &one, sizeof one) < 0 ||
+            zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, o->curve_server_sk, 32) < 0 ||
+            zmq_setsockopt(z, ZMQ_ZAP_DOMAIN, dom, strlen(dom)) < 0 ||
+            zmq_setsockopt(z, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) < 0)
+            return -1;
+    }
+    if (o->curve_server_pk) {
+        if (!o->curve_pk || !o->curve_sk ||
+            zmq_setsockopt(z, ZMQ_CURVE_SERVERKEY, o->curve_server_pk, 32) < 0 ||
+            zmq_setsockopt(z, ZMQ_CURVE_PUBLICKEY, o->curve_pk, 32) < 0 ||
+            zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, o->curve_sk, 32) < 0)
+            return -1;
+    }
+    return 0;
+}
 
 int kh_zopts_apply(void *z, const kh_zopts_t *o)
 {
@@ -143,48 +165,21 @@ void *kh_zsocket(void *zctx, int type, const kh_zopts_t *o)
     return z;
 }
 
-static int apply_security(void *z, const kh_zopts_t *o)
-{
-    int one = 1;
-    if (o->handshake_ms > 0 &&
-        zmq_setsockopt(z, ZMQ_HANDSHAKE_IVL, &o->handshake_ms, sizeof o->handshake_ms) < 0)
-        return -1;
-    if (o->curve_server_sk) {
-        const char *dom = o->zap_domain ? o->zap_domain : "";
-        if (!*dom || zmq_setsockopt(z, ZMQ_CURVE_SERVER, &one, sizeof one) < 0 ||
-            zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, o->curve_server_sk, 32) < 0 ||
-            zmq_setsockopt(z, ZMQ_ZAP_DOMAIN, dom, strlen(dom)) < 0 ||
-            zmq_setsockopt(z, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) < 0)
-            return -1;
-    }
-    if (o->curve_server_pk) {
-        if (!o->curve_pk || !o->curve_sk ||
-            zmq_setsockopt(z, ZMQ_CURVE_SERVERKEY, o->curve_server_pk, 32) < 0 ||
-            zmq_setsockopt(z, ZMQ_CURVE_PUBLICKEY, o->curve_pk, 32) < 0 ||
-            zmq_setsockopt(z, ZMQ_CURVE_SECRETKEY, o->curve_sk, 32) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 kh_zsock_t *kh_zsock_new(uv_loop_t *loop, void *zctx, int type, const kh_zopts_t *o,
                          kh_zsock_cb cb, void *arg)
 {
     kh_zsock_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->z = zmq_socket(zctx, type);
+    s->z = kh_zsocket(zctx, type, o);
     if (!s->z) {
+        KH_ERROR("zmq.options", "cannot open the socket or set its options (CURVE among "
+                 "them): refusing to open it", "error", zmq_strerror(errno));
         free(s);
         return NULL;
     }
     s->cb = cb;
     s->arg = arg;
-    if (kh_zopts_apply(s->z, o) < 0) {
-        KH_ERROR("zmq.options", "cannot set the socket's options (CURVE among them): refusing "
-                 "to open it", "error", zmq_strerror(zmq_errno()));
-        goto out_close_z;
-    }
     int fd;
     size_t fdlen = sizeof fd;
     if (zmq_getsockopt(s->z, ZMQ_FD, &fd, &fdlen) < 0)

@@ -147,15 +147,15 @@ static conn_t *slot(conns_t *t)
     return best;
 }
 
-/* An entry for a connection, open (lengths checked by the caller). */
+/* An entry for a connection, open or already closed (lengths checked by the caller). */
 static void fill(conn_t *c, const void *rid, size_t rid_len, int fd, const char *key_id,
-                 const char *district, int64_t now)
+                 const char *district, int64_t now, int open)
 {
     memset(c, 0, sizeof *c);
     memcpy(c->rid, rid, rid_len);
     c->rid_len = rid_len;
     c->fd = fd;
-    c->open = 1;
+    c->open = open;
     c->used = 1;
     snprintf(c->key_id, sizeof c->key_id, "%s", key_id);
     snprintf(c->district, sizeof c->district, "%s", district);
@@ -179,10 +179,8 @@ int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, int live,
     if (c)                      /* closed: what it sent before its close, read late */
         return CONN_GONE;
     if (!live) {                /* closed before its first message was read */
-        if ((c = slot(t)) != NULL) {    /* remembered closed: its later messages too */
-            fill(c, rid, rid_len, fd, key_id, district, now);
-            c->open = 0;
-        }
+        if ((c = slot(t)) != NULL)      /* remembered closed: its later messages too */
+            fill(c, rid, rid_len, fd, key_id, district, now, 0);
         return CONN_GONE;
     }
     /* new (its handshake, admitted, is counted until now: it stops being "pending") */
@@ -191,7 +189,7 @@ int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, int live,
         return CONN_KEY_LIMIT;
     if (!(c = slot(t)))
         return CONN_FULL;
-    fill(c, rid, rid_len, fd, key_id, district, now);
+    fill(c, rid, rid_len, fd, key_id, district, now, 1);
     return CONN_NEW;
 }
 
