@@ -38,6 +38,9 @@ mkrun() {
     "$TOP/scripts/run-local" keys >/dev/null     # as an admin would, once
 }
 
+# conf SECTION KEY — the value of one key of $KH_CONFIG (%RUN% resolved, comment dropped)
+conf() { sed -n "/^\[$1\]/,/^\[/s/^$2 *= *\([^ ;]*\).*/\1/p" "$KH_CONFIG" | sed "s|%RUN%|$RUN|"; }
+
 # set_conf SECTION KEY VALUE — change one key of $KH_CONFIG
 set_conf() {
     python3 - "$KH_CONFIG" "$1" "$2" "$3" <<'PY'

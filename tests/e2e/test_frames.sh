@@ -27,7 +27,6 @@ python3 "$TOP/scripts/gen-demo-data.py" "$IN" 2>/dev/null
 pipeline start 831 >/dev/null || exit 1
 
 # endpoints from the configuration ([section] key, %RUN% expanded)
-conf() { sed -n "/^\[$1\]/,/^\[/s/^$2 *= *\([^ ;]*\).*/\1/p" "$KH_CONFIG" | sed "s|%RUN%|$RUN|"; }
 FRONT=$(conf collector listen) RECEIPTS=$(conf collector receipts) VALIDATOR=$(conf validator listen)
 AGG=$(conf aggregator listen) SNAP=$(conf aggregator snapshot) NOTIF=$(conf notifier listen)
 check "the six endpoints are read from the configuration" \

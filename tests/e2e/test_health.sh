@@ -15,7 +15,6 @@ start_test health
 python3 "$TOP/scripts/gen-demo-data.py" "$RUN/input" 2>/dev/null
 pipeline start >/dev/null || exit 1
 
-conf() { sed -n "/^\[$1\]/,/^\[/s/^$2 *= *\([^ ;]*\).*/\1/p" "$KH_CONFIG" | sed "s|%RUN%|$RUN|"; }
 SVCS=(collector validator aggregator notifier)
 declare -A ADDR
 for s in "${SVCS[@]}"; do ADDR[$s]=$(conf "$s" metrics); done

@@ -16,7 +16,6 @@ IN=$RUN/input
 python3 "$TOP/scripts/gen-demo-data.py" "$IN" 2>/dev/null
 pipeline start 829 831 >/dev/null || exit 1
 K=$RUN/keys
-conf() { sed -n "/^\[$1\]/,/^\[/s/^$2 *= *\([^ ;]*\).*/\1/p" "$KH_CONFIG" | sed "s|%RUN%|$RUN|"; }
 FRONT=$(conf collector listen) AGG=$(conf aggregator listen) MET=$(conf collector metrics)
 K829=(--key "$K/node-829.key" --server-key "$K/server.pub")
 K831=(--key "$K/node-831.key" --server-key "$K/server.pub")

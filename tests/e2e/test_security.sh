@@ -15,7 +15,6 @@ IN=$RUN/input
 python3 "$TOP/scripts/gen-demo-data.py" "$IN" 2>/dev/null
 pipeline start 829 831 >/dev/null || exit 1
 K=$RUN/keys
-conf() { sed -n "/^\[$1\]/,/^\[/s/^$2 *= *\([^ ;]*\).*/\1/p" "$KH_CONFIG" | sed "s|%RUN%|$RUN|"; }
 FRONT=$(conf collector listen) SNAP=$(conf aggregator snapshot)
 until_ok() { wait_for 120 "$@"; }    # until_ok COMMAND... — true within 120 s (lib.sh)
 nlog() { local n; n=$(grep -c "\"event\":\"$2\"" "$RUN/logs/$1.log") || true; echo "${n:-0}"; }

@@ -24,7 +24,6 @@ IN=$RUN/input
 python3 "$TOP/scripts/gen-demo-data.py" "$IN" 2>/dev/null
 pipeline start 829 833 >/dev/null || exit 1
 OUT=$RUN/signed; mkdir -p "$OUT"
-conf() { sed -n "/^\[$1\]/,/^\[/s/^$2 *= *\([^ ;]*\).*/\1/p" "$KH_CONFIG" | sed "s|%RUN%|$RUN|"; }
 AGG=$(conf aggregator listen)
 ADB=$RUN/aggregator.db
 nlog() { local n; n=$(grep -c "\"event\":\"$2\"" "$RUN/logs/$1.log") || true; echo "${n:-0}"; }

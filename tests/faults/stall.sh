@@ -73,9 +73,7 @@ diagnose() {
         head -15 | while read -r n e; do note "collector.log: $n × $e"; done
 }
 collector_metric() {    # collector_metric NAME — its value on the collector's /metrics
-    local addr
-    addr=$(awk -F' *= *' '/^\[/ { s = $0 } s == "[collector]" && $1 == "metrics" { sub(/[ ;].*/, "", $2); print $2 }' "$RUN/kh.ini")
-    curl -sf -m 30 "http://$addr/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+    curl -sf -m 30 "http://$(conf collector metrics)/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
 reconnects() { grep -c '"event":"link.reconnected"' "$RUN/logs/node-$1.log"; }
 
