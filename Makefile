@@ -29,7 +29,11 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps test demo clean unit
 .SECONDARY:
-all: $(BINS) $(UNIT_BIN)
+# the fuzz targets are compiled (not linked: libFuzzer is clang's) by every build, so
+# that a changed interface cannot leave them behind unseen until someone fuzzes
+FUZZ_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard fuzz/fuzz_*.c))
+
+all: $(BINS) $(UNIT_BIN) $(FUZZ_OBJ)
 
 deps:
 	@scripts/deps.sh

@@ -82,9 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kh_report_set_str(&r.district, fz_district_of(&r)) == 0 &&
             kh_report_set_str(&r.report_id, "fuzz") == 0) {
             kh_findings_clear(&f);
-            kh_validate(fz_cat, &r, FUZZ_TODAY, NULL, NULL, &f);    /* node, validator */
+            kh_validate(fz_cat, &r, FUZZ_TODAY, &f);    /* node, validator */
             kh_findings_clear(&f);
-            kh_validate(fz_cat, &r, 0, fz_prev, NULL, &f);          /* aggregator */
+            kh_validate_previous(fz_cat, &r, fz_prev, NULL, &f);          /* aggregator */
         }
     }
     kh_findings_clear(&f);

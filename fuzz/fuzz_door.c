@@ -101,7 +101,7 @@ static void hello_path(const uint8_t *p, size_t n)
     static conns_t *t;
     if (!t && !(t = conns_new(16, 2)))
         fail("cannot make the table");
-    int rc = conns_seen(t, rid, rid_len, 7, "", district, 1);
+    int rc = conns_seen(t, rid, rid_len, 7, 1, "", district, 1);
     if (rc == CONN_NEW || rc == CONN_KNOWN) {
         const void *r;
         size_t rl;

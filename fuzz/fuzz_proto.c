@@ -75,9 +75,9 @@ static void validate(const Kh__Report *r, int as_aggregator)
 {
     kh_findings_t f = {0};
     if (as_aggregator)
-        kh_validate(fz_cat, r, 0, fz_prev, NULL, &f);
+        kh_validate_previous(fz_cat, r, fz_prev, NULL, &f);
     else
-        kh_validate(fz_cat, r, FUZZ_TODAY, NULL, NULL, &f);
+        kh_validate(fz_cat, r, FUZZ_TODAY, &f);
     kh_findings_clear(&f);
 }
 

@@ -3025,6 +3025,8 @@ typedef struct {
     int32_t *row_of_unit;     /* catalogue unit row → grid row (index into units) */
     cell_t *grid;             /* n_units × n_inds */
     int8_t *row_seen;         /* the row had at least one value line */
+    int previous_only;        /* kh_validate_previous: only the previous-period rules speak */
+    int quiet;                /* the values are being read, not judged: emit nothing */
     htab_t once;              /* "kind\x1fcode" keys reported once */
     char **once_keys;
     size_t n_once, cap_once;
@@ -3033,6 +3035,8 @@ typedef struct {
 static void emit(vctx_t *V, const char *code, int is_error, uint32_t line, const char *org,
                  const char *ind, const char *value, const char *vi, const char *en)
 {
+    if (V->quiet)
+        return;
     if (is_error)
         V->errors++;
     if (V->full) {
@@ -3467,6 +3471,10 @@ static void check_rules(vctx_t *V, kh_prev_fn prev, void *prev_arg)
     char dvi[512], den[512], vi[KH_MSG_MAX], en[KH_MSG_MAX];
     for (size_t k = 0; k < c->n_rules; k++) {
         const rule_t *rule = &c->rules[k];
+        /* a previous-period rule needs the counted values of the period before; without
+         * them (the node, the validator) it cannot fail, and only it can with them */
+        if (kh_expr_uses_previous(rule->expr) != (prev != NULL))
+            continue;
         if (!in_half(&(kh_indicator_t){ .in_s1 = rule->in_s1, .in_s2 = rule->in_s2 },
                      V->period.half))
             continue;
@@ -3502,8 +3510,8 @@ static void vctx_free(vctx_t *V)
     htab_free(&V->once);
 }
 
-size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyyymmdd,
-                   kh_prev_fn prev, void *prev_arg, kh_findings_t *out)
+static size_t validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyyymmdd,
+                       kh_prev_fn prev, void *prev_arg, kh_findings_t *out)
 {
     if (!out)
         return 1;
@@ -3512,6 +3520,11 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
     V.c = c;
     V.r = r;
     V.out = out;
+    /* with the previous period's values at hand the report has been judged already:
+     * its values are only read, and only the rules comparing them with the period
+     * before speak */
+    V.previous_only = prev != NULL;
+    V.quiet = V.previous_only;
     if (!c || !r) {
         emit(&V, "INTERNAL", 1, 0, "", "", "", "Lỗi nội bộ: thiếu danh mục hoặc báo cáo",
              "Internal error: no catalogue or no report");
@@ -3631,10 +3644,26 @@ size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyy
         check_value(&V, i);
 
     if (V.reporter) {
-        check_missing(&V);
+        if (!V.previous_only)
+            check_missing(&V);
+        V.quiet = 0;
         check_rules(&V, prev, prev_arg);
     }
     size_t errors = V.errors;
     vctx_free(&V);
     return errors;
+}
+
+size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyyymmdd,
+                   kh_findings_t *out)
+{
+    return validate(c, r, today_yyyymmdd, NULL, NULL, out);
+}
+
+size_t kh_validate_previous(const kh_catalog_t *c, const Kh__Report *r, kh_prev_fn prev,
+                            void *prev_arg, kh_findings_t *out)
+{
+    if (!prev)
+        return out ? 0 : 1;
+    return validate(c, r, 0, prev, prev_arg, out);
 }

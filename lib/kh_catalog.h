@@ -337,6 +337,14 @@ typedef int (*kh_prev_fn)(void *arg, const char *period, const char *orgunit,
  * problems once per row.  A rule is skipped for a unit when a value it reads is
  * missing or unparseable (already reported). */
 size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyyymmdd,
-                   kh_prev_fn prev, void *prev_arg, kh_findings_t *out);
+                   kh_findings_t *out);
+
+/* The one check kh_validate cannot make: the rules comparing a value with the same
+ * unit's value in the period before ("within P% of previous"), whose values only the
+ * aggregator holds.  Reads the report's values without judging them again (it was
+ * validated once, by the validator) and appends to `out` only the findings of those
+ * rules.  Returns the number of errors among them. */
+size_t kh_validate_previous(const kh_catalog_t *c, const Kh__Report *r, kh_prev_fn prev,
+                            void *prev_arg, kh_findings_t *out);
 
 #endif

@@ -345,15 +345,15 @@ int kh_keys_by_curve(sqlite3 *db, const uint8_t curve_pk[32], int64_t at_ms, cha
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT id,role,unit FROM key WHERE curve_pk=?1 AND " VALID_AT, -1,
                            &st, NULL) != SQLITE_OK)
-        return -1;
+        return KH_ERR;
     sqlite3_bind_blob(st, 1, curve_pk, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, at_ms);
-    int rc = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    int step = sqlite3_step(st), rc = step == SQLITE_DONE ? KH_NO : KH_ERR;
+    if (step == SQLITE_ROW) {
         kh_strlcpy(id, (const char *)sqlite3_column_text(st, 0), KH_KEY_ID_MAX);
         kh_strlcpy(role, (const char *)sqlite3_column_text(st, 1), 16);
         kh_strlcpy(unit, (const char *)sqlite3_column_text(st, 2), 64);
-        rc = 0;
+        rc = KH_OK;
     }
     sqlite3_finalize(st);
     return rc;
@@ -364,14 +364,14 @@ int kh_keys_valid(sqlite3 *db, const char *id, int64_t at_ms, char *unit)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT unit FROM key WHERE id=?1 AND " VALID_AT, -1, &st, NULL) !=
         SQLITE_OK)
-        return -1;
+        return KH_ERR;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, at_ms);
-    int rc = -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    int step = sqlite3_step(st), rc = step == SQLITE_DONE ? KH_NO : KH_ERR;
+    if (step == SQLITE_ROW) {
         if (unit)
             kh_strlcpy(unit, (const char *)sqlite3_column_text(st, 0), 64);
-        rc = 0;
+        rc = KH_OK;
     }
     sqlite3_finalize(st);
     return rc;
@@ -381,17 +381,22 @@ int kh_keys_signing_key(sqlite3 *keys, const char *signer, const char *district,
                         uint8_t pk[32])
 {
     sqlite3_stmt *st;
-    if (!signer || !*signer ||
-        sqlite3_prepare_v2(keys, "SELECT ed_pk FROM key WHERE id=?1 AND unit=?3 AND " VALID_AT,
+    if (!signer || !*signer || !district)
+        return KH_NO;
+    if (sqlite3_prepare_v2(keys, "SELECT ed_pk FROM key WHERE id=?1 AND unit=?3 AND " VALID_AT,
                            -1, &st, NULL) != SQLITE_OK)
-        return -1;
+        return KH_ERR;
     sqlite3_bind_text(st, 1, signer, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, at_ms);
     sqlite3_bind_text(st, 3, district, -1, SQLITE_STATIC);
-    int rc = -1;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
-        memcpy(pk, sqlite3_column_blob(st, 0), 32);
-        rc = 0;
+    int step = sqlite3_step(st), rc = step == SQLITE_DONE ? KH_NO : KH_ERR;
+    if (step == SQLITE_ROW) {
+        /* a registered key is 32 bytes (kh_keys_register); another length is no key */
+        rc = KH_NO;
+        if (sqlite3_column_bytes(st, 0) == 32) {
+            memcpy(pk, sqlite3_column_blob(st, 0), 32);
+            rc = KH_OK;
+        }
     }
     sqlite3_finalize(st);
     return rc;

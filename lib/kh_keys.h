@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kh_result.h"
+
 #define KH_KEY_ID_MAX 64
 
 typedef struct {
@@ -74,14 +76,16 @@ int kh_keys_rotate(sqlite3 *db, const char *old_id, const kh_key_t *next, int64_
                    char *err, size_t errlen);
 
 /* The registered key whose Curve25519 public key is curve_pk, if it is valid at
- * at_ms (active and within its range): fills id, role and unit and returns 0; -1 when
- * unknown, revoked or expired. */
+ * at_ms (active and within its range): fills id, role and unit and returns KH_OK;
+ * KH_NO when unknown, revoked or expired; KH_ERR when the registry could not be read. */
 int kh_keys_by_curve(sqlite3 *db, const uint8_t curve_pk[32], int64_t at_ms, char *id,
                      char *role, char *unit);
-/* Is key `id` valid at at_ms?  Fills unit (may be NULL).  Returns 0 yes, -1 no. */
+/* Is key `id` valid at at_ms?  Fills unit (may be NULL).  Returns KH_OK yes, KH_NO no
+ * (unknown, revoked or expired), KH_ERR the registry could not be read. */
 int kh_keys_valid(sqlite3 *db, const char *id, int64_t at_ms, char *unit);
 /* The Ed25519 public key of `signer` if it is registered for `district` and valid
- * at at_ms.  Returns 0 and fills pk, or -1. */
+ * at at_ms.  Returns KH_OK and fills pk; KH_NO no such key (no signer, unknown,
+ * another unit's, revoked or expired); KH_ERR the registry could not be read. */
 int kh_keys_signing_key(sqlite3 *keys, const char *signer, const char *district, int64_t at_ms,
                         uint8_t pk[32]);
 

@@ -75,6 +75,7 @@ uint64_t kh_log_suppressed_total(void);
                          kh_sup_ ? kh_supb_ : (const char *)0, (const char *)0);           \
         }                                                                                  \
     } while (0)
+#define KH_ERROR_RL(ev, src, msg, ...) KH_LOG_RL(KH_LOG_ERROR, ev, src, msg, ##__VA_ARGS__)
 #define KH_WARN_RL(ev, src, msg, ...) KH_LOG_RL(KH_LOG_WARN, ev, src, msg, ##__VA_ARGS__)
 #define KH_INFO_RL(ev, src, msg, ...) KH_LOG_RL(KH_LOG_INFO, ev, src, msg, ##__VA_ARGS__)
 

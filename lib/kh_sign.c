@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kh_keys.h"
 #include "kh_report.h"
+#include "kh_util.h"
 
 typedef struct {
     uint8_t *b;
@@ -161,6 +163,54 @@ void kh_sign_digest(const Kh__Report *r, char hex[65])
     crypto_hash_sha256(h, buf, len);
     free(buf);
     kh_sign_hex(h, sizeof h, hex, 65);
+}
+
+/* writes a reason into a buffer the caller may not have given */
+#define SAY(buf, cap, ...) ((buf) && (cap) ? (void)snprintf(buf, cap, __VA_ARGS__) : (void)0)
+
+int kh_sign_check(sqlite3 *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[32],
+                  kh_sign_why_t *why, char *vi, size_t vcap, char *en, size_t ecap)
+{
+    uint8_t own[32];
+    uint8_t *key = pk ? pk : own;
+    kh_sign_why_t w;
+    if (!r->signer || !r->signer[0] || !r->signature.data || r->signature.len == 0) {
+        w = KH_SIGN_UNSIGNED;
+        SAY(vi, vcap, "báo cáo không có chữ ký số của đơn vị báo cáo");
+        SAY(en, ecap, "the report carries no signature of its reporting unit");
+        goto refused;
+    }
+    int rc = kh_keys_signing_key(keys, r->signer, r->district, at_ms, key);
+    if (rc == KH_ERR) {
+        SAY(vi, vcap, "không đọc được sổ đăng ký khóa: %s", sqlite3_errmsg(keys));
+        SAY(en, ecap, "the key registry could not be read: %s", sqlite3_errmsg(keys));
+        return KH_ERR;
+    }
+    if (rc == KH_NO) {
+        char at[32];
+        kh_iso_time(at_ms, at, sizeof at);
+        w = KH_SIGN_NO_KEY;
+        SAY(vi, vcap, "khóa '%.64s' không phải là khóa đã đăng ký của đơn vị %.16s còn "
+            "hiệu lực lúc %s (chưa đăng ký, đã thu hồi hoặc hết hạn)", r->signer,
+            r->district ? r->district : "", at);
+        SAY(en, ecap, "key '%.64s' is not a key registered for unit %.16s and valid at %s "
+            "(unknown, revoked or expired)", r->signer, r->district ? r->district : "", at);
+        goto refused;
+    }
+    if (kh_sign_verify(r, key) != 0) {
+        w = KH_SIGN_MISMATCH;
+        SAY(vi, vcap, "chữ ký số không khớp với nội dung báo cáo (khóa '%.64s'): báo cáo "
+            "đã bị thay đổi sau khi ký, hoặc được ký bằng khóa khác", r->signer);
+        SAY(en, ecap, "the signature does not match the report's contents (key '%.64s'): "
+            "the report was changed after it was signed, or signed with another key",
+            r->signer);
+        goto refused;
+    }
+    return KH_OK;
+refused:
+    if (why)
+        *why = w;
+    return KH_NO;
 }
 
 void kh_sign_clear(Kh__Report *r)

@@ -35,10 +35,12 @@
 #define KH_SIGN_H
 
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "kh.pb-c.h"
+#include "kh_result.h"
 
 #define KH_SIGN_VERSION "KH-REPORT-v1"
 
@@ -55,6 +57,27 @@ int kh_sign_report(Kh__Report *r, const uint8_t sk[crypto_sign_SECRETKEYBYTES],
 /* 0 when r->signature is a valid Ed25519 signature of r's canonical bytes under pk;
  * -1 otherwise (no signature, wrong length, wrong key, any byte changed). */
 int kh_sign_verify(const Kh__Report *r, const uint8_t pk[crypto_sign_PUBLICKEYBYTES]);
+
+/* Why kh_sign_check refused a report. */
+typedef enum {
+    KH_SIGN_UNSIGNED = 1,   /* no signer or no signature */
+    KH_SIGN_NO_KEY,         /* the signer is no key registered for r->district and valid
+                             * at the time asked (unknown, another unit's, revoked,
+                             * expired) */
+    KH_SIGN_MISMATCH,       /* the key is registered, the signature does not match the
+                             * report's contents: changed after signing, or another key */
+} kh_sign_why_t;
+
+/* The one check of a report's signature, wherever it is made (the collector at the
+ * door, the aggregator before counting, kh-admin verify afterwards): r is signed by a
+ * key that the registry `keys` (lib/kh_keys.h) holds for r->district and that is valid
+ * at at_ms, over these very numbers.
+ * Returns KH_OK, pk filled (pk may be NULL); KH_NO, *why set (why may be NULL) and the
+ * reason for a person in vi and en (each may be NULL), pk filled when the key was found
+ * (KH_SIGN_MISMATCH); KH_ERR when the registry could not be read (the caller retries:
+ * a report is never refused for the province's own trouble). */
+int kh_sign_check(sqlite3 *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[32],
+                  kh_sign_why_t *why, char *vi, size_t vcap, char *en, size_t ecap);
 
 /* SHA-256 of r's canonical bytes as 64 lowercase hex digits; "" when out of memory. */
 void kh_sign_digest(const Kh__Report *r, char hex[65]);

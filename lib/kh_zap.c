@@ -88,7 +88,14 @@ static void on_request(kh_zsock_t *s, zmq_msg_t *p, int n, void *arg)
     char id[KH_KEY_ID_MAX], role[16], unit[64], hex[65];
     sodium_bin2hex(hex, sizeof hex, key, 32);
     hex[16] = '\0';
-    if (kh_keys_by_curve(z->keys, key, kh_real_ms(), id, role, unit) < 0) {
+    int known = kh_keys_by_curve(z->keys, key, kh_real_ms(), id, role, unit);
+    if (known == KH_ERR) {
+        /* the registry's trouble: a temporary failure (ZAP 300), the client tries again */
+        KH_ERROR_RL("security.registry", "keys", sqlite3_errmsg(z->keys), "key", hex);
+        reply(z, &p[1], "300", "key registry unavailable, try again", "");
+        return;
+    }
+    if (known != KH_OK) {
         z->refused++;
         kh_metric_inc(z->m_unknown);
         KH_WARN_RL("auth.refused", address, "unknown, revoked or expired key: connection "

@@ -546,12 +546,13 @@ static int prev_lookup(void *arg, const char *period, const char *orgunit, const
     return -1;
 }
 
-/* The verdict's warnings plus those of the previous-period rules, into `out` (the
- * pointers are borrowed from v and from extra).  Returns the count, or -1. */
+/* The verdict's warnings plus those of the previous-period rules, the one check the
+ * validator could not make (it has no counted values), into `out` (the pointers are
+ * borrowed from v and from extra).  Returns the count, or -1. */
 static int all_warnings(agg_t *a, const Kh__Verdict *v, kh_findings_t *extra, Kh__Finding ***out)
 {
     prev_ctx_t ctx = {.a = a, .district = v->report->district};
-    kh_validate(a->cat, v->report, 0, prev_lookup, &ctx, extra);
+    kh_validate_previous(a->cat, v->report, prev_lookup, &ctx, extra);
     if (ctx.pv)
         kh__verdict__free_unpacked(ctx.pv, NULL);
     Kh__Finding **w = malloc((v->n_findings + extra->n + 1) * sizeof *w);
@@ -561,17 +562,10 @@ static int all_warnings(agg_t *a, const Kh__Verdict *v, kh_findings_t *extra, Kh
     for (size_t i = 0; i < v->n_findings; i++)
         if (!v->findings[i]->is_error)
             w[n++] = v->findings[i];
-    /* keep what the validator could not see: warnings it did not report */
-    for (size_t i = 0; i < extra->n; i++) {
-        const Kh__Finding *e = extra->items[i];
-        int seen = e->is_error;
-        for (size_t j = 0; !seen && j < v->n_findings; j++)
-            seen = strcmp(v->findings[j]->code, e->code) == 0 &&
-                   strcmp(v->findings[j]->orgunit, e->orgunit ? e->orgunit : "") == 0 &&
-                   strcmp(v->findings[j]->indicator, e->indicator ? e->indicator : "") == 0;
-        if (!seen)
+    /* a previous-period rule is a warning here: the report is counted already */
+    for (size_t i = 0; i < extra->n; i++)
+        if (!extra->items[i]->is_error)
             w[n++] = extra->items[i];
-    }
     *out = w;
     return (int)n;
 }
@@ -625,44 +619,6 @@ static int signatures_setup(agg_t *a)
     }
     /* one connection to the registry serves the feed's ZAP handler and this check */
     return a->keys || kh_service_keys_db(&a->svc, &a->keys) == 0 ? 0 : -1;
-}
-
-/* Is r signed by its district's key?  0 yes; 1 no, with the reason in both languages;
- * -1 when the registry could not be read (the batch is retried: a report is not
- * refused for the province's own trouble). */
-static int check_signature(agg_t *a, const Kh__Report *r, char *vi, size_t vcap, char *en,
-                           size_t ecap)
-{
-    if (!r->signer || !r->signer[0] || !r->signature.data || r->signature.len == 0) {
-        snprintf(vi, vcap, "báo cáo không có chữ ký số của đơn vị báo cáo");
-        snprintf(en, ecap, "the report carries no signature of its reporting unit");
-        return 1;
-    }
-    uint8_t pk[32];
-    if (kh_keys_signing_key(a->keys, r->signer, r->district, r->arrived_at ? r->arrived_at : r->received_at, pk) != 0) {
-        int ec = sqlite3_errcode(a->keys) & 0xff;
-        if (ec != SQLITE_OK && ec != SQLITE_ROW && ec != SQLITE_DONE) {
-            KH_ERROR("security.registry", sqlite3_errmsg(a->keys), "report_id", r->report_id);
-            return -1;
-        }
-        char at[32];
-        kh_iso_time(r->received_at, at, sizeof at);
-        snprintf(vi, vcap, "khóa '%.64s' không phải là khóa đã đăng ký của đơn vị %.16s còn "
-                 "hiệu lực lúc %s (chưa đăng ký, đã thu hồi hoặc hết hạn)", r->signer,
-                 r->district, at);
-        snprintf(en, ecap, "key '%.64s' is not a key registered for unit %.16s and valid "
-                 "at %s (unknown, revoked or expired)", r->signer, r->district, at);
-        return 1;
-    }
-    if (kh_sign_verify(r, pk) != 0) {
-        snprintf(vi, vcap, "chữ ký số không khớp với nội dung báo cáo (khóa '%.64s'): báo cáo "
-                 "đã bị thay đổi sau khi ký, hoặc được ký bằng khóa khác", r->signer);
-        snprintf(en, ecap, "the signature does not match the report's contents (key '%.64s'): "
-                 "the report was changed after it was signed, or signed with another key",
-                 r->signer);
-        return 1;
-    }
-    return 0;
 }
 
 /* An accepted verdict whose signature does not verify: nothing is counted; it is kept
@@ -747,9 +703,14 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     /* nothing is counted before the district's signature is checked */
     if (a->verify_signatures) {
         char vi[512], en[512];
-        int sig = check_signature(a, r, vi, sizeof vi, en, sizeof en);
-        if (sig != 0) {
-            int rc = sig < 0 ? KH_APPLY_FAIL : refuse_bad_signature(a, v, vi, en);
+        int64_t at = r->arrived_at ? r->arrived_at : r->received_at;
+        int sig = kh_sign_check(a->keys, r, at, NULL, NULL, vi, sizeof vi, en, sizeof en);
+        if (sig == KH_ERR)
+            KH_ERROR("security.registry", en, "report_id", r->report_id, "district",
+                     r->district);
+        if (sig != KH_OK) {
+            /* the registry's trouble is retried, never held against the district */
+            int rc = sig == KH_ERR ? KH_APPLY_FAIL : refuse_bad_signature(a, v, vi, en);
             kh__verdict__free_unpacked(v, NULL);
             return rc;
         }

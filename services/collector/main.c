@@ -123,15 +123,6 @@ static int64_t last_revision(collector_t *c, const char *report_id)
     return last;
 }
 
-/* The first of the two signature checks (the aggregator checks again before counting):
- * signed, by a key registered for this district and valid now, over these numbers.
- * Returns 1 when the report must be refused. */
-static int signature_refused(collector_t *c, const Kh__Report *r, int64_t now)
-{
-    uint8_t pk[32];
-    return kh_keys_signing_key(c->keys, r->signer, r->district, now, pk) < 0 ||
-           kh_sign_verify(r, pk) < 0;
-}
 
 static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t keycap)
 {
@@ -271,11 +262,29 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         goto out;
     }
     kh__report__free_unpacked(again, NULL);
-    if (c->curve && signature_refused(c, r, arrived)) {
+    /* the first of the two checks of the signature (the aggregator's, before counting,
+     * is the second): the same function, at the time the report arrived */
+    char svi[512], sen[512];
+    int sig = c->curve ? kh_sign_check(c->keys, r, arrived, NULL, NULL, svi, sizeof svi, sen,
+                                       sizeof sen)
+                       : KH_OK;
+    if (sig == KH_ERR) {
+        /* the registry's trouble: not acknowledged, so the node sends it again */
+        KH_ERROR("security.registry", sen, "report_id", r->report_id, "district", district);
         free(buf);
-        rc = refuse(c, district, r, "BAD_SIGNATURE",
-                    "Chữ ký của báo cáo không khớp với khóa đã đăng ký của đơn vị",
-                    "the report's signature does not match the unit's registered key");
+        rc = KH_APPLY_FAIL;
+        goto out;
+    }
+    if (sig == KH_NO) {
+        char mvi[768], men[768];
+        snprintf(mvi, sizeof mvi, "Báo cáo bị từ chối: %s. Hãy gửi lại báo cáo được ký bằng "
+                 "khóa còn hiệu lực của đơn vị; nếu khóa đã bị thu hồi, hãy liên hệ quản trị "
+                 "viên của tỉnh để được cấp khóa mới", svi);
+        snprintf(men, sizeof men, "Report refused: %s. Send it again signed with the unit's "
+                 "valid key; if the key was revoked, ask the province's administrator for a "
+                 "new one", sen);
+        free(buf);
+        rc = refuse(c, district, r, "BAD_SIGNATURE", mvi, men);
         goto out;
     }
     sqlite3_stmt *st = c->st_report;
@@ -386,7 +395,13 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
     if (c->curve) {
         const char *uid = zmq_msg_gets(&parts[n - 1], "User-Id");
         char unit[64];
-        if (!uid || kh_keys_valid(c->keys, uid, kh_real_ms(), unit) < 0) {
+        int valid = uid ? kh_keys_valid(c->keys, uid, kh_real_ms(), unit) : KH_NO;
+        if (valid == KH_ERR) {
+            /* not acknowledged, so the node sends it again; its connection stays */
+            KH_ERROR_RL("security.registry", "keys", sqlite3_errmsg(c->keys), "key_id", uid);
+            return -1;
+        }
+        if (valid != KH_OK) {
             c->refused_keys++;
             KH_WARN_RL("auth.revoked", uid ? uid : "?", "a message from a key that is no "
                        "longer valid: dropped, its connection cut", "key_id", uid ? uid : "?",
@@ -525,7 +540,13 @@ static void on_revoke_timer(uv_timer_t *t)
         int n = conns_list_open(c->conns, &from, open, 64);
         for (int i = 0; i < n; i++) {
             char unit[64];
-            if (kh_keys_valid(c->keys, open[i].key_id, now, unit) == 0)
+            int valid = kh_keys_valid(c->keys, open[i].key_id, now, unit);
+            if (valid == KH_ERR) {
+                /* the registry's trouble cuts nobody: asked again in a second */
+                KH_ERROR_RL("security.registry", "keys", sqlite3_errmsg(c->keys));
+                return;
+            }
+            if (valid == KH_OK)
                 continue;
             c->refused_keys++;
             kh_door_cut(c->door, open[i].fd, KH_DOOR_REVOKED, open[i].key_id, open[i].district);

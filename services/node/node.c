@@ -253,7 +253,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
             kh_report_set_str(&r.district, n->district) < 0 ||
             kh_report_set_str(&r.report_id, id) < 0 || kh_report_set_str(&r.source_name, name) < 0)
             goto out;
-        errors = kh_validate(n->cat, &r, kh_today(), NULL, NULL, &f);
+        errors = kh_validate(n->cat, &r, kh_today(), &f);
     }
     int64_t now = kh_now_ms();
     if (errors > 0 && (syn > 0 || !force)) {

@@ -67,7 +67,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     }
     snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
     kh_findings_t f = {0};
-    size_t errors = kh_validate(v->cat, r, kh_today(), NULL, NULL, &f);
+    size_t errors = kh_validate(v->cat, r, kh_today(), &f);
     int rc;
     char msg[256];
     if (errors == 0) {

@@ -217,7 +217,7 @@ static int build_report(const kh_catalog_t *cat, node_t *n, uint32_t rev, int ch
     values_per_report = k;
     if (check) {
         kh_findings_t f = {0};
-        size_t errors = kh_validate(cat, &r, kh_today(), NULL, NULL, &f);
+        size_t errors = kh_validate(cat, &r, kh_today(), &f);
         if (errors > 0) {
             fprintf(stderr, "kh-bench: the generated report of %s is not valid (%zu errors)%s%s\n",
                     n->district, errors, f.n ? "; first: " : "",

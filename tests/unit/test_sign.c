@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "kh_keys.h"
 #include "kh_log.h"
 #include "kh_sign.h"
 #include "kh_util.h"
@@ -394,6 +396,104 @@ static void test_digest(void **state)
     assert_string_not_equal(a, b);
 }
 
+/* ---- the one check: kh_sign_check against a real registry ---------------------------- */
+
+static void test_check_against_registry(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_sign.XXXXXX", path[64], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/keys.db", dir);
+    sqlite3 *keys = NULL;
+    assert_int_equal(kh_keys_open(&keys, path, err, sizeof err), 0);
+    kh_key_t k, other;
+    assert_int_equal(kh_key_generate("829-1", "district", "829", &k), 0);
+    assert_int_equal(kh_key_generate("830-1", "district", "830", &other), 0);
+    assert_int_equal(kh_keys_register(keys, &k, 1000, err, sizeof err), 0);
+    assert_int_equal(kh_keys_register(keys, &other, 1000, err, sizeof err), 0);
+    const int64_t at = 1606780801234;
+    fixture_t f;
+    fixture(&f);
+    uint8_t pk[32];
+    kh_sign_why_t why = 0;
+    char vi[512], en[512];
+
+    /* not signed */
+    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, &why, vi, sizeof vi, en, sizeof en),
+                     KH_NO);
+    assert_int_equal(why, KH_SIGN_UNSIGNED);
+    assert_string_equal(en, "the report carries no signature of its reporting unit");
+    assert_non_null(strstr(vi, "không có chữ ký số"));
+
+    /* signed by its unit's key: yes, and pk is that key */
+    assert_int_equal(kh_sign_report(&f.r, k.ed_sk, k.id), 0);
+    memset(pk, 0, sizeof pk);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, &why, NULL, 0, NULL, 0), KH_OK);
+    assert_memory_equal(pk, k.ed_pk, 32);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, NULL, NULL, NULL, 0, NULL, 0), KH_OK);
+
+    /* before the key was valid: no key */
+    assert_int_equal(kh_sign_check(keys, &f.r, 999, pk, &why, vi, sizeof vi, en, sizeof en),
+                     KH_NO);
+    assert_int_equal(why, KH_SIGN_NO_KEY);
+    assert_non_null(strstr(en, "key '829-1' is not a key registered for unit 829 and valid at "
+                               "1970-01-01T00:00:00.999Z"));
+
+    /* a number changed after signing: the key is found (pk filled), the bytes differ */
+    snprintf(f.raw[0], sizeof f.raw[0], "2842");
+    memset(pk, 0, sizeof pk);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, &why, vi, sizeof vi, en, sizeof en),
+                     KH_NO);
+    assert_int_equal(why, KH_SIGN_MISMATCH);
+    assert_memory_equal(pk, k.ed_pk, 32);
+    assert_non_null(strstr(en, "does not match the report's contents (key '829-1')"));
+    snprintf(f.raw[0], sizeof f.raw[0], "2841");
+
+    /* another unit's key, signing for 829: not a key of 829 */
+    assert_int_equal(kh_sign_report(&f.r, other.ed_sk, other.id), 0);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, &why, vi, sizeof vi, en, sizeof en),
+                     KH_NO);
+    assert_int_equal(why, KH_SIGN_NO_KEY);
+    assert_non_null(strstr(en, "key '830-1' is not a key registered for unit 829"));
+
+    /* revoked: refused from then on */
+    assert_int_equal(kh_sign_report(&f.r, k.ed_sk, k.id), 0);
+    assert_int_equal(kh_keys_revoke(keys, "829-1"), 0);
+    assert_int_equal(kh_sign_check(keys, &f.r, kh_real_ms() + 1000, pk, &why, NULL, 0, NULL,
+                                   0), KH_NO);
+    assert_int_equal(why, KH_SIGN_NO_KEY);
+
+    /* the same questions of the registry: yes, no, and "could not tell" apart */
+    char unit[64], id[KH_KEY_ID_MAX], role[16];
+    assert_int_equal(kh_keys_valid(keys, "830-1", at, unit), KH_OK);
+    assert_string_equal(unit, "830");
+    assert_int_equal(kh_keys_valid(keys, "nobody", at, unit), KH_NO);
+    assert_int_equal(kh_keys_by_curve(keys, other.curve_pk, at, id, role, unit), KH_OK);
+    assert_string_equal(id, "830-1");
+    assert_int_equal(kh_keys_by_curve(keys, k.curve_pk, kh_real_ms() + 1000, id, role, unit),
+                     KH_NO);
+    assert_int_equal(kh_keys_signing_key(keys, "830-1", "829", at, pk), KH_NO);
+    assert_int_equal(kh_keys_signing_key(keys, NULL, "829", at, pk), KH_NO);
+
+    /* a registry that cannot be read is the province's trouble, never a refusal */
+    assert_int_equal(sqlite3_exec(keys, "DROP TABLE key", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, &why, vi, sizeof vi, en, sizeof en),
+                     KH_ERR);
+    assert_non_null(strstr(en, "the key registry could not be read: no such table: key"));
+    assert_int_equal(kh_keys_valid(keys, "830-1", at, unit), KH_ERR);
+    assert_int_equal(kh_keys_by_curve(keys, other.curve_pk, at, id, role, unit), KH_ERR);
+    assert_int_equal(kh_keys_signing_key(keys, "830-1", "830", at, pk), KH_ERR);
+
+    kh_sign_clear(&f.r);
+    sqlite3_close(keys);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/keys.db-wal", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/keys.db-shm", dir);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     kh_log_init("test_sign", KH_LOG_ERROR);
@@ -408,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_wrong_key_fails),
         cmocka_unit_test(test_survives_protobuf),
         cmocka_unit_test(test_digest),
+        cmocka_unit_test(test_check_against_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -228,7 +228,7 @@ static void test_validate_four_levels(void **state)
     (void)state;
     kh_findings_t f = {0};
     Kh__Report *r = d11_2019s2();
-    size_t errors = kh_validate(g_cat, r, 20200101, NULL, NULL, &f);
+    size_t errors = kh_validate(g_cat, r, 20200101, &f);
     if (errors)
         dump(&f);
     assert_int_equal(errors, 0);
@@ -240,7 +240,7 @@ static void test_validate_four_levels(void **state)
     r->values[2]->orgunit = strdup("W111");        /* W112's rows now say W111: duplicates */
     free(r->values[3]->orgunit);
     r->values[3]->orgunit = strdup("W111");
-    errors = kh_validate(g_cat, r, 20200101, NULL, NULL, &f);
+    errors = kh_validate(g_cat, r, 20200101, &f);
     assert_int_equal(count_code(&f, "OTHER_DISTRICT"), 1);
     assert_int_equal(count_code(&f, "WRONG_LEVEL"), 1);
     assert_int_equal(count_code(&f, "MISSING_UNIT"), 1);
@@ -254,7 +254,7 @@ static void test_validate_four_levels(void **state)
     report_free(r);
     /* a region does not report (reporters.csv names level 3) */
     r = report_new("R1", "2019S2");
-    kh_validate(g_cat, r, 20200101, NULL, NULL, &f);
+    kh_validate(g_cat, r, 20200101, &f);
     assert_int_equal(count_code(&f, "UNKNOWN_DISTRICT"), 1);
     kh_findings_clear(&f);
     report_free(r);
@@ -269,7 +269,7 @@ static void test_validate_after_reform(void **state)
     report_add(r, "W111", "HO.TONG", "1400");
     report_add(r, "W111", "HO.HT", "900");
     report_add(r, "W111", "XL", "MUC2");
-    size_t errors = kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
+    size_t errors = kh_validate(g_cat, r, 20251205, &f);
     if (errors)
         dump(&f);
     assert_int_equal(errors, 0);
@@ -278,7 +278,7 @@ static void test_validate_after_reform(void **state)
     report_add(r, "W111", "TT.TIN", "3");
     free(r->values[1]->raw);
     r->values[1]->raw = strdup("1500");
-    errors = kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
+    errors = kh_validate(g_cat, r, 20251205, &f);
     assert_int_equal(count_code(&f, "UNKNOWN_INDICATOR"), 1);
     assert_int_equal(count_code(&f, "R1"), 1);
     kh_findings_clear(&f);
@@ -289,7 +289,7 @@ static void test_validate_after_reform(void **state)
     report_add(r, "W111", "HO.HT", "900");
     report_add(r, "W111", "XL", "MUC1");
     report_add(r, "W112", "HO.TONG", "10");
-    kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
+    kh_validate(g_cat, r, 20251205, &f);
     const Kh__Finding *x = find_code(&f, "MERGED_UNIT");
     assert_non_null(x);
     assert_non_null(strstr(x->message_en, "was merged into Phường Một mới (W111) on 2025-07-01"));
@@ -298,7 +298,7 @@ static void test_validate_after_reform(void **state)
     /* a report addressed with the pre-reform code of a ward merged away is refused
      * naming the ward that took it over */
     r = report_new("W112", "2025S2");
-    kh_validate(g_cat, r, 20251205, NULL, NULL, &f);
+    kh_validate(g_cat, r, 20251205, &f);
     x = find_code(&f, "UNKNOWN_DISTRICT");
     assert_non_null(x);
     assert_non_null(strstr(x->message_en, "Phường Một mới (W111) took it over; report period "
@@ -309,7 +309,7 @@ static void test_validate_after_reform(void **state)
     /* no programme in force */
     r = report_new("D11", "2016S2");
     report_add(r, "W111", "HO.TONG", "1");
-    errors = kh_validate(g_cat, r, 20200101, NULL, NULL, &f);
+    errors = kh_validate(g_cat, r, 20200101, &f);
     assert_int_equal(errors, 1);
     assert_int_equal(count_code(&f, "NO_PROGRAMME"), 1);
     kh_findings_clear(&f);
@@ -413,7 +413,7 @@ static void test_yearly_programme(void **state)
     report_add(r, "W111", "HO.HT", "900");
     report_add(r, "W111", "XL", "MUC2");
     prev_seen_t seen = {"", 0};
-    size_t errors = kh_validate(c, r, 20261201, prev_1000, &seen, &f);
+    size_t errors = kh_validate_previous(c, r, prev_1000, &seen, &f);
     if (errors)
         dump(&f);
     assert_int_equal(errors, 0);
@@ -425,7 +425,7 @@ static void test_yearly_programme(void **state)
     /* a half-year under the yearly programme is refused, saying what to send */
     r = report_new("W111", "2026S1");
     report_add(r, "W111", "HO.TONG", "1400");
-    assert_int_equal(kh_validate(c, r, 20261201, NULL, NULL, &f), 1);
+    assert_int_equal(kh_validate(c, r, 20261201, &f), 1);
     const Kh__Finding *x = find_code(&f, "PERIOD_MALFORMED");
     assert_non_null(x);
     assert_non_null(strstr(x->message_vi, "mỗi năm một lần, kỳ báo cáo là năm, ví dụ 2026"));
@@ -435,7 +435,7 @@ static void test_yearly_programme(void **state)
     /* and a year under the half-yearly one */
     r = report_new("D11", "2019");
     report_add(r, "W111", "HO.TONG", "1000");
-    assert_int_equal(kh_validate(c, r, 20201201, NULL, NULL, &f), 1);
+    assert_int_equal(kh_validate(c, r, 20201201, &f), 1);
     x = find_code(&f, "PERIOD_MALFORMED");
     assert_non_null(x);
     assert_non_null(strstr(x->message_en, "expected a half-year such as 2018S1"));
@@ -656,7 +656,7 @@ static void test_vinh_long(void **state)
     /* a commune reports for itself and is accepted */
     kh_findings_t f = {0};
     Kh__Report *r = vl_report(now, "28756");
-    size_t errors = kh_validate(c, r, 20251205, NULL, NULL, &f);
+    size_t errors = kh_validate(c, r, 20251205, &f);
     if (errors)
         dump(&f);
     assert_int_equal(errors, 0);
@@ -664,14 +664,14 @@ static void test_vinh_long(void **state)
     report_free(r);
     /* the province reports its own work, level-1 indicators, and nothing of a commune */
     r = vl_report(now, "86");
-    errors = kh_validate(c, r, 20251205, NULL, NULL, &f);
+    errors = kh_validate(c, r, 20251205, &f);
     if (errors)
         dump(&f);
     assert_int_equal(errors, 0);
     assert_true(r->n_values > 3);
     kh_findings_clear(&f);
     report_add(r, "28756", "HO.TONG", "10");
-    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    kh_validate(c, r, 20251205, &f);
     assert_int_equal(count_code(&f, "OTHER_DISTRICT"), 1);
     /* … the message says why: the province reports its own work only; who reports it */
     assert_string_equal(find_code(&f, "OTHER_DISTRICT")->message_en,
@@ -682,7 +682,7 @@ static void test_vinh_long(void **state)
     report_free(r);
     /* a pre-reform code: refused, naming the commune that took it over */
     r = vl_report(now, "28759");
-    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    kh_validate(c, r, 20251205, &f);
     const Kh__Finding *x = find_code(&f, "UNKNOWN_DISTRICT");
     assert_non_null(x);
     assert_string_equal(x->message_en, "Phường 8 (28759) became part of Phường Phú Khương "
@@ -693,7 +693,7 @@ static void test_vinh_long(void **state)
     report_free(r);
     /* a commune divided in two: both named */
     r = report_new("28924", "2025S2");
-    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    kh_validate(c, r, 20251205, &f);
     x = find_code(&f, "UNKNOWN_DISTRICT");
     assert_non_null(x);
     assert_string_equal(x->message_en, "Xã Hòa Lộc (28924) was divided among Xã Tân Thành Bình "
@@ -703,7 +703,7 @@ static void test_vinh_long(void **state)
     report_free(r);
     /* a commune of old Trà Vinh (not in units.csv): the mapping still names its successor */
     r = report_new("29236", "2025S2");
-    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    kh_validate(c, r, 20251205, &f);
     x = find_code(&f, "UNKNOWN_DISTRICT");
     assert_non_null(x);
     assert_non_null(strstr(x->message_en, "Phường 4 (29236) became part of Phường Long Đức "
@@ -713,7 +713,7 @@ static void test_vinh_long(void **state)
     /* a row of a commune's report under a pre-reform code: MERGED_UNIT, named */
     r = vl_report(now, "28756");
     report_add(r, "28759", "HO.TONG", "10");
-    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    kh_validate(c, r, 20251205, &f);
     x = find_code(&f, "MERGED_UNIT");
     assert_non_null(x);
     assert_non_null(strstr(x->message_vi, "đã nhập vào Phường Phú Khương (28756)"));
@@ -721,7 +721,7 @@ static void test_vinh_long(void **state)
     report_free(r);
     /* a district's report for 2025S2: districts no longer exist */
     r = report_new("829", "2025S2");
-    kh_validate(c, r, 20251205, NULL, NULL, &f);
+    kh_validate(c, r, 20251205, &f);
     assert_int_equal(count_code(&f, "UNKNOWN_DISTRICT"), 1);
     kh_findings_clear(&f);
     report_free(r);

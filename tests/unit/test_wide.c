@@ -241,7 +241,7 @@ static void check_roundtrip(const char *period, size_t n_units)
         assert_ptr_equal(find_value(&wr, wr.values[i]->orgunit, wr.values[i]->indicator),
                          wr.values[i]);
     assert_int_equal(kh_report_set_str(&wr.district, "829"), 0);
-    size_t errors = kh_validate(g_cat, &wr, TODAY, NULL, NULL, &f);
+    size_t errors = kh_validate(g_cat, &wr, TODAY, &f);
     if (errors)
         dump(&f);
     assert_int_equal(errors, 0);
@@ -506,7 +506,7 @@ static void test_empty_cell_is_missing(void **state)
     assert_int_equal(wr.n_values, lr.n_values - 1);
     assert_null(find_value(&wr, t.rows[2][1], "HO.TONG"));
     assert_int_equal(kh_report_set_str(&wr.district, "829"), 0);
-    size_t errors = kh_validate(g_cat, &wr, TODAY, NULL, NULL, &f);
+    size_t errors = kh_validate(g_cat, &wr, TODAY, &f);
     size_t missing = 0;
     for (size_t i = 0; i < f.n; i++)
         if (strcmp(f.items[i]->code, "MISSING_VALUE") == 0) {
@@ -734,7 +734,7 @@ static void test_wide_unknown_indicator(void **state)
     assert_int_equal(r.n_values, 3);
     assert_string_equal(r.values[2]->indicator, "XX.KHONG_CO");
     assert_int_equal(kh_report_set_str(&r.district, "829"), 0);
-    kh_validate(g_cat, &r, TODAY, NULL, NULL, &f);
+    kh_validate(g_cat, &r, TODAY, &f);
     const Kh__Finding *u = NULL;
     for (size_t i = 0; i < f.n; i++)
         if (strcmp(f.items[i]->code, "UNKNOWN_INDICATOR") == 0)

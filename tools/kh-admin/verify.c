@@ -83,29 +83,11 @@ static int open_keys(kh_config_t *cfg, sqlite3 **keys)
     return 0;
 }
 
-/* Is r signed by a key registered for its district and valid when it was received, as
- * the aggregator checks?  0 yes (pk filled); 1 no such key or no signature; 2 the key
- * is there (pk filled) but the signature does not verify.  why says it (1, 2). */
-static int signature_check(sqlite3 *keys, const Kh__Report *r, uint8_t pk[32], char *why,
-                           size_t cap)
+/* The time a report's key must be valid at: when it first arrived, as the aggregator
+ * checks it (kh_sign_check). */
+static int64_t key_time(const Kh__Report *r)
 {
-    char received[32];
-    kh_iso_time(r->received_at, received, sizeof received);
-    if (!r->signer[0] || r->signature.len == 0) {
-        snprintf(why, cap, "the report carries no signature");
-        return 1;
-    }
-    if (kh_keys_signing_key(keys, r->signer, r->district,
-                            r->arrived_at ? r->arrived_at : r->received_at, pk) != 0) {
-        snprintf(why, cap, "key '%.64s' is not a key registered for unit %.16s and valid "
-                 "at %s (unknown, revoked or expired)", r->signer, r->district, received);
-        return 1;
-    }
-    if (kh_sign_verify(r, pk) != 0) {
-        snprintf(why, cap, "the signature does not match the report's contents under that key");
-        return 2;
-    }
-    return 0;
+    return r->arrived_at ? r->arrived_at : r->received_at;
 }
 
 /* The audit log's record of (report_id/revision): its seq and digest.  1 found, 0 not,
@@ -253,9 +235,18 @@ static int verify_totals(const char *config_path, const char *db_path)
             continue;
         }
         /* as --report: the signature, and the digest the audit log recorded */
-        char why[256], digest[65];
+        char why[512], digest[65];
         uint8_t pk[32];
-        if (check_sigs && signature_check(keys, r, pk, why, sizeof why) != 0) {
+        int sig = check_sigs ? kh_sign_check(keys, r, key_time(r), pk, NULL, NULL, 0, why,
+                                             sizeof why)
+                             : KH_OK;
+        if (sig == KH_ERR) {
+            fprintf(stderr, "kh-admin: the key registry: %s\n", why);
+            kh__verdict__free_unpacked(v, NULL);
+            rc = 2;
+            goto out;
+        }
+        if (sig == KH_NO) {
             printf("report %s/%lld: counted, but its signature is INVALID: %s (kh-admin verify "
                    "--report %s/%lld) — %s\n", report_id, rev, why, report_id, rev, fix_hint);
             report_problems++;
@@ -555,17 +546,23 @@ int admin_verify(int argc, char **argv, const char *config_path)
     printf("  values       %zu\n", r->n_values);
     printf("  signer       %s\n", r->signer[0] ? r->signer : "(none: the report is not signed)");
     const char *problem = NULL;
-    char why[256];
+    char why[512];
     uint8_t pk[32];
-    int sig = signature_check(keys, r, pk, why, sizeof why);
-    if (sig == 1) {
+    kh_sign_why_t refused = 0;
+    int sig = kh_sign_check(keys, r, key_time(r), pk, &refused, NULL, 0, why, sizeof why);
+    if (sig == KH_ERR) {
+        fprintf(stderr, "kh-admin: the key registry: %s\n", why);
+        rc = 2;
+        goto out;
+    }
+    if (sig == KH_NO && refused != KH_SIGN_MISMATCH) {
         problem = why;
     } else {
         char fp[17];
         kh_key_fingerprint(pk, fp);
         printf("  key          registered for unit %s, valid when received\n", r->district);
         printf("  fingerprint  %s\n", fp);
-        if (sig == 2)
+        if (sig == KH_NO)
             problem = why;
     }
     printf("  digest       sha256:%s\n", digest);
