@@ -8,8 +8,10 @@ PKGS    := libzmq libprotobuf-c sqlite3 libuv inih jansson xlsxwriter libsodium 
 B       := build
 # make V=1 shows the full commands
 Q       := $(if $(V),,@)
+VERSION ?= 0.13.0
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP
+CFLAGS  += -DKH_SYSCONFDIR='"$(SYSCONFDIR)"' -DKH_VERSION='"$(VERSION)"'
 CFLAGS  += -I$(B)/gen -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcsv ships no .pc file: link it by name.
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lunistring -lm
@@ -70,6 +72,9 @@ $(patsubst %,$(B)/bin/%,$(TOOLS)): $(B)/bin/%: $$(call objs,tools/$$*) $(LIBKH)
 MOD_test_conns       := services/collector/conns
 MOD_test_door        := services/collector/conns
 MOD_test_feed_report := tools/kh-feed/report
+MOD_test_ledger      := services/aggregator/ledger services/aggregator/update \
+                        services/aggregator/audit services/aggregator/store \
+                        services/aggregator/previous
 MOD_test_node        := services/node/node
 MOD_test_notify      := services/notifier/notices
 MOD_test_wide        := services/node/template

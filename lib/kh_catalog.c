@@ -2018,12 +2018,12 @@ kh_catalog_t *kh_catalog_from_config(const struct kh_config *cfg, char *err, siz
 {
     char dir[1024], why[512];
     long s1, s2;
-    if (kh_config_str(cfg, "general", "data_dir", "data", dir, sizeof dir) < 0) {
+    if (kh_config_str(cfg, "general", "data_dir", dir, sizeof dir) < 0) {
         snprintf(err, errlen, "[general] data_dir is too long");
         return NULL;
     }
-    if (kh_config_long(cfg, "calendar", "s1_due", 620, 101, 1231, &s1, why, sizeof why) < 0 ||
-        kh_config_long(cfg, "calendar", "s2_due", 1205, 101, 1231, &s2, why, sizeof why) < 0) {
+    if (kh_config_long(cfg, "calendar", "s1_due", &s1, why, sizeof why) < 0 ||
+        kh_config_long(cfg, "calendar", "s2_due", &s2, why, sizeof why) < 0) {
         snprintf(err, errlen, "%s", why);
         return NULL;
     }

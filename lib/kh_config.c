@@ -6,43 +6,18 @@
  * ignored and its default used.
  */
 #include "kh_config.h"
+#include "kh_options.h"
 #include "kh_util.h"
 
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KH_CONFIG_MAX 512
-
-/* Every section and its keys, as deploy/kh.ini documents them (test_config checks that
- * the two agree, both ways).  metrics_socket: where kh-admin status asks a service for
- * its figures (default the service's run folder). */
-static const struct {
-    const char *section;
-    const char *keys;           /* space-separated */
-} KNOWN[] = {
-    {"general", "run_dir data_dir log_level clock hwm max_message_bytes "
-                "internal_max_message_bytes heartbeat_ms batch_max batch_ms window resend_ms "
-                "max_backlog selfcheck_timeout_ms selfcheck_attempts"},
-    {"calendar", "s1_due s2_due"},
-    {"security", "curve keys_dir keys_db server_key handshake_ms verify_signatures province "
-                 "selfcheck_key"},
-    {"collector", "listen receipts validator db log replay_clock max_connections_per_key "
-                  "max_connections node_queue max_values max_ack_keys max_revision_step "
-                  "max_unspoken_per_address metrics metrics_socket"},
-    {"validator", "listen db log metrics metrics_socket"},
-    {"aggregator", "listen feed snapshot db audit_key audit_checkpoints log metrics "
-                   "metrics_socket"},
-    {"notifier", "listen db log metrics metrics_socket reminder_days grace_days "
-                 "check_interval_s first_period webhook_url webhook_timeout_ms webhook_retry "
-                 "webhook_max_attempts webhook_give_up_s webhook_max_inflight"},
-    {"node", "collector key server_key dir max_file_bytes log metrics metrics_socket"},
-    {"feed", "mirror key server_key"},
-    {"logs", "endpoints key server_key"},
-};
-#define N_KNOWN (sizeof KNOWN / sizeof KNOWN[0])
 
 /* Whether `word` is one of the space-separated words of `list`. */
 static int in_list(const char *list, const char *word)
@@ -56,6 +31,25 @@ static int in_list(const char *list, const char *word)
         p += strspn(p, " ");
     }
     return 0;
+}
+
+/* The keys of `section` (space-separated) into out, or the sections when section is
+ * NULL.  Returns out. */
+static char *names(const char *section, char *out, size_t cap)
+{
+    size_t n, used = 0;
+    const kh_option_t *o = kh_options(&n);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const char *w = section ? o[i].key : o[i].section;
+        if ((section && strcmp(o[i].section, section) != 0) || (!section && in_list(out, w)))
+            continue;
+        int k = snprintf(out + used, cap - used, "%s%s", used ? " " : "", w);
+        if (k < 0 || (size_t)k >= cap - used)
+            break;
+        used += (size_t)k;
+    }
+    return out;
 }
 
 /* Edit distance of a and b (insert, delete, replace), capped at 9: names are short. */
@@ -106,33 +100,37 @@ static void nearest(const char *list, const char *word, char *out, size_t cap)
 /* 0 when section.key is an option some program reads, else -1 with why. */
 static int check_known(const char *section, const char *key, char *why, size_t cap)
 {
-    char sections[256] = "", near[64];
-    size_t used = 0;
-    for (size_t i = 0; i < N_KNOWN; i++) {
-        if (strcmp(KNOWN[i].section, section) == 0) {
-            if (in_list(KNOWN[i].keys, key))
-                return 0;
-            nearest(KNOWN[i].keys, key, near, sizeof near);
-            if (near[0])
-                snprintf(why, cap, "unknown key '%.40s' in [%s]: did you mean '%s'? / khóa "
-                         "'%.40s' không có trong [%s]: có phải '%s'?", key, section, near, key,
-                         section, near);
-            else
-                snprintf(why, cap, "unknown key '%.40s' in [%s]: remove the line or use one "
-                         "of its keys: %s / khóa '%.40s' không có trong [%s]: hãy xóa dòng này",
-                         key, section, KNOWN[i].keys, key, section);
-            return -1;
-        }
-        used += (size_t)snprintf(sections + used, sizeof sections - used, "%s%s",
-                                 i ? " " : "", KNOWN[i].section);
+    char list[2048], near[64];
+    if (kh_option_find(section, key))
+        return 0;
+    if (strcmp(section, "notifier") == 0 && strcmp(key, "clock") == 0) {
+        /* retired when the pipeline got one clock */
+        snprintf(why, cap, "[notifier] clock is no longer read: the whole pipeline runs on one "
+                 "clock; move the date to [general] clock (e.g. 2020-12-06T10:00:00) / hãy "
+                 "chuyển ngày sang [general] clock");
+        return -1;
     }
-    nearest(sections, section, near, sizeof near);
+    if (kh_option_section(section)) {
+        names(section, list, sizeof list);
+        nearest(list, key, near, sizeof near);
+        if (near[0])
+            snprintf(why, cap, "unknown key '%.40s' in [%s]: did you mean '%s'? / khóa "
+                     "'%.40s' không có trong [%s]: có phải '%s'?", key, section, near, key,
+                     section, near);
+        else
+            snprintf(why, cap, "unknown key '%.40s' in [%s]: remove the line or use one "
+                     "of its keys: %.300s / khóa '%.40s' không có trong [%s]: hãy xóa dòng này",
+                     key, section, list, key, section);
+        return -1;
+    }
+    names(NULL, list, sizeof list);
+    nearest(list, section, near, sizeof near);
     if (near[0])
         snprintf(why, cap, "unknown section [%.40s]: did you mean [%s]? / mục [%.40s] không "
                  "có: có phải [%s]?", section, near, section, near);
     else
-        snprintf(why, cap, "unknown section [%.40s]: remove it or use one of: %s / mục "
-                 "[%.40s] không có: hãy xóa mục này", section, sections, section);
+        snprintf(why, cap, "unknown section [%.40s]: remove it or use one of: %.300s / mục "
+                 "[%.40s] không có: hãy xóa mục này", section, list, section);
     return -1;
 }
 
@@ -143,6 +141,7 @@ typedef struct {
 struct kh_config {
     entry_t e[KH_CONFIG_MAX];
     size_t n;
+    char dir[PATH_MAX];         /* the file's folder: relative paths start there */
 };
 
 static entry_t *find(const kh_config_t *c, const char *section, const char *key)
@@ -196,6 +195,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     kh_config_t *c = ps->c;
     if (ps->strict && check_known(section, name, ps->why, sizeof ps->why) < 0)
         return 0;               /* inih: zero = error at this line */
+    char why[160];
+    const kh_option_t *o = kh_option_find(section, name);
+    if (ps->strict && kh_option_check(o, value, why, sizeof why) < 0) {
+        snprintf(ps->why, sizeof ps->why, "[%s] %s = %.60s: %s / giá trị không hợp lệ", section,
+                 name, value, why);
+        return 0;
+    }
     entry_t *e = find(c, section, name);
     if (!e)
         return kh_config_set(c, section, name, value) == 0;   /* inih: nonzero = ok */
@@ -209,6 +215,53 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     free(e->value);
     e->value = joined;
     return 1;
+}
+
+/* Every path option, set or by default, that is relative (not "/…", not "%RUN%/…") is
+ * made absolute from the config file's folder, so that a program finds the same files
+ * from whatever folder it starts in.  Only a leading "./" or "../" is folded.  Returns 0,
+ * or -1 when a path does not fit. */
+static int resolve_paths(kh_config_t *c, const char *path)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real))
+        return -1;
+    char *slash = strrchr(real, '/');
+    if (slash == real)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    kh_strlcpy(c->dir, real, sizeof c->dir);
+    size_t n;
+    const kh_option_t *o = kh_options(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (o[i].type != KH_OPT_PATH)
+            continue;
+        const char *v = kh_config_raw(c, o[i].section, o[i].key);
+        if (!v || !v[0] || v[0] == '/' || v[0] == '%')
+            continue;
+        char dir[PATH_MAX], abs[PATH_MAX];
+        kh_strlcpy(dir, c->dir, sizeof dir);
+        for (;;) {
+            if (strncmp(v, "./", 2) == 0) {
+                v += 2;
+            } else if (strncmp(v, "../", 3) == 0 || strcmp(v, "..") == 0) {
+                v += v[2] ? 3 : 2;
+                char *up = strrchr(dir, '/');
+                if (up && up != dir)
+                    *up = '\0';
+                else
+                    kh_strlcpy(dir, "/", sizeof dir);
+            } else {
+                break;
+            }
+        }
+        int k = snprintf(abs, sizeof abs, "%s%s%s", dir, strcmp(dir, "/") && v[0] ? "/" : "",
+                         v);
+        if (k < 0 || (size_t)k >= sizeof abs || kh_config_set(c, o[i].section, o[i].key, abs) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 static kh_config_t *load(const char *path, int strict, char *err, size_t errlen)
@@ -229,7 +282,66 @@ static kh_config_t *load(const char *path, int strict, char *err, size_t errlen)
         kh_config_destroy(&ps.c);
         return NULL;
     }
+    if (strict && resolve_paths(ps.c, path) < 0) {
+        snprintf(err, errlen, "%s: a path is too long once taken from the file's folder", path);
+        kh_config_destroy(&ps.c);
+        return NULL;
+    }
     return ps.c;
+}
+
+#ifndef KH_SYSCONFDIR
+#define KH_SYSCONFDIR "/etc"
+#endif
+
+const char *kh_config_path(const char *arg, char *out, size_t cap)
+{
+    const char *env = getenv("KH_CONFIG");
+    if (arg || (env && env[0])) {
+        kh_strlcpy(out, arg ? arg : env, cap);
+        return out;
+    }
+    char exe[PATH_MAX], tree[PATH_MAX], real[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';     /* …/build/bin */
+            int k = snprintf(tree, sizeof tree, "%s/../../deploy/kh.ini", exe);
+            if (k > 0 && (size_t)k < sizeof tree && access(tree, R_OK) == 0 &&
+                realpath(tree, real) && strlen(real) < cap) {
+                kh_strlcpy(out, real, cap);
+                return out;
+            }
+        }
+    }
+    kh_strlcpy(out, KH_SYSCONFDIR "/khuyenhoc/kh.ini", cap);
+    return out;
+}
+
+int kh_config_front_args(int *argc, char **argv, const char *prog, const char **cfgpath)
+{
+    if (*argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        kh_print_version(stdout, prog);
+        return 1;
+    }
+    if (*argc >= 3 && strcmp(argv[1], "--config") == 0) {
+        *cfgpath = argv[2];
+        for (int i = 3; i <= *argc; i++)        /* argv[argc] is NULL: moved too */
+            argv[i - 2] = argv[i];
+        *argc -= 2;
+    }
+    return 0;
+}
+
+void kh_config_help(FILE *out)
+{
+    char path[PATH_MAX];
+    fprintf(out, "configuration: --config FILE, else $KH_CONFIG, else the source tree's "
+            "deploy/kh.ini\n(for a program run from its build folder), else %s\n"
+            "(here: %s)\n", KH_SYSCONFDIR "/khuyenhoc/kh.ini",
+            kh_config_path(NULL, path, sizeof path));
 }
 
 kh_config_t *kh_config_load(const char *path, char *err, size_t errlen)
@@ -244,10 +356,8 @@ kh_config_t *kh_config_parse(const char *path, char *err, size_t errlen)
 
 const char *kh_config_section_keys(const char *section)
 {
-    for (size_t i = 0; section && i < N_KNOWN; i++)
-        if (strcmp(KNOWN[i].section, section) == 0)
-            return KNOWN[i].keys;
-    return NULL;
+    static char list[2048];
+    return kh_option_section(section) ? names(section, list, sizeof list) : NULL;
 }
 
 int kh_config_known(const char *section, const char *key)
@@ -270,17 +380,25 @@ void kh_config_destroy(kh_config_t **self_p)
     *self_p = NULL;
 }
 
-const char *kh_config_raw(const kh_config_t *c, const char *section, const char *key,
-                          const char *dflt)
+const char *(kh_config_raw)(const kh_config_t *c, const char *section, const char *key)
 {
     entry_t *e = find(c, section, key);
-    return e ? e->value : dflt;
+    if (e)
+        return e->value;
+    const kh_option_t *o = kh_option_find(section, key);
+    return o ? o->dflt : NULL;
 }
 
-int kh_config_str(const kh_config_t *c, const char *section, const char *key,
-                  const char *dflt, char *out, size_t cap)
+int kh_config_yes(const kh_config_t *c, const char *section, const char *key)
 {
-    const char *v = kh_config_raw(c, section, key, dflt);
+    const char *v = kh_config_raw(c, section, key);
+    return v && strcmp(v, "yes") == 0;
+}
+
+int kh_config_str(const kh_config_t *c, const char *section, const char *key, char *out,
+                  size_t cap)
+{
+    const char *v = kh_config_raw(c, section, key);
     if (!v)
         v = "";
     static const struct { const char *tok, *sec, *key; } vars[] = {
@@ -292,7 +410,9 @@ int kh_config_str(const kh_config_t *c, const char *section, const char *key,
         for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
             size_t tl = strlen(vars[i].tok);
             if (strncmp(v, vars[i].tok, tl) == 0) {
-                rep = kh_config_raw(c, vars[i].sec, vars[i].key, ".");
+                rep = kh_config_raw(c, vars[i].sec, vars[i].key);
+                if (!rep)
+                    rep = ".";
                 toklen = tl;
                 break;
             }
@@ -316,17 +436,19 @@ int kh_config_str(const kh_config_t *c, const char *section, const char *key,
     return 0;
 }
 
-int kh_config_long(const kh_config_t *c, const char *section, const char *key, long dflt,
-                   long min, long max, long *out, char *err, size_t errlen)
+int kh_config_long(const kh_config_t *c, const char *section, const char *key, long *out,
+                   char *err, size_t errlen)
 {
-    const char *v = kh_config_raw(c, section, key, NULL);
-    if (!v) {
-        *out = dflt;
-        return 0;
+    const kh_option_t *o = kh_option_find(section, key);
+    const char *v = kh_config_raw(c, section, key);
+    if (!o || o->type != KH_OPT_INT || !v) {
+        snprintf(err, errlen, "[%s] %s is no integer option with a default (lib/kh_options.c)",
+                 section, key);
+        return -1;
     }
-    if (kh_parse_long(v, min, max, out) < 0) {
+    if (kh_parse_long(v, o->min, o->max, out) < 0) {
         snprintf(err, errlen, "[%s] %s = %s: expected an integer from %ld to %ld", section,
-                 key, v, min, max);
+                 key, v, o->min, o->max);
         return -1;
     }
     return 0;
@@ -336,18 +458,22 @@ int kh_config_max_message(const kh_config_t *c, int internal, long *out, char *e
                           size_t errlen)
 {
     long ext;
-    if (kh_config_long(c, "general", "max_message_bytes", 4L << 20, 1024, 256L << 20, &ext, err,
-                       errlen) < 0)
+    if (kh_config_long(c, "general", "max_message_bytes", &ext, err, errlen) < 0)
         return -1;
     if (!internal) {
         *out = ext;
         return 0;
     }
-    return kh_config_long(c, "general", "internal_max_message_bytes", 2 * ext + (4L << 20), 1024,
-                          1L << 30, out, err, errlen);
+    /* not set: derived from the outside limit (the table has no default for it) */
+    if (!kh_config_raw(c, "general", "internal_max_message_bytes")) {
+        *out = 2 * ext + (4L << 20);
+        return 0;
+    }
+    return kh_config_long(c, "general", "internal_max_message_bytes", out, err, errlen);
 }
 
 int kh_config_clock(const kh_config_t *c, char *err, size_t errlen)
 {
-    return kh_clock_set(kh_config_raw(c, "general", "clock", ""), err, errlen);
+    const char *v = kh_config_raw(c, "general", "clock");
+    return kh_clock_set(v ? v : "", err, errlen);
 }

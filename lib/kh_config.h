@@ -7,14 +7,33 @@
 #define KH_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct kh_config kh_config_t;
 
-/* Loads `path`: every section and key must be an option some program reads (those of
- * deploy/kh.ini).  Returns NULL and a one-line reason in err: a syntax error, or
+/* Loads `path`: every section and key must be an option of the table (lib/kh_options.h)
+ * and every value of its type and range.  Relative paths (options of type path, set or
+ * by default) are made absolute from the file's folder.  Returns NULL and a one-line
+ * reason in err: a syntax error, or
  * "kh.ini:12: unknown key 'lisen' in [collector]: did you mean 'listen'? / …", or
- * "kh.ini:3: unknown section [colector]: did you mean [collector]? / …". */
+ * "kh.ini:3: unknown section [colector]: did you mean [collector]? / …", or
+ * "kh.ini:40: [collector] max_values = lots: expected an integer from 1 to 200000 / …". */
 kh_config_t *kh_config_load(const char *path, char *err, size_t errlen);
+/* Which configuration file a program reads, the same rule for every program: `arg`
+ * (its --config) when not NULL; else $KH_CONFIG; else, for a program built in a source
+ * tree and run from its build folder (…/build/bin/kh-x), that tree's deploy/kh.ini;
+ * else the installed one, SYSCONFDIR/khuyenhoc/kh.ini (/etc/khuyenhoc/kh.ini unless
+ * built with another SYSCONFDIR).  Writes it into out; returns out. */
+const char *kh_config_path(const char *arg, char *out, size_t cap);
+
+/* What every program takes before its command: "--version" (printed: returns 1, the
+ * program exits 0) and "--config FILE" (taken out of argv, *cfgpath set).  Returns 0
+ * otherwise.  So `kh-x --config FILE COMMAND …` works the same for every program. */
+int kh_config_front_args(int *argc, char **argv, const char *prog, const char **cfgpath);
+
+/* Prints, for a program's --help, which configuration file it reads (kh_config_path). */
+void kh_config_help(FILE *out);
+
 /* The INI syntax alone, any section and key (the parser's own tests); every program
  * uses kh_config_load. */
 kh_config_t *kh_config_parse(const char *path, char *err, size_t errlen);
@@ -27,19 +46,28 @@ void kh_config_destroy(kh_config_t **self_p);
 /* Sets or replaces section.key (copies both).  Returns 0 or -1 (out of memory). */
 int kh_config_set(kh_config_t *c, const char *section, const char *key, const char *value);
 
-/* The raw value or dflt. */
-const char *kh_config_raw(const kh_config_t *c, const char *section, const char *key,
-                          const char *dflt);
+/* The value as written, else the option's default (lib/kh_options.c, the only place a
+ * default is written), else NULL (an option off by default, or no such option). */
+const char *kh_config_raw(const kh_config_t *c, const char *section, const char *key);
+/* TRANSITION (removed before commit): the old four-argument form, its default ignored */
+#define KH_CFG_PICK_(_1, _2, _3, _4, NAME, ...) NAME
+#define KH_CFG_RAW3_(c, s, k) kh_config_raw(c, s, k)
+#define KH_CFG_RAW4_(c, s, k, d) kh_config_raw(c, s, k)
+#define kh_config_raw(...) KH_CFG_PICK_(__VA_ARGS__, KH_CFG_RAW4_, KH_CFG_RAW3_, 0, 0)(__VA_ARGS__)
 
-/* The value (or dflt) with %RUN% and %DISTRICT% expanded into out.  Returns 0, or
- * -1 when it does not fit in cap. */
-int kh_config_str(const kh_config_t *c, const char *section, const char *key,
-                  const char *dflt, char *out, size_t cap);
+/* 1 when a yes/no option is "yes", else 0. */
+int kh_config_yes(const kh_config_t *c, const char *section, const char *key);
 
-/* An integer in [min,max], or dflt when absent.  Returns 0, or -1 with a reason in
- * err when the value is present but not such an integer. */
-int kh_config_long(const kh_config_t *c, const char *section, const char *key, long dflt,
-                   long min, long max, long *out, char *err, size_t errlen);
+/* The value (kh_config_raw; "" when none) with %RUN% and %DISTRICT% expanded into out.
+ * Returns 0, or -1 when it does not fit in cap. */
+int kh_config_str(const kh_config_t *c, const char *section, const char *key, char *out,
+                  size_t cap);
+
+/* An integer option, in its range (the table's).  Returns 0, or -1 with a reason in
+ * err when the value is not such an integer (a config from kh_config_parse, or
+ * kh_config_set) or the option is no integer option with a default. */
+int kh_config_long(const kh_config_t *c, const char *section, const char *key, long *out,
+                   char *err, size_t errlen);
 
 /* The largest message accepted: from outside (internal = 0: what a node may send the
  * collector, [general] max_message_bytes, default 4 MiB) or between the province's

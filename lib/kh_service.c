@@ -6,6 +6,7 @@
 #include "kh_db.h"
 #include "kh_log.h"
 #include "kh_metrics.h"
+#include "kh_options.h"
 #include "kh_util.h"
 #include "kh_zap.h"
 
@@ -26,7 +27,8 @@ static void check_step(kh_service_t *s);
 int kh_service_str(kh_service_t *s, const char *section, const char *key, const char *dflt,
                    char *out, size_t cap)
 {
-    if (kh_config_str(s->cfg, section, key, dflt, out, cap) < 0 || !out[0]) {
+    (void)dflt;     /* TRANSITION: the table's default (lib/kh_options.c) is the only one */
+    if (kh_config_str(s->cfg, section, key, out, cap) < 0 || !out[0]) {
         char msg[160];
         snprintf(msg, sizeof msg, "[%s] %s is missing or too long", section, key);
         KH_ERROR("config.error", msg, "config", s->config_path);
@@ -35,10 +37,10 @@ int kh_service_str(kh_service_t *s, const char *section, const char *key, const 
     return 0;
 }
 
-static int cfg_long(kh_service_t *s, const char *key, long dflt, long min, long max, long *out)
+static int cfg_long(kh_service_t *s, const char *key, long *out)
 {
     char err[256];
-    if (kh_config_long(s->cfg, "general", key, dflt, min, max, out, err, sizeof err) < 0) {
+    if (kh_config_long(s->cfg, "general", key, out, err, sizeof err) < 0) {
         fprintf(stderr, "kh-%s: %s: %s\n", s->name, s->config_path, err);
         return -1;
     }
@@ -97,21 +99,30 @@ int kh_service_init(kh_service_t *s, const char *name, const char *section, int 
 {
     memset(s, 0, sizeof *s);
     s->name = name;
-    const char *cfgpath = getenv("KH_CONFIG");
+    const char *cfgpath = NULL;
     const char *level = NULL;
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
                                          {"log-level", required_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': cfgpath = optarg; break;
         case 'l': level = optarg; break;
+        case 'V': {
+            char prog[64];
+            snprintf(prog, sizeof prog, "kh-%s", name);
+            kh_print_version(stdout, prog);
+            return 1;
+        }
         case 'h':
-            printf("usage: kh-%s [--config FILE] [--log-level debug|info|warn|error]\n%s",
-                   name, usage);
+            printf("usage: kh-%s [--config FILE] [--log-level debug|info|warn|error] "
+                   "[--version]\n%s", name, usage);
+            kh_config_help(stdout);
+            kh_options_help(stdout, section);
             return 1;
         default:
             fprintf(stderr, "kh-%s: unknown option; see --help\n", name);
@@ -130,11 +141,7 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
 {
     s->name = name;
     umask(KH_UMASK);        /* databases, receipts, sockets: never readable by others */
-    if (!cfgpath)
-        cfgpath = getenv("KH_CONFIG");
-    if (!cfgpath)
-        cfgpath = "deploy/kh.ini";
-    kh_strlcpy(s->config_path, cfgpath, sizeof s->config_path);
+    cfgpath = kh_config_path(cfgpath, s->config_path, sizeof s->config_path);
     char err[512];
     s->cfg = kh_config_load(cfgpath, err, sizeof err);
     if (!s->cfg) {
@@ -149,7 +156,7 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         return -1;
     kh_loglvl_t lvl = KH_LOG_INFO;
     if (!level)
-        level = kh_config_raw(s->cfg, "general", "log_level", "info");
+        level = kh_config_raw(s->cfg, "general", "log_level");
     if (kh_log_level_parse(level, &lvl) < 0) {
         fprintf(stderr, "kh-%s: log level '%s' is not debug, info, warn or error\n", name,
                 level);
@@ -173,19 +180,18 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         fprintf(stderr, "kh-%s: %s: %s\n", name, s->config_path, err);
         return -1;
     }
-    if (cfg_long(s, "hwm", 1000, 1, 1000000, &hwm) < 0 ||
-        cfg_long(s, "heartbeat_ms", 2000, 0, 600000, &hb) < 0 ||
-        cfg_long(s, "batch_max", 64, 1, 4096, &s->batch_max) < 0 ||
-        cfg_long(s, "batch_ms", 5, 0, 10000, &s->batch_ms) < 0 ||
-        cfg_long(s, "window", 64, 1, 10000, &s->window) < 0 ||
-        cfg_long(s, "resend_ms", 3000, 10, 3600000, &s->resend_ms) < 0 ||
-        cfg_long(s, "max_backlog", 1000, 0, 100000000, &s->max_backlog) < 0 ||
-        cfg_long(s, "selfcheck_timeout_ms", KH_SELFCHECK_TIMEOUT_MS, 100,
-                 KH_SELFCHECK_MAX_WAIT_MS, &s->selfcheck_timeout_ms) < 0 ||
-        cfg_long(s, "selfcheck_attempts", KH_SELFCHECK_ATTEMPTS, 1, 50,
+    if (cfg_long(s, "hwm", &hwm) < 0 ||
+        cfg_long(s, "heartbeat_ms", &hb) < 0 ||
+        cfg_long(s, "batch_max", &s->batch_max) < 0 ||
+        cfg_long(s, "batch_ms", &s->batch_ms) < 0 ||
+        cfg_long(s, "window", &s->window) < 0 ||
+        cfg_long(s, "resend_ms", &s->resend_ms) < 0 ||
+        cfg_long(s, "max_backlog", &s->max_backlog) < 0 ||
+        cfg_long(s, "selfcheck_timeout_ms", &s->selfcheck_timeout_ms) < 0 ||
+        cfg_long(s, "selfcheck_attempts",
                  &s->selfcheck_attempts) < 0)
         return -1;
-    if (kh_config_long(s->cfg, "security", "handshake_ms", 10000, 100, 600000, &hs, err,
+    if (kh_config_long(s->cfg, "security", "handshake_ms", &hs, err,
                        sizeof err) < 0) {
         fprintf(stderr, "kh-%s: %s: %s\n", name, s->config_path, err);
         return -1;
@@ -198,7 +204,7 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
      * kh_service_curve, it never reached the collector's and the aggregator's sockets) */
     s->zopts.handshake_ms = (int)hs;
     char run_dir[1024];
-    if (kh_config_str(s->cfg, "general", "run_dir", ".", run_dir, sizeof run_dir) == 0)
+    if (kh_config_str(s->cfg, "general", "run_dir", run_dir, sizeof run_dir) == 0)
         kh_mkdirs(run_dir, 0750);
     if (uv_loop_init(&s->loop) < 0) {
         fprintf(stderr, "kh-%s: cannot create the event loop\n", name);
@@ -210,10 +216,10 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
         return -1;
     }
     char logep[1024];
-    if (kh_config_str(s->cfg, section, "log", "", logep, sizeof logep) == 0 &&
+    if (kh_config_str(s->cfg, section, "log", logep, sizeof logep) == 0 &&
         strncmp(logep, "ipc://", 6) != 0 && strncmp(logep, "inproc://", 9) != 0 && logep[0])
         return log_over_network(s, section, logep);
-    if (kh_config_str(s->cfg, section, "log", "", logep, sizeof logep) == 0 && logep[0] &&
+    if (kh_config_str(s->cfg, section, "log", logep, sizeof logep) == 0 && logep[0] &&
         kh_log_bind(s->zctx, logep) < 0) {
         fprintf(stderr, "kh-%s: cannot bind log endpoint %s: %s\n", name, logep,
                 zmq_strerror(zmq_errno()));
@@ -366,7 +372,7 @@ void kh_service_fini(kh_service_t *s)
 
 int kh_service_curve(kh_service_t *s)
 {
-    const char *v = kh_config_raw(s->cfg, "security", "curve", "yes");
+    const char *v = kh_config_raw(s->cfg, "security", "curve");
     if (!strcmp(v, "yes"))
         return 1;
     if (!strcmp(v, "no")) {
@@ -439,7 +445,7 @@ static int check_key_load(kh_service_t *s)
     if (s->check_key_loaded)
         return 0;
     char path[1024], err[512];
-    if (kh_config_str(s->cfg, "security", "selfcheck_key", "", path, sizeof path) < 0) {
+    if (kh_config_str(s->cfg, "security", "selfcheck_key", path, sizeof path) < 0) {
         KH_ERROR("config.error", "[security] selfcheck_key is too long", "config", s->config_path);
         return -1;
     }
@@ -677,7 +683,7 @@ int kh_service_watch_count(kh_service_t *s, const char *name, const char *help,
 static int metrics_start(kh_service_t *s, const char *section)
 {
     char addr[128], err[256];
-    if (kh_config_str(s->cfg, section, "metrics", "", addr, sizeof addr) < 0) {
+    if (kh_config_str(s->cfg, section, "metrics", addr, sizeof addr) < 0) {
         fprintf(stderr, "kh-%s: [%s] metrics is too long\n", s->name, section);
         return -1;
     }
@@ -694,7 +700,7 @@ static int metrics_start(kh_service_t *s, const char *section)
     }
     char sock[256], dflt[64];
     snprintf(dflt, sizeof dflt, "%%RUN%%/%s.metrics.sock", s->name);
-    if (kh_config_str(s->cfg, section, "metrics_socket", dflt, sock, sizeof sock) < 0)
+    if (kh_config_str(s->cfg, section, "metrics_socket", sock, sizeof sock) < 0)
         sock[0] = '\0';
     if (sock[0] && kh_metrics_serve_unix(sock, err, sizeof err) < 0)
         KH_WARN("metrics.socket", "no private metrics socket: kh-admin status reads the tcp "

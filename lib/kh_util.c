@@ -565,3 +565,12 @@ int kh_grow(void *arr, size_t n, size_t *cap, size_t size, size_t first, size_t 
     *cap = nc;
     return 0;
 }
+
+#ifndef KH_VERSION
+#define KH_VERSION "unknown"
+#endif
+
+void kh_print_version(FILE *out, const char *prog)
+{
+    fprintf(out, "%s %s (khuyến học reporting pipeline)\n", prog, KH_VERSION);
+}

@@ -674,7 +674,7 @@ int main(int argc, char **argv)
         kh_service_str(s, "collector", "receipts", NULL, receipts, sizeof receipts) ||
         kh_service_str(s, "collector", "validator", NULL, validator, sizeof validator))
         return 1;
-    const char *replay = kh_config_raw(s->cfg, "collector", "replay_clock", "collector");
+    const char *replay = kh_config_raw(s->cfg, "collector", "replay_clock");
     if (strcmp(replay, "collector") != 0 && strcmp(replay, "node") != 0) {
         KH_ERROR("config.error", "[collector] replay_clock must be collector or node",
                  "config", s->config_path);
@@ -703,19 +703,19 @@ int main(int argc, char **argv)
     fo.max_msg = s->max_msg_outside + 4096;
     fo.no_handover = 1;                   /* a node's routing id means nothing (conns.h) */
     long max_conns, per_key, node_queue, max_unspoken;
-    if (kh_config_long(s->cfg, "collector", "max_connections", 4096, 1, 1000000, &max_conns,
+    if (kh_config_long(s->cfg, "collector", "max_connections", &max_conns,
                        err, sizeof err) < 0 ||
-        kh_config_long(s->cfg, "collector", "max_connections_per_key", 2, 1, 1000, &per_key,
+        kh_config_long(s->cfg, "collector", "max_connections_per_key", &per_key,
                        err, sizeof err) < 0 ||
-        kh_config_long(s->cfg, "collector", "node_queue", 4, 1, 100000, &node_queue, err,
+        kh_config_long(s->cfg, "collector", "node_queue", &node_queue, err,
                        sizeof err) < 0 ||
-        kh_config_long(s->cfg, "collector", "max_values", 50000, 1, KH_REPORT_MAX_VALUES,
+        kh_config_long(s->cfg, "collector", "max_values",
                        &c.max_values, err, sizeof err) < 0 ||
-        kh_config_long(s->cfg, "collector", "max_ack_keys", 1024, 1, 1000000, &c.max_ack_keys,
+        kh_config_long(s->cfg, "collector", "max_ack_keys", &c.max_ack_keys,
                        err, sizeof err) < 0 ||
-        kh_config_long(s->cfg, "collector", "max_revision_step", 1000, 1, 1000000000,
+        kh_config_long(s->cfg, "collector", "max_revision_step",
                        &c.max_revision_step, err, sizeof err) < 0 ||
-        kh_config_long(s->cfg, "collector", "max_unspoken_per_address", 32, 1, 100000,
+        kh_config_long(s->cfg, "collector", "max_unspoken_per_address",
                        &max_unspoken, err, sizeof err) < 0) {
         KH_ERROR("config.error", err);
         return 1;

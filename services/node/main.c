@@ -31,6 +31,7 @@
 
 #include "kh_db.h"
 #include "kh_log.h"
+#include "kh_options.h"
 #include "kh_report.h"
 #include "kh_service.h"
 #include "kh_util.h"
@@ -44,7 +45,7 @@ static const char usage[] =
     "       kh-node status --district CODE\n"
     "       kh-node template --district CODE --period YYYYSn|YYYY [--format csv|xlsx]\n"
     "                        [--output FILE] [--force]\n"
-    "options: --config FILE (default $KH_CONFIG or deploy/kh.ini), --log-level LEVEL\n"
+    "options: --config FILE (before or after the command), --log-level LEVEL, --version\n"
     "  submit  checks each report file with the province's rules and queues it;\n"
     "          --force queues it even when the check finds errors (the province decides);\n"
     "          only an ordinary file is read: a link, FIFO, folder or device, or a file\n"
@@ -340,6 +341,9 @@ int main(int argc, char **argv)
 {
     static run_t r;
     umask(KH_UMASK);        /* outbox.db, receipts, templates: never readable by others */
+    const char *district = NULL, *cfg = NULL, *level = NULL;
+    if (kh_config_front_args(&argc, argv, "kh-node", &cfg))
+        return 0;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -351,7 +355,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "kh-node: unknown command '%s'; see kh-node --help\n", cmd);
         return 2;
     }
-    const char *district = NULL, *cfg = NULL, *level = NULL;
     int force = 0;
     int64_t submitted_at = 0;
     static const struct option opts[] = {{"district", required_argument, 0, 'd'},
@@ -380,7 +383,11 @@ int main(int argc, char **argv)
             submitted_at = (int64_t)mktime(&tm) * 1000;
             break;
         }
-        case 'h': fputs(usage, stdout); return 0;
+        case 'h':
+            fputs(usage, stdout);
+            kh_config_help(stdout);
+            kh_options_help(stdout, "node");
+            return 0;
         default: fprintf(stderr, "kh-node: bad option; see kh-node --help\n"); return 2;
         }
     }
@@ -437,8 +444,7 @@ int main(int argc, char **argv)
     long max_bytes = KH_REPORT_MAX_BYTES;       /* a file larger is refused unread */
     char err[256];
     if (strcmp(cmd, "status") != 0 &&
-        kh_config_long(s->cfg, "node", "max_file_bytes", KH_REPORT_MAX_BYTES, 1,
-                       KH_REPORT_MAX_BYTES, &max_bytes, err, sizeof err) < 0) {
+        kh_config_long(s->cfg, "node", "max_file_bytes", &max_bytes, err, sizeof err) < 0) {
         fprintf(stderr, "kh-node: %s: %s\n", s->config_path, err);
         return 1;
     }

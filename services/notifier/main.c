@@ -643,10 +643,10 @@ static void on_stop(kh_service_t *s)
 
 /* ---- configuration ------------------------------------------------------------------------ */
 
-static int conf_long(notifier_t *nt, const char *key, long dflt, long min, long max, long *out)
+static int conf_long(notifier_t *nt, const char *key, long *out)
 {
     char err[256];
-    if (kh_config_long(nt->svc.cfg, "notifier", key, dflt, min, max, out, err, sizeof err) < 0) {
+    if (kh_config_long(nt->svc.cfg, "notifier", key, out, err, sizeof err) < 0) {
         KH_ERROR("config.error", err, "config", nt->svc.config_path);
         return -1;
     }
@@ -657,23 +657,17 @@ static int configure(notifier_t *nt)
 {
     long rd, gd;
     char buf[256];
-    if (conf_long(nt, "reminder_days", 7, 0, 180, &rd) ||
-        conf_long(nt, "grace_days", 15, 0, 365, &gd) ||
-        conf_long(nt, "check_interval_s", 600, 1, 86400, &nt->check_interval_s) ||
-        conf_long(nt, "webhook_timeout_ms", 10000, 100, 600000, &nt->wh_timeout_ms) ||
-        conf_long(nt, "webhook_max_attempts", 50, 0, 1000000, &nt->wh_max_attempts) ||
-        conf_long(nt, "webhook_give_up_s", 259200, 0, 31536000, &nt->wh_give_up_s) ||
-        conf_long(nt, "webhook_max_inflight", 4, 1, 64, &nt->wh_max_inflight))
+    if (conf_long(nt, "reminder_days", &rd) ||
+        conf_long(nt, "grace_days", &gd) ||
+        conf_long(nt, "check_interval_s", &nt->check_interval_s) ||
+        conf_long(nt, "webhook_timeout_ms", &nt->wh_timeout_ms) ||
+        conf_long(nt, "webhook_max_attempts", &nt->wh_max_attempts) ||
+        conf_long(nt, "webhook_give_up_s", &nt->wh_give_up_s) ||
+        conf_long(nt, "webhook_max_inflight", &nt->wh_max_inflight))
         return -1;
     nt->pol.reminder_days = (int)rd;
     nt->pol.grace_days = (int)gd;
-    if (kh_config_raw(nt->svc.cfg, "notifier", "clock", NULL)) {
-        KH_ERROR("config.error", "[notifier] clock is no longer read: the whole pipeline "
-                 "runs on one clock; move the date to [general] clock (e.g. 2020-12-06T10:00:00)",
-                 "config", nt->svc.config_path);
-        return -1;
-    }
-    if (kh_config_str(nt->svc.cfg, "notifier", "webhook_url", "", nt->webhook_url,
+    if (kh_config_str(nt->svc.cfg, "notifier", "webhook_url", nt->webhook_url,
                       sizeof nt->webhook_url) < 0 ||
         (nt->webhook_url[0] && strncmp(nt->webhook_url, "http://", 7) != 0 &&
          strncmp(nt->webhook_url, "https://", 8) != 0)) {
@@ -681,7 +675,7 @@ static int configure(notifier_t *nt)
                  "(or empty: no webhook)", "config", nt->svc.config_path);
         return -1;
     }
-    if (kh_config_str(nt->svc.cfg, "notifier", "webhook_retry", "10,30,60,300,900,3600", buf,
+    if (kh_config_str(nt->svc.cfg, "notifier", "webhook_retry", buf,
                       sizeof buf) < 0)
         buf[0] = '\0';
     nt->n_retry = 0;
@@ -707,7 +701,7 @@ static int configure(notifier_t *nt)
 static int first_period(notifier_t *nt)
 {
     char buf[32];
-    if (kh_config_str(nt->svc.cfg, "notifier", "first_period", "", buf, sizeof buf) < 0)
+    if (kh_config_str(nt->svc.cfg, "notifier", "first_period", buf, sizeof buf) < 0)
         buf[0] = '\0';
     if (buf[0]) {
         if (kh_period_parse(buf, &nt->first) < 0 || nt->first.kind != KH_P_HALF) {

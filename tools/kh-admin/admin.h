@@ -32,6 +32,11 @@ int admin_status(int argc, char **argv, const char *config_path);
  * Returns the exit status. */
 int admin_units(int argc, char **argv, const char *config_path);
 
+/* kh-admin config example|get SECTION KEY|check (config.c): the table of options as a
+ * commented kh.ini, one value as the programs read it, whether the file loads.
+ * Returns the exit status (0, 1 the file does not load / no such option, 2 usage). */
+int admin_config_cmd(int argc, char **argv, const char *config_path);
+
 /* kh-admin dead-letters … (deadletters.c).  Returns the exit status. */
 int admin_dead_letters(int argc, char **argv, const char *config_path);
 /* Dead letters per service (collector, validator, aggregator, notifier order); -1 where a

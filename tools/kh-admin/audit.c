@@ -65,7 +65,7 @@ int admin_open_aggregator_db(const char *config_path, const char *db_path, sqlit
             fprintf(stderr, "kh-admin: %s\n", err);
             return -1;
         }
-        int rc = kh_config_str(cfg, "aggregator", "db", "%RUN%/aggregator.db", path,
+        int rc = kh_config_str(cfg, "aggregator", "db", path,
                                sizeof path);
         kh_config_destroy(&cfg);
         if (rc < 0) {
@@ -163,10 +163,9 @@ int admin_audit(int argc, char **argv, const char *config_path)
         fprintf(stderr, "kh-admin: %s\n", err);
         return 2;
     }
-    int too_long = kh_config_str(cfg, "aggregator", "audit_key", KH_AUDIT_KEY_DEFAULT, key_path,
+    int too_long = kh_config_str(cfg, "aggregator", "audit_key", key_path,
                                  sizeof key_path) < 0 ||
-                   kh_config_str(cfg, "aggregator", "audit_checkpoints",
-                                 KH_AUDIT_CHECKPOINTS_DEFAULT, cp_path, sizeof cp_path) < 0;
+                   kh_config_str(cfg, "aggregator", "audit_checkpoints", cp_path, sizeof cp_path) < 0;
     kh_config_destroy(&cfg);
     if (too_long) {
         fprintf(stderr, "kh-admin: [aggregator] audit_key or audit_checkpoints is too long\n");

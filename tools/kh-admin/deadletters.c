@@ -48,7 +48,7 @@ static sqlite3 *open_svc_db(kh_config_t *cfg, const char *service, char *why, si
 {
     char path[PATH_MAX], dflt[64];
     snprintf(dflt, sizeof dflt, "%%RUN%%/%s.db", service);
-    if (kh_config_str(cfg, service, "db", dflt, path, sizeof path) < 0) {
+    if (kh_config_str(cfg, service, "db", path, sizeof path) < 0) {
         snprintf(why, cap, "[%s] db is too long", service);
         return NULL;
     }

@@ -50,7 +50,7 @@ static const char keys_usage[] =
 static int open_registry(kh_config_t *cfg, sqlite3 **db)
 {
     char path[PATH_MAX], err[512];
-    if (kh_config_str(cfg, "security", "keys_db", "%RUN%/keys.db", path, sizeof path) < 0) {
+    if (kh_config_str(cfg, "security", "keys_db", path, sizeof path) < 0) {
         fprintf(stderr, "kh-admin: [security] keys_db is too long\n");
         return -1;
     }
@@ -96,7 +96,7 @@ static int reporter_check(const kh_config_t *cfg, const char *role, const char *
  * the reason on stderr. */
 static int server_unit(const kh_config_t *cfg, char *out, size_t cap)
 {
-    const char *set = kh_config_raw(cfg, "security", "province", NULL);
+    const char *set = kh_config_raw(cfg, "security", "province");
     if (set && *set) {
         kh_strlcpy(out, set, cap);
         return 0;
@@ -159,7 +159,7 @@ int admin_keys(int argc, char **argv, const char *config_path)
         return 1;
     char err[512];
     char dir[PATH_MAX];
-    kh_config_str(cfg, "security", "keys_dir", "%RUN%/keys", dir, sizeof dir);
+    kh_config_str(cfg, "security", "keys_dir", dir, sizeof dir);
     int rc = 1;
     sqlite3 *db = NULL;
     kh_key_t k;

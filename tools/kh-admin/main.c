@@ -10,8 +10,12 @@
  *   kh-admin dead-letters …  messages a service set aside, replayed by an admin (deadletters.c)
  *   kh-admin units …         the unit tree: who reports, the root, the levels (units.c)
  *
- * --config FILE (or $KH_CONFIG, or deploy/kh.ini) before the subcommand.
+ *   kh-admin config …        the options: a commented kh.ini, one value, a check (config.c)
+ *
+ * --config FILE before the subcommand (else kh_config_path's rule: $KH_CONFIG, the
+ * source tree's deploy/kh.ini, /etc/khuyenhoc/kh.ini).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +38,10 @@ static const char usage[] =
     "  dead-letters list|replay|drop   messages a service could not apply and set aside\n"
     "  units reporters|root|levels     the unit tree of the catalogue: who reports for a\n"
     "                             half-year, the root, the level names\n"
-    "--config FILE: default $KH_CONFIG, else deploy/kh.ini.  COMMAND --help for details.\n";
+    "  config example             the commented kh.ini of every option and its default\n"
+    "  config get SECTION KEY     one option's value as the programs read it (paths\n"
+    "                             absolute, %RUN% expanded); config check: the file loads\n"
+    "--config FILE before the command; --version.  COMMAND --help for details.\n";
 
 kh_config_t *admin_config(const char *config_path)
 {
@@ -55,18 +62,19 @@ kh_config_t *admin_config(const char *config_path)
 int main(int argc, char **argv)
 {
     umask(KH_UMASK);        /* key registry, keys: never readable by others (kh_util.h) */
-    const char *cfg = getenv("KH_CONFIG");
+    const char *arg = NULL;
+    char path[PATH_MAX];
     int i = 1;
-    if (i + 1 < argc && !strcmp(argv[i], "--config")) {
-        cfg = argv[i + 1];
-        i += 2;
-    }
-    if (!cfg)
-        cfg = "deploy/kh.ini";
+    if (kh_config_front_args(&argc, argv, "kh-admin", &arg))
+        return 0;
+    const char *cfg = kh_config_path(arg, path, sizeof path);
     if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
         fputs(usage, i >= argc ? stderr : stdout);
+        kh_config_help(i >= argc ? stderr : stdout);
         return i >= argc ? 2 : 0;
     }
+    if (!strcmp(argv[i], "config"))
+        return admin_config_cmd(argc - i, argv + i, cfg);
     if (!strcmp(argv[i], "keys"))
         return admin_keys(argc - i, argv + i, cfg);
     if (!strcmp(argv[i], "verify"))

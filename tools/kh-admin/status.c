@@ -224,7 +224,7 @@ static sqlite3 *open_db(kh_config_t *cfg, const char *section, char *why, size_t
 {
     char path[PATH_MAX], dflt[64];
     snprintf(dflt, sizeof dflt, "%%RUN%%/%s.db", section);
-    if (kh_config_str(cfg, section, "db", dflt, path, sizeof path) < 0) {
+    if (kh_config_str(cfg, section, "db", path, sizeof path) < 0) {
         snprintf(why, cap, "[%s] db is too long", section);
         return NULL;
     }
@@ -351,9 +351,9 @@ static int last_reports(kh_config_t *cfg, last_t *rows, char *why, size_t cap)
     char dir[PATH_MAX], err[512];
     long s1 = 620, s2 = 1205;
     kh_catalog_t *cat = NULL;
-    if (kh_config_str(cfg, "general", "data_dir", "data", dir, sizeof dir) == 0 &&
-        kh_config_long(cfg, "calendar", "s1_due", 620, 101, 1231, &s1, err, sizeof err) == 0 &&
-        kh_config_long(cfg, "calendar", "s2_due", 1205, 101, 1231, &s2, err, sizeof err) == 0)
+    if (kh_config_str(cfg, "general", "data_dir", dir, sizeof dir) == 0 &&
+        kh_config_long(cfg, "calendar", "s1_due", &s1, err, sizeof err) == 0 &&
+        kh_config_long(cfg, "calendar", "s2_due", &s2, err, sizeof err) == 0)
         cat = kh_catalog_load(dir, (int)s1, (int)s2, err, sizeof err);   /* names only */
     sqlite3_stmt *st;
     int n = -1;
@@ -606,14 +606,14 @@ int admin_status(int argc, char **argv, const char *config_path)
     int down = 0, rc = 2;
     for (int i = 0; i < N_SERVICES; i++) {
         sv[i].service = services[i];
-        if (kh_config_str(cfg, services[i], "metrics", "", sv[i].addr, sizeof sv[i].addr) < 0) {
+        if (kh_config_str(cfg, services[i], "metrics", sv[i].addr, sizeof sv[i].addr) < 0) {
             fprintf(stderr, "kh-admin: [%s] metrics is too long\n", services[i]);
             goto out;
         }
         sv[i].configured = sv[i].addr[0] != 0;
         char dflt[64];
         snprintf(dflt, sizeof dflt, "%%RUN%%/%s.metrics.sock", services[i]);
-        if (kh_config_str(cfg, services[i], "metrics_socket", dflt, sv[i].sock,
+        if (kh_config_str(cfg, services[i], "metrics_socket", sv[i].sock,
                           sizeof sv[i].sock) < 0)
             sv[i].sock[0] = '\0';
         if (!sv[i].configured)

@@ -71,7 +71,7 @@ static const char verify_usage[] =
 static int open_keys(kh_config_t *cfg, sqlite3 **keys)
 {
     char keys_path[PATH_MAX], err[512];
-    if (kh_config_str(cfg, "security", "keys_db", "%RUN%/keys.db", keys_path,
+    if (kh_config_str(cfg, "security", "keys_db", keys_path,
                       sizeof keys_path) < 0 || access(keys_path, R_OK) != 0) {
         fprintf(stderr, "kh-admin: %s: no key registry there ([security] keys_db)\n", keys_path);
         return -1;
@@ -190,7 +190,7 @@ static int verify_totals(const char *config_path, const char *db_path)
         fprintf(stderr, "kh-admin: cannot load the catalogue to recompute the totals: %s\n", err);
         goto out;
     }
-    const char *vs = kh_config_raw(cfg, "security", "verify_signatures", "yes");
+    const char *vs = kh_config_raw(cfg, "security", "verify_signatures");
     int check_sigs = strcmp(vs, "no") != 0;
     if (check_sigs && open_keys(cfg, &keys) < 0)
         goto out;

@@ -25,6 +25,7 @@
 #include "kh_db.h"
 #include "kh_keys.h"
 #include "kh_log.h"
+#include "kh_options.h"
 #include "kh_util.h"
 #include "mirror.h"
 #include "report.h"
@@ -47,7 +48,7 @@ static const char usage[] =
     "       kh-feed summary --period P\n"
     "       kh-feed export --period P [--level N] [--format csv|json|xlsx] [--output FILE]\n"
     "       kh-feed series --period P [--format text|csv]\n"
-    "options: --config FILE (default $KH_CONFIG or deploy/kh.ini), --no-sync,\n"
+    "options: --config FILE (before or after the command), --version, --no-sync,\n"
     "         --timeout-ms MS (waiting for the feed, default 5000)\n"
     "P is a half-year (2020S1), a year (2020) or the programme (2017-2020).\n"
     "N is a level of the unit tree: 1 (the root, default) .. its depth (levels.csv).\n"
@@ -58,6 +59,9 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
     umask(KH_UMASK);        /* the mirror and exports: never readable by others (kh_util.h) */
+    const char *cfgpath = NULL;
+    if (kh_config_front_args(&argc, argv, "kh-feed", &cfgpath))
+        return 0;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -68,7 +72,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kh-feed: unknown command '%s'; see kh-feed --help\n", cmd);
         return 2;
     }
-    const char *cfgpath = getenv("KH_CONFIG"), *period = NULL, *level = "1",
+    const char *period = NULL, *level = "1",
                *format = "csv", *output = "-", *district = NULL;
     long count = 0, idle_ms = 0, timeout_ms = 5000;
     int no_sync = 0;
@@ -102,7 +106,11 @@ int main(int argc, char **argv)
         }
         case 'S': no_sync = 1; break;
         case 'd': district = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
+        case 'h':
+            fputs(usage, stdout);
+            kh_config_help(stdout);
+            kh_options_help(stdout, "feed");
+            return 0;
         default: fprintf(stderr, "kh-feed: bad option; see kh-feed --help\n"); return 2;
         }
     }
@@ -144,7 +152,8 @@ int main(int argc, char **argv)
     }
     kh_log_init("feed", KH_LOG_WARN);
     char err[512];
-    kh_config_t *cfg = kh_config_load(cfgpath ? cfgpath : "deploy/kh.ini", err, sizeof err);
+    char path[PATH_MAX];
+    kh_config_t *cfg = kh_config_load(kh_config_path(cfgpath, path, sizeof path), err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "kh-feed: %s\n", err);
         return 1;
@@ -156,14 +165,14 @@ int main(int argc, char **argv)
     }
     char mirror_path[1024], feed[1024], snap[1024], data[1024];
     long max_msg, s1, s2;
-    if (kh_config_str(cfg, "feed", "mirror", "%RUN%/feed-mirror.db", mirror_path,
+    if (kh_config_str(cfg, "feed", "mirror", mirror_path,
                       sizeof mirror_path) < 0 ||
-        kh_config_str(cfg, "aggregator", "feed", "", feed, sizeof feed) < 0 ||
-        kh_config_str(cfg, "aggregator", "snapshot", "", snap, sizeof snap) < 0 ||
-        kh_config_str(cfg, "general", "data_dir", "data", data, sizeof data) < 0 ||
+        kh_config_str(cfg, "aggregator", "feed", feed, sizeof feed) < 0 ||
+        kh_config_str(cfg, "aggregator", "snapshot", snap, sizeof snap) < 0 ||
+        kh_config_str(cfg, "general", "data_dir", data, sizeof data) < 0 ||
         kh_config_max_message(cfg, 1, &max_msg, err, sizeof err) < 0 ||
-        kh_config_long(cfg, "calendar", "s1_due", 620, 101, 1231, &s1, err, sizeof err) < 0 ||
-        kh_config_long(cfg, "calendar", "s2_due", 1205, 101, 1231, &s2, err, sizeof err) < 0) {
+        kh_config_long(cfg, "calendar", "s1_due", &s1, err, sizeof err) < 0 ||
+        kh_config_long(cfg, "calendar", "s2_due", &s2, err, sizeof err) < 0) {
         fprintf(stderr, "kh-feed: bad configuration: %s\n", err);
         kh_config_destroy(&cfg);
         return 1;
@@ -195,12 +204,12 @@ int main(int argc, char **argv)
     }
     int rc = 1;
     sqlite3 *db = NULL;
-    if (strcmp(kh_config_raw(cfg, "security", "curve", "yes"), "no") != 0) {
+    if (strcmp(kh_config_raw(cfg, "security", "curve"), "no") != 0) {
         /* the province's feed is CURVE: our key (role province) and the server's */
         char kpath[1024], spath[1024];
         kh_key_t me, server;
-        if (kh_config_str(cfg, "feed", "key", "%RUN%/keys/province.key", kpath, sizeof kpath) < 0 ||
-            kh_config_str(cfg, "feed", "server_key", "%RUN%/keys/server.pub", spath,
+        if (kh_config_str(cfg, "feed", "key", kpath, sizeof kpath) < 0 ||
+            kh_config_str(cfg, "feed", "server_key", spath,
                           sizeof spath) < 0 ||
             kh_key_read(kpath, &me, err, sizeof err) < 0 ||
             (!me.has_secret && snprintf(err, sizeof err, "%s holds no secret key", kpath)) ||

@@ -22,6 +22,7 @@
 #include "kh_keys.h"
 #include "kh_config.h"
 #include "kh_log.h"
+#include "kh_options.h"
 #include "kh_util.h"
 #include "kh_zuv.h"
 
@@ -59,8 +60,8 @@ static void *curve_sub(void *zctx, kh_config_t *cfg, const char *ep)
 {
     char kpath[1024], spath[1024], err[512];
     kh_key_t me = {0}, server = {0};
-    kh_config_str(cfg, "logs", "key", "%RUN%/keys/admin.key", kpath, sizeof kpath);
-    kh_config_str(cfg, "logs", "server_key", "%RUN%/keys/server.pub", spath, sizeof spath);
+    kh_config_str(cfg, "logs", "key", kpath, sizeof kpath);
+    kh_config_str(cfg, "logs", "server_key", spath, sizeof spath);
     if (kh_key_read(kpath, &me, err, sizeof err) < 0 || !me.has_secret) {
         fprintf(stderr, "kh-logs: %s is a tcp endpoint: it needs an admin's secret key "
                         "([logs] key): %s\n", ep, me.id[0] ? "that file holds no secret key" : err);
@@ -103,7 +104,7 @@ static const char *text_field(json_t *o, const char *k, char *buf, size_t cap)
 int main(int argc, char **argv)
 {
     umask(KH_UMASK);        /* whatever it may create: never readable by others (kh_util.h) */
-    const char *cfgpath = getenv("KH_CONFIG"), *service = NULL, *district = NULL,
+    const char *cfgpath = NULL, *service = NULL, *district = NULL,
                *report = NULL, *grep = NULL;
     const char *extra[64];
     int n_extra = 0, as_json = 0;
@@ -115,10 +116,12 @@ int main(int argc, char **argv)
         {"report", required_argument, 0, 'r'}, {"grep", required_argument, 0, 'g'},
         {"json", no_argument, 0, 'j'},         {"count", required_argument, 0, 'n'},
         {"idle-ms", required_argument, 0, 'i'}, {"connect", required_argument, 0, 'C'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
     int ch;
-    while ((ch = getopt_long(argc, argv, "c:s:l:d:r:g:jn:i:C:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:s:l:d:r:g:jn:i:C:hV", opts, NULL)) != -1) {
         switch (ch) {
+        case 'V': kh_print_version(stdout, "kh-logs"); return 0;
         case 'c': cfgpath = optarg; break;
         case 's': service = optarg; break;
         case 'l':
@@ -145,7 +148,11 @@ int main(int argc, char **argv)
             }
             extra[n_extra++] = optarg;
             break;
-        case 'h': fputs(usage, stdout); return 0;
+        case 'h':
+            fputs(usage, stdout);
+            kh_config_help(stdout);
+            kh_options_help(stdout, "logs");
+            return 0;
         default: fprintf(stderr, "kh-logs: bad option; see kh-logs --help\n"); return 2;
         }
     }
@@ -154,7 +161,8 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[512];
-    kh_config_t *cfg = kh_config_load(cfgpath ? cfgpath : "deploy/kh.ini", err, sizeof err);
+    char path[PATH_MAX];
+    kh_config_t *cfg = kh_config_load(kh_config_path(cfgpath, path, sizeof path), err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "kh-logs: %s\n", err);
         return 1;
@@ -166,8 +174,8 @@ int main(int argc, char **argv)
     }
     kh_config_set(cfg, "node", "district", "%DISTRICT%");   /* keep the token for below */
     char list[8192], data[1024];
-    kh_config_str(cfg, "logs", "endpoints", "", list, sizeof list);
-    kh_config_str(cfg, "general", "data_dir", "data", data, sizeof data);
+    kh_config_str(cfg, "logs", "endpoints", list, sizeof list);
+    kh_config_str(cfg, "general", "data_dir", data, sizeof data);
     kh_catalog_t *cat = kh_catalog_load(data, 620, 1205, err, sizeof err);
     /* %DISTRICT%: every unit that reports on some day (a node of a past period may still
      * send late reports), at most MAX_ENDPOINTS of them */
