@@ -8,6 +8,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+void kh_wire_drop_unknown(ProtobufCMessage *m)
+{
+    if (!m)
+        return;
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        free(m->unknown_fields[i].data);
+    free(m->unknown_fields);
+    m->unknown_fields = NULL;
+    m->n_unknown_fields = 0;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[i];
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        char *base = (char *)m + fd->offset;
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(size_t *)((char *)m + fd->quantifier_offset);
+            ProtobufCMessage **a = *(ProtobufCMessage ***)base;
+            for (size_t k = 0; k < n; k++)
+                kh_wire_drop_unknown(a[k]);
+        } else {
+            kh_wire_drop_unknown(*(ProtobufCMessage **)base);
+        }
+    }
+}
+
 int kh_wire_parse(zmq_msg_t *parts, int n, int has_rid, kh_wmsg_t *out)
 {
     int base = has_rid ? 1 : 0;

@@ -56,6 +56,11 @@ long kh_wire_count_field(const uint8_t *buf, size_t len, uint32_t field);
  * (e.g. a REPORT without its values, to read its id and refuse it).  Returns the length
  * written; buf must be well-formed (kh_wire_count_field >= 0), else 0. */
 size_t kh_wire_without_field(const uint8_t *buf, size_t len, uint32_t field, uint8_t *out);
+/* Frees the unknown fields of m and of every message inside it (m was decoded with the
+ * default allocator).  What a sender adds beyond the schema is not ours to pass on, and
+ * libprotobuf-c 1.4.1 packs one unknown field (number 0 in a two-byte key) into bytes
+ * its own decoder refuses: a message without unknown fields always decodes again. */
+void kh_wire_drop_unknown(ProtobufCMessage *m);
 
 /* Sends an Ack for `keys` (with parallel duplicate flags, may be NULL). */
 int kh_wire_ack(kh_zsock_t *s, const void *rid, size_t rid_len, char **keys, int *dups,
