@@ -1114,10 +1114,15 @@ void kh_feed_format_value(const kh_feed_row_t *row, char *buf, size_t cap)
 /* ---- the summary -------------------------------------------------------------------- */
 
 /* A text table: rows of cells (NULL = empty), or a heading row printed as is. */
+#define TBL_COLS 32
 typedef struct {
-    size_t ncols, nrows, cap;
-    char **cell;                /* nrows × ncols */
-    int *heading;
+    int heading;
+    char *cell[TBL_COLS];
+} tbl_line_t;
+
+typedef struct {
+    size_t ncols, nrows, cap;   /* ncols <= TBL_COLS */
+    tbl_line_t *rows;
     int right[32];
     size_t maxw[32];
     int oom;
@@ -1125,18 +1130,12 @@ typedef struct {
 
 static size_t tbl_row(tbl_t *t, int heading)
 {
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        char **nc = realloc(t->cell, cap * t->ncols * sizeof *nc);
-        if (!nc) { t->oom = 1; return (size_t)-1; }
-        t->cell = nc;
-        int *nh = realloc(t->heading, cap * sizeof *nh);
-        if (!nh) { t->oom = 1; return (size_t)-1; }
-        t->heading = nh;
-        t->cap = cap;
+    if (t->ncols > TBL_COLS || KH_GROW(t->rows, t->nrows, t->cap, 64) < 0) {
+        t->oom = 1;
+        return (size_t)-1;
     }
-    for (size_t c = 0; c < t->ncols; c++) t->cell[t->nrows * t->ncols + c] = NULL;
-    t->heading[t->nrows] = heading;
+    memset(&t->rows[t->nrows], 0, sizeof t->rows[t->nrows]);
+    t->rows[t->nrows].heading = heading;
     return t->nrows++;
 }
 
@@ -1145,15 +1144,15 @@ static void tbl_set(tbl_t *t, size_t row, size_t col, const char *s)
     if (row == (size_t)-1 || col >= t->ncols || !s) return;
     char *d = strdup(s);
     if (!d) { t->oom = 1; return; }
-    free(t->cell[row * t->ncols + col]);
-    t->cell[row * t->ncols + col] = d;
+    free(t->rows[row].cell[col]);
+    t->rows[row].cell[col] = d;
 }
 
 static void tbl_free(tbl_t *t)
 {
-    for (size_t i = 0; i < t->nrows * t->ncols; i++) free(t->cell[i]);
-    free(t->cell);
-    free(t->heading);
+    for (size_t r = 0; r < t->nrows; r++)
+        for (size_t c = 0; c < t->ncols; c++) free(t->rows[r].cell[c]);
+    free(t->rows);
     memset(t, 0, sizeof *t);
 }
 
@@ -1186,8 +1185,8 @@ static void tbl_print(const tbl_t *t, FILE *out)
     size_t total = 0;
     for (size_t c = 0; c < t->ncols; c++) {
         for (size_t r = 0; r < t->nrows; r++) {
-            const char *s = t->cell[r * t->ncols + c];
-            if (t->heading[r] || !s) continue;
+            const char *s = t->rows[r].cell[c];
+            if (t->rows[r].heading || !s) continue;
             size_t cw = text_width(s);
             if (cw > w[c]) w[c] = cw;
         }
@@ -1195,15 +1194,15 @@ static void tbl_print(const tbl_t *t, FILE *out)
         total += w[c] + (c ? 2 : 0);
     }
     for (size_t r = 0; r < t->nrows; r++) {
-        if (t->heading[r]) {
-            const char *s = t->cell[r * t->ncols];
+        if (t->rows[r].heading) {
+            const char *s = t->rows[r].cell[0];
             if (s) fprintf(out, "%s\n", s);
             else { for (size_t i = 0; i < total; i++) fputc('-', out); fputc('\n', out); }
             continue;
         }
         const char *rem[32];
         for (size_t c = 0; c < t->ncols; c++) {
-            const char *s = t->cell[r * t->ncols + c];
+            const char *s = t->rows[r].cell[c];
             rem[c] = s ? s : "";
         }
         for (int pass = 0;; pass++) {   /* one printed line per pass: wrapped cells go on */
