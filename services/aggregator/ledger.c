@@ -1,0 +1,247 @@
+/*
+ * ledger.c — counting a revision and keeping a rejected one; see ledger.h.
+ *
+ * The old revision's cells are not read from the total table but recomputed from its
+ * stored verdict (ag_ledger_load_cells) with the catalogue loaded now, by the arithmetic
+ * (lib/kh_cells.h) that made the rows now taken out.  Two sorted lists,
+ * old and new, are merged: by (orgunit, indicator) for the feed's tombstones and the
+ * district's audit entries, by indicator for each ancestor's difference.
+ */
+#include "ledger.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "kh_log.h"
+#include "kh_report.h"
+#include "kh_util.h"
+#include "kh_wire.h"
+#include "update.h"
+
+int ag_ledger_load_cells(agg_t *a, const char *report_id, int64_t revision,
+                         kh_cells_t *communes, kh_cells_t *district)
+{
+    sqlite3_stmt *st = a->st_verdict_get;
+    sqlite3_bind_text(st, 1, report_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, revision);
+    int rc = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        Kh__Verdict *v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(st, 0),
+                                             sqlite3_column_blob(st, 0));
+        if (v && v->report)
+            rc = kh_cells_from_report(a->cat, v->report, communes, district);
+        if (v)
+            kh__verdict__free_unpacked(v, NULL);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* Moves the cells of ancestor `anc` by the difference between the reporting unit's old
+ * cells `od` and new cells `nd` (both sorted), per indicator (a merge of the two lists),
+ * adding each changed cell to the feed update and the audit log.  Returns 1, or 0 on a
+ * database or memory error. */
+static int move_ancestor(agg_t *a, const Kh__Report *r, const char *anc, const kh_cells_t *od,
+                         const kh_cells_t *nd, ag_update_t *u)
+{
+    int ok = 1;
+    size_t i = 0, j = 0;
+    while (ok && (i < od->n || j < nd->n)) {
+        int c = i >= od->n ? 1 : j >= nd->n ? -1 : strcmp(od->v[i].indicator, nd->v[j].indicator);
+        const char *ind = c < 0 ? od->v[i].indicator : nd->v[j].indicator;
+        double dsum = (c <= 0 ? -od->v[i].sum : 0) + (c >= 0 ? nd->v[j].sum : 0);
+        int64_t dn = (c <= 0 ? -(int64_t)od->v[i].n : 0) + (c >= 0 ? (int64_t)nd->v[j].n : 0);
+        if (c <= 0)
+            i++;
+        if (c >= 0)
+            j++;
+        /* the ancestor's cell before, for the audit log */
+        double b_sum = 0;
+        int64_t b_n = 0;
+        sqlite3_stmt *st = a->st_prov_get;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, anc, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            b_sum = sqlite3_column_double(st, 0);
+            b_n = sqlite3_column_int64(st, 1);
+        }
+        sqlite3_reset(st);
+        st = a->st_prov_upd;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, anc, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, dsum);
+        sqlite3_bind_int64(st, 5, dn);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+        /* read back the new cell for the feed */
+        st = a->st_prov_get;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, anc, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ind, -1, SQLITE_STATIC);
+        if (ok && sqlite3_step(st) == SQLITE_ROW) {
+            int64_t n = sqlite3_column_int64(st, 1);
+            double sum = sqlite3_column_double(st, 0);
+            ok = ag_update_add(u, r->period, anc, ind, n > 0 ? sum : 0,
+                               (uint32_t)(n > 0 ? n : 0), n <= 0) == 0;
+            if (ok && (sum != b_sum || n != b_n))
+                ok = ag_audit_value(a, r, anc, ind, ag_audit_cell(b_n > 0, b_sum, b_n),
+                                    ag_audit_cell(n > 0, sum, n)) == 0;
+        }
+        sqlite3_reset(st);
+    }
+    return ok;
+}
+
+uint64_t ag_ledger_count(agg_t *a, const Kh__Verdict *v, const char *old_id, int64_t old_rev,
+                         Kh__Finding **warn, size_t n_warn)
+{
+    const Kh__Report *r = v->report;
+    const kh_unit_t *anc[KH_MAX_LEVELS];
+    int n_anc = kh_cells_ancestors(a->cat, r->district, r->period, anc, KH_MAX_LEVELS);
+    if (n_anc < 0)
+        return 0;
+    kh_cells_t oc = {0}, od = {0}, nc = {0}, nd = {0};
+    ag_update_t u = {0};
+    Kh__Status stt = KH__STATUS__INIT, *sttp = &stt;
+    uint64_t seq = 0;
+    if (old_id && ag_ledger_load_cells(a, old_id, old_rev, &oc, &od) < 0)
+        goto out;
+    if (kh_cells_from_report(a->cat, r, &nc, &nd) < 0)
+        goto out;
+    if (ag_update_diff(&u, r->period, &oc, &nc) < 0 ||
+        ag_update_diff(&u, r->period, &od, &nd) < 0)
+        goto out;
+    /* the reporting unit's own cells: the old revision's replaced by the new one's.  A
+     * unit that reports for its subtree owns all its rows of the table (no reporting unit
+     * is below it): all are deleted, whatever catalogue made them.  A unit reporting its
+     * own work only (scope self) may also be an ancestor of other reporting units, whose
+     * sums share its rows: only its old revision's own keys go. */
+    kh_period_t pp;
+    int self = kh_period_parse(r->period, &pp) == 0 &&
+               kh_catalog_reports_self(a->cat, r->district, kh_period_end(&pp)) == 1;
+    int ok = 1;
+    /* (self: the new revision's keys go too, should a stored row have been made under
+     * another catalogue than the one that recomputed the old cells) */
+    for (size_t i = 0; ok && i < (self ? od.n + nd.n : 1); i++) {
+        sqlite3_stmt *st = self ? a->st_total_del_key : a->st_total_del;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, r->district, -1, SQLITE_STATIC);
+        if (self)
+            sqlite3_bind_text(st, 3, i < od.n ? od.v[i].indicator : nd.v[i - od.n].indicator,
+                              -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+    }
+    for (size_t i = 0; ok && i < nd.n; i++) {
+        sqlite3_stmt *st = a->st_total_ins;
+        sqlite3_bind_text(st, 1, r->period, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, nd.v[i].orgunit, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, nd.v[i].indicator, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, nd.v[i].sum);
+        sqlite3_bind_int64(st, 5, nd.v[i].n);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+    }
+    ok = ok && ag_audit_district_cells(a, r, &od, &nd) == 0;
+    /* every ancestor (the province, and any level between): add new − old */
+    for (int k = 0; ok && k < n_anc; k++)
+        ok = move_ancestor(a, r, anc[k]->code, &od, &nd, &u);
+    if (!ok) {
+        KH_ERROR("db.error", sqlite3_errmsg(a->db), "report_id", r->report_id);
+        goto out;
+    }
+    int64_t now = kh_now_ms();
+    size_t warnings = n_warn;
+    stt.warning_list = warn;
+    stt.n_warning_list = n_warn < AG_LEDGER_WARNINGS_KEPT ? n_warn : AG_LEDGER_WARNINGS_KEPT;
+    stt.district = r->district;
+    stt.period = r->period;
+    stt.report_id = r->report_id;
+    stt.revision = r->revision;
+    stt.received_at = r->received_at;
+    stt.counted_at = now;
+    stt.warnings = (uint32_t)warnings;
+    if (ag_update_finish(&u) < 0)
+        goto out;
+    u.u.statuses = &sttp;
+    u.u.n_statuses = 1;
+    /* the sequence number is the feed row's: insert, then rewrite with seq inside */
+    sqlite3_stmt *st = a->st_feed_ins;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_zeroblob(st, 2, 0);
+    ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    if (!ok)
+        goto out;
+    u.u.seq = (uint64_t)sqlite3_last_insert_rowid(a->db);
+    uint8_t *buf;
+    size_t len;
+    if (kh_wire_pack(&u.u.base, &buf, &len) < 0)
+        goto out;
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE feed SET payload=? WHERE seq=%llu",
+             (unsigned long long)u.u.seq);
+    sqlite3_stmt *up;
+    ok = sqlite3_prepare_v2(a->db, sql, -1, &up, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_blob(up, 1, buf, (int)len, SQLITE_STATIC);
+        ok = sqlite3_step(up) == SQLITE_DONE;
+        sqlite3_finalize(up);
+    }
+    free(buf);
+    st = a->st_counted_put;
+    sqlite3_bind_text(st, 1, r->district, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, r->revision);
+    sqlite3_bind_int64(st, 5, r->received_at);
+    sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_int64(st, 7, (int64_t)warnings);
+    sqlite3_bind_int64(st, 8, (int64_t)u.u.seq);
+    Kh__Findings fl = KH__FINDINGS__INIT;
+    fl.items = stt.warning_list;
+    fl.n_items = stt.n_warning_list;
+    uint8_t *wbuf = NULL;
+    size_t wlen = 0;
+    ok = ok && kh_wire_pack(&fl.base, &wbuf, &wlen) == 0;
+    sqlite3_bind_blob(st, 9, wbuf, (int)wlen, SQLITE_STATIC);
+    ok = ok && sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    free(wbuf);
+    if (ok)
+        seq = u.u.seq;
+out:
+    kh_cells_free(&oc);
+    kh_cells_free(&od);
+    kh_cells_free(&nc);
+    kh_cells_free(&nd);
+    ag_update_free(&u);
+    return seq;
+}
+
+/* Nothing is told here: the validator has told the notifier already, or
+ * ag_signatures_refuse does. */
+int ag_ledger_reject(agg_t *a, const Kh__Verdict *v, const void *payload, size_t len,
+                     const char *reason)
+{
+    const Kh__Report *r = v->report;
+    sqlite3_stmt *st = a->st_reject;
+    sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->revision);
+    sqlite3_bind_text(st, 3, r->district, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->period, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, r->received_at);
+    sqlite3_bind_int64(st, 6, v->validated_at);
+    sqlite3_bind_blob(st, 7, payload, (int)len, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return KH_APPLY_FAIL;
+    if (sqlite3_changes(a->db) == 0)
+        return KH_APPLY_DUP;
+    return ag_audit_revision(a, r, 0, reason) < 0 ? KH_APPLY_FAIL : KH_APPLY_NEW;
+}
