@@ -26,9 +26,9 @@
  *
  * Checkpoints (kh_audit_anchor, kh_audit_checkpoint).  The service holds an Ed25519 key
  * of its own in files outside the database (the aggregator: [aggregator] audit_key,
- * default KH_AUDIT_KEY_DEFAULT; made at its first start, ID.key mode 0600 with ID.pub
+ * default %RUN%/keys/aggregator-audit.key; made at its first start, ID.key mode 0600 with ID.pub
  * beside it) and, after every commit that added entries, appends one line to the
- * checkpoint file ([aggregator] audit_checkpoints, default KH_AUDIT_CHECKPOINTS_DEFAULT;
+ * checkpoint file ([aggregator] audit_checkpoints, default %RUN%/audit.checkpoints;
  * opened O_APPEND|O_CLOEXEC, mode 0640):
  *
  *   {"from":58,"to":73,"at":1773136800123,"hashes":["<hash of 58>",…,"<hash of 73>"],
@@ -102,8 +102,6 @@ void kh_audit_hash(int64_t seq, int64_t at, const char *kind, const char *subjec
 
 /* ---- checkpoints: the chain anchored by a key outside the database ------------------- */
 
-#define KH_AUDIT_KEY_DEFAULT "%RUN%/keys/aggregator-audit.key"
-#define KH_AUDIT_CHECKPOINTS_DEFAULT "%RUN%/audit.checkpoints"
 #define KH_AUDIT_CP_VERSION "KH-AUDIT-CHECKPOINT-v1"
 #define KH_AUDIT_CP_MAX 10000      /* entries per checkpoint line */
 

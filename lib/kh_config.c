@@ -380,7 +380,7 @@ void kh_config_destroy(kh_config_t **self_p)
     *self_p = NULL;
 }
 
-const char *(kh_config_raw)(const kh_config_t *c, const char *section, const char *key)
+const char *kh_config_raw(const kh_config_t *c, const char *section, const char *key)
 {
     entry_t *e = find(c, section, key);
     if (e)

@@ -49,11 +49,6 @@ int kh_config_set(kh_config_t *c, const char *section, const char *key, const ch
 /* The value as written, else the option's default (lib/kh_options.c, the only place a
  * default is written), else NULL (an option off by default, or no such option). */
 const char *kh_config_raw(const kh_config_t *c, const char *section, const char *key);
-/* TRANSITION (removed before commit): the old four-argument form, its default ignored */
-#define KH_CFG_PICK_(_1, _2, _3, _4, NAME, ...) NAME
-#define KH_CFG_RAW3_(c, s, k) kh_config_raw(c, s, k)
-#define KH_CFG_RAW4_(c, s, k, d) kh_config_raw(c, s, k)
-#define kh_config_raw(...) KH_CFG_PICK_(__VA_ARGS__, KH_CFG_RAW4_, KH_CFG_RAW3_, 0, 0)(__VA_ARGS__)
 
 /* 1 when a yes/no option is "yes", else 0. */
 int kh_config_yes(const kh_config_t *c, const char *section, const char *key);

@@ -24,10 +24,9 @@ static void metrics_fini(kh_service_t *s);
 static int check_key_load(kh_service_t *s);                        /* self-check, below */
 static void check_step(kh_service_t *s);
 
-int kh_service_str(kh_service_t *s, const char *section, const char *key, const char *dflt,
-                   char *out, size_t cap)
+int kh_service_str(kh_service_t *s, const char *section, const char *key, char *out,
+                   size_t cap)
 {
-    (void)dflt;     /* TRANSITION: the table's default (lib/kh_options.c) is the only one */
     if (kh_config_str(s->cfg, section, key, out, cap) < 0 || !out[0]) {
         char msg[160];
         snprintf(msg, sizeof msg, "[%s] %s is missing or too long", section, key);
@@ -71,7 +70,7 @@ static int log_over_network(kh_service_t *s, const char *section, const char *ep
                         "curve = yes (or use an ipc:// endpoint)\n", s->name, section, ep);
         return -1;
     }
-    if (kh_service_key(s, "security", "server_key", "%RUN%/keys/server.key", 1, &server) < 0 ||
+    if (kh_service_key(s, "security", "server_key", 1, &server) < 0 ||
         kh_service_keys_db(s, &s->own_keys) < 0 ||
         !(s->own_zap = kh_zap_new(&s->loop, s->zctx, s->own_keys, "logs:admin"))) {
         fprintf(stderr, "kh-%s: [%s] log = %s: cannot authenticate subscribers (see the line "
@@ -372,23 +371,18 @@ void kh_service_fini(kh_service_t *s)
 
 int kh_service_curve(kh_service_t *s)
 {
-    const char *v = kh_config_raw(s->cfg, "security", "curve");
-    if (!strcmp(v, "yes"))
+    if (kh_config_yes(s->cfg, "security", "curve"))     /* yes or no: kh_config_load */
         return 1;
-    if (!strcmp(v, "no")) {
-        KH_WARN("security.off", "[security] curve = no: tcp traffic is neither encrypted nor "
-                                "authenticated; use this only on a closed network");
-        return 0;
-    }
-    KH_ERROR("config.error", "[security] curve must be yes or no");
-    return -1;
+    KH_WARN("security.off", "[security] curve = no: tcp traffic is neither encrypted nor "
+                            "authenticated; use this only on a closed network");
+    return 0;
 }
 
-int kh_service_key(kh_service_t *s, const char *section, const char *name, const char *dflt,
-                   int need_secret, kh_key_t *out)
+int kh_service_key(kh_service_t *s, const char *section, const char *name, int need_secret,
+                   kh_key_t *out)
 {
     char path[1024], err[512];
-    if (kh_service_str(s, section, name, dflt, path, sizeof path) < 0)
+    if (kh_service_str(s, section, name, path, sizeof path) < 0)
         return -1;
     if (kh_key_read(path, out, err, sizeof err) < 0) {
         KH_ERROR("security.key", err, "hint", "create keys with kh-admin keys (see README)");
@@ -404,7 +398,7 @@ int kh_service_key(kh_service_t *s, const char *section, const char *name, const
 int kh_service_keys_db(kh_service_t *s, sqlite3 **db)
 {
     char path[1024], err[512];
-    if (kh_service_str(s, "security", "keys_db", "%RUN%/keys.db", path, sizeof path) < 0)
+    if (kh_service_str(s, "security", "keys_db", path, sizeof path) < 0)
         return -1;
     if (kh_keys_open(db, path, err, sizeof err) < 0) {
         KH_ERROR("security.keys_db", err);
@@ -416,7 +410,7 @@ int kh_service_keys_db(kh_service_t *s, sqlite3 **db)
 int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *server,
                             sqlite3 **keys, kh_zap_t **zap)
 {
-    if (kh_service_key(s, "security", "server_key", "%RUN%/keys/server.key", 1, server) < 0)
+    if (kh_service_key(s, "security", "server_key", 1, server) < 0)
         return -1;
     if (s->own_zap) {
         /* one handler per context: the log stream's, which now serves these domains too

@@ -96,9 +96,10 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
 /* Loads the catalogue from [general] data_dir.  Returns NULL after logging. */
 kh_catalog_t *kh_service_catalog(kh_service_t *s);
 
-/* Path/endpoint from the config, expanded; logs and returns -1 when empty/too long. */
-int kh_service_str(kh_service_t *s, const char *section, const char *key, const char *dflt,
-                   char *out, size_t cap);
+/* Path/endpoint from the config (its value or the table's default), expanded; logs and
+ * returns -1 when empty/too long. */
+int kh_service_str(kh_service_t *s, const char *section, const char *key, char *out,
+                   size_t cap);
 
 /* Backpressure (guarantee 4: a slow stage slows the one before it).  Call after each
  * commit and on a timer with `backlog`, the messages waiting in this service's outboxes
@@ -114,12 +115,12 @@ int kh_service_run(kh_service_t *s);
 #include <sqlite3.h>
 #include "kh_keys.h"
 /* [security] curve = yes|no: 1 on (the default), 0 off (logged as a warning: only on a
- * closed network), -1 when the value is neither. */
+ * closed network). */
 int kh_service_curve(kh_service_t *s);
-/* Reads the key file named by [section] name (default dflt).  need_secret: it must hold
- * the secret key.  Returns 0, or -1 after logging why. */
-int kh_service_key(kh_service_t *s, const char *section, const char *name, const char *dflt,
-                   int need_secret, kh_key_t *out);
+/* Reads the key file named by [section] name.  need_secret: it must hold the secret key.
+ * Returns 0, or -1 after logging why. */
+int kh_service_key(kh_service_t *s, const char *section, const char *name, int need_secret,
+                   kh_key_t *out);
 /* Opens the key registry [security] keys_db.  Returns 0 or -1 after logging. */
 int kh_service_keys_db(kh_service_t *s, sqlite3 **db);
 /* The CURVE server side of this process: reads [security] server_key (it must hold

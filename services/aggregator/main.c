@@ -236,11 +236,11 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 1;
     kh_service_t *s = &a.svc;
     char db_path[1024], listen[1024], notif[1024], feed[1024], snap[1024], err[512];
-    if (kh_service_str(s, "aggregator", "db", "%RUN%/aggregator.db", db_path, sizeof db_path) ||
-        kh_service_str(s, "aggregator", "listen", NULL, listen, sizeof listen) ||
-        kh_service_str(s, "aggregator", "feed", NULL, feed, sizeof feed) ||
-        kh_service_str(s, "aggregator", "snapshot", NULL, snap, sizeof snap) ||
-        kh_service_str(s, "notifier", "listen", NULL, notif, sizeof notif))
+    if (kh_service_str(s, "aggregator", "db", db_path, sizeof db_path) ||
+        kh_service_str(s, "aggregator", "listen", listen, sizeof listen) ||
+        kh_service_str(s, "aggregator", "feed", feed, sizeof feed) ||
+        kh_service_str(s, "aggregator", "snapshot", snap, sizeof snap) ||
+        kh_service_str(s, "notifier", "listen", notif, sizeof notif))
         return 1;
     if (!(a.cat = kh_service_catalog(s)))
         return 1;

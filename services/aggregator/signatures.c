@@ -16,18 +16,13 @@
 
 int ag_signatures_setup(agg_t *a)
 {
-    const char *v = kh_config_raw(a->svc.cfg, "security", "verify_signatures", "yes");
-    if (!strcmp(v, "yes")) {
-        a->verify_signatures = 1;
-    } else if (!strcmp(v, "no")) {
-        a->verify_signatures = 0;
+    /* yes or no: kh_config_load refused anything else */
+    a->verify_signatures = kh_config_yes(a->svc.cfg, "security", "verify_signatures");
+    if (!a->verify_signatures) {
         KH_WARN("security.signatures_off", "[security] verify_signatures = no: reports are "
                 "counted WITHOUT checking their reporting unit's signature (only for the "
                 "transition while nodes have no keys)");
         return 0;
-    } else {
-        KH_ERROR("config.error", "[security] verify_signatures must be yes or no");
-        return -1;
     }
     /* one connection to the registry serves the feed's ZAP handler and this check */
     return a->keys || kh_service_keys_db(&a->svc, &a->keys) == 0 ? 0 : -1;

@@ -660,10 +660,10 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 1;
     kh_service_t *s = &c.svc;
     char db_path[1024], listen[1024], receipts[1024], validator[1024], err[512];
-    if (kh_service_str(s, "collector", "db", "%RUN%/collector.db", db_path, sizeof db_path) ||
-        kh_service_str(s, "collector", "listen", NULL, listen, sizeof listen) ||
-        kh_service_str(s, "collector", "receipts", NULL, receipts, sizeof receipts) ||
-        kh_service_str(s, "collector", "validator", NULL, validator, sizeof validator))
+    if (kh_service_str(s, "collector", "db", db_path, sizeof db_path) ||
+        kh_service_str(s, "collector", "listen", listen, sizeof listen) ||
+        kh_service_str(s, "collector", "receipts", receipts, sizeof receipts) ||
+        kh_service_str(s, "collector", "validator", validator, sizeof validator))
         return 1;
     const char *replay = kh_config_raw(s->cfg, "collector", "replay_clock");
     if (strcmp(replay, "collector") != 0 && strcmp(replay, "node") != 0) {

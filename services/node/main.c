@@ -294,7 +294,7 @@ static int cmd_run(run_t *r)
 {
     kh_service_t *s = &r->svc;
     char collector[1024];
-    if (kh_service_str(s, "node", "collector", NULL, collector, sizeof collector))
+    if (kh_service_str(s, "node", "collector", collector, sizeof collector))
         return 1;
     snprintf(r->spool, sizeof r->spool, "%s/spool", r->node.dir);
     kh_mkdirs(r->spool, 0750);
@@ -309,7 +309,7 @@ static int cmd_run(run_t *r)
     kh_zopts_t o = s->zopts;          /* no routing id: the collector routes by key */
     kh_key_t server;
     if (r->node.has_key) {
-        if (kh_service_key(s, "node", "server_key", "%RUN%/keys/server.pub", 0, &server) < 0)
+        if (kh_service_key(s, "node", "server_key", 0, &server) < 0)
             return 1;
         o.curve_server_pk = server.curve_pk;
         o.curve_pk = r->node.key.curve_pk;
@@ -408,7 +408,7 @@ int main(int argc, char **argv)
                          district) < 0)
         return 1;
     kh_strlcpy(r.node.district, district, sizeof r.node.district);
-    if (kh_service_str(s, "node", "dir", "%RUN%/node-%DISTRICT%", r.node.dir,
+    if (kh_service_str(s, "node", "dir", r.node.dir,
                        sizeof r.node.dir) ||
         !(r.node.cat = kh_service_catalog(s)) || node_open_db(&r.node) < 0)
         return 1;
@@ -430,7 +430,7 @@ int main(int argc, char **argv)
     if (curve < 0)
         return 1;
     if (curve) {
-        if (kh_service_key(s, "node", "key", "%RUN%/keys/node-%DISTRICT%.key", 1,
+        if (kh_service_key(s, "node", "key", 1,
                            &r.node.key) < 0)
             return 1;
         if (strcmp(r.node.key.unit, district) != 0) {

@@ -744,9 +744,9 @@ int main(int argc, char **argv)
     kh_service_t *s = &nt.svc;
     char db_path[1024], coll[1024], err[512];
     char *listen = nt.listen;
-    if (kh_service_str(s, "notifier", "db", "%RUN%/notifier.db", db_path, sizeof db_path) ||
-        kh_service_str(s, "notifier", "listen", NULL, listen, sizeof nt.listen) ||
-        kh_service_str(s, "collector", "receipts", NULL, coll, sizeof coll) || configure(&nt))
+    if (kh_service_str(s, "notifier", "db", db_path, sizeof db_path) ||
+        kh_service_str(s, "notifier", "listen", listen, sizeof nt.listen) ||
+        kh_service_str(s, "collector", "receipts", coll, sizeof coll) || configure(&nt))
         return 1;
     if (!(nt.cat = kh_service_catalog(s)))
         return 1;

@@ -167,10 +167,10 @@ int main(int argc, char **argv)
     kh_service_t *s = &v.svc;
     char db_path[1024], agg[1024], notif[1024], err[512];
     char *listen = v.listen;
-    if (kh_service_str(s, "validator", "db", "%RUN%/validator.db", db_path, sizeof db_path) ||
-        kh_service_str(s, "validator", "listen", NULL, listen, sizeof v.listen) ||
-        kh_service_str(s, "aggregator", "listen", NULL, agg, sizeof agg) ||
-        kh_service_str(s, "notifier", "listen", NULL, notif, sizeof notif))
+    if (kh_service_str(s, "validator", "db", db_path, sizeof db_path) ||
+        kh_service_str(s, "validator", "listen", listen, sizeof v.listen) ||
+        kh_service_str(s, "aggregator", "listen", agg, sizeof agg) ||
+        kh_service_str(s, "notifier", "listen", notif, sizeof notif))
         return 1;
     if (!(v.cat = kh_service_catalog(s)))
         return 1;
