@@ -57,6 +57,9 @@ static int move_ancestor(agg_t *a, const Kh__Report *r, const char *anc, const k
             i++;
         if (c >= 0)
             j++;
+        /* the ancestor's cell does not move: nothing to write, send or audit */
+        if (dsum == 0 && dn == 0)
+            continue;
         /* the ancestor's cell before, for the audit log */
         double b_sum = 0;
         int64_t b_n = 0;

@@ -73,8 +73,12 @@ int ag_update_diff(ag_update_t *u, const char *period, const kh_cells_t *before,
                 return -1;
             i++;
         } else {
-            if (ag_update_add(u, period, now->v[j].orgunit, now->v[j].indicator, now->v[j].sum,
-                              now->v[j].n, 0) < 0)
+            /* a cell the revision leaves as it was is not sent again: the feed carries
+             * changes (a subscriber keeps the rest; the snapshot has it all) */
+            int same = c == 0 && before->v[i].sum == now->v[j].sum &&
+                       before->v[i].n == now->v[j].n;
+            if (!same && ag_update_add(u, period, now->v[j].orgunit, now->v[j].indicator,
+                                       now->v[j].sum, now->v[j].n, 0) < 0)
                 return -1;
             if (c == 0)
                 i++;
