@@ -3026,6 +3026,7 @@ typedef struct {
     cell_t *grid;             /* n_units × n_inds */
     int8_t *row_seen;         /* the row had at least one value line */
     int previous_only;        /* kh_validate_previous: only the previous-period rules speak */
+    int8_t *needed;           /* previous_only: the indicators those rules read (else NULL) */
     int quiet;                /* the values are being read, not judged: emit nothing */
     htab_t once;              /* "kind\x1fcode" keys reported once */
     char **once_keys;
@@ -3312,6 +3313,8 @@ static void check_value(vctx_t *V, size_t i)
             V->row_seen[row] = 1;
     }
     int32_t ii = ind_index(c, code);
+    if (V->needed && (ii < 0 || !V->needed[ii]))
+        return;             /* no previous-period rule reads it: not read at all */
     if (ii < 0) {
         if (first_time(V, "ind", code)) {
             safe_text(sc, sizeof sc, code, KH_CODE_MAX);
@@ -3498,8 +3501,37 @@ static void check_rules(vctx_t *V, kh_prev_fn prev, void *prev_arg)
     }
 }
 
+/* previous_only: marks the indicators the previous-period rules of this half-year read,
+ * the only values then worth reading.  Returns 0, or -1 when memory is short. */
+static int mark_needed(vctx_t *V)
+{
+    const kh_catalog_t *c = V->c;
+    V->needed = calloc(c->n_inds ? c->n_inds : 1, 1);
+    if (!V->needed)
+        return -1;
+    int idx[64];
+    for (size_t k = 0; k < c->n_rules; k++) {
+        const rule_t *rule = &c->rules[k];
+        if (!kh_expr_uses_previous(rule->expr) ||
+            !in_half(&(kh_indicator_t){ .in_s1 = rule->in_s1, .in_s2 = rule->in_s2 },
+                     V->period.half))
+            continue;
+        size_t n = kh_expr_indicators(rule->expr, idx, sizeof idx / sizeof *idx);
+        if (n > sizeof idx / sizeof *idx) {     /* a rule this wide: read every value */
+            free(V->needed);
+            V->needed = NULL;
+            return 0;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (idx[i] >= 0 && (size_t)idx[i] < c->n_inds)
+                V->needed[idx[i]] = 1;
+    }
+    return 0;
+}
+
 static void vctx_free(vctx_t *V)
 {
+    free(V->needed);
     free(V->units);
     free(V->row_of_unit);
     free(V->grid);
@@ -3640,6 +3672,12 @@ static size_t validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today
         }
     }
 
+    if (V.previous_only && V.reporter && mark_needed(&V) < 0) {
+        emit(&V, "INTERNAL", 1, 0, "", "", "", "Lỗi nội bộ: hết bộ nhớ",
+             "Internal error: out of memory");
+        vctx_free(&V);
+        return V.errors;
+    }
     for (size_t i = 0; i < n_vals; i++)
         check_value(&V, i);
 
