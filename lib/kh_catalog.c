@@ -3036,7 +3036,7 @@ typedef struct {
 static void emit(vctx_t *V, const char *code, int is_error, uint32_t line, const char *org,
                  const char *ind, const char *value, const char *vi, const char *en)
 {
-    if (V->quiet)
+    if (V->quiet && strcmp(code, "INTERNAL") != 0)     /* a failure is never quiet */
         return;
     if (is_error)
         V->errors++;

@@ -306,9 +306,10 @@ typedef int (*kh_prev_fn)(void *arg, const char *period, const char *orgunit,
  * reporting unit's subtree, merged before the period (naming the unit that took it
  * over), missing; indicators unknown, of the wrong level, not reported in this
  * half-year; values not parseable for their type; duplicate rows; every rule of the
- * programme's rules.csv.  c may be the catalogue or any of its programmes: the
- * programme in force at the period end is used.  prev may be NULL: the previous-period
- * rules are then skipped.  Returns the number of errors (0: accepted). */
+ * programme's rules.csv but those comparing with the previous period (they need the
+ * counted values only the aggregator holds: kh_validate_previous).  c may be the
+ * catalogue or any of its programmes: the programme in force at the period end is used.
+ * Returns the number of errors (0: accepted). */
 /* Finding codes (E error, W warning):
  *   PERIOD_MALFORMED E   not "YYYYS1"/"YYYYS2" (a year or programme is no report period)
  *   PERIOD_FUTURE    E   the half-year has not begun on today_yyyymmdd (reports are due

@@ -1,9 +1,9 @@
 /*
  * kh_config.c — INI configuration via inih; see kh_config.h.  Entries are kept in a
  * small array (a config has tens of keys, not thousands), bounded by KH_CONFIG_MAX.
- * kh_config_load refuses a section or key that no program reads (KNOWN below, the
- * options of deploy/kh.ini): a typo ("lisen", "[colector]") would otherwise be silently
- * ignored and its default used.
+ * kh_config_load refuses a section or key that no program reads (the table of
+ * lib/kh_options.c): a typo ("lisen", "[colector]") would otherwise be silently ignored
+ * and its default used.
  */
 #include "kh_config.h"
 #include "kh_options.h"
@@ -198,8 +198,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     char why[160];
     const kh_option_t *o = kh_option_find(section, name);
     if (ps->strict && kh_option_check(o, value, why, sizeof why) < 0) {
-        snprintf(ps->why, sizeof ps->why, "[%s] %s = %.60s: %s / giá trị không hợp lệ", section,
-                 name, value, why);
+        snprintf(ps->why, sizeof ps->why, "[%s] %s = %.60s: %s; fix the value on this line "
+                 "/ giá trị không hợp lệ: hãy sửa giá trị ở dòng này (kh-admin config example "
+                 "cho biết giá trị đúng)", section, name, value, why);
         return 0;
     }
     entry_t *e = find(c, section, name);
@@ -274,7 +275,8 @@ static kh_config_t *load(const char *path, int strict, char *err, size_t errlen)
     int rc = ini_parse(path, on_entry, &ps);
     if (rc != 0) {
         if (rc < 0)
-            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+            snprintf(err, errlen, "%s: cannot read: %s (give the file with --config FILE or "
+                     "KH_CONFIG) / không đọc được tệp cấu hình", path, strerror(errno));
         else if (ps.why[0])
             snprintf(err, errlen, "%s:%d: %s", path, rc, ps.why);
         else
@@ -305,14 +307,19 @@ const char *kh_config_path(const char *arg, char *out, size_t cap)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';     /* …/build/bin */
-            int k = snprintf(tree, sizeof tree, "%s/../../deploy/kh.ini", exe);
-            if (k > 0 && (size_t)k < sizeof tree && access(tree, R_OK) == 0 &&
-                realpath(tree, real) && strlen(real) < cap) {
-                kh_strlcpy(out, real, cap);
-                return out;
+        /* only a program in <tree>/build…/bin/: an installed one never looks beside it */
+        char *name = strrchr(exe, '/');
+        if (name && name - exe >= 4 && strncmp(name - 4, "/bin", 4) == 0) {
+            name[-4] = '\0';                         /* <tree>/build… */
+            char *build = strrchr(exe, '/');
+            if (build && strncmp(build + 1, "build", 5) == 0) {
+                *build = '\0';                       /* <tree> */
+                int k = snprintf(tree, sizeof tree, "%s/deploy/kh.ini", exe);
+                if (k > 0 && (size_t)k < sizeof tree && access(tree, R_OK) == 0 &&
+                    realpath(tree, real) && strlen(real) < cap) {
+                    kh_strlcpy(out, real, cap);
+                    return out;
+                }
             }
         }
     }

@@ -302,7 +302,12 @@ int kh_keys_rotate(sqlite3 *db, const char *old_id, const kh_key_t *next, int64_
 {
     char unit[64];
     int64_t now = kh_real_ms();
-    if (kh_keys_valid(db, old_id, now, unit) < 0) {
+    int valid = kh_keys_valid(db, old_id, now, unit);
+    if (valid == KH_ERR) {
+        snprintf(err, errlen, "the key registry could not be read: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (valid != KH_OK) {
         snprintf(err, errlen, "key %s is not a valid registered key", old_id);
         return -1;
     }

@@ -82,8 +82,8 @@ static const kh_option_t OPTIONS[] = {
 {"security", "verify_signatures", KH_OPT_YESNO, 0, 0, NULL, "yes", NULL,
  "count only reports signed by their district's key (needs curve = yes: nodes sign with\n"
  "their key); \"no\" only for the transition while nodes have no keys"},
-{"security", "province", KH_OPT_TEXT, 0, 0, NULL, "83", NULL,
- "the unit of the server key"},
+{"security", "province", KH_OPT_TEXT, 0, 0, NULL, NULL, NULL,
+ "the unit of the server key; not set: the root of the unit tree ([general] data_dir)"},
 {"security", "selfcheck_key", KH_OPT_PATH, 0, 0, NULL, NULL, "%RUN%/keys/admin.key",
  "the key the start-up self-check's client presents (a .key file with its secret, as\n"
  "kh-admin keys generate writes it); not set: a fresh random key on each attempt,\n"
@@ -120,9 +120,8 @@ static const kh_option_t OPTIONS[] = {
  "connections from one address that have not spoken yet"},
 {"collector", "metrics", KH_OPT_ADDRESS, 0, 0, NULL, "127.0.0.1:7104", NULL,
  "GET /metrics (Prometheus text) for kh-admin status; empty: off"},
-{"collector", "metrics_socket", KH_OPT_PATH, 0, 0, NULL, NULL,
- "%RUN%/collector.metrics.sock",
- "the same, private (0660), read first by kh-admin"},
+{"collector", "metrics_socket", KH_OPT_PATH, 0, 0, NULL, "%RUN%/collector.metrics.sock", NULL,
+ "the same, private (0660), read first by kh-admin; empty: none"},
 
 /* ---- [validator] ---- */
 {"validator", "listen", KH_OPT_ENDPOINT, 0, 0, NULL, "ipc://%RUN%/validator.sock", NULL,
@@ -133,8 +132,7 @@ static const kh_option_t OPTIONS[] = {
  "log PUB for kh-logs"},
 {"validator", "metrics", KH_OPT_ADDRESS, 0, 0, NULL, "127.0.0.1:7105", NULL,
  "GET /metrics (Prometheus text) for kh-admin status; empty: off"},
-{"validator", "metrics_socket", KH_OPT_PATH, 0, 0, NULL, NULL,
- "%RUN%/validator.metrics.sock", "the same, private (0660), read first by kh-admin"},
+{"validator", "metrics_socket", KH_OPT_PATH, 0, 0, NULL, "%RUN%/validator.metrics.sock", NULL, "the same, private (0660), read first by kh-admin; empty: none"},
 
 /* ---- [aggregator] ---- */
 {"aggregator", "listen", KH_OPT_ENDPOINT, 0, 0, NULL, "ipc://%RUN%/aggregator.sock", NULL,
@@ -157,8 +155,7 @@ static const kh_option_t OPTIONS[] = {
  "log PUB for kh-logs"},
 {"aggregator", "metrics", KH_OPT_ADDRESS, 0, 0, NULL, "127.0.0.1:7106", NULL,
  "GET /metrics (Prometheus text) for kh-admin status; empty: off"},
-{"aggregator", "metrics_socket", KH_OPT_PATH, 0, 0, NULL, NULL,
- "%RUN%/aggregator.metrics.sock", "the same, private (0660), read first by kh-admin"},
+{"aggregator", "metrics_socket", KH_OPT_PATH, 0, 0, NULL, "%RUN%/aggregator.metrics.sock", NULL, "the same, private (0660), read first by kh-admin; empty: none"},
 
 /* ---- [notifier] ---- */
 {"notifier", "listen", KH_OPT_ENDPOINT, 0, 0, NULL, "ipc://%RUN%/notifier.sock", NULL,
@@ -169,8 +166,8 @@ static const kh_option_t OPTIONS[] = {
  "log PUB for kh-logs"},
 {"notifier", "metrics", KH_OPT_ADDRESS, 0, 0, NULL, "127.0.0.1:7107", NULL,
  "GET /metrics (Prometheus text) for kh-admin status; empty: off"},
-{"notifier", "metrics_socket", KH_OPT_PATH, 0, 0, NULL, NULL, "%RUN%/notifier.metrics.sock",
- "the same, private (0660), read first by kh-admin"},
+{"notifier", "metrics_socket", KH_OPT_PATH, 0, 0, NULL, "%RUN%/notifier.metrics.sock", NULL,
+ "the same, private (0660), read first by kh-admin; empty: none"},
 {"notifier", "reminder_days", KH_OPT_INT, 0, 180, NULL, "7", NULL,
  "notices (README: Notifications), each made once (by its id, in notifier.db).  Remind\n"
  "districts without a report this many days before the due date ([calendar]), through\n"
@@ -219,8 +216,8 @@ static const kh_option_t OPTIONS[] = {
  "log PUB for kh-logs"},
 {"node", "metrics", KH_OPT_ADDRESS, 0, 0, NULL, NULL, "127.0.0.1:7108",
  "GET /metrics of this node; not set: off"},
-{"node", "metrics_socket", KH_OPT_PATH, 0, 0, NULL, NULL, "%RUN%/node.metrics.sock",
- "the same, private, when metrics is on"},
+{"node", "metrics_socket", KH_OPT_PATH, 0, 0, NULL, "%RUN%/node.metrics.sock", NULL,
+ "the same, private, when metrics is on; empty: none"},
 
 /* ---- [feed] ---- */
 {"feed", "mirror", KH_OPT_PATH, 0, 0, NULL, "%RUN%/feed-mirror.db", NULL,

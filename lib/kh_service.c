@@ -692,8 +692,7 @@ static int metrics_start(kh_service_t *s, const char *section)
         fprintf(stderr, "kh-%s: %s: [%s] %s\n", s->name, s->config_path, section, err);
         return -1;
     }
-    char sock[256], dflt[64];
-    snprintf(dflt, sizeof dflt, "%%RUN%%/%s.metrics.sock", s->name);
+    char sock[256];
     if (kh_config_str(s->cfg, section, "metrics_socket", sock, sizeof sock) < 0)
         sock[0] = '\0';
     if (sock[0] && kh_metrics_serve_unix(sock, err, sizeof err) < 0)

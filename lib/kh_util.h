@@ -39,10 +39,10 @@ int kh_clock_set(const char *spec, char *err, size_t errlen);
 int kh_clock_parse(const char *spec, int64_t *ms);
 /* 1 when the pipeline's clock is set (not the machine's); its spec in out. */
 int kh_clock_fixed(char *out, size_t cap);
-void kh_iso_time(int64_t ms, char *out, size_t cap);
+void kh_iso_time(int64_t ms, char *out, size_t cap);   /* "2026-11-27T03:06:04.123Z" */
 
 /* Every program's --version: "kh-collector 0.13.0" and the project's name. */
-void kh_print_version(FILE *out, const char *prog);   /* "2026-11-27T03:06:04.123Z" */
+void kh_print_version(FILE *out, const char *prog);
 
 /* ---- dates as yyyymmdd integers (20201205) ---- */
 int kh_date_valid(int32_t d);                  /* a real day of a year 1000..9999 */

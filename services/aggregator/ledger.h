@@ -12,9 +12,12 @@
  * transaction.
  * Invariants: after each count, an ancestor's cell is the sum over the reporting units
  * under it of their counted revisions' cells (kh-admin verify --totals recomputes it);
- * a cell whose n falls to 0 is sent as a tombstone; the feed update carries every cell
- * of the new revision, a tombstone for each cell of the old one that is gone, and the
- * ancestors' cells of every indicator of either.
+ * a cell whose n falls to 0 is sent as a tombstone; the feed update carries the changes
+ * only: each cell of the new revision that is new or differs from the old one's (sum or
+ * n), a tombstone for each cell of the old one that is gone, and the ancestors' cells
+ * that moved.  (The old cells are recomputed with the catalogue loaded now; a catalogue
+ * changed between two revisions may leave a subscriber's copy of an unchanged cell as
+ * the older catalogue made it until a snapshot.)
  */
 #ifndef KH_AG_LEDGER_H
 #define KH_AG_LEDGER_H

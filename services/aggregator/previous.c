@@ -70,6 +70,11 @@ int ag_previous_warnings(agg_t *a, const Kh__Verdict *v, kh_findings_t *extra,
     kh_validate_previous(a->cat, v->report, prev_lookup, &ctx, extra);
     if (ctx.pv)
         kh__verdict__free_unpacked(ctx.pv, NULL);
+    /* the rules could not run (memory): fail, so the verdict is applied again later,
+     * rather than count it as if they had found nothing */
+    for (size_t i = 0; i < extra->n; i++)
+        if (strcmp(extra->items[i]->code, "INTERNAL") == 0)
+            return -1;
     Kh__Finding **w = malloc((v->n_findings + extra->n + 1) * sizeof *w);
     if (!w)
         return -1;
@@ -77,7 +82,8 @@ int ag_previous_warnings(agg_t *a, const Kh__Verdict *v, kh_findings_t *extra,
     for (size_t i = 0; i < v->n_findings; i++)
         if (!v->findings[i]->is_error)
             w[n++] = v->findings[i];
-    /* a previous-period rule is a warning here: the report is counted already */
+    /* only warnings are kept: the report is counted already, and the validator has
+     * judged it (an error-level previous-period rule is dropped here, as before) */
     for (size_t i = 0; i < extra->n; i++)
         if (!extra->items[i]->is_error)
             w[n++] = extra->items[i];

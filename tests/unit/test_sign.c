@@ -462,6 +462,13 @@ static void test_check_against_registry(void **state)
     assert_int_equal(kh_sign_check(keys, &f.r, kh_real_ms() + 1000, pk, &why, NULL, 0, NULL,
                                    0), KH_NO);
     assert_int_equal(why, KH_SIGN_NO_KEY);
+    /* and a revoked key cannot be rotated into a new one (a "no" is not a "yes") */
+    kh_key_t k2;
+    assert_int_equal(kh_key_generate("829-2", "district", "829", &k2), 0);
+    err[0] = '\0';
+    assert_int_equal(kh_keys_rotate(keys, "829-1", &k2, 1000, err, sizeof err), -1);
+    assert_non_null(strstr(err, "key 829-1 is not a valid registered key"));
+    assert_int_equal(kh_keys_valid(keys, "829-2", kh_real_ms(), NULL), KH_NO);
 
     /* the same questions of the registry: yes, no, and "could not tell" apart */
     char unit[64], id[KH_KEY_ID_MAX], role[16];

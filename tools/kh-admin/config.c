@@ -31,7 +31,8 @@ int admin_config_cmd(int argc, char **argv, const char *config_path)
             fprintf(stderr, "kh-admin: %s\n", err);
             return 1;
         }
-        printf("%s: ok\n", config_path);
+        printf("%s: ok (syntax, keys, types and ranges; a service still checks what only "
+               "it knows, e.g. webhook_url, clock, first_period, at its start)\n", config_path);
         kh_config_destroy(&cfg);
         return 0;
     }

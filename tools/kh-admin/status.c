@@ -611,8 +611,6 @@ int admin_status(int argc, char **argv, const char *config_path)
             goto out;
         }
         sv[i].configured = sv[i].addr[0] != 0;
-        char dflt[64];
-        snprintf(dflt, sizeof dflt, "%%RUN%%/%s.metrics.sock", services[i]);
         if (kh_config_str(cfg, services[i], "metrics_socket", sv[i].sock,
                           sizeof sv[i].sock) < 0)
             sv[i].sock[0] = '\0';
