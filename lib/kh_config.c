@@ -19,20 +19,6 @@
 
 #define KH_CONFIG_MAX 512
 
-/* Whether `word` is one of the space-separated words of `list`. */
-static int in_list(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *p = list; *p;) {
-        size_t k = strcspn(p, " ");
-        if (k == n && strncmp(p, word, n) == 0)
-            return 1;
-        p += k;
-        p += strspn(p, " ");
-    }
-    return 0;
-}
-
 /* The keys of `section` (space-separated) into out, or the sections when section is
  * NULL.  Returns out. */
 static char *names(const char *section, char *out, size_t cap)
@@ -42,7 +28,7 @@ static char *names(const char *section, char *out, size_t cap)
     out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         const char *w = section ? o[i].key : o[i].section;
-        if ((section && strcmp(o[i].section, section) != 0) || (!section && in_list(out, w)))
+        if ((section && strcmp(o[i].section, section) != 0) || (!section && kh_in_words(out, w)))
             continue;
         int k = snprintf(out + used, cap - used, "%s%s", used ? " " : "", w);
         if (k < 0 || (size_t)k >= cap - used)

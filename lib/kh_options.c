@@ -285,20 +285,6 @@ int kh_option_section(const char *section)
     return 0;
 }
 
-/* Whether `word` is one of the space-separated words of `list`. */
-static int in_words(const char *list, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *p = list; *p;) {
-        size_t k = strcspn(p, " ");
-        if (k == n && strncmp(p, word, n) == 0)
-            return 1;
-        p += k;
-        p += strspn(p, " ");
-    }
-    return 0;
-}
-
 int kh_option_check(const kh_option_t *o, const char *v, char *why, size_t cap)
 {
     long x;
@@ -314,7 +300,7 @@ int kh_option_check(const kh_option_t *o, const char *v, char *why, size_t cap)
         snprintf(why, cap, "expected yes or no");
         return -1;
     case KH_OPT_CHOICE:
-        if (in_words(o->choices, v))
+        if (kh_in_words(o->choices, v))
             return 0;
         snprintf(why, cap, "expected one of: %s", o->choices);
         return -1;

@@ -574,3 +574,16 @@ void kh_print_version(FILE *out, const char *prog)
 {
     fprintf(out, "%s %s (khuyến học reporting pipeline)\n", prog, KH_VERSION);
 }
+
+int kh_in_words(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, " ");
+        if (k == n && strncmp(p, word, n) == 0)
+            return 1;
+        p += k;
+        p += strspn(p, " ");
+    }
+    return 0;
+}

@@ -68,6 +68,9 @@ size_t kh_utf8_len(const char *s, size_t n, uint32_t *cp);
 int kh_grow(void *arr, size_t n, size_t *cap, size_t size, size_t first, size_t max);
 #define KH_GROW(arr, n, cap, first) kh_grow(&(arr), (n), &(cap), sizeof *(arr), (first), 0)
 
+/* 1 when `word` is one of the space-separated words of `list`, else 0. */
+int kh_in_words(const char *list, const char *word);
+
 /* A number as rules and messages write it: "%.15g", never "-0". */
 void kh_fmt_num(double v, char *out, size_t cap);
 void kh_date_iso(int32_t d, char *out, size_t cap);   /* "2020-12-05" */

@@ -288,6 +288,20 @@ static void test_atomic_write_private(void **state)
 }
 
 /* kh_trim: one rule for every text read from a spreadsheet (reports and catalogue). */
+/* One word of a space-separated list: whole words only, at any place, blanks runs too. */
+static void test_in_words(void **state)
+{
+    (void)state;
+    assert_int_equal(kh_in_words("debug info warn error", "info"), 1);
+    assert_int_equal(kh_in_words("debug info warn error", "error"), 1);
+    assert_int_equal(kh_in_words("debug info warn error", "debug"), 1);
+    assert_int_equal(kh_in_words("debug info warn error", "inf"), 0);
+    assert_int_equal(kh_in_words("debug info warn error", "errors"), 0);
+    assert_int_equal(kh_in_words("collector  node", "node"), 1);
+    assert_int_equal(kh_in_words("", "x"), 0);
+    assert_int_equal(kh_in_words("a b", ""), 0);
+}
+
 static void test_trim(void **state)
 {
     (void)state;
@@ -380,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_escape_invalid_utf8),
         cmocka_unit_test(test_escape_random_names),
         cmocka_unit_test(test_escape_cut),
+        cmocka_unit_test(test_in_words),
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_utf8_len),
         cmocka_unit_test(test_fmt_num),
