@@ -165,6 +165,11 @@ void kh_sign_digest(const Kh__Report *r, char hex[65])
     kh_sign_hex(h, sizeof h, hex, 65);
 }
 
+int64_t kh_sign_key_time(const Kh__Report *r)
+{
+    return r->arrived_at ? r->arrived_at : r->received_at;
+}
+
 /* writes a reason into a buffer the caller may not have given */
 #define SAY(buf, cap, ...) ((buf) && (cap) ? (void)snprintf(buf, cap, __VA_ARGS__) : (void)0)
 

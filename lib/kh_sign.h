@@ -68,6 +68,11 @@ typedef enum {
                              * report's contents: changed after signing, or another key */
 } kh_sign_why_t;
 
+/* When the key of a stored report must have been valid: when it first arrived at the
+ * collector (arrived_at, the machine's clock), or received_at for a report stored
+ * before arrived_at was kept. */
+int64_t kh_sign_key_time(const Kh__Report *r);
+
 /* The one check of a report's signature, wherever it is made (the collector at the
  * door, the aggregator before counting, kh-admin verify afterwards): r is signed by a
  * key that the registry `keys` (lib/kh_keys.h) holds for r->district and that is valid

@@ -93,8 +93,8 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     /* nothing is counted before the district's signature is checked */
     if (a->verify_signatures) {
         char vi[512], en[512];
-        int64_t at = r->arrived_at ? r->arrived_at : r->received_at;
-        int sig = kh_sign_check(a->keys, r, at, NULL, NULL, vi, sizeof vi, en, sizeof en);
+        int sig = kh_sign_check(a->keys, r, kh_sign_key_time(r), NULL, NULL, vi, sizeof vi,
+                                en, sizeof en);
         if (sig == KH_ERR)
             KH_ERROR("security.registry", en, "report_id", r->report_id, "district",
                      r->district);

@@ -83,13 +83,6 @@ static int open_keys(kh_config_t *cfg, sqlite3 **keys)
     return 0;
 }
 
-/* The time a report's key must be valid at: when it first arrived, as the aggregator
- * checks it (kh_sign_check). */
-static int64_t key_time(const Kh__Report *r)
-{
-    return r->arrived_at ? r->arrived_at : r->received_at;
-}
-
 /* The audit log's record of (report_id/revision): its seq and digest.  1 found, 0 not,
  * -1 no audit table (a database from before the audit log). */
 static int audit_digest(sqlite3 *db, const char *subject, long long *seq, char digest[65])
@@ -237,9 +230,9 @@ static int verify_totals(const char *config_path, const char *db_path)
         /* as --report: the signature, and the digest the audit log recorded */
         char why[512], digest[65];
         uint8_t pk[32];
-        int sig = check_sigs ? kh_sign_check(keys, r, key_time(r), pk, NULL, NULL, 0, why,
-                                             sizeof why)
-                             : KH_OK;
+        int sig = KH_OK;
+        if (check_sigs)
+            sig = kh_sign_check(keys, r, kh_sign_key_time(r), pk, NULL, NULL, 0, why, sizeof why);
         if (sig == KH_ERR) {
             fprintf(stderr, "kh-admin: the key registry: %s\n", why);
             kh__verdict__free_unpacked(v, NULL);
@@ -549,7 +542,8 @@ int admin_verify(int argc, char **argv, const char *config_path)
     char why[512];
     uint8_t pk[32];
     kh_sign_why_t refused = 0;
-    int sig = kh_sign_check(keys, r, key_time(r), pk, &refused, NULL, 0, why, sizeof why);
+    int sig = kh_sign_check(keys, r, kh_sign_key_time(r), pk, &refused, NULL, 0, why,
+                            sizeof why);
     if (sig == KH_ERR) {
         fprintf(stderr, "kh-admin: the key registry: %s\n", why);
         rc = 2;
