@@ -1,8 +1,8 @@
 /*
  * agg.h — the aggregator's state, shared by its modules (internal: included only by the
- * files of services/aggregator/).  main.c defines the stage around it: it makes the one
- * agg_t of the process, sets it up, dispatches each inbox message (apply), and closes it;
- * the modules borrow it:
+ * files of services/aggregator/).  main.c defines the stage (lib/kh_stage.h) around it:
+ * it makes the one agg_t of the process, sets it up, dispatches each inbox message
+ * (apply), and closes it; the modules borrow it:
  *
  *   store.c       the schema (migrations) and the prepared statements below
  *   audit.c       the audit log's entries, and its checkpoints' anchor at start
@@ -33,22 +33,23 @@
 #include "kh_keys.h"
 #include "kh_link.h"
 #include "kh_service.h"
+#include "kh_stage.h"
 #include "kh_zap.h"
 
 typedef struct {
-    kh_service_t svc;
+    kh_stage_t *st;             /* the skeleton (lib/kh_stage.h); and what it lends: */
+    kh_service_t *svc;
     kh_catalog_t *cat;
     sqlite3 *db;
-    kh_zsock_t *in, *pub, *snap;
     kh_inbox_t *inbox;
     kh_link_t *to_notifier;
-    uv_timer_t pump_timer;
+    kh_zsock_t *pub, *snap;
     uint64_t published_seq;
     int curve;                  /* CURVE on the feed sockets */
     kh_key_t server;
     sqlite3 *keys;
     kh_zap_t *zap;
-    uint64_t counted, superseded, malformed, bad_signatures;
+    uint64_t counted, superseded, bad_signatures;
     uint64_t rejected_kept;     /* rejected verdicts kept for the history */
     int verify_signatures;      /* [security] verify_signatures (checked with a->keys) */
     kh_audit_t *audit;

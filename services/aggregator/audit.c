@@ -90,9 +90,9 @@ int ag_audit_district_cells(agg_t *a, const Kh__Report *r, const kh_cells_t *bef
 int ag_audit_anchor(agg_t *a)
 {
     char key_path[1024], cp_path[1024], err[1536], fp[17];
-    if (kh_service_str(&a->svc, "aggregator", "audit_key", key_path,
+    if (kh_service_str(a->svc, "aggregator", "audit_key", key_path,
                        sizeof key_path) ||
-        kh_service_str(&a->svc, "aggregator", "audit_checkpoints",
+        kh_service_str(a->svc, "aggregator", "audit_checkpoints",
                        cp_path, sizeof cp_path))
         return -1;
     kh_key_t k;

@@ -147,7 +147,7 @@ void ag_feed_on_request(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     }
     if (kh_wire_parse(parts, n, 1, &m) < 0 || strcmp(m.type, KH_T_FEED_REQ) != 0 ||
         !(req = kh__feed_request__unpack(NULL, m.len, m.payload))) {
-        a->malformed++;
+        kh_stage_malformed(a->st);
         KH_WARN("feed.malformed", "bad snapshot request");
         return;
     }

@@ -82,7 +82,7 @@ void ag_history_serve(agg_t *a, const kh_wmsg_t *m)
 {
     Kh__HistoryRequest *req = kh__history_request__unpack(NULL, m->len, m->payload);
     if (!req || strlen(req->district) >= KH_CODE_MAX || strlen(req->period) > 16) {
-        a->malformed++;
+        kh_stage_malformed(a->st);
         KH_WARN("history.malformed", "bad history request");
         if (req)
             kh__history_request__free_unpacked(req, NULL);

@@ -24,8 +24,9 @@
  * checkpoint file is checked against the database: if entries it signed are gone or
  * changed, the aggregator does not start (it says what to do).
  *
- * The logic is in modules of its own (agg.h lists them); this file is the stage: the
- * state set up, each inbox message dispatched (apply), the sockets' callbacks, the stop.
+ * The logic is in modules of its own (agg.h lists them); this file is the stage's
+ * definition for the skeleton (lib/kh_stage.h): the state set up, each inbox message
+ * dispatched (apply), the feed's sockets, the stop.
  *
  * Sockets: listen (ROUTER, from validators) · notifier (DEALER) · feed (PUB) ·
  * snapshot (ROUTER) · log.
@@ -62,11 +63,6 @@
 static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
 {
     agg_t *a = arg;
-    if (strcmp(m->type, KH_T_VERDICT) != 0) {
-        a->malformed++;
-        KH_WARN("message.malformed", "unexpected message type", "type", m->type);
-        return KH_APPLY_BAD;
-    }
     Kh__Verdict *v = kh__verdict__unpack(NULL, m->len, m->payload);
     /* A rejected revision is only kept for the history: its period or district may be
      * the very reason it was rejected (refusing it would leave it unacknowledged at the
@@ -75,7 +71,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         v->report->revision == 0 ||
         (v->accepted &&
          kh_cells_ancestors(a->cat, v->report->district, v->report->period, NULL, 0) < 0)) {
-        a->malformed++;
+        kh_stage_malformed(a->st);
         KH_WARN("verdict.malformed", "a VERDICT does not decode, has no id or revision, or "
                 "(accepted) names no unit in force at its period's end");
         if (v)
@@ -175,34 +171,13 @@ out:
     return rc;
 }
 
-/* ---- wiring ------------------------------------------------------------------------------ */
-
-static void pump(agg_t *a)
-{
-    kh_link_pump(a->to_notifier);
-    kh_service_gate(&a->svc, a->in, kh_outbox_depth(kh_link_outbox(a->to_notifier)));
-}
+/* ---- the stage ------------------------------------------------------------------------- */
 
 static void committed(void *arg)
 {
     agg_t *a = arg;
     kh_audit_checkpoint(a->audit);     /* logs its own failure; retried after the next commit */
     ag_feed_publish(a);
-    pump(a);
-}
-
-static void on_pump_timer(uv_timer_t *t) { pump(t->data); }
-
-static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
-{
-    agg_t *a = arg;
-    kh_wmsg_t m;
-    if (kh_wire_parse(parts, n, 1, &m) < 0) {
-        a->malformed++;
-        KH_WARN("message.malformed", "wrong frames");
-        return;
-    }
-    kh_inbox_add(a->inbox, s, &m);
 }
 
 static void say_ready(void *arg)
@@ -210,108 +185,105 @@ static void say_ready(void *arg)
     agg_t *a = arg;
     char seqs[24];
     snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)a->published_seq);
-    kh_service_ready(&a->svc, a->curve ? "counting; feed on CURVE, registered keys only"
+    kh_service_ready(a->svc, a->curve ? "counting; feed on CURVE, registered keys only"
                                       : "counting; feed WITHOUT CURVE", "seq", seqs);
 }
 
-static void on_stop(kh_service_t *s)
+static void on_stop(void *arg)
 {
-    agg_t *a = (agg_t *)s;
+    agg_t *a = arg;
     kh_zap_close(a->zap);
     a->zap = NULL;
-    kh_inbox_close(a->inbox);
-    uv_close((uv_handle_t *)&a->pump_timer, NULL);
-    kh_zsock_close(a->in);
     kh_zsock_close(a->pub);
     kh_zsock_close(a->snap);
-    kh_link_destroy(&a->to_notifier);
 }
+
+/* What the skeleton does not: the statements, the audit log's anchor, the feed's sockets
+ * (PUB and its snapshot ROUTER, which may cross machines: CURVE, and only registered
+ * province and admin keys get in, fail closed like the collector), the signature check. */
+static int setup(kh_stage_t *st, void *arg)
+{
+    agg_t *a = arg;
+    kh_service_t *s = kh_stage_service(st);
+    a->st = st;
+    a->svc = s;
+    a->cat = kh_stage_catalog(st);
+    a->db = kh_stage_db(st);
+    a->inbox = kh_stage_inbox(st);
+    a->to_notifier = kh_stage_link(st, 0);
+    char feed[1024], snap[1024];
+    if (kh_service_str(s, "aggregator", "feed", feed, sizeof feed) ||
+        kh_service_str(s, "aggregator", "snapshot", snap, sizeof snap))
+        return -1;
+    if (ag_store_prepare(a) < 0)
+        return -1;
+    if (!(a->audit = kh_audit_new(a->db)) || ag_audit_anchor(a) < 0)
+        return -1;
+    a->published_seq = ag_feed_max_seq(a, NULL);
+    kh_zopts_t so = s->zopts;
+    so.router = 1;
+    kh_zopts_t po = s->zopts;
+    if ((a->curve = kh_service_curve(s)) < 0)
+        return -1;
+    if (a->curve) {
+        if (kh_service_curve_server(s, "feed:province,admin", &a->server, &a->keys, &a->zap) < 0)
+            return -1;
+        so.curve_server_sk = po.curve_server_sk = a->server.curve_sk;
+        so.zap_domain = po.zap_domain = "feed";
+    }
+    a->snap = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &so, ag_feed_on_request, a);
+    po.hwm = 100000;   /* a PUB drops at its mark; be generous, gaps are refilled anyway */
+    a->pub = kh_zsock_new(&s->loop, s->zctx, ZMQ_PUB, &po, NULL, NULL);
+    if (!a->snap || !a->pub || kh_zsock_bind(a->snap, snap) < 0 ||
+        kh_zsock_bind(a->pub, feed) < 0) {
+        KH_ERROR("service.start", "cannot bind", "feed", feed, "snapshot", snap, "error",
+                 zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (ag_signatures_setup(a) < 0)
+        return -1;
+    /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
+    kh_service_watch_count(s, "kh_reports_counted_total", "Revisions counted (each replaces "
+                           "the one counted before for its reporting unit and period).", NULL,
+                           NULL, &a->counted);
+    kh_service_watch_count(s, "kh_reports_superseded_total", "Accepted revisions not counted: "
+                           "a later one was counted already.", NULL, NULL, &a->superseded);
+    kh_service_watch_count(s, "kh_reports_rejected_total", "Accepted reports not counted: "
+                           "their signature does not verify.", "reason", "signature",
+                           &a->bad_signatures);
+    kh_service_watch_count(s, "kh_verdicts_rejected_total", "Rejected revisions received "
+                           "from the validator, kept for the history.", NULL, NULL,
+                           &a->rejected_kept);
+    /* with CURVE, prove that a client with an unknown key is refused before saying ready */
+    return a->curve ? kh_stage_selfcheck(st, a->snap, a->server.curve_pk) : 0;
+}
+
+static void fini(void *arg)
+{
+    agg_t *a = arg;
+    ag_store_finalize(a);
+    kh_audit_checkpoint(a->audit);     /* nothing committed stays unsigned (done at each commit) */
+    kh_audit_destroy(&a->audit);
+    kh_db_close(&a->keys);
+}
+
+static const kh_stage_def_t stage = {
+    .name = "aggregator",
+    .usage = "Counts accepted reports and publishes the province feed.\n",
+    .open_db = ag_store_open,
+    .types = {KH_T_VERDICT},
+    .links = {{"notifier", "notifier", "listen"}},
+    .malformed_help = "Malformed messages refused (inbox, snapshot and history requests).",
+    .setup = setup,
+    .apply = apply,
+    .committed = committed,
+    .ready = say_ready,
+    .stop = on_stop,
+    .fini = fini,
+};
 
 int main(int argc, char **argv)
 {
     static agg_t a;
-    int rc = kh_service_init(&a.svc, "aggregator", "aggregator", argc, argv,
-                             "Counts accepted reports and publishes the province feed.\n");
-    if (rc)
-        return rc > 0 ? 0 : 1;
-    kh_service_t *s = &a.svc;
-    char db_path[1024], listen[1024], notif[1024], feed[1024], snap[1024], err[512];
-    if (kh_service_str(s, "aggregator", "db", db_path, sizeof db_path) ||
-        kh_service_str(s, "aggregator", "listen", listen, sizeof listen) ||
-        kh_service_str(s, "aggregator", "feed", feed, sizeof feed) ||
-        kh_service_str(s, "aggregator", "snapshot", snap, sizeof snap) ||
-        kh_service_str(s, "notifier", "listen", notif, sizeof notif))
-        return 1;
-    if (!(a.cat = kh_service_catalog(s)))
-        return 1;
-    if (ag_store_open(&a.db, db_path, err, sizeof err) < 0) {
-        KH_ERROR("db.open", err);
-        return 1;
-    }
-    if (ag_store_prepare(&a) < 0)
-        return 1;
-    if (!(a.audit = kh_audit_new(a.db)) || ag_audit_anchor(&a) < 0)
-        return 1;
-    a.published_seq = ag_feed_max_seq(&a, NULL);
-    kh_zopts_t ro = s->zopts;
-    ro.router = 1;
-    a.in = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &a);
-    /* the province feed (PUB and its snapshot ROUTER) may cross machines: CURVE, and only
-     * registered province and admin keys get in (fail closed, like the collector) */
-    kh_zopts_t so = ro;
-    kh_zopts_t po = s->zopts;
-    if ((a.curve = kh_service_curve(s)) < 0)
-        return 1;
-    if (a.curve) {
-        if (kh_service_curve_server(s, "feed:province,admin", &a.server, &a.keys, &a.zap) < 0)
-            return 1;
-        so.curve_server_sk = po.curve_server_sk = a.server.curve_sk;
-        so.zap_domain = po.zap_domain = "feed";
-    }
-    a.snap = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &so, ag_feed_on_request, &a);
-    po.hwm = 100000;   /* a PUB drops at its mark; be generous, gaps are refilled anyway */
-    a.pub = kh_zsock_new(&s->loop, s->zctx, ZMQ_PUB, &po, NULL, NULL);
-    if (!a.in || !a.snap || !a.pub || kh_zsock_bind(a.in, listen) < 0 ||
-        kh_zsock_bind(a.snap, snap) < 0 || kh_zsock_bind(a.pub, feed) < 0) {
-        KH_ERROR("service.start", "cannot bind", "listen", listen, "feed", feed, "snapshot",
-                 snap, "error", zmq_strerror(zmq_errno()));
-        return 1;
-    }
-    a.to_notifier = kh_link_new(&s->loop, s->zctx, &s->zopts, notif, a.db, "notifier",
-                                (int)s->window, (int)s->resend_ms);
-    a.inbox = kh_inbox_new(&s->loop, a.db, (int)s->batch_max, (int)s->batch_ms, apply,
-                           committed, &a);
-    if (!a.to_notifier || !a.inbox || ag_signatures_setup(&a) < 0)
-        return 1;
-    uv_timer_init(&s->loop, &a.pump_timer);
-    a.pump_timer.data = &a;
-    uv_timer_start(&a.pump_timer, on_pump_timer, 100, 100);
-    s->on_stop = on_stop;
-    /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
-    kh_service_watch_count(s, "kh_reports_counted_total", "Revisions counted (each replaces "
-                           "the one counted before for its reporting unit and period).", NULL,
-                           NULL, &a.counted);
-    kh_service_watch_count(s, "kh_reports_superseded_total", "Accepted revisions not counted: "
-                           "a later one was counted already.", NULL, NULL, &a.superseded);
-    kh_service_watch_count(s, "kh_reports_rejected_total", "Accepted reports not counted: "
-                           "their signature does not verify.", "reason", "signature",
-                           &a.bad_signatures);
-    kh_service_watch_count(s, "kh_verdicts_rejected_total", "Rejected revisions received "
-                           "from the validator, kept for the history.", NULL, NULL,
-                           &a.rejected_kept);
-    kh_service_watch_count(s, "kh_messages_malformed_total", "Malformed messages refused "
-                           "(inbox, snapshot and history requests).", NULL, NULL, &a.malformed);
-    if (!a.curve)
-        kh_service_on_ready(s, say_ready, &a);
-    else if (kh_service_selfcheck(s, a.snap, a.server.curve_pk, say_ready, &a) < 0)
-        return 1;
-    kh_service_run(s);
-    ag_store_finalize(&a);
-    kh_audit_checkpoint(a.audit);      /* nothing committed stays unsigned (done at each commit) */
-    kh_audit_destroy(&a.audit);
-    kh_db_close(&a.db);
-    kh_db_close(&a.keys);
-    kh_catalog_destroy(&a.cat);
-    kh_service_fini(s);
-    return s->exit_code;
+    return kh_stage_main(&stage, &a, argc, argv);
 }

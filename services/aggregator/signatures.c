@@ -17,7 +17,7 @@
 int ag_signatures_setup(agg_t *a)
 {
     /* yes or no: kh_config_load refused anything else */
-    a->verify_signatures = kh_config_yes(a->svc.cfg, "security", "verify_signatures");
+    a->verify_signatures = kh_config_yes(a->svc->cfg, "security", "verify_signatures");
     if (!a->verify_signatures) {
         KH_WARN("security.signatures_off", "[security] verify_signatures = no: reports are "
                 "counted WITHOUT checking their reporting unit's signature (only for the "
@@ -25,7 +25,7 @@ int ag_signatures_setup(agg_t *a)
         return 0;
     }
     /* one connection to the registry serves the feed's ZAP handler and this check */
-    return a->keys || kh_service_keys_db(&a->svc, &a->keys) == 0 ? 0 : -1;
+    return a->keys || kh_service_keys_db(a->svc, &a->keys) == 0 ? 0 : -1;
 }
 
 int ag_signatures_refuse(agg_t *a, const Kh__Verdict *v, const char *vi, const char *en)

@@ -30,6 +30,7 @@
 #include "kh_metrics.h"
 #include "kh_report.h"
 #include "kh_service.h"
+#include "kh_stage.h"
 #include "kh_util.h"
 #include "kh_zap.h"
 #include "kh_sign.h"
@@ -48,16 +49,17 @@ static const char *const migrations[] = {
 };
 
 typedef struct {
-    kh_service_t svc;
+    kh_stage_t *st;             /* the skeleton (lib/kh_stage.h); and what it lends: */
+    kh_service_t *svc;
     kh_catalog_t *cat;
     sqlite3 *db;
-    kh_zsock_t *front, *back;
-    kh_inbox_t *inbox;
-    kh_link_t *to_validator, *to_nodes;
-    uv_timer_t pump_timer;
+    kh_inbox_t *inbox;          /* reports from the nodes, receipts from the notifier */
+    kh_link_t *to_validator;
+    kh_zsock_t *front;          /* the nodes' socket (the skeleton's ROUTER: receipts) */
+    kh_link_t *to_nodes;        /* receipts to the nodes, routed on front (conns.h) */
     int replay_node_clock;
     sqlite3_stmt *st_report, *st_receipt, *st_last_rev;
-    uint64_t received, refused, malformed;
+    uint64_t received, refused;
     int curve;                  /* CURVE on the node socket, identities from the registry */
     sqlite3 *keys;
     kh_zap_t *zap;
@@ -67,18 +69,25 @@ typedef struct {
     kh_door_t *door;            /* the node socket's TCP connections, watched and bounded */
     kh_metric_t *m_conns;       /* kh_node_connections_open */
     uint64_t late;              /* messages read after their connection closed */
+    int metrics_on;             /* conns_metrics added (kh_metrics_source_add) */
     uv_timer_t revoke_timer;    /* cuts the live connections of keys no longer valid */
     const char *sender;         /* district of the message being applied (on_router) */
     /* bounds on the work one message may cost, before it is done ([collector]) */
     long max_values, max_ack_keys, max_revision_step;
 } collector_t;
 
-/* The malformed counter as a log field. */
+/* A counter as a log field. */
 static const char *count_str(uint64_t n)
 {
     static char buf[24];
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)n);
     return buf;
+}
+
+/* The malformed count (lib/kh_stage.h) as a log field. */
+static const char *malformed(collector_t *c)
+{
+    return count_str(kh_stage_malformed_count(c->st));
 }
 
 /* A report refused at the door (wrong district, bad id): stored as refused, answered
@@ -145,19 +154,19 @@ static int apply_report(collector_t *c, const kh_wmsg_t *m, char *key, size_t ke
         r = kh__report__unpack(NULL, m->len, m->payload);
     }
     if (!r) {
-        c->malformed++;
+        kh_stage_malformed(c->st);
         KH_WARN("report.malformed", "a REPORT payload does not decode", "district", district,
-                "malformed", count_str(c->malformed));
+                "malformed", malformed(c));
         return KH_APPLY_BAD;
     }
     int rc = KH_APPLY_BAD;
     /* without a readable id and revision no receipt can name the report: dropped */
     if (!kh_text_ok(r->report_id) || !kh_text_ok(r->period) || strlen(r->report_id) == 0 ||
         strlen(r->report_id) > 64 || r->revision == 0 || strlen(r->period) > 16) {
-        c->malformed++;
+        kh_stage_malformed(c->st);
         KH_WARN_RL("report.malformed", district, "report id, revision or period missing, too "
                    "long or not UTF-8 text: dropped", "district", district,
-                   "malformed", count_str(c->malformed));
+                   "malformed", malformed(c));
         goto out;
     }
     snprintf(key, keycap, "%s/%u", r->report_id, r->revision);
@@ -316,17 +325,17 @@ static int apply_receipt(collector_t *c, const kh_wmsg_t *m, char *key, size_t k
 {
     Kh__Receipt *r = kh__receipt__unpack(NULL, m->len, m->payload);
     if (!r) {
-        c->malformed++;
+        kh_stage_malformed(c->st);
         KH_WARN("receipt.malformed", "a RECEIPT payload does not decode", "malformed",
-                count_str(c->malformed));
+                malformed(c));
         return KH_APPLY_BAD;
     }
     int rc;
     if (!r->event_id[0] || strlen(r->event_id) >= keycap || !r->district[0] ||
         strlen(r->district) >= KH_CODE_MAX) {
-        c->malformed++;
+        kh_stage_malformed(c->st);
         KH_WARN("receipt.malformed", "a RECEIPT has no event id or district, or one too long",
-                "malformed", count_str(c->malformed));
+                "malformed", malformed(c));
         rc = KH_APPLY_BAD;
         goto out;
     }
@@ -350,28 +359,29 @@ out:
     return rc;
 }
 
+/* The inbox's apply (the skeleton checked the type: REPORT or RECEIPT).  A REPORT comes
+ * from a node, with its district (kh_inbox_add_from in on_router), or is a dead letter
+ * replayed with it; one without came on the notifier's socket. */
 static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
 {
     collector_t *c = arg;
-    if (strcmp(m->type, KH_T_REPORT) == 0)
-        return apply_report(c, m, key, keycap);
     if (strcmp(m->type, KH_T_RECEIPT) == 0)
         return apply_receipt(c, m, key, keycap);
-    c->malformed++;
-    KH_WARN("message.malformed", "unexpected message type", "type", m->type);
-    return KH_APPLY_BAD;
+    if (!c->sender && !kh_inbox_replay_origin(c->inbox)) {
+        kh_stage_malformed(c->st);
+        KH_WARN("message.malformed", "the notifier may only send RECEIPT", "type", m->type,
+                "malformed", malformed(c));
+        return KH_APPLY_BAD;
+    }
+    return apply_report(c, m, key, keycap);
 }
 
-static void pump(collector_t *c)
+/* With each pump of the skeleton's links: the receipts to the nodes. */
+static void pump(void *arg)
 {
-    kh_link_pump(c->to_validator);
+    collector_t *c = arg;
     kh_link_pump(c->to_nodes);
-    /* backpressure: reports from the nodes wait at the nodes while the validator is behind */
-    kh_service_gate(&c->svc, c->front, kh_outbox_depth(kh_link_outbox(c->to_validator)));
 }
-
-static void committed(void *arg) { pump(arg); }
-static void on_pump_timer(uv_timer_t *t) { pump(t->data); }
 
 /* Who sent this message on the node socket.  With CURVE: the district of its key, still
  * valid now (a revoked key is cut off at once, on connections already open too); without
@@ -405,9 +415,9 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
         kh_strlcpy(district, unit, cap);
     } else if (strcmp(m->type, KH_T_HELLO) == 0) {
         if (m->len == 0 || m->len >= cap) {
-            c->malformed++;
+            kh_stage_malformed(c->st);
             KH_WARN("message.malformed", "a HELLO without a district", "malformed",
-                    count_str(c->malformed));
+                    malformed(c));
             return -1;
         }
         memcpy(district, m->payload, m->len);
@@ -417,9 +427,9 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
         if (!r || !r->district[0] || strlen(r->district) >= cap) {
             if (r)
                 kh__report__free_unpacked(r, NULL);
-            c->malformed++;
+            kh_stage_malformed(c->st);
             KH_WARN("report.malformed", "a REPORT that does not decode or names no district",
-                    "malformed", count_str(c->malformed));
+                    "malformed", malformed(c));
             return -1;
         }
         kh_strlcpy(district, r->district, cap);
@@ -469,9 +479,9 @@ static int identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
                    "refused", count_str(c->refused_keys));
         return -1;
     default:
-        c->malformed++;
+        kh_stage_malformed(c->st);
         KH_WARN("message.malformed", "routing id, key id or district empty or too long",
-                "malformed", count_str(c->malformed));
+                "malformed", malformed(c));
         return -1;
     }
 }
@@ -482,7 +492,7 @@ static int admit(void *arg, const char *domain, const char *key_id, const char *
 {
     collector_t *c = arg;
     if (strcmp(domain, "nodes") != 0 ||
-        conns_admit(c->conns, key_id, kh_mono_ms(), (int64_t)c->svc.zopts.handshake_ms + 5000) == 0)
+        conns_admit(c->conns, key_id, kh_mono_ms(), (int64_t)c->svc->zopts.handshake_ms + 5000) == 0)
         return 0;
     c->refused_keys++;
     kh_door_refused(c->door, KH_DOOR_KEY_LIMIT);
@@ -566,25 +576,15 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     }
     kh_wmsg_t m;
     if (kh_wire_parse(parts, n, 1, &m) < 0) {
-        c->malformed++;
-        KH_WARN("message.malformed", "wrong frames", "malformed", count_str(c->malformed));
-        return;
-    }
-    if (s == c->back) {
-        if (strcmp(m.type, KH_T_RECEIPT) != 0) {
-            c->malformed++;
-            KH_WARN("message.malformed", "the notifier may only send RECEIPT", "type", m.type,
-                    "malformed", count_str(c->malformed));
-            return;
-        }
-        kh_inbox_add(c->inbox, s, &m);
+        kh_stage_malformed(c->st);
+        KH_WARN("message.malformed", "wrong frames", "malformed", malformed(c));
         return;
     }
     int is_report = strcmp(m.type, KH_T_REPORT) == 0, is_ack = strcmp(m.type, KH_T_ACK) == 0;
     if (!is_report && !is_ack && strcmp(m.type, KH_T_HELLO) != 0) {
-        c->malformed++;
+        kh_stage_malformed(c->st);
         KH_WARN("message.malformed", "nodes may only send REPORT, ACK and HELLO", "type",
-                m.type, "malformed", count_str(c->malformed));
+                m.type, "malformed", malformed(c));
         return;
     }
     if (who == -2) {                    /* a closed network: what the message says */
@@ -594,29 +594,29 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
             return;
     }
     /* the documented size is the real one: ZeroMQ's own limit has room for the envelope */
-    if ((int64_t)m.len > c->svc.max_msg_outside) {
+    if ((int64_t)m.len > c->svc->max_msg_outside) {
         kh_door_refused(c->door, KH_DOOR_SIZE);
-        c->malformed++;
+        kh_stage_malformed(c->st);
         KH_WARN_RL("message.too_large", who ? district : "?", "a message over "
                    "max_message_bytes: dropped", "district", who ? district : NULL,
-                   "type", m.type, "malformed", count_str(c->malformed));
+                   "type", m.type, "malformed", malformed(c));
         return;
     }
     /* an ACK's work is bounded before it is done: its keys are counted on the wire */
     if (is_ack && kh_wire_count_field(m.payload, m.len, 1) > c->max_ack_keys) {
         kh_door_refused(c->door, KH_DOOR_ACK_KEYS);
-        c->malformed++;
+        kh_stage_malformed(c->st);
         KH_WARN_RL("message.malformed", who ? district : "?", "an ACK with more than "
                    "max_ack_keys keys: dropped", "district", who ? district : NULL,
-                   "malformed", count_str(c->malformed));
+                   "malformed", malformed(c));
         return;
     }
     if (is_ack) {
         /* a node acknowledges only receipts addressed to its own district */
         if (kh_link_ack_from(c->to_nodes, who ? district : NULL, m.payload, m.len) < 0) {
-            c->malformed++;
+            kh_stage_malformed(c->st);
             KH_WARN("message.malformed", "an ACK from a node does not decode", "malformed",
-                    count_str(c->malformed));
+                    malformed(c));
         }
     } else if (is_report) {
         c->sender = district;        /* apply_report runs inside kh_inbox_add */
@@ -633,62 +633,52 @@ static void say_ready(void *arg)
     snprintf(msg, sizeof msg, "listening for nodes on the configured endpoint (%s); %lld reports "
              "waiting for the validator", c->curve ? "CURVE, registered keys only" : "NO CURVE",
              (long long)kh_outbox_depth(kh_link_outbox(c->to_validator)));
-    kh_service_ready(&c->svc, msg);
+    kh_service_ready(c->svc, msg);
 }
 
-static void on_stop(kh_service_t *s)
+static void on_stop(void *arg)
 {
-    collector_t *c = (collector_t *)s;
+    collector_t *c = arg;
     kh_zap_close(c->zap);
     c->zap = NULL;
     kh_door_close(&c->door);
     uv_close((uv_handle_t *)&c->revoke_timer, NULL);
-    kh_inbox_close(c->inbox);
-    uv_close((uv_handle_t *)&c->pump_timer, NULL);
     kh_zsock_close(c->front);
-    kh_zsock_close(c->back);
-    kh_link_destroy(&c->to_validator);
     kh_link_destroy(&c->to_nodes);
 }
 
-int main(int argc, char **argv)
+/* What the skeleton does not: [collector]'s bounds, the statements, the nodes' socket
+ * (CURVE with the registry's keys, fail closed; its connections watched by the door), the
+ * receipts routed to the nodes on it, the revocation timer. */
+static int setup(kh_stage_t *st, void *arg)
 {
-    static collector_t c;
-    int rc = kh_service_init(&c.svc, "collector", "collector", argc, argv,
-                             "Receives the reporting units' reports, stores them, passes them on.\n");
-    if (rc)
-        return rc > 0 ? 0 : 1;
-    kh_service_t *s = &c.svc;
-    char db_path[1024], listen[1024], receipts[1024], validator[1024], err[512];
-    if (kh_service_str(s, "collector", "db", db_path, sizeof db_path) ||
-        kh_service_str(s, "collector", "listen", listen, sizeof listen) ||
-        kh_service_str(s, "collector", "receipts", receipts, sizeof receipts) ||
-        kh_service_str(s, "collector", "validator", validator, sizeof validator))
-        return 1;
+    collector_t *c = arg;
+    kh_service_t *s = kh_stage_service(st);
+    c->st = st;
+    c->svc = s;
+    c->cat = kh_stage_catalog(st);
+    c->db = kh_stage_db(st);
+    c->inbox = kh_stage_inbox(st);
+    c->to_validator = kh_stage_link(st, 0);
+    char listen[1024], err[512];
+    if (kh_service_str(s, "collector", "listen", listen, sizeof listen))
+        return -1;
     const char *replay = kh_config_raw(s->cfg, "collector", "replay_clock");
     if (strcmp(replay, "collector") != 0 && strcmp(replay, "node") != 0) {
         KH_ERROR("config.error", "[collector] replay_clock must be collector or node",
                  "config", s->config_path);
-        return 1;
+        return -1;
     }
-    c.replay_node_clock = strcmp(replay, "node") == 0;
-    if (!(c.cat = kh_service_catalog(s)))
-        return 1;
-    if (kh_db_open(&c.db, db_path, migrations, sizeof migrations / sizeof *migrations, err,
-                   sizeof err) < 0) {
-        KH_ERROR("db.open", err);
-        return 1;
-    }
-    c.st_report = kh_db_prepare(c.db, "INSERT INTO report(report_id,revision,district,period,"
-                                      "received_at,payload) VALUES(?,?,?,?,?,?) "
-                                      "ON CONFLICT DO NOTHING");
-    c.st_receipt = kh_db_prepare(c.db, "INSERT INTO receipt(event_id,district,at) "
-                                       "VALUES(?,?,?) ON CONFLICT DO NOTHING");
-    c.st_last_rev = kh_db_prepare(c.db, "SELECT coalesce(max(revision),0) FROM report "
-                                        "WHERE report_id=?");
-    kh_zopts_t ro = s->zopts;
-    ro.router = 1;
-    kh_zopts_t fo = ro;
+    c->replay_node_clock = strcmp(replay, "node") == 0;
+    c->st_report = kh_db_prepare(c->db, "INSERT INTO report(report_id,revision,district,period,"
+                                        "received_at,payload) VALUES(?,?,?,?,?,?) "
+                                        "ON CONFLICT DO NOTHING");
+    c->st_receipt = kh_db_prepare(c->db, "INSERT INTO receipt(event_id,district,at) "
+                                         "VALUES(?,?,?) ON CONFLICT DO NOTHING");
+    c->st_last_rev = kh_db_prepare(c->db, "SELECT coalesce(max(revision),0) FROM report "
+                                          "WHERE report_id=?");
+    kh_zopts_t fo = s->zopts;
+    fo.router = 1;
     /* the door takes the outside limit, checked on the payload (on_router); ZeroMQ's own
      * limit applies to the frame as it travels, CURVE's envelope included */
     fo.max_msg = s->max_msg_outside + 4096;
@@ -701,36 +691,35 @@ int main(int argc, char **argv)
         kh_config_long(s->cfg, "collector", "node_queue", &node_queue, err,
                        sizeof err) < 0 ||
         kh_config_long(s->cfg, "collector", "max_values",
-                       &c.max_values, err, sizeof err) < 0 ||
-        kh_config_long(s->cfg, "collector", "max_ack_keys", &c.max_ack_keys,
+                       &c->max_values, err, sizeof err) < 0 ||
+        kh_config_long(s->cfg, "collector", "max_ack_keys", &c->max_ack_keys,
                        err, sizeof err) < 0 ||
         kh_config_long(s->cfg, "collector", "max_revision_step",
-                       &c.max_revision_step, err, sizeof err) < 0 ||
+                       &c->max_revision_step, err, sizeof err) < 0 ||
         kh_config_long(s->cfg, "collector", "max_unspoken_per_address",
                        &max_unspoken, err, sizeof err) < 0) {
         KH_ERROR("config.error", err);
-        return 1;
+        return -1;
     }
     /* what one connection may have waiting in memory here: the rest waits in the node's
      * outbox and TCP, so memory is bounded by connections × node_queue × message size */
     fo.rcvhwm = (int)node_queue;
-    if (!(c.conns = conns_new((int)max_conns, (int)per_key)))
-        return 1;
-    if ((c.curve = kh_service_curve(s)) < 0)
-        return 1;
-    if (c.curve) {
+    if (!(c->conns = conns_new((int)max_conns, (int)per_key)))
+        return -1;
+    if ((c->curve = kh_service_curve(s)) < 0)
+        return -1;
+    if (c->curve) {
         /* fail closed: no handler, no key, no registry: no start */
-        if (kh_service_curve_server(s, "nodes:district", &c.server, &c.keys, &c.zap) < 0)
-            return 1;
-        fo.curve_server_sk = c.server.curve_sk;
+        if (kh_service_curve_server(s, "nodes:district", &c->server, &c->keys, &c->zap) < 0)
+            return -1;
+        fo.curve_server_sk = c->server.curve_sk;
         fo.zap_domain = "nodes";
-        kh_zap_admit(c.zap, admit, &c);
+        kh_zap_admit(c->zap, admit, c);
     }
-    c.front = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &fo, on_router, &c);
-    c.back = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &c);
-    if (!c.st_report || !c.st_receipt || !c.st_last_rev || !c.front || !c.back) {
+    c->front = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &fo, on_router, c);
+    if (!c->st_report || !c->st_receipt || !c->st_last_rev || !c->front) {
         KH_ERROR("service.start", "cannot open the sockets", "error", zmq_strerror(zmq_errno()));
-        return 1;
+        return -1;
     }
     /* the door watches before the socket binds: a connection it was never told of would
      * look closed (kh_door_live).  Every connection speaks within its handshake time and
@@ -739,60 +728,73 @@ int main(int argc, char **argv)
     kh_door_opts_t dopt = {.name = "nodes", .max_connections = (int)max_conns,
                            .max_unspoken_per_address = (int)max_unspoken,
                            .speak_ms = s->zopts.handshake_ms + 3000};
-    if (!(c.door = kh_door_new(&s->loop, s->zctx, c.front, &dopt, conn_closed, &c))) {
+    if (!(c->door = kh_door_new(&s->loop, s->zctx, c->front, &dopt, conn_closed, c))) {
         KH_ERROR("service.start", "cannot watch the node socket's connections");
-        return 1;
+        return -1;
     }
-    if (kh_zsock_bind(c.front, listen) < 0 || kh_zsock_bind(c.back, receipts) < 0) {
-        KH_ERROR("service.start", "cannot bind", "listen", listen, "receipts", receipts,
-                 "error", zmq_strerror(zmq_errno()));
-        return 1;
+    if (kh_zsock_bind(c->front, listen) < 0) {
+        KH_ERROR("service.start", "cannot bind", "listen", listen, "error",
+                 zmq_strerror(zmq_errno()));
+        return -1;
     }
-    uv_timer_init(&s->loop, &c.revoke_timer);
-    c.revoke_timer.data = &c;
-    uv_timer_start(&c.revoke_timer, on_revoke_timer, 1000, 1000);
-    c.to_validator = kh_link_new(&s->loop, s->zctx, &s->zopts, validator, c.db, "validator",
-                                 (int)s->window, (int)s->resend_ms);
-    c.to_nodes = kh_link_routed(c.front, c.db, "nodes", (int)s->window, (int)s->resend_ms);
-    if (c.to_nodes)
-        kh_link_resolver(c.to_nodes, route, &c);
-    c.inbox = kh_inbox_new(&s->loop, c.db, (int)s->batch_max, (int)s->batch_ms, apply,
-                           committed, &c);
-    if (!c.to_validator || !c.to_nodes || !c.inbox)
-        return 1;
-    uv_timer_init(&s->loop, &c.pump_timer);
-    c.pump_timer.data = &c;
-    uv_timer_start(&c.pump_timer, on_pump_timer, 100, 100);
-    s->on_stop = on_stop;
+    /* backpressure: reports from the nodes wait at the nodes while the validator is behind */
+    kh_stage_gate_socket(st, c->front);
+    uv_timer_init(&s->loop, &c->revoke_timer);
+    c->revoke_timer.data = c;
+    uv_timer_start(&c->revoke_timer, on_revoke_timer, 1000, 1000);
+    c->to_nodes = kh_link_routed(c->front, c->db, "nodes", (int)s->window, (int)s->resend_ms);
+    if (!c->to_nodes)
+        return -1;
+    kh_link_resolver(c->to_nodes, route, c);
     kh_service_watch_count(s, "kh_reports_received_total", "Reports stored at the door and "
                            "passed on (new revisions; a resend is a duplicate).", NULL, NULL,
-                           &c.received);
+                           &c->received);
     kh_service_watch_count(s, "kh_reports_refused_total", "Reports refused at the door (another "
                            "unit's, too large, bad signature), with a receipt.", NULL, NULL,
-                           &c.refused);
-    kh_service_watch_count(s, "kh_messages_malformed_total", "Malformed messages refused at the "
-                           "door or from the notifier.", NULL, NULL, &c.malformed);
+                           &c->refused);
     kh_service_watch_count(s, "kh_auth_refused_total", "Messages dropped for their key "
                            "(revoked, over its connections, another unit's connection).",
-                           NULL, NULL, &c.refused_keys);
+                           NULL, NULL, &c->refused_keys);
     kh_service_watch_count(s, "kh_node_messages_late_total", "Node messages read after "
                            "their connection had closed (taken; the connection is not "
-                           "counted again).", NULL, NULL, &c.late);
-    kh_metrics_source_add(conns_metrics, &c);
+                           "counted again).", NULL, NULL, &c->late);
+    kh_metrics_source_add(conns_metrics, c);
+    c->metrics_on = 1;
     /* with CURVE, prove that a client with an unknown key is refused before saying ready */
-    if (!c.curve)
-        kh_service_on_ready(s, say_ready, &c);
-    else if (kh_service_selfcheck(s, c.front, c.server.curve_pk, say_ready, &c) < 0)
-        return 1;
-    kh_service_run(s);
-    sqlite3_finalize(c.st_report);
-    sqlite3_finalize(c.st_receipt);
-    sqlite3_finalize(c.st_last_rev);
-    kh_db_close(&c.db);
-    kh_db_close(&c.keys);
-    kh_metrics_source_remove(&c);
-    conns_destroy(&c.conns);
-    kh_catalog_destroy(&c.cat);
-    kh_service_fini(s);
-    return s->exit_code;
+    return c->curve ? kh_stage_selfcheck(st, c->front, c->server.curve_pk) : 0;
+}
+
+static void fini(void *arg)
+{
+    collector_t *c = arg;
+    sqlite3_finalize(c->st_report);
+    sqlite3_finalize(c->st_receipt);
+    sqlite3_finalize(c->st_last_rev);
+    kh_db_close(&c->keys);
+    if (c->metrics_on)
+        kh_metrics_source_remove(c);
+    conns_destroy(&c->conns);
+}
+
+static const kh_stage_def_t stage = {
+    .name = "collector",
+    .usage = "Receives the reporting units' reports, stores them, passes them on.\n",
+    .listen_key = "receipts",
+    .migrations = migrations,
+    .n_migrations = sizeof migrations / sizeof *migrations,
+    .types = {KH_T_REPORT, KH_T_RECEIPT},
+    .links = {{"validator", "collector", "validator"}},
+    .malformed_help = "Malformed messages refused at the door or from the notifier.",
+    .setup = setup,
+    .apply = apply,
+    .pump = pump,
+    .ready = say_ready,
+    .stop = on_stop,
+    .fini = fini,
+};
+
+int main(int argc, char **argv)
+{
+    static collector_t c;
+    return kh_stage_main(&stage, &c, argc, argv);
 }

@@ -38,6 +38,7 @@
 #include "kh_log.h"
 #include "kh_metrics.h"
 #include "kh_service.h"
+#include "kh_stage.h"
 #include "kh_util.h"
 #include "notices.h"
 #include "webhook.h"
@@ -73,13 +74,13 @@ static const char *const migrations[] = {
 #define NOTICE_ID_MAX 160
 
 typedef struct {
-    kh_service_t svc;
+    kh_stage_t *st;              /* the skeleton (lib/kh_stage.h); and what it lends: */
+    kh_service_t *svc;
     sqlite3 *db;
     kh_catalog_t *cat;
-    kh_zsock_t *in;
     kh_inbox_t *inbox;
     kh_link_t *to_collector;
-    uv_timer_t pump_timer, check_timer, deliver_timer;
+    uv_timer_t check_timer, deliver_timer;
     sqlite3_stmt *st_event, *st_rep_ins, *st_rep_count, *st_rep_get, *st_notice, *st_delivery;
     /* [notifier] */
     nt_policy_t pol;
@@ -91,10 +92,10 @@ typedef struct {
     int n_retry;
     wh_t *wh;                    /* NULL: webhook off */
     kh_metric_t *m_pending;      /* gauge: deliveries not done */
+    int curl_on;                 /* curl_global_init done */
     /* counters */
-    uint64_t events, malformed, reminders, alerts, wh_delivered, wh_failed, wh_retries,
+    uint64_t events, reminders, alerts, wh_delivered, wh_failed, wh_retries,
         wh_gave_up;
-    char listen[1024];
 } notifier_t;
 
 static const char *stage_name(Kh__Stage s)
@@ -385,17 +386,12 @@ static int event_notices(notifier_t *nt, const Kh__Receipt *e)
 static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
 {
     notifier_t *nt = arg;
-    if (strcmp(m->type, KH_T_EVENT) != 0) {
-        nt->malformed++;
-        KH_WARN("message.malformed", "unexpected message type", "type", m->type);
-        return KH_APPLY_BAD;
-    }
     Kh__Receipt *e = kh__receipt__unpack(NULL, m->len, m->payload);
     if (!e || !e->event_id[0] || strlen(e->event_id) >= keycap || !e->district[0] ||
         strlen(e->district) >= KH_CODE_MAX || e->stage == KH__STAGE__STAGE_REMINDER) {
         /* (a period that is no half-year is carried: the validator rejected that report,
          * and its receipt must reach the node; event_notices skips it) */
-        nt->malformed++;
+        kh_stage_malformed(nt->st);
         KH_WARN("event.malformed", "an EVENT does not decode, has no id or district, or is "
                 "not a report's event");
         if (e)
@@ -451,7 +447,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
  * is committed (a notice made in it could still be rolled back). */
 static void deliver_due(notifier_t *nt)
 {
-    if (!nt->wh || nt->svc.stopping || wh_room(nt->wh) <= 0 || kh_inbox_flush(nt->inbox) < 0)
+    if (!nt->wh || nt->svc->stopping || wh_room(nt->wh) <= 0 || kh_inbox_flush(nt->inbox) < 0)
         return;
     sqlite3_stmt *st = kh_db_prepare(nt->db, "SELECT count(*) FROM delivery WHERE "
                                              "delivered_at IS NULL AND gave_up_at IS NULL");
@@ -570,7 +566,7 @@ done:
 
 static void check_calendar(notifier_t *nt)
 {
-    if (nt->svc.stopping || kh_inbox_flush(nt->inbox) < 0)
+    if (nt->svc->stopping || kh_inbox_flush(nt->inbox) < 0)
         return;
     int32_t day = today();
     kh_period_t ps[MAX_PERIODS];
@@ -598,47 +594,23 @@ static void check_calendar(notifier_t *nt)
 
 static void on_check_timer(uv_timer_t *t) { check_calendar(t->data); }
 
-/* ---- loop glue ---------------------------------------------------------------------------- */
-
-static void committed(void *arg)
-{
-    notifier_t *nt = arg;
-    kh_link_pump(nt->to_collector);
-    kh_service_gate(&nt->svc, nt->in, kh_outbox_depth(kh_link_outbox(nt->to_collector)));
-}
-static void on_pump_timer(uv_timer_t *t) { committed(t->data); }
-
-static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
-{
-    notifier_t *nt = arg;
-    kh_wmsg_t m;
-    if (kh_wire_parse(parts, n, 1, &m) < 0) {
-        nt->malformed++;
-        KH_WARN("message.malformed", "wrong frames");
-        return;
-    }
-    kh_inbox_add(nt->inbox, s, &m);
-}
+/* ---- the stage ---------------------------------------------------------------------------- */
 
 /* Once the self-checks passed (a tcp log stream's, if any). */
 static void say_ready(void *arg)
 {
     notifier_t *nt = arg;
-    kh_service_ready(&nt->svc, "notifying", "listen", nt->listen);
+    kh_service_ready(nt->svc, "notifying", "listen", kh_stage_listen(nt->st));
 }
 
-static void on_stop(kh_service_t *s)
+static void on_stop(void *arg)
 {
-    notifier_t *nt = (notifier_t *)s;
-    kh_inbox_close(nt->inbox);
-    uv_close((uv_handle_t *)&nt->pump_timer, NULL);
+    notifier_t *nt = arg;
     uv_close((uv_handle_t *)&nt->check_timer, NULL);
     uv_close((uv_handle_t *)&nt->deliver_timer, NULL);
     if (nt->wh)
         wh_close(nt->wh);        /* what is in flight stays due in the database */
     nt->wh = NULL;
-    kh_zsock_close(nt->in);
-    kh_link_destroy(&nt->to_collector);
 }
 
 /* ---- configuration ------------------------------------------------------------------------ */
@@ -646,8 +618,8 @@ static void on_stop(kh_service_t *s)
 static int conf_long(notifier_t *nt, const char *key, long *out)
 {
     char err[256];
-    if (kh_config_long(nt->svc.cfg, "notifier", key, out, err, sizeof err) < 0) {
-        KH_ERROR("config.error", err, "config", nt->svc.config_path);
+    if (kh_config_long(nt->svc->cfg, "notifier", key, out, err, sizeof err) < 0) {
+        KH_ERROR("config.error", err, "config", nt->svc->config_path);
         return -1;
     }
     return 0;
@@ -667,15 +639,15 @@ static int configure(notifier_t *nt)
         return -1;
     nt->pol.reminder_days = (int)rd;
     nt->pol.grace_days = (int)gd;
-    if (kh_config_str(nt->svc.cfg, "notifier", "webhook_url", nt->webhook_url,
+    if (kh_config_str(nt->svc->cfg, "notifier", "webhook_url", nt->webhook_url,
                       sizeof nt->webhook_url) < 0 ||
         (nt->webhook_url[0] && strncmp(nt->webhook_url, "http://", 7) != 0 &&
          strncmp(nt->webhook_url, "https://", 8) != 0)) {
         KH_ERROR("config.error", "[notifier] webhook_url must be an http:// or https:// URL "
-                 "(or empty: no webhook)", "config", nt->svc.config_path);
+                 "(or empty: no webhook)", "config", nt->svc->config_path);
         return -1;
     }
-    if (kh_config_str(nt->svc.cfg, "notifier", "webhook_retry", buf,
+    if (kh_config_str(nt->svc->cfg, "notifier", "webhook_retry", buf,
                       sizeof buf) < 0)
         buf[0] = '\0';
     nt->n_retry = 0;
@@ -690,7 +662,7 @@ static int configure(notifier_t *nt)
     }
     if (nt->n_retry == 0) {
         KH_ERROR("config.error", "[notifier] webhook_retry must list 1 to 16 waits in seconds "
-                 "(1..86400), e.g. 10,30,60,300", "config", nt->svc.config_path);
+                 "(1..86400), e.g. 10,30,60,300", "config", nt->svc->config_path);
         return -1;
     }
     return 0;
@@ -701,12 +673,12 @@ static int configure(notifier_t *nt)
 static int first_period(notifier_t *nt)
 {
     char buf[32];
-    if (kh_config_str(nt->svc.cfg, "notifier", "first_period", buf, sizeof buf) < 0)
+    if (kh_config_str(nt->svc->cfg, "notifier", "first_period", buf, sizeof buf) < 0)
         buf[0] = '\0';
     if (buf[0]) {
         if (kh_period_parse(buf, &nt->first) < 0 || nt->first.kind != KH_P_HALF) {
             KH_ERROR("config.error", "[notifier] first_period must be a half-year (2020S2)",
-                     "config", nt->svc.config_path);
+                     "config", nt->svc->config_path);
             return -1;
         }
         return 0;
@@ -733,121 +705,116 @@ static int first_period(notifier_t *nt)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* What the skeleton does not: [notifier]'s options, the first half-year, the statements,
+ * the webhook, the calendar and delivery timers. */
+static int setup(kh_stage_t *st, void *arg)
 {
-    static notifier_t nt;
-    int rc = kh_service_init(&nt.svc, "notifier", "notifier", argc, argv,
-                             "Turns pipeline events into receipts for the reporting units, reminders\n"
-                             "before due dates, and alerts to the province (log, webhook).\n");
-    if (rc)
-        return rc > 0 ? 0 : 1;
-    kh_service_t *s = &nt.svc;
-    char db_path[1024], coll[1024], err[512];
-    char *listen = nt.listen;
-    if (kh_service_str(s, "notifier", "db", db_path, sizeof db_path) ||
-        kh_service_str(s, "notifier", "listen", listen, sizeof nt.listen) ||
-        kh_service_str(s, "collector", "receipts", coll, sizeof coll) || configure(&nt))
-        return 1;
-    if (!(nt.cat = kh_service_catalog(s)))
-        return 1;
+    notifier_t *nt = arg;
+    kh_service_t *s = kh_stage_service(st);
+    nt->st = st;
+    nt->svc = s;
+    nt->db = kh_stage_db(st);
+    nt->cat = kh_stage_catalog(st);
+    nt->inbox = kh_stage_inbox(st);
+    nt->to_collector = kh_stage_link(st, 0);
+    if (configure(nt) < 0)
+        return -1;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         KH_ERROR("service.start", "curl_global_init failed");
-        return 1;
+        return -1;
     }
-    if (kh_db_open(&nt.db, db_path, migrations, sizeof migrations / sizeof *migrations, err,
-                   sizeof err) < 0) {
-        KH_ERROR("db.open", err);
-        return 1;
-    }
-    if (first_period(&nt) < 0)
-        return 1;
-    nt.st_event = kh_db_prepare(nt.db, "INSERT INTO event(event_id,report_id,revision,district,"
-                                       "period,stage,at,payload) VALUES(?,?,?,?,?,?,?,?) "
-                                       "ON CONFLICT DO NOTHING");
-    nt.st_rep_ins = kh_db_prepare(nt.db, "INSERT INTO reported(period,district,first_on) "
-                                         "VALUES(?,?,?) ON CONFLICT DO NOTHING");
-    nt.st_rep_count = kh_db_prepare(nt.db, "UPDATE reported SET counted=1 WHERE period=? AND "
+    nt->curl_on = 1;
+    if (first_period(nt) < 0)
+        return -1;
+    nt->st_event = kh_db_prepare(nt->db, "INSERT INTO event(event_id,report_id,revision,district,"
+                                         "period,stage,at,payload) VALUES(?,?,?,?,?,?,?,?) "
+                                         "ON CONFLICT DO NOTHING");
+    nt->st_rep_ins = kh_db_prepare(nt->db, "INSERT INTO reported(period,district,first_on) "
+                                           "VALUES(?,?,?) ON CONFLICT DO NOTHING");
+    nt->st_rep_count = kh_db_prepare(nt->db, "UPDATE reported SET counted=1 WHERE period=? AND "
+                                             "district=?");
+    nt->st_rep_get = kh_db_prepare(nt->db, "SELECT counted FROM reported WHERE period=? AND "
                                            "district=?");
-    nt.st_rep_get = kh_db_prepare(nt.db, "SELECT counted FROM reported WHERE period=? AND "
-                                         "district=?");
-    nt.st_notice = kh_db_prepare(nt.db, "INSERT INTO notice(id,kind,period,district,text_vi,"
-                                        "text_en,made_on,created_at,body) "
-                                        "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
-    nt.st_delivery = kh_db_prepare(nt.db, "INSERT INTO delivery(notice_id,next_at,created_at) "
-                                          "VALUES(?,?,?) ON CONFLICT DO NOTHING");
-    if (!nt.st_event || !nt.st_rep_ins || !nt.st_rep_count || !nt.st_rep_get ||
-        !nt.st_notice || !nt.st_delivery)
-        return 1;
-    kh_zopts_t ro = s->zopts;
-    ro.router = 1;
-    nt.in = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &nt);
-    if (!nt.in || kh_zsock_bind(nt.in, listen) < 0) {
-        KH_ERROR("service.start", "cannot bind", "listen", listen, "error",
-                 zmq_strerror(zmq_errno()));
-        return 1;
+    nt->st_notice = kh_db_prepare(nt->db, "INSERT INTO notice(id,kind,period,district,text_vi,"
+                                          "text_en,made_on,created_at,body) "
+                                          "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
+    nt->st_delivery = kh_db_prepare(nt->db, "INSERT INTO delivery(notice_id,next_at,created_at) "
+                                            "VALUES(?,?,?) ON CONFLICT DO NOTHING");
+    if (!nt->st_event || !nt->st_rep_ins || !nt->st_rep_count || !nt->st_rep_get ||
+        !nt->st_notice || !nt->st_delivery)
+        return -1;
+    if (nt->webhook_url[0]) {
+        nt->wh = wh_new(&s->loop, nt->webhook_url, nt->wh_timeout_ms, (int)nt->wh_max_inflight,
+                        on_delivered, nt);
+        if (!nt->wh)
+            return -1;
     }
-    nt.to_collector = kh_link_new(&s->loop, s->zctx, &s->zopts, coll, nt.db, "collector",
-                                  (int)s->window, (int)s->resend_ms);
-    nt.inbox = kh_inbox_new(&s->loop, nt.db, (int)s->batch_max, (int)s->batch_ms, apply,
-                            committed, &nt);
-    if (!nt.to_collector || !nt.inbox)
-        return 1;
-    if (nt.webhook_url[0]) {
-        nt.wh = wh_new(&s->loop, nt.webhook_url, nt.wh_timeout_ms, (int)nt.wh_max_inflight,
-                       on_delivered, &nt);
-        if (!nt.wh)
-            return 1;
-    }
-    uv_timer_init(&s->loop, &nt.pump_timer);
-    nt.pump_timer.data = &nt;
-    uv_timer_start(&nt.pump_timer, on_pump_timer, 100, 100);
-    uv_timer_init(&s->loop, &nt.check_timer);
-    nt.check_timer.data = &nt;
-    uv_timer_start(&nt.check_timer, on_check_timer, 200, (uint64_t)nt.check_interval_s * 1000);
-    uv_timer_init(&s->loop, &nt.deliver_timer);
-    nt.deliver_timer.data = &nt;
-    if (nt.wh)
-        uv_timer_start(&nt.deliver_timer, on_deliver_timer, 100, DELIVER_TICK_MS);
-    s->on_stop = on_stop;
+    uv_timer_init(&s->loop, &nt->check_timer);
+    nt->check_timer.data = nt;
+    uv_timer_start(&nt->check_timer, on_check_timer, 200, (uint64_t)nt->check_interval_s * 1000);
+    uv_timer_init(&s->loop, &nt->deliver_timer);
+    nt->deliver_timer.data = nt;
+    if (nt->wh)
+        uv_timer_start(&nt->deliver_timer, on_deliver_timer, 100, DELIVER_TICK_MS);
     /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
     kh_service_watch_count(s, "kh_events_total", "Report events stored and sent to the "
-                           "reporting units as receipts.", NULL, NULL, &nt.events);
+                           "reporting units as receipts.", NULL, NULL, &nt->events);
     /* one family, one help text: kind="reminder" to reporting units, kind="alert" to the province */
     static const char notices_help[] = "Notices made: reminders to reporting units (kind=reminder), "
                                        "alerts to the province: late, missing, warnings, "
                                        "complete (kind=alert).";
     kh_service_watch_count(s, "kh_notices_total", notices_help, "kind", "reminder",
-                           &nt.reminders);
-    kh_service_watch_count(s, "kh_notices_total", notices_help, "kind", "alert", &nt.alerts);
+                           &nt->reminders);
+    kh_service_watch_count(s, "kh_notices_total", notices_help, "kind", "alert", &nt->alerts);
     kh_service_watch_count(s, "kh_webhook_delivered_total", "Alerts the webhook answered 2xx.",
-                           NULL, NULL, &nt.wh_delivered);
+                           NULL, NULL, &nt->wh_delivered);
     kh_service_watch_count(s, "kh_webhook_failed_total", "Webhook attempts that failed.",
-                           NULL, NULL, &nt.wh_failed);
+                           NULL, NULL, &nt->wh_failed);
     kh_service_watch_count(s, "kh_webhook_retries_total", "Webhook attempts scheduled again "
-                           "after a failure.", NULL, NULL, &nt.wh_retries);
+                           "after a failure.", NULL, NULL, &nt->wh_retries);
     kh_service_watch_count(s, "kh_webhook_given_up_total", "Webhook deliveries given up.",
-                           NULL, NULL, &nt.wh_gave_up);
-    kh_service_watch_count(s, "kh_messages_malformed_total", "Malformed messages refused "
-                           "(wrong frames, type or payload).", NULL, NULL, &nt.malformed);
-    nt.m_pending = kh_metrics_gauge("kh_webhook_pending", "Alerts waiting for delivery to "
-                                    "the webhook (not delivered, not given up).", NULL, NULL);
+                           NULL, NULL, &nt->wh_gave_up);
+    nt->m_pending = kh_metrics_gauge("kh_webhook_pending", "Alerts waiting for delivery to "
+                                     "the webhook (not delivered, not given up).", NULL, NULL);
     char fp[8], day[16];
-    kh_period_format(&nt.first, fp, sizeof fp);
+    kh_period_format(&nt->first, fp, sizeof fp);
     kh_date_iso(today(), day, sizeof day);
     KH_INFO("notify.config", kh_clock_fixed(NULL, 0) ? "notices use the set [general] clock"
                                                      : "notices use the machine's clock",
-            "today", day, "first_period", fp, "webhook", nt.wh ? nt.webhook_url : "off");
-    kh_service_on_ready(s, say_ready, &nt);
-    kh_service_run(s);
-    sqlite3_finalize(nt.st_event);
-    sqlite3_finalize(nt.st_rep_ins);
-    sqlite3_finalize(nt.st_rep_count);
-    sqlite3_finalize(nt.st_rep_get);
-    sqlite3_finalize(nt.st_notice);
-    sqlite3_finalize(nt.st_delivery);
-    kh_db_close(&nt.db);
-    kh_catalog_destroy(&nt.cat);
-    curl_global_cleanup();
-    kh_service_fini(s);
-    return s->exit_code;
+            "today", day, "first_period", fp, "webhook", nt->wh ? nt->webhook_url : "off");
+    return 0;
+}
+
+static void fini(void *arg)
+{
+    notifier_t *nt = arg;
+    sqlite3_finalize(nt->st_event);
+    sqlite3_finalize(nt->st_rep_ins);
+    sqlite3_finalize(nt->st_rep_count);
+    sqlite3_finalize(nt->st_rep_get);
+    sqlite3_finalize(nt->st_notice);
+    sqlite3_finalize(nt->st_delivery);
+    if (nt->curl_on)
+        curl_global_cleanup();
+}
+
+static const kh_stage_def_t stage = {
+    .name = "notifier",
+    .usage = "Turns pipeline events into receipts for the reporting units, reminders\n"
+             "before due dates, and alerts to the province (log, webhook).\n",
+    .migrations = migrations,
+    .n_migrations = sizeof migrations / sizeof *migrations,
+    .types = {KH_T_EVENT},
+    .links = {{"collector", "collector", "receipts"}},
+    .setup = setup,
+    .apply = apply,
+    .ready = say_ready,
+    .stop = on_stop,
+    .fini = fini,
+};
+
+int main(int argc, char **argv)
+{
+    static notifier_t nt;
+    return kh_stage_main(&stage, &nt, argc, argv);
 }

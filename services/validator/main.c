@@ -20,6 +20,7 @@
 #include "kh_link.h"
 #include "kh_log.h"
 #include "kh_service.h"
+#include "kh_stage.h"
 #include "kh_util.h"
 
 static const char *const migrations[] = {
@@ -29,15 +30,10 @@ static const char *const migrations[] = {
 };
 
 typedef struct {
-    kh_service_t svc;
+    kh_stage_t *st;
     kh_catalog_t *cat;
-    sqlite3 *db;
-    kh_zsock_t *in;
-    kh_inbox_t *inbox;
     kh_link_t *to_aggregator, *to_notifier;
-    uv_timer_t pump_timer;
-    uint64_t accepted, rejected, malformed;
-    char listen[1024];
+    uint64_t accepted, rejected;
 } validator_t;
 
 static int queue(kh_link_t *l, const char *key, const char *type, const ProtobufCMessage *m)
@@ -48,17 +44,12 @@ static int queue(kh_link_t *l, const char *key, const char *type, const Protobuf
 static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
 {
     validator_t *v = arg;
-    if (strcmp(m->type, KH_T_REPORT) != 0) {
-        v->malformed++;
-        KH_WARN("message.malformed", "unexpected message type", "type", m->type);
-        return KH_APPLY_BAD;
-    }
     Kh__Report *r = kh__report__unpack(NULL, m->len, m->payload);
     /* the collector's own checks: without a revision there is no key, and without a
      * district the notifier could never take the REJECTED event */
     if (!r || !r->report_id[0] || strlen(r->report_id) > 64 || r->revision == 0 ||
         !r->district[0] || strlen(r->district) >= KH_CODE_MAX) {
-        v->malformed++;
+        kh_stage_malformed(v->st);
         KH_WARN("report.malformed",
                 "a REPORT payload does not decode or has no id, revision or district");
         if (r)
@@ -118,98 +109,43 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     return rc;
 }
 
-static void pump(validator_t *v)
-{
-    kh_link_pump(v->to_aggregator);
-    kh_link_pump(v->to_notifier);
-    kh_service_gate(&v->svc, v->in, kh_outbox_depth(kh_link_outbox(v->to_aggregator)) +
-                                        kh_outbox_depth(kh_link_outbox(v->to_notifier)));
-}
-static void committed(void *arg) { pump(arg); }
-static void on_pump_timer(uv_timer_t *t) { pump(t->data); }
-
-static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
-{
-    validator_t *v = arg;
-    kh_wmsg_t m;
-    if (kh_wire_parse(parts, n, 1, &m) < 0) {
-        v->malformed++;
-        KH_WARN("message.malformed", "wrong frames");
-        return;
-    }
-    kh_inbox_add(v->inbox, s, &m);
-}
-
 /* Once the self-checks passed (a tcp log stream's, if any). */
 static void say_ready(void *arg)
 {
     validator_t *v = arg;
-    kh_service_ready(&v->svc, "validating", "listen", v->listen);
+    kh_service_ready(kh_stage_service(v->st), "validating", "listen", kh_stage_listen(v->st));
 }
 
-static void on_stop(kh_service_t *s)
+static int setup(kh_stage_t *st, void *arg)
 {
-    validator_t *v = (validator_t *)s;
-    kh_inbox_close(v->inbox);
-    uv_close((uv_handle_t *)&v->pump_timer, NULL);
-    kh_zsock_close(v->in);
-    kh_link_destroy(&v->to_aggregator);
-    kh_link_destroy(&v->to_notifier);
+    validator_t *v = arg;
+    kh_service_t *s = kh_stage_service(st);
+    v->st = st;
+    v->cat = kh_stage_catalog(st);
+    v->to_aggregator = kh_stage_link(st, 0);
+    v->to_notifier = kh_stage_link(st, 1);
+    /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
+    kh_service_watch_count(s, "kh_reports_accepted_total", "Reports the validator accepted.",
+                           NULL, NULL, &v->accepted);
+    kh_service_watch_count(s, "kh_reports_rejected_total", "Reports the validator rejected.",
+                           "reason", "rules", &v->rejected);
+    return 0;
 }
+
+static const kh_stage_def_t stage = {
+    .name = "validator",
+    .usage = "Validates reports; passes accepted ones on, rejected ones back.\n",
+    .migrations = migrations,
+    .n_migrations = sizeof migrations / sizeof *migrations,
+    .types = {KH_T_REPORT},
+    .links = {{"aggregator", "aggregator", "listen"}, {"notifier", "notifier", "listen"}},
+    .setup = setup,
+    .apply = apply,
+    .ready = say_ready,
+};
 
 int main(int argc, char **argv)
 {
     static validator_t v;
-    int rc = kh_service_init(&v.svc, "validator", "validator", argc, argv,
-                             "Validates reports; passes accepted ones on, rejected ones back.\n");
-    if (rc)
-        return rc > 0 ? 0 : 1;
-    kh_service_t *s = &v.svc;
-    char db_path[1024], agg[1024], notif[1024], err[512];
-    char *listen = v.listen;
-    if (kh_service_str(s, "validator", "db", db_path, sizeof db_path) ||
-        kh_service_str(s, "validator", "listen", listen, sizeof v.listen) ||
-        kh_service_str(s, "aggregator", "listen", agg, sizeof agg) ||
-        kh_service_str(s, "notifier", "listen", notif, sizeof notif))
-        return 1;
-    if (!(v.cat = kh_service_catalog(s)))
-        return 1;
-    if (kh_db_open(&v.db, db_path, migrations, sizeof migrations / sizeof *migrations, err,
-                   sizeof err) < 0) {
-        KH_ERROR("db.open", err);
-        return 1;
-    }
-    kh_zopts_t ro = s->zopts;
-    ro.router = 1;
-    v.in = kh_zsock_new(&s->loop, s->zctx, ZMQ_ROUTER, &ro, on_router, &v);
-    if (!v.in || kh_zsock_bind(v.in, listen) < 0) {
-        KH_ERROR("service.start", "cannot bind", "listen", listen, "error",
-                 zmq_strerror(zmq_errno()));
-        return 1;
-    }
-    v.to_aggregator = kh_link_new(&s->loop, s->zctx, &s->zopts, agg, v.db, "aggregator",
-                                  (int)s->window, (int)s->resend_ms);
-    v.to_notifier = kh_link_new(&s->loop, s->zctx, &s->zopts, notif, v.db, "notifier",
-                                (int)s->window, (int)s->resend_ms);
-    v.inbox = kh_inbox_new(&s->loop, v.db, (int)s->batch_max, (int)s->batch_ms, apply,
-                           committed, &v);
-    if (!v.to_aggregator || !v.to_notifier || !v.inbox)
-        return 1;
-    uv_timer_init(&s->loop, &v.pump_timer);
-    v.pump_timer.data = &v;
-    uv_timer_start(&v.pump_timer, on_pump_timer, 100, 100);
-    s->on_stop = on_stop;
-    /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
-    kh_service_watch_count(s, "kh_reports_accepted_total", "Reports the validator accepted.",
-                           NULL, NULL, &v.accepted);
-    kh_service_watch_count(s, "kh_reports_rejected_total", "Reports the validator rejected.",
-                           "reason", "rules", &v.rejected);
-    kh_service_watch_count(s, "kh_messages_malformed_total", "Malformed messages refused "
-                           "(wrong frames, type or payload).", NULL, NULL, &v.malformed);
-    kh_service_on_ready(s, say_ready, &v);
-    kh_service_run(s);
-    kh_db_close(&v.db);
-    kh_catalog_destroy(&v.cat);
-    kh_service_fini(s);
-    return s->exit_code;
+    return kh_stage_main(&stage, &v, argc, argv);
 }
