@@ -23,25 +23,21 @@
  *     an error) after webhook_max_attempts or webhook_give_up_s.  Rows stay until then,
  *     so a restart resumes; the notice id travels in the body and in Idempotency-Key.
  *
+ * The logic is in modules of its own (notifier.h lists them); this file is the stage's
+ * definition for the skeleton (lib/kh_stage.h): [notifier] read, each event stored and
+ * passed on (apply), the timers started, the stop.
+ *
  * Sockets: listen (ROUTER, from validator and aggregator) · collector (DEALER) · log.
  */
 #include <curl/curl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kh.pb-c.h"
 #include "kh_db.h"
-#include "kh_inbox.h"
-#include "kh_link.h"
 #include "kh_log.h"
-#include "kh_metrics.h"
-#include "kh_service.h"
-#include "kh_stage.h"
 #include "kh_util.h"
-#include "notices.h"
-#include "webhook.h"
+#include "notifier.h"
 
 static const char *const migrations[] = {
     "CREATE TABLE event (event_id TEXT PRIMARY KEY, report_id TEXT NOT NULL,"
@@ -68,36 +64,6 @@ static const char *const migrations[] = {
     KH_OUTBOX_EXPIRY("collector"),
 };
 
-#define MAX_PERIODS 40          /* half-years checked per tick (the latest ones) */
-#define MAX_RETRY_STEPS 16
-#define DELIVER_TICK_MS 500
-#define NOTICE_ID_MAX 160
-
-typedef struct {
-    kh_stage_t *st;              /* the skeleton (lib/kh_stage.h); and what it lends: */
-    kh_service_t *svc;
-    sqlite3 *db;
-    kh_catalog_t *cat;
-    kh_inbox_t *inbox;
-    kh_link_t *to_collector;
-    uv_timer_t check_timer, deliver_timer;
-    sqlite3_stmt *st_event, *st_rep_ins, *st_rep_count, *st_rep_get, *st_notice, *st_delivery;
-    /* [notifier] */
-    nt_policy_t pol;
-    kh_period_t first;           /* the first half-year notices are made for */
-    long check_interval_s;
-    char webhook_url[1024];
-    long wh_timeout_ms, wh_max_attempts, wh_give_up_s, wh_max_inflight;
-    long retry_s[MAX_RETRY_STEPS];
-    int n_retry;
-    wh_t *wh;                    /* NULL: webhook off */
-    kh_metric_t *m_pending;      /* gauge: deliveries not done */
-    int curl_on;                 /* curl_global_init done */
-    /* counters */
-    uint64_t events, reminders, alerts, wh_delivered, wh_failed, wh_retries,
-        wh_gave_up;
-} notifier_t;
-
 static const char *stage_name(Kh__Stage s)
 {
     switch (s) {
@@ -109,276 +75,6 @@ static const char *stage_name(Kh__Stage s)
     case KH__STAGE__STAGE_REMINDER: return "reminder";
     default: return "unknown";
     }
-}
-
-static int32_t today(void) { return kh_today(); }   /* the pipeline's day */
-
-static const char *district_name(const notifier_t *nt, const char *code, const char *period)
-{
-    /* the unit as it was at the period's end (an old period's notice keeps the old name),
-     * else its latest row */
-    kh_period_t p;
-    const kh_unit_t *u = NULL;
-    if (code && code[0] && period && kh_period_parse(period, &p) == 0)
-        u = kh_catalog_unit_on(nt->cat, code, kh_period_end(&p));
-    if (!u && code && code[0])
-        u = kh_catalog_unit_any(nt->cat, code);
-    return u && u->name ? u->name : code ? code : "";
-}
-
-/* ---- notices ------------------------------------------------------------------------ */
-
-/* The reminder as a RECEIPT for the district's node, queued in the current
- * transaction.  It expires at the end of the due date: a node that has not taken it by
- * then never will need it, so neither outbox (ours, the collector's) resends it for ever.
- * Returns 0 or -1. */
-static int queue_reminder(notifier_t *nt, const char *id, const char *period,
-                          const char *district, int32_t due, const char *vi, const char *en)
-{
-    int64_t expires = kh_date_start_ms(kh_date_add(due, 1));
-    Kh__Finding f = KH__FINDING__INIT;
-    Kh__Finding *fp = &f;
-    f.code = "REMINDER";
-    f.message_vi = (char *)vi;
-    f.message_en = (char *)en;
-    Kh__Receipt r = KH__RECEIPT__INIT;
-    r.event_id = (char *)id;
-    r.district = (char *)district;
-    r.period = (char *)period;
-    r.stage = KH__STAGE__STAGE_REMINDER;
-    r.findings = &fp;
-    r.n_findings = 1;
-    r.at = kh_now_ms();
-    r.expires_at = expires > 0 ? expires : 0;
-    return kh_link_put_msg_until(nt->to_collector, "", id, KH_T_RECEIPT, &r.base,
-                                 r.expires_at) < 0 ? -1 : 0;
-}
-
-/* Makes notice `kind` once (inside the open transaction).  district NULL for the
- * province-wide kinds.  Returns 1 made now, 0 made before, -1 storage error. */
-static int make_notice(notifier_t *nt, nt_kind_t kind, const char *id,
-                       const nt_text_args_t *a)
-{
-    char vi[1024], en[1024], iso[40], day[16];
-    if (nt_texts(kind, a, vi, sizeof vi, en, sizeof en) < 0)
-        return -1;
-    const char *district = a->district ? a->district : "";
-    const char *name = district[0] ? district_name(nt, district, a->period) : "";
-    int64_t now = kh_now_ms();
-    kh_iso_time(now, iso, sizeof iso);
-    kh_date_iso(a->today, day, sizeof day);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "kind",
-                          nt_kind_name(kind), "period", a->period, "district", district,
-                          "district_name", name, "text_vi", vi, "text_en", en, "at", iso,
-                          "date", day);
-    if (o && kind == NT_WARNINGS && a->report_id)
-        json_object_set_new(o, "report_id", json_string(a->report_id));
-    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!body)
-        return -1;
-    sqlite3_stmt *st = nt->st_notice;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, nt_kind_name(kind), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, a->period, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, district, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, vi, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, en, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 7, a->today);
-    sqlite3_bind_int64(st, 8, now);
-    sqlite3_bind_text(st, 9, body, -1, SQLITE_STATIC);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    int rc = -1;
-    if (step != SQLITE_DONE)
-        goto out;
-    if (sqlite3_changes(nt->db) == 0) {
-        rc = 0;
-        goto out;
-    }
-    if (kind == NT_REMINDER) {
-        if (queue_reminder(nt, id, a->period, district, a->due, vi, en) < 0)
-            goto out;
-        nt->reminders++;
-        KH_INFO("notify.reminder", en, "notice_id", id, "district", district, "period",
-                a->period, "msg_vi", vi);
-    } else {
-        if (nt->wh) {
-            /* delivery times are the machine's (the retry schedule, give_up_s) */
-            int64_t real = kh_real_ms();
-            st = nt->st_delivery;
-            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, real);
-            sqlite3_bind_int64(st, 3, real);
-            step = sqlite3_step(st);
-            sqlite3_reset(st);
-            if (step != SQLITE_DONE)
-                goto out;
-        }
-        nt->alerts++;
-        if (kind == NT_COMPLETE)
-            KH_INFO("notify.alert", en, "notice_id", id, "kind", nt_kind_name(kind), "period",
-                    a->period, "msg_vi", vi);
-        else
-            KH_WARN("notify.alert", en, "notice_id", id, "kind", nt_kind_name(kind),
-                    "district", district, "period", a->period, "report_id", a->report_id,
-                    "msg_vi", vi);
-    }
-    rc = 1;
-out:
-    if (rc < 0)
-        KH_ERROR("notify.store", "could not store a notice; it will be made again",
-                 "notice_id", id, "error", sqlite3_errmsg(nt->db));
-    free(body);
-    return rc;
-}
-
-/* The reporting units of period p (reporters.csv, in force at its end) with what is known
- * of their reports, into *d_out and *codes_out (malloc'd; the caller frees both).
- * Returns the count, or -1 on a database error or when out of memory. */
-static int period_state(notifier_t *nt, const char *period, const kh_period_t *p,
-                        nt_district_t **d_out, char (**codes_out)[KH_CODE_MAX])
-{
-    int32_t end = kh_period_end(p);
-    /* no programme in force then: nothing is reported for the period, nobody reminded */
-    size_t n = kh_catalog_for(nt->cat, end) ? kh_catalog_reporters_on(nt->cat, end, NULL, 0) : 0;
-    const kh_unit_t **units = calloc(n ? n : 1, sizeof *units);
-    nt_district_t *d = calloc(n ? n : 1, sizeof *d);
-    char (*codes)[KH_CODE_MAX] = calloc(n ? n : 1, sizeof *codes);
-    *d_out = d;
-    *codes_out = codes;
-    if (!units || !d || !codes) {
-        free(units);
-        KH_ERROR("notify.oom", "out of memory listing the reporting units", "period", period);
-        return -1;
-    }
-    if (n)
-        kh_catalog_reporters_on(nt->cat, end, units, n);
-    sqlite3_stmt *st = nt->st_rep_get;
-    for (size_t i = 0; i < n; i++) {
-        kh_strlcpy(codes[i], units[i]->code, KH_CODE_MAX);
-        d[i].code = codes[i];
-        d[i].reported = d[i].counted = 0;
-        sqlite3_bind_text(st, 1, period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, codes[i], -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_ROW) {
-            d[i].reported = 1;
-            d[i].counted = sqlite3_column_int(st, 0) != 0;
-        }
-        sqlite3_reset(st);
-        if (step != SQLITE_ROW && step != SQLITE_DONE) {
-            free(units);
-            return -1;
-        }
-    }
-    free(units);
-    return (int)n;
-}
-
-/* Makes every notice due for report period p (a half-year, or a year when its programme
- * reports yearly) on `day` (complete_only: just the period-complete one).  Inside a
- * transaction.  Returns 0 or -1. */
-static int check_period(notifier_t *nt, kh_period_t p, int32_t day, int complete_only)
-{
-    char period[12], id[NOTICE_ID_MAX];
-    char (*codes)[KH_CODE_MAX] = NULL;
-    nt_district_t *d = NULL;
-    nt_due_t *due_list = NULL;
-    int rc = -1;
-    kh_period_format(&p, period, sizeof period);
-    int n = period_state(nt, period, &p, &d, &codes);
-    if (n < 0)
-        goto out;
-    size_t cap = 2 * (size_t)n + 1;
-    if (!(due_list = malloc(cap * sizeof *due_list)))
-        goto out;
-    int32_t due = kh_period_due(nt->cat, &p);
-    size_t k = nt_due_notices(&nt->pol, day, due, d, (size_t)n, due_list, cap);
-    for (size_t i = 0; i < k; i++) {
-        nt_kind_t kind = due_list[i].kind;
-        if (complete_only && kind != NT_COMPLETE)
-            continue;
-        const char *code = kind == NT_COMPLETE ? NULL : d[due_list[i].district].code;
-        nt_text_args_t a = {.period = period, .district = code,
-                            .name = code ? district_name(nt, code, period) : NULL, .due = due,
-                            .today = day, .n_districts = (size_t)n};
-        if (nt_notice_id(kind, period, code, 0, id, sizeof id) < 0 ||
-            make_notice(nt, kind, id, &a) < 0)
-            goto out;
-    }
-    rc = 0;
-out:
-    free(due_list);
-    free(codes);
-    free(d);
-    return rc;
-}
-
-/* What an event tells about reports: `reported`, then late report, warnings and
- * period-complete notices.  Inside the inbox's transaction.  Returns 0 or -1. */
-static int event_notices(notifier_t *nt, const Kh__Receipt *e)
-{
-    if (e->stage != KH__STAGE__STAGE_ACCEPTED && e->stage != KH__STAGE__STAGE_COUNTED &&
-        e->stage != KH__STAGE__STAGE_SUPERSEDED)
-        return 0;
-    kh_period_t p;
-    if (kh_period_parse(e->period, &p) < 0 || !kh_catalog_is_report_period(nt->cat, &p))
-        return 0;                 /* the validator refuses these; nothing to track */
-    int32_t on = kh_ms_to_date(e->at > 0 ? e->at : kh_now_ms());
-    int counted = e->stage == KH__STAGE__STAGE_COUNTED;
-    sqlite3_stmt *st = nt->st_rep_ins;
-    sqlite3_bind_text(st, 1, e->period, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, e->district, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, on);
-    int step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE)
-        return -1;
-    int first = sqlite3_changes(nt->db) > 0;
-    if (counted) {
-        st = nt->st_rep_count;
-        sqlite3_bind_text(st, 1, e->period, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, e->district, -1, SQLITE_STATIC);
-        step = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (step != SQLITE_DONE)
-            return -1;
-    }
-    if (nt_period_cmp(p, nt->first) < 0)
-        return 0;                 /* before first_period: kept, but no notices */
-    int32_t due = kh_period_due(nt->cat, &p);
-    char id[NOTICE_ID_MAX];
-    nt_text_args_t a = {.period = e->period, .district = e->district,
-                        .name = district_name(nt, e->district, e->period), .due = due, .today = on,
-                        .arrived = on};
-    if (first && nt_is_late(on, due) &&
-        (nt_notice_id(NT_LATE_REPORT, e->period, e->district, 0, id, sizeof id) < 0 ||
-         make_notice(nt, NT_LATE_REPORT, id, &a) < 0))
-        return -1;
-    if (e->stage == KH__STAGE__STAGE_ACCEPTED) {
-        size_t nw = 0;
-        const Kh__Finding *fw = NULL;
-        for (size_t i = 0; i < e->n_findings; i++)
-            if (!e->findings[i]->is_error && nw++ == 0)
-                fw = e->findings[i];
-        if (nw) {
-            a.report_id = e->report_id;
-            a.revision = e->revision;
-            a.n_warnings = nw;
-            a.first_code = fw->code;
-            a.first_vi = fw->message_vi;
-            a.first_en = fw->message_en;
-            if (nt_notice_id(NT_WARNINGS, e->period, e->report_id, e->revision, id,
-                             sizeof id) < 0 ||
-                make_notice(nt, NT_WARNINGS, id, &a) < 0)
-                return -1;
-        }
-    }
-    if (counted && check_period(nt, p, on, 1) < 0)
-        return -1;
-    return 0;
 }
 
 /* ---- events ------------------------------------------------------------------------- */
@@ -416,7 +112,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     } else if (sqlite3_changes(nt->db) == 0) {
         rc = KH_APPLY_DUP;
     } else if (kh_link_put(nt->to_collector, "", e->event_id, KH_T_RECEIPT, m->payload,
-                           m->len) < 0 || event_notices(nt, e) < 0) {
+                           m->len) < 0 || nt_produce_event(nt, e) < 0) {
         rc = KH_APPLY_FAIL;
     } else {
         nt->events++;
@@ -440,159 +136,6 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     kh__receipt__free_unpacked(e, NULL);
     return rc;
 }
-
-/* ---- webhook deliveries ------------------------------------------------------------------ */
-
-/* POSTs what is due and not in flight.  Nothing is read before the inbox's open batch
- * is committed (a notice made in it could still be rolled back). */
-static void deliver_due(notifier_t *nt)
-{
-    if (!nt->wh || nt->svc->stopping || wh_room(nt->wh) <= 0 || kh_inbox_flush(nt->inbox) < 0)
-        return;
-    sqlite3_stmt *st = kh_db_prepare(nt->db, "SELECT count(*) FROM delivery WHERE "
-                                             "delivered_at IS NULL AND gave_up_at IS NULL");
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        kh_metric_set(nt->m_pending, sqlite3_column_int64(st, 0));
-    sqlite3_finalize(st);
-    st = kh_db_prepare(nt->db, "SELECT d.notice_id, n.body FROM delivery d "
-                               "JOIN notice n ON n.id = d.notice_id "
-                               "WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL "
-                               "AND d.next_at <= ? ORDER BY d.next_at LIMIT ?");
-    if (!st)
-        return;
-    sqlite3_bind_int64(st, 1, kh_real_ms());
-    sqlite3_bind_int(st, 2, (int)nt->wh_max_inflight * 2);
-    while (wh_room(nt->wh) > 0 && sqlite3_step(st) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        const char *body = (const char *)sqlite3_column_text(st, 1);
-        if (!id || !body || wh_busy(nt->wh, id))
-            continue;
-        if (wh_post(nt->wh, id, body) < 0)
-            KH_ERROR("webhook.post", "could not start a request; tried again later",
-                     "notice_id", id);
-    }
-    sqlite3_finalize(st);
-}
-
-static void on_deliver_timer(uv_timer_t *t) { deliver_due(t->data); }
-
-/* One request ended: record the attempt, then delivered, a retry time, or give up. */
-static void on_delivered(void *arg, const char *id, long status, const char *error)
-{
-    notifier_t *nt = arg;
-    int64_t now = kh_real_ms();
-    char st_s[16];
-    snprintf(st_s, sizeof st_s, "%ld", status);
-    if (kh_inbox_flush(nt->inbox) < 0 || kh_db_exec(nt->db, "BEGIN IMMEDIATE", "webhook") < 0) {
-        KH_ERROR("webhook.record", "cannot record a delivery attempt: it stays due and is "
-                 "sent again (the receiver de-duplicates by id)", "notice_id", id);
-        return;
-    }
-    sqlite3_stmt *q = kh_db_prepare(nt->db, "SELECT attempts, created_at FROM delivery "
-                                            "WHERE notice_id = ?");
-    sqlite3_stmt *ins = kh_db_prepare(nt->db, "INSERT INTO attempt(notice_id,n,at,http_status,"
-                                              "error) VALUES(?,?,?,?,?) ON CONFLICT DO NOTHING");
-    sqlite3_stmt *up = kh_db_prepare(nt->db, "UPDATE delivery SET attempts=?2, http_status=?3,"
-                                             " last_error=?4, delivered_at=?5, next_at=?6,"
-                                             " gave_up_at=?7 WHERE notice_id=?1");
-    int ok = 0;
-    long attempts = 0;
-    int64_t created = now, next = now;
-    int give_up = 0;
-    if (!q || !ins || !up)
-        goto done;
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(q) != SQLITE_ROW)
-        goto done;
-    attempts = (long)sqlite3_column_int64(q, 0) + 1;
-    created = sqlite3_column_int64(q, 1);
-    if (error) {
-        long wait = nt->retry_s[attempts - 1 < nt->n_retry ? attempts - 1 : nt->n_retry - 1];
-        next = now + wait * 1000;
-        give_up = (nt->wh_max_attempts > 0 && attempts >= nt->wh_max_attempts) ||
-                  (nt->wh_give_up_s > 0 && next - created > nt->wh_give_up_s * 1000);
-    }
-    sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(ins, 2, attempts);
-    sqlite3_bind_int64(ins, 3, now);
-    if (status)
-        sqlite3_bind_int64(ins, 4, status);
-    sqlite3_bind_text(ins, 5, error, -1, SQLITE_STATIC);
-    sqlite3_bind_text(up, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(up, 2, attempts);
-    if (status)
-        sqlite3_bind_int64(up, 3, status);
-    sqlite3_bind_text(up, 4, error, -1, SQLITE_STATIC);
-    if (!error)
-        sqlite3_bind_int64(up, 5, now);
-    sqlite3_bind_int64(up, 6, next);
-    if (give_up)
-        sqlite3_bind_int64(up, 7, now);
-    ok = sqlite3_step(ins) == SQLITE_DONE && sqlite3_step(up) == SQLITE_DONE;
-done:
-    sqlite3_finalize(q);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(up);
-    if (!ok || kh_db_exec(nt->db, "COMMIT", "webhook") < 0) {
-        kh_db_exec(nt->db, "ROLLBACK", "webhook");
-        KH_ERROR("webhook.record", "cannot record a delivery attempt: it stays due and is "
-                 "sent again (the receiver de-duplicates by id)", "notice_id", id,
-                 "error", sqlite3_errmsg(nt->db));
-        return;
-    }
-    char att[24], msg[400];
-    snprintf(att, sizeof att, "%ld", attempts);
-    if (!error) {
-        nt->wh_delivered++;
-        KH_INFO("webhook.delivered", "notice delivered", "notice_id", id, "http_status", st_s,
-                "attempts", att);
-    } else if (give_up) {
-        nt->wh_failed++;
-        nt->wh_gave_up++;
-        snprintf(msg, sizeof msg, "webhook delivery given up after %ld attempt(s): %.200s",
-                 attempts, error);
-        KH_ERROR("webhook.give_up", msg, "notice_id", id, "http_status", st_s, "attempts", att);
-    } else {
-        nt->wh_failed++;
-        nt->wh_retries++;
-        snprintf(msg, sizeof msg, "webhook delivery failed (%.200s); retry in %lld s", error,
-                 (long long)((next - now) / 1000));
-        KH_WARN("webhook.retry", msg, "notice_id", id, "http_status", st_s, "attempts", att);
-    }
-    uv_timer_start(&nt->deliver_timer, on_deliver_timer, 0, DELIVER_TICK_MS);
-}
-
-/* ---- the calendar timer -------------------------------------------------------------------- */
-
-static void check_calendar(notifier_t *nt)
-{
-    if (nt->svc->stopping || kh_inbox_flush(nt->inbox) < 0)
-        return;
-    int32_t day = today();
-    kh_period_t ps[MAX_PERIODS];
-    size_t n = nt_periods_to_check(nt->first, day, nt->pol.reminder_days, ps, MAX_PERIODS);
-    if (n == 0 || kh_db_exec(nt->db, "BEGIN IMMEDIATE", "notify.check") < 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        kh_period_t q;       /* the half-year's report period: itself, or its year */
-        if (!kh_catalog_period_closing(nt->cat, &ps[i], &q))
-            continue;
-        if (check_period(nt, q, day, 0) < 0) {
-            kh_db_exec(nt->db, "ROLLBACK", "notify.check");
-            KH_ERROR("notify.check", "the calendar check failed; tried again at the next tick",
-                     "error", sqlite3_errmsg(nt->db));
-            return;
-        }
-    }
-    if (kh_db_exec(nt->db, "COMMIT", "notify.check") < 0) {
-        kh_db_exec(nt->db, "ROLLBACK", "notify.check");
-        return;
-    }
-    kh_link_pump(nt->to_collector);
-    deliver_due(nt);
-}
-
-static void on_check_timer(uv_timer_t *t) { check_calendar(t->data); }
 
 /* ---- the stage ---------------------------------------------------------------------------- */
 
@@ -689,7 +232,7 @@ static int first_period(notifier_t *nt)
     sqlite3_finalize(st);
     if (found)
         return 0;
-    nt->first = nt_period_of(today());
+    nt->first = nt_period_of(kh_today());
     kh_period_format(&nt->first, buf, sizeof buf);
     st = kh_db_prepare(nt->db, "INSERT INTO meta(key,value) VALUES('first_period',?) "
                                "ON CONFLICT DO NOTHING");
@@ -745,17 +288,17 @@ static int setup(kh_stage_t *st, void *arg)
         return -1;
     if (nt->webhook_url[0]) {
         nt->wh = wh_new(&s->loop, nt->webhook_url, nt->wh_timeout_ms, (int)nt->wh_max_inflight,
-                        on_delivered, nt);
+                        nt_delivery_done, nt);
         if (!nt->wh)
             return -1;
     }
     uv_timer_init(&s->loop, &nt->check_timer);
     nt->check_timer.data = nt;
-    uv_timer_start(&nt->check_timer, on_check_timer, 200, (uint64_t)nt->check_interval_s * 1000);
+    uv_timer_start(&nt->check_timer, nt_produce_tick, 200, (uint64_t)nt->check_interval_s * 1000);
     uv_timer_init(&s->loop, &nt->deliver_timer);
     nt->deliver_timer.data = nt;
     if (nt->wh)
-        uv_timer_start(&nt->deliver_timer, on_deliver_timer, 100, DELIVER_TICK_MS);
+        uv_timer_start(&nt->deliver_timer, nt_delivery_tick, 100, DELIVER_TICK_MS);
     /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
     kh_service_watch_count(s, "kh_events_total", "Report events stored and sent to the "
                            "reporting units as receipts.", NULL, NULL, &nt->events);
@@ -778,7 +321,7 @@ static int setup(kh_stage_t *st, void *arg)
                                      "the webhook (not delivered, not given up).", NULL, NULL);
     char fp[8], day[16];
     kh_period_format(&nt->first, fp, sizeof fp);
-    kh_date_iso(today(), day, sizeof day);
+    kh_date_iso(kh_today(), day, sizeof day);
     KH_INFO("notify.config", kh_clock_fixed(NULL, 0) ? "notices use the set [general] clock"
                                                      : "notices use the machine's clock",
             "today", day, "first_period", fp, "webhook", nt->wh ? nt->webhook_url : "off");
