@@ -12,13 +12,15 @@ VERSION ?= 0.13.0
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP
 CFLAGS  += -DKH_SYSCONFDIR='"$(SYSCONFDIR)"' -DKH_VERSION='"$(VERSION)"'
-CFLAGS  += -I$(B)/gen -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# lib/ is grouped by what it is for (docs/STYLE.md); a header is included by its name
+LIB_DIRS := $(sort $(dir $(wildcard lib/*/*.h)))
+CFLAGS  += -I$(B)/gen $(addprefix -I,$(LIB_DIRS)) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libcsv ships no .pc file: link it by name.
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lunistring -lm
 
 PROTO_C := $(B)/gen/kh.pb-c.c
 PROTO_H := $(B)/gen/kh.pb-c.h
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*/*.c)
 LIB_OBJ := $(patsubst %.c,$(B)/%.o,$(LIB_SRC)) $(B)/gen/kh.pb-c.o
 LIBKH   := $(B)/libkh.a
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_rules — the rule language of data/rules.csv (lib/kh_rules.h): kh_rule_compile
+ * fuzz_rules — the rule language of data/rules.csv (lib/model/kh_rules.h): kh_rule_compile
  * against the real indicator catalogue, then, for what compiles, kh_expr_indicators,
  * kh_expr_uses_previous and kh_expr_eval (which renders the values of a failing rule
  * into the detail buffers).

@@ -584,7 +584,7 @@ def parse_periods(spec):
     return sorted(out)
 
 
-# ---- the rule language (lib/kh_rules.c, kh_rules.h) ------------------------------------------
+# ---- the rule language (lib/model/kh_rules.c, kh_rules.h) ------------------------------------------
 #
 #   rule    := cond [ "=>" cond ]
 #   cond    := sum cmp sum  |  INDICATOR "within" NUMBER "%" "of" "previous"

@@ -1,6 +1,6 @@
 /*
  * agg.h — the aggregator's state, shared by its modules (internal: included only by the
- * files of services/aggregator/).  main.c defines the stage (lib/kh_stage.h) around it:
+ * files of services/aggregator/).  main.c defines the stage (lib/process/kh_stage.h) around it:
  * it makes the one agg_t of the process, sets it up, dispatches each inbox message
  * (apply), and closes it; the modules borrow it:
  *
@@ -18,7 +18,7 @@
  * Invariants: a module never frees what agg_t holds (main.c does, after the loop), and
  * resets every statement it steps before it returns (a statement left stepped keeps a
  * read open).  What the modules write, they write inside the inbox's batch transaction
- * (lib/kh_inbox.h: apply is called in it), never in one of their own, so that a revision,
+ * (lib/transport/kh_inbox.h: apply is called in it), never in one of their own, so that a revision,
  * its cells, its feed update and its audit entries commit or roll back together.
  */
 #ifndef KH_AGG_H
@@ -37,7 +37,7 @@
 #include "kh_zap.h"
 
 typedef struct {
-    kh_stage_t *st;             /* the skeleton (lib/kh_stage.h); and what it lends: */
+    kh_stage_t *st;             /* the skeleton (lib/process/kh_stage.h); and what it lends: */
     kh_service_t *svc;
     kh_catalog_t *cat;
     sqlite3 *db;

@@ -1,5 +1,5 @@
 /*
- * audit.h — what the aggregator writes into its audit log (lib/kh_audit.h), and the
+ * audit.h — what the aggregator writes into its audit log (lib/security/kh_audit.h), and the
  * anchor of the log's checkpoints at start.
  *
  * Entries (kind, subject, body as compact JSON):
@@ -42,7 +42,7 @@ int ag_audit_district_cells(agg_t *a, const Kh__Report *r, const kh_cells_t *bef
                             const kh_cells_t *now);
 
 /* [aggregator] audit_key (made with its .pub at the first start) and audit_checkpoints:
- * anchors the audit log (lib/kh_audit.h).  Returns 0, or -1 after logging why and what
+ * anchors the audit log (lib/security/kh_audit.h).  Returns 0, or -1 after logging why and what
  * to do (the aggregator does not start: entries signed before are gone or changed, the
  * key is lost, or a file cannot be written).  Events: audit.key, audit.key_created,
  * audit.anchor. */

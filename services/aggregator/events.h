@@ -2,7 +2,7 @@
  * events.h — the events the aggregator tells the notifier: ACCEPTED (with the warnings),
  * COUNTED (with the feed seq), SUPERSEDED, and REJECTED for a report whose signature
  * does not verify.
- * Invariants: an event is queued in the notifier's outbox (lib/kh_link.h) inside the
+ * Invariants: an event is queued in the notifier's outbox (lib/transport/kh_link.h) inside the
  * batch transaction of what it tells, so it is sent once committed and never for a
  * change rolled back; its id ("<report_id>/<revision>/<tag>") is the notifier's key for
  * applying it once.

@@ -3,7 +3,7 @@
  *
  * The old revision's cells are not read from the total table but recomputed from its
  * stored verdict (ag_ledger_load_cells) with the catalogue loaded now, by the arithmetic
- * (lib/kh_cells.h) that made the rows now taken out.  Two sorted lists,
+ * (lib/model/kh_cells.h) that made the rows now taken out.  Two sorted lists,
  * old and new, are merged: by (orgunit, indicator) for the feed's tombstones and the
  * district's audit entries, by indicator for each ancestor's difference.
  */

@@ -12,10 +12,10 @@
  * (ACCEPTED, COUNTED with the feed sequence, SUPERSEDED) go to the notifier.
  *
  * Before anything is counted, the report's signature is checked with its district's
- * registered key (lib/kh_sign.h, [security] verify_signatures): a report whose
+ * registered key (lib/security/kh_sign.h, [security] verify_signatures): a report whose
  * signature does not verify is kept as rejected (BAD_SIGNATURE) and its district told.
  * Every revision applied (accepted or rejected) and every change of a district or
- * province cell goes into the hash-chained audit log (lib/kh_audit.h), in the same
+ * province cell goes into the hash-chained audit log (lib/security/kh_audit.h), in the same
  * transaction as what it records.  After each commit the entries it added are signed
  * with the aggregator's own audit key ([aggregator] audit_key, made at the first start,
  * kept outside the database) as one line of the checkpoint file ([aggregator]
@@ -25,7 +25,7 @@
  * changed, the aggregator does not start (it says what to do).
  *
  * The logic is in modules of its own (agg.h lists them); this file is the stage's
- * definition for the skeleton (lib/kh_stage.h): the state set up, each inbox message
+ * definition for the skeleton (lib/process/kh_stage.h): the state set up, each inbox message
  * dispatched (apply), the feed's sockets, the stop.
  *
  * Sockets: listen (ROUTER, from validators) · notifier (DEALER) · feed (PUB) ·
@@ -57,7 +57,7 @@
 
 /* ---- applying a verdict ------------------------------------------------------------------ */
 
-/* The inbox's apply (lib/kh_inbox.h), inside its batch transaction: a rejected VERDICT is
+/* The inbox's apply (lib/transport/kh_inbox.h), inside its batch transaction: a rejected VERDICT is
  * kept (ledger), an accepted one checked (signatures, previous-period rules), stored,
  * told, and counted unless a later revision is (ledger).  Returns KH_APPLY_*. */
 static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
@@ -242,7 +242,7 @@ static int setup(kh_stage_t *st, void *arg)
     }
     if (ag_signatures_setup(a) < 0)
         return -1;
-    /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
+    /* health (kh-admin status, GET /metrics; lib/process/kh_metrics.h) */
     kh_service_watch_count(s, "kh_reports_counted_total", "Revisions counted (each replaces "
                            "the one counted before for its reporting unit and period).", NULL,
                            NULL, &a->counted);

@@ -1,6 +1,6 @@
 /*
  * signatures.h — the aggregator's check of reports' signatures ([security]
- * verify_signatures, lib/kh_sign.h): the setting, and what becomes of an accepted
+ * verify_signatures, lib/security/kh_sign.h): the setting, and what becomes of an accepted
  * report whose signature does not verify.
  * Invariants: nothing is counted before its district's signature is checked (apply does
  * it first, when a->verify_signatures); a report refused here is kept as rejected and

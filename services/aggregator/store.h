@@ -9,9 +9,9 @@
  *   total     every cell counted: the reporting units' own cells and their ancestors'
  *             sums, per (period, orgunit, indicator)
  *   feed      the FeedUpdates, by seq (served again on request)
- *   outbox_notifier, audit   (lib/kh_outbox.h, lib/kh_audit.h; dead_letter: lib/kh_inbox.h)
+ *   outbox_notifier, audit   (lib/transport/kh_outbox.h, lib/security/kh_audit.h; dead_letter: lib/transport/kh_inbox.h)
  *
- * Invariants: the migrations are append-only (lib/kh_db.h): a step released is never
+ * Invariants: the migrations are append-only (lib/store/kh_db.h): a step released is never
  * edited, a change of schema is one step more at the end.
  */
 #ifndef KH_AG_STORE_H

@@ -1,6 +1,6 @@
 /*
  * collector.h — the collector's state, shared by its modules (internal: included only by
- * the files of services/collector/).  main.c defines the stage (lib/kh_stage.h) around
+ * the files of services/collector/).  main.c defines the stage (lib/process/kh_stage.h) around
  * it: it makes the one collector_t of the process, opens the nodes' socket, reads each
  * message on it (on_router), dispatches each inbox message (apply), and closes it; the
  * modules borrow it:
@@ -32,7 +32,7 @@
 #include "conns.h"
 
 typedef struct {
-    kh_stage_t *st;             /* the skeleton (lib/kh_stage.h); and what it lends: */
+    kh_stage_t *st;             /* the skeleton (lib/process/kh_stage.h); and what it lends: */
     kh_service_t *svc;
     kh_catalog_t *cat;
     sqlite3 *db;
@@ -62,7 +62,7 @@ typedef struct {
 /* ---- intake.c ---- */
 /* A counter as a log field (a static buffer: one per log call). */
 const char *co_count_str(uint64_t n);
-/* The malformed count (lib/kh_stage.h) as a log field. */
+/* The malformed count (lib/process/kh_stage.h) as a log field. */
 const char *co_malformed(collector_t *c);
 /* A REPORT from the node of `district` (inside the inbox's batch): stored whole and
  * queued for the validator, or refused with a receipt.  Returns KH_APPLY_*. */

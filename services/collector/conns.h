@@ -19,7 +19,7 @@
  *   - the table itself is bounded (max_total): closed connections are forgotten
  *     first, oldest first; when every entry is open, a new connection is refused.
  * Closing is learnt from the socket monitor (ZMQ_EVENT_DISCONNECTED, by descriptor),
- * which lib/kh_door reads; the collector cuts (kh_door_cut) a connection over its key's
+ * which lib/security/kh_door reads; the collector cuts (kh_door_cut) a connection over its key's
  * bound and one whose key was revoked (conns_list_open lists them to re-check).
  * Pure data: no sockets, no clock (the caller passes `now`).
  */

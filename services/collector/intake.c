@@ -27,7 +27,7 @@ const char *co_count_str(uint64_t n)
     return buf;
 }
 
-/* The malformed count (lib/kh_stage.h) as a log field. */
+/* The malformed count (lib/process/kh_stage.h) as a log field. */
 const char *co_malformed(collector_t *c)
 {
     return co_count_str(kh_stage_malformed_count(c->st));

@@ -12,13 +12,13 @@
  * can handle (issue 11): every field is checked here, and the work a message costs is
  * bounded before it is done (values and ACK keys counted on the wire, the revision's
  * step, the payload's size).  The node socket's connections are watched and bounded by
- * lib/kh_door.h (silent ones, too many unspoken from one address, revoked keys: cut).
+ * lib/security/kh_door.h (silent ones, too many unspoken from one address, revoked keys: cut).
  *
  * Sockets: listen (ROUTER, tcp, nodes) · receipts (ROUTER, ipc, notifier) ·
  * validator (DEALER, connect) · log (PUB) · the door's monitor of listen (kh_door).
  *
  * The logic is in modules of its own (collector.h lists them); this file is the stage's
- * definition for the skeleton (lib/kh_stage.h): the nodes' socket opened and read
+ * definition for the skeleton (lib/process/kh_stage.h): the nodes' socket opened and read
  * (on_router), each inbox message dispatched (apply), the stop.
  */
 #include <stdio.h>

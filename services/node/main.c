@@ -15,7 +15,7 @@
  * [node] max_file_bytes… is refused unread, with a receipt, and moved to refused/ too.
  * A file the node handled but could not move out of the spool is remembered (by name,
  * inode, size and time) and left alone until it changes: never handled twice.
- * Everything the node creates is 0640 or stricter (umask KH_UMASK, lib/kh_util.h).
+ * Everything the node creates is 0640 or stricter (umask KH_UMASK, lib/base/kh_util.h).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -302,7 +302,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     sqlite3_finalize(st);
     r.submitted_at = submitted_at ? submitted_at : now;
     /* the district's signature over the numbers: the province counts only what its
-     * registered key signed (lib/kh_sign.h) */
+     * registered key signed (lib/security/kh_sign.h) */
     if (n->has_key && kh_sign_report(&r, n->key.ed_sk, n->key.id) < 0)
         goto out_rollback;
     uint8_t *payload;

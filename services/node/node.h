@@ -2,7 +2,7 @@
  * node.h — kh-node, the district office's end of the pipeline.
  *
  * A report file is parsed and checked with the province's own catalogue and rules
- * (lib/kh_catalog) before it is queued, so a district officer sees every mistake at
+ * (lib/model/kh_catalog) before it is queued, so a district officer sees every mistake at
  * once, offline.  A queued report lives in the node's outbox database until the
  * collector acknowledges it; receipts that come back are stored once and appended
  * to `<file>.receipts.jsonl` next to the report file and to the node's log.
@@ -40,7 +40,7 @@ int node_open_db(node_t *n);
  * (the reasons are in the receipts file, in the log and — for the submit command,
  * link NULL — on stderr; the running node's stderr is its log, JSON lines only), -1
  * on a system error.
- * Only an ordinary file is read (kh_read_regular, lib/kh_util.h): a symbolic link, a
+ * Only an ordinary file is read (kh_read_regular, lib/base/kh_util.h): a symbolic link, a
  * file with more than one name (hard link), a FIFO, socket, device or folder, a file
  * the node may not read and one larger than max_file_bytes are refused unread — with
  * a receipt (stage rejected_locally, a finding that says what is wrong and what to

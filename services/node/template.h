@@ -1,6 +1,6 @@
 /*
  * template.h — `kh-node template`: the fill-in template of a district report in the
- * wide form that lib/kh_report.c reads back (see kh_report.h for the exact layout):
+ * wide form that lib/model/kh_report.c reads back (see kh_report.h for the exact layout):
  *
  *   row 1  period,orgunit,orgunit_name,<indicator code>,…      (machine-readable)
  *   row 2  Kỳ báo cáo,Mã đơn vị,Tên đơn vị,<indicator name_vi>,…  (for people)

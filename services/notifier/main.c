@@ -24,7 +24,7 @@
  *     so a restart resumes; the notice id travels in the body and in Idempotency-Key.
  *
  * The logic is in modules of its own (notifier.h lists them); this file is the stage's
- * definition for the skeleton (lib/kh_stage.h): [notifier] read, each event stored and
+ * definition for the skeleton (lib/process/kh_stage.h): [notifier] read, each event stored and
  * passed on (apply), the timers started, the stop.
  *
  * Sockets: listen (ROUTER, from validator and aggregator) · collector (DEALER) · log.
@@ -299,7 +299,7 @@ static int setup(kh_stage_t *st, void *arg)
     nt->deliver_timer.data = nt;
     if (nt->wh)
         uv_timer_start(&nt->deliver_timer, nt_delivery_tick, 100, DELIVER_TICK_MS);
-    /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
+    /* health (kh-admin status, GET /metrics; lib/process/kh_metrics.h) */
     kh_service_watch_count(s, "kh_events_total", "Report events stored and sent to the "
                            "reporting units as receipts.", NULL, NULL, &nt->events);
     /* one family, one help text: kind="reminder" to reporting units, kind="alert" to the province */

@@ -28,7 +28,7 @@ const char *nt_kind_tag(nt_kind_t k)
 /* ---- dates ------------------------------------------------------------------------ */
 
 /* The notifier's dates (its clock, due dates) are years 1900..9999: the shared
- * yyyymmdd helpers (lib/kh_util.h) with that bound. */
+ * yyyymmdd helpers (lib/base/kh_util.h) with that bound. */
 int nt_date_valid(int32_t d) { return d >= 19000101 && kh_date_valid(d); }
 
 int32_t nt_date_add(int32_t d, int days)

@@ -39,7 +39,7 @@ const char *nt_kind_name(nt_kind_t k);
 /* The id prefix: as nt_kind_name, but "late-report" for NT_LATE_REPORT. */
 const char *nt_kind_tag(nt_kind_t k);
 
-/* ---- dates (yyyymmdd integers; the rest is in lib/kh_util.h: kh_date_diff, kh_date_iso,
+/* ---- dates (yyyymmdd integers; the rest is in lib/base/kh_util.h: kh_date_diff, kh_date_iso,
  * kh_date_vi) ---- */
 /* 1 when d is a real calendar date in years 1900..9999. */
 int nt_date_valid(int32_t d);

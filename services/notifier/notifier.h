@@ -1,6 +1,6 @@
 /*
  * notifier.h — the notifier's state, shared by its modules (internal: included only by
- * the files of services/notifier/).  main.c defines the stage (lib/kh_stage.h) around
+ * the files of services/notifier/).  main.c defines the stage (lib/process/kh_stage.h) around
  * it: it makes the one notifier_t of the process, reads [notifier], stores each event
  * (apply) and closes it; the modules borrow it:
  *
@@ -36,7 +36,7 @@
 #define NOTICE_ID_MAX 160
 
 typedef struct {
-    kh_stage_t *st;              /* the skeleton (lib/kh_stage.h); and what it lends: */
+    kh_stage_t *st;              /* the skeleton (lib/process/kh_stage.h); and what it lends: */
     kh_service_t *svc;
     sqlite3 *db;
     kh_catalog_t *cat;

@@ -1,6 +1,6 @@
 /*
  * kh-validator — checks each report against the catalogue, the unit tree in force
- * for its period, the calendar and the rules (lib/kh_catalog), finding every
+ * for its period, the calendar and the rules (lib/model/kh_catalog), finding every
  * problem.  Accepted reports (with their warnings) go to the aggregator as a
  * VERDICT; rejected ones go to the notifier as a REJECTED event with every reason,
  * and to the aggregator as a VERDICT too, which keeps them in the history only.
@@ -124,7 +124,7 @@ static int setup(kh_stage_t *st, void *arg)
     v->cat = kh_stage_catalog(st);
     v->to_aggregator = kh_stage_link(st, 0);
     v->to_notifier = kh_stage_link(st, 1);
-    /* health (kh-admin status, GET /metrics; lib/kh_metrics.h) */
+    /* health (kh-admin status, GET /metrics; lib/process/kh_metrics.h) */
     kh_service_watch_count(s, "kh_reports_accepted_total", "Reports the validator accepted.",
                            NULL, NULL, &v->accepted);
     kh_service_watch_count(s, "kh_reports_rejected_total", "Reports the validator rejected.",

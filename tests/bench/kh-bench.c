@@ -23,7 +23,7 @@
  * per node, at most W unacknowledged per node, as fast as the pipeline takes them:
  * throughput).  Then the floor: the same encoded reports of the load phase decoded
  * and their values inserted into one SQLite database (WAL, synchronous=NORMAL, as
- * lib/kh_db.c opens every service's) in transactions of 64 reports.
+ * lib/store/kh_db.c opens every service's) in transactions of 64 reports.
  *
  * Output: two CSV rows (light, load) appended to --csv (header written when the file
  * is new), with the peak RSS (VmHWM) and CPU time of each service whose pid is in

@@ -11,7 +11,7 @@ force at the period's end that is each row's unit or one of its ancestors then. 
 several files have the same reporting unit and period, the last one named wins (a later
 revision).  DIR holds units.csv, reporters.csv and indicators.csv.
 
-Prints CSV `period,orgunit,indicator,sum,n`, sorted: the cell model of lib/kh_cells.h,
+Prints CSV `period,orgunit,indicator,sum,n`, sorted: the cell model of lib/model/kh_cells.h,
 (orgunit, indicator) -> (sum, n), for every unit that has a value in its subtree, at
 every level, the root included:
 

@@ -5,7 +5,7 @@
 #    province cell is an entry; the chain is intact and `kh-admin audit verify` says so.
 # B. Signatures, checked by the aggregator before anything is counted: verdicts are
 #    written here by an independent implementation (Python: the canonical bytes of
-#    lib/kh_sign.h and Ed25519 per RFC 8032) and sent straight into the aggregator, as a
+#    lib/security/kh_sign.h and Ed25519 per RFC 8032) and sent straight into the aggregator, as a
 #    compromised validator could: one signed with the district's registered key is
 #    counted and `kh-admin verify` names the district and key; one changed after signing,
 #    one signed with another district's key and one unsigned are refused (BAD_SIGNATURE,
@@ -128,7 +128,7 @@ def key(kid):
     assert len(sk) == 64 and sk[32:] == pk
     return sk[:32], pk
 
-# --- the canonical bytes (lib/kh_sign.h) ---
+# --- the canonical bytes (lib/security/kh_sign.h) ---
 def s(x): b = x.encode(); return struct.pack(">I", len(b)) + b
 def canonical(r):
     b = s("KH-REPORT-v1") + s(r["id"]) + struct.pack(">I", r["rev"]) + s(r["district"]) + \

@@ -14,7 +14,7 @@
 #      intact, but `audit verify` names the entries cut off and the checkpoints that
 #      signed them (exit 1), and the aggregator refuses to start on that database;
 #   d. on a copy, one entry's body rewritten and every later hash recomputed (Python,
-#      the encoding documented in lib/kh_audit.h): the chain is intact, but `audit
+#      the encoding documented in lib/security/kh_audit.h): the chain is intact, but `audit
 #      verify` names that entry, its hash and the signed one, and the entries re-hashed
 #      after it (exit 1).
 source "$(dirname "$0")/lib.sh"
@@ -171,7 +171,7 @@ import hashlib, json, sqlite3, struct, sys
 db, first = sys.argv[1], int(sys.argv[2])
 con = sqlite3.connect(db)
 def s(x): b = x.encode(); return struct.pack(">I", len(b)) + b
-def h(seq, at, kind, subject, body, prev):   # lib/kh_audit.h
+def h(seq, at, kind, subject, body, prev):   # lib/security/kh_audit.h
     return hashlib.sha256(s("KH-AUDIT-v1") + struct.pack(">q", seq) + struct.pack(">q", at) +
                           s(kind) + s(subject) + s(body) + s(prev)).hexdigest()
 rows = con.execute("SELECT seq,at,kind,subject,body,prev,hash FROM audit WHERE seq >= ? "

@@ -226,7 +226,7 @@ mark_time() { awk -v n="$1" '$2 == n {t = $1} END {print t}' "$RUN/marks"; }
 # which runs inside make test: the bound counts the senders' windows, but what waits in
 # ZeroMQ's queues also grows with TIME while a stage is paused (kh_service_gate leaves
 # its input there) — one probe per resend_ms from each silent sender, and the rows a
-# sender has waited MAX_WAITS resend periods for (lib/kh_outbox.c) sent again — up to
+# sender has waited MAX_WAITS resend periods for (lib/transport/kh_outbox.c) sent again — up to
 # the high-water mark (hwm 1000 messages per connection, far above 64 MiB).  On a slow
 # or shared machine a stage stays paused longer, so its peak can pass the bound
 # without anything being wrong with the design; make test must not fail for that.

@@ -19,7 +19,7 @@
  * The message is either a list of frames (--raw HEX, --random N; --frames K repeats
  * the list to K frames), or [type, payload] when --type or --as is given, the payload
  * being --file F, --raw HEX, --random N, or a message built from a report file
- * (--report-file CSV --district D --revision R, parsed with lib/kh_report.h) or from
+ * (--report-file CSV --district D --revision R, parsed with lib/model/kh_report.h) or from
  * the overrides alone, as a Report, a Verdict, an EVENT/RECEIPT, a HistoryRequest or
  * a FeedRequest (--as).  Everything is bounded: sizes, counts, time.
  *

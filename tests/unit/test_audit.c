@@ -1,5 +1,5 @@
 /*
- * test_audit.c — unit tests of the hash-chained audit log (lib/kh_audit.{h,c}) on a
+ * test_audit.c — unit tests of the hash-chained audit log (lib/security/kh_audit.{h,c}) on a
  * real SQLite database in a temporary directory: appending, verifying, the triggers,
  * and what an edit made with plain SQL after dropping them looks like to the verifier;
  * then the signed checkpoints: one line per commit, the signed bytes as documented,

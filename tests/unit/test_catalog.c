@@ -1,5 +1,5 @@
 /*
- * test_catalog.c — unit tests of the report model (lib/kh_catalog.c, lib/kh_rules.c):
+ * test_catalog.c — unit tests of the report model (lib/model/kh_catalog.c, lib/model/kh_rules.c):
  * loading the real data files and broken copies of them, the unit tree across the
  * 1 February 2020 merger, periods, value parsing (thousands separators included), the
  * rule language, and kh_validate on reports built here — one valid report per case,

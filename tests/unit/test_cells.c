@@ -1,5 +1,5 @@
 /*
- * test_cells.c — unit tests of the aggregator's arithmetic (lib/kh_cells.c):
+ * test_cells.c — unit tests of the aggregator's arithmetic (lib/model/kh_cells.c):
  * a report becomes commune cells and district cells, sorted by (orgunit, indicator);
  * districts roll up into their province.
  *

@@ -1,5 +1,5 @@
 /*
- * test_clock.c — the pipeline's clock (lib/kh_util.h): the forms [general] clock and
+ * test_clock.c — the pipeline's clock (lib/base/kh_util.h): the forms [general] clock and
  * KH_CLOCK accept, what they set, that KH_CLOCK wins, and that the machine's clocks
  * are never moved by it.
  */

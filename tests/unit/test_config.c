@@ -1,5 +1,5 @@
 /*
- * test_config.c — unit tests of the INI configuration (lib/kh_config.{h,c}) on
+ * test_config.c — unit tests of the INI configuration (lib/process/kh_config.{h,c}) on
  * temporary files, and on the real deploy/kh.ini (run from the repository root).
  *
  * inih as Debian builds it (libinih 55): inline comments start with ';' preceded by
@@ -441,7 +441,7 @@ static void test_deploy_ini_is_the_table(void **state)
     assert_true(nw > 0 && (size_t)nw < sizeof want - 1);
     want[nw] = '\0';
     if (strcmp(have, want) != 0)
-        fail_msg("deploy/kh.ini is not the table of options (lib/kh_options.c): run "
+        fail_msg("deploy/kh.ini is not the table of options (lib/process/kh_options.c): run "
                  "build/bin/kh-admin config example > deploy/kh.ini");
     /* and the table is sound: a default is a valid value of its type, keys unique */
     size_t n;

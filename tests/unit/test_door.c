@@ -1,10 +1,10 @@
 /*
  * test_door.c — what the door checks before it does any work (issue 11): fields counted
- * on the wire without decoding (lib/kh_wire), the form of a report from outside
- * (lib/kh_report: text, lengths, period), the rate limit of lines an outsider can cause
- * (lib/kh_log), and the list of open connections the collector re-checks for revoked keys
+ * on the wire without decoding (lib/transport/kh_wire), the form of a report from outside
+ * (lib/model/kh_report: text, lengths, period), the rate limit of lines an outsider can cause
+ * (lib/process/kh_log), and the list of open connections the collector re-checks for revoked keys
  * (services/collector/conns.c), and what the door knows of a connection closed while
- * its messages still wait to be read (lib/kh_door, on real ZeroMQ sockets over loopback).
+ * its messages still wait to be read (lib/security/kh_door, on real ZeroMQ sockets over loopback).
  */
 #include "../../services/collector/conns.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_files.c — files from outside (lib/kh_util.h): kh_escape, the one escaping of
+ * test_files.c — files from outside (lib/base/kh_util.h): kh_escape, the one escaping of
  * names printed anywhere (what it keeps, what it escapes, that its output is one
  * line of valid UTF-8 from which the name can be read back, that a cut never splits
  * an escape or a character), and kh_read_regular, which reads only an ordinary file:

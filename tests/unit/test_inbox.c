@@ -1,7 +1,7 @@
 /*
  * test_inbox.c — one hop end to end inside one process: a kh_link (DEALER + durable
- * outbox, lib/kh_link) sends over inproc:// to a ROUTER (lib/kh_zuv) whose callback
- * hands each message (lib/kh_wire) to a kh_inbox (lib/kh_inbox) that applies it into
+ * outbox, lib/transport/kh_link) sends over inproc:// to a ROUTER (lib/transport/kh_zuv) whose callback
+ * hands each message (lib/transport/kh_wire) to a kh_inbox (lib/transport/kh_inbox) that applies it into
  * an SQLite table with group commit and acknowledges after the commit.
  *
  * A real libuv loop is turned with UV_RUN_NOWAIT in bounded loops with deadlines;

@@ -1,5 +1,5 @@
 /*
- * test_metrics.c — unit tests of lib/kh_metrics: the registry, the Prometheus text
+ * test_metrics.c — unit tests of lib/process/kh_metrics: the registry, the Prometheus text
  * exposition (families, HELP/TYPE once, labels, escaping, bounds), the sources, and the
  * HTTP endpoint (GET /metrics, 404 otherwise, a port already taken).
  */

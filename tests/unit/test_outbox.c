@@ -1,5 +1,5 @@
 /*
- * test_outbox.c — unit tests of the durable outbox (lib/kh_outbox.{h,c}) on a real
+ * test_outbox.c — unit tests of the durable outbox (lib/transport/kh_outbox.{h,c}) on a real
  * SQLite database in a temporary directory, with a fake send function that records
  * what it was given and answers 0 (sent), 1 (unreachable) or -1 (backpressure).
  */

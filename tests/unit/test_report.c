@@ -1,5 +1,5 @@
 /*
- * test_report.c — unit tests of the report file codec (lib/kh_report.{h,c}).
+ * test_report.c — unit tests of the report file codec (lib/model/kh_report.{h,c}).
  *
  * Each test parses a small in-memory file and checks the values (with their line
  * numbers) or the CSV_SYNTAX findings (with their line numbers and messages).

@@ -1,5 +1,5 @@
 /*
- * test_selfcheck.c — the start-up self-check (lib/kh_zap.c, lib/kh_service.c) and its
+ * test_selfcheck.c — the start-up self-check (lib/security/kh_zap.c, lib/process/kh_service.c) and its
  * three outcomes, against real sockets in one process:
  *
  *   refused    a CURVE server with the real ZAP handler and a key nobody registered;

@@ -1,5 +1,5 @@
 /*
- * test_sign.c — unit tests of signed reports (lib/kh_sign.{h,c}): the canonical bytes
+ * test_sign.c — unit tests of signed reports (lib/security/kh_sign.{h,c}): the canonical bytes
  * (their exact layout, stability, and that every signed field and every value changes
  * them), Ed25519 sign/verify, flipped bits, wrong keys, and the digest.
  */

@@ -1,6 +1,6 @@
 /*
  * test_wide.c — the template's wide form: `kh-node template` (services/node/template.c)
- * writes it, lib/kh_report.c reads it back.
+ * writes it, lib/model/kh_report.c reads it back.
  *
  * Templates for 829 (Thành phố Bến Tre) before and after the merger of 1 February
  * 2020 (17 communes in 2019S2, 14 in 2020S1); a template filled with the values of

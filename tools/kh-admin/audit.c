@@ -1,6 +1,6 @@
 /*
  * audit.c — `kh-admin audit verify [--db FILE]`: checks the aggregator's audit log
- * (lib/kh_audit.h) twice: the hash chain (names the first broken link), and the signed
+ * (lib/security/kh_audit.h) twice: the hash chain (names the first broken link), and the signed
  * checkpoints ([aggregator] audit_checkpoints, verified with the .pub of [aggregator]
  * audit_key), which name an entry rewritten even when every later hash was recomputed,
  * and entries cut off the end or removed.

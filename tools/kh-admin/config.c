@@ -1,5 +1,5 @@
 /*
- * config.c — kh-admin config: the table of options (lib/kh_options.h) for a person.
+ * config.c — kh-admin config: the table of options (lib/process/kh_options.h) for a person.
  *
  *   kh-admin config example            the commented kh.ini (deploy/kh.ini is its output)
  *   kh-admin config get SECTION KEY    the value a program reads: the file's or the

@@ -1,6 +1,6 @@
 /*
  * deadletters.c — `kh-admin dead-letters`: the messages a service could not apply and set
- * aside (lib/kh_inbox.h: the rest of its work went on without them).
+ * aside (lib/transport/kh_inbox.h: the rest of its work went on without them).
  *
  *   kh-admin dead-letters list [SERVICE]          what is set aside, and why
  *   kh-admin dead-letters replay SERVICE ID|--all  apply again (within a second, by the

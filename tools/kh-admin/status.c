@@ -9,7 +9,7 @@
  * aggregator's, both opened without writing (query_only).  Then the notices to the
  * districts (reminders): how many still wait for their node in the collector's outbox,
  * and how many expired undelivered (their due date passed before the node took them:
- * the expired tables of the collector's and the notifier's outboxes, lib/kh_outbox.h).
+ * the expired tables of the collector's and the notifier's outboxes, lib/transport/kh_outbox.h).
  *
  *   exit 0  every service with a metrics endpoint answered
  *   exit 1  at least one did not (shown as "down"); the rest is printed all the same

@@ -6,7 +6,7 @@
  * --report reads the revision from the aggregator's database (the counted one for ID,
  * or the given revision), looks its signer up in the key registry as the aggregator does
  * (a key registered for the report's district and valid when the report was received),
- * checks the Ed25519 signature over the report's canonical bytes (lib/kh_sign.h), and
+ * checks the Ed25519 signature over the report's canonical bytes (lib/security/kh_sign.h), and
  * compares their digest with the one the audit log recorded when the revision was
  * applied.  Exit 0: valid; 1: invalid (no signature, no such key for that district,
  * signature wrong, digest differs from the audit log); 2: cannot tell (no such report,
@@ -14,7 +14,7 @@
  *
  * --totals recomputes every district and province cell of every half-year from the
  * counted reports (table counted → the accepted revision's verdict) with the
- * aggregator's own arithmetic (lib/kh_cells.h), checks each counted report as --report
+ * aggregator's own arithmetic (lib/model/kh_cells.h), checks each counted report as --report
  * does (signature with the key registry, unless [security] verify_signatures = no, and
  * digest against the audit log), and compares with the stored totals (table total) both
  * ways: one line per cell that differs, is stored but counted by no report, or is

@@ -4,7 +4,7 @@
  * Subscribes to every log PUB endpoint in [logs] endpoints (an entry containing
  * %DISTRICT% stands for one endpoint per district in force: the nodes), parses each
  * JSON line and prints those that pass the filters, as text or as the JSON itself.
- * The text form escapes every field (kh_escape, lib/kh_util.h): one line per record.
+ * The text form escapes every field (kh_escape, lib/base/kh_util.h): one line per record.
  *
  *   kh-logs [--service S] [--level L] [--district D] [--report ID] [--grep TEXT]
  *           [--json] [--count N] [--idle-ms MS] [--connect ENDPOINT]...

@@ -28,7 +28,7 @@
  * addresses as when it was accepted (a descriptor closed and reused is never cut).
  *
  * Every refusal is counted in kh_door_refused_total{reason} and logged, rate-limited
- * per address (lib/kh_log.h KH_WARN_RL).  Reasons: silent, per_address, table_full,
+ * per address (lib/process/kh_log.h KH_WARN_RL).  Reasons: silent, per_address, table_full,
  * mechanism (a NULL or PLAIN client at a CURVE door), protocol (another handshake
  * failure), descriptors (accept failed: the process is out of file descriptors),
  * and the service's own (revoked, key_limit, size, ack_keys: kh_door_refused).  A

@@ -19,7 +19,7 @@
  *               str("KH-AUDIT-v1") i64(seq) i64(at) str(kind) str(subject) str(body)
  *               str(prev)
  *            with i64 = 8 bytes big-endian two's complement, str(s) = 4-byte big-endian
- *            byte length then the bytes (the encoding of lib/kh_sign.h).
+ *            byte length then the bytes (the encoding of lib/security/kh_sign.h).
  *
  * Triggers refuse UPDATE and DELETE on the table (defence in depth: someone who drops
  * them can edit rows, and the chain is what shows it).

@@ -6,17 +6,17 @@
  * ROUTER takes, the stages it sends to, and its hooks) handed to kh_stage_main, which
  * owns, in this order:
  *
- *   1. the process (lib/kh_service.h: command line, configuration, logging, loop,
+ *   1. the process (lib/process/kh_service.h: command line, configuration, logging, loop,
  *      ZeroMQ context, signals);
  *   2. the catalogue ([general] data_dir);
  *   3. the database [NAME] db, opened with the definition's migrations (or its own
  *      open function);
  *   4. the inbox ROUTER bound at [NAME] listen (or the definition's listen key): each
  *      message's frames parsed (wrong frames: "message.malformed", counted), handed to
- *      the inbox (lib/kh_inbox.h: group commit, then acknowledge), and inside the batch
+ *      the inbox (lib/transport/kh_inbox.h: group commit, then acknowledge), and inside the batch
  *      a type the stage does not take is refused ("message.malformed", counted) before
  *      the stage's apply sees it;
- *   5. the named links to the next stages ([SECTION] KEY of each, lib/kh_link.h),
+ *   5. the named links to the next stages ([SECTION] KEY of each, lib/transport/kh_link.h),
  *      pumped after each commit and every 100 ms; backpressure (kh_service_gate) on the
  *      sum of their outboxes;
  *   6. the stage's own setup (setup hook): its configuration, statements, sockets;
@@ -63,7 +63,7 @@ typedef struct {
     const char *name;              /* process name (kh-NAME) and its config section */
     const char *usage;             /* --help's description */
     const char *listen_key;        /* the inbox ROUTER's endpoint key; NULL: "listen" */
-    const char *const *migrations; /* the database's schema (lib/kh_db.h) … */
+    const char *const *migrations; /* the database's schema (lib/store/kh_db.h) … */
     size_t n_migrations;
     /* … or, when set, the stage opens its database itself: 0, or -1 with err set */
     int (*open_db)(sqlite3 **db, const char *path, char *err, size_t errlen);

@@ -260,7 +260,7 @@ static const char *const HEADER =
     "; it to /etc/khuyenhoc/kh.ini with run_dir = /var/lib/khuyenhoc and data_dir under\n"
     "; PREFIX/share/khuyenhoc (README: Deploying).\n"
     ";\n"
-    "; Written by `kh-admin config example` from the table of options (lib/kh_options.c):\n"
+    "; Written by `kh-admin config example` from the table of options (lib/process/kh_options.c):\n"
     "; change the table, not this copy.\n";
 
 const kh_option_t *kh_options(size_t *n)

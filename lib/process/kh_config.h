@@ -11,7 +11,7 @@
 
 typedef struct kh_config kh_config_t;
 
-/* Loads `path`: every section and key must be an option of the table (lib/kh_options.h)
+/* Loads `path`: every section and key must be an option of the table (lib/process/kh_options.h)
  * and every value of its type and range.  Relative paths (options of type path, set or
  * by default) are made absolute from the file's folder.  Returns NULL and a one-line
  * reason in err: a syntax error, or
@@ -46,7 +46,7 @@ void kh_config_destroy(kh_config_t **self_p);
 /* Sets or replaces section.key (copies both).  Returns 0 or -1 (out of memory). */
 int kh_config_set(kh_config_t *c, const char *section, const char *key, const char *value);
 
-/* The value as written, else the option's default (lib/kh_options.c, the only place a
+/* The value as written, else the option's default (lib/process/kh_options.c, the only place a
  * default is written), else NULL (an option off by default, or no such option). */
 const char *kh_config_raw(const kh_config_t *c, const char *section, const char *key);
 

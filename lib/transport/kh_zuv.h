@@ -36,7 +36,7 @@ typedef struct {
     int heartbeat_ms;        /* ZMTP heartbeats (0: off) so dead tcp peers are noticed */
     int handshake_ms;        /* ZMQ_HANDSHAKE_IVL (0: libzmq's default, 30 s) */
     /* CURVE, server side: our Curve25519 secret key (32 bytes) and the ZAP domain;
-     * every peer is then authenticated by the process's ZAP handler (lib/kh_zap). */
+     * every peer is then authenticated by the process's ZAP handler (lib/security/kh_zap). */
     const uint8_t *curve_server_sk;
     const char *zap_domain;
     /* CURVE, client side: the server's public key and our key pair (32 bytes each). */

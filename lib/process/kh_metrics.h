@@ -23,7 +23,7 @@
  * kh_service_info{service,version} 1, kh_process_start_time_seconds and kh_uptime_seconds
  * itself.  Counters count since the process started (a restart starts them at 0).
  *
- * Counters every service exports (each inbox and outbox is a source, see below; lib/kh_service.c
+ * Counters every service exports (each inbox and outbox is a source, see below; lib/process/kh_service.c
  * collects them every KH_METRICS_COLLECT_MS):
  *   kh_inbox_received_total, kh_inbox_applied_total, kh_inbox_duplicates_total,
  *   kh_inbox_malformed_total, kh_inbox_commits_total, kh_inbox_failed_commits_total,

@@ -28,7 +28,7 @@
  *
  * The signature (Report.signature) is the 64-byte detached Ed25519 signature
  * (crypto_sign_detached) of the canonical bytes; Report.signer is the id of the key
- * (the district's registered key, see lib/kh_keys.h).  The digest used by the audit
+ * (the district's registered key, see lib/security/kh_keys.h).  The digest used by the audit
  * log is SHA-256 of the canonical bytes, in lowercase hex.
  */
 #ifndef KH_SIGN_H
@@ -75,7 +75,7 @@ int64_t kh_sign_key_time(const Kh__Report *r);
 
 /* The one check of a report's signature, wherever it is made (the collector at the
  * door, the aggregator before counting, kh-admin verify afterwards): r is signed by a
- * key that the registry `keys` (lib/kh_keys.h) holds for r->district and that is valid
+ * key that the registry `keys` (lib/security/kh_keys.h) holds for r->district and that is valid
  * at at_ms, over these very numbers.
  * Returns KH_OK, pk filled (pk may be NULL); KH_NO, *why set (why may be NULL) and the
  * reason for a person in vi and en (each may be NULL), pk filled when the key was found

@@ -2,7 +2,7 @@
  * kh_config.c — INI configuration via inih; see kh_config.h.  Entries are kept in a
  * small array (a config has tens of keys, not thousands), bounded by KH_CONFIG_MAX.
  * kh_config_load refuses a section or key that no program reads (the table of
- * lib/kh_options.c): a typo ("lisen", "[colector]") would otherwise be silently ignored
+ * lib/process/kh_options.c): a typo ("lisen", "[colector]") would otherwise be silently ignored
  * and its default used.
  */
 #include "kh_config.h"
@@ -435,7 +435,7 @@ int kh_config_long(const kh_config_t *c, const char *section, const char *key, l
     const kh_option_t *o = kh_option_find(section, key);
     const char *v = kh_config_raw(c, section, key);
     if (!o || o->type != KH_OPT_INT || !v) {
-        snprintf(err, errlen, "[%s] %s is no integer option with a default (lib/kh_options.c)",
+        snprintf(err, errlen, "[%s] %s is no integer option with a default (lib/process/kh_options.c)",
                  section, key);
         return -1;
     }

@@ -2,7 +2,7 @@
  * kh_zap.h — the ZAP handler: who may connect to a CURVE socket of this process.
  *
  * ZeroMQ asks the handler bound at inproc://zeromq.zap.01 about every CURVE
- * handshake.  Ours answers from the key registry (lib/kh_keys): the client's key
+ * handshake.  Ours answers from the key registry (lib/security/kh_keys): the client's key
  * must be registered, active and within its validity, with a role allowed for the
  * socket's ZAP domain; the answer's User-Id is the key id, which the service reads
  * from every message (zmq_msg_gets "User-Id") to take the sender's identity from the

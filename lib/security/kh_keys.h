@@ -1,7 +1,7 @@
 /*
  * kh_keys.h — who may talk to the province: key files and the key registry.
  *
- * Every party has one Ed25519 key pair (libsodium).  It signs reports (lib/kh_sign)
+ * Every party has one Ed25519 key pair (libsodium).  It signs reports (lib/security/kh_sign)
  * and, converted to Curve25519, is the party's CURVE key on the ZeroMQ transport, so
  * one key identifies a district everywhere.  Key files are small text files:
  *
@@ -10,7 +10,7 @@
  *                              secret = <base64 Ed25519 secret key>   (secret file only, mode 0600)
  *
  * A program may also keep a key pair of its own that nobody registers (kh_key_own: the
- * aggregator's audit key, which signs its audit checkpoints, lib/kh_audit.h): made at
+ * aggregator's audit key, which signs its audit checkpoints, lib/security/kh_audit.h): made at
  * its first start, read at every later one.
  *
  * The registry (a SQLite database, [security] keys_db) holds the public keys the

@@ -129,7 +129,7 @@ int kh_service_keys_db(kh_service_t *s, sqlite3 **db);
 struct kh_zap;
 int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *server,
                             sqlite3 **keys, struct kh_zap **zap);
-/* ---- the start-up self-check (lib/kh_zap.h) ----
+/* ---- the start-up self-check (lib/security/kh_zap.h) ----
  * Before a process says it is ready, it proves that each CURVE server it runs refuses a
  * client with a key nobody registered: first its tcp log stream, if it has one (domain
  * "logs"), then the door named with kh_service_selfcheck.  Each check retries "no
@@ -181,7 +181,7 @@ int kh_service_notify_ready(kh_service_t *s, const char *msg);
  * SIGTERM and SIGINT are ignored from here on (the process is exiting with its status). */
 void kh_service_fini(kh_service_t *s);
 
-/* ---- health: the metrics endpoint (lib/kh_metrics.h) ----
+/* ---- health: the metrics endpoint (lib/process/kh_metrics.h) ----
  * kh_service_start starts it when [section] metrics = HOST:PORT is set (empty or absent:
  * off) and fails, with a one-line reason, when it cannot listen there; kh_service_fini
  * stops it.  Every KH_METRICS_COLLECT_MS (on the loop thread) it collects every inbox's and outbox's
