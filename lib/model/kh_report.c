@@ -31,7 +31,7 @@ typedef struct {
     int in_record;          /* a record has started and not ended yet */
     int nf;                 /* fields in the current record */
     char (*field)[KH_FIELD_MAX];   /* the first `keep` fields of the current record */
-    int field_cap;          /* entries allocated in field */
+    size_t field_cap;       /* entries allocated in field */
     int keep;               /* fields stored: all until the header is known, then 4 or
                                the wide header's count */
     int field_bad;          /* a field was too long */
@@ -57,22 +57,15 @@ static void syntax(parse_t *ps, uint32_t line, const char *vi, const char *en, c
 
 static int grow_fields(parse_t *ps)
 {
-    int nc = ps->field_cap ? ps->field_cap * 2 : 8;
-    if (nc > KH_WIDE_MAX_COLS)
-        nc = KH_WIDE_MAX_COLS;
-    char (*nf)[KH_FIELD_MAX] = realloc(ps->field, (size_t)nc * sizeof *nf);
-    if (!nf)
-        return -1;
-    ps->field = nf;
-    ps->field_cap = nc;
-    return 0;
+    return kh_grow(&ps->field, (size_t)ps->nf, &ps->field_cap, sizeof *ps->field, 8,
+                   KH_WIDE_MAX_COLS);
 }
 
 static void on_field(void *data, size_t len, void *arg)
 {
     parse_t *ps = arg;
     if (ps->nf < ps->keep) {
-        if (ps->nf >= ps->field_cap && grow_fields(ps) < 0) {
+        if ((size_t)ps->nf >= ps->field_cap && grow_fields(ps) < 0) {
             ps->oom = 1;
             ps->nf++;
             return;

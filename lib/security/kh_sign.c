@@ -6,62 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kh_buf.h"
 #include "kh_keys.h"
 #include "kh_report.h"
 #include "kh_util.h"
-
-typedef struct {
-    uint8_t *b;
-    size_t n, cap;
-    int fail;
-} cbuf_t;
-
-static void put(cbuf_t *c, const void *p, size_t len)
-{
-    if (c->fail)
-        return;
-    if (c->n + len > c->cap) {
-        size_t nc = c->cap ? c->cap : 256;
-        while (nc < c->n + len)
-            nc *= 2;
-        uint8_t *b = realloc(c->b, nc);
-        if (!b) {
-            c->fail = 1;
-            return;
-        }
-        c->b = b;
-        c->cap = nc;
-    }
-    memcpy(c->b + c->n, p, len);
-    c->n += len;
-}
-
-static void put_u32(cbuf_t *c, uint32_t x)
-{
-    uint8_t b[4] = {(uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x};
-    put(c, b, 4);
-}
-
-static void put_i64(cbuf_t *c, int64_t v)
-{
-    uint64_t x = (uint64_t)v;
-    uint8_t b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(x >> (56 - 8 * i));
-    put(c, b, 8);
-}
-
-static void put_str(cbuf_t *c, const char *s)
-{
-    size_t len = s ? strlen(s) : 0;
-    if (len > UINT32_MAX) {
-        c->fail = 1;
-        return;
-    }
-    put_u32(c, (uint32_t)len);
-    if (len)
-        put(c, s, len);
-}
 
 int kh_sign_canonical(const Kh__Report *r, uint8_t **buf, size_t *len)
 {
@@ -69,33 +17,25 @@ int kh_sign_canonical(const Kh__Report *r, uint8_t **buf, size_t *len)
     *len = 0;
     if (r->n_values > UINT32_MAX)
         return -1;
-    cbuf_t c = {0};
+    kh_buf_t c = {0};
     /* a full district report is ~20 KB: start big enough for most */
-    c.cap = 1024 + r->n_values * 40;
-    if (!(c.b = malloc(c.cap)))
-        return -1;
-    put_str(&c, KH_SIGN_VERSION);
-    put_str(&c, r->report_id);
-    put_u32(&c, r->revision);
-    put_str(&c, r->district);
-    put_str(&c, r->period);
-    put_i64(&c, r->submitted_at);
-    put_str(&c, r->source_name);
-    put_u32(&c, (uint32_t)r->n_values);
+    kh_buf_reserve(&c, 1024 + r->n_values * 40);
+    kh_buf_str(&c, KH_SIGN_VERSION);
+    kh_buf_str(&c, r->report_id);
+    kh_buf_u32(&c, r->revision);
+    kh_buf_str(&c, r->district);
+    kh_buf_str(&c, r->period);
+    kh_buf_i64(&c, r->submitted_at);
+    kh_buf_str(&c, r->source_name);
+    kh_buf_u32(&c, (uint32_t)r->n_values);
     for (size_t i = 0; i < r->n_values; i++) {
         const Kh__Value *v = r->values[i];
-        put_str(&c, v ? v->orgunit : NULL);
-        put_str(&c, v ? v->indicator : NULL);
-        put_str(&c, v ? v->raw : NULL);
-        put_u32(&c, v ? v->line : 0);
+        kh_buf_str(&c, v ? v->orgunit : NULL);
+        kh_buf_str(&c, v ? v->indicator : NULL);
+        kh_buf_str(&c, v ? v->raw : NULL);
+        kh_buf_u32(&c, v ? v->line : 0);
     }
-    if (c.fail) {
-        free(c.b);
-        return -1;
-    }
-    *buf = c.b;
-    *len = c.n;
-    return 0;
+    return kh_buf_take(&c, buf, len) == KH_OK ? 0 : -1;
 }
 
 static int sodium_ready(void)
