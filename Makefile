@@ -65,7 +65,10 @@ $(B)/bin/kh-%: $$(call objs,services/$$*) $(LIBKH)
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(patsubst %,$(B)/bin/%,$(TOOLS)): $(B)/bin/%: $$(call objs,tools/$$*) $(LIBKH)
+# a tool may link a service's module too: kh-admin reads the services' stores through them
+MOD_kh-admin := services/aggregator/store services/collector/store
+$(patsubst %,$(B)/bin/%,$(TOOLS)): $(B)/bin/%: $$(call objs,tools/$$*) \
+                                   $$(addsuffix .o,$$(addprefix $(B)/,$$(MOD_$$*))) $(LIBKH)
 	@mkdir -p $(dir $@)
 	@echo "  LD    $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

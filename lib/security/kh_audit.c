@@ -246,6 +246,43 @@ int64_t kh_audit_count(sqlite3 *db)
     return n;
 }
 
+int kh_audit_first(sqlite3 *db, const char *kind, const char *subject, int64_t *seq,
+                   char **body)
+{
+    *body = NULL;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT seq, body FROM audit WHERE kind=? AND subject=? "
+                               "ORDER BY seq LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return KH_ERR;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), ret = rc == SQLITE_DONE ? KH_NO : KH_ERR;
+    if (rc == SQLITE_ROW) {
+        const char *b = (const char *)sqlite3_column_text(st, 1);
+        *seq = sqlite3_column_int64(st, 0);
+        ret = (*body = strdup(b ? b : "")) ? KH_OK : KH_ERR;
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int kh_audit_last(sqlite3 *db, int64_t *seq, char hash[65])
+{
+    sqlite3_stmt *st;
+    hash[0] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return KH_ERR;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *h = (const char *)sqlite3_column_text(st, 1);
+        *seq = sqlite3_column_int64(st, 0);
+        snprintf(hash, 65, "%s", h ? h : "");
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? KH_OK : rc == SQLITE_DONE ? KH_NO : KH_ERR;
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
 typedef struct {

@@ -64,6 +64,7 @@
 #include <stdint.h>
 
 #include "kh_keys.h"
+#include "kh_result.h"
 
 /* For a service's migrations (one step: the table and its two triggers). */
 #define KH_AUDIT_SCHEMA                                                                      \
@@ -95,6 +96,26 @@ int kh_audit_verify(sqlite3 *db, int64_t *first_broken, char *why, size_t cap);
 
 /* Number of entries, or -1. */
 int64_t kh_audit_count(sqlite3 *db);
+
+/* ---- reading entries (kh-admin reads a service's log offline) ------------------------ */
+
+/* The first entry of `kind` about `subject` (the aggregator's "revision" entry of
+ * "829-2020S2/2"): its seq in *seq and its body in *body (malloc'd: the caller frees
+ * it).  Returns KH_OK; KH_NO when there is no such entry (*body NULL); KH_ERR when the
+ * log cannot be read — no audit table (a database from before the audit log), or a
+ * database error (sqlite3_errmsg says which). */
+int kh_audit_first(sqlite3 *db, const char *kind, const char *subject, int64_t *seq,
+                   char **body);
+
+/* The same as an SQL expression, for a query that reads it beside its own tables: the
+ * body of the first entry of `kind` about `subject` (both SQL expressions, e.g. "'revision'"
+ * and "c.report_id||'/'||c.revision"), NULL when there is none. */
+#define KH_AUDIT_FIRST_BODY_SQL(kind, subject)                                               \
+    "(SELECT body FROM audit WHERE kind=" kind " AND subject=" subject " ORDER BY seq LIMIT 1)"
+
+/* The last entry: its seq and its stored hash (64 hex digits + NUL).  Returns KH_OK;
+ * KH_NO when the log is empty; KH_ERR when it cannot be read. */
+int kh_audit_last(sqlite3 *db, int64_t *seq, char hash[65]);
 
 /* The hash of an entry as stored (hex, 64 digits + NUL) from its fields. */
 void kh_audit_hash(int64_t seq, int64_t at, const char *kind, const char *subject,

@@ -284,8 +284,7 @@ static void on_replay_timer(uv_timer_t *t)
         int rc = ok ? in->apply(in->arg, &m, key, sizeof key) : KH_APPLY_FAIL;
         snprintf(ids, sizeof ids, "%lld", (long long)row[i].id);
         if (rc == KH_APPLY_NEW || rc == KH_APPLY_DUP) {
-            snprintf(sql, sizeof sql, "DELETE FROM dead_letter WHERE id=%lld", (long long)row[i].id);
-            ok = sqlite3_exec(in->db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+            ok = kh_inbox_dead_letter_drop(in->db, row[i].id) >= 0 &&
                  sqlite3_exec(in->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
             if (ok)
                 KH_INFO("inbox.replayed", "a dead letter was applied on replay", "key",
@@ -399,4 +398,50 @@ void kh_inbox_close(kh_inbox_t *in)
     in->closing = 1;
     uv_close((uv_handle_t *)&in->timer, on_closed);
     uv_close((uv_handle_t *)&in->replay_timer, on_closed);
+}
+
+/* ---- dead letters, offline ---------------------------------------------------------------- */
+
+int64_t kh_inbox_dead_letter_count(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM dead_letter", -1, &st, NULL) != SQLITE_OK)
+        return sqlite3_errcode(db) == SQLITE_ERROR ? 0 : -1;    /* no such table: none */
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+}
+
+sqlite3_stmt *kh_inbox_dead_letter_list(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT id,key,type,origin,error,at,attempts,replay,"
+                               "length(payload) FROM dead_letter ORDER BY id", -1, &st,
+                           NULL) != SQLITE_OK)
+        return NULL;
+    return st;
+}
+
+/* sql with ?1 = id (when id > 0): the number of rows it changed, or -1 */
+static int64_t dead_letter_change(sqlite3 *db, const char *sql, int64_t id)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (id > 0)
+        sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? sqlite3_changes64(db) : -1;
+}
+
+int64_t kh_inbox_dead_letter_replay(sqlite3 *db, int64_t id)
+{
+    return dead_letter_change(db, id > 0 ? "UPDATE dead_letter SET replay=1 WHERE id=?1"
+                                         : "UPDATE dead_letter SET replay=1", id);
+}
+
+int64_t kh_inbox_dead_letter_drop(sqlite3 *db, int64_t id)
+{
+    return dead_letter_change(db, "DELETE FROM dead_letter WHERE id=?1", id);
 }

@@ -74,4 +74,27 @@ const kh_inbox_stats_t *kh_inbox_stats(const kh_inbox_t *in);
 /* Flushes, then frees (asynchronously, after its timer is closed). */
 void kh_inbox_close(kh_inbox_t *in);
 
+/* ---- dead letters, offline (kh-admin dead-letters, status) ---------------------------
+ * On a service's database opened by the caller (the service may be running: its inbox
+ * sees a replay asked within a second).  Parameters are bound, never written into SQL. */
+
+/* The dead letters set aside: their number; 0 also when the database has no dead_letter
+ * table (the service never set anything aside); -1 on a database error. */
+int64_t kh_inbox_dead_letter_count(sqlite3 *db);
+
+/* Every dead letter, by id: a statement to step (the caller finalizes it), one row each:
+ *   0 id (integer, the #N kh-admin shows)  1 key  2 type  3 origin ("" when none)
+ *   4 error  5 at (unix ms, when it was set aside)  6 attempts  7 replay (1: asked)
+ *   8 the payload's length in bytes
+ * NULL when it does not prepare (no dead_letter table: none). */
+sqlite3_stmt *kh_inbox_dead_letter_list(sqlite3 *db);
+
+/* Marks dead letter `id` (> 0), or every one (id 0), for replay.  Returns the number
+ * marked (0: no such dead letter), or -1 on a database error (sqlite3_errmsg). */
+int64_t kh_inbox_dead_letter_replay(sqlite3 *db, int64_t id);
+
+/* Forgets dead letter `id` for good.  Returns 1 dropped, 0 no such dead letter, -1 on a
+ * database error (sqlite3_errmsg). */
+int64_t kh_inbox_dead_letter_drop(sqlite3 *db, int64_t id);
+
 #endif

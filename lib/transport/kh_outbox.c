@@ -608,3 +608,47 @@ int64_t kh_outbox_depth(kh_outbox_t *ob)
 uint64_t kh_outbox_resent(const kh_outbox_t *ob) { return ob->resent; }
 uint64_t kh_outbox_queued(const kh_outbox_t *ob) { return ob->queued; }
 uint64_t kh_outbox_expired(const kh_outbox_t *ob) { return ob->expired; }
+
+/* ---- offline reads ---------------------------------------------------------------------- */
+
+/* fmt (one %s: the name) prepared on db; NULL when name is no outbox name or it does not
+ * prepare */
+static sqlite3_stmt *offline_prep(sqlite3 *db, const char *fmt, const char *name)
+{
+    static const char ident[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+    size_t n = strlen(name);
+    if (n == 0 || n >= sizeof ((kh_outbox_t *)0)->name || strspn(name, ident) != n)
+        return NULL;
+    char sql[160];
+    snprintf(sql, sizeof sql, fmt, name);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    return st;
+}
+
+static int64_t offline_count(sqlite3 *db, const char *fmt, const char *name)
+{
+    sqlite3_stmt *st = offline_prep(db, fmt, name);
+    if (!st)
+        return -1;
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+}
+
+int64_t kh_outbox_count_expiring(sqlite3 *db, const char *name)
+{
+    return offline_count(db, "SELECT count(*) FROM outbox_%s WHERE expires_at IS NOT NULL",
+                         name);
+}
+
+int64_t kh_outbox_count_expired(sqlite3 *db, const char *name)
+{
+    return offline_count(db, "SELECT count(*) FROM outbox_%s_expired", name);
+}
+
+sqlite3_stmt *kh_outbox_expired_dests(sqlite3 *db, const char *name)
+{
+    return offline_prep(db, "SELECT DISTINCT dest FROM outbox_%s_expired ORDER BY dest", name);
+}

@@ -96,4 +96,20 @@ uint64_t kh_outbox_queued(const kh_outbox_t *ob); /* rows added since start (a b
                                                     rolled back still counts) */
 uint64_t kh_outbox_expired(const kh_outbox_t *ob); /* rows expired since start */
 
+/* ---- offline reads: another process's outbox (kh-admin status) -----------------------
+ * On a database opened by the caller (read-only is enough), for the outbox `name` (as the
+ * service named it: letters, digits and '_').  Each is one query; nothing is kept. */
+
+/* Rows waiting with an expiry (a reminder not yet acknowledged), or -1 when the table
+ * cannot be read (no such outbox, a database from before KH_OUTBOX_EXPIRY, an error). */
+int64_t kh_outbox_count_expiring(sqlite3 *db, const char *name);
+
+/* Rows recorded in outbox_NAME_expired (dropped undelivered), or -1 as above. */
+int64_t kh_outbox_count_expired(sqlite3 *db, const char *name);
+
+/* The destinations of the expired rows, distinct and sorted: a statement to step, one row
+ * each, column 0 the destination (text); the caller finalizes it.  NULL when the table
+ * cannot be read. */
+sqlite3_stmt *kh_outbox_expired_dests(sqlite3 *db, const char *name);
+
 #endif

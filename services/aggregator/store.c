@@ -1,9 +1,9 @@
 /*
  * store.c — the aggregator's schema and shared statements; see store.h.
  *
- * Only the aggregator creates or migrates aggregator.db; kh-admin (verify, audit, status,
- * dead-letters) reads its tables with SELECTs of its own: a table or column changed here
- * is looked for there too.
+ * Only the aggregator creates or migrates aggregator.db; kh-admin (verify, status) reads
+ * its tables through the ag_store_* reads below, never with SQL of its own: a table or
+ * column changed here is changed in those reads too.
  */
 #include "store.h"
 
@@ -86,4 +86,98 @@ void ag_store_finalize(agg_t *a)
         sqlite3_finalize(*sts[i]);
         *sts[i] = NULL;
     }
+}
+
+/* ---- reads for kh-admin ------------------------------------------------------------------ */
+
+/* 1 when sql (?1 report_id, ?2 rev) gives a row, 0 when not, -1 on a database error */
+static int has_row(sqlite3 *db, const char *sql, const char *report_id, int64_t rev)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, rev);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ag_store_stage_of(sqlite3 *db, const char *report_id, int64_t rev, const char **stage)
+{
+    /* in this order: a counted revision was accepted too, a superseded one is accepted */
+    static const char *const q[][2] = {
+        {"SELECT 1 FROM counted WHERE report_id=?1 AND revision=?2", "counted"},
+        {"SELECT 1 FROM rejected WHERE report_id=?1 AND revision=?2", "rejected"},
+        {"SELECT 1 FROM accepted a JOIN counted c ON c.district=a.district AND "
+         "c.period=a.period WHERE a.report_id=?1 AND a.revision=?2 AND c.revision>?2",
+         "superseded"},
+        {"SELECT 1 FROM accepted WHERE report_id=?1 AND revision=?2", "accepted"},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof *q; i++) {
+        int row = has_row(db, q[i][0], report_id, rev);
+        if (row < 0)
+            return KH_ERR;
+        if (row) {
+            *stage = q[i][1];
+            return KH_OK;
+        }
+    }
+    return KH_NO;
+}
+
+int ag_store_counted_revision(sqlite3 *db, const char *report_id, int64_t *rev)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT revision FROM counted WHERE report_id=?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return KH_ERR;
+    sqlite3_bind_text(st, 1, report_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *rev = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? KH_OK : rc == SQLITE_DONE ? KH_NO : KH_ERR;
+}
+
+int ag_store_verdict(sqlite3 *db, const char *report_id, int64_t rev, Kh__Verdict **v,
+                     int *accepted)
+{
+    *v = NULL;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT verdict, 1 FROM accepted WHERE report_id=?1 AND "
+                               "revision=?2 UNION ALL SELECT verdict, 0 FROM rejected WHERE "
+                               "report_id=?1 AND revision=?2", -1, &st, NULL) != SQLITE_OK)
+        return KH_ERR;
+    sqlite3_bind_text(st, 1, report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, rev);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *accepted = sqlite3_column_int(st, 1);
+        *v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(st, 0),
+                                 sqlite3_column_blob(st, 0));
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? KH_OK : rc == SQLITE_DONE ? KH_NO : KH_ERR;
+}
+
+sqlite3_stmt *ag_store_counted_all(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT c.district, c.period, c.report_id, c.revision, a.verdict, "
+                               KH_AUDIT_FIRST_BODY_SQL("'revision'", "c.report_id||'/'||c.revision")
+                               " FROM counted c LEFT JOIN accepted a ON a.report_id=c.report_id "
+                               "AND a.revision=c.revision ORDER BY c.period, c.district", -1, &st,
+                           NULL) != SQLITE_OK)
+        return NULL;
+    return st;
+}
+
+sqlite3_stmt *ag_store_totals_all(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT period, orgunit, indicator, sum, n FROM total "
+                               "ORDER BY period, orgunit, indicator", -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    return st;
 }

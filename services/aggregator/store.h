@@ -21,6 +21,8 @@
 #include <stddef.h>
 
 #include "agg.h"
+#include "kh.pb-c.h"
+#include "kh_result.h"
 
 /* Opens (creating) the database at path and brings its schema up to date.  Returns 0,
  * or -1 with the reason in err (*db is then NULL). */
@@ -32,5 +34,42 @@ int ag_store_prepare(agg_t *a);
 
 /* Finalizes a's statements (those prepared; NULL ones are skipped). */
 void ag_store_finalize(agg_t *a);
+
+/* ---- reads on an aggregator.db opened by someone else (kh-admin) ------------------------
+ * Each takes the database, not agg_t: kh-admin opens the file read-only and links this
+ * module.  KH_ERR: the database cannot be read (sqlite3_errmsg(db) says why). */
+
+/* What became of report_id/rev at the aggregator: *stage is "counted" (the revision
+ * counted now), "rejected", "superseded" (accepted, then another revision of the unit and
+ * half-year was counted) or "accepted" (not counted, and none later).  Returns KH_OK;
+ * KH_NO when the aggregator holds no such revision (at the validator, or on its way);
+ * KH_ERR.  *stage is left as it was unless KH_OK. */
+int ag_store_stage_of(sqlite3 *db, const char *report_id, int64_t rev, const char **stage);
+
+/* The revision of report_id counted now, in *rev.  Returns KH_OK; KH_NO when none is
+ * counted; KH_ERR. */
+int ag_store_counted_revision(sqlite3 *db, const char *report_id, int64_t *rev);
+
+/* The stored verdict of report_id/rev, accepted or rejected: *accepted 1 or 0, *v the
+ * verdict decoded (the caller frees it with kh__verdict__free_unpacked), or NULL when the
+ * stored bytes do not decode.  Returns KH_OK; KH_NO when there is no such revision (*v
+ * NULL); KH_ERR. */
+int ag_store_verdict(sqlite3 *db, const char *report_id, int64_t rev, Kh__Verdict **v,
+                     int *accepted);
+
+/* Every counted revision, by (period, district): a statement to step (the caller
+ * finalizes it), one row each:
+ *   0 district  1 period  2 report_id  3 revision (integer)
+ *   4 the accepted revision's verdict (blob, a Kh__Verdict), NULL when the accepted table
+ *     holds no such revision
+ *   5 the body of the audit log's "revision" entry for report_id/revision (text, JSON:
+ *     services/aggregator/audit.c), NULL when there is none
+ * NULL when it does not prepare. */
+sqlite3_stmt *ag_store_counted_all(sqlite3 *db);
+
+/* Every stored total, by (period, orgunit, indicator): a statement to step (the caller
+ * finalizes it), one row each: 0 period  1 orgunit  2 indicator  3 sum (real)  4 n
+ * (integer).  NULL when it does not prepare. */
+sqlite3_stmt *ag_store_totals_all(sqlite3 *db);
 
 #endif

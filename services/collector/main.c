@@ -31,17 +31,7 @@
 #include "kh_util.h"
 
 #include "collector.h"
-
-static const char *const migrations[] = {
-    "CREATE TABLE report (report_id TEXT NOT NULL, revision INTEGER NOT NULL,"
-    " district TEXT NOT NULL, period TEXT NOT NULL, received_at INTEGER NOT NULL,"
-    " refused TEXT, payload BLOB NOT NULL, PRIMARY KEY (report_id, revision));"
-    "CREATE TABLE receipt (event_id TEXT PRIMARY KEY, district TEXT NOT NULL,"
-    " at INTEGER NOT NULL);"
-    KH_OUTBOX_SCHEMA("validator") KH_OUTBOX_SCHEMA("nodes"),
-    /* 2: outbox expiry: a reminder not delivered by its due date is dropped (issue 10) */
-    KH_OUTBOX_EXPIRY("validator") KH_OUTBOX_EXPIRY("nodes"),
-};
+#include "store.h"
 
 /* The inbox's apply (the skeleton checked the type: REPORT or RECEIPT).  A REPORT comes
  * from a node, with its district (kh_inbox_add_from in on_router), or is a dead letter
@@ -290,8 +280,7 @@ static const kh_stage_def_t stage = {
     .name = "collector",
     .usage = "Receives the reporting units' reports, stores them, passes them on.\n",
     .listen_key = "receipts",
-    .migrations = migrations,
-    .n_migrations = sizeof migrations / sizeof *migrations,
+    .open_db = co_store_open,
     .types = {KH_T_REPORT, KH_T_RECEIPT},
     .links = {{"validator", "collector", "validator"}},
     .malformed_help = "Malformed messages refused at the door or from the notifier.",

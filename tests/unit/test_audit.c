@@ -345,6 +345,39 @@ static void test_inserted_row_detected(void **state)
     assert_int_equal(seq, 13);          /* the old entry 3 no longer links to what is before */
 }
 
+/* The reads kh-admin makes: a kind's first entry about a subject, and the last entry. */
+static void test_first_and_last(void **state)
+{
+    fx_t *f = *state;
+    int64_t seq = -1;
+    char *body = (char *)"untouched", hash[65];
+    assert_int_equal(kh_audit_last(f->db, &seq, hash), KH_NO);          /* empty */
+    assert_int_equal(kh_audit_first(f->db, "revision", "829-2020S2/1", &seq, &body), KH_NO);
+    assert_null(body);
+    fill(f->db, 3);
+    assert_int_equal(exec(f->db, "BEGIN"), 0);
+    assert_int_equal(kh_audit_append(f->db, "revision", "829-2020S2/1", "{\"n\":1}"), 0);
+    assert_int_equal(kh_audit_append(f->db, "value", "829-2020S2/2", "{\"n\":2}"), 0);
+    assert_int_equal(kh_audit_append(f->db, "revision", "829-2020S2/1", "{\"n\":3}"), 0);
+    assert_int_equal(exec(f->db, "COMMIT"), 0);
+    /* the first of that kind about that subject */
+    assert_int_equal(kh_audit_first(f->db, "revision", "829-2020S2/1", &seq, &body), KH_OK);
+    assert_int_equal(seq, 4);
+    assert_string_equal(body, "{\"n\":1}");
+    free(body);
+    assert_int_equal(kh_audit_first(f->db, "revision", "829-2020S2/2", &seq, &body), KH_NO);
+    assert_null(body);
+    assert_int_equal(kh_audit_first(f->db, "value", "829-2020S2/2", &seq, &body), KH_OK);
+    assert_int_equal(seq, 5);
+    free(body);
+    /* the last entry and its stored hash */
+    char stored[80];
+    text_of(f->db, "SELECT hash FROM audit WHERE seq=6", stored, sizeof stored);
+    assert_int_equal(kh_audit_last(f->db, &seq, hash), KH_OK);
+    assert_int_equal(seq, 6);
+    assert_string_equal(hash, stored);
+}
+
 static void test_verify_error_without_table(void **state)
 {
     (void)state;
@@ -356,6 +389,10 @@ static void test_verify_error_without_table(void **state)
     assert_true(why[0] != '\0');
     assert_int_equal(kh_audit_count(db), -1);
     assert_int_equal(kh_audit_append(db, "value", "x", "{}"), -1);
+    char *body = NULL, hash[65];
+    assert_int_equal(kh_audit_first(db, "revision", "x", &seq, &body), KH_ERR);
+    assert_null(body);
+    assert_int_equal(kh_audit_last(db, &seq, hash), KH_ERR);
     sqlite3_close(db);
 }
 
@@ -901,6 +938,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deleted_middle_row_breaks_next, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deleted_first_row_breaks_second, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inserted_row_detected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_and_last, setup, teardown),
         cmocka_unit_test(test_verify_error_without_table),
         cmocka_unit_test(test_cp_message_encoding),
         cmocka_unit_test_setup_teardown(test_cp_one_line_per_commit, setup, teardown),

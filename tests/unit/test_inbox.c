@@ -539,8 +539,7 @@ static void mark_for_replay(ctx_t *c)
     sqlite3 *admin;
     assert_int_equal(sqlite3_open(c->rpath, &admin), SQLITE_OK);
     sqlite3_busy_timeout(admin, 5000);
-    assert_int_equal(sqlite3_exec(admin, "UPDATE dead_letter SET replay=1", NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_true(kh_inbox_dead_letter_replay(admin, 0) >= 1);
     sqlite3_close(admin);
 }
 
@@ -590,6 +589,59 @@ static void test_replay_failing_again_stays(void **state)
     assert_true(run_until(c, tried_twice, DEADLINE_MS));
     assert_int_equal(dead_letters(c, "key='poison-2' AND replay=0"), 1);
     assert_int_equal(committed_count(c, "poison-2"), 0);
+}
+
+/* What kh-admin dead-letters reads and changes, on a database of its own: none without the
+ * table; then counted, listed by id with their columns, marked for replay one or all,
+ * dropped one at a time. */
+static void test_dead_letters_offline(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    assert_int_equal(kh_inbox_dead_letter_count(db), 0);        /* no table: none */
+    assert_null(kh_inbox_dead_letter_list(db));
+    assert_int_equal(kh_inbox_dead_letter_replay(db, 0), -1);
+    assert_int_equal(kh_inbox_dead_letter_drop(db, 1), -1);
+    assert_int_equal(sqlite3_exec(db, KH_DEAD_LETTER_SCHEMA
+                                  "INSERT INTO dead_letter(key,type,payload,origin,error,at,"
+                                  "attempts) VALUES('k1','REPORT',x'0102','829','no such "
+                                  "column',1000,1),('k2','VERDICT',x'03','','constraint',2000,3);",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(kh_inbox_dead_letter_count(db), 2);
+    sqlite3_stmt *st = kh_inbox_dead_letter_list(db);
+    assert_non_null(st);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t id1 = sqlite3_column_int64(st, 0);
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), "k1");
+    assert_string_equal((const char *)sqlite3_column_text(st, 2), "REPORT");
+    assert_string_equal((const char *)sqlite3_column_text(st, 3), "829");
+    assert_string_equal((const char *)sqlite3_column_text(st, 4), "no such column");
+    assert_int_equal(sqlite3_column_int64(st, 5), 1000);
+    assert_int_equal(sqlite3_column_int64(st, 6), 1);
+    assert_int_equal(sqlite3_column_int(st, 7), 0);
+    assert_int_equal(sqlite3_column_int(st, 8), 2);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t id2 = sqlite3_column_int64(st, 0);
+    assert_true(id2 > id1);
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), "k2");
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    /* replay: one, none such, all */
+    assert_int_equal(kh_inbox_dead_letter_replay(db, id2), 1);
+    assert_int_equal(kh_inbox_dead_letter_replay(db, id2 + 100), 0);
+    st = kh_inbox_dead_letter_list(db);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 7), 0);             /* k1 not asked */
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 7), 1);
+    sqlite3_finalize(st);
+    assert_int_equal(kh_inbox_dead_letter_replay(db, 0), 2);
+    /* drop: one, then it is gone */
+    assert_int_equal(kh_inbox_dead_letter_drop(db, id1), 1);
+    assert_int_equal(kh_inbox_dead_letter_drop(db, id1), 0);
+    assert_int_equal(kh_inbox_dead_letter_count(db), 1);
+    sqlite3_close(db);
 }
 
 static int applied_300(ctx_t *c) { return kh_inbox_stats(c->inbox)->applied >= 300; }
@@ -845,6 +897,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply_fail_rolls_back_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poison_is_set_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_failing_again_stays, setup, teardown),
+        cmocka_unit_test(test_dead_letters_offline),
         cmocka_unit_test_setup_teardown(test_drain_many_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routed_link, setup, teardown),

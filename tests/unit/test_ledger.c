@@ -1,10 +1,10 @@
 /*
  * test_ledger.c — unit tests of the aggregator's ledger (services/aggregator/ledger.c)
  * and of the modules it is made of: the FeedUpdate builder (update.c), the audit
- * entries (audit.c), the schema and statements (store.c), and the previous-period rules
- * (previous.c).  A real SQLite database is made with the aggregator's own migrations in
- * a temporary directory; the real catalogue (data/) is loaded: run from the repository
- * root.
+ * entries (audit.c), the schema and statements (store.c) and the reads kh-admin makes
+ * through it (ag_store_stage_of …), and the previous-period rules (previous.c).  A real
+ * SQLite database is made with the aggregator's own migrations in a temporary directory;
+ * the real catalogue (data/) is loaded: run from the repository root.
  *
  * The expected cells, sums, tombstones and audit entries are computed here from the
  * values the tests report (a model of the arithmetic: a reporting unit's cell is the sum
@@ -26,12 +26,14 @@
 #include <unistd.h>
 
 #include "../../services/aggregator/agg.h"
+#include "../../services/aggregator/audit.h"
 #include "../../services/aggregator/ledger.h"
 #include "../../services/aggregator/previous.h"
 #include "../../services/aggregator/store.h"
 #include "../../services/aggregator/update.h"
 #include "kh_cells.h"
 #include "kh_db.h"
+#include "kh_sign.h"
 #include "kh_wire.h"
 #include "report_fixture.h"
 
@@ -593,6 +595,161 @@ static void test_reject_kept_once(void **state)
     report_free(r);
 }
 
+/* ---- the reads kh-admin makes (store.h) ---------------------------------------------- */
+
+/* An accepted row with these bytes as its verdict, nothing counted. */
+static void accepted_row(fx_t *f, const char *id, int64_t rev, const void *blob, int len)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->a.db, "INSERT INTO accepted(report_id,revision,"
+                                                 "district,period,received_at,accepted_at,"
+                                                 "warnings,verdict) VALUES(?,?,'829','2020S2',"
+                                                 "0,0,0,?)", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, rev);
+    sqlite3_bind_blob(st, 3, blob, len, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+static void test_store_reads(void **state)
+{
+    fx_t *f = *state;
+    row_t rows[] = {{"829", "TT.TIN_BAI", 5}};
+    Kh__Report *r1 = report_of("829", "2020S2", 1, rows, 1);
+    Kh__Report *r2 = report_of("829", "2020S2", 2, rows, 1);
+    Kh__Report *r3 = report_of("829", "2020S2", 3, rows, 1);
+    const char *id = r1->report_id;
+    /* revision 1 counted, then 2 (1 superseded); 3 rejected; 4 accepted, not counted; 5
+     * accepted with bytes that are no verdict */
+    assert_true(accept_and_count(f, r1, NULL, 0) > 0);
+    assert_true(accept_and_count(f, r2, id, 1) > 0);
+    Kh__Verdict v = KH__VERDICT__INIT;
+    v.report = r3;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(kh_wire_pack(&v.base, &buf, &len), 0);
+    assert_int_equal(ag_ledger_reject(&f->a, &v, buf, len, NULL), KH_APPLY_NEW);
+    r3->revision = 4;
+    v.accepted = 1;
+    free(buf);
+    assert_int_equal(kh_wire_pack(&v.base, &buf, &len), 0);
+    accepted_row(f, id, 4, buf, (int)len);
+    free(buf);
+    accepted_row(f, id, 5, "\xff\xff\xff", 3);
+
+    const char *stage = NULL;
+    static const char *const want[] = {"superseded", "counted", "rejected", "accepted",
+                                       "accepted"};
+    for (int rev = 1; rev <= 5; rev++) {
+        assert_int_equal(ag_store_stage_of(f->a.db, id, rev, &stage), KH_OK);
+        assert_string_equal(stage, want[rev - 1]);
+    }
+    stage = "untouched";
+    assert_int_equal(ag_store_stage_of(f->a.db, id, 6, &stage), KH_NO);
+    assert_int_equal(ag_store_stage_of(f->a.db, "830-2020S2", 1, &stage), KH_NO);
+    assert_string_equal(stage, "untouched");
+
+    int64_t rev = 0;
+    assert_int_equal(ag_store_counted_revision(f->a.db, id, &rev), KH_OK);
+    assert_int_equal(rev, 2);
+    assert_int_equal(ag_store_counted_revision(f->a.db, "830-2020S2", &rev), KH_NO);
+
+    Kh__Verdict *got = NULL;
+    int accepted = -1;
+    assert_int_equal(ag_store_verdict(f->a.db, id, 2, &got, &accepted), KH_OK);
+    assert_int_equal(accepted, 1);
+    assert_non_null(got);
+    assert_non_null(got->report);
+    assert_string_equal(got->report->report_id, id);
+    assert_int_equal(got->report->revision, 2);
+    kh__verdict__free_unpacked(got, NULL);
+    assert_int_equal(ag_store_verdict(f->a.db, id, 3, &got, &accepted), KH_OK);
+    assert_int_equal(accepted, 0);
+    assert_non_null(got);
+    assert_int_equal(got->report->revision, 3);
+    kh__verdict__free_unpacked(got, NULL);
+    assert_int_equal(ag_store_verdict(f->a.db, id, 5, &got, &accepted), KH_OK);
+    assert_null(got);                                /* stored, but does not decode */
+    got = (Kh__Verdict *)&v;
+    assert_int_equal(ag_store_verdict(f->a.db, id, 6, &got, &accepted), KH_NO);
+    assert_null(got);
+
+    /* every counted revision: 829's with its verdict and its audit entry's body; another
+     * unit counted with no accepted row and no audit entry */
+    char digest[65];
+    kh_sign_digest(r2, digest);
+    assert_int_equal(ag_audit_revision(&f->a, r2, 1, NULL), 0);
+    assert_int_equal(sqlite3_exec(f->a.db, "INSERT INTO counted(district,period,report_id,"
+                                           "revision,received_at,counted_at,warnings,seq) "
+                                           "VALUES('830','2020S1','830-2020S1',7,0,0,0,0)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *st = ag_store_counted_all(f->a.db);
+    assert_non_null(st);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);          /* 2020S1 first */
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "830");
+    assert_int_equal(sqlite3_column_int64(st, 3), 7);
+    assert_int_equal(sqlite3_column_type(st, 4), SQLITE_NULL);
+    assert_int_equal(sqlite3_column_type(st, 5), SQLITE_NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "829");
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), "2020S2");
+    assert_string_equal((const char *)sqlite3_column_text(st, 2), id);
+    assert_int_equal(sqlite3_column_int64(st, 3), 2);
+    got = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(st, 4),
+                              sqlite3_column_blob(st, 4));
+    assert_non_null(got);
+    assert_int_equal(got->report->revision, 2);
+    kh__verdict__free_unpacked(got, NULL);
+    json_t *body = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+    assert_non_null(body);
+    assert_string_equal(json_string_value(json_object_get(body, "digest")), digest);
+    json_decref(body);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+
+    /* every stored total, in (period, orgunit, indicator) order, as the table holds them */
+    st = ag_store_totals_all(f->a.db);
+    assert_non_null(st);
+    int64_t rows_read = 0;
+    char last[256] = "";
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char key[256];
+        snprintf(key, sizeof key, "%s/%s/%s", (const char *)sqlite3_column_text(st, 0),
+                 (const char *)sqlite3_column_text(st, 1),
+                 (const char *)sqlite3_column_text(st, 2));
+        assert_true(strcmp(last, key) < 0);
+        snprintf(last, sizeof last, "%s", key);
+        assert_true(sqlite3_column_int64(st, 4) >= 0);
+        rows_read++;
+    }
+    sqlite3_finalize(st);
+    assert_true(rows_read > 0);
+    assert_int_equal(rows_read, count_rows(f, "SELECT count(*) FROM total"));
+    report_free(r1);
+    report_free(r2);
+    report_free(r3);
+}
+
+/* A database without the aggregator's tables cannot be read: KH_ERR, never "not found". */
+static void test_store_reads_without_tables(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    const char *stage = NULL;
+    int64_t rev = 0;
+    Kh__Verdict *v = NULL;
+    int accepted = 0;
+    assert_int_equal(ag_store_stage_of(db, "829-2020S2", 1, &stage), KH_ERR);
+    assert_int_equal(ag_store_counted_revision(db, "829-2020S2", &rev), KH_ERR);
+    assert_int_equal(ag_store_verdict(db, "829-2020S2", 1, &v, &accepted), KH_ERR);
+    assert_null(v);
+    assert_null(ag_store_counted_all(db));
+    assert_null(ag_store_totals_all(db));
+    sqlite3_close(db);
+}
+
 /* ---- the FeedUpdate builder ---------------------------------------------------------- */
 
 static void test_update_grows_and_keeps_names(void **state)
@@ -735,6 +892,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_count_then_correct, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_cells_not_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reject_kept_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_reads, setup, teardown),
+        cmocka_unit_test(test_store_reads_without_tables),
         cmocka_unit_test(test_update_grows_and_keeps_names),
         cmocka_unit_test(test_update_diff),
         cmocka_unit_test_setup_teardown(test_previous_period_warnings, setup, teardown),

@@ -226,6 +226,46 @@ static void test_expired_rows_leave_and_are_recorded(void **state)
     assert_int_equal(kh_clock_set("real", err, sizeof err), 0);
 }
 
+/* What kh-admin status reads of another process's outbox: rows waiting with an expiry,
+ * rows expired, the expired rows' destinations (distinct, sorted); -1 or NULL for an
+ * outbox that is not there or a name that is no outbox name. */
+static void test_offline_reads(void **state)
+{
+    char err[200];
+    unsetenv("KH_CLOCK");
+    assert_int_equal(kh_clock_set("2027-06-15T10:00:00Z", err, sizeof err), 0);
+    fx_t *fx = start(state, 8, LONG_MS);
+    int64_t day = 86400000, t0 = 1813053600000LL;       /* 2027-06-15T10:00:00Z */
+    assert_int_equal(kh_outbox_count_expiring(fx->db, "t"), 0);
+    assert_int_equal(kh_outbox_count_expired(fx->db, "t"), 0);
+    static const struct { const char *dest, *key; int64_t until; } rows[] = {
+        {"829", "due-tomorrow", 1}, {"831", "a", -1}, {"830", "b", -1}, {"831", "c", -1}};
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        assert_int_equal(kh_outbox_put_until(fx->ob, rows[i].dest, rows[i].key, "RECEIPT", "x",
+                                             1, t0 + rows[i].until * day), 1);
+    put(fx, "832", "never", 1);
+    assert_int_equal(kh_outbox_count_expiring(fx->db, "t"), 4);
+    assert_int_equal(kh_outbox_expire(fx->ob), 3);
+    assert_int_equal(kh_outbox_count_expiring(fx->db, "t"), 1);   /* "never" has no expiry */
+    assert_int_equal(kh_outbox_count_expired(fx->db, "t"), 3);
+    sqlite3_stmt *st = kh_outbox_expired_dests(fx->db, "t");
+    assert_non_null(st);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "830");
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "831");
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    /* no such outbox; a name that would be SQL */
+    assert_int_equal(kh_outbox_count_expiring(fx->db, "nodes"), -1);
+    assert_int_equal(kh_outbox_count_expired(fx->db, "nodes"), -1);
+    assert_null(kh_outbox_expired_dests(fx->db, "nodes"));
+    assert_int_equal(kh_outbox_count_expired(fx->db, "t_expired; --"), -1);
+    assert_int_equal(kh_outbox_count_expiring(fx->db, ""), -1);
+    assert_null(kh_outbox_expired_dests(fx->db, "t_expired WHERE 1 OR"));
+    assert_int_equal(kh_clock_set("real", err, sizeof err), 0);
+}
+
 static void test_new_needs_table(void **state)
 {
     fx_t *fx = *state;
@@ -793,6 +833,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_rows_leave_and_are_recorded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reset_dest_resends_now, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offline_reads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,14 +192,10 @@ int admin_audit(int argc, char **argv, const char *config_path)
                colon ? colon + 2 : why);
     } else {
         printf("audit chain intact: %lld entries\n", (long long)n);
-        sqlite3_stmt *st;
-        if (n > 0 && sqlite3_prepare_v2(db, "SELECT seq, hash FROM audit ORDER BY seq DESC "
-                                            "LIMIT 1", -1, &st, NULL) == SQLITE_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW)
-                printf("last entry %lld, hash %s\n", (long long)sqlite3_column_int64(st, 0),
-                       (const char *)sqlite3_column_text(st, 1));
-            sqlite3_finalize(st);
-        }
+        int64_t last = 0;
+        char hash[65];
+        if (n > 0 && kh_audit_last(db, &last, hash) == KH_OK)
+            printf("last entry %lld, hash %s\n", (long long)last, hash);
     }
 
     /* 2. the signed checkpoints */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "kh_config.h"
+#include "kh_inbox.h"
 #include "kh_util.h"
 
 static const char dl_usage[] =
@@ -70,15 +71,8 @@ int admin_dead_letter_counts(kh_config_t *cfg, long long counts[ADMIN_N_SERVICES
         char why[512];
         counts[i] = -1;
         sqlite3 *db = open_svc_db(cfg, svc_names[i], why, sizeof why);
-        sqlite3_stmt *st;
-        if (db && sqlite3_prepare_v2(db, "SELECT count(*) FROM dead_letter", -1, &st, NULL) ==
-                      SQLITE_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW)
-                counts[i] = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
-        } else if (db) {
-            counts[i] = 0;          /* no table yet: the service never set anything aside */
-        }
+        if (db)
+            counts[i] = kh_inbox_dead_letter_count(db);    /* 0 also with no table yet */
         sqlite3_close(db);
         ok |= counts[i] >= 0;
     }
@@ -100,10 +94,8 @@ static int list(kh_config_t *cfg, const char *only)
             }
             continue;
         }
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(db, "SELECT id,key,type,origin,error,at,attempts,replay,"
-                               "length(payload) FROM dead_letter ORDER BY id", -1, &st,
-                               NULL) != SQLITE_OK) {
+        sqlite3_stmt *st = kh_inbox_dead_letter_list(db);
+        if (!st) {
             sqlite3_close(db);
             continue;
         }
@@ -134,7 +126,7 @@ static int list(kh_config_t *cfg, const char *only)
 
 static int change(kh_config_t *cfg, const char *service, const char *id, int drop)
 {
-    char why[512], sql[200];
+    char why[512];
     long long n = 0;
     if (strcmp(id, "--all") != 0) {
         char *end;
@@ -153,15 +145,9 @@ static int change(kh_config_t *cfg, const char *service, const char *id, int dro
         fprintf(stderr, "kh-admin: %s\n", why);
         return 2;
     }
-    if (drop)
-        snprintf(sql, sizeof sql, "DELETE FROM dead_letter WHERE id=%lld", n);
-    else if (n)
-        snprintf(sql, sizeof sql, "UPDATE dead_letter SET replay=1 WHERE id=%lld", n);
-    else
-        snprintf(sql, sizeof sql, "UPDATE dead_letter SET replay=1");
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    int changed = sqlite3_changes(db);
-    if (rc != SQLITE_OK) {
+    /* n 0: --all */
+    int64_t changed = drop ? kh_inbox_dead_letter_drop(db, n) : kh_inbox_dead_letter_replay(db, n);
+    if (changed < 0) {
         fprintf(stderr, "kh-admin: %s: %s\n", service, sqlite3_errmsg(db));
         sqlite3_close(db);
         return 2;
@@ -175,9 +161,9 @@ static int change(kh_config_t *cfg, const char *service, const char *id, int dro
     if (drop)
         printf("dead letter #%lld of the %s dropped\n", n, service);
     else
-        printf("%d dead letter(s) of the %s marked for replay: the running service applies them "
-               "within a second; kh-admin dead-letters list %s shows what is left\n", changed,
-               service, service);
+        printf("%lld dead letter(s) of the %s marked for replay: the running service applies them "
+               "within a second; kh-admin dead-letters list %s shows what is left\n",
+               (long long)changed, service, service);
     return 0;
 }
 

@@ -6,7 +6,8 @@
  * (libcurl, a short timeout) and its Prometheus text parsed: state, uptime, queue
  * depths and counters.  The last report per district (the one the collector received
  * last) comes from the collector's database and what became of it from the
- * aggregator's, both opened without writing (query_only).  Then the notices to the
+ * aggregator's, both opened without writing (query_only) and read through their stores
+ * (services/collector/store.h, services/aggregator/store.h).  Then the notices to the
  * districts (reminders): how many still wait for their node in the collector's outbox,
  * and how many expired undelivered (their due date passed before the node took them:
  * the expired tables of the collector's and the notifier's outboxes, lib/transport/kh_outbox.h).
@@ -28,8 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../services/aggregator/store.h"
+#include "../../services/collector/store.h"
 #include "kh_catalog.h"
 #include "kh_config.h"
+#include "kh_outbox.h"
 
 #define BODY_MAX (256u << 10)    /* a /metrics answer larger than this is refused */
 #define SAMPLES_MAX 512          /* series kept per service */
@@ -253,18 +257,6 @@ typedef struct {
     char why[256];
 } notices_t;
 
-static long long count_of(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long n = -1;
-    if (db && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    return n;
-}
-
 static void notices_read(kh_config_t *cfg, notices_t *nt)
 {
     memset(nt, 0, sizeof *nt);
@@ -279,21 +271,18 @@ static void notices_read(kh_config_t *cfg, notices_t *nt)
     /* waiting: in the collector's outbox for a node, or still in the notifier's for the
      * collector.  (A reminder can be counted twice as expired in one rare case: the
      * collector stored it but its acknowledgement was lost, and both expired it.) */
-    long long wc = count_of(coll, "SELECT count(*) FROM outbox_nodes WHERE expires_at IS NOT NULL");
-    long long wn = notif ? count_of(notif, "SELECT count(*) FROM outbox_collector "
-                                           "WHERE expires_at IS NOT NULL") : 0;
+    long long wc = kh_outbox_count_expiring(coll, "nodes");
+    long long wn = notif ? kh_outbox_count_expiring(notif, "collector") : 0;
     nt->waiting = wc < 0 || wn < 0 ? -1 : wc + wn;
-    long long a = count_of(coll, "SELECT count(*) FROM outbox_nodes_expired");
-    long long b = notif ? count_of(notif, "SELECT count(*) FROM outbox_collector_expired") : 0;
+    long long a = kh_outbox_count_expired(coll, "nodes");
+    long long b = notif ? kh_outbox_count_expired(notif, "collector") : 0;
     if (a < 0 || b < 0)
         snprintf(nt->why, sizeof nt->why, "an outbox's expired table cannot be read (a "
                  "database from before the expiry: start the services once to migrate it)");
     else
         nt->expired = a + b;
     sqlite3_stmt *st;
-    if (nt->expired > 0 &&
-        sqlite3_prepare_v2(coll, "SELECT DISTINCT dest FROM outbox_nodes_expired ORDER BY dest",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (nt->expired > 0 && (st = kh_outbox_expired_dests(coll, "nodes"))) {
         size_t used = 0;
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *d = (const char *)sqlite3_column_text(st, 0);
@@ -318,26 +307,8 @@ static const char *stage_of(sqlite3 *agg, const char *id, long long rev, int ref
         return "refused";
     if (!agg)
         return "received";
-    static const char *const q[][2] = {
-        {"SELECT 1 FROM counted WHERE report_id=?1 AND revision=?2", "counted"},
-        {"SELECT 1 FROM rejected WHERE report_id=?1 AND revision=?2", "rejected"},
-        {"SELECT 1 FROM accepted a JOIN counted c ON c.district=a.district AND "
-         "c.period=a.period WHERE a.report_id=?1 AND a.revision=?2 AND c.revision>?2",
-         "superseded"},
-        {"SELECT 1 FROM accepted WHERE report_id=?1 AND revision=?2", "accepted"},
-    };
-    for (size_t i = 0; i < sizeof q / sizeof *q; i++) {
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(agg, q[i][0], -1, &st, NULL) != SQLITE_OK)
-            return "unknown";
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, rev);
-        int row = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-        if (row)
-            return q[i][1];
-    }
-    return "received";    /* at the validator, or on its way */
+    const char *stage = "received";    /* KH_NO: at the validator, or on its way */
+    return ag_store_stage_of(agg, id, rev, &stage) == KH_ERR ? "unknown" : stage;
 }
 
 /* Fills rows (at most DISTRICTS_MAX).  Returns the count, or -1 with why set. */
@@ -357,15 +328,11 @@ static int last_reports(kh_config_t *cfg, last_t *rows, char *why, size_t cap)
         cat = kh_catalog_load(dir, (int)s1, (int)s2, err, sizeof err);   /* names only */
     sqlite3_stmt *st;
     int n = -1;
-    /* the last row the collector stored for each district (rowids grow with each insert) */
-    if (sqlite3_prepare_v2(coll, "SELECT district, period, report_id, revision, received_at, "
-                                 "refused IS NOT NULL FROM report WHERE rowid IN (SELECT "
-                                 "max(rowid) FROM report GROUP BY district) ORDER BY district "
-                                 "LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
+    /* the last row the collector stored for each district */
+    if (!(st = co_store_last_reports(coll, DISTRICTS_MAX))) {
         snprintf(why, cap, "collector database: %s", sqlite3_errmsg(coll));
         goto out;
     }
-    sqlite3_bind_int(st, 1, DISTRICTS_MAX);
     n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         last_t *r = &rows[n++];

@@ -4,13 +4,14 @@
  * the province serves the ones its counted reports give?
  *
  * --report reads the revision from the aggregator's database (the counted one for ID,
- * or the given revision), looks its signer up in the key registry as the aggregator does
- * (a key registered for the report's district and valid when the report was received),
- * checks the Ed25519 signature over the report's canonical bytes (lib/security/kh_sign.h), and
- * compares their digest with the one the audit log recorded when the revision was
- * applied.  Exit 0: valid; 1: invalid (no signature, no such key for that district,
- * signature wrong, digest differs from the audit log); 2: cannot tell (no such report,
- * unreadable database, usage).
+ * or the given revision; through services/aggregator/store.h and lib/security/kh_audit.h,
+ * kh-admin writes no SQL of its own), looks its signer up in the key registry as the
+ * aggregator does (a key registered for the report's district and valid when the report
+ * was received), checks the Ed25519 signature over the report's canonical bytes
+ * (lib/security/kh_sign.h), and compares their digest with the one the audit log
+ * recorded when the revision was applied.  Exit 0: valid; 1: invalid (no signature, no
+ * such key for that district, signature wrong, digest differs from the audit log); 2:
+ * cannot tell (no such report, unreadable database, usage).
  *
  * --totals recomputes every district and province cell of every half-year from the
  * counted reports (table counted → the accepted revision's verdict) with the
@@ -36,7 +37,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../services/aggregator/store.h"
 #include "kh.pb-c.h"
+#include "kh_audit.h"
 #include "kh_catalog.h"
 #include "kh_cells.h"
 #include "kh_config.h"
@@ -87,23 +90,19 @@ static int open_keys(kh_config_t *cfg, sqlite3 **keys)
  * -1 no audit table (a database from before the audit log). */
 static int audit_digest(sqlite3 *db, const char *subject, long long *seq, char digest[65])
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT seq, body FROM audit WHERE kind='revision' AND "
-                               "subject=? ORDER BY seq LIMIT 1", -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
-    int found = 0;
+    int64_t s = 0;
+    char *body = NULL;
     digest[0] = '\0';
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        found = 1;
-        *seq = sqlite3_column_int64(st, 0);
-        json_t *b = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-        const char *d = json_string_value(json_object_get(b, "digest"));
-        snprintf(digest, 65, "%s", d ? d : "");
-        json_decref(b);
-    }
-    sqlite3_finalize(st);
-    return found;
+    int rc = kh_audit_first(db, "revision", subject, &s, &body);
+    if (rc != KH_OK)
+        return rc == KH_NO ? 0 : -1;
+    *seq = s;
+    json_t *b = json_loads(body, 0, NULL);
+    const char *d = json_string_value(json_object_get(b, "digest"));
+    snprintf(digest, 65, "%s", d ? d : "");
+    json_decref(b);
+    free(body);
+    return 1;
 }
 
 /* ---- --totals -------------------------------------------------------------------------- */
@@ -193,12 +192,7 @@ static int verify_totals(const char *config_path, const char *db_path)
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         goto db_error;
     in_txn = 1;
-    if (sqlite3_prepare_v2(db, "SELECT c.district, c.period, c.report_id, c.revision, a.verdict, "
-                               "(SELECT body FROM audit WHERE kind='revision' AND subject="
-                               "c.report_id||'/'||c.revision ORDER BY seq LIMIT 1) "
-                               "FROM counted c LEFT JOIN accepted a ON a.report_id=c.report_id "
-                               "AND a.revision=c.revision ORDER BY c.period, c.district", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (!(st = ag_store_counted_all(db)))
         goto db_error;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -319,8 +313,7 @@ static int verify_totals(const char *config_path, const char *db_path)
     cells = (long)rec.n;
 
     /* the stored totals against them, both ways (both in (period, orgunit, indicator) order) */
-    if (sqlite3_prepare_v2(db, "SELECT period, orgunit, indicator, sum, n FROM total "
-                               "ORDER BY period, orgunit, indicator", -1, &st, NULL) != SQLITE_OK)
+    if (!(st = ag_store_totals_all(db)))
         goto db_error;
     size_t j = 0;
     for (;;) {
@@ -469,17 +462,12 @@ int admin_verify(int argc, char **argv, const char *config_path)
     if (admin_open_aggregator_db(config_path, db_path, &db) < 0)
         goto out;
     /* which revision, and what became of it */
-    long counted_rev = 0;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT revision FROM counted WHERE report_id=?", -1, &st,
-                           NULL) != SQLITE_OK) {
+    int64_t counted64 = 0;
+    if (ag_store_counted_revision(db, id, &counted64) == KH_ERR) {
         fprintf(stderr, "kh-admin: aggregator database: %s\n", sqlite3_errmsg(db));
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        counted_rev = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    long counted_rev = (long)counted64;
     if (!rev && !counted_rev) {
         fprintf(stderr, "kh-admin: no revision of %s is counted (ask for one: --report %s/REV)\n",
                 id, id);
@@ -488,22 +476,15 @@ int admin_verify(int argc, char **argv, const char *config_path)
     if (!rev)
         rev = counted_rev;
     const char *state = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT verdict, 1 FROM accepted WHERE report_id=?1 AND "
-                               "revision=?2 UNION ALL SELECT verdict, 0 FROM rejected WHERE "
-                               "report_id=?1 AND revision=?2", -1, &st, NULL) != SQLITE_OK) {
+    int accepted = 0, found = ag_store_verdict(db, id, rev, &v, &accepted);
+    if (found == KH_ERR) {
         fprintf(stderr, "kh-admin: aggregator database: %s\n", sqlite3_errmsg(db));
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, rev);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(st, 0),
-                                sqlite3_column_blob(st, 0));
-        state = sqlite3_column_int(st, 1) == 0 ? "rejected, not counted"
-                : rev == counted_rev          ? "counted: the revision the province counts"
-                                              : "accepted, not counted (another revision is)";
-    }
-    sqlite3_finalize(st);
+    if (found == KH_OK)
+        state = !accepted         ? "rejected, not counted"
+                : rev == counted_rev ? "counted: the revision the province counts"
+                                     : "accepted, not counted (another revision is)";
     if (!state) {
         fprintf(stderr, "kh-admin: the aggregator has no revision %ld of %s\n", rev, id);
         goto out;
