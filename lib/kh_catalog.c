@@ -3,6 +3,8 @@
  * dates, who reports when, indicators, rules, targets), answers lookups through hash tables, parses
  * periods and cell values, and validates whole reports into bilingual findings.
  *
+ * Codes resolve through string → index tables (kh_htab).
+ *
  * Loading is strict and bounded: every file is read whole (at most KH_FILE_MAX bytes),
  * must be valid UTF-8, is parsed with libcsv in strict mode, and every row is checked;
  * the first problem ends the load with "file:line: what".  Cross-references (parents,
@@ -19,6 +21,7 @@
  */
 #include "kh_catalog.h"
 #include "kh_config.h"
+#include "kh_htab.h"
 #include "kh_util.h"
 #include "kh_rules.h"
 
@@ -121,72 +124,6 @@ static int valid_code(const char *s)
     return 1;
 }
 
-/* ==== hash table: string key → int ====================================================== */
-
-typedef struct {
-    const char *key;
-    int32_t val;
-} slot_t;
-
-typedef struct {
-    slot_t *slots;
-    size_t mask;
-} htab_t;
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static int htab_init(htab_t *t, size_t expected)
-{
-    size_t cap = 16;
-    while (cap < expected * 2 + 1)
-        cap <<= 1;
-    t->slots = calloc(cap, sizeof *t->slots);
-    t->mask = cap - 1;
-    return t->slots ? 0 : -1;
-}
-
-static void htab_free(htab_t *t)
-{
-    free(t->slots);
-    t->slots = NULL;
-}
-
-/* Finds key; returns its value or -1. */
-static int32_t htab_get(const htab_t *t, const char *key)
-{
-    if (!t->slots || !key)
-        return -1;
-    for (size_t i = hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
-        if (!t->slots[i].key)
-            return -1;
-        if (strcmp(t->slots[i].key, key) == 0)
-            return t->slots[i].val;
-    }
-}
-
-/* Inserts key → val unless present.  Returns -1 when inserted, else the existing
- * value.  The table never fills: it is sized for twice the keys it will hold. */
-static int32_t htab_put(htab_t *t, const char *key, int32_t val)
-{
-    for (size_t i = hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
-        if (!t->slots[i].key) {
-            t->slots[i].key = key;
-            t->slots[i].val = val;
-            return -1;
-        }
-        if (strcmp(t->slots[i].key, key) == 0)
-            return t->slots[i].val;
-    }
-}
-
 /* ==== the catalogue ===================================================================== */
 
 typedef struct {
@@ -222,9 +159,9 @@ struct kh_catalog {
     size_t n_units;
     int *unit_line;
     int32_t *unit_next;     /* next row with the same code, -1 at the end */
-    htab_t unit_ix;         /* code → first row of that code */
+    kh_htab_t *unit_ix;     /* code → first row of that code */
     int32_t *child_next;    /* next row with the same parent code, -1 at the end */
-    htab_t child_ix;        /* parent code → first row naming it as parent */
+    kh_htab_t *child_ix;    /* parent code → first row naming it as parent */
     int depth;              /* deepest level of any row */
 
     level_t *levels;        /* levels.csv */
@@ -239,7 +176,7 @@ struct kh_catalog {
     kh_indicator_t *inds;
     size_t n_inds;
     int *ind_line;
-    htab_t ind_ix;
+    kh_htab_t *ind_ix;
 
     rule_t *rules;
     size_t n_rules;
@@ -697,7 +634,7 @@ static int check_cycles(loader_t *L)
         goto out;
     }
     for (size_t h = 0; h < n && rc == 0; h++) {
-        if (htab_get(&c->unit_ix, c->units[h].code) != (int32_t)h || color[h])
+        if (kh_htab_get(c->unit_ix, c->units[h].code) != (int32_t)h || color[h])
             continue;   /* only chain heads stand for a code */
         size_t sp = 0;
         stack_node[sp] = (int32_t)h;
@@ -706,14 +643,14 @@ static int check_cycles(loader_t *L)
         while (sp > 0 && rc == 0) {
             int32_t u = stack_node[sp - 1], r = stack_it[sp - 1];
             if (r < 0) {
-                color[u] = 2;
+                color[(uint32_t)u] = 2;     /* a row: never negative (gcc cannot tell) */
                 sp--;
                 continue;
             }
             stack_it[sp - 1] = c->unit_next[r];
             if (!c->units[r].parent[0])
                 continue;
-            int32_t p = htab_get(&c->unit_ix, c->units[r].parent);
+            int32_t p = kh_htab_get(c->unit_ix, c->units[r].parent);
             if (p < 0)
                 continue;   /* reported as unknown parent */
             if (color[p] == 1) {
@@ -755,7 +692,7 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
         return -1;
     }
     c->unit_next = malloc(c->n_units * sizeof *c->unit_next);
-    if (!c->unit_next || htab_init(&c->unit_ix, c->n_units) < 0) {
+    if (!c->unit_next || !(c->unit_ix = kh_htab_new(c->n_units))) {
         fail(L, 0, "out of memory");
         return -1;
     }
@@ -768,7 +705,7 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
     for (size_t i = 0; i < c->n_units; i++) {
         const kh_unit_t *u = &c->units[i];
         c->unit_next[i] = -1;
-        int32_t head = htab_put(&c->unit_ix, u->code, (int32_t)i);
+        int32_t head = kh_htab_put(c->unit_ix, u->code, (int32_t)i);
         if (head < 0) {
             tail[i] = (int32_t)i;
             continue;
@@ -788,12 +725,12 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
     /* Parents and merge targets must exist. */
     for (size_t i = 0; i < c->n_units; i++) {
         const kh_unit_t *u = &c->units[i];
-        if (u->parent[0] && htab_get(&c->unit_ix, u->parent) < 0) {
+        if (u->parent[0] && kh_htab_get(c->unit_ix, u->parent) < 0) {
             fail(L, c->unit_line[i], "unit %s: unknown parent unit %s", u->code, u->parent);
             return -1;
         }
         if (u->merged_into[0]) {
-            int32_t m = htab_get(&c->unit_ix, u->merged_into);
+            int32_t m = kh_htab_get(c->unit_ix, u->merged_into);
             if (m < 0) {
                 fail(L, c->unit_line[i], "unit %s: merged_into names unknown unit %s",
                      u->code, u->merged_into);
@@ -811,7 +748,7 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
         if (!u->parent[0])
             continue;
         int covered = 0;
-        for (int32_t r = htab_get(&c->unit_ix, u->parent); r >= 0; r = c->unit_next[r]) {
+        for (int32_t r = kh_htab_get(c->unit_ix, u->parent); r >= 0; r = c->unit_next[r]) {
             const kh_unit_t *p = &c->units[r];
             if (!overlaps(p, u))
                 continue;
@@ -831,7 +768,7 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
             gap = first;
         else if (covered && unit_row_on(c, u->parent, last) < 0)
             gap = last;
-        for (int32_t r = htab_get(&c->unit_ix, u->parent); covered && !gap && r >= 0;
+        for (int32_t r = kh_htab_get(c->unit_ix, u->parent); covered && !gap && r >= 0;
              r = c->unit_next[r]) {
             const kh_unit_t *p = &c->units[r];
             int32_t after = p->valid_to ? kh_date_add(p->valid_to, 1) : 0;
@@ -853,7 +790,7 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
     /* children by parent code, for subtrees */
     c->child_next = malloc(c->n_units * sizeof *c->child_next);
     int32_t *ctail = malloc(c->n_units * sizeof *ctail);
-    if (!c->child_next || !ctail || htab_init(&c->child_ix, c->n_units) < 0) {
+    if (!c->child_next || !ctail || !(c->child_ix = kh_htab_new(c->n_units))) {
         free(ctail);
         fail(L, 0, "out of memory");
         return -1;
@@ -866,7 +803,7 @@ static int load_units(kh_catalog_t *c, const char *dir, char *err, size_t errlen
         const kh_unit_t *u = &c->units[i];
         if (!u->parent[0])
             continue;
-        int32_t head = htab_put(&c->child_ix, u->parent, (int32_t)i);
+        int32_t head = kh_htab_put(c->child_ix, u->parent, (int32_t)i);
         if (head < 0) {
             ctail[i] = (int32_t)i;
             continue;
@@ -1024,7 +961,7 @@ static int rep_row(loader_t *L, char **v, int line)
             fail(L, line, "bad unit code '%.64s'", v[RPC_UNIT]);
             return -1;
         }
-        if (htab_get(&c->unit_ix, v[RPC_UNIT]) < 0) {
+        if (kh_htab_get(c->unit_ix, v[RPC_UNIT]) < 0) {
             fail(L, line, "unknown unit %s (not in units.csv)", v[RPC_UNIT]);
             return -1;
         }
@@ -1053,7 +990,7 @@ static int rep_row(loader_t *L, char **v, int line)
     if (r.unit[0]) {
         /* the unit must exist on some day of the range */
         int exists = 0;
-        for (int32_t u = htab_get(&c->unit_ix, r.unit); u >= 0 && !exists; u = c->unit_next[u]) {
+        for (int32_t u = kh_htab_get(c->unit_ix, r.unit); u >= 0 && !exists; u = c->unit_next[u]) {
             exists = range_overlaps(c->units[u].valid_from, c->units[u].valid_to, r.valid_from,
                                     r.valid_to);
         }
@@ -1085,7 +1022,7 @@ static int rep_row(loader_t *L, char **v, int line)
         int32_t from = r.valid_from > o->valid_from ? r.valid_from : o->valid_from;
         int32_t to = !r.valid_to ? o->valid_to : !o->valid_to ? r.valid_to
                      : r.valid_to < o->valid_to ? r.valid_to : o->valid_to;
-        for (int32_t k = htab_get(&c->unit_ix, code); k >= 0; k = c->unit_next[k]) {
+        for (int32_t k = kh_htab_get(c->unit_ix, code); k >= 0; k = c->unit_next[k]) {
             if (c->units[k].level != lvl ||
                 !range_overlaps(c->units[k].valid_from, c->units[k].valid_to, from, to))
                 continue;
@@ -1363,12 +1300,12 @@ static int load_indicators(kh_catalog_t *c, const char *dir, const char *prefix,
         fail(L, 0, "no indicators");
         return -1;
     }
-    if (htab_init(&c->ind_ix, c->n_inds) < 0) {
+    if (!(c->ind_ix = kh_htab_new(c->n_inds))) {
         fail(L, 0, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < c->n_inds; i++) {
-        int32_t prev = htab_put(&c->ind_ix, c->inds[i].code, (int32_t)i);
+        int32_t prev = kh_htab_put(c->ind_ix, c->inds[i].code, (int32_t)i);
         if (prev >= 0) {
             fail(L, c->ind_line[i], "indicator %s already defined on line %d",
                  c->inds[i].code, c->ind_line[prev]);
@@ -1391,7 +1328,7 @@ typedef struct {
 
 static int resolve_ind(void *arg, const char *code)
 {
-    return htab_get(&((const kh_catalog_t *)arg)->ind_ix, code);
+    return kh_htab_get(((const kh_catalog_t *)arg)->ind_ix, code);
 }
 
 static int rule_row(loader_t *L, char **v, int line)
@@ -1531,7 +1468,7 @@ static int target_row(loader_t *L, char **v, int line)
     const char *parts[2] = { v[TC_NUM], v[TC_DEN] };
     const kh_indicator_t *pi[2];
     for (int i = 0; i < 2; i++) {
-        int32_t ix = htab_get(&c->ind_ix, parts[i]);
+        int32_t ix = kh_htab_get(c->ind_ix, parts[i]);
         if (ix < 0) {
             fail(L, line, "target %s: unknown indicator %.64s", code, parts[i]);
             return -1;
@@ -1797,7 +1734,7 @@ static int opt_row(loader_t *L, char **v, int line)
 {
     opt_loader_t *OL = (opt_loader_t *)L;
     kh_catalog_t *c = L->c;
-    int32_t ii = htab_get(&c->ind_ix, v[0]);
+    int32_t ii = kh_htab_get(c->ind_ix, v[0]);
     if (ii < 0 || c->inds[ii].vtype != KH_VT_OPTION) {
         fail(L, line, "%.64s is not an option indicator of indicators.csv", v[0]);
         return -1;
@@ -1945,7 +1882,7 @@ static int prog_row(loader_t *L, char **v, int line)
     p->root = c;
     p->progs = NULL;
     p->n_progs = 0;
-    p->inds = NULL; p->n_inds = 0; p->ind_line = NULL; memset(&p->ind_ix, 0, sizeof p->ind_ix);
+    p->inds = NULL; p->n_inds = 0; p->ind_line = NULL; p->ind_ix = NULL;
     p->rules = NULL; p->n_rules = 0;
     p->targets = NULL; p->n_targets = 0;
     p->sections = NULL; p->n_sections = 0;
@@ -2083,7 +2020,7 @@ static void free_programme_parts(kh_catalog_t *c)
     }
     free(c->inds);
     free(c->ind_line);
-    htab_free(&c->ind_ix);
+    kh_htab_destroy(&c->ind_ix);
     for (size_t i = 0; i < c->n_rules; i++) {
         free(c->rules[i].text);
         free(c->rules[i].msg_vi);
@@ -2128,9 +2065,9 @@ void kh_catalog_destroy(kh_catalog_t **self_p)
     free(c->units);
     free(c->unit_line);
     free(c->unit_next);
-    htab_free(&c->unit_ix);
+    kh_htab_destroy(&c->unit_ix);
     free(c->child_next);
-    htab_free(&c->child_ix);
+    kh_htab_destroy(&c->child_ix);
     for (size_t i = 0; i < c->n_levels; i++) {
         free(c->levels[i].name_vi);
         free(c->levels[i].name_en);
@@ -2228,7 +2165,7 @@ const char *kh_catalog_section_title(const kh_catalog_t *c, int section, int en)
 
 static int32_t ind_index(const kh_catalog_t *c, const char *code)
 {
-    return c && code ? htab_get(&c->ind_ix, code) : -1;
+    return c && code ? kh_htab_get(c->ind_ix, code) : -1;
 }
 
 const kh_indicator_t *kh_catalog_indicator(const kh_catalog_t *c, const char *code)
@@ -2267,7 +2204,7 @@ static int32_t unit_row_on(const kh_catalog_t *c, const char *code, int32_t date
 {
     if (!c || !code)
         return -1;
-    for (int32_t r = htab_get(&c->unit_ix, code); r >= 0; r = c->unit_next[r])
+    for (int32_t r = kh_htab_get(c->unit_ix, code); r >= 0; r = c->unit_next[r])
         if (in_force(&c->units[r], date))
             return r;
     return -1;
@@ -2284,7 +2221,7 @@ const kh_unit_t *kh_catalog_unit_any(const kh_catalog_t *c, const char *code)
     if (!c || !code)
         return NULL;
     int32_t best = -1;
-    for (int32_t r = htab_get(&c->unit_ix, code); r >= 0; r = c->unit_next[r])
+    for (int32_t r = kh_htab_get(c->unit_ix, code); r >= 0; r = c->unit_next[r])
         if (best < 0 || c->units[r].valid_from > c->units[best].valid_from)
             best = r;
     return best >= 0 ? &c->units[best] : NULL;
@@ -2313,7 +2250,7 @@ int kh_catalog_reports_ever(const kh_catalog_t *c, const char *unit)
         return -1;
     for (size_t i = 0; i < c->n_reporters; i++) {
         const reporter_t *r = &c->reporters[i];
-        for (int32_t k = htab_get(&c->unit_ix, unit); k >= 0; k = c->unit_next[k]) {
+        for (int32_t k = kh_htab_get(c->unit_ix, unit); k >= 0; k = c->unit_next[k]) {
             const kh_unit_t *u = &c->units[k];
             if ((r->level ? r->level == (int)u->level : !strcmp(r->unit, unit)) &&
                 range_overlaps(u->valid_from, u->valid_to, r->valid_from, r->valid_to))
@@ -2355,7 +2292,7 @@ size_t kh_catalog_subtree_on(const kh_catalog_t *c, const char *code, int32_t da
     if (out && n < cap)
         out[n] = &c->units[root];
     n++;
-    stack[sp++] = htab_get(&c->child_ix, c->units[root].code);
+    stack[sp++] = kh_htab_get(c->child_ix, c->units[root].code);
     while (sp > 0) {
         int32_t r = stack[sp - 1];
         if (r < 0) {
@@ -2369,7 +2306,7 @@ size_t kh_catalog_subtree_on(const kh_catalog_t *c, const char *code, int32_t da
             out[n] = &c->units[r];
         n++;
         if (sp < sizeof stack / sizeof stack[0])
-            stack[sp++] = htab_get(&c->child_ix, c->units[r].code);
+            stack[sp++] = kh_htab_get(c->child_ix, c->units[r].code);
     }
     return n;
 }
@@ -2434,7 +2371,7 @@ size_t kh_catalog_reporters_ever(const kh_catalog_t *c, const kh_unit_t **out, s
     size_t n = 0;
     for (size_t i = 0; i < c->n_units; i++) {
         const kh_unit_t *u = &c->units[i];
-        if (htab_get(&c->unit_ix, u->code) != (int32_t)i ||
+        if (kh_htab_get(c->unit_ix, u->code) != (int32_t)i ||
             kh_catalog_reports_ever(c, u->code) != 1)
             continue;
         /* the latest row of the code (28756: the ward of 86, not of 829) */
@@ -3028,7 +2965,7 @@ typedef struct {
     int previous_only;        /* kh_validate_previous: only the previous-period rules speak */
     int8_t *needed;           /* previous_only: the indicators those rules read (else NULL) */
     int quiet;                /* the values are being read, not judged: emit nothing */
-    htab_t once;              /* "kind\x1fcode" keys reported once */
+    kh_htab_t *once;          /* "kind\x1fcode" keys reported once */
     char **once_keys;
     size_t n_once, cap_once;
 } vctx_t;
@@ -3063,15 +3000,15 @@ static int first_time(vctx_t *V, const char *kind, const char *key)
 {
     char buf[KH_CODE_MAX * 4];
     snprintf(buf, sizeof buf, "%s\x1f%.*s", kind, KH_CODE_MAX * 3, key ? key : "");
-    if (!V->once.slots || V->n_once >= V->cap_once)
+    if (!V->once || V->n_once >= V->cap_once)
         return 1;
-    if (htab_get(&V->once, buf) >= 0)
+    if (kh_htab_get(V->once, buf) >= 0)
         return 0;
     char *k = strdup(buf);
     if (!k)
         return 1;
     V->once_keys[V->n_once++] = k;
-    htab_put(&V->once, k, 1);
+    kh_htab_put(V->once, k, 1);
     return 1;
 }
 
@@ -3252,7 +3189,7 @@ static int32_t resolve_row(vctx_t *V, const Kh__Value *val)
     }
     /* Find the row that ended last before the period end, if any. */
     const kh_unit_t *ended = NULL;
-    for (int32_t k = htab_get(&c->unit_ix, org); k >= 0; k = c->unit_next[k]) {
+    for (int32_t k = kh_htab_get(c->unit_ix, org); k >= 0; k = c->unit_next[k]) {
         const kh_unit_t *x = &c->units[k];
         if (x->valid_to && x->valid_to < V->end && (!ended || x->valid_to > ended->valid_to))
             ended = x;
@@ -3539,7 +3476,7 @@ static void vctx_free(vctx_t *V)
     for (size_t i = 0; i < V->n_once; i++)
         free(V->once_keys[i]);
     free(V->once_keys);
-    htab_free(&V->once);
+    kh_htab_destroy(&V->once);
 }
 
 static size_t validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyyymmdd,
@@ -3569,7 +3506,7 @@ static size_t validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today
     size_t n_vals = r->n_values;
     V.cap_once = 3 * n_vals + 1;
     V.once_keys = malloc(V.cap_once * sizeof *V.once_keys);
-    if (!V.once_keys || htab_init(&V.once, 3 * n_vals + 1) < 0) {
+    if (!V.once_keys || !(V.once = kh_htab_new(3 * n_vals + 1))) {
         emit(&V, "INTERNAL", 1, 0, "", "", "", "Lỗi nội bộ: hết bộ nhớ",
              "Internal error: out of memory");
         vctx_free(&V);
