@@ -1,7 +1,7 @@
 /*
  * kh_catalog.c — loads the report model from the data directory (units with validity
  * dates, who reports when, indicators, rules, targets), answers lookups through hash tables, parses
- * periods and cell values, and validates whole reports into bilingual findings.
+ * cell values, and validates whole reports into bilingual findings.
  *
  * Codes resolve through string → index tables (kh_htab).
  *
@@ -2400,99 +2400,7 @@ size_t kh_catalog_reporters_on(const kh_catalog_t *c, int32_t yyyymmdd, const kh
     return n;
 }
 
-/* ==== periods =========================================================================== */
-
-static int four_digits(const char *s, int *out)
-{
-    for (int i = 0; i < 4; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-    if (s[0] == '0')
-        return -1;   /* years 1000..9999 */
-    *out = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    return 0;
-}
-
-int kh_period_parse(const char *s, kh_period_t *out)
-{
-    if (!s || !out)
-        return -1;
-    size_t n = strnlen(s, 16);
-    kh_period_t p = { KH_P_HALF, 0, 0, 0 };
-    if (n < 4 || four_digits(s, &p.year) < 0)
-        return -1;
-    if (n == 4) {
-        p.kind = KH_P_YEAR;
-    } else if (n == 6 && s[4] == 'S' && (s[5] == '1' || s[5] == '2')) {
-        p.kind = KH_P_HALF;
-        p.half = s[5] - '0';
-    } else if (n == 9 && s[4] == '-' && four_digits(s + 5, &p.year_to) == 0 &&
-               p.year_to > p.year) {
-        p.kind = KH_P_PROGRAMME;
-    } else {
-        return -1;
-    }
-    if (p.kind != KH_P_PROGRAMME)
-        p.year_to = p.year;
-    *out = p;
-    return 0;
-}
-
-int32_t kh_period_end(const kh_period_t *p)
-{
-    if (!p)
-        return 0;
-    switch (p->kind) {
-    case KH_P_HALF: return p->year * 10000 + (p->half == 1 ? 630 : 1231);
-    case KH_P_YEAR: return p->year * 10000 + 1231;
-    case KH_P_PROGRAMME: return p->year_to * 10000 + 1231;
-    }
-    return 0;
-}
-
-/* First day of a half-year or a year (used for PERIOD_FUTURE). */
-static int32_t period_start(const kh_period_t *p)
-{
-    return p->year * 10000 + (p->kind == KH_P_HALF && p->half == 2 ? 701 : 101);
-}
-
-void kh_period_format(const kh_period_t *p, char *buf, size_t cap)
-{
-    if (!buf || !cap)
-        return;
-    buf[0] = '\0';
-    if (!p)
-        return;
-    switch (p->kind) {
-    case KH_P_HALF: snprintf(buf, cap, "%04dS%d", p->year % 10000, p->half == 2 ? 2 : 1); break;
-    case KH_P_YEAR: snprintf(buf, cap, "%04d", p->year % 10000); break;
-    case KH_P_PROGRAMME:
-        snprintf(buf, cap, "%04d-%04d", p->year % 10000, p->year_to % 10000);
-        break;
-    }
-}
-
-void kh_period_label(const kh_period_t *p, int en, char *buf, size_t cap)
-{
-    if (!buf || !cap)
-        return;
-    buf[0] = '\0';
-    if (!p)
-        return;
-    switch (p->kind) {
-    case KH_P_HALF:
-        if (en)
-            snprintf(buf, cap, "%s %d", p->half == 1 ? "January-June" : "July-December",
-                     p->year);
-        else
-            snprintf(buf, cap, "6 tháng %s năm %d", p->half == 1 ? "đầu" : "cuối", p->year);
-        break;
-    case KH_P_YEAR: snprintf(buf, cap, en ? "the year %d" : "năm %d", p->year); break;
-    case KH_P_PROGRAMME:
-        snprintf(buf, cap, en ? "%d-%d" : "giai đoạn %d–%d", p->year, p->year_to);
-        break;
-    }
-}
+/* ==== report periods (the periods themselves: kh_period.c) ============================== */
 
 kh_pkind_t kh_catalog_report_kind(const kh_catalog_t *c)
 {
@@ -2569,28 +2477,17 @@ int kh_catalog_check_period(const kh_catalog_t *c, const char *period, kh_period
 size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
                                  char (*out)[8], size_t cap)
 {
-    if (!p)
-        return 0;
     size_t n = 0;
-    int first_half = p->kind == KH_P_HALF ? p->half : 1;
-    int last_half = p->kind == KH_P_HALF ? p->half : 2;
-    int y_to = p->kind == KH_P_PROGRAMME ? p->year_to : p->year;
-    for (int y = p->year; y <= y_to; y++)
-        for (int h = (y == p->year ? first_half : 1); h <= (y == y_to ? last_half : 2); h++) {
-            kh_period_t q = { KH_P_HALF, y, h, y }, r;
-            if (!kh_catalog_period_closing(c, &q, &r) ||
-                (p->kind == KH_P_HALF && r.kind == KH_P_YEAR))
-                continue;           /* a year's report is not within a half-year */
-            if (out && n < cap)
-                kh_period_format(&r, out[n], 8);
-            n++;
-        }
+    kh_period_t q, r;
+    for (size_t i = 0; kh_period_nth_half(p, i, &q); i++) {
+        if (!kh_catalog_period_closing(c, &q, &r) ||
+            (p->kind == KH_P_HALF && r.kind == KH_P_YEAR))
+            continue;               /* a year's report is not within a half-year */
+        if (out && n < cap)
+            kh_period_format(&r, out[n], 8);
+        n++;
+    }
     return n;
-}
-
-size_t kh_period_halves(const kh_period_t *p, char (*out)[8], size_t cap)
-{
-    return kh_catalog_report_periods(NULL, p, out, cap);   /* no programme: half-years */
 }
 
 /* ==== values ============================================================================ */
@@ -3524,7 +3421,7 @@ static size_t validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today
         V.end = kh_period_end(&p);
         /* Reports are due before the half-year ends (20 June, 5 December), so a report
          * is premature only when its half-year has not begun. */
-        int32_t start = period_start(&p);
+        int32_t start = kh_period_start(&p);
         if (today_yyyymmdd > 0 && today_yyyymmdd < start) {
             kh_date_vi(start, d1, sizeof d1);
             kh_date_vi(today_yyyymmdd, d2, sizeof d2);

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kh.pb-c.h"
+#include "kh_period.h"
 
 #define KH_CODE_MAX 64          /* longest unit or indicator code accepted */
 #define KH_MAX_OPTIONS 8
@@ -217,22 +218,9 @@ size_t kh_catalog_reporters_ever(const kh_catalog_t *c, const kh_unit_t **out, s
 size_t kh_catalog_reporters_on(const kh_catalog_t *c, int32_t yyyymmdd, const kh_unit_t **out,
                                size_t cap);
 
-/* ---- periods ------------------------------------------------------------------------ */
-typedef enum { KH_P_HALF, KH_P_YEAR, KH_P_PROGRAMME } kh_pkind_t;
-typedef struct {
-    kh_pkind_t kind;
-    int year, half;          /* KH_P_HALF: half 1 or 2; KH_P_YEAR: half 0 */
-    int year_to;             /* KH_P_PROGRAMME: years year..year_to */
-} kh_period_t;
-
-/* 0 on success, -1 if `s` is not a well-formed period. */
-int kh_period_parse(const char *s, kh_period_t *out);
-int32_t kh_period_end(const kh_period_t *p);              /* last day, yyyymmdd */
-/* The canonical text of p: "2026S1", "2026", "2021-2030" (at least 10 bytes). */
-void kh_period_format(const kh_period_t *p, char *buf, size_t cap);
-/* p as people say it: "6 tháng đầu năm 2020" / "January-June 2020", "năm 2020" / "the
- * year 2020", "giai đoạn 2017–2020" / "2017-2020" (en != 0: English). */
-void kh_period_label(const kh_period_t *p, int en, char *buf, size_t cap);
+/* ---- report periods (the periods themselves: kh_period.h) -----------------------------
+ * What a programme reports for and when it is due: the calendar is the catalogue's, so
+ * these stay here (kh_period_due too, named for what it gives). */
 /* How often the programme `c` (a view: kh_catalog_for) is reported: KH_P_HALF (a report
  * per half-year, "2026S1") or KH_P_YEAR (one per year, "2026": report_period of
  * programmes.csv). */
@@ -263,9 +251,6 @@ int kh_catalog_period_closing(const kh_catalog_t *c, const kh_period_t *half,
  * count. */
 size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
                                  char (*out)[8], size_t cap);
-/* Half-years covered by p, in time order, as "YYYYSn" strings into out (cap entries
- * of 8 bytes).  Returns the count. */
-size_t kh_period_halves(const kh_period_t *p, char (*out)[8], size_t cap);
 
 /* ---- values ------------------------------------------------------------------------- */
 typedef struct {
