@@ -24,29 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kh.pb-c.h"
+#include "kh_indicator.h"
 #include "kh_period.h"
-
-#define KH_CODE_MAX 64          /* longest unit or indicator code accepted */
-#define KH_MAX_OPTIONS 8
 
 /* Levels are numbers: 1 is the root of the tree (the province), each child one deeper.
  * What a level is called (tỉnh / huyện / xã, or tỉnh / xã) is data: levels.csv. */
 #define KH_MAX_LEVELS 9
-typedef enum { KH_VT_COUNT, KH_VT_MONEY, KH_VT_FLAG, KH_VT_SCORE, KH_VT_OPTION } kh_vtype_t;
-typedef enum { KH_TA_SUM, KH_TA_LAST, KH_TA_MAX } kh_tagg_t;
-
-typedef struct {
-    char code[KH_CODE_MAX];
-    int section;                       /* 1..99, the programme's area (sections.csv) */
-    int level;                         /* the level of the units it is reported for */
-    kh_vtype_t vtype;
-    int n_options;                     /* KH_VT_OPTION: option codes */
-    char options[KH_MAX_OPTIONS][16];
-    double score_min, score_max;       /* KH_VT_SCORE */
-    kh_tagg_t tagg;
-    int in_s1, in_s2;                  /* reported in S1 / S2 */
-    char *name_vi, *name_en, *unit;    /* UTF-8, owned by the catalogue */
-} kh_indicator_t;
 
 typedef struct {
     char code[KH_CODE_MAX];
@@ -251,19 +234,6 @@ int kh_catalog_period_closing(const kh_catalog_t *c, const kh_period_t *half,
  * count. */
 size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
                                  char (*out)[8], size_t cap);
-
-/* ---- values ------------------------------------------------------------------------- */
-typedef struct {
-    int is_empty;            /* an option left blank (NONE) */
-    double num;              /* count, money, flag, score */
-    int option;              /* KH_VT_OPTION: index into options[], -1 when empty */
-    int normalised;          /* 1 when thousands separators were removed */
-} kh_value_t;
-
-/* Parses `raw` as a value of `ind`.  Returns 0 and fills out, or -1 and writes a
- * bilingual reason ("không phải số / not a number") into the two buffers. */
-int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
-                   char *why_vi, size_t vi_len, char *why_en, size_t en_len);
 
 /* ---- findings and validation -------------------------------------------------------- */
 typedef struct {

@@ -21,6 +21,7 @@
 
 #include "kh_catalog.h"
 #include "kh_rules.h"
+#include "kh_value.h"
 #include "report_fixture.h"
 
 #define TODAY 20250101   /* after every period used below */
