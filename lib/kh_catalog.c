@@ -21,6 +21,7 @@
  */
 #include "kh_catalog.h"
 #include "kh_config.h"
+#include "kh_findings.h"
 #include "kh_htab.h"
 #include "kh_util.h"
 #include "kh_rules.h"
@@ -45,42 +46,6 @@
 #define KH_RAW_SHOW 80                  /* bytes of a raw value quoted in a message */
 
 /* ==== small helpers ===================================================================== */
-
-/* Copies untrusted text for a message: valid UTF-8 only (other bytes and control
- * characters become '?'), at most max_bytes, "…" appended when cut. */
-static void safe_text(char *dst, size_t cap, const char *src, size_t max_bytes)
-{
-    if (cap == 0)
-        return;
-    size_t o = 0, i = 0, n = src ? strlen(src) : 0;
-    size_t limit = cap > 4 ? cap - 4 : 0;   /* room for "…" and the NUL */
-    if (max_bytes > limit)
-        max_bytes = limit;
-    while (i < n) {
-        size_t l = kh_utf8_len(src + i, n - i, NULL);
-        if (o + (l ? l : 1) > max_bytes) {
-            if (o + 3 < cap) {
-                memcpy(dst + o, "\xE2\x80\xA6", 3);
-                o += 3;
-            }
-            break;
-        }
-        if (l == 0 || (l == 1 && ((unsigned char)src[i] < 0x20 || src[i] == 0x7F))) {
-            dst[o++] = '?';
-            i++;
-        } else {
-            memcpy(dst + o, src + i, l);
-            o += l;
-            i += l;
-        }
-    }
-    dst[o] = '\0';
-}
-
-static char *xstrdup(const char *s)
-{
-    return strdup(s ? s : "");
-}
 
 /* "2020-01-31" → 20200131; "" → 0 (no date).  Returns 0 or -1. */
 static int in_force(const kh_unit_t *u, int32_t date);
@@ -604,7 +569,7 @@ static int unit_row(loader_t *L, char **v, int line)
         c->depth = level;
     u->valid_from = from;
     u->valid_to = to;
-    if (!(u->name = xstrdup(v[UC_NAME]))) {
+    if (!(u->name = strdup(v[UC_NAME]))) {
         fail(L, line, "out of memory");
         return -1;
     }
@@ -872,7 +837,7 @@ static int lvl_row(loader_t *L, char **v, int line)
             return -1;
         }
     if (KH_GROW(c->levels, c->n_levels, LL->cap, 64) < 0 ||
-        !(r.name_vi = xstrdup(v[LC_VI])) || !(r.name_en = xstrdup(v[LC_EN]))) {
+        !(r.name_vi = strdup(v[LC_VI])) || !(r.name_en = strdup(v[LC_EN]))) {
         free(r.name_vi);
         fail(L, line, "out of memory");
         return -1;
@@ -1274,9 +1239,9 @@ static int ind_row(loader_t *L, char **v, int line)
         return -1;
     }
     c->ind_line = nl;
-    d.name_vi = xstrdup(v[IC_NAME_VI]);
-    d.name_en = xstrdup(v[IC_NAME_EN]);
-    d.unit = xstrdup(v[IC_UNIT]);
+    d.name_vi = strdup(v[IC_NAME_VI]);
+    d.name_en = strdup(v[IC_NAME_EN]);
+    d.unit = strdup(v[IC_UNIT]);
     c->inds[c->n_inds] = d;
     c->ind_line[c->n_inds] = line;
     c->n_inds++;
@@ -1400,9 +1365,9 @@ static int rule_row(loader_t *L, char **v, int line)
         kh_expr_free(r.expr);
         return -1;
     }
-    r.text = xstrdup(v[RC_RULE]);
-    r.msg_vi = xstrdup(v[RC_MSG_VI]);
-    r.msg_en = xstrdup(v[RC_MSG_EN]);
+    r.text = strdup(v[RC_RULE]);
+    r.msg_vi = strdup(v[RC_MSG_VI]);
+    r.msg_en = strdup(v[RC_MSG_EN]);
     if (KH_GROW(c->rules, c->n_rules, RL->cap, 64) < 0 || !r.text ||
         !r.msg_vi || !r.msg_en) {
         free(r.text);
@@ -1512,9 +1477,9 @@ static int target_row(loader_t *L, char **v, int line)
         fail(L, line, "out of memory");
         return -1;
     }
-    t.name_vi = xstrdup(v[TC_NAME_VI]);
-    t.name_en = xstrdup(v[TC_NAME_EN]);
-    t.source = xstrdup(v[TC_SOURCE]);
+    t.name_vi = strdup(v[TC_NAME_VI]);
+    t.name_en = strdup(v[TC_NAME_EN]);
+    t.source = strdup(v[TC_SOURCE]);
     c->targets[c->n_targets++] = t;
     if (!t.name_vi || !t.name_en || !t.source) {
         fail(L, line, "out of memory");
@@ -1588,7 +1553,7 @@ static int reorg_row(loader_t *L, char **v, int line)
         }
     }
     if (KH_GROW(c->reorg, c->n_reorg, RL->cap, 64) < 0 ||
-        !(r.old_name = xstrdup(v[2]))) {
+        !(r.old_name = strdup(v[2]))) {
         fail(L, line, "out of memory");
         return -1;
     }
@@ -1693,8 +1658,8 @@ static int sec_row(loader_t *L, char **v, int line)
         return -1;
     }
     c->sections[c->n_sections].section = (int)n;
-    c->sections[c->n_sections].title_vi = xstrdup(v[1]);
-    c->sections[c->n_sections].title_en = xstrdup(v[2]);
+    c->sections[c->n_sections].title_vi = strdup(v[1]);
+    c->sections[c->n_sections].title_en = strdup(v[2]);
     if (!c->sections[c->n_sections].title_vi || !c->sections[c->n_sections++].title_en) {
         fail(L, line, "out of memory");
         return -1;
@@ -1763,8 +1728,8 @@ static int opt_row(loader_t *L, char **v, int line)
     }
     c->opt_labels[c->n_opt_labels].ind = ii;
     c->opt_labels[c->n_opt_labels].option = k;
-    c->opt_labels[c->n_opt_labels].label_vi = xstrdup(v[2]);
-    c->opt_labels[c->n_opt_labels].label_en = xstrdup(v[3]);
+    c->opt_labels[c->n_opt_labels].label_vi = strdup(v[2]);
+    c->opt_labels[c->n_opt_labels].label_en = strdup(v[3]);
     if (!c->opt_labels[c->n_opt_labels].label_vi || !c->opt_labels[c->n_opt_labels++].label_en) {
         fail(L, line, "out of memory");
         return -1;
@@ -1896,9 +1861,9 @@ static int prog_row(loader_t *L, char **v, int line)
     p->report_kind = kind;
     p->prog_from = from;
     p->prog_to = to;
-    p->prog_name_vi = xstrdup(v[PC_VI]);
-    p->prog_name_en = xstrdup(v[PC_EN]);
-    p->prog_source = xstrdup(v[PC_SOURCE]);
+    p->prog_name_vi = strdup(v[PC_VI]);
+    p->prog_name_en = strdup(v[PC_EN]);
+    p->prog_source = strdup(v[PC_SOURCE]);
     c->progs[c->n_progs++] = p;
     if (!p->prog_name_vi || !p->prog_name_en || !p->prog_source) {
         fail(L, line, "out of memory");
@@ -2458,7 +2423,7 @@ int kh_catalog_check_period(const kh_catalog_t *c, const char *period, kh_period
         return 0;
     }
     char sp[64];
-    safe_text(sp, sizeof sp, period ? period : "", 32);
+    kh_findings_text(sp, sizeof sp, period ? period : "", 32);
     const kh_catalog_t *pc = parsed ? kh_catalog_for(c, kh_period_end(&p)) : NULL;
     if (pc && kh_catalog_report_kind(pc) == KH_P_YEAR) {
         snprintf(vi, vcap, "Kỳ báo cáo \"%s\" không hợp lệ: chương trình %s báo cáo mỗi năm "
@@ -2489,100 +2454,6 @@ size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
         n++;
     }
     return n;
-}
-
-/* ==== findings ========================================================================== */
-
-static void finding_free(Kh__Finding *f)
-{
-    if (!f)
-        return;
-    char **s[] = { &f->code, &f->orgunit, &f->indicator, &f->value, &f->message_vi,
-                   &f->message_en };
-    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-        if (*s[i] != protobuf_c_empty_string)
-            free(*s[i]);
-    free(f);
-}
-
-static Kh__Finding *finding_new(const char *code, int is_error, uint32_t line,
-                                const char *orgunit, const char *indicator, const char *value,
-                                const char *msg_vi, const char *msg_en)
-{
-    Kh__Finding *f = malloc(sizeof *f);
-    if (!f)
-        return NULL;
-    kh__finding__init(f);
-    f->is_error = is_error ? 1 : 0;
-    f->line = line;
-    f->code = xstrdup(code);
-    f->orgunit = xstrdup(orgunit);
-    f->indicator = xstrdup(indicator);
-    f->value = xstrdup(value);
-    f->message_vi = xstrdup(msg_vi);
-    f->message_en = xstrdup(msg_en);
-    if (!f->code || !f->orgunit || !f->indicator || !f->value || !f->message_vi ||
-        !f->message_en) {
-        char **s[] = { &f->code, &f->orgunit, &f->indicator, &f->value, &f->message_vi,
-                       &f->message_en };
-        for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
-            if (*s[i] == protobuf_c_empty_string)
-                *s[i] = NULL;
-        finding_free(f);
-        return NULL;
-    }
-    return f;
-}
-
-int kh_findings_add(kh_findings_t *f, const char *code, int is_error, uint32_t line,
-                    const char *orgunit, const char *indicator, const char *value,
-                    const char *msg_vi, const char *msg_en)
-{
-    if (!f)
-        return -1;
-    if (f->n >= KH_MAX_FINDINGS) {
-        /* Full: the last entry is the overflow notice; keep it an error if any dropped
-         * finding was one, so that the verdict does not change. */
-        Kh__Finding *last = f->items[f->n - 1];
-        if (is_error && !last->is_error) {
-            last->is_error = 1;
-            f->n_errors++;
-        }
-        return -1;
-    }
-    if (kh_grow(&f->items, f->n, &f->cap, sizeof *f->items, 16, KH_MAX_FINDINGS) < 0)
-        return -1;
-    Kh__Finding *item;
-    int rc = 0;
-    if (f->n == KH_MAX_FINDINGS - 1) {
-        char vi[160], en[160];
-        snprintf(vi, sizeof vi, "Quá nhiều vấn đề: chỉ liệt kê %d vấn đề đầu tiên",
-                 KH_MAX_FINDINGS - 1);
-        snprintf(en, sizeof en, "Too many problems: only the first %d are listed",
-                 KH_MAX_FINDINGS - 1);
-        item = finding_new("TOO_MANY_FINDINGS", is_error, 0, "", "", "", vi, en);
-        rc = -1;
-    } else {
-        item = finding_new(code, is_error, line, orgunit, indicator, value, msg_vi, msg_en);
-    }
-    if (!item)
-        return -1;
-    f->items[f->n++] = item;
-    if (item->is_error)
-        f->n_errors++;
-    return rc;
-}
-
-void kh_findings_clear(kh_findings_t *f)
-{
-    if (!f)
-        return;
-    for (size_t i = 0; i < f->n; i++)
-        finding_free(f->items[i]);
-    free(f->items);
-    f->items = NULL;
-    f->n = f->cap = 0;
-    f->n_errors = 0;
 }
 
 /* ==== validation ======================================================================== */
@@ -2631,11 +2502,11 @@ static void emit(vctx_t *V, const char *code, int is_error, uint32_t line, const
      * come from the district, and a message cut by snprintf may end mid-character. */
     char sv[KH_RAW_SHOW * 2], so[KH_CODE_MAX * 2], si[KH_CODE_MAX * 2];
     char mvi[KH_MSG_MAX], men[KH_MSG_MAX];
-    safe_text(sv, sizeof sv, value, KH_RAW_SHOW);
-    safe_text(so, sizeof so, org, KH_CODE_MAX);
-    safe_text(si, sizeof si, ind, KH_CODE_MAX);
-    safe_text(mvi, sizeof mvi, vi, sizeof mvi);
-    safe_text(men, sizeof men, en, sizeof men);
+    kh_findings_text(sv, sizeof sv, value, KH_RAW_SHOW);
+    kh_findings_text(so, sizeof so, org, KH_CODE_MAX);
+    kh_findings_text(si, sizeof si, ind, KH_CODE_MAX);
+    kh_findings_text(mvi, sizeof mvi, vi, sizeof mvi);
+    kh_findings_text(men, sizeof men, en, sizeof men);
     if (kh_findings_add(V->out, code, is_error, line, so, si, sv, mvi, men) < 0 &&
         V->out->n >= KH_MAX_FINDINGS)
         V->full = 1;
@@ -2662,7 +2533,7 @@ static int first_time(vctx_t *V, const char *kind, const char *key)
 static void unit_label(const kh_unit_t *u, const char *code, char *out, size_t cap)
 {
     char sc[KH_CODE_MAX * 2];
-    safe_text(sc, sizeof sc, code, KH_CODE_MAX);
+    kh_findings_text(sc, sizeof sc, code, KH_CODE_MAX);
     if (u)
         snprintf(out, cap, "%s (%s)", u->name, u->code);
     else
@@ -2900,7 +2771,7 @@ static void check_value(vctx_t *V, size_t i)
         return;             /* no previous-period rule reads it: not read at all */
     if (ii < 0) {
         if (first_time(V, "ind", code)) {
-            safe_text(sc, sizeof sc, code, KH_CODE_MAX);
+            kh_findings_text(sc, sizeof sc, code, KH_CODE_MAX);
             snprintf(vi, sizeof vi, "Mã chỉ tiêu \"%s\" không có trong danh mục chỉ tiêu", sc);
             snprintf(en, sizeof en, "Indicator code \"%s\" is not in the indicator catalogue",
                      sc);
@@ -2948,7 +2819,7 @@ static void check_value(vctx_t *V, size_t i)
     kh_value_t pv;
     char wv[256], we[256], sr[KH_RAW_SHOW * 2];
     int ok = kh_value_parse(d, raw, &pv, wv, sizeof wv, we, sizeof we) == 0;
-    safe_text(sr, sizeof sr, raw, KH_RAW_SHOW);
+    kh_findings_text(sr, sizeof sr, raw, KH_RAW_SHOW);
     if (!ok) {
         snprintf(vi, sizeof vi, "Giá trị \"%s\" của %s tại %s không hợp lệ: %s", sr, d->code,
                  lab, wv);
@@ -3160,7 +3031,7 @@ static size_t validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today
     }
 
     /* The period. */
-    safe_text(sp, sizeof sp, period, 32);
+    kh_findings_text(sp, sizeof sp, period, 32);
     kh_period_t p;
     if (kh_catalog_check_period(c, period, &p, vi, sizeof vi, en, sizeof en) < 0) {
         emit(&V, "PERIOD_MALFORMED", 1, 0, "", "", period, vi, en);
@@ -3213,7 +3084,7 @@ static size_t validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today
         const kh_unit_t *d = kh_catalog_unit_on(c, district, V.end);
         if (!d || kh_catalog_reports(c, district, V.end) != 1) {
             char sd[KH_CODE_MAX * 2];
-            safe_text(sd, sizeof sd, district, KH_CODE_MAX);
+            kh_findings_text(sd, sizeof sd, district, KH_CODE_MAX);
             kh_date_vi(V.end, d1, sizeof d1);
             kh_date_iso(V.end, d2, sizeof d2);
             const kh_unit_t *any = d ? d : kh_catalog_unit_any(c, district);

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kh.pb-c.h"
+#include "kh_findings.h"
 #include "kh_indicator.h"
 #include "kh_period.h"
 
@@ -235,21 +236,7 @@ int kh_catalog_period_closing(const kh_catalog_t *c, const kh_period_t *half,
 size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
                                  char (*out)[8], size_t cap);
 
-/* ---- findings and validation -------------------------------------------------------- */
-typedef struct {
-    Kh__Finding **items;     /* each from kh_findings_add, freed by kh_findings_clear */
-    size_t n, cap;
-    size_t n_errors;
-} kh_findings_t;
-
-/* Appends a finding (strings copied).  Returns 0, or -1 when out of memory or when
- * the list already holds KH_MAX_FINDINGS (the last kept entry then says so). */
-#define KH_MAX_FINDINGS 2000
-int kh_findings_add(kh_findings_t *f, const char *code, int is_error, uint32_t line,
-                    const char *orgunit, const char *indicator, const char *value,
-                    const char *msg_vi, const char *msg_en);
-void kh_findings_clear(kh_findings_t *f);
-
+/* ---- validation (findings: kh_findings.h) ------------------------------------------ */
 /* Previous-period value lookup for "within N% of previous" rules.  Returns 0 and sets
  * *out when the unit had a value for the indicator in `period`, -1 otherwise. */
 typedef int (*kh_prev_fn)(void *arg, const char *period, const char *orgunit,
