@@ -10,10 +10,11 @@
  * kh_catalog_from_config loads the catalogue a configuration names ([general] data_dir,
  * [calendar]), for the services and the tools alike.
  *
- * Loading checks the files: a rule naming an unknown indicator, a unit whose parent
- * is unknown, a cycle in the tree, two rows of one code with overlapping validity,
- * a target naming an unknown indicator, a reporters.csv row naming an unknown level or
- * unit or overlapping another row: each is a load error with file and line.
+ * Loading (kh_catalog_load.c) checks the files: a rule naming an unknown indicator, a
+ * unit whose parent is unknown, a cycle in the tree, two rows of one code with
+ * overlapping validity, a target naming an unknown indicator, a reporters.csv row naming
+ * an unknown level or unit or overlapping another row: each is a load error with file
+ * and line.
  *
  * Dates are integers yyyymmdd (20200201).  Periods are "YYYYS1" / "YYYYS2"
  * (half-years), "YYYY" (a year) and "YYYY-YYYY" (a programme) for roll-ups.
