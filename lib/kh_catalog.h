@@ -1,11 +1,15 @@
 /*
- * kh_catalog.h — the report model: organisation units with validity dates, the
- * indicator catalogue, the validation rules, the rate targets and the reporting
- * calendar, all loaded from the data files (data/, CSV) that a deployment can replace
- * without recompiling; and the checks a report must pass.
+ * kh_catalog.h — the report model: organisation units with validity dates, the levels
+ * and what they are called, who reports, reorganisations, the programmes with their
+ * indicators, validation rules, rate targets and reporting calendar, all loaded from the
+ * data files (data/, CSV) that a deployment can replace without recompiling; and the
+ * lookups the services and tools make in it.
  *
- * The same code runs in kh-node (before sending, offline) and in the validator
- * (authoritative), so a district officer sees exactly what the province will say.
+ * A report is checked against it by kh_validate (kh_validate.h), in kh-node (before
+ * sending, offline) and in the validator (authoritative), so a district officer sees
+ * exactly what the province will say.  Its pieces have modules of their own: an indicator's
+ * type (kh_indicator.h), periods (kh_period.h), values (kh_value.h), rules
+ * (kh_rules.h), findings (kh_findings.h).
  *
  * kh_catalog_from_config loads the catalogue a configuration names ([general] data_dir,
  * [calendar]), for the services and the tools alike.
@@ -24,8 +28,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "kh.pb-c.h"
-#include "kh_findings.h"
 #include "kh_indicator.h"
 #include "kh_period.h"
 
@@ -56,9 +58,9 @@ typedef struct {
 typedef struct kh_catalog kh_catalog_t;
 
 /* Loads units.csv, levels.csv, who reports (reporters.csv), indicators.csv,
- * rules.csv and targets.csv from `data_dir`.  Returns NULL and writes a one-line reason ("rules.csv:7: unknown
- * indicator X.Y") into err on failure.  s1_due/s2_due are the calendar's due dates
- * as mmdd (620, 1205). */
+ * rules.csv and targets.csv from `data_dir`.  Returns NULL and writes a one-line reason
+ * ("rules.csv:7: unknown indicator X.Y") into err on failure.  s1_due/s2_due are the
+ * calendar's due dates as mmdd (620, 1205). */
 kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_mmdd,
                               char *err, size_t errlen);
 void kh_catalog_destroy(kh_catalog_t **self_p);
@@ -101,10 +103,10 @@ size_t kh_catalog_reorg_into(const kh_catalog_t *c, const char *new_code, int32_
  * programmes.csv (code,name_vi,name_en,valid_from,valid_to,folder,source[,s1_due,s2_due])
  * lists the programmes, each in force over a range of days, with its own calendar (the
  * half-years' due dates as mmdd; empty: [calendar] of the configuration), holding its
- * own files in `folder`
- * (relative to the data folder; empty: programmes/<code>/):
- * indicators.csv, rules.csv, targets.csv and (optional) sections.csv and options.csv.  A data folder
- * without programmes.csv holds one programme itself, files at its top, on every day.
+ * own files in `folder` (relative to the data folder; empty: programmes/<code>/):
+ * indicators.csv, rules.csv, targets.csv and (optional) sections.csv and options.csv.
+ * A data folder without programmes.csv holds one programme itself, files at its top, on
+ * every day.
  * The catalogue kh_catalog_load returns owns the units, levels and reporters; each
  * programme is a view of it (a const kh_catalog_t * that every function here accepts,
  * owned by the catalogue: never destroyed on its own).  A report is checked against the
@@ -133,7 +135,8 @@ const char *kh_catalog_section_title(const kh_catalog_t *c, int section, int en)
 /* Lookups (of the programme c is, for indicators and targets).  Return NULL when absent. */
 const kh_indicator_t *kh_catalog_indicator(const kh_catalog_t *c, const char *code);
 size_t kh_catalog_indicator_count(const kh_catalog_t *c);
-const kh_indicator_t *kh_catalog_indicator_at(const kh_catalog_t *c, size_t i);  /* catalogue order */
+/* catalogue order */
+const kh_indicator_t *kh_catalog_indicator_at(const kh_catalog_t *c, size_t i);
 size_t kh_catalog_target_count(const kh_catalog_t *c);
 const kh_target_t *kh_catalog_target_at(const kh_catalog_t *c, size_t i);
 
@@ -172,12 +175,13 @@ void kh_catalog_level_word(const kh_catalog_t *c, int level, int32_t date, int e
 /* ---- who reports ----------------------------------------------------------------------
  * reporters.csv says which units send reports, per range of days (issue 12, item 2):
  * each row names a level of the unit tree (every unit of that level in force on the day
- * reports) or one unit code, with valid_from / valid_to like the units file.  The day that counts is the end of the period a
- * report covers, not the day it arrives: a late report for 2019S2 sent in 2027 is
- * judged by 31 December 2019.  A reporting unit reports for itself and every unit below
- * it in force at the period's end (kh_catalog_subtree_on), unless the row's optional
- * `scope` column says "self": then for itself alone.  Loading refuses a reporting unit
- * below another one whose scope is its subtree (its values would count twice). */
+ * reports) or one unit code, with valid_from / valid_to like the units file.  The day
+ * that counts is the end of the period a report covers, not the day it arrives: a late
+ * report for 2019S2 sent in 2027 is judged by 31 December 2019.  A reporting unit
+ * reports for itself and every unit below it in force at the period's end
+ * (kh_catalog_subtree_on), unless the row's optional `scope` column says "self": then
+ * for itself alone.  Loading refuses a reporting unit below another one whose scope is
+ * its subtree (its values would count twice). */
 
 /* The units a report of `code` covers on `date` (the period's end): the unit and every
  * unit below it (kh_catalog_subtree_on), or the unit alone when its reporters.csv row has
@@ -236,59 +240,5 @@ int kh_catalog_period_closing(const kh_catalog_t *c, const kh_period_t *half,
  * count. */
 size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
                                  char (*out)[8], size_t cap);
-
-/* ---- validation (findings: kh_findings.h) ------------------------------------------ */
-/* Previous-period value lookup for "within N% of previous" rules.  Returns 0 and sets
- * *out when the unit had a value for the indicator in `period`, -1 otherwise. */
-typedef int (*kh_prev_fn)(void *arg, const char *period, const char *orgunit,
-                          const char *indicator, double *out);
-
-/* Checks a whole report and appends every problem to `out` (not only the first):
- * period malformed or in the future (relative to today_yyyymmdd); no programme in
- * force; the reporting unit not one at the period end; units unknown, outside the
- * reporting unit's subtree, merged before the period (naming the unit that took it
- * over), missing; indicators unknown, of the wrong level, not reported in this
- * half-year; values not parseable for their type; duplicate rows; every rule of the
- * programme's rules.csv but those comparing with the previous period (they need the
- * counted values only the aggregator holds: kh_validate_previous).  c may be the
- * catalogue or any of its programmes: the programme in force at the period end is used.
- * Returns the number of errors (0: accepted). */
-/* Finding codes (E error, W warning):
- *   PERIOD_MALFORMED E   not "YYYYS1"/"YYYYS2" (a year or programme is no report period)
- *   PERIOD_FUTURE    E   the half-year has not begun on today_yyyymmdd (reports are due
- *                        before the half-year ends — 20 June, 5 December — so the end
- *                        date cannot be the test); today_yyyymmdd <= 0 skips the check
- *   NO_PROGRAMME     E   no programme (programmes.csv) is in force at the period end
- *   UNKNOWN_DISTRICT E   the report's unit (r->district, the historical name) is not a
- *                        reporting unit (reporters.csv) in force at the period end; when
- *                        the code was taken over, the message names the unit that did
- *   UNKNOWN_UNIT     E   orgunit unknown, not yet created, or dissolved
- *   MERGED_UNIT      E   orgunit merged before the period end; names the successor
- *   OTHER_DISTRICT   E   a unit in force that is neither the reporting unit nor below it
- *   MISSING_UNIT     E   a unit below the reporting unit, in force at the period end, of
- *                        a level with indicators this half-year, without any value
- *   WRONG_LEVEL      E   an indicator under a unit of another level than its own
- *   UNKNOWN_INDICATOR E  indicator code not in the catalogue
- *   WRONG_HALF       E   indicator not reported in this half-year (S2-only in S1)
- *   MISSING_VALUE    E   an indicator of this half missing for a unit of its level
- *   BAD_VALUE        E   kh_value_parse refused the value (its reason in the message)
- *   NORMALISED       W   thousands separators were removed ("1.234.567" read as 1234567)
- *   DUPLICATE_ROW    E   a second row for one (orgunit, indicator); the first one counts
- *   R01…             E/W a rule of rules.csv, with the values involved in the message
- *   TOO_MANY_FINDINGS    the KH_MAX_FINDINGS-th entry when more were found
- *   INTERNAL         E   no catalogue/report, or out of memory
- * Unit and indicator problems are reported once per code (at its first line); value
- * problems once per row.  A rule is skipped for a unit when a value it reads is
- * missing or unparseable (already reported). */
-size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyyymmdd,
-                   kh_findings_t *out);
-
-/* The one check kh_validate cannot make: the rules comparing a value with the same
- * unit's value in the period before ("within P% of previous"), whose values only the
- * aggregator holds.  Reads the report's values without judging them again (it was
- * validated once, by the validator) and appends to `out` only the findings of those
- * rules.  Returns the number of errors among them. */
-size_t kh_validate_previous(const kh_catalog_t *c, const Kh__Report *r, kh_prev_fn prev,
-                            void *prev_arg, kh_findings_t *out);
 
 #endif

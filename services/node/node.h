@@ -2,7 +2,7 @@
  * node.h — kh-node, the district office's end of the pipeline.
  *
  * A report file is parsed and checked with the province's own catalogue and rules
- * (lib/kh_catalog) before it is queued, so a district officer sees every mistake at
+ * (lib/kh_catalog, lib/kh_validate) before it is queued, so a district officer sees every mistake at
  * once, offline.  A queued report lives in the node's outbox database until the
  * collector acknowledges it; receipts that come back are stored once and appended
  * to `<file>.receipts.jsonl` next to the report file and to the node's log.

@@ -1,6 +1,6 @@
 /*
  * kh-validator — checks each report against the catalogue, the unit tree in force
- * for its period, the calendar and the rules (lib/kh_catalog), finding every
+ * for its period, the calendar and the rules (lib/kh_validate), finding every
  * problem.  Accepted reports (with their warnings) go to the aggregator as a
  * VERDICT; rejected ones go to the notifier as a REJECTED event with every reason,
  * and to the aggregator as a VERDICT too, which keeps them in the history only.
@@ -21,6 +21,7 @@
 #include "kh_log.h"
 #include "kh_service.h"
 #include "kh_util.h"
+#include "kh_validate.h"
 
 static const char *const migrations[] = {
     KH_OUTBOX_SCHEMA("aggregator") KH_OUTBOX_SCHEMA("notifier"),

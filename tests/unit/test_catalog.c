@@ -1,5 +1,6 @@
 /*
- * test_catalog.c — unit tests of the report model (lib/kh_catalog.c, lib/kh_rules.c):
+ * test_catalog.c — unit tests of the report model (lib/kh_catalog.c and
+ * kh_catalog_load.c, kh_period, kh_value, kh_rules, kh_findings, kh_validate):
  * loading the real data files and broken copies of them, the unit tree across the
  * 1 February 2020 merger, periods, value parsing (thousands separators included), the
  * rule language, and kh_validate on reports built here — one valid report per case,
@@ -20,7 +21,9 @@
 #include <unistd.h>
 
 #include "kh_catalog.h"
+#include "kh_findings.h"
 #include "kh_rules.h"
+#include "kh_validate.h"
 #include "kh_value.h"
 #include "report_fixture.h"
 
