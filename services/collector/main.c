@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "kh.pb-c.h"
+#include "kh_catalog.h"
 #include "kh_db.h"
 #include "kh_door.h"
 #include "kh_inbox.h"

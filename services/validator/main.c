@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kh.pb-c.h"
+#include "kh_catalog.h"
 #include "kh_db.h"
 #include "kh_inbox.h"
 #include "kh_link.h"
