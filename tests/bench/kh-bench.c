@@ -52,6 +52,7 @@
 #include "kh_report.h"
 #include "kh_sign.h"
 #include "kh_util.h"
+#include "kh_validate.h"
 #include "kh_wire.h"
 #include "kh_zuv.h"
 
