@@ -133,3 +133,26 @@ size_t kh_period_halves(const kh_period_t *p, char (*out)[8], size_t cap)
             kh_period_format(&h, out[n], 8);
     return n;
 }
+
+kh_period_t kh_period_half_of(int32_t d)
+{
+    kh_period_t p = {KH_P_HALF, d / 10000, d / 100 % 100 <= 6 ? 1 : 2, 0};
+    return p;
+}
+
+kh_period_t kh_period_next_half(kh_period_t p)
+{
+    if (p.half == 1) {
+        p.half = 2;
+    } else {
+        p.half = 1;
+        p.year++;
+    }
+    return p;
+}
+
+int kh_period_cmp(const kh_period_t *a, const kh_period_t *b)
+{
+    int32_t ea = kh_period_end(a), eb = kh_period_end(b);
+    return (ea > eb) - (ea < eb);
+}

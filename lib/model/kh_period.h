@@ -38,5 +38,12 @@ size_t kh_period_halves(const kh_period_t *p, char (*out)[8], size_t cap);
 /* The i-th half-year (0: the first) that p covers, in time order, into *out (a
  * KH_P_HALF period).  Returns 1, or 0 when p covers fewer than i + 1 half-years. */
 int kh_period_nth_half(const kh_period_t *p, size_t i, kh_period_t *out);
+/* The half-year containing day d. */
+kh_period_t kh_period_half_of(int32_t d);
+/* The half-year after half-year p. */
+kh_period_t kh_period_next_half(kh_period_t p);
+/* <0, 0, >0 as a ends before, with, after b (by their last days: a year ends with its
+ * S2). */
+int kh_period_cmp(const kh_period_t *a, const kh_period_t *b);
 
 #endif
