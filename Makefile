@@ -55,8 +55,10 @@ $(B)/%.o: %.c $(PROTO_H)
 	@echo "  CC    $<"
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
+# made anew each time: `ar r` only adds, so a lib/*.c removed or renamed (a branch switched)
+# would leave its object in the archive, defining its symbols twice
 $(LIBKH): $(LIB_OBJ)
-	$(Q)ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 .SECONDEXPANSION:
 objs = $(patsubst %.c,$(B)/%.o,$(wildcard $(1)/*.c))

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kh_catalog.h"
+#include "kh_validate.h"
 
 #define FUZZ_TODAY 20250101     /* fixed "today" for kh_validate: reproducible runs */
 

@@ -23,6 +23,8 @@
 
 #include "kh.pb-c.h"
 #include "kh_catalog.h"
+#include "kh_findings.h"
+#include "kh_validate.h"
 #include "fuzz_common.h"
 #include "fuzz_proto.h"
 

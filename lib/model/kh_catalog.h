@@ -1,19 +1,24 @@
 /*
- * kh_catalog.h — the report model: organisation units with validity dates, the
- * indicator catalogue, the validation rules, the rate targets and the reporting
- * calendar, all loaded from the data files (data/, CSV) that a deployment can replace
- * without recompiling; and the checks a report must pass.
+ * kh_catalog.h — the report model: organisation units with validity dates, the levels
+ * and what they are called, who reports, reorganisations, the programmes with their
+ * indicators, validation rules, rate targets and reporting calendar, all loaded from the
+ * data files (data/, CSV) that a deployment can replace without recompiling; and the
+ * lookups the services and tools make in it.
  *
- * The same code runs in kh-node (before sending, offline) and in the validator
- * (authoritative), so a district officer sees exactly what the province will say.
+ * A report is checked against it by kh_validate (kh_validate.h), in kh-node (before
+ * sending, offline) and in the validator (authoritative), so a district officer sees
+ * exactly what the province will say.  Its pieces have modules of their own: an indicator's
+ * type (kh_indicator.h), periods (kh_period.h), values (kh_value.h), rules
+ * (kh_rules.h), findings (kh_findings.h).
  *
  * kh_catalog_from_config loads the catalogue a configuration names ([general] data_dir,
  * [calendar]), for the services and the tools alike.
  *
- * Loading checks the files: a rule naming an unknown indicator, a unit whose parent
- * is unknown, a cycle in the tree, two rows of one code with overlapping validity,
- * a target naming an unknown indicator, a reporters.csv row naming an unknown level or
- * unit or overlapping another row: each is a load error with file and line.
+ * Loading (kh_catalog_load.c) checks the files: a rule naming an unknown indicator, a
+ * unit whose parent is unknown, a cycle in the tree, two rows of one code with
+ * overlapping validity, a target naming an unknown indicator, a reporters.csv row naming
+ * an unknown level or unit or overlapping another row: each is a load error with file
+ * and line.
  *
  * Dates are integers yyyymmdd (20200201).  Periods are "YYYYS1" / "YYYYS2"
  * (half-years), "YYYY" (a year) and "YYYY-YYYY" (a programme) for roll-ups.
@@ -23,29 +28,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "kh.pb-c.h"
-
-#define KH_CODE_MAX 64          /* longest unit or indicator code accepted */
-#define KH_MAX_OPTIONS 8
+#include "kh_indicator.h"
+#include "kh_period.h"
 
 /* Levels are numbers: 1 is the root of the tree (the province), each child one deeper.
  * What a level is called (tỉnh / huyện / xã, or tỉnh / xã) is data: levels.csv. */
 #define KH_MAX_LEVELS 9
-typedef enum { KH_VT_COUNT, KH_VT_MONEY, KH_VT_FLAG, KH_VT_SCORE, KH_VT_OPTION } kh_vtype_t;
-typedef enum { KH_TA_SUM, KH_TA_LAST, KH_TA_MAX } kh_tagg_t;
-
-typedef struct {
-    char code[KH_CODE_MAX];
-    int section;                       /* 1..99, the programme's area (sections.csv) */
-    int level;                         /* the level of the units it is reported for */
-    kh_vtype_t vtype;
-    int n_options;                     /* KH_VT_OPTION: option codes */
-    char options[KH_MAX_OPTIONS][16];
-    double score_min, score_max;       /* KH_VT_SCORE */
-    kh_tagg_t tagg;
-    int in_s1, in_s2;                  /* reported in S1 / S2 */
-    char *name_vi, *name_en, *unit;    /* UTF-8, owned by the catalogue */
-} kh_indicator_t;
 
 typedef struct {
     char code[KH_CODE_MAX];
@@ -70,9 +58,9 @@ typedef struct {
 typedef struct kh_catalog kh_catalog_t;
 
 /* Loads units.csv, levels.csv, who reports (reporters.csv), indicators.csv,
- * rules.csv and targets.csv from `data_dir`.  Returns NULL and writes a one-line reason ("rules.csv:7: unknown
- * indicator X.Y") into err on failure.  s1_due/s2_due are the calendar's due dates
- * as mmdd (620, 1205). */
+ * rules.csv and targets.csv from `data_dir`.  Returns NULL and writes a one-line reason
+ * ("rules.csv:7: unknown indicator X.Y") into err on failure.  s1_due/s2_due are the
+ * calendar's due dates as mmdd (620, 1205). */
 kh_catalog_t *kh_catalog_load(const char *data_dir, int s1_due_mmdd, int s2_due_mmdd,
                               char *err, size_t errlen);
 void kh_catalog_destroy(kh_catalog_t **self_p);
@@ -115,10 +103,10 @@ size_t kh_catalog_reorg_into(const kh_catalog_t *c, const char *new_code, int32_
  * programmes.csv (code,name_vi,name_en,valid_from,valid_to,folder,source[,s1_due,s2_due])
  * lists the programmes, each in force over a range of days, with its own calendar (the
  * half-years' due dates as mmdd; empty: [calendar] of the configuration), holding its
- * own files in `folder`
- * (relative to the data folder; empty: programmes/<code>/):
- * indicators.csv, rules.csv, targets.csv and (optional) sections.csv and options.csv.  A data folder
- * without programmes.csv holds one programme itself, files at its top, on every day.
+ * own files in `folder` (relative to the data folder; empty: programmes/<code>/):
+ * indicators.csv, rules.csv, targets.csv and (optional) sections.csv and options.csv.
+ * A data folder without programmes.csv holds one programme itself, files at its top, on
+ * every day.
  * The catalogue kh_catalog_load returns owns the units, levels and reporters; each
  * programme is a view of it (a const kh_catalog_t * that every function here accepts,
  * owned by the catalogue: never destroyed on its own).  A report is checked against the
@@ -147,7 +135,8 @@ const char *kh_catalog_section_title(const kh_catalog_t *c, int section, int en)
 /* Lookups (of the programme c is, for indicators and targets).  Return NULL when absent. */
 const kh_indicator_t *kh_catalog_indicator(const kh_catalog_t *c, const char *code);
 size_t kh_catalog_indicator_count(const kh_catalog_t *c);
-const kh_indicator_t *kh_catalog_indicator_at(const kh_catalog_t *c, size_t i);  /* catalogue order */
+/* catalogue order */
+const kh_indicator_t *kh_catalog_indicator_at(const kh_catalog_t *c, size_t i);
 size_t kh_catalog_target_count(const kh_catalog_t *c);
 const kh_target_t *kh_catalog_target_at(const kh_catalog_t *c, size_t i);
 
@@ -186,12 +175,13 @@ void kh_catalog_level_word(const kh_catalog_t *c, int level, int32_t date, int e
 /* ---- who reports ----------------------------------------------------------------------
  * reporters.csv says which units send reports, per range of days (issue 12, item 2):
  * each row names a level of the unit tree (every unit of that level in force on the day
- * reports) or one unit code, with valid_from / valid_to like the units file.  The day that counts is the end of the period a
- * report covers, not the day it arrives: a late report for 2019S2 sent in 2027 is
- * judged by 31 December 2019.  A reporting unit reports for itself and every unit below
- * it in force at the period's end (kh_catalog_subtree_on), unless the row's optional
- * `scope` column says "self": then for itself alone.  Loading refuses a reporting unit
- * below another one whose scope is its subtree (its values would count twice). */
+ * reports) or one unit code, with valid_from / valid_to like the units file.  The day
+ * that counts is the end of the period a report covers, not the day it arrives: a late
+ * report for 2019S2 sent in 2027 is judged by 31 December 2019.  A reporting unit
+ * reports for itself and every unit below it in force at the period's end
+ * (kh_catalog_subtree_on), unless the row's optional `scope` column says "self": then
+ * for itself alone.  Loading refuses a reporting unit below another one whose scope is
+ * its subtree (its values would count twice). */
 
 /* The units a report of `code` covers on `date` (the period's end): the unit and every
  * unit below it (kh_catalog_subtree_on), or the unit alone when its reporters.csv row has
@@ -217,22 +207,9 @@ size_t kh_catalog_reporters_ever(const kh_catalog_t *c, const kh_unit_t **out, s
 size_t kh_catalog_reporters_on(const kh_catalog_t *c, int32_t yyyymmdd, const kh_unit_t **out,
                                size_t cap);
 
-/* ---- periods ------------------------------------------------------------------------ */
-typedef enum { KH_P_HALF, KH_P_YEAR, KH_P_PROGRAMME } kh_pkind_t;
-typedef struct {
-    kh_pkind_t kind;
-    int year, half;          /* KH_P_HALF: half 1 or 2; KH_P_YEAR: half 0 */
-    int year_to;             /* KH_P_PROGRAMME: years year..year_to */
-} kh_period_t;
-
-/* 0 on success, -1 if `s` is not a well-formed period. */
-int kh_period_parse(const char *s, kh_period_t *out);
-int32_t kh_period_end(const kh_period_t *p);              /* last day, yyyymmdd */
-/* The canonical text of p: "2026S1", "2026", "2021-2030" (at least 10 bytes). */
-void kh_period_format(const kh_period_t *p, char *buf, size_t cap);
-/* p as people say it: "6 tháng đầu năm 2020" / "January-June 2020", "năm 2020" / "the
- * year 2020", "giai đoạn 2017–2020" / "2017-2020" (en != 0: English). */
-void kh_period_label(const kh_period_t *p, int en, char *buf, size_t cap);
+/* ---- report periods (the periods themselves: kh_period.h) -----------------------------
+ * What a programme reports for and when it is due: the calendar is the catalogue's, so
+ * these stay here (kh_period_due too, named for what it gives). */
 /* How often the programme `c` (a view: kh_catalog_for) is reported: KH_P_HALF (a report
  * per half-year, "2026S1") or KH_P_YEAR (one per year, "2026": report_period of
  * programmes.csv). */
@@ -263,89 +240,5 @@ int kh_catalog_period_closing(const kh_catalog_t *c, const kh_period_t *half,
  * count. */
 size_t kh_catalog_report_periods(const kh_catalog_t *c, const kh_period_t *p,
                                  char (*out)[8], size_t cap);
-/* Half-years covered by p, in time order, as "YYYYSn" strings into out (cap entries
- * of 8 bytes).  Returns the count. */
-size_t kh_period_halves(const kh_period_t *p, char (*out)[8], size_t cap);
-
-/* ---- values ------------------------------------------------------------------------- */
-typedef struct {
-    int is_empty;            /* an option left blank (NONE) */
-    double num;              /* count, money, flag, score */
-    int option;              /* KH_VT_OPTION: index into options[], -1 when empty */
-    int normalised;          /* 1 when thousands separators were removed */
-} kh_value_t;
-
-/* Parses `raw` as a value of `ind`.  Returns 0 and fills out, or -1 and writes a
- * bilingual reason ("không phải số / not a number") into the two buffers. */
-int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
-                   char *why_vi, size_t vi_len, char *why_en, size_t en_len);
-
-/* ---- findings and validation -------------------------------------------------------- */
-typedef struct {
-    Kh__Finding **items;     /* each from kh_findings_add, freed by kh_findings_clear */
-    size_t n, cap;
-    size_t n_errors;
-} kh_findings_t;
-
-/* Appends a finding (strings copied).  Returns 0, or -1 when out of memory or when
- * the list already holds KH_MAX_FINDINGS (the last kept entry then says so). */
-#define KH_MAX_FINDINGS 2000
-int kh_findings_add(kh_findings_t *f, const char *code, int is_error, uint32_t line,
-                    const char *orgunit, const char *indicator, const char *value,
-                    const char *msg_vi, const char *msg_en);
-void kh_findings_clear(kh_findings_t *f);
-
-/* Previous-period value lookup for "within N% of previous" rules.  Returns 0 and sets
- * *out when the unit had a value for the indicator in `period`, -1 otherwise. */
-typedef int (*kh_prev_fn)(void *arg, const char *period, const char *orgunit,
-                          const char *indicator, double *out);
-
-/* Checks a whole report and appends every problem to `out` (not only the first):
- * period malformed or in the future (relative to today_yyyymmdd); no programme in
- * force; the reporting unit not one at the period end; units unknown, outside the
- * reporting unit's subtree, merged before the period (naming the unit that took it
- * over), missing; indicators unknown, of the wrong level, not reported in this
- * half-year; values not parseable for their type; duplicate rows; every rule of the
- * programme's rules.csv but those comparing with the previous period (they need the
- * counted values only the aggregator holds: kh_validate_previous).  c may be the
- * catalogue or any of its programmes: the programme in force at the period end is used.
- * Returns the number of errors (0: accepted). */
-/* Finding codes (E error, W warning):
- *   PERIOD_MALFORMED E   not "YYYYS1"/"YYYYS2" (a year or programme is no report period)
- *   PERIOD_FUTURE    E   the half-year has not begun on today_yyyymmdd (reports are due
- *                        before the half-year ends — 20 June, 5 December — so the end
- *                        date cannot be the test); today_yyyymmdd <= 0 skips the check
- *   NO_PROGRAMME     E   no programme (programmes.csv) is in force at the period end
- *   UNKNOWN_DISTRICT E   the report's unit (r->district, the historical name) is not a
- *                        reporting unit (reporters.csv) in force at the period end; when
- *                        the code was taken over, the message names the unit that did
- *   UNKNOWN_UNIT     E   orgunit unknown, not yet created, or dissolved
- *   MERGED_UNIT      E   orgunit merged before the period end; names the successor
- *   OTHER_DISTRICT   E   a unit in force that is neither the reporting unit nor below it
- *   MISSING_UNIT     E   a unit below the reporting unit, in force at the period end, of
- *                        a level with indicators this half-year, without any value
- *   WRONG_LEVEL      E   an indicator under a unit of another level than its own
- *   UNKNOWN_INDICATOR E  indicator code not in the catalogue
- *   WRONG_HALF       E   indicator not reported in this half-year (S2-only in S1)
- *   MISSING_VALUE    E   an indicator of this half missing for a unit of its level
- *   BAD_VALUE        E   kh_value_parse refused the value (its reason in the message)
- *   NORMALISED       W   thousands separators were removed ("1.234.567" read as 1234567)
- *   DUPLICATE_ROW    E   a second row for one (orgunit, indicator); the first one counts
- *   R01…             E/W a rule of rules.csv, with the values involved in the message
- *   TOO_MANY_FINDINGS    the KH_MAX_FINDINGS-th entry when more were found
- *   INTERNAL         E   no catalogue/report, or out of memory
- * Unit and indicator problems are reported once per code (at its first line); value
- * problems once per row.  A rule is skipped for a unit when a value it reads is
- * missing or unparseable (already reported). */
-size_t kh_validate(const kh_catalog_t *c, const Kh__Report *r, int32_t today_yyyymmdd,
-                   kh_findings_t *out);
-
-/* The one check kh_validate cannot make: the rules comparing a value with the same
- * unit's value in the period before ("within P% of previous"), whose values only the
- * aggregator holds.  Reads the report's values without judging them again (it was
- * validated once, by the validator) and appends to `out` only the findings of those
- * rules.  Returns the number of errors among them. */
-size_t kh_validate_previous(const kh_catalog_t *c, const Kh__Report *r, kh_prev_fn prev,
-                            void *prev_arg, kh_findings_t *out);
 
 #endif

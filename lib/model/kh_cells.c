@@ -3,6 +3,7 @@
  */
 #include "kh_cells.h"
 #include "kh_util.h"
+#include "kh_value.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,6 +10,8 @@
  * the rows below.
  */
 #include "kh_report.h"
+#include "kh_indicator.h"
+#include "kh_period.h"
 #include "kh_util.h"
 
 #include <csv.h>

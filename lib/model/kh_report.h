@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "kh.pb-c.h"
-#include "kh_catalog.h"
+#include "kh_findings.h"
 
 #define KH_REPORT_MAX_BYTES (16u << 20)   /* a file larger than this is refused */
 #define KH_REPORT_MAX_VALUES 200000

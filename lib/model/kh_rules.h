@@ -23,13 +23,15 @@
  * the same unit's value in the previous half-year.
  *
  * The module keeps no global state; a compiled expression is immutable and may be
- * evaluated from several threads at once.
+ * evaluated from several threads at once.  It knows the indicators only as an array
+ * (kh_indicator.h), never the catalogue that holds them and its rules.
  */
 #ifndef KH_RULES_H
 #define KH_RULES_H
 
 #include <stddef.h>
-#include "kh_catalog.h"
+#include "kh_indicator.h"
+#include "kh_value.h"
 
 #define KH_RULE_TEXT_MAX 512      /* longest rule text accepted */
 #define KH_RULE_MAX_NODES 96      /* bounded tree: refuse rules larger than this */

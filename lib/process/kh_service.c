@@ -2,6 +2,7 @@
  * kh_service.c — process boilerplate shared by every service; see kh_service.h.
  */
 #include "kh_service.h"
+#include "kh_catalog.h"
 #include "kh_door.h"
 #include "kh_db.h"
 #include "kh_log.h"

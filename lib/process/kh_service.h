@@ -21,7 +21,6 @@
 
 #include <uv.h>
 
-#include "kh_catalog.h"
 #include "kh_config.h"
 #include "kh_log.h"
 #include "kh_zuv.h"
@@ -94,6 +93,7 @@ int kh_service_start(kh_service_t *s, const char *name, const char *section,
                      const char *cfgpath, const char *level, const char *district);
 
 /* Loads the catalogue from [general] data_dir.  Returns NULL after logging. */
+typedef struct kh_catalog kh_catalog_t;          /* kh_catalog.h */
 kh_catalog_t *kh_service_catalog(kh_service_t *s);
 
 /* Path/endpoint from the config (its value or the table's default), expanded; logs and

@@ -43,6 +43,7 @@
 #include "kh_audit.h"
 #include "kh_cells.h"
 #include "kh_db.h"
+#include "kh_findings.h"
 #include "kh_inbox.h"
 #include "kh_link.h"
 #include "kh_log.h"

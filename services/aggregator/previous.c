@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "kh_catalog.h"
+#include "kh_findings.h"
+#include "kh_validate.h"
+#include "kh_value.h"
 
 /* What prev_lookup reads from: the district, and the period whose verdict it holds. */
 typedef struct {

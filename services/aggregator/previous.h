@@ -12,6 +12,7 @@
 #include "agg.h"
 #include "kh.pb-c.h"
 #include "kh_catalog.h"
+#include "kh_findings.h"
 
 /* The verdict's warnings plus those of the previous-period rules, into `out` (a new
  * array, free it; the pointers in it are borrowed from v and from extra, which the caller

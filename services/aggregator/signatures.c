@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "events.h"
+#include "kh_findings.h"
 #include "kh_log.h"
 #include "kh_util.h"
 #include "kh_wire.h"

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "kh.pb-c.h"
+#include "kh_catalog.h"
 #include "kh_db.h"
 #include "kh_log.h"
 #include "kh_util.h"

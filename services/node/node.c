@@ -20,6 +20,7 @@
 #include "kh_report.h"
 #include "kh_sign.h"
 #include "kh_util.h"
+#include "kh_validate.h"
 #include "kh_wire.h"
 
 static const char *const migrations[] = {

@@ -232,7 +232,7 @@ static int first_period(notifier_t *nt)
     sqlite3_finalize(st);
     if (found)
         return 0;
-    nt->first = nt_period_of(kh_today());
+    nt->first = kh_period_half_of(kh_today());
     kh_period_format(&nt->first, buf, sizeof buf);
     st = kh_db_prepare(nt->db, "INSERT INTO meta(key,value) VALUES('first_period',?) "
                                "ON CONFLICT DO NOTHING");

@@ -48,29 +48,6 @@ int nt_date_parse(const char *s, int32_t *out)
 
 /* ---- half-years ---------------------------------------------------------------------- */
 
-kh_period_t nt_period_of(int32_t d)
-{
-    kh_period_t p = {KH_P_HALF, d / 10000, d / 100 % 100 <= 6 ? 1 : 2, 0};
-    return p;
-}
-
-kh_period_t nt_period_next(kh_period_t p)
-{
-    if (p.half == 1) {
-        p.half = 2;
-    } else {
-        p.half = 1;
-        p.year++;
-    }
-    return p;
-}
-
-int nt_period_cmp(kh_period_t a, kh_period_t b)
-{
-    int32_t ea = kh_period_end(&a), eb = kh_period_end(&b);
-    return (ea > eb) - (ea < eb);
-}
-
 size_t nt_periods_to_check(kh_period_t first, int32_t today, int reminder_days,
                            kh_period_t *out, size_t cap)
 {
@@ -79,16 +56,16 @@ size_t nt_periods_to_check(kh_period_t first, int32_t today, int reminder_days,
     int32_t horizon = nt_date_add(today, reminder_days > 0 ? reminder_days : 0);
     if (!horizon)
         horizon = today;
-    kh_period_t last = nt_period_of(horizon);
-    if (nt_period_cmp(first, last) > 0)
+    kh_period_t last = kh_period_half_of(horizon);
+    if (kh_period_cmp(&first, &last) > 0)
         return 0;
     /* the latest cap half-years: start at max(first, last - (cap - 1)) */
     long span = (long)(last.year * 2 + last.half) - (first.year * 2 + first.half) + 1;
     kh_period_t p = first;
     for (long skip = span - (long)cap; skip > 0; skip--)
-        p = nt_period_next(p);
+        p = kh_period_next_half(p);
     size_t n = 0;
-    for (; n < cap && nt_period_cmp(p, last) <= 0; p = nt_period_next(p))
+    for (; n < cap && kh_period_cmp(&p, &last) <= 0; p = kh_period_next_half(p))
         out[n++] = p;
     return n;
 }

@@ -48,14 +48,7 @@ int32_t nt_date_add(int32_t d, int days);
 /* "YYYY-MM-DD" → yyyymmdd.  Returns 0, or -1 when it is not a valid date. */
 int nt_date_parse(const char *s, int32_t *out);
 
-/* ---- half-years ---- */
-/* The half-year containing date d. */
-kh_period_t nt_period_of(int32_t d);
-/* The half-year after p. */
-kh_period_t nt_period_next(kh_period_t p);
-/* <0, 0, >0 as a ends before, with, after b (a year ends with its S2). */
-int nt_period_cmp(kh_period_t a, kh_period_t b);
-
+/* ---- half-years (the arithmetic is lib/model/kh_period.h's) ---- */
 /* The half-years to check on day `today`: from `first` to the one containing
  * today + reminder_days, at most cap of them (the latest ones when there are more).
  * Returns the count written. */

@@ -246,7 +246,7 @@ int nt_produce_event(notifier_t *nt, const Kh__Receipt *e)
         if (step != SQLITE_DONE)
             return -1;
     }
-    if (nt_period_cmp(p, nt->first) < 0)
+    if (kh_period_cmp(&p, &nt->first) < 0)
         return 0;                 /* before first_period: kept, but no notices */
     int32_t due = kh_period_due(nt->cat, &p);
     char id[NOTICE_ID_MAX];

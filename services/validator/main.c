@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kh.pb-c.h"
+#include "kh_catalog.h"
 #include "kh_db.h"
 #include "kh_inbox.h"
 #include "kh_link.h"
@@ -22,6 +23,7 @@
 #include "kh_service.h"
 #include "kh_stage.h"
 #include "kh_util.h"
+#include "kh_validate.h"
 
 static const char *const migrations[] = {
     KH_OUTBOX_SCHEMA("aggregator") KH_OUTBOX_SCHEMA("notifier"),

@@ -52,6 +52,7 @@
 #include "kh_report.h"
 #include "kh_sign.h"
 #include "kh_util.h"
+#include "kh_validate.h"
 #include "kh_wire.h"
 #include "kh_zuv.h"
 
@@ -740,7 +741,8 @@ static const char csv_header[] =
     "label,nodes,values_per_report,mode,reports,seconds,reports_s,values_s,received_reports_s,"
     "received_p50_ms,received_p99_ms,counted_p50_ms,counted_p99_ms,floor_reports_s,"
     "floor_values_s,ratio,hwm_kib_collector,hwm_kib_validator,hwm_kib_aggregator,"
-    "hwm_kib_notifier,cpu_s_collector,cpu_s_validator,cpu_s_aggregator,cpu_s_notifier,"
+    "hwm_kib_notifier,rss_kib_collector,rss_kib_validator,rss_kib_aggregator,rss_kib_notifier,"
+    "cpu_s_collector,cpu_s_validator,cpu_s_aggregator,cpu_s_notifier,"
     "cpu_s_bench,resends,rejected,superseded,note\n";
 
 static void csv_row(FILE *f, const char *mode, const stats_t *s, double fr, double fv,
@@ -755,6 +757,8 @@ static void csv_row(FILE *f, const char *mode, const stats_t *s, double fr, doub
         fputs(",,,", f);
     for (int i = 0; i < N_SVC; i++)
         fprintf(f, "%ld,", peak->hwm_kib[i]);
+    for (int i = 0; i < N_SVC; i++)         /* resident now (VmRSS), beside the peak */
+        fprintf(f, "%ld,", peak->rss_kib[i]);
     for (int i = 0; i < N_SVC; i++)
         if (c0 && c1 && c0->cpu_s[i] >= 0 && c1->cpu_s[i] >= 0)
             fprintf(f, "%.2f,", c1->cpu_s[i] - c0->cpu_s[i]);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kh_catalog.h"
+#include "kh_findings.h"
 #include "kh.pb-c.h"
 
 /* A report of `unit` for `period`, revision 1, id "<unit>-<period>", no values. */

@@ -20,7 +20,10 @@
 #include <unistd.h>
 
 #include "kh_catalog.h"
+#include "kh_findings.h"
 #include "kh_rules.h"
+#include "kh_validate.h"
+#include "kh_value.h"
 #include "report_fixture.h"
 
 #define TODAY 20250101   /* after every period used below */
@@ -255,9 +258,22 @@ static void test_periods(void **state)
     assert_string_equal(h[0], "2017S1");
     assert_string_equal(h[7], "2020S2");
     assert_int_equal(kh_period_halves(&p, h, 3), 8);   /* count even when cut */
+    kh_period_t q;
+    assert_int_equal(kh_period_nth_half(&p, 2, &q), 1);     /* p is 2017-2020 */
+    assert_int_equal(q.kind, KH_P_HALF);
+    assert_int_equal(q.year, 2018);
+    assert_int_equal(q.half, 1);
+    assert_int_equal(kh_period_nth_half(&p, 7, &q), 1);
+    assert_int_equal(q.year * 10 + q.half, 20202);
+    assert_int_equal(kh_period_nth_half(&p, 8, &q), 0);
+    assert_int_equal(kh_period_start(&p), 20170101);
     assert_int_equal(kh_period_parse("2019S2", &p), 0);
     assert_int_equal(kh_period_halves(&p, h, 16), 1);
     assert_string_equal(h[0], "2019S2");
+    assert_int_equal(kh_period_start(&p), 20190701);
+    assert_int_equal(kh_period_nth_half(&p, 0, &q), 1);
+    assert_int_equal(q.year * 10 + q.half, 20192);
+    assert_int_equal(kh_period_nth_half(&p, 1, &q), 0);
 
     static const char *bad[] = { "2018S3", "18S1", "2018s1", "2018s1 ", " 2018S1", "2018S1 ",
                                  "2018-2017", "2018-2018", "2018S", "S1", "", "20181",

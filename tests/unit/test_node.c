@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kh.pb-c.h"
 #include "kh_db.h"
 #include "kh_log.h"
 #include "kh_util.h"

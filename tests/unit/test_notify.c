@@ -51,17 +51,19 @@ static void test_periods(void **state)
 {
     (void)state;
     char b[8];
-    kh_period_t p = nt_period_of(20200630);
+    kh_period_t p = kh_period_half_of(20200630);
     kh_period_format(&p, b, sizeof b);
     assert_string_equal(b, "2020S1");
-    p = nt_period_of(20200701);
+    p = kh_period_half_of(20200701);
     kh_period_format(&p, b, sizeof b);
     assert_string_equal(b, "2020S2");
-    p = nt_period_next(p);
+    p = kh_period_next_half(p);
     kh_period_format(&p, b, sizeof b);
     assert_string_equal(b, "2021S1");
-    assert_true(nt_period_cmp(nt_period_of(20200101), nt_period_of(20201231)) < 0);
-    assert_int_equal(nt_period_cmp(nt_period_of(20200701), nt_period_of(20201231)), 0);
+    kh_period_t a = kh_period_half_of(20200101), z = kh_period_half_of(20201231),
+                y = kh_period_half_of(20200701);
+    assert_true(kh_period_cmp(&a, &z) < 0);
+    assert_int_equal(kh_period_cmp(&y, &z), 0);
 
     kh_period_t first, out[8];
     assert_int_equal(kh_period_parse("2019S2", &first), 0);

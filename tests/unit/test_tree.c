@@ -21,6 +21,7 @@
 
 #include "kh_catalog.h"
 #include "kh_cells.h"
+#include "kh_validate.h"
 #include "report_fixture.h"
 
 /* ==== the data folder ==================================================================

@@ -22,6 +22,7 @@
 
 #include "kh_report.h"
 #include "kh_util.h"
+#include "kh_validate.h"
 #include "report_fixture.h"
 
 #define TODAY 20250101   /* after every period used below */

@@ -117,7 +117,7 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
     }
     /* the half-year the reorganisation begins in, and the last one before it with cells
      * of an old unit */
-    kh_period_t hp = { .kind = KH_P_HALF, .year = date / 10000, .half = date / 100 % 100 > 6 ? 2 : 1 };
+    kh_period_t hp = kh_period_half_of(date);
     char first_new[16], before[16] = "";
     snprintf(first_new, sizeof first_new, "%04dS%d", hp.year, hp.half);
     for (size_t i = 0; i < kh_catalog_reorg_count(cat); i++) {

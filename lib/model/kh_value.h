@@ -1,0 +1,27 @@
+/*
+ * kh_value.h — reading one cell of a report as a value of its indicator: a count or a
+ * sum of money (whole, not negative), a flag (0 or 1), a score within the indicator's
+ * range, or one of its option codes (empty: no option).  Numbers are read as people
+ * type them in Vietnamese and English spreadsheets ("1.234.567", "1,234,567", "72,5");
+ * a separator that could be read two ways is refused, never guessed (kh_value.c says
+ * how each form is read).
+ */
+#ifndef KH_VALUE_H
+#define KH_VALUE_H
+
+#include <stddef.h>
+#include "kh_indicator.h"
+
+typedef struct {
+    int is_empty;            /* an option left blank (NONE) */
+    double num;              /* count, money, flag, score */
+    int option;              /* KH_VT_OPTION: index into options[], -1 when empty */
+    int normalised;          /* 1 when thousands separators were removed */
+} kh_value_t;
+
+/* Parses `raw` as a value of `ind`.  Returns 0 and fills out, or -1 and writes a
+ * bilingual reason ("không phải số / not a number") into the two buffers. */
+int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
+                   char *why_vi, size_t vi_len, char *why_en, size_t en_len);
+
+#endif
