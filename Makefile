@@ -76,6 +76,7 @@ $(patsubst %,$(B)/bin/%,$(TOOLS)): $(B)/bin/%: $$(call objs,tools/$$*) \
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # the modules of a service or tool that a unit test links besides libkh.a (never a main.c)
+MOD_test_co_store    := services/collector/store
 MOD_test_conns       := services/collector/conns
 MOD_test_door        := services/collector/conns
 MOD_test_feed_report := tools/kh-feed/report

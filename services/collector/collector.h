@@ -10,6 +10,7 @@
  *   identity.c   who sent a message (its key's district), who may connect (ZAP's admit),
  *                where a district's receipts go, revoked keys cut off
  *   conns.c      the table of node connections (conns.h)
+ *   store.c      the schema (migrations) and the reads kh-admin makes (store.h)
  */
 #ifndef KH_COLLECTOR_H
 #define KH_COLLECTOR_H
