@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kh_buf.h"
 #include "kh_log.h"
 #include "kh_sign.h"
 #include "kh_util.h"
@@ -285,54 +286,6 @@ int kh_audit_last(sqlite3 *db, int64_t *seq, char hash[65])
 
 /* ---- checkpoints ------------------------------------------------------------------------ */
 
-typedef struct {
-    uint8_t *b;
-    size_t n, cap;
-    int oom;
-} buf_t;
-
-static void b_put(buf_t *b, const void *p, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->n + n)
-            nc *= 2;
-        uint8_t *nb = realloc(b->b, nc);
-        if (!nb) {
-            b->oom = 1;
-            return;
-        }
-        b->b = nb;
-        b->cap = nc;
-    }
-    memcpy(b->b + b->n, p, n);
-    b->n += n;
-}
-
-static void b_u32(buf_t *b, uint32_t x)
-{
-    uint8_t v[4] = {(uint8_t)(x >> 24), (uint8_t)(x >> 16), (uint8_t)(x >> 8), (uint8_t)x};
-    b_put(b, v, 4);
-}
-
-static void b_i64(buf_t *b, int64_t v)
-{
-    uint64_t x = (uint64_t)v;
-    uint8_t o[8];
-    for (int i = 0; i < 8; i++)
-        o[i] = (uint8_t)(x >> (56 - 8 * i));
-    b_put(b, o, 8);
-}
-
-static void b_str(buf_t *b, const char *s)
-{
-    size_t n = strlen(s);
-    b_u32(b, (uint32_t)n);
-    b_put(b, s, n);
-}
-
 int kh_audit_cp_message(int64_t from, int64_t to, int64_t at, const char *const *hashes,
                         uint8_t **buf, size_t *len)
 {
@@ -340,21 +293,15 @@ int kh_audit_cp_message(int64_t from, int64_t to, int64_t at, const char *const 
     *len = 0;
     if (from < 1 || to < from || to - from >= KH_AUDIT_CP_MAX)
         return -1;
-    buf_t b = {0};
-    b_str(&b, KH_AUDIT_CP_VERSION);
-    b_i64(&b, from);
-    b_i64(&b, to);
-    b_i64(&b, at);
-    b_u32(&b, (uint32_t)(to - from + 1));
+    kh_buf_t b = {0};
+    kh_buf_str(&b, KH_AUDIT_CP_VERSION);
+    kh_buf_i64(&b, from);
+    kh_buf_i64(&b, to);
+    kh_buf_i64(&b, at);
+    kh_buf_u32(&b, (uint32_t)(to - from + 1));
     for (int64_t i = 0; i <= to - from; i++)
-        b_str(&b, hashes[i]);
-    if (b.oom) {
-        free(b.b);
-        return -1;
-    }
-    *buf = b.b;
-    *len = b.n;
-    return 0;
+        kh_buf_str(&b, hashes[i]);
+    return kh_buf_take(&b, buf, len) == KH_OK ? 0 : -1;
 }
 
 /* One checkpoint line, parsed: hashes point into root. */

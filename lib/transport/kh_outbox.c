@@ -192,14 +192,8 @@ static dest_t *dest_get(kh_outbox_t *ob, const char *dest, int create)
             return &ob->dests[i];
     if (!create || ob->n_dests >= KH_OUTBOX_MAX_DESTS)
         return NULL;
-    if (ob->n_dests == ob->cap_dests) {
-        size_t nc = ob->cap_dests ? ob->cap_dests * 2 : 8;
-        dest_t *nd = realloc(ob->dests, nc * sizeof *nd);
-        if (!nd)
-            return NULL;
-        ob->dests = nd;
-        ob->cap_dests = nc;
-    }
+    if (KH_GROW(ob->dests, ob->n_dests, ob->cap_dests, 8) < 0)
+        return NULL;
     dest_t *d = &ob->dests[ob->n_dests];
     memset(d, 0, sizeof *d);
     d->dest = strdup(dest);

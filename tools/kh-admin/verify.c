@@ -170,7 +170,7 @@ static int verify_totals(const char *config_path, const char *db_path)
     sqlite3_stmt *st = NULL;
     pcells_t rec = {0};
     group_t *groups = NULL;
-    size_t n_groups = 0;
+    size_t n_groups = 0, cap_groups = 0;
     int rc = 2, in_txn = 0;
     long reports = 0, report_problems = 0, cells = 0, differ = 0;
     char err[1024];
@@ -269,10 +269,8 @@ static int verify_totals(const char *config_path, const char *db_path)
                 if (!strcmp(groups[i].period, period) && !strcmp(groups[i].unit, anc[k]->code))
                     g = &groups[i];
             if (!g) {
-                group_t *ng = realloc(groups, (n_groups + 1) * sizeof *ng);
-                ok = ng != NULL;
+                ok = KH_GROW(groups, n_groups, cap_groups, 16) == 0;
                 if (ok) {
-                    groups = ng;
                     g = &groups[n_groups++];
                     memset(g, 0, sizeof *g);
                     kh_strlcpy(g->period, period, sizeof g->period);
