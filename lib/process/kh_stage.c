@@ -110,7 +110,10 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
 static void say_ready(void *arg)
 {
     kh_stage_t *st = arg;
-    st->def->ready(st->arg);
+    if (st->def->ready)
+        st->def->ready(st->arg);
+    else
+        kh_service_ready(&st->svc, "ready", "listen", st->listen);
 }
 
 static void on_stop(kh_service_t *s)

@@ -79,7 +79,8 @@ typedef struct {
     void (*committed)(void *arg);
     /* with each pump of the links: after a commit and every 100 ms (optional) */
     void (*pump)(void *arg);
-    /* once every self-check passed: logs the ready line (kh_service_ready) */
+    /* once every self-check passed: logs the ready line (kh_service_ready; optional:
+     * "ready" with the listen endpoint) */
     void (*ready)(void *arg);
     /* closes the stage's own handles (optional) */
     void (*stop)(void *arg);
