@@ -3,7 +3,9 @@
  *
  * The old revision's cells are not read from the total table but recomputed from its
  * stored verdict (ag_ledger_load_cells) with the catalogue loaded now, by the arithmetic
- * (lib/kh_cells.h) that made the rows now taken out.  Two sorted lists,
+ * (lib/kh_cells.h) that made the rows now taken out; the counted revision's cells are
+ * kept in memory when it is counted (cache.h), so that the next revision usually finds
+ * them there (the same cells: one catalogue per process).  Two sorted lists,
  * old and new, are merged: by (orgunit, indicator) for the feed's tombstones and the
  * district's audit entries, by indicator for each ancestor's difference.
  */
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "cache.h"
 #include "kh_log.h"
 #include "kh_report.h"
 #include "kh_util.h"
@@ -23,6 +26,8 @@
 int ag_ledger_load_cells(agg_t *a, const char *report_id, int64_t revision,
                          kh_cells_t *communes, kh_cells_t *district)
 {
+    if (ag_cache_get(a->cache, report_id, revision, communes, district) == KH_OK)
+        return 0;
     sqlite3_stmt *st = a->st_verdict_get;
     sqlite3_bind_text(st, 1, report_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, revision);
@@ -215,8 +220,14 @@ uint64_t ag_ledger_count(agg_t *a, const Kh__Verdict *v, const char *old_id, int
     ok = ok && sqlite3_step(st) == SQLITE_DONE;
     sqlite3_reset(st);
     free(wbuf);
-    if (ok)
+    if (ok) {
         seq = u.u.seq;
+        /* the next revision's count reads these cells back (undone with this count: see
+         * cache.h) */
+        if (old_id && strcmp(old_id, r->report_id) != 0)
+            ag_cache_drop(a->cache, old_id);
+        ag_cache_put(a->cache, r->report_id, r->revision, &nc, &nd);
+    }
 out:
     kh_cells_free(&oc);
     kh_cells_free(&od);

@@ -166,9 +166,12 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
             "period", r->period, "seq", seqs);
     rc = KH_APPLY_NEW;
 out:
-    if (rc == KH_APPLY_FAIL)
+    if (rc == KH_APPLY_FAIL) {
+        /* undone with the batch, or alone to its savepoint (a dead letter): its count too */
+        ag_cache_drop(a->cache, r->report_id);
         KH_ERROR("report.apply", "could not apply; the batch is rolled back and will be resent",
                  "report_id", r->report_id, "error", sqlite3_errmsg(a->db));
+    }
     free(warn);
     kh_findings_clear(&extra);
     kh__verdict__free_unpacked(v, NULL);
@@ -186,6 +189,7 @@ static void pump(agg_t *a)
 static void committed(void *arg)
 {
     agg_t *a = arg;
+    ag_cache_committed(a->cache);
     kh_audit_checkpoint(a->audit);     /* logs its own failure; retried after the next commit */
     ag_feed_publish(a);
     pump(a);
@@ -248,7 +252,7 @@ int main(int argc, char **argv)
         KH_ERROR("db.open", err);
         return 1;
     }
-    if (ag_store_prepare(&a) < 0)
+    if (ag_store_prepare(&a) < 0 || !(a.cache = ag_cache_new(a.db)))
         return 1;
     if (!(a.audit = kh_audit_new(a.db)) || ag_audit_anchor(&a) < 0)
         return 1;
@@ -307,6 +311,7 @@ int main(int argc, char **argv)
         return 1;
     kh_service_run(s);
     ag_store_finalize(&a);
+    ag_cache_destroy(&a.cache);
     kh_audit_checkpoint(a.audit);      /* nothing committed stays unsigned (done at each commit) */
     kh_audit_destroy(&a.audit);
     kh_db_close(&a.db);
