@@ -257,5 +257,5 @@ int ag_ledger_reject(agg_t *a, const Kh__Verdict *v, const void *payload, size_t
         return KH_APPLY_FAIL;
     if (sqlite3_changes(a->db) == 0)
         return KH_APPLY_DUP;
-    return ag_audit_revision(a, r, 0, reason) < 0 ? KH_APPLY_FAIL : KH_APPLY_NEW;
+    return ag_audit_revision(a, r, 0, reason, NULL) < 0 ? KH_APPLY_FAIL : KH_APPLY_NEW;
 }

@@ -90,11 +90,13 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         kh__verdict__free_unpacked(v, NULL);
         return rc;
     }
-    /* nothing is counted before the district's signature is checked */
+    /* nothing is counted before the district's signature is checked; the check makes
+     * the digest the audit entry records too (one pass over the report's bytes) */
+    char digest[65] = "";
     if (a->verify_signatures) {
         char vi[512], en[512];
-        int sig = kh_sign_check(a->keys, r, kh_sign_key_time(r), NULL, NULL, vi, sizeof vi,
-                                en, sizeof en);
+        int sig = kh_sign_check(a->keys, r, kh_sign_key_time(r), NULL, digest, NULL, vi,
+                                sizeof vi, en, sizeof en);
         if (sig == KH_ERR)
             KH_ERROR("security.registry", en, "report_id", r->report_id, "district",
                      r->district);
@@ -130,7 +132,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         rc = KH_APPLY_DUP;
         goto out;
     }
-    if (ag_audit_revision(a, r, 1, NULL) < 0)
+    if (ag_audit_revision(a, r, 1, NULL, digest[0] ? digest : NULL) < 0)
         goto out;
     if (ag_events_put(a, r, KH__STAGE__STAGE_ACCEPTED, "accepted", warn, (size_t)n_warn, 0) < 0)
         goto out;
