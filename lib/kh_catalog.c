@@ -133,16 +133,6 @@ typedef struct {
     size_t mask;
 } htab_t;
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static int htab_init(htab_t *t, size_t expected)
 {
     size_t cap = 16;
@@ -164,7 +154,7 @@ static int32_t htab_get(const htab_t *t, const char *key)
 {
     if (!t->slots || !key)
         return -1;
-    for (size_t i = hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
+    for (size_t i = kh_hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
         if (!t->slots[i].key)
             return -1;
         if (strcmp(t->slots[i].key, key) == 0)
@@ -176,7 +166,7 @@ static int32_t htab_get(const htab_t *t, const char *key)
  * value.  The table never fills: it is sized for twice the keys it will hold. */
 static int32_t htab_put(htab_t *t, const char *key, int32_t val)
 {
-    for (size_t i = hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
+    for (size_t i = kh_hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
         if (!t->slots[i].key) {
             t->slots[i].key = key;
             t->slots[i].val = val;

@@ -16,13 +16,14 @@
 #include <string.h>
 
 #include "kh_result.h"
+#include "kh_util.h"
 
 #define ID_MAX     72 /* a report id the aggregator counts is at most 64 bytes */
 #define CELL_FIXED (2 + sizeof(double) + sizeof(uint32_t)) /* a packed cell but names */
 
 typedef struct {
     char id[ID_MAX]; /* "": a free slot */
-    uint32_t hash;
+    uint64_t hash;
     int64_t revision;
     uint64_t gen;  /* the generation it was put in */
     uint64_t used; /* the tick of its last put or get (least recently used goes) */
@@ -37,17 +38,9 @@ struct ag_cache {
     entry_t slot[AG_CACHE_SLOTS];
 };
 
-static uint32_t hash_of(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t) *s) * 16777619u;
-    return h;
-}
-
 static entry_t *find(ag_cache_t *c, const char *id)
 {
-    uint32_t h = hash_of(id);
+    uint64_t h = kh_hash_str(id);
     for (size_t i = 0; i < AG_CACHE_SLOTS; i++)
         if (c->slot[i].hash == h && c->slot[i].id[0] && strcmp(c->slot[i].id, id) == 0)
             return &c->slot[i];
@@ -188,7 +181,7 @@ void ag_cache_put(ag_cache_t *c, const char *report_id, int64_t revision, const 
     for (e = c->slot; e->id[0]; e++)
         ; /* a free slot: entries < AG_CACHE_SLOTS */
     memcpy(e->id, report_id, strlen(report_id) + 1);
-    e->hash = hash_of(report_id);
+    e->hash = kh_hash_str(report_id);
     e->revision = revision;
     e->gen = c->gen;
     e->used = ++c->tick;
