@@ -56,9 +56,9 @@ typedef struct {
     kh_audit_t *audit;
     ag_cache_t *cache;          /* the counted revisions' cells (cache.h); NULL: none */
     /* prepared by ag_store_prepare (store.c), finalized by ag_store_finalize */
-    sqlite3_stmt *st_accept, *st_reject, *st_counted_get, *st_verdict_get, *st_total_del,
-        *st_total_del_key, *st_total_ins,
-        *st_prov_upd, *st_prov_get, *st_feed_ins, *st_counted_put;
+    sqlite3_stmt *st_accept, *st_reject, *st_counted_get, *st_verdict_get, *st_total_rows,
+        *st_total_del_key, *st_total_set, *st_prov_upd, *st_feed_ins, *st_feed_upd,
+        *st_counted_put;
 } agg_t;
 
 #endif
