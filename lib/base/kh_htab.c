@@ -4,6 +4,7 @@
  * ever full and every probe ends at an empty slot.
  */
 #include "kh_htab.h"
+#include "kh_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,16 +19,6 @@ struct kh_htab {
     size_t mask;            /* slots - 1 */
     size_t n, max;          /* keys held, and at most */
 };
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 kh_htab_t *kh_htab_new(size_t expected)
 {
@@ -61,7 +52,7 @@ int32_t kh_htab_get(const kh_htab_t *t, const char *key)
 {
     if (!t || !key)
         return -1;
-    for (size_t i = hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
+    for (size_t i = kh_hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
         if (!t->slots[i].key)
             return -1;
         if (strcmp(t->slots[i].key, key) == 0)
@@ -71,7 +62,7 @@ int32_t kh_htab_get(const kh_htab_t *t, const char *key)
 
 int32_t kh_htab_put(kh_htab_t *t, const char *key, int32_t val)
 {
-    for (size_t i = hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
+    for (size_t i = kh_hash_str(key) & t->mask;; i = (i + 1) & t->mask) {
         if (!t->slots[i].key) {
             if (t->n >= t->max)
                 return KH_HTAB_FULL;

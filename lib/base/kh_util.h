@@ -70,6 +70,17 @@ int kh_grow(void *arr, size_t n, size_t *cap, size_t size, size_t first, size_t 
 
 /* 1 when `word` is one of the space-separated words of `list`, else 0. */
 int kh_in_words(const char *list, const char *word);
+/* A hash of the string s for a table in memory (64-bit FNV-1a: fast on short codes; not
+ * for anything an adversary chooses to collide).  Inline: it runs in hot lookups. */
+static inline uint64_t kh_hash_str(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;   /* the FNV offset basis */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
 
 /* A number as rules and messages write it: "%.15g", never "-0". */
 void kh_fmt_num(double v, char *out, size_t cap);

@@ -67,6 +67,16 @@ int kh_sign_report(Kh__Report *r, const uint8_t sk[crypto_sign_SECRETKEYBYTES],
     return rc;
 }
 
+/* kh_sign_verify on r's canonical bytes made already (buf NULL: they could not be). */
+static int verify_bytes(const Kh__Report *r, const uint8_t *buf, size_t len,
+                        const uint8_t pk[crypto_sign_PUBLICKEYBYTES])
+{
+    if (!buf || sodium_ready() < 0 || !r->signature.data ||
+        r->signature.len != crypto_sign_BYTES)
+        return -1;
+    return crypto_sign_verify_detached(r->signature.data, buf, len, pk) == 0 ? 0 : -1;
+}
+
 int kh_sign_verify(const Kh__Report *r, const uint8_t pk[crypto_sign_PUBLICKEYBYTES])
 {
     if (sodium_ready() < 0 || !r->signature.data || r->signature.len != crypto_sign_BYTES)
@@ -75,7 +85,7 @@ int kh_sign_verify(const Kh__Report *r, const uint8_t pk[crypto_sign_PUBLICKEYBY
     size_t len;
     if (kh_sign_canonical(r, &buf, &len) < 0)
         return -1;
-    int rc = crypto_sign_verify_detached(r->signature.data, buf, len, pk) == 0 ? 0 : -1;
+    int rc = verify_bytes(r, buf, len, pk);
     free(buf);
     return rc;
 }
@@ -92,17 +102,24 @@ void kh_sign_hex(const uint8_t *b, size_t len, char *out, size_t cap)
         out[k] = '\0';
 }
 
-void kh_sign_digest(const Kh__Report *r, char hex[65])
+/* kh_sign_digest on r's canonical bytes made already (buf NULL: they could not be). */
+static void digest_bytes(const uint8_t *buf, size_t len, char hex[65])
 {
     hex[0] = '\0';
-    uint8_t *buf;
-    size_t len;
-    if (sodium_ready() < 0 || kh_sign_canonical(r, &buf, &len) < 0)
+    if (!buf || sodium_ready() < 0)
         return;
     uint8_t h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, buf, len);
-    free(buf);
     kh_sign_hex(h, sizeof h, hex, 65);
+}
+
+void kh_sign_digest(const Kh__Report *r, char hex[65])
+{
+    uint8_t *buf;
+    size_t len;
+    kh_sign_canonical(r, &buf, &len);            /* buf stays NULL when it fails */
+    digest_bytes(buf, len, hex);
+    free(buf);
 }
 
 int64_t kh_sign_key_time(const Kh__Report *r)
@@ -114,24 +131,35 @@ int64_t kh_sign_key_time(const Kh__Report *r)
 #define SAY(buf, cap, ...) ((buf) && (cap) ? (void)snprintf(buf, cap, __VA_ARGS__) : (void)0)
 
 int kh_sign_check(sqlite3 *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[32],
-                  kh_sign_why_t *why, char *vi, size_t vcap, char *en, size_t ecap)
+                  char digest[65], kh_sign_why_t *why, char *vi, size_t vcap, char *en,
+                  size_t ecap)
 {
     uint8_t own[32];
     uint8_t *key = pk ? pk : own;
     kh_sign_why_t w;
+    /* the canonical bytes, made once for the signature and the digest (a district's
+     * report is ~20 KB of them) */
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (digest) {
+        kh_sign_canonical(r, &buf, &len);        /* buf stays NULL when it fails */
+        digest_bytes(buf, len, digest);
+    }
+    int rc = KH_NO;
     if (!r->signer || !r->signer[0] || !r->signature.data || r->signature.len == 0) {
         w = KH_SIGN_UNSIGNED;
         SAY(vi, vcap, "báo cáo không có chữ ký số của đơn vị báo cáo");
         SAY(en, ecap, "the report carries no signature of its reporting unit");
         goto refused;
     }
-    int rc = kh_keys_signing_key(keys, r->signer, r->district, at_ms, key);
-    if (rc == KH_ERR) {
+    int found = kh_keys_signing_key(keys, r->signer, r->district, at_ms, key);
+    if (found == KH_ERR) {
         SAY(vi, vcap, "không đọc được sổ đăng ký khóa: %s", sqlite3_errmsg(keys));
         SAY(en, ecap, "the key registry could not be read: %s", sqlite3_errmsg(keys));
-        return KH_ERR;
+        rc = KH_ERR;
+        goto out_free;
     }
-    if (rc == KH_NO) {
+    if (found == KH_NO) {
         char at[32];
         kh_iso_time(at_ms, at, sizeof at);
         w = KH_SIGN_NO_KEY;
@@ -142,7 +170,9 @@ int kh_sign_check(sqlite3 *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[
             "(unknown, revoked or expired)", r->signer, r->district ? r->district : "", at);
         goto refused;
     }
-    if (kh_sign_verify(r, key) != 0) {
+    if (!buf)
+        kh_sign_canonical(r, &buf, &len);
+    if (verify_bytes(r, buf, len, key) != 0) {
         w = KH_SIGN_MISMATCH;
         SAY(vi, vcap, "chữ ký số không khớp với nội dung báo cáo (khóa '%.64s'): báo cáo "
             "đã bị thay đổi sau khi ký, hoặc được ký bằng khóa khác", r->signer);
@@ -151,11 +181,14 @@ int kh_sign_check(sqlite3 *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[
             r->signer);
         goto refused;
     }
-    return KH_OK;
+    rc = KH_OK;
+    goto out_free;
 refused:
     if (why)
         *why = w;
-    return KH_NO;
+out_free:
+    free(buf);
+    return rc;
 }
 
 void kh_sign_clear(Kh__Report *r)

@@ -80,9 +80,12 @@ int64_t kh_sign_key_time(const Kh__Report *r);
  * Returns KH_OK, pk filled (pk may be NULL); KH_NO, *why set (why may be NULL) and the
  * reason for a person in vi and en (each may be NULL), pk filled when the key was found
  * (KH_SIGN_MISMATCH); KH_ERR when the registry could not be read (the caller retries:
- * a report is never refused for the province's own trouble). */
+ * a report is never refused for the province's own trouble).
+ * digest (may be NULL): r's digest, as kh_sign_digest gives it, whatever the answer
+ * (the canonical bytes are made once for both: a caller that wants the two asks here). */
 int kh_sign_check(sqlite3 *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[32],
-                  kh_sign_why_t *why, char *vi, size_t vcap, char *en, size_t ecap);
+                  char digest[65], kh_sign_why_t *why, char *vi, size_t vcap, char *en,
+                  size_t ecap);
 
 /* SHA-256 of r's canonical bytes as 64 lowercase hex digits; "" when out of memory. */
 void kh_sign_digest(const Kh__Report *r, char hex[65]);

@@ -9,6 +9,7 @@
  *   update.c      one FeedUpdate message built cell by cell
  *   ledger.c      counting a revision: the reporting unit's cells replaced, its
  *                 ancestors moved by the difference, one feed update stored
+ *   cache.c       the counted revisions' cells kept in memory for the next count
  *   previous.c    the previous-period rules, against the counted revisions
  *   signatures.c  [security] verify_signatures, and a report whose signature fails
  *   events.c      the events queued for the notifier
@@ -27,6 +28,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "cache.h"
 #include "kh_audit.h"
 #include "kh_catalog.h"
 #include "kh_inbox.h"
@@ -53,10 +55,11 @@ typedef struct {
     uint64_t rejected_kept;     /* rejected verdicts kept for the history */
     int verify_signatures;      /* [security] verify_signatures (checked with a->keys) */
     kh_audit_t *audit;
+    ag_cache_t *cache;          /* the counted revisions' cells (cache.h); NULL: none */
     /* prepared by ag_store_prepare (store.c), finalized by ag_store_finalize */
-    sqlite3_stmt *st_accept, *st_reject, *st_counted_get, *st_verdict_get, *st_total_del,
-        *st_total_del_key, *st_total_ins,
-        *st_prov_upd, *st_prov_get, *st_feed_ins, *st_counted_put;
+    sqlite3_stmt *st_accept, *st_reject, *st_counted_get, *st_verdict_get, *st_total_rows,
+        *st_total_del_key, *st_total_set, *st_prov_upd, *st_feed_ins, *st_feed_upd,
+        *st_counted_put;
 } agg_t;
 
 #endif

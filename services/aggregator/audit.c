@@ -39,11 +39,15 @@ json_t *ag_audit_cell(int exists, double sum, int64_t n)
                   : json_null();
 }
 
-int ag_audit_revision(agg_t *a, const Kh__Report *r, int accepted, const char *reason)
+int ag_audit_revision(agg_t *a, const Kh__Report *r, int accepted, const char *reason,
+                      const char *digest)
 {
-    char subject[96], digest[65], sig[2 * 64 + 1];
+    char subject[96], own[65], sig[2 * 64 + 1];
     snprintf(subject, sizeof subject, "%.64s/%u", r->report_id, r->revision);
-    kh_sign_digest(r, digest);
+    if (!digest) {
+        kh_sign_digest(r, own);
+        digest = own;
+    }
     size_t slen = r->signature.len <= 64 ? r->signature.len : 64;   /* a valid one is 64 */
     kh_sign_hex(r->signature.data, r->signature.data ? slen : 0, sig, sizeof sig);
     json_t *b = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:I}", "district", r->district,

@@ -24,8 +24,10 @@
 #include "kh_cells.h"
 
 /* One "revision" entry: what was applied, who signed it, the digest of what was signed
- * (reason: why the aggregator refused it, or NULL).  Returns 0 or -1. */
-int ag_audit_revision(agg_t *a, const Kh__Report *r, int accepted, const char *reason);
+ * (reason: why the aggregator refused it, or NULL; digest: r's, as kh_sign_check gave it,
+ * or NULL to make it here).  Returns 0 or -1. */
+int ag_audit_revision(agg_t *a, const Kh__Report *r, int accepted, const char *reason,
+                      const char *digest);
 
 /* A cell's value as JSON: {"sum":…,"n":…}, or null when it does not exist (a new
  * reference). */

@@ -87,11 +87,13 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         kh__verdict__free_unpacked(v, NULL);
         return rc;
     }
-    /* nothing is counted before the district's signature is checked */
+    /* nothing is counted before the district's signature is checked; the check makes
+     * the digest the audit entry records too (one pass over the report's bytes) */
+    char digest[65] = "";
     if (a->verify_signatures) {
         char vi[512], en[512];
-        int sig = kh_sign_check(a->keys, r, kh_sign_key_time(r), NULL, NULL, vi, sizeof vi,
-                                en, sizeof en);
+        int sig = kh_sign_check(a->keys, r, kh_sign_key_time(r), NULL, digest, NULL, vi,
+                                sizeof vi, en, sizeof en);
         if (sig == KH_ERR)
             KH_ERROR("security.registry", en, "report_id", r->report_id, "district",
                      r->district);
@@ -127,7 +129,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
         rc = KH_APPLY_DUP;
         goto out;
     }
-    if (ag_audit_revision(a, r, 1, NULL) < 0)
+    if (ag_audit_revision(a, r, 1, NULL, digest[0] ? digest : NULL) < 0)
         goto out;
     if (ag_events_put(a, r, KH__STAGE__STAGE_ACCEPTED, "accepted", warn, (size_t)n_warn, 0) < 0)
         goto out;
@@ -163,9 +165,12 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
             "period", r->period, "seq", seqs);
     rc = KH_APPLY_NEW;
 out:
-    if (rc == KH_APPLY_FAIL)
+    if (rc == KH_APPLY_FAIL) {
+        /* undone with the batch, or alone to its savepoint (a dead letter): its count too */
+        ag_cache_drop(a->cache, r->report_id);
         KH_ERROR("report.apply", "could not apply; the batch is rolled back and will be resent",
                  "report_id", r->report_id, "error", sqlite3_errmsg(a->db));
+    }
     free(warn);
     kh_findings_clear(&extra);
     kh__verdict__free_unpacked(v, NULL);
@@ -177,6 +182,7 @@ out:
 static void committed(void *arg)
 {
     agg_t *a = arg;
+    ag_cache_committed(a->cache);
     kh_audit_checkpoint(a->audit);     /* logs its own failure; retried after the next commit */
     ag_feed_publish(a);
 }
@@ -216,7 +222,7 @@ static int setup(kh_stage_t *st, void *arg)
     if (kh_service_str(s, "aggregator", "feed", feed, sizeof feed) ||
         kh_service_str(s, "aggregator", "snapshot", snap, sizeof snap))
         return -1;
-    if (ag_store_prepare(a) < 0)
+    if (ag_store_prepare(a) < 0 || !(a->cache = ag_cache_new(a->db)))
         return -1;
     if (!(a->audit = kh_audit_new(a->db)) || ag_audit_anchor(a) < 0)
         return -1;
@@ -263,6 +269,7 @@ static void fini(void *arg)
 {
     agg_t *a = arg;
     ag_store_finalize(a);
+    ag_cache_destroy(&a->cache);
     kh_audit_checkpoint(a->audit);     /* nothing committed stays unsigned (done at each commit) */
     kh_audit_destroy(&a->audit);
     kh_db_close(&a->keys);

@@ -54,24 +54,25 @@ int ag_store_prepare(agg_t *a)
                                              "WHERE district=? AND period=?");
     a->st_verdict_get = kh_db_prepare(a->db, "SELECT verdict FROM accepted "
                                              "WHERE report_id=? AND revision=?");
-    a->st_total_del = kh_db_prepare(a->db, "DELETE FROM total WHERE period=? AND orgunit=?");
+    a->st_total_rows = kh_db_prepare(a->db, "SELECT indicator,sum,n FROM total WHERE period=? "
+                                            "AND orgunit=? ORDER BY indicator");
     a->st_total_del_key = kh_db_prepare(a->db, "DELETE FROM total WHERE period=? AND orgunit=? "
                                                "AND indicator=?");
-    a->st_total_ins = kh_db_prepare(a->db, "INSERT INTO total(period,orgunit,indicator,sum,n) "
-                                           "VALUES(?,?,?,?,?)");
+    a->st_total_set = kh_db_prepare(a->db, "INSERT INTO total(period,orgunit,indicator,sum,n) "
+                                           "VALUES(?1,?2,?3,?4,?5) ON CONFLICT DO UPDATE SET "
+                                           "sum=excluded.sum, n=excluded.n");
     a->st_prov_upd = kh_db_prepare(a->db, "INSERT INTO total(period,orgunit,indicator,sum,n) "
                                           "VALUES(?1,?2,?3,?4,?5) ON CONFLICT DO UPDATE SET "
                                           "sum=sum+excluded.sum, n=n+excluded.n");
-    a->st_prov_get = kh_db_prepare(a->db, "SELECT sum,n FROM total WHERE period=? AND "
-                                          "orgunit=? AND indicator=?");
     a->st_feed_ins = kh_db_prepare(a->db, "INSERT INTO feed(at,payload) VALUES(?,?)");
+    a->st_feed_upd = kh_db_prepare(a->db, "UPDATE feed SET payload=? WHERE seq=?");
     a->st_counted_put = kh_db_prepare(a->db, "INSERT OR REPLACE INTO counted(district,period,"
                                              "report_id,revision,received_at,counted_at,"
                                              "warnings,seq,warning_list) "
                                              "VALUES(?,?,?,?,?,?,?,?,?)");
     if (!a->st_accept || !a->st_reject || !a->st_counted_get || !a->st_verdict_get ||
-        !a->st_total_del || !a->st_total_del_key || !a->st_total_ins || !a->st_prov_upd ||
-        !a->st_prov_get || !a->st_feed_ins || !a->st_counted_put)
+        !a->st_total_rows || !a->st_total_del_key || !a->st_total_set || !a->st_prov_upd ||
+        !a->st_feed_ins || !a->st_feed_upd || !a->st_counted_put)
         return -1;
     return 0;
 }
@@ -79,9 +80,9 @@ int ag_store_prepare(agg_t *a)
 void ag_store_finalize(agg_t *a)
 {
     sqlite3_stmt **sts[] = {&a->st_accept, &a->st_reject, &a->st_counted_get,
-                            &a->st_verdict_get, &a->st_total_del, &a->st_total_del_key,
-                            &a->st_total_ins, &a->st_prov_upd, &a->st_prov_get,
-                            &a->st_feed_ins, &a->st_counted_put};
+                            &a->st_verdict_get, &a->st_total_rows, &a->st_total_del_key,
+                            &a->st_total_set, &a->st_prov_upd, &a->st_feed_ins,
+                            &a->st_feed_upd, &a->st_counted_put};
     for (size_t i = 0; i < sizeof sts / sizeof *sts; i++) {
         sqlite3_finalize(*sts[i]);
         *sts[i] = NULL;

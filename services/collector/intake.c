@@ -207,7 +207,7 @@ int co_intake_report(collector_t *c, const char *from, const kh_wmsg_t *m, char 
     /* the first of the two checks of the signature (the aggregator's, before counting,
      * is the second): the same function, at the time the report arrived */
     char svi[512], sen[512];
-    int sig = c->curve ? kh_sign_check(c->keys, r, arrived, NULL, NULL, svi, sizeof svi, sen,
+    int sig = c->curve ? kh_sign_check(c->keys, r, arrived, NULL, NULL, NULL, svi, sizeof svi, sen,
                                        sizeof sen)
                        : KH_OK;
     if (sig == KH_ERR) {

@@ -302,6 +302,18 @@ static void test_in_words(void **state)
     assert_int_equal(kh_in_words("a b", ""), 0);
 }
 
+/* kh_hash_str: 64-bit FNV-1a (its published test values), the same for the same text. */
+static void test_hash_str(void **state)
+{
+    (void)state;
+    assert_true(kh_hash_str("") == 0xcbf29ce484222325ULL);
+    assert_true(kh_hash_str("a") == 0xaf63dc4c8601ec8cULL);
+    assert_true(kh_hash_str("foobar") == 0x85944171f73967e8ULL);
+    char a[] = "829-2020S2", b[] = "829-2020S2";
+    assert_true(kh_hash_str(a) == kh_hash_str(b));
+    assert_true(kh_hash_str("829-2020S2") != kh_hash_str("829-2020S1"));
+}
+
 static void test_trim(void **state)
 {
     (void)state;
@@ -399,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_utf8_len),
         cmocka_unit_test(test_fmt_num),
         cmocka_unit_test(test_grow),
+        cmocka_unit_test(test_hash_str),
         cmocka_unit_test_setup_teardown(test_read_regular, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_refuses_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_refuses_fifo_and_folder, setup, teardown),

@@ -2,7 +2,8 @@
  * test_ledger.c — unit tests of the aggregator's ledger (services/aggregator/ledger.c)
  * and of the modules it is made of: the FeedUpdate builder (update.c), the audit
  * entries (audit.c), the schema and statements (store.c) and the reads kh-admin makes
- * through it (ag_store_stage_of …), and the previous-period rules (previous.c).  A real
+ * through it (ag_store_stage_of …), the previous-period rules (previous.c), and the
+ * counted revisions' cells kept in memory (cache.c).  A real
  * SQLite database is made with the aggregator's own migrations in a temporary directory;
  * the real catalogue (data/) is loaded: run from the repository root.
  *
@@ -27,6 +28,7 @@
 
 #include "../../services/aggregator/agg.h"
 #include "../../services/aggregator/audit.h"
+#include "../../services/aggregator/cache.h"
 #include "../../services/aggregator/ledger.h"
 #include "../../services/aggregator/previous.h"
 #include "../../services/aggregator/store.h"
@@ -77,7 +79,8 @@ static int setup(void **state)
         fprintf(stderr, "ag_store_open: %s\n", err);
         return -1;
     }
-    if (ag_store_prepare(&f->a) < 0 || !(f->a.audit = kh_audit_new(f->a.db)))
+    if (ag_store_prepare(&f->a) < 0 || !(f->a.audit = kh_audit_new(f->a.db)) ||
+        !(f->a.cache = ag_cache_new(f->a.db)))
         return -1;
     f->a.cat = g_cat;
     *state = f;
@@ -88,6 +91,7 @@ static int teardown(void **state)
 {
     fx_t *f = *state;
     ag_store_finalize(&f->a);
+    ag_cache_destroy(&f->a.cache);
     kh_audit_destroy(&f->a.audit);
     kh_db_close(&f->a.db);
     const char *sfx[] = {"", "-wal", "-shm"};
@@ -362,28 +366,44 @@ static size_t communes_of(const char *unit, const kh_unit_t **out, size_t cap)
     return n < cap ? n : cap;
 }
 
+/* The one ancestor of `unit` at `period`: its province. */
+static const char *province_of(const char *unit, const char *period)
+{
+    const kh_unit_t *anc[KH_MAX_LEVELS];
+    assert_int_equal(kh_cells_ancestors(g_cat, unit, period, anc, KH_MAX_LEVELS), 1);
+    return anc[0]->code;
+}
+
+/* Another reporting unit than `unit` under prov, reporting for its subtree, with
+ * communes of its own (the first one in *cm); NULL when there is none. */
+static const char *other_unit(const char *prov, const char *unit, const kh_unit_t **cm)
+{
+    const kh_unit_t *ds[64], *c[64];
+    size_t nds = kh_catalog_units_on(g_cat, 2, prov, 20201231, ds, 64);
+    for (size_t i = 0; i < nds && i < 64; i++)
+        if (strcmp(ds[i]->code, unit) != 0 && communes_of(ds[i]->code, c, 64) > 0 &&
+            kh_catalog_reports_self(g_cat, ds[i]->code, 20201231) != 1) {
+            *cm = c[0];
+            return ds[i]->code;
+        }
+    return NULL;
+}
+
 /* ---- counting, then counting a corrected revision ------------------------------------ */
 
 static void test_count_then_correct(void **state)
 {
     fx_t *f = *state;
     const char *period = "2020S2", *unit = "829";
-    const kh_unit_t *anc[KH_MAX_LEVELS];
-    assert_int_equal(kh_cells_ancestors(g_cat, unit, period, anc, KH_MAX_LEVELS), 1);
-    const char *prov = anc[0]->code;
+    const char *prov = province_of(unit, period);
     const kh_unit_t *cm[64];
     assert_true(communes_of(unit, cm, 64) >= 3);
     /* another reporting unit under the same province, with communes of its own */
-    const kh_unit_t *ds[64], *cm2[64];
-    size_t nds = kh_catalog_units_on(g_cat, 2, prov, 20201231, ds, 64);
-    const char *other = NULL;
-    for (size_t i = 0; i < nds && i < 64 && !other; i++)
-        if (strcmp(ds[i]->code, unit) != 0 && communes_of(ds[i]->code, cm2, 64) > 0 &&
-            kh_catalog_reports_self(g_cat, ds[i]->code, 20201231) != 1)
-            other = ds[i]->code;
+    const kh_unit_t *cm2;
+    const char *other = other_unit(prov, unit, &cm2);
     assert_non_null(other);
 
-    row_t o1[] = {{cm2[0]->code, "HO.TONG", 500}, {other, "TT.TIN_BAI", 3}};
+    row_t o1[] = {{cm2->code, "HO.TONG", 500}, {other, "TT.TIN_BAI", 3}};
     row_t r1[] = {{cm[0]->code, "HO.TONG", 1200}, {cm[1]->code, "HO.TONG", 980},
                   {cm[0]->code, "TTHTCD.CO", 1}, {cm[0]->code, "HKH.HOI_VIEN", 50},
                   {unit, "TT.TIN_BAI", 14}};
@@ -679,7 +699,7 @@ static void test_store_reads(void **state)
      * unit counted with no accepted row and no audit entry */
     char digest[65];
     kh_sign_digest(r2, digest);
-    assert_int_equal(ag_audit_revision(&f->a, r2, 1, NULL), 0);
+    assert_int_equal(ag_audit_revision(&f->a, r2, 1, NULL, NULL), 0);
     assert_int_equal(sqlite3_exec(f->a.db, "INSERT INTO counted(district,period,report_id,"
                                            "revision,received_at,counted_at,warnings,seq) "
                                            "VALUES('830','2020S1','830-2020S1',7,0,0,0,0)",
@@ -886,6 +906,257 @@ static void test_previous_period_warnings(void **state)
     report_free(r2);
 }
 
+/* ---- the counted revisions' cells in memory (cache.c) -------------------------------- */
+
+static void exec_ok(fx_t *f, const char *sql)
+{
+    assert_int_equal(sqlite3_exec(f->a.db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* below and own are the cells kh_cells_from_report makes of r, in the same order. */
+static void assert_cells_of(const Kh__Report *r, const kh_cells_t *below, const kh_cells_t *own)
+{
+    kh_cells_t wb = {0}, wo = {0};
+    assert_int_equal(kh_cells_from_report(g_cat, r, &wb, &wo), 0);
+    const kh_cells_t *got[] = {below, own}, *want[] = {&wb, &wo};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(got[k]->n, want[k]->n);
+        for (size_t i = 0; i < want[k]->n; i++) {
+            const kh_cell_t *g = &got[k]->v[i], *w = &want[k]->v[i];
+            assert_string_equal(g->orgunit, w->orgunit);
+            assert_string_equal(g->indicator, w->indicator);
+            assert_true(g->sum == w->sum);
+            assert_int_equal(g->n, w->n);
+        }
+    }
+    kh_cells_free(&wb);
+    kh_cells_free(&wo);
+}
+
+/* What the cache holds for (id, revision): KH_OK with r's cells, or KH_NO (r NULL). */
+static void assert_cached(fx_t *f, const char *id, int64_t revision, const Kh__Report *r)
+{
+    kh_cells_t c = {0}, d = {0};
+    int rc = ag_cache_get(f->a.cache, id, revision, &c, &d);
+    if (!r) {
+        assert_int_equal(rc, KH_NO);
+        assert_int_equal(c.n + d.n, 0);
+        return;
+    }
+    assert_int_equal(rc, KH_OK);
+    assert_cells_of(r, &c, &d);
+    kh_cells_free(&c);
+    kh_cells_free(&d);
+}
+
+/* Counted in a committed transaction (the inbox's batch), as apply and committed do. */
+static uint64_t count_committed(fx_t *f, Kh__Report *r, const char *old_id, int64_t old_rev)
+{
+    exec_ok(f, "BEGIN IMMEDIATE");
+    uint64_t seq = accept_and_count(f, r, old_id, old_rev);
+    exec_ok(f, "COMMIT");
+    ag_cache_committed(f->a.cache);
+    return seq;
+}
+
+/* The cells of the revision counted are kept, and read back from memory; a restart
+ * starts empty and decodes the stored verdict. */
+static void test_cache_counted_cells(void **state)
+{
+    fx_t *f = *state;
+    const kh_unit_t *cm[64];
+    assert_true(communes_of("829", cm, 64) >= 2);
+    row_t r1[] = {{cm[0]->code, "HO.TONG", 1000}, {cm[1]->code, "HO.TONG", 800},
+                  {cm[1]->code, "TTHTCD.CO", 1}, {"829", "TT.TIN_BAI", 4}};
+    Kh__Report *rv1 = report_of("829", "2020S2", 1, r1, sizeof r1 / sizeof *r1);
+    assert_true(count_committed(f, rv1, NULL, 0) > 0);
+    assert_cached(f, rv1->report_id, 1, rv1);
+    assert_cached(f, rv1->report_id, 2, NULL);             /* another revision */
+    assert_cached(f, "829-2020S1", 1, NULL);               /* another half-year */
+    assert_int_equal(ag_cache_entries(f->a.cache), 1);
+    assert_true(ag_cache_bytes(f->a.cache) > 0);
+
+    /* ag_ledger_load_cells takes them from memory: the stored verdict is not read (here
+     * it no longer decodes) */
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->a.db, "UPDATE accepted SET verdict=x'ff' WHERE "
+                                        "report_id=? AND revision=1", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, rv1->report_id, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    kh_cells_t c = {0}, d = {0};
+    assert_int_equal(ag_ledger_load_cells(&f->a, rv1->report_id, 1, &c, &d), 0);
+    assert_cells_of(rv1, &c, &d);
+    kh_cells_free(&c);
+    kh_cells_free(&d);
+
+    /* a restart: nothing in memory, the stored verdict decoded (it fails here) */
+    ag_cache_destroy(&f->a.cache);
+    assert_null(f->a.cache);
+    assert_non_null(f->a.cache = ag_cache_new(f->a.db));
+    assert_int_equal(ag_ledger_load_cells(&f->a, rv1->report_id, 1, &c, &d), -1);
+    report_free(rv1);
+}
+
+/* A count undone (the batch rolled back, or one message to its savepoint) leaves nothing
+ * of it in memory: the same revision stored again with other numbers, then corrected,
+ * moves the totals from what the database holds. */
+static void test_cache_rollback(void **state)
+{
+    fx_t *f = *state;
+    const char *period = "2020S2", *unit = "829";
+    const char *prov = province_of(unit, period);
+    const kh_unit_t *cm[64], *cm2;
+    assert_true(communes_of(unit, cm, 64) >= 2);
+    const char *other = other_unit(prov, unit, &cm2);
+    assert_non_null(other);
+    row_t ro[] = {{other, "TT.TIN_BAI", 3}};
+    row_t r1[] = {{cm[0]->code, "HO.TONG", 1000}, {cm[1]->code, "HO.TONG", 800}};
+    row_t r2a[] = {{cm[0]->code, "HO.TONG", 5000}, {cm[1]->code, "HKH.HOI_VIEN", 70}};
+    row_t r2b[] = {{cm[0]->code, "HO.TONG", 1100}};
+    row_t r3[] = {{cm[1]->code, "HO.TONG", 900}, {cm[0]->code, "HKH.HOI_VIEN", 40}};
+    row_t r4[] = {{cm[0]->code, "HO.TONG", 1200}, {cm[1]->code, "TTHTCD.CO", 1}};
+    Kh__Report *o = report_of(other, period, 1, ro, 1);
+    Kh__Report *rv1 = report_of(unit, period, 1, r1, 2);
+    Kh__Report *rv2a = report_of(unit, period, 2, r2a, 2);
+    Kh__Report *rv2b = report_of(unit, period, 2, r2b, 1);
+    Kh__Report *rv3 = report_of(unit, period, 3, r3, 2);
+    Kh__Report *rv4 = report_of(unit, period, 4, r4, 2);
+    const char *id = rv1->report_id;
+    assert_true(count_committed(f, o, NULL, 0) > 0);
+    assert_true(count_committed(f, rv1, NULL, 0) > 0);
+
+    /* counted in a batch that rolls back: seen inside it, gone after */
+    exec_ok(f, "BEGIN IMMEDIATE");
+    assert_true(accept_and_count(f, rv2a, id, 1) > 0);
+    assert_cached(f, id, 2, rv2a);
+    exec_ok(f, "ROLLBACK");
+    assert_cached(f, id, 2, NULL);
+    assert_cached(f, o->report_id, 1, o);        /* committed before: kept */
+    kh_cells_t c = {0}, d = {0};
+    assert_int_equal(ag_ledger_load_cells(&f->a, id, 1, &c, &d), 0);
+    assert_cells_of(rv1, &c, &d);
+    kh_cells_free(&c);
+    kh_cells_free(&d);
+
+    /* revision 2 again, with other numbers: its cells are these */
+    assert_true(count_committed(f, rv2b, id, 1) > 0);
+    assert_cached(f, id, 2, rv2b);
+    assert_true(count_committed(f, rv3, id, 2) > 0);
+    model_t own_o = {0}, own3 = {0}, t3 = {0}, prov3 = {0};
+    model_report(other, ro, 1, NULL, &own_o);
+    model_report(unit, r3, 2, NULL, &own3);
+    model_table(&own_o, &own3, prov, &t3, &prov3);
+    assert_totals(f, period, &t3);
+
+    /* one message undone to its savepoint (a dead letter): apply drops its entry */
+    exec_ok(f, "BEGIN IMMEDIATE");
+    exec_ok(f, "SAVEPOINT msg");
+    assert_true(accept_and_count(f, rv4, id, 3) > 0);
+    exec_ok(f, "ROLLBACK TO msg");
+    exec_ok(f, "RELEASE msg");
+    ag_cache_drop(f->a.cache, id);
+    exec_ok(f, "COMMIT");
+    ag_cache_committed(f->a.cache);
+    assert_cached(f, id, 4, NULL);
+    assert_true(count_committed(f, rv4, id, 3) > 0);
+    assert_cached(f, id, 4, rv4);
+    model_t own4 = {0}, t4 = {0}, prov4 = {0};
+    model_report(unit, r4, 2, NULL, &own4);
+    model_table(&own_o, &own4, prov, &t4, &prov4);
+    assert_totals(f, period, &t4);
+
+    Kh__Report *all[] = {o, rv1, rv2a, rv2b, rv3, rv4};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        report_free(all[i]);
+}
+
+/* The bound: bytes and entries; the least recently used go first; what does not fit is
+ * not kept; a NULL cache keeps nothing. */
+static void test_cache_bound(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    ag_cache_t *c = ag_cache_new(db);
+    assert_non_null(c);
+    /* entries of 1,000 cells (~30 KB packed each): far more than the bound holds */
+    kh_cells_t below = {0}, own = {0}, got = {0}, got2 = {0};
+    for (int i = 0; i < 1000; i++) {
+        char org[16];
+        snprintf(org, sizeof org, "X%07d", i);
+        assert_int_equal(kh_cells_push(&below, org, "HO.TONG", i, 1), 0);
+    }
+    assert_int_equal(kh_cells_push(&own, "X", "HO.TONG", 1, 1000), 0);
+    size_t each = 0, n = 0;
+    for (; ag_cache_bytes(c) + each <= AG_CACHE_BYTES; n++) {
+        char id[32];
+        snprintf(id, sizeof id, "U%zu-2020S2", n);
+        ag_cache_put(c, id, 1, &below, &own);
+        each = ag_cache_bytes(c) / (n + 1);
+        if (n == 2)                               /* U0 used again: U1 is the oldest */
+            assert_int_equal(ag_cache_get(c, "U0-2020S2", 1, &got, &got2), KH_OK);
+        kh_cells_free(&got);
+        kh_cells_free(&got2);
+    }
+    assert_true(n > 10 && n == ag_cache_entries(c));
+    ag_cache_put(c, "U-last-2020S2", 1, &below, &own);  /* one more: one goes */
+    assert_true(ag_cache_bytes(c) <= AG_CACHE_BYTES);
+    assert_int_equal(ag_cache_entries(c), n);
+    assert_int_equal(ag_cache_get(c, "U1-2020S2", 1, &got, &got2), KH_NO);
+    assert_int_equal(ag_cache_get(c, "U0-2020S2", 1, &got, &got2), KH_OK);
+    assert_int_equal(got.n, below.n);
+    assert_string_equal(got.v[999].orgunit, "X0000999");
+    assert_true(got.v[999].sum == 999);
+    assert_int_equal(got2.n, 1);
+    assert_int_equal(got2.v[0].n, 1000);
+    kh_cells_free(&got);
+    kh_cells_free(&got2);
+    assert_int_equal(ag_cache_get(c, "U-last-2020S2", 1, &got, &got2), KH_OK);
+    kh_cells_free(&got);
+    kh_cells_free(&got2);
+
+    /* more entries than slots: AG_CACHE_SLOTS at most */
+    kh_cells_t none = {0};
+    for (size_t i = 0; i < AG_CACHE_SLOTS + 10; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "S%zu-2020S2", i);
+        ag_cache_put(c, id, 1, &own, &none);
+    }
+    assert_int_equal(ag_cache_entries(c), AG_CACHE_SLOTS);
+    assert_int_equal(ag_cache_get(c, "S0-2020S2", 1, &got, &got2), KH_NO);
+
+    /* cells that do not fit in the bound: not kept, and the older revision is gone */
+    kh_cells_t huge = {0};
+    char ind[KH_CODE_MAX + 24];
+    memset(ind, 'i', sizeof ind - 1);
+    ind[sizeof ind - 1] = '\0';
+    for (size_t i = 0; (i + 1) * (sizeof ind + 20) <= AG_CACHE_BYTES + 2 * sizeof ind; i++)
+        assert_int_equal(kh_cells_push(&huge, "X0000001", ind, 1, 1), 0);
+    ag_cache_put(c, "S5-2020S2", 2, &huge, &none);
+    assert_int_equal(ag_cache_get(c, "S5-2020S2", 2, &got, &got2), KH_NO);
+    assert_int_equal(ag_cache_get(c, "S5-2020S2", 1, &got, &got2), KH_NO);
+    assert_true(ag_cache_bytes(c) <= AG_CACHE_BYTES);
+
+    /* the rollback hook goes with the cache */
+    ag_cache_destroy(&c);
+    assert_null(c);
+    assert_int_equal(sqlite3_exec(db, "BEGIN; CREATE TABLE t(x); ROLLBACK", NULL, NULL, NULL),
+                     SQLITE_OK);
+
+    /* no cache: nothing kept, every get misses */
+    ag_cache_put(NULL, "U0-2020S2", 1, &below, &own);
+    ag_cache_drop(NULL, "U0-2020S2");
+    ag_cache_committed(NULL);
+    assert_int_equal(ag_cache_get(NULL, "U0-2020S2", 1, &got, &got2), KH_NO);
+    assert_int_equal(ag_cache_bytes(NULL) + ag_cache_entries(NULL), 0);
+    kh_cells_free(&below);
+    kh_cells_free(&own);
+    kh_cells_free(&huge);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -897,6 +1168,9 @@ int main(void)
         cmocka_unit_test(test_update_grows_and_keeps_names),
         cmocka_unit_test(test_update_diff),
         cmocka_unit_test_setup_teardown(test_previous_period_warnings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_counted_cells, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_rollback, setup, teardown),
+        cmocka_unit_test(test_cache_bound),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -416,11 +416,13 @@ static void test_check_against_registry(void **state)
     fixture(&f);
     uint8_t pk[32];
     kh_sign_why_t why = 0;
-    char vi[512], en[512];
+    char vi[512], en[512], dg[65], want[65];
 
-    /* not signed */
-    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, &why, vi, sizeof vi, en, sizeof en),
-                     KH_NO);
+    /* not signed (the digest is made all the same) */
+    kh_sign_digest(&f.r, want);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, dg, &why, vi, sizeof vi, en,
+                                   sizeof en), KH_NO);
+    assert_string_equal(dg, want);
     assert_int_equal(why, KH_SIGN_UNSIGNED);
     assert_string_equal(en, "the report carries no signature of its reporting unit");
     assert_non_null(strstr(vi, "không có chữ ký số"));
@@ -428,13 +430,18 @@ static void test_check_against_registry(void **state)
     /* signed by its unit's key: yes, and pk is that key */
     assert_int_equal(kh_sign_report(&f.r, k.ed_sk, k.id), 0);
     memset(pk, 0, sizeof pk);
-    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, &why, NULL, 0, NULL, 0), KH_OK);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, NULL, &why, NULL, 0, NULL, 0), KH_OK);
     assert_memory_equal(pk, k.ed_pk, 32);
-    assert_int_equal(kh_sign_check(keys, &f.r, at, NULL, NULL, NULL, 0, NULL, 0), KH_OK);
+    /* the digest of the same bytes the signature was checked over */
+    assert_int_equal(kh_sign_check(keys, &f.r, at, NULL, dg, NULL, NULL, 0, NULL, 0), KH_OK);
+    kh_sign_digest(&f.r, want);
+    assert_string_equal(dg, want);
+    assert_int_equal(strlen(dg), 64);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, NULL, NULL, NULL, NULL, 0, NULL, 0), KH_OK);
 
     /* before the key was valid: no key */
-    assert_int_equal(kh_sign_check(keys, &f.r, 999, pk, &why, vi, sizeof vi, en, sizeof en),
-                     KH_NO);
+    assert_int_equal(kh_sign_check(keys, &f.r, 999, pk, NULL, &why, vi, sizeof vi, en,
+                                   sizeof en), KH_NO);
     assert_int_equal(why, KH_SIGN_NO_KEY);
     assert_non_null(strstr(en, "key '829-1' is not a key registered for unit 829 and valid at "
                                "1970-01-01T00:00:00.999Z"));
@@ -442,25 +449,28 @@ static void test_check_against_registry(void **state)
     /* a number changed after signing: the key is found (pk filled), the bytes differ */
     snprintf(f.raw[0], sizeof f.raw[0], "2842");
     memset(pk, 0, sizeof pk);
-    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, &why, vi, sizeof vi, en, sizeof en),
-                     KH_NO);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, dg, &why, vi, sizeof vi, en,
+                                   sizeof en), KH_NO);
     assert_int_equal(why, KH_SIGN_MISMATCH);
+    assert_string_not_equal(dg, want);                    /* the changed bytes' digest */
+    kh_sign_digest(&f.r, want);
+    assert_string_equal(dg, want);
     assert_memory_equal(pk, k.ed_pk, 32);
     assert_non_null(strstr(en, "does not match the report's contents (key '829-1')"));
     snprintf(f.raw[0], sizeof f.raw[0], "2841");
 
     /* another unit's key, signing for 829: not a key of 829 */
     assert_int_equal(kh_sign_report(&f.r, other.ed_sk, other.id), 0);
-    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, &why, vi, sizeof vi, en, sizeof en),
-                     KH_NO);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, NULL, &why, vi, sizeof vi, en,
+                                   sizeof en), KH_NO);
     assert_int_equal(why, KH_SIGN_NO_KEY);
     assert_non_null(strstr(en, "key '830-1' is not a key registered for unit 829"));
 
     /* revoked: refused from then on */
     assert_int_equal(kh_sign_report(&f.r, k.ed_sk, k.id), 0);
     assert_int_equal(kh_keys_revoke(keys, "829-1"), 0);
-    assert_int_equal(kh_sign_check(keys, &f.r, kh_real_ms() + 1000, pk, &why, NULL, 0, NULL,
-                                   0), KH_NO);
+    assert_int_equal(kh_sign_check(keys, &f.r, kh_real_ms() + 1000, pk, NULL, &why, NULL, 0,
+                                   NULL, 0), KH_NO);
     assert_int_equal(why, KH_SIGN_NO_KEY);
     /* and a revoked key cannot be rotated into a new one (a "no" is not a "yes") */
     kh_key_t k2;
@@ -484,8 +494,8 @@ static void test_check_against_registry(void **state)
 
     /* a registry that cannot be read is the province's trouble, never a refusal */
     assert_int_equal(sqlite3_exec(keys, "DROP TABLE key", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, &why, vi, sizeof vi, en, sizeof en),
-                     KH_ERR);
+    assert_int_equal(kh_sign_check(keys, &f.r, at, pk, NULL, &why, vi, sizeof vi, en,
+                                   sizeof en), KH_ERR);
     assert_non_null(strstr(en, "the key registry could not be read: no such table: key"));
     assert_int_equal(kh_keys_valid(keys, "830-1", at, unit), KH_ERR);
     assert_int_equal(kh_keys_by_curve(keys, other.curve_pk, at, id, role, unit), KH_ERR);

@@ -226,7 +226,10 @@ static int verify_totals(const char *config_path, const char *db_path)
         uint8_t pk[32];
         int sig = KH_OK;
         if (check_sigs)
-            sig = kh_sign_check(keys, r, kh_sign_key_time(r), pk, NULL, NULL, 0, why, sizeof why);
+            sig = kh_sign_check(keys, r, kh_sign_key_time(r), pk, digest, NULL, NULL, 0, why,
+                                sizeof why);
+        else
+            kh_sign_digest(r, digest);
         if (sig == KH_ERR) {
             fprintf(stderr, "kh-admin: the key registry: %s\n", why);
             kh__verdict__free_unpacked(v, NULL);
@@ -238,7 +241,6 @@ static int verify_totals(const char *config_path, const char *db_path)
                    "--report %s/%lld) — %s\n", report_id, rev, why, report_id, rev, fix_hint);
             report_problems++;
         }
-        kh_sign_digest(r, digest);
         json_t *ab = sqlite3_column_type(st, 5) == SQLITE_NULL
                          ? NULL
                          : json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
@@ -503,7 +505,6 @@ int admin_verify(int argc, char **argv, const char *config_path)
 
     char received[32], digest[65], logged[65] = "", subject[128];
     kh_iso_time(r->received_at, received, sizeof received);
-    kh_sign_digest(r, digest);
     snprintf(subject, sizeof subject, "%s/%u", r->report_id, r->revision);
     long long aseq = 0;
     int in_audit = audit_digest(db, subject, &aseq, logged);
@@ -521,7 +522,7 @@ int admin_verify(int argc, char **argv, const char *config_path)
     char why[512];
     uint8_t pk[32];
     kh_sign_why_t refused = 0;
-    int sig = kh_sign_check(keys, r, kh_sign_key_time(r), pk, &refused, NULL, 0, why,
+    int sig = kh_sign_check(keys, r, kh_sign_key_time(r), pk, digest, &refused, NULL, 0, why,
                             sizeof why);
     if (sig == KH_ERR) {
         fprintf(stderr, "kh-admin: the key registry: %s\n", why);
