@@ -3,7 +3,7 @@
 # Libraries are Debian's packages, found with pkg-config (scripts/deps.sh installs them).
 
 CC      := gcc
-PKGS    := libzmq libprotobuf-c sqlite3 libuv inih jansson xlsxwriter libsodium \
+PKGS    := libzmq libprotobuf-c sqlite3 libuv inih jansson xlsxwriter libsodium libzstd \
            libsystemd libmicrohttpd libcurl
 B       := build
 # make V=1 shows the full commands

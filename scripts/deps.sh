@@ -7,6 +7,7 @@ pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-d
       libsqlite3-dev sqlite3 libuv1-dev libinih-dev libjansson-dev libcsv-dev libunistring-dev
       libxlsxwriter-dev libcmocka-dev libsodium-dev python3 procps iproute2
       libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev   # sd_notify, metrics, webhook
+      libzstd-dev zstd                   # the aggregator's stored verdicts (and tests reading them)
       systemd curl                       # systemd-analyze verify (test_install), curl (tests)
       faketime stress-ng                 # the calendar tier of CI, the CPU-hog check (issue 10)
       clang libclang-rt-14-dev)          # make san, make fuzz (ASan, UBSan, libFuzzer)

@@ -13,6 +13,7 @@
 #include "kh_inbox.h"
 #include "kh_log.h"
 #include "kh_report.h"
+#include "store.h"
 
 #define HISTORY_MAX_REVISIONS 100    /* revisions in one reply (more: truncated) */
 #define HISTORY_MAX_CHANGES 5000     /* per revision */
@@ -118,8 +119,8 @@ void ag_history_serve(agg_t *a, const kh_wmsg_t *m)
                 h.truncated = 1;
                 break;
             }
-            Kh__Verdict *v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(q, 4),
-                                                 sqlite3_column_blob(q, 4));
+            Kh__Verdict *v = ag_store_unpack(sqlite3_column_blob(q, 4),
+                                             (size_t)sqlite3_column_bytes(q, 4));
             if (!v || !v->report) {
                 if (v)
                     kh__verdict__free_unpacked(v, NULL);

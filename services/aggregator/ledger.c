@@ -23,6 +23,7 @@
 #include "kh_report.h"
 #include "kh_util.h"
 #include "kh_wire.h"
+#include "store.h"
 #include "update.h"
 
 int ag_ledger_load_cells(agg_t *a, const char *report_id, int64_t revision,
@@ -35,8 +36,8 @@ int ag_ledger_load_cells(agg_t *a, const char *report_id, int64_t revision,
     sqlite3_bind_int64(st, 2, revision);
     int rc = -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
-        Kh__Verdict *v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(st, 0),
-                                             sqlite3_column_blob(st, 0));
+        Kh__Verdict *v = ag_store_unpack(sqlite3_column_blob(st, 0),
+                                         (size_t)sqlite3_column_bytes(st, 0));
         if (v && v->report)
             rc = kh_cells_from_report(a->cat, v->report, communes, district);
         if (v)
@@ -268,6 +269,10 @@ int ag_ledger_reject(agg_t *a, const Kh__Verdict *v, const void *payload, size_t
                      const char *reason)
 {
     const Kh__Report *r = v->report;
+    uint8_t *stored;             /* the verdict in its stored form (store.h) */
+    size_t stored_len;
+    if (ag_store_pack(payload, len, &stored, &stored_len) < 0)
+        return KH_APPLY_FAIL;
     sqlite3_stmt *st = a->st_reject;
     sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->revision);
@@ -275,9 +280,10 @@ int ag_ledger_reject(agg_t *a, const Kh__Verdict *v, const void *payload, size_t
     sqlite3_bind_text(st, 4, r->period, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, r->received_at);
     sqlite3_bind_int64(st, 6, v->validated_at);
-    sqlite3_bind_blob(st, 7, payload, (int)len, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 7, stored, stored_len, SQLITE_STATIC);
     int step = sqlite3_step(st);
     sqlite3_reset(st);
+    free(stored);
     if (step != SQLITE_DONE)
         return KH_APPLY_FAIL;
     if (sqlite3_changes(a->db) == 0)

@@ -107,8 +107,10 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     int rc = KH_APPLY_FAIL;
     kh_findings_t extra = {0};
     Kh__Finding **warn = NULL;
+    uint8_t *stored = NULL;      /* the verdict in its stored form (store.h) */
+    size_t stored_len = 0;
     int n_warn = ag_previous_warnings(a, v, &extra, &warn);
-    if (n_warn < 0)
+    if (n_warn < 0 || ag_store_pack(m->payload, m->len, &stored, &stored_len) < 0)
         goto out;
     sqlite3_stmt *st = a->st_accept;
     sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
@@ -118,7 +120,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     sqlite3_bind_int64(st, 5, r->received_at);
     sqlite3_bind_int64(st, 6, kh_now_ms());
     sqlite3_bind_int64(st, 7, n_warn);
-    sqlite3_bind_blob(st, 8, m->payload, (int)m->len, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 8, stored, stored_len, SQLITE_STATIC);
     int step = sqlite3_step(st);
     sqlite3_reset(st);
     if (step != SQLITE_DONE)
@@ -172,6 +174,7 @@ out:
                  "report_id", r->report_id, "error", sqlite3_errmsg(a->db));
     }
     free(warn);
+    free(stored);
     kh_findings_clear(&extra);
     kh__verdict__free_unpacked(v, NULL);
     return rc;

@@ -15,6 +15,7 @@
 #include "kh_findings.h"
 #include "kh_validate.h"
 #include "kh_value.h"
+#include "store.h"
 
 /* What prev_lookup reads from: the district, and the period whose verdict it holds. */
 typedef struct {
@@ -41,8 +42,8 @@ static int prev_lookup(void *arg, const char *period, const char *orgunit, const
                               SQLITE_TRANSIENT);
             sqlite3_bind_int64(vs, 2, sqlite3_column_int64(st, 1));
             if (sqlite3_step(vs) == SQLITE_ROW)
-                c->pv = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(vs, 0),
-                                            sqlite3_column_blob(vs, 0));
+                c->pv = ag_store_unpack(sqlite3_column_blob(vs, 0),
+                                        (size_t)sqlite3_column_bytes(vs, 0));
             sqlite3_reset(vs);
         }
         sqlite3_reset(st);

@@ -7,6 +7,10 @@
  */
 #include "store.h"
 
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
 #include "kh_audit.h"
 #include "kh_db.h"
 #include "kh_outbox.h"
@@ -155,8 +159,7 @@ int ag_store_verdict(sqlite3 *db, const char *report_id, int64_t rev, Kh__Verdic
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *accepted = sqlite3_column_int(st, 1);
-        *v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(st, 0),
-                                 sqlite3_column_blob(st, 0));
+        *v = ag_store_unpack(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
     }
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? KH_OK : rc == SQLITE_DONE ? KH_NO : KH_ERR;
@@ -181,4 +184,46 @@ sqlite3_stmt *ag_store_totals_all(sqlite3 *db)
                                "ORDER BY period, orgunit, indicator", -1, &st, NULL) != SQLITE_OK)
         return NULL;
     return st;
+}
+
+/* ---- the stored form of a verdict ---------------------------------------------------------- */
+
+#define ZSTD_LEVEL 1     /* the fastest: the ratio of level 3 is within 1 % on a report */
+
+int ag_store_pack(const void *msg, size_t len, uint8_t **out, size_t *outlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    size_t cap = ZSTD_compressBound(len);
+    uint8_t *b = malloc(cap ? cap : 1);
+    if (!b)
+        return -1;
+    size_t n = ZSTD_compress(b, cap, msg, len, ZSTD_LEVEL);
+    if (ZSTD_isError(n)) {
+        free(b);
+        return -1;
+    }
+    *out = b;
+    *outlen = n;
+    return 0;
+}
+
+Kh__Verdict *ag_store_unpack(const void *blob, size_t len)
+{
+    static const uint8_t magic[4] = {0x28, 0xb5, 0x2f, 0xfd};     /* ZSTD_MAGICNUMBER, LE */
+    if (!blob)
+        return NULL;
+    if (len < sizeof magic || memcmp(blob, magic, sizeof magic) != 0)
+        return kh__verdict__unpack(NULL, len, blob);              /* stored before packing */
+    unsigned long long size = ZSTD_getFrameContentSize(blob, len);
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+        size > AG_VERDICT_MAX_BYTES)
+        return NULL;
+    uint8_t *b = malloc(size ? (size_t)size : 1);
+    if (!b)
+        return NULL;
+    size_t n = ZSTD_decompress(b, (size_t)size, blob, len);
+    Kh__Verdict *v = ZSTD_isError(n) || n != size ? NULL : kh__verdict__unpack(NULL, n, b);
+    free(b);
+    return v;
 }

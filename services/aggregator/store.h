@@ -2,8 +2,9 @@
  * store.h — the aggregator's database (aggregator.db): its schema, as migrations, and
  * the statements the modules share, prepared once.
  *
- *   accepted  every accepted revision, its verdict whole (the history keeps them all)
- *   rejected  every rejected revision, kept for the history
+ *   accepted  every accepted revision, its verdict whole (the history keeps them all),
+ *             in its stored form (ag_store_pack: compressed)
+ *   rejected  every rejected revision, kept for the history (the same form)
  *   counted   per (reporting unit, half-year) the revision counted now, its warnings and
  *             the feed seq that counted it
  *   total     every cell counted: the reporting units' own cells and their ancestors'
@@ -35,6 +36,20 @@ int ag_store_prepare(agg_t *a);
 /* Finalizes a's statements (those prepared; NULL ones are skipped). */
 void ag_store_finalize(agg_t *a);
 
+/* ---- the stored form of a verdict ---------------------------------------------------------
+ * accepted.verdict and rejected.verdict hold the VERDICT message as it came, compressed
+ * with zstd (level 1: a district's report of ~470 values goes from ~15 KB to ~4 KB; the
+ * aggregator keeps every revision, so this is most of its disk).  A blob that does not
+ * begin with zstd's frame magic is the message itself (a database written before the
+ * compression): both read back alike. */
+#define AG_VERDICT_MAX_BYTES ((size_t)1 << 30)   /* what a stored verdict may unpack to */
+/* msg (len bytes) in its stored form: *out malloc'd (the caller frees it).  Returns 0, or
+ * -1 when memory is short. */
+int ag_store_pack(const void *msg, size_t len, uint8_t **out, size_t *outlen);
+/* A stored verdict decoded (the caller frees it with kh__verdict__free_unpacked), or NULL
+ * when the blob does not decompress (or would exceed AG_VERDICT_MAX_BYTES) or decode. */
+Kh__Verdict *ag_store_unpack(const void *blob, size_t len);
+
 /* ---- reads on an aggregator.db opened by someone else (kh-admin) ------------------------
  * Each takes the database, not agg_t: kh-admin opens the file read-only and links this
  * module.  KH_ERR: the database cannot be read (sqlite3_errmsg(db) says why). */
@@ -51,7 +66,7 @@ int ag_store_stage_of(sqlite3 *db, const char *report_id, int64_t rev, const cha
 int ag_store_counted_revision(sqlite3 *db, const char *report_id, int64_t *rev);
 
 /* The stored verdict of report_id/rev, accepted or rejected: *accepted 1 or 0, *v the
- * verdict decoded (the caller frees it with kh__verdict__free_unpacked), or NULL when the
+ * verdict decoded (ag_store_unpack) (the caller frees it with kh__verdict__free_unpacked), or NULL when the
  * stored bytes do not decode.  Returns KH_OK; KH_NO when there is no such revision (*v
  * NULL); KH_ERR. */
 int ag_store_verdict(sqlite3 *db, const char *report_id, int64_t rev, Kh__Verdict **v,
@@ -60,8 +75,8 @@ int ag_store_verdict(sqlite3 *db, const char *report_id, int64_t rev, Kh__Verdic
 /* Every counted revision, by (period, district): a statement to step (the caller
  * finalizes it), one row each:
  *   0 district  1 period  2 report_id  3 revision (integer)
- *   4 the accepted revision's verdict (blob, a Kh__Verdict), NULL when the accepted table
- *     holds no such revision
+ *   4 the accepted revision's verdict (blob, its stored form: ag_store_unpack), NULL when
+ *     the accepted table holds no such revision
  *   5 the body of the audit log's "revision" entry for report_id/revision (text, JSON:
  *     services/aggregator/audit.c), NULL when there is none
  * NULL when it does not prepare. */

@@ -51,8 +51,15 @@ sql_n() { sql "$RUN/$1.db" "$2"; }
 "$BIN/kh-node" submit --district 831 "$IN/831/831-2019S1.csv" >/dev/null
 check "a first report is counted" wait_settled 120 831
 "$BIN/kh-feed" export --period 2019S1 --level 3 >"$RUN/before.csv"
-sql "$RUN/aggregator.db" "SELECT writefile('$OUT/verdict-831.bin', verdict) FROM accepted
-                          WHERE report_id='831-2019S1'" >/dev/null
+# verdict_of FILE REPORT_ID — the accepted VERDICT message of REPORT_ID as it came: the
+# aggregator stores it compressed (zstd, services/aggregator/store.h)
+verdict_of() {
+    sql "$RUN/aggregator.db" "SELECT writefile('$1.zst', verdict) FROM accepted
+                              WHERE report_id='$2'" >/dev/null && zstd -dqf "$1.zst" -o "$1"
+}
+verdict_of "$OUT/verdict-831.bin" 831-2019S1
+check "the aggregator stores a verdict compressed, the message whole inside" \
+    test "$(stat -c %s "$OUT/verdict-831.bin.zst")" -lt "$(stat -c %s "$OUT/verdict-831.bin")"
 sql "$RUN/notifier.db" "SELECT writefile('$OUT/event-831.bin', payload) FROM event
                         WHERE event_id='831-2019S1/1/counted'" >/dev/null
 for s in collector validator aggregator notifier; do
@@ -247,8 +254,7 @@ feed0=$(sql_n aggregator "SELECT count(*) || '/' || max(seq) FROM feed")
 inj replay-b "${REP[@]}" "${A[@]}"
 check_eq "the replay on a new connection (the same key): duplicate" \
     "ACK 829-2020S1/1 dup=1" "$(grep '^ACK' "$OUT/replay-b")"
-sql "$RUN/aggregator.db" "SELECT writefile('$OUT/verdict-829.bin', verdict) FROM accepted
-                          WHERE report_id='829-2020S1'" >/dev/null
+verdict_of "$OUT/verdict-829.bin" 829-2020S1
 event_829() { [ -n "$(sql_n notifier "SELECT 1 FROM event WHERE event_id='829-2020S1/1/counted'")" ]; }
 check "the notifier has its COUNTED event" until_ok event_829
 sql "$RUN/notifier.db" "SELECT writefile('$OUT/event-829.bin', payload) FROM event
@@ -294,8 +300,9 @@ check_eq "what the aggregator counts" \
     "$(sql_n aggregator "SELECT district||'/'||period||'/'||revision FROM counted ORDER BY 1" | paste -sd' ')"
 check_eq "the reports refused as too large are not stored" 0 \
     "$(sql_n collector "SELECT count(*) FROM report WHERE report_id IN ('829-2018S1','829-2018S2')")"
+verdict_of "$OUT/verdict-big.bin" 829-2017S1
 check_eq "the validator's own 10 MB source name went through whole" 1 \
-    "$(sql_n aggregator "SELECT length(verdict) > 10000000 FROM accepted WHERE report_id='829-2017S1'")"
+    "$(( $(stat -c %s "$OUT/verdict-big.bin") > 10000000 ))"
 
 # every malformed input logged and counted exactly once, per service and event
 reached() { [ "$(nlog "$1" "$2")" -ge "$3" ]; }

@@ -217,9 +217,11 @@ static uint64_t accept_and_count(fx_t *f, Kh__Report *r, const char *old_id, int
     Kh__Verdict v = KH__VERDICT__INIT;
     v.report = r;
     v.accepted = 1;
-    uint8_t *buf;
-    size_t len;
-    assert_int_equal(kh_wire_pack(&v.base, &buf, &len), 0);
+    uint8_t *msg, *buf;
+    size_t msg_len, len;
+    assert_int_equal(kh_wire_pack(&v.base, &msg, &msg_len), 0);
+    assert_int_equal(ag_store_pack(msg, msg_len, &buf, &len), 0);   /* as apply stores it */
+    free(msg);
     sqlite3_stmt *st = f->a.st_accept;
     sqlite3_bind_text(st, 1, r->report_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->revision);
@@ -630,6 +632,46 @@ static void accepted_row(fx_t *f, const char *id, int64_t rev, const void *blob,
     sqlite3_bind_blob(st, 3, blob, len, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(st), SQLITE_DONE);
     sqlite3_finalize(st);
+}
+
+/* The stored form of a verdict (store.h): compressed, read back whole; a blob stored
+ * before the compression (the message itself) reads alike; a damaged one is NULL. */
+static void test_store_pack(void **state)
+{
+    (void)state;
+    Kh__Report *r = report_new("829", "2020S2");
+    for (int i = 0; i < 470; i++) {
+        char org[16], raw[16];
+        snprintf(org, sizeof org, "829%03d", i % 16);
+        snprintf(raw, sizeof raw, "%d", i * 7);
+        report_add(r, org, i % 2 ? "TT.TIN_BAI" : "HT.SO_TT", raw);
+    }
+    Kh__Verdict v = KH__VERDICT__INIT;
+    v.report = r;
+    v.accepted = 1;
+    uint8_t *msg, *packed;
+    size_t msg_len, packed_len;
+    assert_int_equal(kh_wire_pack(&v.base, &msg, &msg_len), 0);
+    assert_int_equal(ag_store_pack(msg, msg_len, &packed, &packed_len), 0);
+    assert_true(packed_len * 2 < msg_len);                 /* a report compresses well */
+    Kh__Verdict *back = ag_store_unpack(packed, packed_len);
+    assert_non_null(back);
+    assert_int_equal(back->report->n_values, 470);
+    assert_string_equal(back->report->values[469]->raw, "3283");
+    kh__verdict__free_unpacked(back, NULL);
+    back = ag_store_unpack(msg, msg_len);                  /* stored before packing */
+    assert_non_null(back);
+    assert_int_equal(back->report->n_values, 470);
+    kh__verdict__free_unpacked(back, NULL);
+    assert_null(ag_store_unpack(packed, packed_len / 2));  /* cut short */
+    packed[packed_len - 1] ^= 0xff;                        /* its checksum or data changed */
+    back = ag_store_unpack(packed, packed_len);
+    if (back)                                              /* a flipped literal may still */
+        kh__verdict__free_unpacked(back, NULL);            /* decode: never a crash */
+    assert_null(ag_store_unpack(NULL, 0));
+    free(packed);
+    free(msg);
+    report_free(r);
 }
 
 static void test_store_reads(void **state)
@@ -1163,6 +1205,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_count_then_correct, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_cells_not_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reject_kept_once, setup, teardown),
+        cmocka_unit_test(test_store_pack),
         cmocka_unit_test_setup_teardown(test_store_reads, setup, teardown),
         cmocka_unit_test(test_store_reads_without_tables),
         cmocka_unit_test(test_update_grows_and_keeps_names),

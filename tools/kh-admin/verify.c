@@ -208,8 +208,8 @@ static int verify_totals(const char *config_path, const char *db_path)
             report_problems++;
             continue;
         }
-        Kh__Verdict *v = kh__verdict__unpack(NULL, (size_t)sqlite3_column_bytes(st, 4),
-                                             sqlite3_column_blob(st, 4));
+        Kh__Verdict *v = ag_store_unpack(sqlite3_column_blob(st, 4),
+                                         (size_t)sqlite3_column_bytes(st, 4));
         const Kh__Report *r = v ? v->report : NULL;
         if (!r || strcmp(r->report_id, report_id) != 0 || (long long)r->revision != rev ||
             strcmp(r->district, district) != 0 || strcmp(r->period, period) != 0) {
