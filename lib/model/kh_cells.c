@@ -228,7 +228,8 @@ int kh_cells_from_report(const kh_catalog_t *cat, const Kh__Report *r, kh_cells_
         bc[i].org = orgs.rank[bc[i].org];
         bc[i].key = keys.rank[bc[i].key];
     }
-    qsort(bc, nb, sizeof *bc, cmp_tcell);
+    if (nb > 1)                  /* (an empty report has no array: qsort wants one) */
+        qsort(bc, nb, sizeof *bc, cmp_tcell);
     /* (cells the caller had: these are folded with them, in one list, by merge_equal) */
     size_t had = below->n;
     for (size_t i = 0; i < nb;) {
