@@ -32,8 +32,9 @@
 #define AG_LEDGER_WARNINGS_KEPT 200   /* warnings carried on the feed per report */
 
 /* Loads the cells of the stored accepted revision (report_id, revision): those of the
- * units below the reporting unit and its own (kh_cells_from_report).  Returns 0, or -1
- * when that revision is not stored or does not decode, or memory is short. */
+ * units below the reporting unit and its own (kh_cells_from_report), from the cache
+ * (cache.h) when it holds them, else from the stored verdict.  Returns 0, or -1 when that
+ * revision is not stored or does not decode, or memory is short. */
 int ag_ledger_load_cells(agg_t *a, const char *report_id, int64_t revision,
                          kh_cells_t *communes, kh_cells_t *district);
 
