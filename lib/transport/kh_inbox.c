@@ -230,12 +230,11 @@ static int transient(sqlite3 *db)
 }
 
 /* Keeps a message the service could not apply in dead_letter (inside the savepoint, which
- * the caller rolled back to) and says KH_APPLY_NEW, so that its sender stops resending it
- * and its neighbours in the batch commit.  KH_APPLY_FAIL when even that cannot be stored. */
-static int dead_letter(kh_inbox_t *in, const kh_wmsg_t *m, char *key)
+ * the caller rolled back to, with `why` the database's error read before that: the undo
+ * resets it) and says KH_APPLY_NEW, so that its sender stops resending it and its
+ * neighbours in the batch commit.  KH_APPLY_FAIL when even that cannot be stored. */
+static int dead_letter(kh_inbox_t *in, const kh_wmsg_t *m, char *key, const char *why)
 {
-    char why[256];
-    snprintf(why, sizeof why, "%s", sqlite3_errmsg(in->db));
     if (!key[0]) {            /* it failed before naming itself: a key from its bytes */
         uint8_t h[16];
         char hex[33];
@@ -365,8 +364,10 @@ int kh_inbox_add(kh_inbox_t *in, kh_zsock_t *router, const kh_wmsg_t *m)
     int rc = in->apply(in->arg, m, p->key, sizeof p->key);
     if (rc == KH_APPLY_FAIL && !transient(in->db)) {
         /* this message, not the storage, is the trouble: set it aside, go on */
+        char why[256];
+        snprintf(why, sizeof why, "%s", sqlite3_errmsg(in->db));
         sp_run(in, SP_UNDO);
-        rc = dead_letter(in, m, p->key);
+        rc = dead_letter(in, m, p->key, why);
     }
     if (rc == KH_APPLY_FAIL) {
         rollback(in, "apply failed: batch rolled back, senders will resend");

@@ -108,6 +108,8 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
     if (strcmp(m->type, "POISON") == 0 && c->fail_budget > 0) {  /* the message is the trouble */
         c->fail_budget--;
         c->fail_applies++;
+        /* what a service's own statement says when it fails: kept with the dead letter */
+        sqlite3_exec(c->rdb, "INSERT INTO no_such_table VALUES(1)", NULL, NULL, NULL);
         return KH_APPLY_FAIL;
     }
     if (strcmp(m->type, "BAD") == 0) {   /* written, then refused: must be undone */
@@ -570,6 +572,8 @@ static void test_poison_is_set_aside(void **state)
     assert_int_equal(acks_of(c, "poison-1", 0), 1);
     assert_int_equal(kh_outbox_resent(kh_link_outbox(c->link)), 0);
     assert_int_equal(dead_letters(c, "key='poison-1' AND type='POISON' AND attempts=1"), 1);
+    /* the reason is the failure's own, read before the savepoint was undone */
+    assert_int_equal(dead_letters(c, "key='poison-1' AND error LIKE '%no such table%'"), 1);
     /* an admin marks it for replay (kh-admin dead-letters replay): the budget is spent, so
      * it applies now, and leaves the table */
     mark_for_replay(c);
