@@ -363,7 +363,7 @@ void kh_service_fini(kh_service_t *s)
         uv_walk(&s->loop, report_open, NULL);
     KH_INFO("service.stop", "stopped");
     kh_log_close();
-    kh_db_close(&s->own_keys);
+    kh_keys_destroy(&s->own_keys);
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     kh_config_destroy(&s->cfg);
@@ -396,12 +396,12 @@ int kh_service_key(kh_service_t *s, const char *section, const char *name, int n
     return 0;
 }
 
-int kh_service_keys_db(kh_service_t *s, sqlite3 **db)
+int kh_service_keys_db(kh_service_t *s, kh_keys_t **keys)
 {
     char path[1024], err[512];
     if (kh_service_str(s, "security", "keys_db", path, sizeof path) < 0)
         return -1;
-    if (kh_keys_open(db, path, err, sizeof err) < 0) {
+    if (kh_keys_open(keys, path, err, sizeof err) < 0) {
         KH_ERROR("security.keys_db", err);
         return -1;
     }
@@ -409,7 +409,7 @@ int kh_service_keys_db(kh_service_t *s, sqlite3 **db)
 }
 
 int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *server,
-                            sqlite3 **keys, kh_zap_t **zap)
+                            kh_keys_t **keys, kh_zap_t **zap)
 {
     if (kh_service_key(s, "security", "server_key", 1, server) < 0)
         return -1;

@@ -71,7 +71,7 @@ typedef struct kh_service {
     int gated;                   /* input paused by kh_service_gate */
     struct kh_service_metrics *metrics;  /* health: timer and watched counts (kh_service.c) */
     struct kh_zap *own_zap;      /* the ZAP handler of a tcp log stream, until a */
-    struct sqlite3 *own_keys;    /* kh_service_curve_server takes them over     */
+    struct kh_keys *own_keys;    /* kh_service_curve_server takes them over     */
     char log_check_ep[256];      /* the tcp log stream, self-checked when the loop starts */
     uint8_t log_check_pk[32];
     char config_path[1024];
@@ -112,7 +112,6 @@ void kh_service_gate(kh_service_t *s, kh_zsock_t *in, int64_t backlog);
  * every handle is closed.  Returns s->exit_code (what main should return). */
 int kh_service_run(kh_service_t *s);
 /* ---- security ([security] in the config) ---- */
-#include <sqlite3.h>
 #include "kh_keys.h"
 /* [security] curve = yes|no: 1 on (the default), 0 off (logged as a warning: only on a
  * closed network). */
@@ -121,14 +120,16 @@ int kh_service_curve(kh_service_t *s);
  * Returns 0, or -1 after logging why. */
 int kh_service_key(kh_service_t *s, const char *section, const char *name, int need_secret,
                    kh_key_t *out);
-/* Opens the key registry [security] keys_db.  Returns 0 or -1 after logging. */
-int kh_service_keys_db(kh_service_t *s, sqlite3 **db);
+/* Opens the key registry [security] keys_db into *keys (the caller frees it with
+ * kh_keys_destroy).  Returns 0 or -1 after logging. */
+int kh_service_keys_db(kh_service_t *s, kh_keys_t **keys);
 /* The CURVE server side of this process: reads [security] server_key (it must hold
  * the secret), opens the registry and binds the ZAP handler for `domains` (see
- * kh_zap_new).  Fail closed: returns -1 after logging when any of it is missing. */
+ * kh_zap_new).  *keys and *zap are the caller's (the registry destroyed after the
+ * handler is closed).  Fail closed: returns -1 after logging when any of it is missing. */
 struct kh_zap;
 int kh_service_curve_server(kh_service_t *s, const char *domains, kh_key_t *server,
-                            sqlite3 **keys, struct kh_zap **zap);
+                            kh_keys_t **keys, struct kh_zap **zap);
 /* ---- the start-up self-check (lib/security/kh_zap.h) ----
  * Before a process says it is ready, it proves that each CURVE server it runs refuses a
  * client with a key nobody registered: first its tcp log stream, if it has one (domain

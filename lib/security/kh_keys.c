@@ -1,5 +1,10 @@
 /*
  * kh_keys.c — key files and the key registry; see kh_keys.h.
+ *
+ * The registry's handle keeps one prepared statement per question (query(), prepared at
+ * its first use) and every use of one ends in finish(), which resets it: no return
+ * between a step and finish().  A statement left stepped would hold its read transaction,
+ * and the service would never see a key registered or revoked after it.
  */
 #include "kh_keys.h"
 #include "kh_db.h"
@@ -251,17 +256,106 @@ int kh_key_read(const char *path, kh_key_t *out, char *err, size_t errlen)
     return rc;
 }
 
-int kh_keys_open(sqlite3 **db, const char *path, char *err, size_t errlen)
+/* ---- the registry -------------------------------------------------------------------- */
+
+/* valid at ?2: registered by then, not yet expired, and not revoked by then (so what a
+ * key signed before its revocation stays provable; after it, nothing gets in) */
+#define VALID_AT                                                                          \
+    "(status='active' OR revoked_at>?2) AND valid_from<=?2 AND "                          \
+    "(valid_until IS NULL OR valid_until>?2)"
+
+/* the statements a handle keeps, prepared at their first use */
+enum { Q_BY_CURVE, Q_VALID, Q_SIGNING, Q_INSERT, Q_REVOKE, Q_END, Q_LIST, Q_COUNT };
+
+static const char *const query_sql[Q_COUNT] = {
+    [Q_BY_CURVE] = "SELECT id,role,unit FROM key WHERE curve_pk=?1 AND " VALID_AT,
+    [Q_VALID] = "SELECT unit FROM key WHERE id=?1 AND " VALID_AT,
+    [Q_SIGNING] = "SELECT ed_pk FROM key WHERE id=?1 AND unit=?3 AND " VALID_AT,
+    [Q_INSERT] = "INSERT INTO key(id,role,unit,ed_pk,curve_pk,valid_from,registered_at)"
+                 " VALUES(?,?,?,?,?,?,?)",
+    [Q_REVOKE] = "UPDATE key SET status='revoked', revoked_at=? WHERE id=?",
+    [Q_END] = "UPDATE key SET valid_until=? WHERE id=?",
+    [Q_LIST] = "SELECT id,role,unit,status,valid_from,valid_until,ed_pk FROM key "
+               "ORDER BY unit,valid_from",
+};
+
+struct kh_keys {
+    sqlite3 *db;
+    sqlite3_stmt *st[Q_COUNT];  /* NULL until first used; reset after every use */
+    char errmsg[256];           /* why the last KH_ERR (kh_keys_errmsg) */
+};
+
+/* keeps the database's reason for a failure, before a reset or a rollback changes it */
+static void keep_error(kh_keys_t *k)
 {
-    return kh_db_open(db, path, migrations, sizeof migrations / sizeof *migrations, err, errlen);
+    kh_strlcpy(k->errmsg, sqlite3_errmsg(k->db), sizeof k->errmsg);
 }
 
-int kh_keys_register(sqlite3 *db, const kh_key_t *k, int64_t valid_from, char *err, size_t errlen)
+/* Statement q, prepared at its first use.  NULL on failure (the reason kept). */
+static sqlite3_stmt *query(kh_keys_t *k, int q)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "INSERT INTO key(id,role,unit,ed_pk,curve_pk,valid_from,"
-                               "registered_at) VALUES(?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+    if (!k->st[q] && sqlite3_prepare_v3(k->db, query_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+                                        &k->st[q], NULL) != SQLITE_OK) {
+        keep_error(k);
+        sqlite3_finalize(k->st[q]);
+        k->st[q] = NULL;
+    }
+    return k->st[q];
+}
+
+/* Every use of a statement ends here, whatever its outcome: the reason of a failure
+ * kept, then the statement reset (its read transaction ended) and its bindings
+ * cleared (they point into the caller's memory).  Returns rc. */
+static int finish(kh_keys_t *k, sqlite3_stmt *st, int rc)
+{
+    if (rc == KH_ERR)
+        keep_error(k);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int kh_keys_open(kh_keys_t **keys, const char *path, char *err, size_t errlen)
+{
+    *keys = NULL;
+    kh_keys_t *k = calloc(1, sizeof *k);
+    if (!k) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    if (kh_db_open(&k->db, path, migrations, sizeof migrations / sizeof *migrations, err,
+                   errlen) < 0) {
+        free(k);
+        return -1;
+    }
+    *keys = k;
+    return 0;
+}
+
+void kh_keys_destroy(kh_keys_t **keys)
+{
+    kh_keys_t *k = *keys;
+    if (!k)
+        return;
+    for (int q = 0; q < Q_COUNT; q++)
+        sqlite3_finalize(k->st[q]);
+    kh_db_close(&k->db);
+    free(k);
+    *keys = NULL;
+}
+
+const char *kh_keys_errmsg(kh_keys_t *keys)
+{
+    return keys->errmsg;
+}
+
+/* One INSERT of a key, registered at `now`.  Returns 0, or -1 with err. */
+static int insert_key(kh_keys_t *keys, const kh_key_t *k, int64_t valid_from, int64_t now,
+                      char *err, size_t errlen)
+{
+    sqlite3_stmt *st = query(keys, Q_INSERT);
+    if (!st) {
+        snprintf(err, errlen, "%s", keys->errmsg);
         return -1;
     }
     sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
@@ -270,41 +364,73 @@ int kh_keys_register(sqlite3 *db, const kh_key_t *k, int64_t valid_from, char *e
     sqlite3_bind_blob(st, 4, k->ed_pk, 32, SQLITE_STATIC);
     sqlite3_bind_blob(st, 5, k->curve_pk, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, valid_from);
-    sqlite3_bind_int64(st, 7, kh_real_ms());
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "%s", rc == SQLITE_CONSTRAINT
-                                        ? "this key (or its id) is already registered"
-                                        : sqlite3_errmsg(db));
+    sqlite3_bind_int64(st, 7, now);
+    int step = sqlite3_step(st);
+    if (finish(keys, st, step == SQLITE_DONE ? KH_OK : KH_ERR) == KH_OK)
+        return 0;
+    snprintf(err, errlen, "%s", step == SQLITE_CONSTRAINT
+                                    ? "this key (or its id) is already registered"
+                                    : keys->errmsg);
+    return -1;
+}
+
+/* BEGIN IMMEDIATE, COMMIT, ROLLBACK.  Returns 0, or -1 (the reason kept). */
+static int exec(kh_keys_t *k, const char *sql)
+{
+    if (sqlite3_exec(k->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    keep_error(k);
+    return -1;
+}
+
+int kh_keys_register(kh_keys_t *keys, const kh_key_t *k, int64_t valid_from, char *err,
+                     size_t errlen)
+{
+    return insert_key(keys, k, valid_from, kh_real_ms(), err, errlen);
+}
+
+int kh_keys_register_all(kh_keys_t *keys, const kh_key_t *ks, size_t n, int64_t valid_from,
+                         char *err, size_t errlen)
+{
+    int64_t now = kh_real_ms();
+    if (exec(keys, "BEGIN IMMEDIATE") < 0) {
+        snprintf(err, errlen, "%s", keys->errmsg);
         return -1;
     }
-    return 0;
+    for (size_t i = 0; i < n; i++) {
+        char why[256];
+        if (insert_key(keys, &ks[i], valid_from, now, why, sizeof why) < 0) {
+            snprintf(err, errlen, "%s: %s", ks[i].id, why);
+            goto out_rollback;
+        }
+    }
+    if (exec(keys, "COMMIT") == 0)
+        return 0;
+    snprintf(err, errlen, "%s", keys->errmsg);
+out_rollback:
+    sqlite3_exec(keys->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
 }
 
-int kh_keys_revoke(sqlite3 *db, const char *id)
+int kh_keys_revoke(kh_keys_t *keys, const char *id)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "UPDATE key SET status='revoked', revoked_at=? WHERE id=?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return -1;
+    sqlite3_stmt *st = query(keys, Q_REVOKE);
+    if (!st)
+        return KH_ERR;
     sqlite3_bind_int64(st, 1, kh_real_ms());
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return -1;
-    return sqlite3_changes(db) ? 0 : 1;
+    int rc = sqlite3_step(st) != SQLITE_DONE ? KH_ERR : sqlite3_changes(keys->db) ? KH_OK : KH_NO;
+    return finish(keys, st, rc);
 }
 
-int kh_keys_rotate(sqlite3 *db, const char *old_id, const kh_key_t *next, int64_t grace_ms,
+int kh_keys_rotate(kh_keys_t *keys, const char *old_id, const kh_key_t *next, int64_t grace_ms,
                    char *err, size_t errlen)
 {
     char unit[64];
     int64_t now = kh_real_ms();
-    int valid = kh_keys_valid(db, old_id, now, unit);
+    int valid = kh_keys_valid(keys, old_id, now, unit);
     if (valid == KH_ERR) {
-        snprintf(err, errlen, "the key registry could not be read: %s", sqlite3_errmsg(db));
+        snprintf(err, errlen, "the key registry could not be read: %s", keys->errmsg);
         return -1;
     }
     if (valid != KH_OK) {
@@ -315,41 +441,33 @@ int kh_keys_rotate(sqlite3 *db, const char *old_id, const kh_key_t *next, int64_
         snprintf(err, errlen, "the new key is for %s, the old one for %s", next->unit, unit);
         return -1;
     }
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+    if (exec(keys, "BEGIN IMMEDIATE") < 0) {
+        snprintf(err, errlen, "%s", keys->errmsg);
         return -1;
     }
-    sqlite3_stmt *st;
-    int ok = sqlite3_prepare_v2(db, "UPDATE key SET valid_until=? WHERE id=?", -1, &st, NULL) ==
-             SQLITE_OK;
+    sqlite3_stmt *st = query(keys, Q_END);
+    int ok = st != NULL;
     if (ok) {
         sqlite3_bind_int64(st, 1, now + grace_ms);
         sqlite3_bind_text(st, 2, old_id, -1, SQLITE_STATIC);
-        ok = sqlite3_step(st) == SQLITE_DONE;
-        sqlite3_finalize(st);
+        ok = finish(keys, st, sqlite3_step(st) == SQLITE_DONE ? KH_OK : KH_ERR) == KH_OK;
     }
     if (!ok)
-        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
-    if (!ok || kh_keys_register(db, next, now, err, errlen) < 0 ||
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return -1;
+        snprintf(err, errlen, "%s", keys->errmsg);
+    if (ok && insert_key(keys, next, now, now, err, errlen) == 0) {
+        if (exec(keys, "COMMIT") == 0)
+            return 0;
+        snprintf(err, errlen, "%s", keys->errmsg);
     }
-    return 0;
+    sqlite3_exec(keys->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
 }
 
-/* valid at ?2: registered by then, not yet expired, and not revoked by then (so what a
- * key signed before its revocation stays provable; after it, nothing gets in) */
-#define VALID_AT                                                                          \
-    "(status='active' OR revoked_at>?2) AND valid_from<=?2 AND "                          \
-    "(valid_until IS NULL OR valid_until>?2)"
-
-int kh_keys_by_curve(sqlite3 *db, const uint8_t curve_pk[32], int64_t at_ms, char *id,
+int kh_keys_by_curve(kh_keys_t *keys, const uint8_t curve_pk[32], int64_t at_ms, char *id,
                      char *role, char *unit)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT id,role,unit FROM key WHERE curve_pk=?1 AND " VALID_AT, -1,
-                           &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = query(keys, Q_BY_CURVE);
+    if (!st)
         return KH_ERR;
     sqlite3_bind_blob(st, 1, curve_pk, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, at_ms);
@@ -360,15 +478,13 @@ int kh_keys_by_curve(sqlite3 *db, const uint8_t curve_pk[32], int64_t at_ms, cha
         kh_strlcpy(unit, (const char *)sqlite3_column_text(st, 2), 64);
         rc = KH_OK;
     }
-    sqlite3_finalize(st);
-    return rc;
+    return finish(keys, st, rc);
 }
 
-int kh_keys_valid(sqlite3 *db, const char *id, int64_t at_ms, char *unit)
+int kh_keys_valid(kh_keys_t *keys, const char *id, int64_t at_ms, char *unit)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT unit FROM key WHERE id=?1 AND " VALID_AT, -1, &st, NULL) !=
-        SQLITE_OK)
+    sqlite3_stmt *st = query(keys, Q_VALID);
+    if (!st)
         return KH_ERR;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, at_ms);
@@ -378,18 +494,16 @@ int kh_keys_valid(sqlite3 *db, const char *id, int64_t at_ms, char *unit)
             kh_strlcpy(unit, (const char *)sqlite3_column_text(st, 0), 64);
         rc = KH_OK;
     }
-    sqlite3_finalize(st);
-    return rc;
+    return finish(keys, st, rc);
 }
 
-int kh_keys_signing_key(sqlite3 *keys, const char *signer, const char *district, int64_t at_ms,
-                        uint8_t pk[32])
+int kh_keys_signing_key(kh_keys_t *keys, const char *signer, const char *district,
+                        int64_t at_ms, uint8_t pk[32])
 {
-    sqlite3_stmt *st;
     if (!signer || !*signer || !district)
         return KH_NO;
-    if (sqlite3_prepare_v2(keys, "SELECT ed_pk FROM key WHERE id=?1 AND unit=?3 AND " VALID_AT,
-                           -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = query(keys, Q_SIGNING);
+    if (!st)
         return KH_ERR;
     sqlite3_bind_text(st, 1, signer, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, at_ms);
@@ -403,15 +517,13 @@ int kh_keys_signing_key(sqlite3 *keys, const char *signer, const char *district,
             rc = KH_OK;
         }
     }
-    sqlite3_finalize(st);
-    return rc;
+    return finish(keys, st, rc);
 }
 
-int kh_keys_list(sqlite3 *db, FILE *out)
+int kh_keys_list(kh_keys_t *keys, FILE *out)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT id,role,unit,status,valid_from,valid_until,ed_pk FROM key "
-                               "ORDER BY unit,valid_from", -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = query(keys, Q_LIST);
+    if (!st)
         return -1;
     fprintf(out, "%-24s %-9s %-6s %-8s %-17s %-17s %s\n", "id", "role", "unit", "status",
             "valid from (UTC)", "valid until", "fingerprint");
@@ -433,6 +545,6 @@ int kh_keys_list(sqlite3 *db, FILE *out)
         fprintf(out, "%-24s %-9s %-6s %-8s %-17s %-17s %s\n", sqlite3_column_text(st, 0),
                 sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), status, from, until, fp);
     }
-    sqlite3_finalize(st);
+    finish(keys, st, KH_OK);
     return ferror(out) ? -1 : 0;
 }

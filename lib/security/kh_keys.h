@@ -21,7 +21,6 @@
 #ifndef KH_KEYS_H
 #define KH_KEYS_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,33 +62,60 @@ int kh_key_own(const char *key_path, const char *role, const char *unit, kh_key_
 /* Hex of the first 8 bytes of the Ed25519 public key, for logs. */
 void kh_key_fingerprint(const uint8_t ed_pk[32], char out[17]);
 
-/* Opens (creating) the registry.  Returns 0 or -1 with err. */
-int kh_keys_open(sqlite3 **db, const char *path, char *err, size_t errlen);
+/* ---- the registry ----
+ *
+ * A kh_keys_t owns its connection to the registry and the statements it asks with,
+ * each prepared once (at its first use) and reset after every use, on every path: a
+ * statement left stepped would keep its read transaction open, and in WAL mode that
+ * connection would go on reading the registry as it was then, never seeing a key
+ * registered or revoked since (by kh-admin, through another connection).  Between two
+ * calls a handle holds no transaction.  One handle serves one thread (the service's
+ * loop: its ZAP handler and its message checks share it). */
+typedef struct kh_keys kh_keys_t;
+
+/* Opens (creating) the registry at path.  Returns 0 with *keys set, or -1 with the
+ * reason in err (*keys NULL). */
+int kh_keys_open(kh_keys_t **keys, const char *path, char *err, size_t errlen);
+/* Closes the registry and frees the handle; sets *keys to NULL (which may be NULL). */
+void kh_keys_destroy(kh_keys_t **keys);
+/* Why the last call on this handle that returned KH_ERR (-1) failed: the database's
+ * words, e.g. "no such table: key"; "" before any failure. */
+const char *kh_keys_errmsg(kh_keys_t *keys);
+
 /* Registers a public key, valid from valid_from (unix ms) with no end.  Returns 0,
  * or -1 with err (already registered, database error). */
-int kh_keys_register(sqlite3 *db, const kh_key_t *k, int64_t valid_from, char *err, size_t errlen);
-/* Revokes now.  Returns 0, 1 when no such key, -1 on error. */
-int kh_keys_revoke(sqlite3 *db, const char *id);
+int kh_keys_register(kh_keys_t *keys, const kh_key_t *k, int64_t valid_from, char *err,
+                     size_t errlen);
+/* Registers the n keys ks[0..n) in one transaction, each valid from valid_from: all of
+ * them or none.  Returns 0, or -1 with err naming the key that could not be registered
+ * (already registered, database error), nothing registered. */
+int kh_keys_register_all(kh_keys_t *keys, const kh_key_t *ks, size_t n, int64_t valid_from,
+                         char *err, size_t errlen);
+/* Revokes now.  Returns KH_OK (0) revoked, KH_NO (1) no such key, KH_ERR (-1) on a
+ * database error (kh_keys_errmsg says which). */
+int kh_keys_revoke(kh_keys_t *keys, const char *id);
 /* Ends key `old_id` at now + grace_ms (both valid meanwhile) and registers `next`.
  * Returns 0 or -1 with err. */
-int kh_keys_rotate(sqlite3 *db, const char *old_id, const kh_key_t *next, int64_t grace_ms,
+int kh_keys_rotate(kh_keys_t *keys, const char *old_id, const kh_key_t *next, int64_t grace_ms,
                    char *err, size_t errlen);
 
 /* The registered key whose Curve25519 public key is curve_pk, if it is valid at
  * at_ms (active and within its range): fills id, role and unit and returns KH_OK;
- * KH_NO when unknown, revoked or expired; KH_ERR when the registry could not be read. */
-int kh_keys_by_curve(sqlite3 *db, const uint8_t curve_pk[32], int64_t at_ms, char *id,
+ * KH_NO when unknown, revoked or expired; KH_ERR when the registry could not be read
+ * (kh_keys_errmsg says why). */
+int kh_keys_by_curve(kh_keys_t *keys, const uint8_t curve_pk[32], int64_t at_ms, char *id,
                      char *role, char *unit);
 /* Is key `id` valid at at_ms?  Fills unit (may be NULL).  Returns KH_OK yes, KH_NO no
- * (unknown, revoked or expired), KH_ERR the registry could not be read. */
-int kh_keys_valid(sqlite3 *db, const char *id, int64_t at_ms, char *unit);
+ * (unknown, revoked or expired), KH_ERR the registry could not be read (kh_keys_errmsg). */
+int kh_keys_valid(kh_keys_t *keys, const char *id, int64_t at_ms, char *unit);
 /* The Ed25519 public key of `signer` if it is registered for `district` and valid
  * at at_ms.  Returns KH_OK and fills pk; KH_NO no such key (no signer, unknown,
- * another unit's, revoked or expired); KH_ERR the registry could not be read. */
-int kh_keys_signing_key(sqlite3 *keys, const char *signer, const char *district, int64_t at_ms,
-                        uint8_t pk[32]);
+ * another unit's, revoked or expired); KH_ERR the registry could not be read
+ * (kh_keys_errmsg). */
+int kh_keys_signing_key(kh_keys_t *keys, const char *signer, const char *district,
+                        int64_t at_ms, uint8_t pk[32]);
 
 /* Prints the registry, one key a line.  Returns 0 or -1. */
-int kh_keys_list(sqlite3 *db, FILE *out);
+int kh_keys_list(kh_keys_t *keys, FILE *out);
 
 #endif

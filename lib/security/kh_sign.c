@@ -130,7 +130,7 @@ int64_t kh_sign_key_time(const Kh__Report *r)
 /* writes a reason into a buffer the caller may not have given */
 #define SAY(buf, cap, ...) ((buf) && (cap) ? (void)snprintf(buf, cap, __VA_ARGS__) : (void)0)
 
-int kh_sign_check(sqlite3 *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[32],
+int kh_sign_check(kh_keys_t *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[32],
                   char digest[65], kh_sign_why_t *why, char *vi, size_t vcap, char *en,
                   size_t ecap)
 {
@@ -154,8 +154,8 @@ int kh_sign_check(sqlite3 *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[
     }
     int found = kh_keys_signing_key(keys, r->signer, r->district, at_ms, key);
     if (found == KH_ERR) {
-        SAY(vi, vcap, "không đọc được sổ đăng ký khóa: %s", sqlite3_errmsg(keys));
-        SAY(en, ecap, "the key registry could not be read: %s", sqlite3_errmsg(keys));
+        SAY(vi, vcap, "không đọc được sổ đăng ký khóa: %s", kh_keys_errmsg(keys));
+        SAY(en, ecap, "the key registry could not be read: %s", kh_keys_errmsg(keys));
         rc = KH_ERR;
         goto out_free;
     }

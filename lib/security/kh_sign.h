@@ -35,11 +35,11 @@
 #define KH_SIGN_H
 
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "kh.pb-c.h"
+#include "kh_keys.h"
 #include "kh_result.h"
 
 #define KH_SIGN_VERSION "KH-REPORT-v1"
@@ -83,7 +83,7 @@ int64_t kh_sign_key_time(const Kh__Report *r);
  * a report is never refused for the province's own trouble).
  * digest (may be NULL): r's digest, as kh_sign_digest gives it, whatever the answer
  * (the canonical bytes are made once for both: a caller that wants the two asks here). */
-int kh_sign_check(sqlite3 *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[32],
+int kh_sign_check(kh_keys_t *keys, const Kh__Report *r, int64_t at_ms, uint8_t pk[32],
                   char digest[65], kh_sign_why_t *why, char *vi, size_t vcap, char *en,
                   size_t ecap);
 

@@ -16,7 +16,7 @@
 
 struct kh_zap {
     kh_zsock_t *rep;
-    sqlite3 *keys;
+    kh_keys_t *keys;            /* borrowed: the service owns it */
     char domains[256];
     uint64_t refused, allowed;
     kh_zap_admit_fn admit;
@@ -91,7 +91,7 @@ static void on_request(kh_zsock_t *s, zmq_msg_t *p, int n, void *arg)
     int known = kh_keys_by_curve(z->keys, key, kh_real_ms(), id, role, unit);
     if (known == KH_ERR) {
         /* the registry's trouble: a temporary failure (ZAP 300), the client tries again */
-        KH_ERROR_RL("security.registry", "keys", sqlite3_errmsg(z->keys), "key", hex);
+        KH_ERROR_RL("security.registry", "keys", kh_keys_errmsg(z->keys), "key", hex);
         reply(z, &p[1], "300", "key registry unavailable, try again", "");
         return;
     }
@@ -125,7 +125,7 @@ static void on_request(kh_zsock_t *s, zmq_msg_t *p, int n, void *arg)
     reply(z, &p[1], "200", "OK", id);
 }
 
-kh_zap_t *kh_zap_new(uv_loop_t *loop, void *zctx, sqlite3 *keys, const char *domains)
+kh_zap_t *kh_zap_new(uv_loop_t *loop, void *zctx, kh_keys_t *keys, const char *domains)
 {
     kh_zap_t *z = calloc(1, sizeof *z);
     if (!z || sodium_init() < 0) {

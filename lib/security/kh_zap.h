@@ -13,15 +13,17 @@
 #ifndef KH_ZAP_H
 #define KH_ZAP_H
 
-#include <sqlite3.h>
 #include <stdint.h>
 #include <uv.h>
+
+#include "kh_keys.h"
 
 typedef struct kh_zap kh_zap_t;
 
 /* Binds the handler.  domains: "name:role,role;name:role" (e.g. "nodes:district;
- * feed:province,admin").  Returns NULL after logging. */
-kh_zap_t *kh_zap_new(uv_loop_t *loop, void *zctx, sqlite3 *keys, const char *domains);
+ * feed:province,admin").  keys is the registry it asks, borrowed: it must outlive the
+ * handler.  Returns NULL after logging. */
+kh_zap_t *kh_zap_new(uv_loop_t *loop, void *zctx, kh_keys_t *keys, const char *domains);
 void kh_zap_close(kh_zap_t *z);
 /* More "name:role,…" domains for the same handler (one per ZeroMQ context).
  * Returns 0, or -1 when the list would be too long. */

@@ -49,7 +49,7 @@ typedef struct {
     uint64_t published_seq;
     int curve;                  /* CURVE on the feed sockets */
     kh_key_t server;
-    sqlite3 *keys;
+    kh_keys_t *keys;
     kh_zap_t *zap;
     uint64_t counted, superseded, bad_signatures;
     uint64_t rejected_kept;     /* rejected verdicts kept for the history */

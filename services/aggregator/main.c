@@ -275,7 +275,7 @@ static void fini(void *arg)
     ag_cache_destroy(&a->cache);
     kh_audit_checkpoint(a->audit);     /* nothing committed stays unsigned (done at each commit) */
     kh_audit_destroy(&a->audit);
-    kh_db_close(&a->keys);
+    kh_keys_destroy(&a->keys);
 }
 
 static const kh_stage_def_t stage = {

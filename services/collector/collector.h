@@ -45,7 +45,7 @@ typedef struct {
     sqlite3_stmt *st_report, *st_receipt, *st_last_rev;
     uint64_t received, refused;
     int curve;                  /* CURVE on the node socket, identities from the registry */
-    sqlite3 *keys;
+    kh_keys_t *keys;
     kh_zap_t *zap;
     kh_key_t server;
     uint64_t refused_keys;

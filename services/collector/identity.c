@@ -29,7 +29,7 @@ int co_identify(collector_t *c, zmq_msg_t *parts, int n, const kh_wmsg_t *m,
         int valid = uid ? kh_keys_valid(c->keys, uid, kh_real_ms(), unit) : KH_NO;
         if (valid == KH_ERR) {
             /* not acknowledged, so the node sends it again; its connection stays */
-            KH_ERROR_RL("security.registry", "keys", sqlite3_errmsg(c->keys), "key_id", uid);
+            KH_ERROR_RL("security.registry", "keys", kh_keys_errmsg(c->keys), "key_id", uid);
             return -1;
         }
         if (valid != KH_OK) {
@@ -174,7 +174,7 @@ void co_revoke_tick(uv_timer_t *t)
             int valid = kh_keys_valid(c->keys, open[i].key_id, now, unit);
             if (valid == KH_ERR) {
                 /* the registry's trouble cuts nobody: asked again in a second */
-                KH_ERROR_RL("security.registry", "keys", sqlite3_errmsg(c->keys));
+                KH_ERROR_RL("security.registry", "keys", kh_keys_errmsg(c->keys));
                 return;
             }
             if (valid == KH_OK)

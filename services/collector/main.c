@@ -271,7 +271,7 @@ static void fini(void *arg)
     sqlite3_finalize(c->st_report);
     sqlite3_finalize(c->st_receipt);
     sqlite3_finalize(c->st_last_rev);
-    kh_db_close(&c->keys);
+    kh_keys_destroy(&c->keys);
     if (c->metrics_on)
         kh_metrics_source_remove(c);
     conns_destroy(&c->conns);

@@ -864,34 +864,41 @@ int main(int argc, char **argv)
         fail("out of memory");
     uint32_t n_reps = 1 + (uint32_t)((o.light + o.nodes - 1) / o.nodes) + (uint32_t)o.load_per_node;
 
-    /* a key per simulated node, registered as an admin would (kh-admin keys register) */
-    sqlite3 *keys;
-    if (kh_keys_open(&keys, o.keys_db, err, sizeof err) < 0) {
-        fprintf(stderr, "kh-bench: %s\n", err);
-        return 1;
-    }
-    if (kh_db_exec(keys, "BEGIN IMMEDIATE", "keys") < 0)
-        return 1;
+    /* a key per simulated node, registered as an admin would (kh-admin keys register),
+     * all in one transaction */
+    kh_key_t *ks = calloc((size_t)o.nodes, sizeof *ks);
+    if (!ks)
+        fail("out of memory");
     for (long i = 0; i < o.nodes; i++) {
         node_t *n = &nodes[i];
         char id[KH_KEY_ID_MAX];
         snprintf(n->district, sizeof n->district, "%ld", o.base + i);
         snprintf(n->report_id, sizeof n->report_id, "%s-%s", n->district, PERIOD);
         snprintf(id, sizeof id, "bench-%s", n->district);
-        if (kh_key_generate(id, "district", n->district, &n->key) < 0 ||
-            kh_keys_register(keys, &n->key, kh_real_ms() - 1000, err, sizeof err) < 0) {
-            fprintf(stderr, "kh-bench: key %s: %s\n", id, err);
+        if (kh_key_generate(id, "district", n->district, &ks[i]) < 0) {
+            fprintf(stderr, "kh-bench: key %s: cannot make it\n", id);
             return 1;
         }
+        n->key = ks[i];
         if (!kh_catalog_unit_on(cat, n->district, 20201231)) {
             fprintf(stderr, "kh-bench: district %s is not in the catalogue %s\n", n->district,
                     o.data);
             return 1;
         }
     }
-    if (kh_db_exec(keys, "COMMIT", "keys") < 0)
+    kh_keys_t *keys;
+    if (kh_keys_open(&keys, o.keys_db, err, sizeof err) < 0) {
+        fprintf(stderr, "kh-bench: %s\n", err);
         return 1;
-    kh_db_close(&keys);
+    }
+    if (kh_keys_register_all(keys, ks, (size_t)o.nodes, kh_real_ms() - 1000, err,
+                             sizeof err) < 0) {
+        fprintf(stderr, "kh-bench: key %s\n", err);
+        return 1;
+    }
+    kh_keys_destroy(&keys);
+    sodium_memzero(ks, (size_t)o.nodes * sizeof *ks);
+    free(ks);
 
     /* every report built, signed and encoded before the clock starts */
     double tb = now_ms();

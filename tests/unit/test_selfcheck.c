@@ -111,7 +111,7 @@ static int mute_close(mute_t *m, uv_loop_t *loop)
 
 typedef struct {
     char dir[64];
-    sqlite3 *keys;
+    kh_keys_t *keys;
     kh_key_t server, admin, district;
     char admin_path[128];
 } keys_fx_t;
@@ -135,7 +135,7 @@ static void keys_setup(keys_fx_t *k)
 static void keys_teardown(keys_fx_t *k)
 {
     char cmd[128];
-    kh_db_close(&k->keys);
+    kh_keys_destroy(&k->keys);
     snprintf(cmd, sizeof cmd, "rm -rf %s", k->dir);
     assert_int_equal(system(cmd), 0);
 }

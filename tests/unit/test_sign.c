@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,7 +405,7 @@ static void test_check_against_registry(void **state)
     char dir[] = "/tmp/test_sign.XXXXXX", path[64], err[256];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/keys.db", dir);
-    sqlite3 *keys = NULL;
+    kh_keys_t *keys = NULL;
     assert_int_equal(kh_keys_open(&keys, path, err, sizeof err), 0);
     kh_key_t k, other;
     assert_int_equal(kh_key_generate("829-1", "district", "829", &k), 0);
@@ -492,8 +493,12 @@ static void test_check_against_registry(void **state)
     assert_int_equal(kh_keys_signing_key(keys, "830-1", "829", at, pk), KH_NO);
     assert_int_equal(kh_keys_signing_key(keys, NULL, "829", at, pk), KH_NO);
 
-    /* a registry that cannot be read is the province's trouble, never a refusal */
-    assert_int_equal(sqlite3_exec(keys, "DROP TABLE key", NULL, NULL, NULL), SQLITE_OK);
+    /* a registry that cannot be read is the province's trouble, never a refusal (its
+     * table dropped through another connection, under the handle's prepared statements) */
+    sqlite3 *other_db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &other_db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other_db, "DROP TABLE key", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other_db);
     assert_int_equal(kh_sign_check(keys, &f.r, at, pk, NULL, &why, vi, sizeof vi, en,
                                    sizeof en), KH_ERR);
     assert_non_null(strstr(en, "the key registry could not be read: no such table: key"));
@@ -501,8 +506,11 @@ static void test_check_against_registry(void **state)
     assert_int_equal(kh_keys_by_curve(keys, other.curve_pk, at, id, role, unit), KH_ERR);
     assert_int_equal(kh_keys_signing_key(keys, "830-1", "830", at, pk), KH_ERR);
 
+    assert_string_equal(kh_keys_errmsg(keys), "no such table: key");
+
     kh_sign_clear(&f.r);
-    sqlite3_close(keys);
+    kh_keys_destroy(&keys);
+    assert_null(keys);
     unlink(path);
     snprintf(path, sizeof path, "%s/keys.db-wal", dir);
     unlink(path);

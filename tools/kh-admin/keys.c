@@ -30,7 +30,6 @@
 
 #include "kh_catalog.h"
 #include "kh_config.h"
-#include "kh_db.h"
 #include "kh_keys.h"
 #include "kh_util.h"
 
@@ -47,14 +46,14 @@ static const char keys_usage[] =
     "([general] data_dir); otherwise: exit code 3, nothing written.  Exit codes: 0 done,\n"
     "1 failed, 2 usage, 3 refused: not a reporting unit.\n";
 
-static int open_registry(kh_config_t *cfg, sqlite3 **db)
+static int open_registry(kh_config_t *cfg, kh_keys_t **keys)
 {
     char path[PATH_MAX], err[512];
     if (kh_config_str(cfg, "security", "keys_db", path, sizeof path) < 0) {
         fprintf(stderr, "kh-admin: [security] keys_db is too long\n");
         return -1;
     }
-    if (kh_keys_open(db, path, err, sizeof err) < 0) {
+    if (kh_keys_open(keys, path, err, sizeof err) < 0) {
         fprintf(stderr, "kh-admin: %s\n", err);
         return -1;
     }
@@ -161,7 +160,7 @@ int admin_keys(int argc, char **argv, const char *config_path)
     char dir[PATH_MAX];
     kh_config_str(cfg, "security", "keys_dir", dir, sizeof dir);
     int rc = 1;
-    sqlite3 *db = NULL;
+    kh_keys_t *keys = NULL;
     kh_key_t k;
     char server_code[KH_CODE_MAX];
     if (!strcmp(cmd, "init-server") || !strcmp(cmd, "generate")) {
@@ -216,10 +215,10 @@ int admin_keys(int argc, char **argv, const char *config_path)
         if ((rc = reporter_check(cfg, k.role, k.unit)) != 0)
             goto out;
         rc = 1;
-        if (open_registry(cfg, &db) < 0)
+        if (open_registry(cfg, &keys) < 0)
             goto out;
-        if (!strcmp(cmd, "register") ? kh_keys_register(db, &k, kh_real_ms(), err, sizeof err)
-                                     : kh_keys_rotate(db, old, &k, grace_h * 3600000LL, err,
+        if (!strcmp(cmd, "register") ? kh_keys_register(keys, &k, kh_real_ms(), err, sizeof err)
+                                     : kh_keys_rotate(keys, old, &k, grace_h * 3600000LL, err,
                                                       sizeof err)) {
             fprintf(stderr, "kh-admin: %s: %s\n", k.id, err);
             goto out;
@@ -231,27 +230,27 @@ int admin_keys(int argc, char **argv, const char *config_path)
                    grace_h);
         rc = 0;
     } else if (!strcmp(cmd, "list")) {
-        rc = open_registry(cfg, &db) < 0 || kh_keys_list(db, stdout) < 0;
+        rc = open_registry(cfg, &keys) < 0 || kh_keys_list(keys, stdout) < 0;
     } else if (!strcmp(cmd, "revoke")) {
         if (optind >= argc) {
             fprintf(stderr, "kh-admin: revoke needs the key ID\n");
             rc = 2;
             goto out;
         }
-        if (open_registry(cfg, &db) < 0)
+        if (open_registry(cfg, &keys) < 0)
             goto out;
-        int r = kh_keys_revoke(db, argv[optind]);
+        int r = kh_keys_revoke(keys, argv[optind]);
         if (r == 0)
             printf("revoked %s: refused from now on, connected or not\n", argv[optind]);
         else
-            fprintf(stderr, "kh-admin: %s\n", r > 0 ? "no such key" : sqlite3_errmsg(db));
+            fprintf(stderr, "kh-admin: %s\n", r > 0 ? "no such key" : kh_keys_errmsg(keys));
         rc = r != 0;
     } else {
         fprintf(stderr, "kh-admin: unknown keys command '%s'; see kh-admin keys --help\n", cmd);
         rc = 2;
     }
 out:
-    kh_db_close(&db);
+    kh_keys_destroy(&keys);
     kh_config_destroy(&cfg);
     return rc;
 }

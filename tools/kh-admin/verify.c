@@ -71,7 +71,7 @@ static const char verify_usage[] =
 
 /* The key registry ([security] keys_db), as the aggregator reads it.  Returns 0, or -1
  * after printing why. */
-static int open_keys(kh_config_t *cfg, sqlite3 **keys)
+static int open_keys(kh_config_t *cfg, kh_keys_t **keys)
 {
     char keys_path[PATH_MAX], err[512];
     if (kh_config_str(cfg, "security", "keys_db", keys_path,
@@ -164,7 +164,8 @@ static const char fix_hint[] = "restore aggregator.db from a backup";
 
 static int verify_totals(const char *config_path, const char *db_path)
 {
-    sqlite3 *db = NULL, *keys = NULL;
+    sqlite3 *db = NULL;
+    kh_keys_t *keys = NULL;
     kh_config_t *cfg = NULL;
     kh_catalog_t *cat = NULL;
     sqlite3_stmt *st = NULL;
@@ -402,7 +403,7 @@ out:
     free(groups);
     free(rec.v);
     kh_catalog_destroy(&cat);
-    kh_db_close(&keys);
+    kh_keys_destroy(&keys);
     kh_config_destroy(&cfg);
     if (db)
         sqlite3_close(db);
@@ -454,7 +455,8 @@ int admin_verify(int argc, char **argv, const char *config_path)
     if (slash)
         id[slash - arg] = '\0';
 
-    sqlite3 *db = NULL, *keys = NULL;
+    sqlite3 *db = NULL;
+    kh_keys_t *keys = NULL;
     kh_config_t *cfg = NULL;
     Kh__Verdict *v = NULL;
     int rc = 2;
@@ -559,7 +561,7 @@ int admin_verify(int argc, char **argv, const char *config_path)
 out:
     if (v)
         kh__verdict__free_unpacked(v, NULL);
-    kh_db_close(&keys);
+    kh_keys_destroy(&keys);
     kh_config_destroy(&cfg);
     if (db)
         sqlite3_close(db);
