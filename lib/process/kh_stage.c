@@ -189,21 +189,18 @@ static int start(kh_stage_t *st)
 
 int kh_stage_main(const kh_stage_def_t *def, void *arg, int argc, char **argv)
 {
-    kh_stage_t *st = calloc(1, sizeof *st);
-    if (!st) {
-        fprintf(stderr, "kh-%s: out of memory\n", def->name);
-        return KH_EXIT_FAILURE;
-    }
+    /* the one stage of this process, in static storage: a failed start leaves at once, as
+     * a process does that never ran its loop (the reason is logged; the system takes back
+     * what was opened), and what it opened stays reachable from here until the exit */
+    static kh_stage_t stage;
+    kh_stage_t *st = &stage;
+    memset(st, 0, sizeof *st);
     st->def = def;
     st->arg = arg;
     int rc = kh_service_init(&st->svc, def->name, def->name, argc, argv, def->usage);
-    if (rc) {
-        free(st);
+    if (rc)
         return rc > 0 ? KH_EXIT_OK : KH_EXIT_FAILURE;
-    }
     kh_service_t *s = &st->svc;
-    /* a failed start leaves at once, as a process does that never ran its loop: the
-     * reason is logged, the system takes back what was opened */
     if (start(st) < 0)
         return KH_EXIT_FAILURE;
     kh_service_run(s);
@@ -212,7 +209,5 @@ int kh_stage_main(const kh_stage_def_t *def, void *arg, int argc, char **argv)
     kh_db_close(&st->db);
     kh_catalog_destroy(&st->cat);
     kh_service_fini(s);
-    rc = s->exit_code;
-    free(st);
-    return rc;
+    return s->exit_code;
 }
