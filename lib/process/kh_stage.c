@@ -4,7 +4,6 @@
 #include "kh_stage.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "kh_db.h"
@@ -45,8 +44,10 @@ void kh_stage_gate_socket(kh_stage_t *st, kh_zsock_t *sock) { st->gate = sock; }
 
 int kh_stage_selfcheck(kh_stage_t *st, kh_zsock_t *sock, const uint8_t server_pk[32])
 {
-    if (!sock)
+    if (!sock) {
+        KH_ERROR("service.start", "no socket to self-check: the stage's door was not made");
         return -1;
+    }
     st->door = sock;
     memcpy(st->door_pk, server_pk, sizeof st->door_pk);
     return 0;
