@@ -540,6 +540,12 @@ size_t kh_utf8_len(const char *s, size_t n, uint32_t *cp)
     return (size_t)len;
 }
 
+const char *kh_u64_str(uint64_t n, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%llu", (unsigned long long)n);
+    return buf;
+}
+
 void kh_fmt_num(double v, char *out, size_t cap)
 {
     if (v == 0)

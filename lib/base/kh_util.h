@@ -82,6 +82,9 @@ static inline uint64_t kh_hash_str(const char *s)
     return h;
 }
 
+/* A count as a log field's text ("1234") in buf; returns buf. */
+const char *kh_u64_str(uint64_t n, char *buf, size_t cap);
+
 /* A number as rules and messages write it: "%.15g", never "-0". */
 void kh_fmt_num(double v, char *out, size_t cap);
 void kh_date_iso(int32_t d, char *out, size_t cap);   /* "2020-12-05" */

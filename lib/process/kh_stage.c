@@ -75,12 +75,6 @@ static void committed(void *arg)
     kh_stage_pump(st);
 }
 
-static const char *count_str(uint64_t n, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%llu", (unsigned long long)n);
-    return buf;
-}
-
 /* The inbox's apply: a type the stage does not take is refused before its apply. */
 static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
 {
@@ -91,7 +85,7 @@ static int apply(void *arg, const kh_wmsg_t *m, char *key, size_t keycap)
             return def->apply(st->arg, m, key, keycap);
     char n[24];
     KH_WARN("message.malformed", "unexpected message type", "type", m->type, "malformed",
-            count_str(kh_stage_malformed(st), n, sizeof n));
+            kh_u64_str(kh_stage_malformed(st), n, sizeof n));
     return KH_APPLY_BAD;
 }
 
@@ -102,7 +96,7 @@ static void on_router(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     if (kh_wire_parse(parts, n, 1, &m) < 0) {
         char c[24];
         KH_WARN("message.malformed", "wrong frames", "malformed",
-                count_str(kh_stage_malformed(st), c, sizeof c));
+                kh_u64_str(kh_stage_malformed(st), c, sizeof c));
         return;
     }
     kh_inbox_add(st->inbox, s, &m);

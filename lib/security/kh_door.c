@@ -91,12 +91,6 @@ static void count(kh_door_t *d, kh_door_reason_t r)
     kh_metric_inc(d->m[r]);
 }
 
-static const char *num(uint64_t n, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%llu", (unsigned long long)n);
-    return buf;
-}
-
 /* Shuts the connection of e down if its descriptor still joins the same ends. */
 static int cut_entry(kh_door_t *d, entry_t *e, kh_door_reason_t r, const char *key_id,
                      const char *district)
@@ -127,7 +121,7 @@ static int cut_entry(kh_door_t *d, entry_t *e, kh_door_reason_t r, const char *k
     char n[24];
     KH_WARN_RL("door.cut", e->addr, why[r] ? why[r] : "connection cut", "door", d->name,
                "reason", reason_names[r], "address", e->addr, "key_id", key_id,
-               "district", district, "refused", num(d->refused[r], n, sizeof n));
+               "district", district, "refused", kh_u64_str(d->refused[r], n, sizeof n));
     return 0;
 }
 
@@ -196,7 +190,7 @@ static void on_event(kh_door_t *d, const zmq_msg_t *first)
         KH_WARN_RL("door.accept_failed", d->name, "a connection could not be accepted (out of "
                    "file descriptors?): raise LimitNOFILE, see who holds connections "
                    "(kh-admin status)", "door", d->name, "error", zmq_strerror((int)val),
-                   "refused", num(d->refused[KH_DOOR_DESCRIPTORS], n, sizeof n));
+                   "refused", kh_u64_str(d->refused[KH_DOOR_DESCRIPTORS], n, sizeof n));
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         if (val == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
@@ -204,14 +198,14 @@ static void on_event(kh_door_t *d, const zmq_msg_t *first)
             KH_WARN_RL("door.refused", "mechanism", "a client without CURVE (NULL or PLAIN) "
                        "was refused: only registered CURVE keys get in", "door", d->name,
                        "reason", "mechanism",
-                       "refused", num(d->refused[KH_DOOR_MECHANISM], n, sizeof n));
+                       "refused", kh_u64_str(d->refused[KH_DOOR_MECHANISM], n, sizeof n));
             break;
         }
         count(d, KH_DOOR_PROTOCOL);
         KH_WARN_RL("door.refused", "protocol", "a handshake broke the protocol (not a ZeroMQ "
                    "client, or a broken one): connection refused", "door", d->name,
                    "reason", "protocol", "refused",
-                   num(d->refused[KH_DOOR_PROTOCOL], n, sizeof n));
+                   kh_u64_str(d->refused[KH_DOOR_PROTOCOL], n, sizeof n));
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
         /* no reason and no descriptor: a connection that ended during its handshake (the
@@ -221,7 +215,7 @@ static void on_event(kh_door_t *d, const zmq_msg_t *first)
         kh_metric_inc(d->m_hs_failed);
         KH_INFO_RL("door.handshake_failed", "no_detail", "a connection ended during its "
                    "handshake", "door", d->name,
-                   "count", num(d->handshake_failed, n, sizeof n));
+                   "count", kh_u64_str(d->handshake_failed, n, sizeof n));
         break;
     default:
         break;

@@ -22,9 +22,8 @@
 /* A counter as a log field. */
 const char *co_count_str(uint64_t n)
 {
-    static char buf[24];
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)n);
-    return buf;
+    static char buf[24];        /* one log call's field at a time */
+    return kh_u64_str(n, buf, sizeof buf);
 }
 
 /* The malformed count (lib/process/kh_stage.h) as a log field. */

@@ -394,6 +394,9 @@ static void test_fmt_num(void **state)
     assert_string_equal(b, "72.5");
     kh_fmt_num(1234567, b, sizeof b);
     assert_string_equal(b, "1234567");
+    assert_string_equal(kh_u64_str(18446744073709551615ULL, b, sizeof b), "18446744073709551615");
+    assert_ptr_equal(kh_u64_str(0, b, sizeof b), b);
+    assert_string_equal(b, "0");
     kh_fmt_num(0.1 + 0.2, b, sizeof b);
     assert_string_equal(b, "0.3");
 }
