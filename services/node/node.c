@@ -22,6 +22,7 @@
 #include "kh_util.h"
 #include "kh_validate.h"
 #include "kh_wire.h"
+#include "sheet.h"
 
 static const char *const migrations[] = {
     "CREATE TABLE report (report_id TEXT NOT NULL, revision INTEGER NOT NULL,"
@@ -214,56 +215,102 @@ static int refuse_file(node_t *n, const char *path, const char *shown_path, cons
     return 1;
 }
 
-int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force,
-                     int64_t submitted_at)
+int node_prepare(node_t *n, const char *path, node_prep_t *p)
 {
-    char *buf;
-    size_t len;
-    char rpath[PATH_MAX], tmp[PATH_MAX];
-    receipts_path(path, receipt_dir, rpath, sizeof rpath);
+    memset(p, 0, sizeof *p);
+    Kh__Report init = KH__REPORT__INIT;
+    p->r = init;
+    char tmp[PATH_MAX];
     kh_strlcpy(tmp, path, sizeof tmp);
     /* the name as shown everywhere (receipts, stderr, logs, the province): escaped,
      * at most 255 bytes (the collector's bound for a source name) */
-    char name[256], shown_path[KH_ESCAPE_CAP(PATH_MAX)];
-    kh_escape(basename(tmp), name, sizeof name);
+    kh_escape(basename(tmp), p->name, sizeof p->name);
+    size_t max = n->max_file_bytes ? n->max_file_bytes : KH_REPORT_MAX_BYTES;
+    char *buf;
+    size_t len;
+    int got = kh_read_regular(path, max, &buf, &len, &p->why, &p->size);
+    if (got < 0)
+        return -1;
+    if (got > 0) {
+        p->refused = 1;
+        return 0;
+    }
+    char *csv = NULL;
+    size_t csv_len = 0;
+    int dec = node_sheet_decode(buf, len, &csv, &csv_len, p->encoding, &p->f);
+    if (dec < 0) {
+        free(buf);
+        errno = ENOMEM;
+        return -1;
+    }
+    if (dec > 0) {              /* not readable as a report: the finding says why */
+        free(buf);
+        p->syntax = (int)(p->f.n_errors ? p->f.n_errors : 1);
+        p->errors = (size_t)p->syntax;
+        return 0;
+    }
+    int syn = csv ? kh_report_parse_csv(csv, csv_len, &p->r, &p->f)
+                  : kh_report_parse_csv(buf, len, &p->r, &p->f);
+    free(csv);
+    free(buf);
+    if (syn < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    p->syntax = syn;
+    p->errors = (size_t)syn;
+    if (syn == 0) {
+        char id[KH_REPORT_ID_MAX];
+        if (kh_report_id(id, sizeof id, n->district, p->r.period) < 0 ||
+            kh_report_set_str(&p->r.district, n->district) < 0 ||
+            kh_report_set_str(&p->r.report_id, id) < 0 ||
+            kh_report_set_str(&p->r.source_name, p->name) < 0) {
+            errno = ENOMEM;
+            return -1;
+        }
+        p->errors = kh_validate(n->cat, &p->r, kh_today(), &p->f);
+    }
+    return 0;
+}
+
+void node_prep_clear(node_prep_t *p)
+{
+    kh_findings_clear(&p->f);
+    kh_sign_clear(&p->r);
+    kh_report_clear(&p->r);
+}
+
+int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force,
+                     int64_t submitted_at)
+{
+    char rpath[PATH_MAX];
+    receipts_path(path, receipt_dir, rpath, sizeof rpath);
+    char shown_path[KH_ESCAPE_CAP(PATH_MAX)];
     kh_escape(path, shown_path, sizeof shown_path);
     size_t max = n->max_file_bytes ? n->max_file_bytes : KH_REPORT_MAX_BYTES;
-    kh_file_problem_t why;
-    uint64_t fsize;
-    int got = kh_read_regular(path, max, &buf, &len, &why, &fsize);
-    if (got < 0) {
+    node_prep_t p;
+    int rc = -1;
+    if (node_prepare(n, path, &p) < 0) {
         if (on_terminal(n))
             fprintf(stderr, "kh-node: %s: %s\n", shown_path, strerror(errno));
         else
-            KH_WARN("file.read", strerror(errno), "district", n->district, "file", name);
-        return -1;
-    }
-    if (got > 0)
-        return refuse_file(n, path, shown_path, name, rpath, why, fsize, max);
-    Kh__Report r = KH__REPORT__INIT;
-    kh_findings_t f = {0};
-    int rc = -1;
-    int syn = kh_report_parse_csv(buf, len, &r, &f);
-    free(buf);
-    if (syn < 0)
+            KH_WARN("file.read", strerror(errno), "district", n->district, "file", p.name);
         goto out;
-    size_t errors = (size_t)syn;
-    if (syn == 0) {
-        char id[KH_REPORT_ID_MAX];
-        if (kh_report_id(id, sizeof id, n->district, r.period) < 0 ||
-            kh_report_set_str(&r.district, n->district) < 0 ||
-            kh_report_set_str(&r.report_id, id) < 0 || kh_report_set_str(&r.source_name, name) < 0)
-            goto out;
-        errors = kh_validate(n->cat, &r, kh_today(), &f);
     }
+    if (p.refused) {
+        rc = refuse_file(n, path, shown_path, p.name, rpath, p.why, p.size, max);
+        goto out;
+    }
+    size_t errors = p.errors;
+    int syn = p.syntax;
     int64_t now = kh_now_ms();
     if (errors > 0 && (syn > 0 || !force)) {
         n->rejected_locally++;
         json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "stage", "rejected_locally",
-                              "file", name, "report_id", r.report_id, "at", (json_int_t)now,
+                              "file", p.name, "report_id", p.r.report_id, "at", (json_int_t)now,
                               "message_vi", "Báo cáo chưa được gửi: hãy sửa các lỗi sau rồi nộp lại",
                               "message", "The report was not sent: fix these errors and submit again",
-                              "findings", findings_json(f.items, f.n));
+                              "findings", findings_json(p.f.items, p.f.n));
         if (o) {
             write_receipt(rpath, o);
             json_decref(o);
@@ -271,23 +318,23 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         if (on_terminal(n))
             fprintf(stderr, "kh-node: %s: %zu lỗi / %zu errors; báo cáo chưa được gửi / not "
                     "sent\n", shown_path, errors, errors);
-        for (size_t i = 0; i < f.n && i < 50 && on_terminal(n); i++) {
+        for (size_t i = 0; i < p.f.n && i < 50 && on_terminal(n); i++) {
             char where[32] = "";
-            if (f.items[i]->line)
-                snprintf(where, sizeof where, "%u:", f.items[i]->line);
-            fprintf(stderr, "  %s:%s %s: %s / %s\n", name, where,
-                    f.items[i]->is_error ? "lỗi" : "cảnh báo", f.items[i]->message_vi,
-                    f.items[i]->message_en);
+            if (p.f.items[i]->line)
+                snprintf(where, sizeof where, "%u:", p.f.items[i]->line);
+            fprintf(stderr, "  %s:%s %s: %s / %s\n", p.name, where,
+                    p.f.items[i]->is_error ? "lỗi" : "cảnh báo", p.f.items[i]->message_vi,
+                    p.f.items[i]->message_en);
         }
-        if (f.n > 50 && on_terminal(n)) {
+        if (p.f.n > 50 && on_terminal(n)) {
             char shown_r[KH_ESCAPE_CAP(PATH_MAX)];
             kh_escape(rpath, shown_r, sizeof shown_r);
-            fprintf(stderr, "  … %zu more in %s\n", f.n - 50, shown_r);
+            fprintf(stderr, "  … %zu more in %s\n", p.f.n - 50, shown_r);
         }
         char msg[384];
-        snprintf(msg, sizeof msg, "%s refused locally: %zu errors", name, errors);
-        KH_WARN("report.refused_locally", msg, "district", n->district, "report_id", r.report_id,
-                "file", name);
+        snprintf(msg, sizeof msg, "%s refused locally: %zu errors", p.name, errors);
+        KH_WARN("report.refused_locally", msg, "district", n->district, "report_id", p.r.report_id,
+                "file", p.name);
         rc = 1;
         goto out;
     }
@@ -298,20 +345,20 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
                                             "WHERE report_id=?");
     if (!st)
         goto out_rollback;
-    sqlite3_bind_text(st, 1, r.report_id, -1, SQLITE_STATIC);
-    r.revision = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 1;
+    sqlite3_bind_text(st, 1, p.r.report_id, -1, SQLITE_STATIC);
+    p.r.revision = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 1;
     sqlite3_finalize(st);
-    r.submitted_at = submitted_at ? submitted_at : now;
+    p.r.submitted_at = submitted_at ? submitted_at : now;
     /* the district's signature over the numbers: the province counts only what its
      * registered key signed (lib/security/kh_sign.h) */
-    if (n->has_key && kh_sign_report(&r, n->key.ed_sk, n->key.id) < 0)
+    if (n->has_key && kh_sign_report(&p.r, n->key.ed_sk, n->key.id) < 0)
         goto out_rollback;
     uint8_t *payload;
     size_t plen;
-    if (kh_wire_pack(&r.base, &payload, &plen) < 0)
+    if (kh_wire_pack(&p.r.base, &payload, &plen) < 0)
         goto out_rollback;
     char key[KH_KEY_MAX];
-    snprintf(key, sizeof key, "%s/%u", r.report_id, r.revision);
+    snprintf(key, sizeof key, "%s/%u", p.r.report_id, p.r.revision);
     /* the running node (spool folder) queues into its own link's outbox, which then
      * knows there is something new; `kh-node submit`, another process, into a fresh one
      * (the running node sees that write through PRAGMA data_version) */
@@ -327,9 +374,9 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         sqlite3_finalize(st);
         goto out_rollback;
     }
-    sqlite3_bind_text(st, 1, r.report_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, r.revision);
-    sqlite3_bind_text(st, 3, r.period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, p.r.report_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, p.r.revision);
+    sqlite3_bind_text(st, 3, p.r.period, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, path, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, rpath, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
@@ -339,28 +386,26 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         goto out_rollback;
     n->queued++;
     json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:s, s:o}", "stage", "queued",
-                          "file", name, "report_id", r.report_id, "revision", (int)r.revision,
-                          "at", (json_int_t)now, "values", (int)r.n_values, "message_vi",
+                          "file", p.name, "report_id", p.r.report_id, "revision", (int)p.r.revision,
+                          "at", (json_int_t)now, "values", (int)p.r.n_values, "message_vi",
                           "Báo cáo đã vào hàng đợi gửi lên tỉnh",
                           "message", "The report is queued for the province",
-                          "findings", findings_json(f.items, f.n));
+                          "findings", findings_json(p.f.items, p.f.n));
     if (o) {
         write_receipt(rpath, o);
         json_decref(o);
     }
     char msg[384];
-    snprintf(msg, sizeof msg, "%s queued as revision %u (%zu values, %zu warnings)", name,
-             r.revision, r.n_values, f.n);
-    KH_INFO("report.queued", msg, "district", n->district, "report_id", r.report_id,
-            "period", r.period, "file", name);
+    snprintf(msg, sizeof msg, "%s queued as revision %u (%zu values, %zu warnings)", p.name,
+             p.r.revision, p.r.n_values, p.f.n);
+    KH_INFO("report.queued", msg, "district", n->district, "report_id", p.r.report_id,
+            "period", p.r.period, "file", p.name);
     rc = 0;
     goto out;
 out_rollback:
     sqlite3_exec(n->db, "ROLLBACK", NULL, NULL, NULL);
 out:
-    kh_findings_clear(&f);
-    kh_sign_clear(&r);
-    kh_report_clear(&r);
+    node_prep_clear(&p);
     return rc;
 }
 

@@ -13,6 +13,8 @@
 #include <sqlite3.h>
 
 #include "kh_catalog.h"
+#include "kh_findings.h"
+#include "kh_util.h"
 #include "kh_keys.h"
 #include "kh_link.h"
 
@@ -31,6 +33,27 @@ typedef struct {
 
 /* Opens (creating) the node database in dir.  Returns 0 or -1 after printing why. */
 int node_open_db(node_t *n);
+
+/* A report file read and checked, not queued (node_prepare). */
+typedef struct {
+    Kh__Report r;              /* what was read; report_id, district and source_name set
+                                * when the syntax is sound */
+    kh_findings_t f;           /* every problem found: errors and warnings */
+    size_t errors;             /* errors in f */
+    int syntax;                /* syntax errors: > 0 means the values were not checked */
+    int refused;               /* 1: refused unread (why, size); r and f are empty */
+    kh_file_problem_t why;
+    uint64_t size;
+    char name[256];            /* the file's name as shown (escaped, <= 255 bytes) */
+    char encoding[48];         /* what the file was read as (sheet.h): "UTF-8", … */
+} node_prep_t;
+
+/* Reads path (only an ordinary file: kh_read_regular), decodes it (sheet.h), parses
+ * and checks it with the province's rules as of today.  Writes nothing, queues
+ * nothing, prints nothing.  Returns 0 (the outcome is in p: refused, syntax, errors,
+ * f), -1 on a system error (errno).  Free p with node_prep_clear either way. */
+int node_prepare(node_t *n, const char *path, node_prep_t *p);
+void node_prep_clear(node_prep_t *p);
 
 /* Parses, checks and queues one file.  `receipt_dir`: where to write the receipts
  * file (NULL: next to the file).  force: queue even when the local check finds
