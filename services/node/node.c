@@ -52,6 +52,50 @@ int node_open_db(node_t *n)
     return 0;
 }
 
+const char *node_conn_name(node_conn_t c)
+{
+    static const char *const names[] = {"unknown", "ok", "refused_key", "wrong_server_key",
+                                        "unreachable"};
+    return (unsigned)c < sizeof names / sizeof *names ? names[c] : "unknown";
+}
+
+void node_conn_describe(node_conn_t c, const char **vi, const char **en)
+{
+    switch (c) {
+    case NODE_CONN_OK:
+        *vi = "Đã kết nối với tỉnh.";
+        *en = "Connected to the province.";
+        break;
+    case NODE_CONN_REFUSED_KEY:
+        *vi = "Tỉnh từ chối khoá của đơn vị (chưa đăng ký, đã thu hồi hoặc đăng ký cho đơn vị "
+              "khác). Hãy gửi tệp khoá công khai (.pub) của đơn vị cho quản trị tỉnh để đăng "
+              "ký (kh-admin keys register), rồi chạy kh-node check.";
+        *en = "The province refuses this unit's key (not registered, revoked, or registered "
+              "for another unit). Send the unit's public key file (.pub) to the province's "
+              "administrator to register (kh-admin keys register), then run kh-node check.";
+        break;
+    case NODE_CONN_WRONG_SERVER_KEY:
+        *vi = "Không bắt tay được với tỉnh: tệp khoá máy chủ (server_key) không phải của tỉnh. "
+              "Hãy xin lại tệp server.pub từ quản trị tỉnh, chép đè rồi chạy kh-node check.";
+        *en = "The handshake with the province fails: the server key file (server_key) is not "
+              "the province's. Get server.pub again from the province's administrator, "
+              "replace it and run kh-node check.";
+        break;
+    case NODE_CONN_UNREACHABLE:
+        *vi = "Không liên lạc được với tỉnh: kiểm tra địa chỉ và cổng ([node] collector), "
+              "mạng và tường lửa, rồi chạy kh-node check. Báo cáo vẫn nằm trong hàng đợi "
+              "và sẽ tự gửi khi có kết nối.";
+        *en = "The province cannot be reached: check the address and port ([node] "
+              "collector), the network and the firewall, then run kh-node check. Reports "
+              "stay queued and go out by themselves once connected.";
+        break;
+    default:
+        *vi = "Chưa biết: nút chưa thử kết nối với tỉnh.";
+        *en = "Not known yet: the node has not tried to reach the province.";
+        break;
+    }
+}
+
 /* The order of a report's stages at the node, as SQL over a column or parameter. */
 #define STAGE_RANK(x)                                                                     \
     "(CASE " x " WHEN 'queued' THEN 0 WHEN 'received' THEN 1 WHEN 'accepted' THEN 2 ELSE 3 END)"

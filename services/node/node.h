@@ -18,6 +18,25 @@
 #include "kh_keys.h"
 #include "kh_link.h"
 
+/* Whether the node is connected to the province now, and if not, why (issue 14): set by
+ * the running node from its link's handshakes (connection.c), shown by `status`, the
+ * log and the web page. */
+typedef enum {
+    NODE_CONN_UNKNOWN = 0,     /* not tried yet (or `submit`, which does not connect) */
+    NODE_CONN_OK,              /* a handshake succeeded: the province takes our key */
+    NODE_CONN_REFUSED_KEY,     /* the province refused our key (not registered, revoked,
+                                * or registered for another unit) */
+    NODE_CONN_WRONG_SERVER_KEY,/* the handshake fails: server.pub is not the province's */
+    NODE_CONN_UNREACHABLE,     /* nothing answers at [node] collector (host, port, network) */
+} node_conn_t;
+
+/* A line of text for a state: what it means and what to do next, in Vietnamese and in
+ * English (static strings). */
+void node_conn_describe(node_conn_t c, const char **vi, const char **en);
+/* A short stable name for logs and JSON: "unknown", "ok", "refused_key",
+ * "wrong_server_key", "unreachable". */
+const char *node_conn_name(node_conn_t c);
+
 typedef struct {
     char district[KH_CODE_MAX];
     char dir[1024];            /* node folder: outbox.db, spool/ */
@@ -29,6 +48,8 @@ typedef struct {
     size_t max_file_bytes;     /* [node] max_file_bytes; 0: KH_REPORT_MAX_BYTES */
     uint64_t queued, rejected_locally, receipts;
     uint64_t files_refused;    /* of rejected_locally: refused unread (node_submit_file) */
+    node_conn_t conn;          /* the link's state now (running node only) */
+    int64_t conn_since;        /* kh_real_ms when conn last changed; 0: never */
 } node_t;
 
 /* Opens (creating) the node database in dir.  Returns 0 or -1 after printing why. */
