@@ -84,30 +84,60 @@ static int write_one(const char *path, const char *text, int mode)
     return 0;
 }
 
-int kh_key_write(const kh_key_t *k, const char *dir)
+/* Writes text to path with mode: a new file (O_EXCL), or with replace a temporary file
+ * renamed over it.  0 or -1 (errno). */
+static int write_key_file(const char *path, const char *text, int mode, int replace)
 {
-    char path[PATH_MAX], text[1024], b64pk[64], b64sk[128];
+    if (!replace)
+        return write_one(path, text, mode);
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    unlink(tmp);
+    if (write_one(tmp, text, mode) < 0)
+        return -1;
+    if (rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+int kh_key_write_as(const kh_key_t *k, const char *key_path, const char *pub_path, int replace)
+{
+    char text[1024], b64pk[64], b64sk[128];
     sodium_bin2base64(b64pk, sizeof b64pk, k->ed_pk, 32, sodium_base64_VARIANT_ORIGINAL);
-    if (k->has_secret) {
+    if (k->has_secret && key_path) {
         sodium_bin2base64(b64sk, sizeof b64sk, k->ed_sk, 64, sodium_base64_VARIANT_ORIGINAL);
         snprintf(text, sizeof text,
                  "# khuyến học key: SECRET. Keep it on this host only (mode 0600).\n"
                  "id = %s\nrole = %s\nunit = %s\npublic = %s\nsecret = %s\n",
                  k->id, k->role, k->unit, b64pk, b64sk);
-        if (snprintf(path, sizeof path, "%s/%s.key", dir, k->id) >= (int)sizeof path ||
-            write_one(path, text, 0600) < 0) {
-            sodium_memzero(text, sizeof text);
-            return -1;
-        }
+        int rc = write_key_file(key_path, text, 0600, replace);
         sodium_memzero(text, sizeof text);
         sodium_memzero(b64sk, sizeof b64sk);
+        if (rc < 0)
+            return -1;
     }
     snprintf(text, sizeof text,
              "# khuyến học public key: give it to the province to register.\n"
              "id = %s\nrole = %s\nunit = %s\npublic = %s\n", k->id, k->role, k->unit, b64pk);
-    if (snprintf(path, sizeof path, "%s/%s.pub", dir, k->id) >= (int)sizeof path)
+    return write_key_file(pub_path, text, 0644, replace);
+}
+
+int kh_key_write(const kh_key_t *k, const char *dir)
+{
+    char key_path[PATH_MAX], pub_path[PATH_MAX];
+    if (snprintf(key_path, sizeof key_path, "%s/%s.key", dir, k->id) >= (int)sizeof key_path ||
+        snprintf(pub_path, sizeof pub_path, "%s/%s.pub", dir, k->id) >= (int)sizeof pub_path) {
+        errno = ENAMETOOLONG;
         return -1;
-    return write_one(path, text, 0644);
+    }
+    return kh_key_write_as(k, key_path, pub_path, 0);
 }
 
 int kh_key_pub_path(const char *key_path, char *out, size_t cap)

@@ -44,6 +44,11 @@ typedef struct {
 int kh_key_generate(const char *id, const char *role, const char *unit, kh_key_t *out);
 /* Writes ID.key (mode 0600, refusing to overwrite) and ID.pub into dir.  0 or -1 (errno). */
 int kh_key_write(const kh_key_t *k, const char *dir);
+/* The same two files under names of the caller's choosing (kh-node keygen: the [node] key
+ * path and its .pub): key_path (mode 0600; skipped when NULL or k holds no secret) and
+ * pub_path (0644).  replace: an existing file is replaced (written beside it and renamed
+ * over it); otherwise an existing file is refused (EEXIST).  0 or -1 (errno). */
+int kh_key_write_as(const kh_key_t *k, const char *key_path, const char *pub_path, int replace);
 /* Reads a key file (secret or public).  Returns 0, or -1 with a reason in err;
  * a secret file readable by others is refused. */
 int kh_key_read(const char *path, kh_key_t *out, char *err, size_t errlen);

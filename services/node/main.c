@@ -7,6 +7,7 @@
  *   kh-node status --district D                    what was sent and where it stands
  *   kh-node template --district D --period P       write the fill-in report template
  *                                                  (template.c; needs no node folder)
+ *   kh-node keygen --district D [--output DIR]     the unit's own key pair (keygen.c)
  *
  * The node folder ([node] dir, default %RUN%/node-%DISTRICT%) holds outbox.db and
  * spool/: a file dropped into spool/ is checked and queued, then moved to
@@ -37,6 +38,7 @@
 #include "kh_util.h"
 #include "kh_wire.h"
 #include "node.h"
+#include "keygen.h"
 #include "template.h"
 
 static const char usage[] =
@@ -45,6 +47,7 @@ static const char usage[] =
     "       kh-node status --district CODE\n"
     "       kh-node template --district CODE --period YYYYSn|YYYY [--format csv|xlsx]\n"
     "                        [--output FILE] [--force]\n"
+    "       kh-node keygen --district CODE [--output DIR] [--force]\n"
     "options: --config FILE (before or after the command), --log-level LEVEL, --version\n"
     "  submit  checks each report file with the province's rules and queues it;\n"
     "          --force queues it even when the check finds errors (the province decides);\n"
@@ -351,6 +354,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "template") == 0)
         return node_template_main(argc, argv);   /* needs the catalogue only */
+    if (strcmp(cmd, "keygen") == 0)
+        return node_keygen_main(argc, argv);     /* keygen.c: before the node has a key */
     if (strcmp(cmd, "submit") && strcmp(cmd, "run") && strcmp(cmd, "status")) {
         fprintf(stderr, "kh-node: unknown command '%s'; see kh-node --help\n", cmd);
         return 2;
