@@ -9,6 +9,7 @@ pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-d
       libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev   # sd_notify, metrics, webhook
       libzstd-dev zstd                   # the aggregator's stored verdicts (and tests reading them)
       systemd curl                       # systemd-analyze verify (test_install), curl (tests)
+      passwd util-linux                  # make node-deb's postinst, test_district_host (setpriv, nsenter)
       faketime stress-ng                 # the calendar tier of CI, the CPU-hog check (issue 10)
       clang libclang-rt-14-dev)          # make san, make fuzz (ASan, UBSan, libFuzzer)
 missing=()

@@ -25,6 +25,7 @@
 source "$(dirname "$0")/lib.sh"
 set -u
 QUIET=1
+[ "$(id -u)" = 0 ] || { echo "not ok - test_district_host needs root (ip netns, mount, dpkg -i)"; exit 1; }
 B=${KH_BUILD:-build}
 P=$$
 D=829                                        # the district
@@ -241,9 +242,24 @@ check "the counted values equal the sums of the report, district and province" \
     python3 "$TOP/tests/e2e/compare_csv.py" "$OUT/expected.csv" "$OUT/actual.csv"
 check_eq "the export has the district's rows" 1 "$(grep -c "^2020S2,$D,HO.TONG," "$OUT/actual.csv")"
 
+# a file saved unreadable to the group (umask 077): refused unread, with a receipt the
+# officer can read (node-setup.sh: why a group and not ACLs)
+as "kho$P" "kho$P" sh -c "umask 077; cp '$HANDOFF/$D-2020S2.csv' $SPOOL/.private.part && mv $SPOOL/.private.part $SPOOL/private.csv"
+refused_unreadable() { as "kho$P" "kho$P" grep -q FILE_UNREADABLE "$SPOOL/refused/private.csv.receipts.jsonl" 2>/dev/null; }
+check "a file the officer saved with umask 077: refused unread (FILE_UNREADABLE), receipt readable" \
+    wait_for 120 refused_unreadable
+
 # ---- 8. stop as systemd does ----
 kill -TERM "$NODE"; wait_gone 60 "$NODE"
 wait "$NODE"; rc=$?; NODE=""
 check_eq "SIGTERM: the node exits 0" 0 "$rc"
 check_eq "nothing waits in the node's outbox" 0 \
     "$(sql "$T/up/var/lib/khuyenhoc/node/outbox.db" "SELECT count(*) FROM outbox_collector")"
+
+# a new key only on purpose: --force replaces both files and says the province rotates
+host kh-node keygen --district "$D" --force >"$OUT/keygen4.out" 2>&1
+check_eq "keygen --force: a new key, still 0600" "0 600" "$? $(host stat -c %a "$KEYS/node-$D.key")"
+check "…and the province is told to rotate, not register" \
+    grep -q "kh-admin keys rotate --old OLD_KEY_ID --new node-$D.pub" "$OUT/keygen4.out"
+check "…a key other than the registered one" \
+    test "$(host sha256sum "$KEYS/node-$D.key")" != "$sum1"
