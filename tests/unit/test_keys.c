@@ -5,7 +5,8 @@
  * So a key registered, or revoked, through a second handle (another connection, as
  * kh-admin makes) is seen by the first one's very next question, after every kind of
  * answer the first one gave before: yes, no, and a row that is no key.  Also: all or
- * nothing of kh_keys_register_all, kh_keys_destroy's NULL.
+ * nothing of kh_keys_register_all, kh_keys_destroy's NULL, and kh_key_write_as (the
+ * key files under names of the caller's choosing, kh-node keygen).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,10 +14,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kh_keys.h"
@@ -186,6 +189,52 @@ static void test_register_all_or_none(void **state)
     assert_int_equal(kh_keys_register_all(f->admin, ks, 0, 0, err, sizeof err), 0);
 }
 
+/* kh_key_write_as (kh-node keygen): the files under the caller's names, the secret one
+ * 0600; an existing file refused unless replace; what is read back is the key. */
+static void test_write_as(void **state)
+{
+    fx_t *f = *state;
+    char key_path[128], pub_path[128], err[256];
+    snprintf(key_path, sizeof key_path, "%s/node-829.key", f->dir);
+    snprintf(pub_path, sizeof pub_path, "%s/node-829.pub", f->dir);
+    kh_key_t k, k2, back;
+    assert_int_equal(kh_key_generate("829-20261204-a", "district", "829", &k), 0);
+    assert_int_equal(kh_key_write_as(&k, key_path, pub_path, 0), 0);
+    struct stat st;
+    assert_int_equal(stat(key_path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(kh_key_read(key_path, &back, err, sizeof err), 0);
+    assert_string_equal(back.id, "829-20261204-a");
+    assert_true(back.has_secret);
+    assert_memory_equal(back.ed_sk, k.ed_sk, sizeof k.ed_sk);
+    assert_int_equal(kh_key_read(pub_path, &back, err, sizeof err), 0);
+    assert_false(back.has_secret);
+    assert_memory_equal(back.ed_pk, k.ed_pk, sizeof k.ed_pk);
+    /* not replaced without asking: the first key stays */
+    assert_int_equal(kh_key_generate("829-20261204-b", "district", "829", &k2), 0);
+    errno = 0;
+    assert_int_equal(kh_key_write_as(&k2, key_path, pub_path, 0), -1);
+    assert_int_equal(errno, EEXIST);
+    assert_int_equal(kh_key_read(key_path, &back, err, sizeof err), 0);
+    assert_string_equal(back.id, "829-20261204-a");
+    /* replaced when asked: both files, the secret one still 0600, no .new left */
+    assert_int_equal(kh_key_write_as(&k2, key_path, pub_path, 1), 0);
+    assert_int_equal(kh_key_read(key_path, &back, err, sizeof err), 0);
+    assert_string_equal(back.id, "829-20261204-b");
+    assert_int_equal(kh_key_read(pub_path, &back, err, sizeof err), 0);
+    assert_memory_equal(back.ed_pk, k2.ed_pk, sizeof k2.ed_pk);
+    assert_int_equal(stat(key_path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.new", key_path);
+    assert_int_equal(access(tmp, F_OK), -1);
+    /* kh_key_write names them after the id, as before */
+    assert_int_equal(kh_key_write(&k, f->dir), 0);
+    snprintf(tmp, sizeof tmp, "%s/829-20261204-a.key", f->dir);
+    assert_int_equal(kh_key_read(tmp, &back, err, sizeof err), 0);
+    assert_memory_equal(back.ed_pk, k.ed_pk, sizeof k.ed_pk);
+}
+
 int main(void)
 {
     kh_log_init("test_keys", KH_LOG_ERROR);
@@ -193,6 +242,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_handle_seen_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_answer_resets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_all_or_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_as, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
