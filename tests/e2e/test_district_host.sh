@@ -31,8 +31,9 @@ P=$$
 D=829                                        # the district
 base=$((20000 + (P % 400) * 10))             # start_test's port range
 mkrun "$TOP/tests/out/run-district-host" "$base"
-OUT=$RUN/district                            # logs kept as artefacts
-mkdir -p "$OUT"
+OUT=$RUN/district                            # outputs kept as artefacts
+mkdir -p "$OUT" "$RUN/logs"
+NODELOG=$RUN/logs/district-node-$D.log       # where make san's scan looks too
 T=$(mktemp -d /tmp/kh-district-host-XXXXXX)  # outside /work: the district host sees it
 HANDOFF=$T/handoff                           # what travels between the hosts (a USB stick)
 mkdir -p "$HANDOFF"
@@ -64,6 +65,13 @@ check_eq "…and the whole catalogue (every data/ file, vinh_long too)" \
     "$(cd "$TOP/data" && find . -name '*.csv' | sort | paste -sd' ')" \
     "$(cd "$T/stage/usr/local/share/khuyenhoc/data" && find . -type f | sort | paste -sd' ')"
 check "the staged binary is the one built" cmp -s "$T/stage/usr/local/bin/kh-node" "$TOP/$B/bin/kh-node"
+sed -i 's|^collector = .*|collector = tcp://192.0.2.1:7101|' "$T/stage/etc/khuyenhoc/kh.ini"
+mk install-node DESTDIR="$T/stage" >"$OUT/install-node2.out" 2>&1
+check "install-node again keeps a changed kh.ini (the new default beside it as kh.ini.dist)" \
+    bash -c "grep -q '^collector = tcp://192.0.2.1:7101' '$T/stage/etc/khuyenhoc/kh.ini' && test -f '$T/stage/etc/khuyenhoc/kh.ini.dist'"
+mk uninstall-node DESTDIR="$T/stage" >"$OUT/uninstall-node.out" 2>&1
+check_eq "uninstall-node removes it all but the changed kh.ini" "./etc/khuyenhoc/kh.ini" \
+    "$(cd "$T/stage" && find . -type f | paste -sd' ')"
 mk node-deb >"$OUT/node-deb.out" 2>&1
 check_eq "make node-deb succeeds" 0 $?
 deb=$(ls "$TOP/$B"/khuyenhoc-node_*.deb 2>/dev/null | head -1)
@@ -202,9 +210,9 @@ check_eq "the unit runs the installed kh-node as khnode:kh-officers, umask 0027"
 # shellcheck disable=SC2086  # the ExecStart words
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 KH_CLOCK="$TEST_CLOCK" \
     nsenter -t "$HOLDER" -m -n --wd=/ -- setpriv --reuid="$user" --regid="$group" --init-groups \
-    sh -c "umask $umask_; cd /var/lib/khuyenhoc && exec \"\$@\"" sh $cmd >"$OUT/node.log" 2>&1 &
+    sh -c "umask $umask_; cd /var/lib/khuyenhoc && exec \"\$@\"" sh $cmd >"$NODELOG" 2>&1 &
 NODE=$!
-check "the node is ready" wait_for 120 grep -q '"event":"service.ready"' "$OUT/node.log"
+check "the node is ready" wait_for 120 grep -q '"event":"service.ready"' "$NODELOG"
 # (kh-node check is README step 7; a district host runs it here)
 
 # ---- 7. README step 8: an officer, not root, drops the report into the spool ----
@@ -253,6 +261,7 @@ check "a file the officer saved with umask 077: refused unread (FILE_UNREADABLE)
 kill -TERM "$NODE"; wait_gone 60 "$NODE"
 wait "$NODE"; rc=$?; NODE=""
 check_eq "SIGTERM: the node exits 0" 0 "$rc"
+check_eq "the node logged no error" "" "$(grep '"level":"error"' "$NODELOG" | head -3)"
 check_eq "nothing waits in the node's outbox" 0 \
     "$(sql "$T/up/var/lib/khuyenhoc/node/outbox.db" "SELECT count(*) FROM outbox_collector")"
 
