@@ -42,6 +42,22 @@ KH_SUBST    := -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
 KH_CONF_SED := -e 's|^run_dir = [^ ;]*|run_dir = $(STATEDIR)|' \
                -e 's|^data_dir = [^ ;]*|data_dir = $(PKGDATADIR)/data|'
 
+# $(call kh_install_conf,SED) — deploy/kh.ini through SED as $(SYSCONFDIR)/khuyenhoc/kh.ini,
+# never over a changed one (the new default goes beside it as kh.ini.dist); and
+# $(call kh_uninstall_conf,SED) — removes it only if unchanged.  install-node uses them too.
+kh_install_conf = sed $(1) deploy/kh.ini >$(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini.dist && \
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini.dist && \
+	conf=$(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini; \
+	if [ -e $$conf ]; then \
+	    if cmp -s $$conf $$conf.dist; then rm -f $$conf.dist; \
+	    else echo "  KEEP  $$conf (yours; the new default is $$conf.dist)"; fi; \
+	else mv $$conf.dist $$conf && echo "  CONF  $$conf"; fi
+kh_uninstall_conf = conf=$(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini; rm -f $$conf.dist; \
+	if [ -e $$conf ]; then \
+	    if sed $(1) deploy/kh.ini | cmp -s - $$conf; then rm -f $$conf; \
+	    else echo "  KEEP  $$conf (changed since install: remove it yourself)"; fi; fi; \
+	rmdir $(DESTDIR)$(SYSCONFDIR)/khuyenhoc 2>/dev/null || true
+
 .PHONY: install uninstall
 
 # INSTALL_NO_BUILD=1: install what $(B) holds without (re)building it — the test does so for
@@ -66,13 +82,7 @@ install: $(if $(INSTALL_NO_BUILD),,$(BINS))
 	    echo "  UNIT  $(DESTDIR)$(UNITDIR)/$$u" || exit 1; done
 	$(Q)sed $(KH_SUBST) deploy/systemd/khuyenhoc.sysusers >$(DESTDIR)$(SYSUSERSDIR)/khuyenhoc.conf
 	$(Q)chmod 0644 $(DESTDIR)$(SYSUSERSDIR)/khuyenhoc.conf
-	$(Q)sed $(KH_CONF_SED) deploy/kh.ini >$(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini.dist
-	$(Q)chmod 0644 $(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini.dist
-	$(Q)conf=$(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini; \
-	if [ -e $$conf ]; then \
-	    if cmp -s $$conf $$conf.dist; then rm -f $$conf.dist; \
-	    else echo "  KEEP  $$conf (yours; the new default is $$conf.dist)"; fi; \
-	else mv $$conf.dist $$conf && echo "  CONF  $$conf"; fi
+	$(Q)$(call kh_install_conf,$(KH_CONF_SED))
 	@echo "installed under $(DESTDIR)$(PREFIX); next: systemd-sysusers, keys, systemctl" \
 	      "enable --now (README: Deploying)"
 
@@ -82,9 +92,5 @@ uninstall:
 	$(Q)rmdir $(DESTDIR)$(PKGDATADIR)/data $(DESTDIR)$(PKGDATADIR) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(KH_UNITS))
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/khuyenhoc.conf
-	$(Q)conf=$(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini; rm -f $$conf.dist; \
-	if [ -e $$conf ]; then \
-	    if sed $(KH_CONF_SED) deploy/kh.ini | cmp -s - $$conf; then rm -f $$conf; \
-	    else echo "  KEEP  $$conf (changed since install: remove it yourself)"; fi; fi; \
-	rmdir $(DESTDIR)$(SYSCONFDIR)/khuyenhoc 2>/dev/null || true
+	$(Q)$(call kh_uninstall_conf,$(KH_CONF_SED))
 	@echo "uninstalled from $(DESTDIR)$(PREFIX); $(STATEDIR) (databases, keys) is left alone"

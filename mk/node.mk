@@ -50,13 +50,7 @@ install-node: $(if $(INSTALL_NO_BUILD),,$(B)/bin/kh-node)
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/kh-node@.service
 	$(Q)sed $(NODE_SUBST) deploy/district/node-setup.sh >$(DESTDIR)$(PKGDATADIR)/node-setup.sh
 	$(Q)chmod 0755 $(DESTDIR)$(PKGDATADIR)/node-setup.sh
-	$(Q)sed $(NODE_CONF_SED) deploy/kh.ini >$(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini.dist
-	$(Q)chmod 0644 $(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini.dist
-	$(Q)conf=$(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini; \
-	if [ -e $$conf ]; then \
-	    if cmp -s $$conf $$conf.dist; then rm -f $$conf.dist; \
-	    else echo "  KEEP  $$conf (yours; the new default is $$conf.dist)"; fi; \
-	else mv $$conf.dist $$conf && echo "  CONF  $$conf"; fi
+	$(Q)$(call kh_install_conf,$(NODE_CONF_SED))
 	@echo "installed the district node under $(DESTDIR)$(PREFIX); next, as root:" \
 	      "$(PKGDATADIR)/node-setup.sh, then kh-node keygen (README: Deploy a district host)"
 
@@ -65,11 +59,7 @@ uninstall-node:
 	    $(DESTDIR)$(PKGDATADIR)/node-setup.sh
 	rm -f $(addprefix $(DESTDIR)$(PKGDATADIR)/data/,$(NODE_DATA))
 	$(Q)find $(DESTDIR)$(PKGDATADIR) -depth -type d -empty -delete 2>/dev/null || true
-	$(Q)conf=$(DESTDIR)$(SYSCONFDIR)/khuyenhoc/kh.ini; rm -f $$conf.dist; \
-	if [ -e $$conf ]; then \
-	    if sed $(NODE_CONF_SED) deploy/kh.ini | cmp -s - $$conf; then rm -f $$conf; \
-	    else echo "  KEEP  $$conf (changed since install: remove it yourself)"; fi; fi; \
-	rmdir $(DESTDIR)$(SYSCONFDIR)/khuyenhoc 2>/dev/null || true
+	$(Q)$(call kh_uninstall_conf,$(NODE_CONF_SED))
 	@echo "uninstalled the district node; $(STATEDIR) (outbox, keys) is left alone"
 
 node-deps: $(if $(INSTALL_NO_BUILD),,$(B)/bin/kh-node)
