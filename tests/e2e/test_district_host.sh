@@ -5,8 +5,9 @@
 # The province: the four services from the build tree (run-local), the collector on the
 # province's side of a veth pair.  The district host: its own network namespace (the
 # other end of the veth, no other route) and its own mount namespace, in which
-#   - /etc, /var and /usr are overlays whose changes go to this test's folder (so the
-#     package's dpkg -i, its users and its files exist only there and vanish with it);
+#   - /etc, /var and /usr are overlays whose changes go to a tmpfs of that namespace
+#     (so the package's dpkg -i, its users and its files exist only there and vanish
+#     with it);
 #   - /work (every worktree and its build/) and the repository are hidden under an
 #     empty tmpfs, so nothing of the build or test toolchain can be used by accident.
 # There, as the README says: dpkg -i the package (built by `make node-deb` from the tree
@@ -103,11 +104,15 @@ for s in notifier aggregator validator collector; do
     pipeline restart "$s" >/dev/null || { echo "not ok - the province's $s did not start"; exit 1; }
 done
 
+# the overlays' upper layers on a tmpfs of the district's own (an upper layer cannot be
+# on an overlay, as / is in a container); it lives as long as the namespace
+mkdir -p "$T/layers"
 cat >"$T/host.sh" <<EOF
 set -e
+mount -t tmpfs -o mode=0700 tmpfs "$T/layers"
 for d in etc var usr; do
-    mkdir -p "$T/up/\$d" "$T/wk/\$d"
-    mount -t overlay overlay -o "lowerdir=/\$d,upperdir=$T/up/\$d,workdir=$T/wk/\$d" "/\$d"
+    mkdir -p "$T/layers/up/\$d" "$T/layers/wk/\$d"
+    mount -t overlay overlay -o "lowerdir=/\$d,upperdir=$T/layers/up/\$d,workdir=$T/layers/wk/\$d" "/\$d"
 done
 mount -t tmpfs -o size=1m,mode=0755 tmpfs /work
 case "$TOP" in /work/*) ;; *) mount -t tmpfs -o size=1m tmpfs "$TOP" ;; esac
@@ -262,8 +267,9 @@ kill -TERM "$NODE"; wait_gone 60 "$NODE"
 wait "$NODE"; rc=$?; NODE=""
 check_eq "SIGTERM: the node exits 0" 0 "$rc"
 check_eq "the node logged no error" "" "$(grep '"level":"error"' "$NODELOG" | head -3)"
+host cat /var/lib/khuyenhoc/node/outbox.db >"$OUT/outbox.db"   # closed: no WAL left
 check_eq "nothing waits in the node's outbox" 0 \
-    "$(sql "$T/up/var/lib/khuyenhoc/node/outbox.db" "SELECT count(*) FROM outbox_collector")"
+    "$(sql "$OUT/outbox.db" "SELECT count(*) FROM outbox_collector")"
 
 # a new key only on purpose: --force replaces both files and says the province rotates
 host kh-node keygen --district "$D" --force >"$OUT/keygen4.out" 2>&1
