@@ -158,6 +158,12 @@ check_eq "state folder, node folder, spool, keys: owners and modes" \
     "750 khnode:kh-officers|750 khnode:kh-officers|2770 khnode:kh-officers|700 khnode:kh-officers" \
     "$(host stat -c '%a %U:%G' /var/lib/khuyenhoc /var/lib/khuyenhoc/node \
         /var/lib/khuyenhoc/node/spool /var/lib/khuyenhoc/keys | paste -sd'|')"
+modes=$(host stat -c '%a %U:%G' /var/lib/khuyenhoc /var/lib/khuyenhoc/node \
+    /var/lib/khuyenhoc/node/spool /var/lib/khuyenhoc/keys | paste -sd'|')
+check_eq "node-setup.sh again (an upgrade's postinst): exit 0, nothing changed" "0 $modes" \
+    "$(host /usr/share/khuyenhoc/node-setup.sh >/dev/null 2>&1; echo $?) $(host stat -c '%a %U:%G' \
+        /var/lib/khuyenhoc /var/lib/khuyenhoc/node /var/lib/khuyenhoc/node/spool \
+        /var/lib/khuyenhoc/keys | paste -sd'|')"
 CONF=/etc/khuyenhoc/kh.ini
 check_eq "the installed config: run_dir, data_dir and [node] dir of the district host" \
     "/var/lib/khuyenhoc /usr/share/khuyenhoc/data %RUN%/node" \
