@@ -43,7 +43,10 @@ NS=khd-$P HV=khd${P}h NV=khd${P}n
 HOLDER="" NODE=""
 
 cleanup() {
+    local p
     [ -n "$NODE" ] && kill -KILL "$NODE" 2>/dev/null
+    # whatever still runs on the district host (this test started all of it)
+    for p in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     [ -n "$HOLDER" ] && kill -KILL "$HOLDER" 2>/dev/null
     pipeline stop >/dev/null 2>&1
     ip netns del "$NS" 2>/dev/null
