@@ -348,10 +348,13 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     size_t errors = p.errors;
     int syn = p.syntax;
     int64_t now = kh_now_ms();
+    if (on_terminal(n))         /* what the file was read as (sheet.h) */
+        fprintf(stderr, "kh-node: %s: đọc dưới dạng / read as %s\n", shown_path, p.encoding);
     if (errors > 0 && (syn > 0 || !force)) {
         n->rejected_locally++;
-        json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "stage", "rejected_locally",
-                              "file", p.name, "report_id", p.r.report_id, "at", (json_int_t)now,
+        json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o}", "stage",
+                              "rejected_locally", "file", p.name, "encoding", p.encoding,
+                              "report_id", p.r.report_id, "at", (json_int_t)now,
                               "message_vi", "Báo cáo chưa được gửi: hãy sửa các lỗi sau rồi nộp lại",
                               "message", "The report was not sent: fix these errors and submit again",
                               "findings", findings_json(p.f.items, p.f.n));
@@ -429,8 +432,9 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     if (!ok || kh_db_exec(n->db, "COMMIT", "submit") < 0)
         goto out_rollback;
     n->queued++;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:s, s:o}", "stage", "queued",
-                          "file", p.name, "report_id", p.r.report_id, "revision", (int)p.r.revision,
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:s, s:o}", "stage",
+                          "queued", "file", p.name, "encoding", p.encoding, "report_id",
+                          p.r.report_id, "revision", (int)p.r.revision,
                           "at", (json_int_t)now, "values", (int)p.r.n_values, "message_vi",
                           "Báo cáo đã vào hàng đợi gửi lên tỉnh",
                           "message", "The report is queued for the province",
