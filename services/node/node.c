@@ -352,7 +352,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         fprintf(stderr, "kh-node: %s: đọc dưới dạng / read as %s\n", shown_path, p.encoding);
     if (errors > 0 && (syn > 0 || !force)) {
         n->rejected_locally++;
-        json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o}", "stage",
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "stage",
                               "rejected_locally", "file", p.name, "encoding", p.encoding,
                               "report_id", p.r.report_id, "at", (json_int_t)now,
                               "message_vi", "Báo cáo chưa được gửi: hãy sửa các lỗi sau rồi nộp lại",
