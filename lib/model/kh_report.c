@@ -10,6 +10,7 @@
  * the rows below.
  */
 #include "kh_report.h"
+#include "kh_value.h"
 #include "kh_indicator.h"
 #include "kh_period.h"
 #include "kh_util.h"
@@ -34,6 +35,7 @@ typedef struct {
     int nf;                 /* fields in the current record */
     char (*field)[KH_FIELD_MAX];   /* the first `keep` fields of the current record */
     size_t field_cap;       /* entries allocated in field */
+    int decimal_comma;      /* a semicolon file: "1.893" is 1893, "12,5" 12.5 */
     int keep;               /* fields stored: all until the header is known, then 4 or
                                the wide header's count */
     int field_bad;          /* a field was too long */
@@ -93,7 +95,9 @@ static int add_value(parse_t *ps, const char *orgunit, const char *indicator, co
     kh__value__init(v);
     v->orgunit = strdup(orgunit);
     v->indicator = strdup(indicator);
-    v->raw = strdup(raw);
+    char plain[KH_FIELD_MAX];
+    v->raw = strdup(ps->decimal_comma && kh_value_decimal_comma(raw, plain, sizeof plain)
+                    ? plain : raw);
     v->line = ps->rec_line;
     r->values[r->n_values++] = v;
     if (!v->orgunit || !v->indicator || !v->raw)
@@ -361,6 +365,7 @@ int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_
         first++;
     unsigned char delim = len - first >= 7 && memcmp(buf + first, "period;", 7) == 0 ? ';' : ',';
     csv_set_delim(&p, delim);
+    ps.decimal_comma = delim == ';';
     size_t pos = 0;
     ps.line = 0;
     /* lines end with LF (or CRLF); a file without any LF may come from old Mac
