@@ -105,6 +105,28 @@ static int add_value(parse_t *ps, const char *orgunit, const char *indicator, co
     return 0;
 }
 
+/* 1 when cell is KH_WIDE_NAMES_FIRST, where a '?' may stand for any one character: what
+ * a program writes for a letter its character set lacks (LibreOffice's default CSV is
+ * Latin-1: "K? báo cáo"), so the names row is still known and skipped. */
+static int names_first(const char *cell)
+{
+    const char *want = KH_WIDE_NAMES_FIRST;
+    while (*cell && *want) {
+        size_t n = kh_utf8_len(want, strlen(want), NULL);
+        if (n == 0)
+            return 0;
+        if (*cell == '?') {
+            cell++;
+        } else {
+            if (strncmp(cell, want, n) != 0)
+                return 0;
+            cell += n;
+        }
+        want += n;
+    }
+    return !*cell && !*want;
+}
+
 /* The period of a row: the first row's sets the report's, the others must equal it. */
 static int check_period(parse_t *ps, const char *period)
 {
@@ -206,7 +228,7 @@ static void wide_record(parse_t *ps, int nf)
     int n = nf < ps->keep ? nf : ps->keep;
     for (int i = 0; i < n; i++)
         kh_trim(ps->field[i]);
-    if (strcmp(ps->field[0], KH_WIDE_NAMES_FIRST) == 0)
+    if (names_first(ps->field[0]))
         return;                                   /* the names row, for people */
     if (nf != ps->ncols) {
         snprintf(msg_vi, sizeof msg_vi, "dòng có %d cột, dòng tiêu đề có %d cột", nf, ps->ncols);

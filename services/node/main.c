@@ -175,6 +175,9 @@ static void scan_spool(run_t *r)
         struct stat st;
         if (lstat(path, &st) < 0 || (!report && S_ISDIR(st.st_mode)))
             continue;
+        int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (mtime_ms > now - 300)
+            continue;            /* still being written: next scan */
         if (!report) {           /* told once (until the file changes), never read */
             if (!memo_skip(r, e->d_name, &st, mono)) {
                 char shown[KH_ESCAPE_CAP(256)];
@@ -186,9 +189,6 @@ static void scan_spool(run_t *r)
             }
             continue;
         }
-        int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-        if (mtime_ms > now - 300)
-            continue;            /* still being written: next scan */
         if (memo_skip(r, e->d_name, &st, mono))
             continue;            /* handled already, could not be moved: left alone */
         budget--;

@@ -613,6 +613,28 @@ static void test_wide_semicolons(void **state)
     clear(&r, &f);
 }
 
+/* The names row as LibreOffice's default CSV (Latin-1) writes it: a letter it cannot
+ * write becomes '?'; the row is still the names row, skipped. */
+static void test_wide_names_row_lossy(void **state)
+{
+    (void)state;
+    Kh__Report r = KH__REPORT__INIT;
+    kh_findings_t f = {0};
+    const char *s = "period,orgunit,orgunit_name,HO.TONG\n"
+                    "K? báo cáo,M? ??n v?,T?n ??n v?,T?ng s? h?\n"
+                    "2020S2,28756,Ph??ng Phú Kh??ng,1200\n";
+    assert_int_equal(parse_str(s, &r, &f), 0);
+    assert_int_equal(r.n_values, 1);
+    assert_int_equal(r.values[0]->line, 3);
+    clear(&r, &f);
+    /* only a '?' for one character: a longer or different cell is a row */
+    s = "period,orgunit,orgunit_name,HO.TONG\n"
+        "K?? báo cáo,28756,x,1200\n";
+    parse_str(s, &r, &f);
+    assert_int_equal(r.n_values, 1);
+    clear(&r, &f);
+}
+
 /* After a CSV syntax error the parser goes on with the next line: still with ';'. */
 static void test_wide_semicolons_after_syntax_error(void **state)
 {
@@ -804,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_wide_bom_crlf),
         cmocka_unit_test(test_wide_semicolons),
         cmocka_unit_test(test_wide_semicolons_after_syntax_error),
+        cmocka_unit_test(test_wide_names_row_lossy),
         cmocka_unit_test(test_wide_field_count),
         cmocka_unit_test(test_wide_two_periods),
         cmocka_unit_test(test_wide_duplicate_code),
