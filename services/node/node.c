@@ -348,7 +348,9 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     size_t errors = p.errors;
     int syn = p.syntax;
     int64_t now = kh_now_ms();
-    if (on_terminal(n))         /* what the file was read as (sheet.h) */
+    /* what the file was read as (sheet.h), when it is not plain UTF-8, or when the file
+     * is refused (the officer then wants to know what the node saw) */
+    if (on_terminal(n) && (strcmp(p.encoding, "UTF-8") != 0 || errors > 0))
         fprintf(stderr, "kh-node: %s: đọc dưới dạng / read as %s\n", shown_path, p.encoding);
     if (errors > 0 && (syn > 0 || !force)) {
         n->rejected_locally++;
