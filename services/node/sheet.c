@@ -20,8 +20,6 @@
 #include <unistr.h>
 #include <zip.h>
 
-#include "kh_buf.h"
-#include "kh_result.h"
 #include "kh_report.h"
 #include "kh_util.h"
 
@@ -271,55 +269,63 @@ static int is_elem(xmlTextReaderPtr r, const char *name)
 static int collect_text(xmlTextReaderPtr r, int plain, char **out)
 {
     *out = NULL;
-    kh_buf_t b = {0};
-    if (xmlTextReaderIsEmptyElement(r)) {
-        kh_buf_put(&b, "", 1);
-        goto done;
-    }
-    int depth = xmlTextReaderDepth(r);
-    int in_t = plain, in_rph = 0, rc;
-    while ((rc = xmlTextReaderRead(r)) == 1) {
-        int type = xmlTextReaderNodeType(r);
-        const char *ln = (const char *)xmlTextReaderConstLocalName(r);
-        if (type == XML_READER_TYPE_END_ELEMENT && xmlTextReaderDepth(r) == depth)
-            break;
-        if (type == XML_READER_TYPE_ELEMENT && !xmlTextReaderIsEmptyElement(r)) {
-            if (strcmp(ln, "t") == 0)
-                in_t = 1;
-            else if (strcmp(ln, "rPh") == 0)
-                in_rph = 1;
-        } else if (type == XML_READER_TYPE_END_ELEMENT) {
-            if (strcmp(ln, "t") == 0)
-                in_t = plain;
-            else if (strcmp(ln, "rPh") == 0)
-                in_rph = 0;
-        } else if (in_t && !in_rph &&
-                   (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA ||
-                    type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE ||
-                    type == XML_READER_TYPE_WHITESPACE)) {
-            const char *v = (const char *)xmlTextReaderConstValue(r);
-            size_t n = v ? strlen(v) : 0;
-            if (b.n + n > NODE_SHEET_CELL_MAX) {
-                kh_buf_free(&b);
-                return 1;
+    size_t len = 0, cap = 64;
+    char *t = malloc(cap);
+    if (!t)
+        return -1;
+    int rc = 1;
+    if (!xmlTextReaderIsEmptyElement(r)) {
+        int depth = xmlTextReaderDepth(r);
+        int in_t = plain, in_rph = 0;
+        while ((rc = xmlTextReaderRead(r)) == 1) {
+            int type = xmlTextReaderNodeType(r);
+            const char *ln = (const char *)xmlTextReaderConstLocalName(r);
+            if (type == XML_READER_TYPE_END_ELEMENT && xmlTextReaderDepth(r) == depth)
+                break;
+            if (type == XML_READER_TYPE_ELEMENT && !xmlTextReaderIsEmptyElement(r)) {
+                if (strcmp(ln, "t") == 0)
+                    in_t = 1;
+                else if (strcmp(ln, "rPh") == 0)
+                    in_rph = 1;
+            } else if (type == XML_READER_TYPE_END_ELEMENT) {
+                if (strcmp(ln, "t") == 0)
+                    in_t = plain;
+                else if (strcmp(ln, "rPh") == 0)
+                    in_rph = 0;
+            } else if (in_t && !in_rph &&
+                       (type == XML_READER_TYPE_TEXT || type == XML_READER_TYPE_CDATA ||
+                        type == XML_READER_TYPE_SIGNIFICANT_WHITESPACE ||
+                        type == XML_READER_TYPE_WHITESPACE)) {
+                const char *v = (const char *)xmlTextReaderConstValue(r);
+                size_t n = v ? strlen(v) : 0;
+                if (len + n > NODE_SHEET_CELL_MAX) {
+                    free(t);
+                    return 1;
+                }
+                if (len + n + 1 > cap) {
+                    size_t nc = (len + n + 1) * 2;
+                    char *g = realloc(t, nc);
+                    if (!g) {
+                        free(t);
+                        return -1;
+                    }
+                    t = g;
+                    cap = nc;
+                }
+                memcpy(t + len, v, n);
+                len += n;
             }
-            kh_buf_put(&b, v, n);
+        }
+        if (rc != 1) {
+            free(t);
+            return 1;
         }
     }
-    if (rc != 1) {
-        kh_buf_free(&b);
-        return 1;
-    }
-    kh_buf_put(&b, "", 1);
-done:;
-    uint8_t *o;
-    size_t n;
-    if (kh_buf_take(&b, &o, &n) != KH_OK)
-        return -1;
-    for (char *p = (char *)o; *p; p++)
+    t[len] = '\0';
+    for (char *p = t; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    *out = (char *)o;
+    *out = t;
     return 0;
 }
 
@@ -371,8 +377,10 @@ static int read_sst(xl_t *x)
  * Returns 0, 1 refused, -1 out of memory. */
 static int find_sheet(xl_t *x, char *path, size_t cap)
 {
-    static const char *rel_ns =
-        "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    /* r:id's namespace: transitional (what Excel and LibreOffice write), or strict */
+    static const char *const rel_ns[] = {
+        "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+        "http://purl.oclc.org/ooxml/officeDocument/relationships"};
     char *data;
     size_t len;
     part_t p = read_part(x->za, "xl/workbook.xml", &data, &len);
@@ -393,8 +401,10 @@ static int find_sheet(xl_t *x, char *path, size_t cap)
         if (!is_elem(r, "sheet"))
             continue;
         xmlChar *name = xmlTextReaderGetAttribute(r, (const xmlChar *)"name");
-        xmlChar *id = xmlTextReaderGetAttributeNs(r, (const xmlChar *)"id",
-                                                  (const xmlChar *)rel_ns);
+        xmlChar *id = NULL;
+        for (int k = 0; k < 2 && !id; k++)
+            id = xmlTextReaderGetAttributeNs(r, (const xmlChar *)"id",
+                                             (const xmlChar *)rel_ns[k]);
         int ours = name && strcmp((const char *)name, NODE_SHEET_NAME) == 0;
         if (id && (ours || !rid[0]))
             kh_strlcpy(rid, (const char *)id, sizeof rid);
