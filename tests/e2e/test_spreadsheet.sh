@@ -2,11 +2,12 @@
 # The spreadsheet as the officer keeps it (issue 14): the same filled template submitted
 # as UTF-8, UTF-8 with BOM, UTF-16LE, Windows-1258 (iconv), a semicolon file with the
 # Vietnamese locale's dot thousands and decimal comma, an .xlsx written by LibreOffice
-# (headless, from the template filled in by a script) and the CSV LibreOffice writes
-# by default — each counted exactly (the province's totals equal the independent sums
+# (headless, from the template filled in by a script), the CSV LibreOffice writes by
+# default (Latin-1: '?' for Vietnamese letters) and Excel's plain CSV on a Vietnamese
+# Windows (Windows-1258, ';', decimal comma) — each counted exactly (the province's totals equal the independent sums
 # of what the script wrote), each receipt naming the encoding read.  Each submission
 # changes one number (a new revision whose content differs), so each count shows that
-# very file was read.  An .xlsx dropped into the spool is taken; a file of another kind
+# very file was read.  A wrong value in an .xlsx is found on its sheet row.  An .xlsx dropped into the spool is taken; a file of another kind
 # is left there with one log line.  The XLSX template prints on A4 landscape, one page
 # wide, titles and unit columns repeated.
 source "$(dirname "$0")/lib.sh"
@@ -175,6 +176,34 @@ soffice_run --convert-to csv --outdir "$work/lo-default" "$work/lo-7.xlsx"
 check "LibreOffice's default CSV is not UTF-8 (the names are not Latin: '?' and 8-bit)" \
     bash -c "! iconv -f UTF-8 -t UTF-8 '$work/lo-default/lo-7.csv' >/dev/null 2>&1"
 counted "$work/lo-default/lo-7.csv" Windows-1258 7
+
+# Excel's plain "CSV" on a Vietnamese Windows: Windows-1258, ';' and the decimal comma
+fill 9
+python3 "$RUN/semicolon.py" "$work/filled-9.csv" "$work/champhay-9.csv"
+tail -c +4 "$work/champhay-9.csv" | iconv -f UTF-8 -t WINDOWS-1258 >"$work/excel-csv.csv"
+counted "$work/excel-csv.csv" Windows-1258 9
+
+# a wrong value in a LibreOffice .xlsx: the finding's line is the sheet's row, blank
+# rows counted (a blank row after the names row puts the third commune on row 6)
+fill 10
+python3 - "$work/filled-10.csv" "$work/bad-10.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8-sig", newline="")))
+rows.insert(2, [""] * len(rows[0]))
+rows[5][rows[0].index("HO.TONG")] = "-5"
+with open(sys.argv[2], "w", encoding="utf-8", newline="") as f:
+    csv.writer(f, lineterminator="\r\n").writerows(rows)
+PY
+soffice_run --infilter="CSV:44,34,76,1" --convert-to xlsx "$work/bad-10.csv"
+rc=0; "$BIN/kh-node" submit --district 829 "$work/bad-10.xlsx" >/dev/null 2>&1 || rc=$?
+check_eq "a wrong value in an .xlsx: refused locally" 1 "$rc"
+check_eq "… the finding names row 6 of the sheet, HO.TONG, the value" "6 BAD_VALUE HO.TONG -5 XLSX" \
+    "$(python3 -c 'import json,sys
+for o in map(json.loads, open(sys.argv[1])):
+    for f in o.get("findings", []):
+        if f["code"] == "BAD_VALUE":
+            print(f["line"], f["code"], f["indicator"], f["value"], o["encoding"])' \
+       "$work/bad-10.xlsx.receipts.jsonl")"
 
 # ---- the spool ---------------------------------------------------------------------------
 spool=$RUN/node-829/spool
