@@ -10,7 +10,8 @@
  *
  * The node folder ([node] dir, default %RUN%/node-%DISTRICT%) holds outbox.db and
  * spool/: a report file (.csv or .xlsx, any case) dropped into spool/ is checked and
- * queued, then moved to spool/sent/ (or spool/refused/) with its receipts file beside it.  Only an ordinary
+ * queued, then moved to spool/sent/ (or spool/refused/) with its receipts file beside
+ * it.  Only an ordinary
  * file is read (node.h, node_submit_file): a link, a FIFO, a device, a file larger than
  * [node] max_file_bytes… is refused unread, with a receipt, and moved to refused/ too.
  * A file of another kind is left where it is, unread, with one `spool.ignored` warning

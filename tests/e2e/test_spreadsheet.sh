@@ -4,12 +4,13 @@
 # Vietnamese locale's dot thousands and decimal comma, an .xlsx written by LibreOffice
 # (headless, from the template filled in by a script), the CSV LibreOffice writes by
 # default (Latin-1: '?' for Vietnamese letters) and Excel's plain CSV on a Vietnamese
-# Windows (Windows-1258, ';', decimal comma) — each counted exactly (the province's totals equal the independent sums
-# of what the script wrote), each receipt naming the encoding read.  Each submission
-# changes one number (a new revision whose content differs), so each count shows that
-# very file was read.  A wrong value in an .xlsx is found on its sheet row.  An .xlsx dropped into the spool is taken; a file of another kind
-# is left there with one log line.  The XLSX template prints on A4 landscape, one page
-# wide, titles and unit columns repeated.
+# Windows (Windows-1258, ';', decimal comma) — each counted exactly (the province's
+# totals equal the independent sums of what the script wrote), each receipt naming the
+# encoding read.  Each submission changes one number (a new revision whose content
+# differs), so each count shows that very file was read.  A wrong value in an .xlsx is
+# found on its sheet row.  An .xlsx dropped into the spool is taken; a file of another
+# kind is left there with one log line.  The XLSX template prints on A4 landscape, one
+# page wide, titles and unit columns repeated.
 source "$(dirname "$0")/lib.sh"
 set -u
 QUIET=1
@@ -58,7 +59,8 @@ PY
 # long form of what it filled (for expected_totals.py) and the wide CSV, UTF-8 BOM, CRLF
 cat >"$RUN/fill.py" <<'PY'
 import csv, sys
-tpl, long_path, k, long_out, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+tpl, long_path, k, long_out, out = sys.argv[1:6]
+k = int(k)
 rows = list(csv.reader(open(tpl, encoding="utf-8-sig", newline="")))
 lrows = list(csv.DictReader(open(long_path, encoding="utf-8-sig", newline="")))
 first = rows[2][1]
@@ -197,7 +199,8 @@ PY
 soffice_run --infilter="CSV:44,34,76,1" --convert-to xlsx "$work/bad-10.csv"
 rc=0; "$BIN/kh-node" submit --district 829 "$work/bad-10.xlsx" >/dev/null 2>&1 || rc=$?
 check_eq "a wrong value in an .xlsx: refused locally" 1 "$rc"
-check_eq "… the finding names row 6 of the sheet, HO.TONG, the value" "6 BAD_VALUE HO.TONG -5 XLSX" \
+check_eq "… the finding names row 6 of the sheet, HO.TONG, the value" \
+    "6 BAD_VALUE HO.TONG -5 XLSX" \
     "$(python3 -c 'import json,sys
 for o in map(json.loads, open(sys.argv[1])):
     for f in o.get("findings", []):
