@@ -9,7 +9,7 @@ pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-d
       libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev   # sd_notify, metrics, webhook
       libzstd-dev zstd                   # the aggregator's stored verdicts (and tests reading them)
       libzip-dev libxml2-dev             # kh-node reads .xlsx (services/node/sheet.c)
-      libreoffice-calc                   # test_spreadsheet: .xlsx and CSV as LibreOffice writes them
+      libreoffice-calc                   # test_spreadsheet: .xlsx and CSV written by LibreOffice
       systemd curl                       # systemd-analyze verify (test_install), curl (tests)
       faketime stress-ng                 # the calendar tier of CI, the CPU-hog check (issue 10)
       clang libclang-rt-14-dev)          # make san, make fuzz (ASan, UBSan, libFuzzer)
