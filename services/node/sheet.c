@@ -478,8 +478,10 @@ static int parse_ref(const char *ref, uint32_t *col, uint32_t *row)
     return 0;
 }
 
-/* A number as the shortest text that reads back to the same double: 1893, 12.5, 0.1.
- * Never an exponent for a whole number below 1e15 (kh_value reads no exponent). */
+/* A number as a spreadsheet shows it: to Excel's 15 significant digits (a sum stored as
+ * 1893.0000000000002 is 1893, 0.30000000000000004 is 0.3), then as the shortest text
+ * that reads back to that double.  Never an exponent for a whole number below 1e15
+ * (kh_value reads no exponent). */
 static void number_text(const char *v, char *out, size_t cap)
 {
     char *end;
@@ -489,6 +491,9 @@ static void number_text(const char *v, char *out, size_t cap)
         snprintf(out, cap, "%s", v);           /* not a number: as it is (a finding later) */
         return;
     }
+    char shown[32];
+    snprintf(shown, sizeof shown, "%.15g", d);
+    d = strtod(shown, NULL);
     if (d == floor(d) && fabs(d) < 1e15) {
         snprintf(out, cap, "%.0f", d == 0 ? 0.0 : d);
         return;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <xlsxwriter.h>
+#include <zip.h>
 
 #include "kh_report.h"
 #include "kh_util.h"
@@ -227,6 +228,73 @@ static void test_xlsx(void **state)
     }
 }
 
+/* Writes a zip of (name, text) parts to a temporary file with libzip; its bytes. */
+static char *make_zip(const char *const parts[][2], size_t n, size_t *len)
+{
+    char path[] = "/tmp/kh-test-sheet-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    int err = 0;
+    zip_t *z = zip_open(path, ZIP_TRUNCATE, &err);
+    assert_non_null(z);
+    for (size_t i = 0; i < n; i++) {
+        zip_source_t *src = zip_source_buffer(z, parts[i][1], strlen(parts[i][1]), 0);
+        assert_non_null(src);
+        assert_true(zip_file_add(z, parts[i][0], src, ZIP_FL_ENC_UTF_8) >= 0);
+    }
+    assert_int_equal(zip_close(z), 0);
+    char *buf = read_all(path, len);
+    unlink(path);
+    return buf;
+}
+
+/* What Excel writes and libxlsxwriter does not: numbers to 17 digits (a sum of
+ * decimals), rows and cells without their reference, rich inline strings with a
+ * phonetic run, an error value, a formula, a shared string with blanks, strict OOXML's
+ * relationship namespace, an absolute target. */
+static void test_xlsx_as_excel_writes_it(void **state)
+{
+    (void)state;
+    static const char *const parts[][2] = {
+        {"xl/workbook.xml",
+         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+         "<workbook xmlns=\"http://purl.oclc.org/ooxml/spreadsheetml/main\" "
+         "xmlns:r=\"http://purl.oclc.org/ooxml/officeDocument/relationships\"><sheets>"
+         "<sheet name=\"Other\" sheetId=\"1\" r:id=\"rId1\"/>"
+         "<sheet name=\"" NODE_SHEET_NAME "\" sheetId=\"2\" r:id=\"rId2\"/>"
+         "</sheets></workbook>"},
+        {"xl/_rels/workbook.xml.rels",
+         "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/"
+         "package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"w\" "
+         "Target=\"worksheets/a.xml\"/><Relationship Id=\"rId2\" Type=\"w\" "
+         "Target=\"/xl/worksheets/b.xml\"/></Relationships>"},
+        {"xl/worksheets/a.xml", "<worksheet><sheetData><row r=\"1\"><c r=\"A1\" "
+         "t=\"inlineStr\"><is><t>not this one</t></is></c></row></sheetData></worksheet>"},
+        {"xl/worksheets/b.xml",
+         "<worksheet xmlns=\"http://purl.oclc.org/ooxml/spreadsheetml/main\"><sheetData>"
+         "<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>period</t></is></c>"
+         "<c t=\"inlineStr\"><is><r><t>org</t></r><r><rPr/><t>unit</t></r>"
+         "<rPh sb=\"0\" eb=\"1\"><t>X</t></rPh></is></c></row>"
+         "<row><c r=\"A2\"><v>1893.0000000000002</v></c>"
+         "<c r=\"C2\"><v>0.30000000000000004</v></c><c r=\"D2\" t=\"b\"><v>1</v></c>"
+         "<c r=\"E2\" t=\"e\"><v>#N/A</v></c><c r=\"F2\"><f>1+1</f><v>2</v></c>"
+         "<c r=\"G2\" t=\"s\"><v>0</v></c><c r=\"H2\" s=\"3\"/></row>"
+         "</sheetData></worksheet>"},
+        {"xl/sharedStrings.xml",
+         "<sst><si><t xml:space=\"preserve\"> a </t></si></sst>"},
+    };
+    size_t len, n;
+    char *x = make_zip(parts, sizeof parts / sizeof parts[0], &len);
+    char enc[NODE_ENCODING_MAX] = "";
+    char *out = decoded(x, len, enc, &n);
+    assert_string_equal(enc, "XLSX");
+    assert_string_equal(out, "period,orgunit,,,,,\r\n"
+                             "1893,,0.3,1,#N/A,2,\" a \"\r\n");
+    free(out);
+    free(x);
+}
+
 /* A line of the CSV is a row of the sheet: kh_report's lines are the officer's rows. */
 static void test_xlsx_lines_are_rows(void **state)
 {
@@ -305,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_windows_1258),
         cmocka_unit_test(test_not_text),
         cmocka_unit_test(test_xlsx),
+        cmocka_unit_test(test_xlsx_as_excel_writes_it),
         cmocka_unit_test(test_xlsx_lines_are_rows),
         cmocka_unit_test(test_xlsx_refused),
     };
