@@ -23,11 +23,13 @@ mkdir -p "$work"
 export HOME=$RUN/home               # LibreOffice wants a writable home and profile
 mkdir -p "$HOME"
 
-# soffice ARGS… — one headless LibreOffice run with a profile of its own, in $work
+# soffice ARGS… — one headless LibreOffice run with a profile of its own, in $work, in
+# the locale $LO_LANG (default C.UTF-8: numbers with a decimal point)
 soffice_run() {
-    local profile=$RUN/lo-profile-$((++LO_RUNS))
-    (cd "$work" && timeout 300 soffice -env:UserInstallation="file://$profile" --headless \
-        --norestore "$@" >>"$RUN/soffice.log" 2>&1)
+    local profile=$RUN/lo-profile-$((++LO_RUNS)) lang=${LO_LANG:-C.UTF-8}
+    (cd "$work" && LANG=$lang LC_ALL=$lang timeout 300 soffice \
+        -env:UserInstallation="file://$profile" --headless --norestore "$@" \
+        >>"$RUN/soffice.log" 2>&1)
 }
 LO_RUNS=0
 
@@ -178,6 +180,17 @@ soffice_run --convert-to csv --outdir "$work/lo-default" "$work/lo-7.xlsx"
 check "LibreOffice's default CSV is not UTF-8 (the names are not Latin: '?' and 8-bit)" \
     bash -c "! iconv -f UTF-8 -t UTF-8 '$work/lo-default/lo-7.csv' >/dev/null 2>&1"
 counted "$work/lo-default/lo-7.csv" Windows-1258 7
+
+# … and by LibreOffice in the Vietnamese locale: still ',' between fields, the decimal
+# comma in quotes ("78,5"), no thousands separators
+fill 11
+tail -c +4 "$work/filled-11.csv" >"$work/lo-11.csv"
+soffice_run --infilter="CSV:44,34,76,1" --convert-to xlsx "$work/lo-11.csv"
+mkdir -p "$work/lo-vi"
+LO_LANG=vi_VN.UTF-8 soffice_run --convert-to csv --outdir "$work/lo-vi" "$work/lo-11.xlsx"
+check "LibreOffice in Vietnamese writes the scores with a decimal comma, in quotes" \
+    grep -q ',"[0-9][0-9],[0-9]",' "$work/lo-vi/lo-11.csv"
+counted "$work/lo-vi/lo-11.csv" Windows-1258 11
 
 # Excel's plain "CSV" on a Vietnamese Windows: Windows-1258, ';' and the decimal comma
 fill 9
