@@ -248,6 +248,30 @@ static part_t read_part(zip_t *za, const char *name, char **data, size_t *len)
     return PART_OK;
 }
 
+/* read_part with its outcome told: 0 (*data read; NULL when the part is missing and
+ * missing_ok), 1 refused (a finding names the part), -1 out of memory. */
+static int load_part(xl_t *x, const char *name, int missing_ok, char **data, size_t *len)
+{
+    char why[600];
+    switch (read_part(x->za, name, data, len)) {
+    case PART_OK:
+        return 0;
+    case PART_OOM:
+        return -1;
+    case PART_TOO_LARGE:
+        snprintf(why, sizeof why, "phần %s", name);
+        return refuse_big(x->f, why, why + strlen("phần "));
+    case PART_MISSING:
+        if (missing_ok)
+            return 0;
+        break;
+    case PART_BROKEN:
+        break;
+    }
+    snprintf(why, sizeof why, "%s is missing or damaged", name);
+    return refuse_zip(x->f, why);
+}
+
 static xmlTextReaderPtr xml_reader(const char *data, size_t len)
 {
     /* no network, no DTD loading, no entity substitution; errors are ours to report */
@@ -335,17 +359,11 @@ static int read_sst(xl_t *x)
 {
     char *data;
     size_t len;
-    part_t p = read_part(x->za, "xl/sharedStrings.xml", &data, &len);
-    if (p == PART_MISSING)
-        return 0;
-    if (p == PART_OOM)
-        return -1;
-    if (p == PART_TOO_LARGE)
-        return refuse_big(x->f, "bảng chuỗi dùng chung", "its shared strings");
-    if (p == PART_BROKEN)
-        return refuse_zip(x->f, "xl/sharedStrings.xml is damaged");
+    int got = load_part(x, "xl/sharedStrings.xml", 1, &data, &len);
+    if (got != 0 || !data)
+        return got;
     xmlTextReaderPtr r = xml_reader(data, len);
-    int rc = r ? 0 : -1, got;
+    int rc = r ? 0 : -1;
     while (rc == 0 && (got = xmlTextReaderRead(r)) == 1) {
         if (!is_elem(r, "si"))
             continue;
@@ -383,13 +401,9 @@ static int find_sheet(xl_t *x, char *path, size_t cap)
         "http://purl.oclc.org/ooxml/officeDocument/relationships"};
     char *data;
     size_t len;
-    part_t p = read_part(x->za, "xl/workbook.xml", &data, &len);
-    if (p == PART_OOM)
-        return -1;
-    if (p == PART_TOO_LARGE)
-        return refuse_big(x->f, "xl/workbook.xml", "xl/workbook.xml");
-    if (p != PART_OK)
-        return refuse_zip(x->f, "xl/workbook.xml is missing or damaged");
+    int got = load_part(x, "xl/workbook.xml", 0, &data, &len);
+    if (got != 0)
+        return got;
     char rid[256] = "";
     int found = 0;
     xmlTextReaderPtr r = xml_reader(data, len);
@@ -416,13 +430,9 @@ static int find_sheet(xl_t *x, char *path, size_t cap)
     free(data);
     if (!rid[0])
         return refuse_zip(x->f, "xl/workbook.xml names no sheet");
-    p = read_part(x->za, "xl/_rels/workbook.xml.rels", &data, &len);
-    if (p == PART_OOM)
-        return -1;
-    if (p == PART_TOO_LARGE)
-        return refuse_big(x->f, "xl/_rels/workbook.xml.rels", "xl/_rels/workbook.xml.rels");
-    if (p != PART_OK)
-        return refuse_zip(x->f, "xl/_rels/workbook.xml.rels is missing or damaged");
+    got = load_part(x, "xl/_rels/workbook.xml.rels", 0, &data, &len);
+    if (got != 0)
+        return got;
     r = xml_reader(data, len);
     if (!r) {
         free(data);
@@ -612,13 +622,9 @@ static int read_sheet(xl_t *x, const char *path)
 {
     char *data;
     size_t len;
-    part_t p = read_part(x->za, path, &data, &len);
-    if (p == PART_OOM)
-        return -1;
-    if (p == PART_TOO_LARGE)
-        return refuse_big(x->f, "trang báo cáo", "the report sheet");
-    if (p != PART_OK)
-        return refuse_zip(x->f, "the report sheet is missing or damaged");
+    int got = load_part(x, path, 0, &data, &len);
+    if (got != 0)
+        return got;
     xmlTextReaderPtr r = xml_reader(data, len);
     if (!r) {
         free(data);
@@ -626,7 +632,7 @@ static int read_sheet(xl_t *x, const char *path)
     }
     /* a row or cell without its reference follows the one before it */
     uint32_t row = 0, col = 0;
-    int rc = 0, got;
+    int rc = 0;
     while (rc == 0 && (got = xmlTextReaderRead(r)) == 1) {
         if (is_elem(r, "row")) {
             xmlChar *a = xmlTextReaderGetAttribute(r, (const xmlChar *)"r");

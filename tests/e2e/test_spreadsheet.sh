@@ -103,6 +103,23 @@ with open(sys.argv[2], "w", encoding="utf-8-sig", newline="") as f:
     csv.writer(f, delimiter=";", lineterminator="\r\n").writerows(rows)
 PY
 
+# stages RECEIPTS — "queued:ENCODING received accepted counted" as the receipts say
+stages() {
+    python3 -c 'import json, sys
+print(" ".join(o["stage"] + (":" + o["encoding"] if o["stage"] == "queued" else "")
+               for o in map(json.loads, open(sys.argv[1]))))' "$1"
+}
+
+# totals DESCRIPTION K — the province's totals are those of fill.py's K
+totals() {
+    "$BIN/kh-feed" sync >/dev/null
+    for lvl in 2 1; do
+        "$BIN/kh-feed" export --period 2019S2 --level "$lvl" --no-sync
+    done | grep -v '^period,' | (echo period,orgunit,indicator,value; cat) >"$RUN/actual-$2.csv"
+    python3 "$TOP/tests/e2e/expected_totals.py" "$RUN/long-$2.csv" >"$RUN/expected-$2.csv"
+    check "$1" python3 "$TOP/tests/e2e/compare_csv.py" "$RUN/expected-$2.csv" "$RUN/actual-$2.csv"
+}
+
 # counted FILE ENCODING K — submits FILE, waits for it to settle and checks that its
 # receipts name ENCODING and that the province's totals are those of fill.py's K
 counted() {
@@ -116,19 +133,10 @@ counted() {
     fi
     check "$enc: the report settles" wait_settled 180 829
     check_eq "$enc: receipts: queued, received, accepted, counted; queued names the encoding" \
-        "queued:$enc received accepted counted" \
-        "$(python3 -c 'import json,sys
-print(" ".join(o["stage"] + (":" + o["encoding"] if o["stage"] == "queued" else "")
-               for o in map(json.loads, open(sys.argv[1]))))' "$file.receipts.jsonl")"
+        "queued:$enc received accepted counted" "$(stages "$file.receipts.jsonl")"
     check_eq "$enc: no number read as anything but what it says (no NORMALISED warning)" 0 \
         "$(grep -c NORMALISED "$file.receipts.jsonl")"
-    "$BIN/kh-feed" sync >/dev/null
-    for lvl in 2 1; do
-        "$BIN/kh-feed" export --period 2019S2 --level "$lvl" --no-sync
-    done | grep -v '^period,' | (echo period,orgunit,indicator,value; cat) >"$RUN/actual-$k.csv"
-    python3 "$TOP/tests/e2e/expected_totals.py" "$RUN/long-$k.csv" >"$RUN/expected-$k.csv"
-    check "$enc: district and province totals equal the sums of what the script wrote" \
-        python3 "$TOP/tests/e2e/compare_csv.py" "$RUN/expected-$k.csv" "$RUN/actual-$k.csv"
+    totals "$enc: district and province totals equal the sums of what the script wrote" "$k"
 }
 
 fill() {   # fill K — $work/filled-K.csv (UTF-8 BOM) and $RUN/long-K.csv
@@ -232,17 +240,8 @@ wait_for 120 eval '[ -e "$spool/sent/BAO-CAO.XLSX" ]'
 check "an .XLSX dropped into the spool is taken and sent" test -e "$spool/sent/BAO-CAO.XLSX"
 check "the report settles" wait_settled 180 829
 check_eq "its receipts: queued (XLSX), received, accepted, counted" \
-    "queued:XLSX received accepted counted" \
-    "$(python3 -c 'import json,sys
-print(" ".join(o["stage"] + (":" + o["encoding"] if o["stage"] == "queued" else "")
-               for o in map(json.loads, open(sys.argv[1]))))' "$spool/sent/BAO-CAO.XLSX.receipts.jsonl")"
-"$BIN/kh-feed" sync >/dev/null
-for lvl in 2 1; do
-    "$BIN/kh-feed" export --period 2019S2 --level "$lvl" --no-sync
-done | grep -v '^period,' | (echo period,orgunit,indicator,value; cat) >"$RUN/actual-8.csv"
-python3 "$TOP/tests/e2e/expected_totals.py" "$RUN/long-8.csv" >"$RUN/expected-8.csv"
-check "spool .XLSX: totals equal the sums of what the script wrote" \
-    python3 "$TOP/tests/e2e/compare_csv.py" "$RUN/expected-8.csv" "$RUN/actual-8.csv"
+    "queued:XLSX received accepted counted" "$(stages "$spool/sent/BAO-CAO.XLSX.receipts.jsonl")"
+totals "spool .XLSX: totals equal the sums of what the script wrote" 8
 # the spool is scanned again at each file event: a new file makes one
 cp "$work/utf8.csv" "$spool/.hidden.csv" 2>/dev/null; touch "$spool/x.tmp"
 wait_for 60 eval '[ "$(grep -c "\"spool.ignored\"" "$RUN/logs/node-829.log")" -ge 2 ]'
