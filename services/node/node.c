@@ -295,9 +295,9 @@ int node_prepare(node_t *n, const char *path, node_prep_t *p)
     }
     int syn = csv ? kh_report_parse_csv(csv, csv_len, &p->r, &p->f)
                   : kh_report_parse_csv(buf, len, &p->r, &p->f);
-    free(csv);
     free(buf);
     if (syn < 0) {
+        free(csv);
         errno = ENOMEM;
         return -1;
     }
@@ -309,10 +309,19 @@ int node_prepare(node_t *n, const char *path, node_prep_t *p)
             kh_report_set_str(&p->r.district, n->district) < 0 ||
             kh_report_set_str(&p->r.report_id, id) < 0 ||
             kh_report_set_str(&p->r.source_name, p->name) < 0) {
+            free(csv);
             errno = ENOMEM;
             return -1;
         }
         p->errors = kh_validate(n->cat, &p->r, kh_today(), &p->f);
+    }
+    /* an .xlsx: each finding names its cell ("C5") */
+    int named = csv && strcmp(p->encoding, "XLSX") == 0 ?
+                node_sheet_name_cells(csv, csv_len, &p->f) : 0;
+    free(csv);
+    if (named < 0) {
+        errno = ENOMEM;
+        return -1;
     }
     return 0;
 }

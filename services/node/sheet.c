@@ -771,3 +771,71 @@ int node_sheet_decode(const char *buf, size_t len, char **out, size_t *outlen,
     }
     return decode_text(buf, len, out, outlen, encoding, f);
 }
+
+/* "A", "Z", "AA" … for column col (1-based). */
+static void column_name(uint32_t col, char *out, size_t cap)
+{
+    char rev[8];
+    size_t n = 0;
+    for (; col > 0 && n < sizeof rev; col = (col - 1) / 26)
+        rev[n++] = (char)('A' + (col - 1) % 26);
+    size_t i = 0;
+    for (; i < n && i + 1 < cap; i++)
+        out[i] = rev[n - 1 - i];
+    out[i] = '\0';
+}
+
+static int prefix(char **msg, const char *pre)
+{
+    size_t a = strlen(pre), b = strlen(*msg);
+    char *m = malloc(a + b + 1);
+    if (!m)
+        return -1;
+    memcpy(m, pre, a);
+    memcpy(m + a, *msg, b + 1);
+    free(*msg);
+    *msg = m;
+    return 0;
+}
+
+int node_sheet_name_cells(const char *csv, size_t csv_len, kh_findings_t *f)
+{
+    /* the header row: the wide form's codes (plain: a code is never quoted), or the long
+     * form's period,orgunit,indicator,value */
+    const char *end = memchr(csv, '\n', csv_len);
+    size_t hl = end ? (size_t)(end - csv) : csv_len;
+    char *hdr = malloc(hl + 1);
+    if (!hdr)
+        return -1;
+    memcpy(hdr, csv, hl);
+    hdr[hl] = '\0';
+    if (hl && hdr[hl - 1] == '\r')
+        hdr[hl - 1] = '\0';
+    int long_form = strcmp(hdr, "period,orgunit,indicator,value") == 0;
+    int rc = 0;
+    for (size_t i = 0; i < f->n && rc == 0; i++) {
+        Kh__Finding *x = f->items[i];
+        if (!x->line || !x->indicator || !x->indicator[0] || !x->message_vi || !x->message_en)
+            continue;
+        uint32_t col = long_form ? 4 : 0;
+        size_t il = strlen(x->indicator);
+        uint32_t k = 1;
+        for (const char *p = hdr; !col && p; k++) {
+            const char *c = strchr(p, ',');
+            size_t l = c ? (size_t)(c - p) : strlen(p);
+            if (k > 3 && l == il && memcmp(p, x->indicator, il) == 0)
+                col = k;
+            p = c ? c + 1 : NULL;
+        }
+        if (!col)
+            continue;
+        char name[16], vi[48], en[48];
+        column_name(col, name, sizeof name);
+        snprintf(vi, sizeof vi, "Ô %s%u: ", name, x->line);
+        snprintf(en, sizeof en, "Cell %s%u: ", name, x->line);
+        if (prefix(&x->message_vi, vi) < 0 || prefix(&x->message_en, en) < 0)
+            rc = -1;
+    }
+    free(hdr);
+    return rc;
+}

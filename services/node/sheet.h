@@ -49,4 +49,10 @@
 int node_sheet_decode(const char *buf, size_t len, char **out, size_t *outlen,
                       char encoding[NODE_ENCODING_MAX], kh_findings_t *f);
 
+/* For an .xlsx (csv: what node_sheet_decode made of it, csv_len bytes): each finding of f
+ * tied to a row and an indicator names its cell, "Ô E5: …" / "Cell E5: …" — the
+ * indicator's column in the header row (the wide form), or the value column (the long
+ * form).  Returns 0, or -1 when out of memory (the findings then keep their messages). */
+int node_sheet_name_cells(const char *csv, size_t csv_len, kh_findings_t *f);
+
 #endif

@@ -220,13 +220,18 @@ PY
 soffice_run --infilter="CSV:44,34,76,1" --convert-to xlsx "$work/bad-10.csv"
 rc=0; "$BIN/kh-node" submit --district 829 "$work/bad-10.xlsx" >/dev/null 2>&1 || rc=$?
 check_eq "a wrong value in an .xlsx: refused locally" 1 "$rc"
-check_eq "… the finding names row 6 of the sheet, HO.TONG, the value" \
-    "6 BAD_VALUE HO.TONG -5 XLSX" \
+col=$(python3 -c 'import csv, sys
+i = next(csv.reader(open(sys.argv[1], encoding="utf-8-sig"))).index("HO.TONG")
+print(chr(ord("A") + i) if i < 26 else "A" + chr(ord("A") + i - 26))' "$work/mau.csv")
+check_eq "… the finding names row 6 of the sheet, HO.TONG, the value, the cell" \
+    "6 BAD_VALUE HO.TONG -5 XLSX Ô ${col}6: | Cell ${col}6:" \
     "$(python3 -c 'import json,sys
 for o in map(json.loads, open(sys.argv[1])):
     for f in o.get("findings", []):
         if f["code"] == "BAD_VALUE":
-            print(f["line"], f["code"], f["indicator"], f["value"], o["encoding"])' \
+            print(f["line"], f["code"], f["indicator"], f["value"], o["encoding"],
+                  f["message_vi"].split(" ")[0], f["message_vi"].split(" ")[1], "|",
+                  *f["message"].split(" ")[:2])' \
        "$work/bad-10.xlsx.receipts.jsonl")"
 
 # ---- the spool ---------------------------------------------------------------------------

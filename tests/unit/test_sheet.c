@@ -315,6 +315,23 @@ static void test_xlsx_lines_are_rows(void **state)
     assert_true(row5 > 0);
     assert_true(row7 > 0);
     kh_findings_clear(&f);
+    /* a finding of a row and an indicator names its cell; one of a row alone does not */
+    assert_int_equal(kh_findings_add(&f, "X", 1, 3, "28756", "HS.GIOI", "1", "sai", "wrong"),
+                     0);
+    assert_int_equal(kh_findings_add(&f, "X", 1, 5, "", "", "", "dòng", "row"), 0);
+    assert_int_equal(kh_findings_add(&f, "X", 0, 3, "28756", "QUY", "", "a", "b"), 0);
+    assert_int_equal(node_sheet_name_cells(out, n, &f), 0);
+    assert_string_equal(f.items[0]->message_vi, "Ô E3: sai");
+    assert_string_equal(f.items[0]->message_en, "Cell E3: wrong");
+    assert_string_equal(f.items[1]->message_en, "row");
+    assert_string_equal(f.items[2]->message_en, "Cell F3: b");
+    kh_findings_clear(&f);
+    /* the long form: the value column */
+    const char lf[] = "period,orgunit,indicator,value\r\n2019S1,28756,HO.TONG,-1\r\n";
+    assert_int_equal(kh_findings_add(&f, "X", 1, 2, "28756", "HO.TONG", "-1", "a", "b"), 0);
+    assert_int_equal(node_sheet_name_cells(lf, strlen(lf), &f), 0);
+    assert_string_equal(f.items[0]->message_vi, "Ô D2: a");
+    kh_findings_clear(&f);
     kh_report_clear(&r);
     free(out);
     free(x);
