@@ -4,7 +4,7 @@
 
 CC      := gcc
 PKGS    := libzmq libprotobuf-c sqlite3 libuv inih jansson xlsxwriter libsodium libzstd \
-           libsystemd libmicrohttpd libcurl
+           libsystemd libmicrohttpd libcurl libzip libxml-2.0
 B       := build
 # make V=1 shows the full commands
 Q       := $(if $(V),,@)
@@ -85,6 +85,7 @@ MOD_test_ledger      := services/aggregator/ledger services/aggregator/update \
                         services/aggregator/previous services/aggregator/cache
 MOD_test_node        := services/node/node services/node/sheet
 MOD_test_notify      := services/notifier/notices
+MOD_test_sheet       := services/node/sheet
 MOD_test_wide        := services/node/template
 $(B)/tests/%: $(B)/tests/unit/%.o $$(addsuffix .o,$$(addprefix $(B)/,$$(MOD_$$*))) $(LIBKH)
 	@mkdir -p $(dir $@)

@@ -37,7 +37,7 @@ FUZZ_CC      := clang
 FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
                 -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= fuzz_proto fuzz_csv fuzz_rules fuzz_door
+FUZZ_TARGETS ?= fuzz_proto fuzz_csv fuzz_rules fuzz_door fuzz_sheet
 
 ifneq ($(KH_SAN_FLAGS),)
 CFLAGS += $(KH_SAN_FLAGS)
@@ -87,3 +87,5 @@ $(patsubst %,$(B)/fuzz/%,$(FUZZ_ALL)): $(B)/fuzz/%: $(B)/fuzz/%.o $(LIBKH)
 
 # fuzz_door also runs the collector's connection table (a collector-only module)
 $(B)/fuzz/fuzz_door: $(B)/services/collector/conns.o
+# fuzz_sheet runs kh-node's file decoder (a node-only module)
+$(B)/fuzz/fuzz_sheet: $(B)/services/node/sheet.o

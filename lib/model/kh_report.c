@@ -10,6 +10,7 @@
  * the rows below.
  */
 #include "kh_report.h"
+#include "kh_value.h"
 #include "kh_indicator.h"
 #include "kh_period.h"
 #include "kh_util.h"
@@ -34,6 +35,7 @@ typedef struct {
     int nf;                 /* fields in the current record */
     char (*field)[KH_FIELD_MAX];   /* the first `keep` fields of the current record */
     size_t field_cap;       /* entries allocated in field */
+    int decimal_comma;      /* a semicolon file: "1.893" is 1893, "12,5" 12.5 */
     int keep;               /* fields stored: all until the header is known, then 4 or
                                the wide header's count */
     int field_bad;          /* a field was too long */
@@ -93,12 +95,36 @@ static int add_value(parse_t *ps, const char *orgunit, const char *indicator, co
     kh__value__init(v);
     v->orgunit = strdup(orgunit);
     v->indicator = strdup(indicator);
-    v->raw = strdup(raw);
+    char plain[KH_FIELD_MAX];
+    v->raw = strdup(ps->decimal_comma && kh_value_decimal_comma(raw, plain, sizeof plain)
+                    ? plain : raw);
     v->line = ps->rec_line;
     r->values[r->n_values++] = v;
     if (!v->orgunit || !v->indicator || !v->raw)
         return -1;
     return 0;
+}
+
+/* 1 when cell is KH_WIDE_NAMES_FIRST, where a '?' may stand for any one character: what
+ * a program writes for a letter its character set lacks (LibreOffice's default CSV is
+ * Latin-1: "K? báo cáo"), so the names row is still known and skipped. */
+static int names_first(const char *cell)
+{
+    const char *want = KH_WIDE_NAMES_FIRST;
+    while (*cell && *want) {
+        size_t n = kh_utf8_len(want, strlen(want), NULL);
+        if (n == 0)
+            return 0;
+        if (*cell == '?') {
+            cell++;
+        } else {
+            if (strncmp(cell, want, n) != 0)
+                return 0;
+            cell += n;
+        }
+        want += n;
+    }
+    return !*cell && !*want;
 }
 
 /* The period of a row: the first row's sets the report's, the others must equal it. */
@@ -202,7 +228,7 @@ static void wide_record(parse_t *ps, int nf)
     int n = nf < ps->keep ? nf : ps->keep;
     for (int i = 0; i < n; i++)
         kh_trim(ps->field[i]);
-    if (strcmp(ps->field[0], KH_WIDE_NAMES_FIRST) == 0)
+    if (names_first(ps->field[0]))
         return;                                   /* the names row, for people */
     if (nf != ps->ncols) {
         snprintf(msg_vi, sizeof msg_vi, "dòng có %d cột, dòng tiêu đề có %d cột", nf, ps->ncols);
@@ -361,6 +387,7 @@ int kh_report_parse_csv(const char *buf, size_t len, Kh__Report *r, kh_findings_
         first++;
     unsigned char delim = len - first >= 7 && memcmp(buf + first, "period;", 7) == 0 ? ';' : ',';
     csv_set_delim(&p, delim);
+    ps.decimal_comma = delim == ';';
     size_t pos = 0;
     ps.line = 0;
     /* lines end with LF (or CRLF); a file without any LF may come from old Mac

@@ -2,7 +2,11 @@
  * kh_report.h — the report codec: a report file to a Kh__Report and back.  Files are
  * UTF-8 with optional BOM, CRLF or LF, quoted fields allowed; the delimiter is the
  * comma, or the semicolon when the header starts `period;` (what a spreadsheet in a
- * comma-decimal locale such as Vietnamese saves as "CSV").  Parsing finds every
+ * comma-decimal locale such as Vietnamese saves as "CSV"; in such a file a value cell is
+ * read with that locale's dot thousands and decimal comma — "1.893" is 1893, "12,5" is
+ * 12.5, the normal case and no warning — and its raw is that reading in the form every
+ * stage reads the same way (kh_value_decimal_comma: "1893", "12.5"); a genuinely
+ * ambiguous cell is kept as typed, for kh_value_parse's rules).  Parsing finds every
  * syntax problem (bad header, wrong number of fields, more than one period, invalid
  * UTF-8, a field too long, an Excel workbook instead of CSV) with its line; what the
  * values mean is kh_validate's business.  Two forms, told apart by the header:

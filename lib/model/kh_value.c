@@ -260,3 +260,54 @@ int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
     out->normalised = grouped;
     return 0;
 }
+
+int kh_value_decimal_comma(const char *raw, char *out, size_t cap)
+{
+    char buf[128];
+    if (!raw || strlen(raw) >= sizeof buf)
+        return 0;
+    snprintf(buf, sizeof buf, "%s", raw);
+    const char *s = kh_trim(buf);
+    char digits[128];
+    size_t nd = 0, ndots = 0;
+    int neg = *s == '-';
+    s += neg;
+    /* the integer part: plain digits, or groups of 3 after a first of 1-3 */
+    const char *p = s;
+    size_t group = 0;
+    while (isdigit((unsigned char)*p) || *p == '.') {
+        if (*p == '.') {
+            if (group != 3 && !(ndots == 0 && group >= 1 && group <= 3))
+                return 0;
+            if (ndots == 0 && s[0] == '0')
+                return 0;           /* "0.500": no thousands group starts with 0 */
+            ndots++;
+            group = 0;
+        } else {
+            digits[nd++] = *p;
+            group++;
+        }
+        p++;
+    }
+    if (nd == 0 || (ndots && group != 3))
+        return 0;
+    const char *frac = NULL;
+    size_t nf = 0;
+    if (*p == ',') {
+        frac = ++p;
+        while (isdigit((unsigned char)*p))
+            p++;
+        nf = (size_t)(p - frac);
+        if (nf == 0)
+            return 0;
+    }
+    if (*p || (!ndots && !frac) || (!ndots && nf == 3))
+        return 0;
+    int zero = 1;
+    for (size_t i = 0; i < nf; i++)
+        zero &= frac[i] == '0';
+    int n = snprintf(out, cap, "%s%.*s%s%.*s%s", neg ? "-" : "", (int)nd, digits,
+                     frac && !zero ? "." : "", frac && !zero ? (int)nf : 0, frac ? frac : "",
+                     frac && !zero && nf == 3 ? "0" : "");
+    return n > 0 && (size_t)n < cap;
+}

@@ -24,4 +24,16 @@ typedef struct {
 int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
                    char *why_vi, size_t vi_len, char *why_en, size_t en_len);
 
+/* A cell of a file whose decimal mark is the comma (a semicolon CSV: what a spreadsheet
+ * in the Vietnamese locale saves) rewritten, where that locale reads it one way only,
+ * into the form kh_value_parse reads the same way without a warning: dot thousands and
+ * a decimal comma ("1.893" → "1893", "1.234.567,5" → "1234567.5", "12,5" → "12.5",
+ * "12,0" → "12").  A cell that is plain digits, that is no number, or that is
+ * genuinely ambiguous — one comma before exactly 3 digits and no dot ("1,234": 1.234 in
+ * this locale, 1234 as an English file types it) — is kept as it is, for
+ * kh_value_parse's usual rules (a warning or a refusal).  A fraction of exactly 3
+ * digits gets a fourth, "0", so that it is never taken for a thousands group.
+ * Returns 1 when out (cap bytes) holds the rewritten cell, 0 when raw is kept. */
+int kh_value_decimal_comma(const char *raw, char *out, size_t cap);
+
 #endif

@@ -10,10 +10,13 @@
  *   kh-node keygen --district D [--output DIR]     the unit's own key pair (keygen.c)
  *
  * The node folder ([node] dir, default %RUN%/node-%DISTRICT%) holds outbox.db and
- * spool/: a file dropped into spool/ is checked and queued, then moved to
- * spool/sent/ (or spool/refused/) with its receipts file beside it.  Only an ordinary
+ * spool/: a report file (.csv or .xlsx, any case) dropped into spool/ is checked and
+ * queued, then moved to spool/sent/ (or spool/refused/) with its receipts file beside
+ * it.  Only an ordinary
  * file is read (node.h, node_submit_file): a link, a FIFO, a device, a file larger than
  * [node] max_file_bytes… is refused unread, with a receipt, and moved to refused/ too.
+ * A file of another kind is left where it is, unread, with one `spool.ignored` warning
+ * (again only when it changes).
  * A file the node handled but could not move out of the spool is remembered (by name,
  * inode, size and time) and left alone until it changes: never handled twice.
  * Everything the node creates is 0640 or stricter (umask KH_UMASK, lib/base/kh_util.h).
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,8 +61,10 @@ static const char usage[] =
     "          spool folder for new files, and writes receipts next to each file\n"
     "  template  writes the unit's fill-in template for a half-year (one row per unit\n"
     "          it reports for, one column per indicator; default CODE-PERIOD-mau.csv); submit\n"
-    "          it filled in as CSV (from a spreadsheet: save as \"CSV UTF-8\"): kh-node\n"
-    "          reads CSV files only, in the long form or the template's wide form\n";
+    "          it filled in: kh-node reads the .xlsx itself (the sheet \"Báo cáo\"),\n"
+    "          or a CSV in UTF-8, UTF-16 or Windows-1258 (comma, or semicolon with the\n"
+    "          decimal comma), in the long form or the template's wide form; the spool\n"
+    "          folder takes .csv and .xlsx files\n";
 
 /* A file of the spool the node has handled (or must not try again before retry_at)
  * but that is still there: left alone while it is the same file. */
@@ -158,7 +164,12 @@ static void scan_spool(run_t *r)
     int budget = 100;            /* files per scan: a huge drop is taken in turns */
     while (budget > 0 && (e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".csv") != 0 || e->d_name[0] == '.')
+        /* a report: .csv or .xlsx (any case); hidden files, Excel's "~$" owner files and
+         * the receipts are not reports */
+        int report = (l > 4 && strcasecmp(e->d_name + l - 4, ".csv") == 0) ||
+                     (l > 5 && strcasecmp(e->d_name + l - 5, ".xlsx") == 0);
+        if (e->d_name[0] == '.' || strncmp(e->d_name, "~$", 2) == 0 ||
+            (l > 15 && strcmp(e->d_name + l - 15, ".receipts.jsonl") == 0))
             continue;
         char path[PATH_MAX], sent[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", r->spool, e->d_name) >= (int)sizeof path)
@@ -166,11 +177,22 @@ static void scan_spool(run_t *r)
         /* lstat: a link, FIFO or folder is not skipped for ever but refused (with a
          * receipt) by node_submit_file, which never follows or opens it */
         struct stat st;
-        if (lstat(path, &st) < 0)
+        if (lstat(path, &st) < 0 || (!report && S_ISDIR(st.st_mode)))
             continue;
         int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
         if (mtime_ms > now - 300)
             continue;            /* still being written: next scan */
+        if (!report) {           /* told once (until the file changes), never read */
+            if (!memo_skip(r, e->d_name, &st, mono)) {
+                char shown[KH_ESCAPE_CAP(256)];
+                kh_escape(e->d_name, shown, sizeof shown);
+                KH_WARN("spool.ignored", "not a report file (.csv or .xlsx): left in the "
+                        "spool unread; save the report as .xlsx or .csv and drop that",
+                        "district", r->node.district, "file", shown);
+                memo_add(r, e->d_name, &st, 0);
+            }
+            continue;
+        }
         if (memo_skip(r, e->d_name, &st, mono))
             continue;            /* handled already, could not be moved: left alone */
         budget--;

@@ -295,9 +295,9 @@ int node_prepare(node_t *n, const char *path, node_prep_t *p)
     }
     int syn = csv ? kh_report_parse_csv(csv, csv_len, &p->r, &p->f)
                   : kh_report_parse_csv(buf, len, &p->r, &p->f);
-    free(csv);
     free(buf);
     if (syn < 0) {
+        free(csv);
         errno = ENOMEM;
         return -1;
     }
@@ -309,10 +309,19 @@ int node_prepare(node_t *n, const char *path, node_prep_t *p)
             kh_report_set_str(&p->r.district, n->district) < 0 ||
             kh_report_set_str(&p->r.report_id, id) < 0 ||
             kh_report_set_str(&p->r.source_name, p->name) < 0) {
+            free(csv);
             errno = ENOMEM;
             return -1;
         }
         p->errors = kh_validate(n->cat, &p->r, kh_today(), &p->f);
+    }
+    /* an .xlsx: each finding names its cell ("C5") */
+    int named = csv && strcmp(p->encoding, "XLSX") == 0 ?
+                node_sheet_name_cells(csv, csv_len, &p->f) : 0;
+    free(csv);
+    if (named < 0) {
+        errno = ENOMEM;
+        return -1;
     }
     return 0;
 }
@@ -348,10 +357,15 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     size_t errors = p.errors;
     int syn = p.syntax;
     int64_t now = kh_now_ms();
+    /* what the file was read as (sheet.h), when it is not plain UTF-8, or when the file
+     * is refused (the officer then wants to know what the node saw) */
+    if (on_terminal(n) && (strcmp(p.encoding, "UTF-8") != 0 || errors > 0))
+        fprintf(stderr, "kh-node: %s: đọc dưới dạng / read as %s\n", shown_path, p.encoding);
     if (errors > 0 && (syn > 0 || !force)) {
         n->rejected_locally++;
-        json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "stage", "rejected_locally",
-                              "file", p.name, "report_id", p.r.report_id, "at", (json_int_t)now,
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "stage",
+                              "rejected_locally", "file", p.name, "encoding", p.encoding,
+                              "report_id", p.r.report_id, "at", (json_int_t)now,
                               "message_vi", "Báo cáo chưa được gửi: hãy sửa các lỗi sau rồi nộp lại",
                               "message", "The report was not sent: fix these errors and submit again",
                               "findings", findings_json(p.f.items, p.f.n));
@@ -429,8 +443,9 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     if (!ok || kh_db_exec(n->db, "COMMIT", "submit") < 0)
         goto out_rollback;
     n->queued++;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:s, s:o}", "stage", "queued",
-                          "file", p.name, "report_id", p.r.report_id, "revision", (int)p.r.revision,
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:s, s:o}", "stage",
+                          "queued", "file", p.name, "encoding", p.encoding, "report_id",
+                          p.r.report_id, "revision", (int)p.r.revision,
                           "at", (json_int_t)now, "values", (int)p.r.n_values, "message_vi",
                           "Báo cáo đã vào hàng đợi gửi lên tỉnh",
                           "message", "The report is queued for the province",

@@ -80,7 +80,10 @@ void node_prep_clear(node_prep_t *p);
  * file (NULL: next to the file).  force: queue even when the local check finds
  * errors (the province decides).  submitted_at: unix ms to record as the submit
  * time (0: now); only a collector set to replay_clock = node believes it, for
- * importing past reports.  Returns 0 when queued, 1 when refused locally
+ * importing past reports.  The "queued" and "rejected_locally" receipts of a file read
+ * name its `encoding` (sheet.h: "UTF-8", "XLSX", …); the submit command says it on
+ * stderr too when it is not plain UTF-8 or the file is refused.  Returns 0 when queued,
+ * 1 when refused locally
  * (the reasons are in the receipts file, in the log and — for the submit command,
  * link NULL — on stderr; the running node's stderr is its log, JSON lines only), -1
  * on a system error.

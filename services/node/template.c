@@ -209,6 +209,8 @@ static int xlsx_instructions(lxw_workbook *wb, const tpl_t *t, lxw_format *bold,
     worksheet_set_column(ws, 2, 2, 12, NULL);
     worksheet_set_column(ws, 3, 3, 16, NULL);
     worksheet_set_column(ws, 4, 4, 14, NULL);
+    worksheet_set_paper(ws, 9);                     /* A4 */
+    worksheet_fit_to_pages(ws, 1, 0);
     char line[512], label[64];
     lxw_row_t r = 0;
     kh_period_label(&t->p, 0, label, sizeof label);
@@ -233,12 +235,28 @@ static int xlsx_instructions(lxw_workbook *wb, const tpl_t *t, lxw_format *bold,
         {"Số lượng", "Số nguyên không âm, không ghi dấu phân cách hàng nghìn (ví dụ 1250)."},
         {"Tiền", "Số nguyên tính bằng đồng (không phải nghìn đồng), ví dụ 15000000."},
         {"Có/không", "1 = có, 0 = không."},
-        {"Điểm", "Từ 0 đến 100, có thể có phần thập phân (ví dụ 82,5)."},
+        {"Điểm", "Từ 0 đến 100, có thể có phần thập phân (ví dụ 82,5 trên máy cài tiếng "
+                 "Việt, 82.5 trên máy cài tiếng Anh)."},
         {"Lựa chọn", "Ghi mã của lựa chọn, theo \"Danh sách lựa chọn\" bên dưới. Ghi NONE khi "
                      "không có gì để xếp loại (ví dụ đơn vị chưa có trung tâm học tập cộng đồng)."},
-        {"Nộp báo cáo", "Lưu trang \"Báo cáo\" thành CSV UTF-8 (Tệp › Lưu thành › CSV UTF-8 (phân "
-                        "tách bằng dấu phẩy)), rồi nộp tệp .csv bằng lệnh kh-node submit hoặc "
-                        "chép vào thư mục spool của kh-node. kh-node không đọc trực tiếp tệp .xlsx."},
+        {"Nộp báo cáo", "Lưu tệp như thường, vẫn là sổ làm việc .xlsx (Excel: Tệp ▸ Lưu / File ▸ "
+                        "Save; LibreOffice Calc: Tệp ▸ Lưu / File ▸ Save, chọn \"Dùng định dạng "
+                        "Excel 2007-365!\" / \"Use Excel 2007-365!\"), rồi nộp chính tệp .xlsx: "
+                        "trên trang web của kh-node, bằng lệnh kh-node submit, hoặc chép vào thư "
+                        "mục spool. kh-node đọc trực tiếp trang \"Báo cáo\" của tệp .xlsx: không "
+                        "cần lưu thành CSV."},
+        {"Hoặc CSV", "Nếu muốn nộp tệp CSV — Excel: Tệp ▸ Lưu thành ▸ CSV UTF-8 (phân tách bằng "
+                     "dấu phẩy) / File ▸ Save As ▸ CSV UTF-8 (Comma delimited). LibreOffice Calc: "
+                     "Tệp ▸ Lưu thành… / File ▸ Save As…, Kiểu tệp \"Văn bản CSV (.csv)\" / "
+                     "\"Text CSV (.csv)\", rồi trong hộp Xuất tệp văn bản / Export Text File: Bộ "
+                     "ký tự / Character set \"Unicode (UTF-8)\", Dấu phân cách trường / Field "
+                     "delimiter \",\" hoặc \";\". kh-node cũng đọc CSV thường của Excel "
+                     "(Windows-1258), UTF-16, và tệp dùng dấu chấm phẩy với dấu phẩy thập phân "
+                     "của máy cài tiếng Việt (1.893 là 1893, 12,5 là 12.5). Tệp .xls cũ thì không: "
+                     "hãy lưu thành .xlsx."},
+        {"In", "Trang \"Báo cáo\" in trên giấy A4 khổ ngang, vừa một trang theo chiều ngang; "
+               "hai dòng tiêu đề và các cột mã, tên đơn vị được in lại trên mỗi trang "
+               "(Tệp ▸ In / File ▸ Print)."},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         worksheet_write_string(ws, r, 0, steps[i][0], bold);
@@ -372,6 +390,17 @@ static int write_xlsx(const tpl_t *t, const char *path)
         i = k;
     }
     worksheet_freeze_panes(ws, 2, 3);
+    /* printed on A4 landscape, one page wide; the two header rows and the unit code and
+     * name columns on every page */
+    worksheet_set_paper(ws, 9);
+    worksheet_set_landscape(ws);
+    worksheet_set_margins(ws, 0.4, 0.4, 0.6, 0.6);
+    worksheet_fit_to_pages(ws, 1, 0);
+    worksheet_repeat_rows(ws, 0, 1);
+    worksheet_repeat_columns(ws, 1, 2);
+    char foot[320];
+    snprintf(foot, sizeof foot, "&L%s — %s&RTrang &P / &N", t->district->name, t->period);
+    worksheet_set_footer(ws, foot);
     worksheet_activate(ws);
     int bad = xlsx_instructions(wb, t, bold, wrap, hdr) < 0;
     lxw_error e = workbook_close(wb);

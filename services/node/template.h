@@ -10,9 +10,11 @@
  * The columns are the indicators reported in that half-year (catalogue order).
  * CSV: UTF-8 with BOM, CRLF.  XLSX: the same cells on sheet "Báo cáo" (headers bold,
  * panes frozen at the first value cell, cells that do not apply to a row's level
- * shaded, input checks), plus a sheet "Hướng dẫn" with instructions in Vietnamese.
- * The node reads the CSV form only: an officer who fills the XLSX saves it as
- * "CSV UTF-8" before submitting.
+ * shaded, input checks; printed on A4 landscape, one page wide, the two header rows and
+ * the unit code and name columns repeated on every page), plus a sheet "Hướng dẫn" with
+ * instructions in Vietnamese naming Excel's and LibreOffice Calc's menus.  The node
+ * reads the filled .xlsx itself (services/node/sheet.c): no need to save it as CSV,
+ * though a CSV from either spreadsheet is read too.
  */
 #ifndef KH_NODE_TEMPLATE_H
 #define KH_NODE_TEMPLATE_H

@@ -33,8 +33,9 @@ check "the XLSX template is a workbook" bash -c \
     "'$BIN/kh-node' template --district 829 --period 2019S2 --format xlsx --output '$work/mau.xlsx' >/dev/null &&
      head -c 2 '$work/mau.xlsx' | grep -q PK"
 rc=0; msg=$("$BIN/kh-node" submit --district 829 "$work/mau.xlsx" 2>&1) || rc=$?
-check "an XLSX handed to submit is refused with 'save it as CSV UTF-8'" \
-    test "$rc" = 1 -a -n "$(printf '%s' "$msg" | grep 'CSV UTF-8')"
+check "the XLSX template is read as XLSX; left empty, it is refused: no values" \
+    test "$rc" = 1 -a -n "$(printf '%s' "$msg" | grep 'read as XLSX')" \
+         -a -n "$(printf '%s' "$msg" | grep 'the template has no values')"
 
 # the officer fills it in: every cell from the long-form report (an empty option,
 # a commune without a learning centre, is written NONE); saved as a spreadsheet would

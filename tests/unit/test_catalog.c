@@ -770,6 +770,54 @@ static void test_bad_values(void **state)
     }
 }
 
+/* A semicolon file's cells (kh_value_decimal_comma), then read by kh_value_parse: the
+ * locale's dot thousands and decimal comma are the normal case, no warning. */
+static void test_decimal_comma(void **state)
+{
+    (void)state;
+    static const struct { const char *raw, *out; } cases[] = {
+        { "1.893", "1893" }, { "1.234.567", "1234567" }, { "12,5", "12.5" },
+        { " 72,5 ", "72.5" }, { "1.234,5", "1234.5" }, { "12,0", "12" }, { "0,5", "0.5" },
+        { "-3,25", "-3.25" }, { "1.000,125", "1000.1250" }, { "1,2345", "1.2345" },
+        /* kept as typed: plain, not a number, or genuinely ambiguous */
+        { "1893", NULL }, { "1,234", NULL }, { "12,500", NULL }, { "1.5", NULL },
+        { "0.500", NULL }, { "1234.567", NULL }, { "1.23.456", NULL }, { "1.234,", NULL },
+        { "", NULL }, { "abc", NULL }, { "1,2,3", NULL }, { "KHA", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[64] = "";
+        int rc = kh_value_decimal_comma(cases[i].raw, out, sizeof out);
+        if (cases[i].out) {
+            assert_int_equal(rc, 1);
+            assert_string_equal(out, cases[i].out);
+        } else {
+            assert_int_equal(rc, 0);
+        }
+    }
+    /* what a count and a score then read, without a warning */
+    const kh_indicator_t *count = kh_catalog_indicator(g_cat, "HO.TONG");
+    kh_value_t v;
+    char vi[256], en[256], out[64];
+    assert_int_equal(kh_value_decimal_comma("1.893", out, sizeof out), 1);
+    assert_int_equal(kh_value_parse(count, out, &v, vi, sizeof vi, en, sizeof en), 0);
+    assert_true(v.num == 1893);
+    assert_int_equal(v.normalised, 0);
+    const kh_indicator_t *score = NULL;
+    for (size_t i = 0; !score && i < kh_catalog_indicator_count(g_cat); i++)
+        if (kh_catalog_indicator_at(g_cat, i)->vtype == KH_VT_SCORE)
+            score = kh_catalog_indicator_at(g_cat, i);
+    assert_non_null(score);
+    assert_int_equal(kh_value_decimal_comma("1,125", out, sizeof out), 0);
+    assert_int_equal(kh_value_decimal_comma("1.000,125", out, sizeof out), 1);
+    assert_int_equal(kh_value_decimal_comma("12,5", out, sizeof out), 1);
+    assert_int_equal(kh_value_parse(score, out, &v, vi, sizeof vi, en, sizeof en), 0);
+    assert_true(v.num == 12.5);
+    assert_int_equal(v.normalised, 0);
+    /* a fraction of 3 digits is never read as thousands, by a count either */
+    assert_int_equal(kh_value_decimal_comma("1.000,125", out, sizeof out), 1);
+    assert_int_not_equal(kh_value_parse(count, out, &v, vi, sizeof vi, en, sizeof en), 0);
+}
+
 static void test_thousands_separators_in_report(void **state)
 {
     (void)state;
@@ -1797,6 +1845,7 @@ int main(void)
         cmocka_unit_test(test_rule_R16_previous),
         cmocka_unit_test(test_rule_only_in_its_half),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_decimal_comma),
         cmocka_unit_test(test_thousands_separators_in_report),
         cmocka_unit_test(test_duplicate_row),
         cmocka_unit_test(test_missing_commune),

@@ -589,11 +589,49 @@ static void test_wide_semicolons(void **state)
     const char *s = "\xEF\xBB\xBF"
                     "period;orgunit;orgunit_name;HO.TONG;CDX.DIEM\r\n"
                     "Kỳ báo cáo;Mã đơn vị;Tên đơn vị;Tổng số hộ;\"Điểm; CĐHT\"\r\n"
-                    "2020S2;28756;Phường Phú Khương;1200;82,5\r\n";
+                    "2020S2;28756;Phường Phú Khương;1200;82,5\r\n"
+                    "2020S2;28757;Phường Phú Tân;1.893;82,125\r\n"
+                    "2020S2;28758;Phường 8;1,234;0,5\r\n";
     assert_int_equal(parse_str(s, &r, &f), 0);
-    assert_int_equal(r.n_values, 2);
+    assert_int_equal(f.n, 0);
+    assert_int_equal(r.n_values, 6);
     assert_string_equal(r.values[1]->indicator, "CDX.DIEM");
+    /* the decimal comma and dot thousands of the locale that saves ';', read as such */
+    assert_string_equal(r.values[1]->raw, "82.5");
+    assert_string_equal(r.values[2]->raw, "1893");
+    assert_string_equal(r.values[3]->raw, "82,125");       /* 82.125 or 82125: as typed */
+    /* one comma before 3 digits: 1.234 here, 1234 in English: kept for kh_value's rules */
+    assert_string_equal(r.values[4]->raw, "1,234");
+    assert_string_equal(r.values[5]->raw, "0.5");
+    clear(&r, &f);
+    /* a comma file keeps its own rules: nothing rewritten */
+    s = "period,orgunit,orgunit_name,HO.TONG,CDX.DIEM\r\n"
+        "2020S2,28756,Phường Phú Khương,1.893,\"82,5\"\r\n";
+    assert_int_equal(parse_str(s, &r, &f), 0);
+    assert_string_equal(r.values[0]->raw, "1.893");
     assert_string_equal(r.values[1]->raw, "82,5");
+    clear(&r, &f);
+}
+
+/* The names row as LibreOffice's default CSV (Latin-1) writes it: a letter it cannot
+ * write becomes '?'; the row is still the names row, skipped. */
+static void test_wide_names_row_lossy(void **state)
+{
+    (void)state;
+    Kh__Report r = KH__REPORT__INIT;
+    kh_findings_t f = {0};
+    const char *s = "period,orgunit,orgunit_name,HO.TONG\n"
+                    "K? báo cáo,M? ??n v?,T?n ??n v?,T?ng s? h?\n"
+                    "2020S2,28756,Ph??ng Phú Kh??ng,1200\n";
+    assert_int_equal(parse_str(s, &r, &f), 0);
+    assert_int_equal(r.n_values, 1);
+    assert_int_equal(r.values[0]->line, 3);
+    clear(&r, &f);
+    /* only a '?' for one character: a longer or different cell is a row */
+    s = "period,orgunit,orgunit_name,HO.TONG\n"
+        "K?? báo cáo,28756,x,1200\n";
+    parse_str(s, &r, &f);
+    assert_int_equal(r.n_values, 1);
     clear(&r, &f);
 }
 
@@ -788,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_wide_bom_crlf),
         cmocka_unit_test(test_wide_semicolons),
         cmocka_unit_test(test_wide_semicolons_after_syntax_error),
+        cmocka_unit_test(test_wide_names_row_lossy),
         cmocka_unit_test(test_wide_field_count),
         cmocka_unit_test(test_wide_two_periods),
         cmocka_unit_test(test_wide_duplicate_code),
