@@ -212,6 +212,14 @@ static const kh_option_t OPTIONS[] = {
  "a report file larger than this (bytes) is refused unread, with a receipt saying so;\n"
  "at most 16 MiB, the largest report file the node reads.  Only ordinary files are read:\n"
  "a link, FIFO, folder or device in the spool is refused the same way"},
+{"node", "web_listen", KH_OPT_TEXT, 0, 0, NULL, "127.0.0.1:8480", NULL,
+ "the district officer's web page (kh-node run): IPV4:PORT, or \"off\" (or empty): none.\n"
+ "An address other than 127.x.x.x (the office's network) needs web_password_file, else\n"
+ "the node refuses to start.  When the port is taken, the node runs on without the page\n"
+ "(logged as an error: choose another port)"},
+{"node", "web_password_file", KH_OPT_PATH, 0, 0, NULL, NULL, "/etc/khuyenhoc/web.pass",
+ "the web page's password (HTTP Basic, any user name), hashed: written by\n"
+ "`kh-node web-password FILE` (reads the password from stdin); not set: no password"},
 {"node", "log", KH_OPT_ENDPOINT, 0, 0, NULL, "ipc://%RUN%/log-node-%DISTRICT%.sock", NULL,
  "log PUB for kh-logs"},
 {"node", "metrics", KH_OPT_ADDRESS, 0, 0, NULL, NULL, "127.0.0.1:7108",

@@ -38,6 +38,7 @@
 #include "kh_wire.h"
 #include "node.h"
 #include "template.h"
+#include "web.h"
 
 static const char usage[] =
     "usage: kh-node submit --district CODE [--force] [--submitted-at YYYY-MM-DD] FILE...\n"
@@ -45,13 +46,15 @@ static const char usage[] =
     "       kh-node status --district CODE\n"
     "       kh-node template --district CODE --period YYYYSn|YYYY [--format csv|xlsx]\n"
     "                        [--output FILE] [--force]\n"
+    "       kh-node web-password FILE   (the web page's password, read from stdin)\n"
     "options: --config FILE (before or after the command), --log-level LEVEL, --version\n"
     "  submit  checks each report file with the province's rules and queues it;\n"
     "          --force queues it even when the check finds errors (the province decides);\n"
     "          only an ordinary file is read: a link, FIFO, folder or device, or a file\n"
     "          larger than [node] max_file_bytes (default 16 MiB), is refused unread\n"
     "  run     sends queued reports until the collector acknowledges them, watches the\n"
-    "          spool folder for new files, and writes receipts next to each file\n"
+    "          spool folder for new files, and writes receipts next to each file; serves\n"
+    "          the officer's web page at [node] web_listen (default http://127.0.0.1:8480/)\n"
     "  template  writes the unit's fill-in template for a half-year (one row per unit\n"
     "          it reports for, one column per indicator; default CODE-PERIOD-mau.csv); submit\n"
     "          it filled in as CSV (from a spreadsheet: save as \"CSV UTF-8\"): kh-node\n"
@@ -76,6 +79,7 @@ typedef struct {
     uv_fs_event_t watch;
     uv_timer_t timer;
     char collector[1024];
+    node_web_t *web;           /* the officer's web page (web.h); NULL: none */
     spool_memo_t memo[SPOOL_MEMO];
     size_t n_memo, memo_next;  /* a ring: the oldest entry goes first */
 } run_t;
@@ -334,7 +338,11 @@ static int cmd_run(run_t *r)
     s->on_stop = on_stop;
     kh_strlcpy(r->collector, collector, sizeof r->collector);
     kh_service_on_ready(s, say_ready, r);
-    return kh_service_run(s);
+    if (node_web_start(s, &r->node, &r->web) == KH_ERR)
+        return 1;
+    int rc = kh_service_run(s);
+    node_web_stop(&r->web);         /* before kh_service_fini closes the log */
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -351,6 +359,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "template") == 0)
         return node_template_main(argc, argv);   /* needs the catalogue only */
+    if (strcmp(cmd, "web-password") == 0)
+        return node_web_password_main(argc, argv);   /* needs nothing */
     if (strcmp(cmd, "submit") && strcmp(cmd, "run") && strcmp(cmd, "status")) {
         fprintf(stderr, "kh-node: unknown command '%s'; see kh-node --help\n", cmd);
         return 2;
