@@ -218,7 +218,8 @@ static const char STYLE[] =
     "color:#1c2833;font-size:16px;line-height:1.45}"
     "header{background:#1f4e79;color:#fff;padding:14px 24px}"
     "header h1{margin:0;font-size:22px}header p{margin:4px 0 0;opacity:.85}"
-    "header a{color:#fff}"
+    "header a{color:#fff}header .en{color:#d6eaf8}"
+    "td.id{white-space:nowrap}"
     "main{max-width:1100px;margin:0 auto;padding:16px 24px}"
     "section{background:#fff;border:1px solid #d5dbe1;border-radius:6px;padding:14px 18px;"
     "margin:0 0 16px}"
@@ -465,7 +466,7 @@ static void put_reports(node_web_t *w, page_t *p)
         if (period && kh_period_parse(period, &pp) == 0)
             kh_period_label(&pp, 0, label, sizeof label);
         const stage_text_t *t = stage_text(stage);
-        put(p, "<tr><td><a href='/report/");
+        put(p, "<tr><td class=id><a href='/report/");
         esc(p, id ? id : "");
         putf(p, "/%lld'>", rev);
         esc(p, id ? id : "");
@@ -870,6 +871,25 @@ static enum MHD_Result page_report(node_web_t *w, struct MHD_Connection *c, cons
 
     put(&p, "<section id=receipts>");
     h2(&p, "Biên nhận của tỉnh", "The province's receipts");
+    put(&p, "<table id=receipt-table><thead><tr><th>Lúc<br><span class=en>Time</span>"
+            "</th><th>Trạng thái<br><span class=en>Stage</span></th><th>Số thứ tự "
+            "tổng hợp<br><span class=en>Feed sequence</span></th><th>Nhận xét<br>"
+            "<span class=en>Findings</span></th></tr></thead><tbody>");
+    /* the node's own steps (the report row): queued, and the collector's acknowledgement */
+    for (int k = 0; k < 2; k++) {
+        int64_t when = k == 0 ? r.submitted_at : r.received_at;
+        const stage_text_t *rt = stage_text(k == 0 ? "queued" : "received");
+        if (when <= 0)
+            continue;
+        char at[40];
+        fmt_time(when, at, sizeof at);
+        putf(&p, "<tr class=receipt data-stage='%s'><td>%s</td><td><span class='badge s-%s'>",
+             rt->id, at, rt->id);
+        esc(&p, rt->vi);
+        put(&p, "</span><br><span class=en>");
+        esc(&p, rt->en);
+        put(&p, "</span></td><td>—</td><td>—</td></tr>");
+    }
     sqlite3_stmt *st = receipts_of(w, id, rev);
     int n = 0;
     while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -877,11 +897,7 @@ static enum MHD_Result page_report(node_web_t *w, struct MHD_Connection *c, cons
         const stage_text_t *rt = stage_text(stage);
         char at[40];
         fmt_time(sqlite3_column_int64(st, 1), at, sizeof at);
-        if (n++ == 0)
-            put(&p, "<table id=receipt-table><thead><tr><th>Lúc<br><span class=en>Time</span>"
-                    "</th><th>Trạng thái<br><span class=en>Stage</span></th><th>Số thứ tự "
-                    "tổng hợp<br><span class=en>Feed sequence</span></th><th>Nhận xét<br>"
-                    "<span class=en>Findings</span></th></tr></thead><tbody>");
+        n++;
         json_t *body = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
         json_int_t seq = json_integer_value(json_object_get(body, "feed_seq"));
         putf(&p, "<tr class=receipt data-stage='%s'><td>%s</td><td><span class='badge s-%s'>",
@@ -930,9 +946,8 @@ static enum MHD_Result page_report(node_web_t *w, struct MHD_Connection *c, cons
         json_decref(body);
     }
     sqlite3_finalize(st);
-    if (n)
-        put(&p, "</tbody></table>");
-    else
+    put(&p, "</tbody></table>");
+    if (!n)
         para(&p, "muted", "Chưa có biên nhận nào từ tỉnh: trang này tự cập nhật khi có.",
              "No receipt from the province yet: this page updates itself when one arrives.");
     /* live: poll the JSON every 2 s, reload when the stage or the receipts changed */
