@@ -319,10 +319,15 @@ static int cmd_run(run_t *r)
         o.curve_pk = r->node.key.curve_pk;
         o.curve_sk = r->node.key.curve_sk;
     }
+    /* the web page first: a configuration it refuses stops the node before any socket */
+    if (node_web_start(s, &r->node, &r->web) == KH_ERR)
+        return 1;
     r->node.link = kh_link_new(&s->loop, s->zctx, &o, collector, r->node.db, "collector",
                                (int)s->window, (int)s->resend_ms);
-    if (!r->node.link)
+    if (!r->node.link) {
+        node_web_stop(&r->web);
         return 1;
+    }
     kh_link_hooks(r->node.link, on_ack, on_receipt, r);
     kh_link_on_connect(r->node.link, say_hello, r);
     kh_link_on_sent(r->node.link, on_sent, r);
@@ -338,8 +343,6 @@ static int cmd_run(run_t *r)
     s->on_stop = on_stop;
     kh_strlcpy(r->collector, collector, sizeof r->collector);
     kh_service_on_ready(s, say_ready, r);
-    if (node_web_start(s, &r->node, &r->web) == KH_ERR)
-        return 1;
     int rc = kh_service_run(s);
     node_web_stop(&r->web);         /* before kh_service_fini closes the log */
     return rc;

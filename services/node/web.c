@@ -279,13 +279,17 @@ static void h2(page_t *p, const char *vi, const char *en)
     put(p, "</span></h2>");
 }
 
+/* A paragraph in Vietnamese, then English (en NULL: vi holds both already). */
 static void para(page_t *p, const char *cls, const char *vi, const char *en)
 {
     putf(p, "<p%s%s>", cls ? " class=" : "", cls ? cls : "");
     esc(p, vi);
-    put(p, "<br><span class=en>");
-    esc(p, en);
-    put(p, "</span></p>");
+    if (en) {
+        put(p, "<br><span class=en>");
+        esc(p, en);
+        put(p, "</span>");
+    }
+    put(p, "</p>");
 }
 
 /* ---- responses -------------------------------------------------------------------------- */
@@ -1008,9 +1012,11 @@ static enum MHD_Result get_template(node_web_t *w, struct MHD_Connection *c)
     const char *period = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "period");
     const char *format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
     int xlsx = format && strcmp(format, "xlsx") == 0;
-    int ok = period && strlen(period) >= 4 && strlen(period) <= 8;
-    for (const char *q = period; ok && *q; q++)
-        ok = (*q >= '0' && *q <= '9') || *q == 'S';
+    /* YYYY or YYYYS1 / YYYYS2: anything else never reaches a file name */
+    size_t pl = period ? strlen(period) : 0;
+    int ok = pl == 4 || (pl == 6 && period[4] == 'S' && (period[5] == '1' || period[5] == '2'));
+    for (size_t i = 0; ok && i < 4; i++)
+        ok = period[i] >= '0' && period[i] <= '9';
     if (!ok)
         return message_page(w, c, MHD_HTTP_BAD_REQUEST,
                             "Kỳ báo cáo viết như 2020S1 (6 tháng đầu năm) hoặc 2020S2 (6 tháng "
@@ -1030,7 +1036,7 @@ static enum MHD_Result get_template(node_web_t *w, struct MHD_Connection *c)
     if (rc != 0) {
         unlink(path);
         return message_page(w, c, rc == 2 ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                            err, "(see above: the same in English follows the Vietnamese)");
+                            err, NULL);         /* err: one line, Vietnamese / English */
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
@@ -1584,17 +1590,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     req_t *q = &u->q;
     if (*data_size) {                           /* a piece of the body */
-        q->raw += *data_size;
+        size_t size = *data_size;
+        q->raw += size;
         uint64_t limit = (q->kind == R_UPLOAD ? max_file(w) : 0) + WEB_FORM_EXTRA;
-        if (q->raw > limit)
-            q->too_large = 1;
-        else if (!q->refused && q->pp && MHD_post_process(q->pp, data, *data_size) != MHD_YES)
-            q->write_err = q->write_err ? q->write_err : EINVAL;
         *data_size = 0;
-        if (q->too_large && !q->refused) {
-            q->refused = 1;
-            return refuse_large(w, c);
+        if (q->raw > limit) {
+            /* only a body without a length gets here (a longer Content-Length was refused
+             * with a page before its body): libmicrohttpd answers only once the body is
+             * read, so the connection is cut — on_done removes what was saved */
+            KH_WARN_RL("web.refused", "too_large", "an upload without a length went over "
+                       "[node] max_file_bytes: connection closed", "district", w->n.district);
+            return MHD_NO;
         }
+        if (!q->refused && q->pp && MHD_post_process(q->pp, data, size) != MHD_YES)
+            q->write_err = q->write_err ? q->write_err : EINVAL;
         return MHD_YES;
     }
     if (q->refused)
