@@ -1148,6 +1148,11 @@ static void safe_name(const char *in, char *out, size_t cap)
     out[o] = '\0';
     if (!o)
         kh_strlcpy(out, "bao-cao.csv", cap);
+    /* never the name of the receipts file beside it */
+    if (o > 15 && !strcmp(out + o - 15, ".receipts.jsonl") && o + 1 < cap) {
+        out[o] = '_';
+        out[o + 1] = '\0';
+    }
 }
 
 /* Removes an upload's folder and what is in it (files only: it never holds folders). */
@@ -1178,9 +1183,8 @@ static int upload_file(const char *folder, char *path, size_t cap)
     int rc = KH_NO;
     while (rc == KH_NO && (e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (e->d_name[0] == '.' || (l > 15 && !strcmp(e->d_name + l - 15, ".receipts.jsonl")) ||
-            !strcmp(e->d_name, "sent"))
-            continue;
+        if (e->d_name[0] == '.' || (l > 15 && !strcmp(e->d_name + l - 15, ".receipts.jsonl")))
+            continue;             /* ".sent", the receipts: never the report (safe_name) */
         if (snprintf(path, cap, "%s/%s", folder, e->d_name) < (int)cap)
             rc = KH_OK;
     }
@@ -1189,7 +1193,7 @@ static int upload_file(const char *folder, char *path, size_t cap)
 }
 
 /* Keeps fewer than WEB_UPLOADS_MAX uploads that were checked but not sent: the oldest
- * go first.  A sent one (its marker "sent") is kept: its receipts are written there. */
+ * go first.  A sent one (its marker ".sent") is kept: its receipts are written there. */
 static void prune_uploads(node_web_t *w)
 {
     for (int round = 0; round < 2 * WEB_UPLOADS_MAX; round++) {
@@ -1205,7 +1209,7 @@ static void prune_uploads(node_web_t *w)
                 continue;
             char p[PATH_MAX + 64];
             struct stat st;
-            snprintf(p, sizeof p, "%s/%.32s/sent", w->uploads, e->d_name);
+            snprintf(p, sizeof p, "%s/%.32s/.sent", w->uploads, e->d_name);
             if (access(p, F_OK) == 0)
                 continue;
             snprintf(p, sizeof p, "%s/%.32s", w->uploads, e->d_name);
@@ -1441,7 +1445,7 @@ static enum MHD_Result post_send(node_web_t *w, struct MHD_Connection *c, req_t 
                             "đổi). Hãy tải tệp lên lại để xem các lỗi.",
                             "The report was not sent: this check found errors (the day may "
                             "have changed). Upload the file again to see them.");
-    snprintf(marker, sizeof marker, "%s/sent", folder);
+    snprintf(marker, sizeof marker, "%s/.sent", folder);
     int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (fd >= 0)
         close(fd);
