@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
@@ -57,6 +58,7 @@
 #define WEB_PASSWORD_MIN 8         /* characters of a page password, at least */
 #define WEB_PASSWORD_MAX 1024      /* bytes of a password read or tried */
 #define WEB_ID_HEX 32              /* an upload's folder name: 16 random bytes */
+#define WEB_PEM_MAX 65536          /* a certificate, key or CA file (PEM): a chain fits */
 
 struct node_web {
     struct MHD_Daemon *d;
@@ -67,6 +69,7 @@ struct node_web {
     int has_pw;
     int loopback;                      /* bound to 127.x: the Host header is checked */
     unsigned port;
+    char *tls_cert, *tls_key, *tls_ca;  /* PEM, NUL-terminated; NULL: plain HTTP / no CA */
     uint8_t auth_key[crypto_generichash_KEYBYTES];
     uint8_t auth_ok[WEB_AUTH_CACHE][crypto_generichash_BYTES];
     size_t n_auth, auth_next;
@@ -1520,12 +1523,30 @@ static enum MHD_Result ask_password(node_web_t *w, struct MHD_Connection *c)
     return rc;
 }
 
+/* With [node] web_tls_client_ca, a browser must present a certificate that CA signed
+ * (libmicrohttpd asks for it; GnuTLS checks it against the CA).  1 when it did. */
+static int client_cert_ok(node_web_t *w, struct MHD_Connection *c)
+{
+    if (!w->tls_ca)
+        return 1;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
+    unsigned n = 0, status = 0;
+    int ok = tls && gnutls_certificate_get_peers(tls, &n) && n > 0 &&
+             gnutls_certificate_verify_peers2(tls, &status) == 0 && status == 0;
+    if (!ok)
+        KH_WARN_RL("web.refused", "client_cert", "a browser without a certificate of "
+                   "[node] web_tls_client_ca was refused", "district", w->n.district);
+    return ok;
+}
+
 /* Without a password the page is on a loopback address only: a request must name it as
  * such (Host), so that a web site the officer visits cannot reach it through a DNS name
  * of its own pointed at 127.0.0.1 (DNS rebinding). */
 static int host_ok(node_web_t *w, struct MHD_Connection *c)
 {
-    if (w->has_pw)
+    if (w->has_pw || w->tls_ca)
         return 1;
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!h)
@@ -1550,6 +1571,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!u) {                                   /* the headers: the request starts */
         KH_DEBUG("web.request", "request", "method", method, "url", url, "district",
                  w->n.district);
+        if (!client_cert_ok(w, c))
+            return message_page(w, c, MHD_HTTP_FORBIDDEN,
+                                "Trang này chỉ mở cho máy có chứng chỉ của đơn vị: hãy nhờ "
+                                "người quản trị cài chứng chỉ cho trình duyệt của bạn.",
+                                "This page opens only for computers with the unit's "
+                                "certificate: ask the administrator to install one in your "
+                                "browser.");
         if (!host_ok(w, c))
             return message_page(w, c, MHD_HTTP_BAD_REQUEST,
                                 "Hãy mở trang bằng địa chỉ của nút (http://127.0.0.1:cổng/).",
@@ -1691,6 +1719,49 @@ static int read_password_file(const char *path, char *out, size_t cap)
     return ok ? KH_OK : KH_NO;
 }
 
+/* [node] key names a PEM file: *pem its text (NULL when the option is not set).
+ * Returns KH_OK, or KH_ERR after logging what to do. */
+static int read_pem(kh_service_t *s, const node_t *n, const char *key, char **pem)
+{
+    char path[PATH_MAX];
+    *pem = NULL;
+    if (kh_config_str(s->cfg, "node", key, path, sizeof path) < 0)
+        path[0] = '\0';
+    if (!path[0])
+        return KH_OK;
+    size_t len;
+    if (kh_read_file(path, WEB_PEM_MAX, pem, &len) == 0 && strstr(*pem, "-----BEGIN "))
+        return KH_OK;
+    char msg[PATH_MAX + 300];
+    snprintf(msg, sizeof msg, "[node] %s = %s: không đọc được tệp PEM (%s): hãy kiểm tra "
+             "đường dẫn và quyền / cannot read a PEM file there (%s): check the path and "
+             "permissions", key, path, *pem ? "not PEM" : strerror(errno),
+             *pem ? "not PEM" : strerror(errno));
+    KH_ERROR("web.config", msg, "district", n->district);
+    free(*pem);
+    *pem = NULL;
+    return KH_ERR;
+}
+
+static void free_pem(char **pem)
+{
+    if (*pem) {
+        sodium_memzero(*pem, strlen(*pem));
+        free(*pem);
+        *pem = NULL;
+    }
+}
+
+static void web_free(node_web_t *w)
+{
+    kh_db_close(&w->n.db);
+    free_pem(&w->tls_cert);
+    free_pem(&w->tls_key);
+    free_pem(&w->tls_ca);
+    sodium_memzero(w, sizeof *w);
+    free(w);
+}
+
 int node_web_start(kh_service_t *s, const node_t *n, node_web_t **out)
 {
     *out = NULL;
@@ -1722,6 +1793,19 @@ int node_web_start(kh_service_t *s, const node_t *n, node_web_t **out)
     w->loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
     w->port = ntohs(sa.sin_port);
     kh_strlcpy(w->listen, listen_at, sizeof w->listen);
+    if (read_pem(s, n, "web_tls_cert", &w->tls_cert) != KH_OK ||
+        read_pem(s, n, "web_tls_key", &w->tls_key) != KH_OK ||
+        read_pem(s, n, "web_tls_client_ca", &w->tls_ca) != KH_OK) {
+        web_free(w);
+        return KH_ERR;
+    }
+    if (!w->tls_cert != !w->tls_key || (w->tls_ca && !w->tls_cert)) {
+        KH_ERROR("web.config", "[node] web_tls_cert và web_tls_key đi cùng nhau, và "
+                 "web_tls_client_ca cần cả hai / web_tls_cert and web_tls_key go together, and "
+                 "web_tls_client_ca needs both", "district", n->district);
+        web_free(w);
+        return KH_ERR;
+    }
     if (pwfile[0]) {
         int r = read_password_file(pwfile, w->pwhash, sizeof w->pwhash);
         if (r != KH_OK) {
@@ -1731,20 +1815,21 @@ int node_web_start(kh_service_t *s, const node_t *n, node_web_t **out)
                      pwfile, r == KH_ERR ? strerror(errno) : "không phải tệp mật khẩu của "
                      "kh-node / not a kh-node password file");
             KH_ERROR("web.config", msg, "district", n->district);
-            free(w);
+            web_free(w);
             return KH_ERR;
         }
         w->has_pw = 1;
-    } else if (!w->loopback) {
+    } else if (!w->loopback && !w->tls_ca) {
         char msg[512];
         snprintf(msg, sizeof msg, "[node] web_listen = %s không phải địa chỉ 127.x nhưng chưa "
                  "có mật khẩu: trang web không mở. Hãy tạo mật khẩu (kh-node web-password FILE) "
-                 "và đặt [node] web_password_file = FILE, hoặc dùng 127.0.0.1 / %s is not a "
-                 "loopback address and there is no password: the web page is not started. "
-                 "Make a password (kh-node web-password FILE) and set [node] web_password_file "
-                 "= FILE, or listen on 127.0.0.1", listen_at, listen_at);
+                 "và đặt [node] web_password_file = FILE (hoặc web_tls_client_ca), hoặc dùng "
+                 "127.0.0.1 / %s is not a loopback address and there is no password: the web "
+                 "page is not started. Make a password (kh-node web-password FILE) and set "
+                 "[node] web_password_file = FILE (or web_tls_client_ca), or listen on "
+                 "127.0.0.1", listen_at, listen_at);
         KH_ERROR("web.config", msg, "district", n->district);
-        free(w);
+        web_free(w);
         return KH_ERR;
     }
     w->svc = s;
@@ -1761,8 +1846,7 @@ int node_web_start(kh_service_t *s, const node_t *n, node_web_t **out)
     if (node_open_db(&w->n) < 0 || kh_mkdirs(w->uploads, 0750) < 0) {
         KH_ERROR("web.start", "the web page cannot open the node's database or its uploads "
                  "folder", "district", n->district);
-        kh_db_close(&w->n.db);
-        free(w);
+        web_free(w);
         return KH_ERR;
     }
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -1777,27 +1861,38 @@ int node_web_start(kh_service_t *s, const node_t *n, node_web_t **out)
         KH_ERROR("web.listen", msg, "district", n->district);
         if (fd >= 0)
             close(fd);
-        kh_db_close(&w->n.db);
-        free(w);
+        web_free(w);
         return KH_NO;
     }
-    w->d = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-                            on_request, w, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNECTIONS,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_PER_IP,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_TIMEOUT_S,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_done, w, MHD_OPTION_END);
+    /* HTTPS when a certificate is set; the CA makes libmicrohttpd ask for the browser's */
+    struct MHD_OptionItem tls[] = {
+        {w->tls_cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, w->tls_key},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, w->tls_cert},
+        {w->tls_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, w->tls_ca},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    w->d = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD |
+                                (w->tls_cert ? MHD_USE_TLS : 0),
+                            0, NULL, NULL, on_request, w, MHD_OPTION_LISTEN_SOCKET,
+                            (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)WEB_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)WEB_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)WEB_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_done, w,
+                            MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!w->d) {
         close(fd);
-        KH_ERROR("web.listen", "the web page cannot start (libmicrohttpd): the node runs on "
-                 "without it", "district", n->district);
-        kh_db_close(&w->n.db);
-        free(w);
+        KH_ERROR("web.listen", w->tls_cert ? "the web page cannot start: libmicrohttpd refused "
+                 "[node] web_tls_cert / web_tls_key / web_tls_client_ca (not a matching PEM "
+                 "certificate and key?): the node runs on without it"
+                 : "the web page cannot start (libmicrohttpd): the node runs on without it",
+                 "district", n->district);
+        web_free(w);
         return KH_NO;
     }
-    char msg[160];
-    snprintf(msg, sizeof msg, "trang web / web page: http://%s/%s", listen_at,
-             w->has_pw ? " (mật khẩu / password)" : "");
+    char msg[200];
+    snprintf(msg, sizeof msg, "trang web / web page: %s://%s/%s%s", w->tls_cert ? "https" : "http",
+             listen_at, w->has_pw ? " (mật khẩu / password)" : "",
+             w->tls_ca ? " (chứng chỉ trình duyệt / client certificate)" : "");
     KH_INFO("web.start", msg, "district", n->district, "listen", listen_at);
     *out = w;
     return KH_OK;
@@ -1809,9 +1904,7 @@ void node_web_stop(node_web_t **wp)
     if (!w)
         return;
     MHD_stop_daemon(w->d);
-    kh_db_close(&w->n.db);
-    sodium_memzero(w, sizeof *w);
-    free(w);
+    web_free(w);
     *wp = NULL;
 }
 

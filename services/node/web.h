@@ -10,6 +10,10 @@
  *                      address other than a loopback one (127.x.x.x) needs a password.
  *   web_password_file  a file written by `kh-node web-password FILE` (libsodium's
  *                      crypto_pwhash_str of the password): HTTP Basic auth, any user name.
+ *   web_tls_cert, web_tls_key   HTTPS (PEM files; libmicrohttpd with GnuTLS).
+ *   web_tls_client_ca  with HTTPS: only a browser whose certificate this CA signed may
+ *                      open the page (checked with GnuTLS on every request); like a
+ *                      password, it lets the page listen on the office's network.
  *
  * Threading (the invariants): libmicrohttpd runs the page on ONE internal thread of its
  * own.  That thread has its OWN node_t with its own SQLite connection to the node's
@@ -28,9 +32,11 @@
  * Every POST form carries a per-process random token (CSRF): a POST without it is
  * refused.  Every text on a page is escaped for HTML.
  *
- * Log events: web.start (info), web.listen (error: the page could not start; the node
- * goes on without it), web.request (debug), web.upload, web.submit (info, with
- * district and report_id), web.refused (warn: a bad token, a bad password, too large).
+ * Log events: web.start (info), web.config (error: a configuration the page refuses;
+ * the node stops), web.listen (error: the page could not start; the node goes on
+ * without it), web.request (debug), web.upload, web.submit, web.check (info, with
+ * district and report_id), web.refused (warn, rate-limited: a bad token, a bad password,
+ * no client certificate, too large).
  */
 #ifndef KH_NODE_WEB_H
 #define KH_NODE_WEB_H

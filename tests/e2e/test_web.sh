@@ -5,8 +5,9 @@
 # report checked on the page is queued by "Send" once, whatever the repeats; a request
 # naming another host is refused (DNS rebinding); a non-loopback web_listen without a
 # password file stops the node with what to do; `kh-node web-password` writes a
-# libsodium hash and HTTP Basic auth works against it; a port already taken leaves the
-# node running without its page.  The collector is not running: the page does not need it.
+# libsodium hash and HTTP Basic auth works against it; HTTPS with the office's client
+# certificates lets in only a browser with one; a port already taken leaves the node
+# running without its page.  The collector is not running: the page does not need it.
 source "$(dirname "$0")/lib.sh"
 set -u
 QUIET=1
@@ -164,10 +165,50 @@ set_conf node web_password_file "$RUN/nothing.pass"
 rc=0; timeout 120 "$BIN/kh-node" run --district 835 >"$RUN/refused2.log" 2>&1 || rc=$?
 check_eq "a password file that cannot be read: the node does not start (exit 1)" 1 "$rc"
 
+# ---- HTTPS with the office's client certificates -----------------------------------------------
+pki=$RUN/pki
+mkdir -p "$pki"
+mkcert() {     # mkcert NAME CN [CA] — NAME.key, NAME.crt signed by CA (else self-signed)
+    if [ -z "${3:-}" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/$1.key" -out "$pki/$1.crt" \
+            -days 3650 -subj "/CN=$2" 2>/dev/null
+    else
+        openssl req -newkey rsa:2048 -nodes -keyout "$pki/$1.key" -out "$pki/$1.csr" \
+            -subj "/CN=$2" 2>/dev/null &&
+        openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$3.crt" -CAkey "$pki/$3.key" \
+            -CAcreateserial -out "$pki/$1.crt" -days 3650 \
+            -extfile <(printf 'subjectAltName=IP:127.0.0.1\n') 2>/dev/null
+    fi
+}
+mkcert ca "office CA" && mkcert server 127.0.0.1 ca && mkcert officer "can bo 835" ca &&
+    mkcert stranger "someone else"
+check "the test's certificates are made (openssl)" test -s "$pki/officer.crt" -a -s "$pki/stranger.crt"
+set_conf node web_password_file ""
+set_conf node web_listen "0.0.0.0:$port"
+set_conf node web_tls_cert "$pki/server.crt"
+set_conf node web_tls_key "$pki/server.key"
+set_conf node web_tls_client_ca "$pki/ca.crt"
+start_node 835 || echo "not ok - the node starts with HTTPS and a client CA"
+check "…on the office's network without a password: https, client certificate" \
+    grep -q '"event":"web.start","msg":"trang web / web page: https://0.0.0.0:.*client certificate' "$node_log"
+tls=(--cacert "$pki/ca.crt")
+check_eq "HTTPS with the officer's certificate: 200" 200 \
+    "$(code "${tls[@]}" --cert "$pki/officer.crt" --key "$pki/officer.key" "https://127.0.0.1:$port/")"
+check "…the page itself" grep -q 'Nộp báo cáo' "$RUN/body"
+check_eq "HTTPS without a certificate: 403" 403 "$(code "${tls[@]}" "https://127.0.0.1:$port/")"
+check "…saying to ask for one" grep -q 'chứng chỉ.*certificate' "$RUN/body"
+check_eq "HTTPS with a certificate another CA signed: 403" 403 \
+    "$(code "${tls[@]}" --cert "$pki/stranger.crt" --key "$pki/stranger.key" "https://127.0.0.1:$port/")"
+check_eq "plain HTTP to the HTTPS page: no page" 000 "$(code "http://127.0.0.1:$port/")"
+stop_node "$node_pid"
+set_conf node web_tls_key ""
+rc=0; timeout 120 "$BIN/kh-node" run --district 835 >"$RUN/refused3.log" 2>&1 || rc=$?
+check_eq "a certificate without its key: the node does not start (exit 1)" 1 "$rc"
+
 check "every log line is one JSON object" python3 -c '
 import json, sys
 for f in sys.argv[1:]:
     for l in open(f, encoding="utf-8"):
-        json.loads(l)' "$RUN"/logs/*.log "$RUN/refused.log" "$RUN/refused2.log"
+        json.loads(l)' "$RUN"/logs/*.log "$RUN"/refused*.log
 check_eq "nothing the page made is readable by others" "" \
     "$(find "$RUN/node-835" -perm /027 -printf '%m %p\n')"
