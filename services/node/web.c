@@ -182,35 +182,34 @@ static const stage_text_t *stage_text(const char *id)
     return &unknown;
 }
 
-/* A unit code with its name from the catalogue: "82901 — Xã An Bình". */
-static void put_unit(page_t *p, const kh_catalog_t *cat, const char *code)
+/* A code from a finding with its name from the catalogue (after sep), or "—". */
+static void put_code(page_t *p, const char *code, const char *name, const char *sep)
 {
     if (!code || !code[0]) {
         put(p, "—");
         return;
     }
     esc(p, code);
-    const kh_unit_t *u = kh_catalog_unit_any(cat, code);
-    if (u && u->name) {
-        put(p, " <span class=muted>");
-        esc(p, u->name);
+    if (name) {
+        put(p, sep);
+        put(p, "<span class=muted>");
+        esc(p, name);
         put(p, "</span>");
     }
 }
 
+/* A unit: "29050 Thị trấn Bình Đại". */
+static void put_unit(page_t *p, const kh_catalog_t *cat, const char *code)
+{
+    const kh_unit_t *u = code ? kh_catalog_unit_any(cat, code) : NULL;
+    put_code(p, code, u ? u->name : NULL, " ");
+}
+
+/* An indicator, its Vietnamese name below. */
 static void put_indicator(page_t *p, const kh_catalog_t *cat, const char *code)
 {
-    if (!code || !code[0]) {
-        put(p, "—");
-        return;
-    }
-    esc(p, code);
-    const kh_indicator_t *ind = kh_catalog_indicator(cat, code);
-    if (ind && ind->name_vi) {
-        put(p, "<br><span class=muted>");
-        esc(p, ind->name_vi);
-        put(p, "</span>");
-    }
+    const kh_indicator_t *ind = code ? kh_catalog_indicator(cat, code) : NULL;
+    put_code(p, code, ind ? ind->name_vi : NULL, "<br>");
 }
 
 /* ---- page frame ----------------------------------------------------------------------- */
@@ -814,6 +813,19 @@ static void put_steps(page_t *p, const char *stage)
     put(p, "</ol>");
 }
 
+/* A receipt's row up to its stage's English name (the caller closes the span and adds
+ * the feed sequence and findings cells). */
+static void receipt_row_start(page_t *p, const stage_text_t *rt, int64_t at_ms)
+{
+    char at[40];
+    fmt_time(at_ms, at, sizeof at);
+    putf(p, "<tr class=receipt data-stage='%s'><td>%s</td><td><span class='badge s-%s'>",
+         rt->id, at, rt->id);
+    esc(p, rt->vi);
+    put(p, "</span><br><span class=en>");
+    esc(p, rt->en);
+}
+
 static enum MHD_Result page_report(node_web_t *w, struct MHD_Connection *c, const char *rest)
 {
     char id[96];
@@ -888,30 +900,17 @@ static enum MHD_Result page_report(node_web_t *w, struct MHD_Connection *c, cons
         const stage_text_t *rt = stage_text(k == 0 ? "queued" : "received");
         if (when <= 0)
             continue;
-        char at[40];
-        fmt_time(when, at, sizeof at);
-        putf(&p, "<tr class=receipt data-stage='%s'><td>%s</td><td><span class='badge s-%s'>",
-             rt->id, at, rt->id);
-        esc(&p, rt->vi);
-        put(&p, "</span><br><span class=en>");
-        esc(&p, rt->en);
+        receipt_row_start(&p, rt, when);
         put(&p, "</span></td><td>—</td><td>—</td></tr>");
     }
     sqlite3_stmt *st = receipts_of(w, id, rev);
     int n = 0;
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         const char *stage = (const char *)sqlite3_column_text(st, 0);
-        const stage_text_t *rt = stage_text(stage);
-        char at[40];
-        fmt_time(sqlite3_column_int64(st, 1), at, sizeof at);
         n++;
         json_t *body = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
         json_int_t seq = json_integer_value(json_object_get(body, "feed_seq"));
-        putf(&p, "<tr class=receipt data-stage='%s'><td>%s</td><td><span class='badge s-%s'>",
-             rt->id, at, rt->id);
-        esc(&p, rt->vi);
-        put(&p, "</span><br><span class=en>");
-        esc(&p, rt->en);
+        receipt_row_start(&p, stage_text(stage), sqlite3_column_int64(st, 1));
         put(&p, "</span></td><td>");
         if (seq > 0)
             putf(&p, "%lld", (long long)seq);
