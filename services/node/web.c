@@ -38,6 +38,7 @@
 #include "kh_buf.h"
 #include "kh_db.h"
 #include "kh_log.h"
+#include "kh_metrics.h"
 #include "kh_options.h"
 #include "kh_outbox.h"
 #include "kh_period.h"
@@ -70,6 +71,7 @@ struct node_web {
     int loopback;                      /* bound to 127.x: the Host header is checked */
     unsigned port;
     char *tls_cert, *tls_key, *tls_ca;  /* PEM, NUL-terminated; NULL: plain HTTP / no CA */
+    kh_metric_t *m_requests, *m_refused, *m_uploads, *m_sent;   /* atomics: any thread */
     uint8_t auth_key[crypto_generichash_KEYBYTES];
     uint8_t auth_ok[WEB_AUTH_CACHE][crypto_generichash_BYTES];
     size_t n_auth, auth_next;
@@ -612,9 +614,11 @@ static enum MHD_Result page_checked(node_web_t *w, struct MHD_Connection *c, con
                                     const char *path)
 {
     node_prep_t pr;
+    kh_metric_inc(w->m_uploads);
     if (node_prepare(&w->n, path, &pr) < 0) {
+        int e = errno;
         node_prep_clear(&pr);
-        KH_ERROR("web.upload", strerror(errno), "district", w->n.district);
+        KH_ERROR("web.upload", strerror(e), "district", w->n.district);
         return message_page(w, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
                             "Nút không kiểm tra được tệp (lỗi hệ thống): hãy thử lại; nếu vẫn "
                             "lỗi, xem nhật ký của nút.",
@@ -1338,6 +1342,7 @@ static int token_ok(const node_web_t *w, const char *t)
 
 static enum MHD_Result refuse_token(node_web_t *w, struct MHD_Connection *c)
 {
+    kh_metric_inc(w->m_refused);
     KH_WARN_RL("web.refused", "csrf", "a form without this page's token was refused (CSRF)",
                "district", w->n.district);
     return message_page(w, c, MHD_HTTP_FORBIDDEN,
@@ -1356,6 +1361,7 @@ static enum MHD_Result refuse_large(node_web_t *w, struct MHD_Connection *c)
     snprintf(en, sizeof en, "The file is too large (at most %zu bytes), so the node does not "
              "take it: check that it is the unit's report, remove extra rows or columns and "
              "upload it again.", max);
+    kh_metric_inc(w->m_refused);
     KH_WARN_RL("web.refused", "too_large", "an upload larger than [node] max_file_bytes was "
                "refused", "district", w->n.district, "max_file_bytes",
                kh_u64_str(max, lim, sizeof lim));
@@ -1454,6 +1460,7 @@ static enum MHD_Result post_send(node_web_t *w, struct MHD_Connection *c, req_t 
     if (queued_from(w, path, id, sizeof id, &rev) != KH_OK)
         return redirect(c, "/");
     char rs[24];
+    kh_metric_inc(w->m_sent);
     KH_INFO("web.submit", "a report was queued from the web page", "district", w->n.district,
             "report_id", id, "revision", kh_u64_str((uint64_t)rev, rs, sizeof rs));
     snprintf(to, sizeof to, "/report/%s/%lld", id, rev);
@@ -1490,6 +1497,8 @@ static int auth_ok(node_web_t *w, struct MHD_Connection *c)
     }
     if (user)
         MHD_free(user);
+    if (!ok)
+        kh_metric_inc(w->m_refused);
     if (!ok && pass)
         KH_WARN_RL("web.refused", "password", "a wrong password for the web page",
                    "district", w->n.district);
@@ -1534,9 +1543,11 @@ static int client_cert_ok(node_web_t *w, struct MHD_Connection *c)
     unsigned n = 0, status = 0;
     int ok = tls && gnutls_certificate_get_peers(tls, &n) && n > 0 &&
              gnutls_certificate_verify_peers2(tls, &status) == 0 && status == 0;
-    if (!ok)
+    if (!ok) {
+        kh_metric_inc(w->m_refused);
         KH_WARN_RL("web.refused", "client_cert", "a browser without a certificate of "
                    "[node] web_tls_client_ca was refused", "district", w->n.district);
+    }
     return ok;
 }
 
@@ -1568,6 +1579,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     node_web_t *w = cls;
     upload_ctx_t *u = *state;
     if (!u) {                                   /* the headers: the request starts */
+        kh_metric_inc(w->m_requests);
         KH_DEBUG("web.request", "request", "method", method, "url", url, "district",
                  w->n.district);
         if (!client_cert_ok(w, c))
@@ -1577,10 +1589,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                 "This page opens only for computers with the unit's "
                                 "certificate: ask the administrator to install one in your "
                                 "browser.");
-        if (!host_ok(w, c))
+        if (!host_ok(w, c)) {
+            kh_metric_inc(w->m_refused);
             return message_page(w, c, MHD_HTTP_BAD_REQUEST,
                                 "Hãy mở trang bằng địa chỉ của nút (http://127.0.0.1:cổng/).",
                                 "Open the page at the node's address (http://127.0.0.1:port/).");
+        }
         if (!auth_ok(w, c))
             return ask_password(w, c);
         int post = strcmp(method, "POST") == 0;
@@ -1629,6 +1643,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             /* only a body without a length gets here (a longer Content-Length was refused
              * with a page before its body): libmicrohttpd answers only once the body is
              * read, so the connection is cut — on_done removes what was saved */
+            kh_metric_inc(w->m_refused);
             KH_WARN_RL("web.refused", "too_large", "an upload without a length went over "
                        "[node] max_file_bytes: connection closed", "district", w->n.district);
             return MHD_NO;
@@ -1840,6 +1855,15 @@ int node_web_start(kh_service_t *s, const node_t *n, node_web_t **out)
     kh_strlcpy(w->n.district, n->district, sizeof w->n.district);
     kh_strlcpy(w->n.dir, n->dir, sizeof w->n.dir);
     snprintf(w->uploads, sizeof w->uploads, "%s/web-uploads", n->dir);
+    w->m_requests = kh_metrics_counter("kh_node_web_requests_total", "Requests to the web "
+                                       "page.", NULL, NULL);
+    w->m_refused = kh_metrics_counter("kh_node_web_refused_total", "Requests the web page "
+                                      "refused: a bad token, password or client certificate, "
+                                      "an upload too large.", NULL, NULL);
+    w->m_uploads = kh_metrics_counter("kh_node_web_uploads_total", "Files uploaded and "
+                                      "checked on the web page.", NULL, NULL);
+    w->m_sent = kh_metrics_counter("kh_node_web_submitted_total", "Reports queued from the "
+                                   "web page.", NULL, NULL);
     hex_random(w->token, 32);
     randombytes_buf(w->auth_key, sizeof w->auth_key);
     if (node_open_db(&w->n) < 0 || kh_mkdirs(w->uploads, 0750) < 0) {

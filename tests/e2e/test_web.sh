@@ -19,6 +19,7 @@ python3 "$TOP/scripts/gen-demo-data.py" "$RUN/input" 2>/dev/null
 bound=65536
 set_conf node max_file_bytes $bound
 set_conf node web_listen "127.0.0.1:$port"
+set_conf node metrics "127.0.0.1:$((base + 7))"
 mkdir -p "$RUN/logs"
 node_log=$RUN/logs/node-835.log
 pids=()
@@ -125,9 +126,16 @@ check_eq "a made-up upload id: 404" 404 "$(code -d "csrf=$token" -d "upload=../.
 check "the upload and the submission are logged (info) with district and report_id" \
     grep -q '"event":"web.submit".*"district":"835","report_id":"835-2018S1"' "$node_log"
 check_eq "the connection check with the token: 200" 200 "$(code -d "csrf=$token" "$site/check")"
+metric() { curl -s "http://127.0.0.1:$((base + 7))/metrics" | sed -n "s/^$1 //p"; }
+check_eq "the page's counts in the node's metrics: reports queued from the page" 1 \
+    "$(metric kh_node_web_submitted_total)"
+check_eq "…files checked (the one just under the bound, the good one)" 2 "$(metric kh_node_web_uploads_total)"
+check_eq "…requests refused (4 without the token, 2 too large, 1 cut, 1 host)" 8 \
+    "$(metric kh_node_web_refused_total)"
 
 # ---- a port already taken: the node runs on without its page --------------------------------
 off=$(log_size node-829)
+set_conf node metrics ""
 start_node 829
 check "a second node on the same port still starts" ready_since node-829 "$node_pid" "$off"
 check "…and logs why it has no page (web.listen)" \
