@@ -69,6 +69,17 @@ try:
     check("…in Vietnamese with English beside it",
           "Nộp báo cáo" in d.text(d.find("#upload")) and "Submit a report" in d.text(d.find("#upload")))
 
+    # the connection check (check.h): its items, or "no checks" when there are none
+    d.click(d.find("#check"))
+    d.wait_for("the connection check's page", lambda: d.exists("#checks"), 120)
+    snap("connection-check")
+    checks = d.text(d.find("#checks"))
+    check("the connection check answers with its items or says there are none",
+          "Kiểm tra kết nối" in checks and ("Mục" in checks or "Chưa có mục kiểm tra" in checks),
+          checks[:300])
+    d.get(site + "/")
+    d.wait_for("the overview", lambda: d.exists("#upload"), 60)
+
     # a report with one wrong value: the finding, exactly
     d.send_keys(d.find("#file"), bad)
     snap("bad-file-chosen")
@@ -140,7 +151,7 @@ finally:
         pass
 PY
 n_png=$(find "$art" -name '*.png' -size +1k | wc -l)
-check "a screenshot of each step is kept" test "$n_png" -ge 7
+check "a screenshot of each step is kept" test "$n_png" -ge 8
 echo "# screenshots: $art"
 check "every log line is one JSON object" python3 -c '
 import json, sys
