@@ -5,7 +5,9 @@
 # (send_keys of the file's path to the <input type=file>) and reads that exact finding on
 # the page (line, commune, indicator); uploads the good report, presses "Gửi lên tỉnh /
 # Send to the province", and waits on the report's page until the receipt "Đã tính /
-# Counted" arrives by itself (the page polls), with the feed sequence the province gave.
+# Counted" arrives by itself (the page polls), with the feed sequence the province gave;
+# then the wrong file forced through `kh-node submit --force`: revision 2's page shows
+# the province's rejection and its finding.
 # A screenshot of each step is kept in build/artefacts/webpage/ (printed at the end).
 source "$(dirname "$0")/lib.sh"
 set -u
@@ -42,11 +44,11 @@ cd_pid=$!
 trap 'kill -- -$cd_pid 2>/dev/null; pipeline stop >/dev/null 2>&1 || true' EXIT
 
 python3 - "$TOP/tests/e2e" "$cd_port" "http://127.0.0.1:$web_port" "$art" "$RUN/profile" \
-    "$bad" "$good" "$bad_unit" "$bad_ind" "$RUN/aggregator.db" <<'PY'
+    "$bad" "$good" "$bad_unit" "$bad_ind" "$RUN/aggregator.db" "$BIN/kh-node" <<'PY'
 import sqlite3, sys
 sys.path.insert(0, sys.argv[1])
 from webdriver import Driver, WebDriverError
-_, _, cd_port, site, art, profile, bad, good, bad_unit, bad_ind, agg = sys.argv
+_, _, cd_port, site, art, profile, bad, good, bad_unit, bad_ind, agg, kh_node = sys.argv
 failed = 0
 def check(desc, ok, detail=""):
     global failed
@@ -131,6 +133,24 @@ try:
     check("the feed sequence shown is the province's", seq is not None and shown == str(seq[0]),
           f"page {shown}, province {seq}")
 
+    # the wrong file forced through by `kh-node submit --force` (another process): the
+    # province rejects revision 2, and its page shows why, line by line
+    import subprocess
+    subprocess.run([kh_node, "submit", "--district", "835", "--force", bad], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    d.get(site + "/report/835-2018S2/2")
+    def rejected():
+        try:
+            return d.attr(d.find("#stage"), "data-stage") == "rejected"
+        except WebDriverError:
+            return False
+    d.wait_for("the receipt 'rejected' on revision 2's page", rejected, 300)
+    snap("report-rejected")
+    rec = d.text(d.find("#receipt-table"))
+    check("a rejected revision's page shows the province's finding: line, commune, indicator, reason",
+          "dòng / line 5" in rec and bad_unit in rec and bad_ind in rec and "not a number" in rec,
+          rec[-400:])
+
     d.get(site + "/")
     d.wait_for("the overview", lambda: d.exists("#reports"), 60)
     snap("overview-after")
@@ -151,7 +171,7 @@ finally:
         pass
 PY
 n_png=$(find "$art" -name '*.png' -size +1k | wc -l)
-check "a screenshot of each step is kept" test "$n_png" -ge 8
+check "a screenshot of each step is kept" test "$n_png" -ge 9
 echo "# screenshots: $art"
 check "every log line is one JSON object" python3 -c '
 import json, sys
