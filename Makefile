@@ -4,7 +4,7 @@
 
 CC      := gcc
 PKGS    := libzmq libprotobuf-c sqlite3 libuv inih jansson xlsxwriter libsodium libzstd \
-           libsystemd libmicrohttpd libcurl libzip libxml-2.0
+           libsystemd libmicrohttpd libcurl libzip libxml-2.0 gnutls
 B       := build
 # make V=1 shows the full commands
 Q       := $(if $(V),,@)

@@ -8,6 +8,7 @@
 #include "kh_zuv.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 kh_loglvl_t kh_log_min = KH_LOG_INFO;
 static char log_service[32] = "kh";
 static void *log_pub;
+/* one line at a time: a helper thread (kh-node's web page) logs too; the PUB socket then
+ * passes between threads behind this lock's memory barrier, as ZeroMQ allows */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -58,10 +62,12 @@ int kh_log_last_endpoint(char *out, size_t cap)
 
 void kh_log_close(void)
 {
+    pthread_mutex_lock(&log_lock);
     if (log_pub) {
         zmq_close(log_pub);
         log_pub = NULL;
     }
+    pthread_mutex_unlock(&log_lock);
 }
 
 int kh_log_level_parse(const char *s, kh_loglvl_t *out)
@@ -113,9 +119,11 @@ void kh_log_write(kh_loglvl_t lvl, const char *event, const char *msg, ...)
     json_decref(o);
     if (!line)
         return;
+    pthread_mutex_lock(&log_lock);
     fprintf(stderr, "%s\n", line);
     if (log_pub)
         zmq_send(log_pub, line, strlen(line), ZMQ_DONTWAIT);
+    pthread_mutex_unlock(&log_lock);
     free(line);
 }
 
@@ -140,7 +148,17 @@ static uint64_t fnv1a(uint64_t h, const char *s)
     return (h ^ 0xff) * 1099511628211ULL;      /* a separator between the two strings */
 }
 
+static int log_allow(const char *event, const char *source, uint64_t *suppressed);
+
 int kh_log_allow(const char *event, const char *source, uint64_t *suppressed)
+{
+    pthread_mutex_lock(&log_lock);
+    int rc = log_allow(event, source, suppressed);
+    pthread_mutex_unlock(&log_lock);
+    return rc;
+}
+
+static int log_allow(const char *event, const char *source, uint64_t *suppressed)
 {
     int64_t now = kh_mono_ms();
     uint64_t h = fnv1a(fnv1a(14695981039346656037ULL, event), source);

@@ -9,8 +9,9 @@
  * "pid" tells one run of a service from the next (a supervisor waiting for a restarted
  * service to be ready waits for a ready line with the new pid).  "ts" is the machine's
  * real clock, whatever clock the pipeline's calendar runs on (kh_util.h).
- * A call below the minimum level costs one comparison.  Not thread-safe: each
- * service logs from its loop thread only.
+ * A call below the minimum level costs one comparison.  Lines are written one at a
+ * time (a lock): a helper thread may log too (kh-node's web page); the rest of this
+ * module (init, bind, close) belongs to the main thread.
  */
 #ifndef KH_LOG_H
 #define KH_LOG_H

@@ -212,6 +212,21 @@ static const kh_option_t OPTIONS[] = {
  "a report file larger than this (bytes) is refused unread, with a receipt saying so;\n"
  "at most 16 MiB, the largest report file the node reads.  Only ordinary files are read:\n"
  "a link, FIFO, folder or device in the spool is refused the same way"},
+{"node", "web_listen", KH_OPT_TEXT, 0, 0, NULL, "127.0.0.1:8480", NULL,
+ "the district officer's web page (kh-node run): IPV4:PORT, or \"off\" (or empty): none.\n"
+ "An address other than 127.x.x.x (the office's network) needs web_password_file, else\n"
+ "the node refuses to start.  When the port is taken, the node runs on without the page\n"
+ "(logged as an error: choose another port)"},
+{"node", "web_password_file", KH_OPT_PATH, 0, 0, NULL, NULL, "/etc/khuyenhoc/web.pass",
+ "the web page's password (HTTP Basic, any user name), hashed: written by\n"
+ "`kh-node web-password FILE` (reads the password from stdin); not set: no password"},
+{"node", "web_tls_cert", KH_OPT_PATH, 0, 0, NULL, NULL, "/etc/khuyenhoc/web.crt",
+ "HTTPS for the web page: its certificate (PEM), with web_tls_key; not set: plain HTTP"},
+{"node", "web_tls_key", KH_OPT_PATH, 0, 0, NULL, NULL, "/etc/khuyenhoc/web.key",
+ "the web page's private key (PEM, mode 0600)"},
+{"node", "web_tls_client_ca", KH_OPT_PATH, 0, 0, NULL, NULL, "/etc/khuyenhoc/office-ca.crt",
+ "with HTTPS: only a browser with a certificate this CA (PEM) signed opens the page;\n"
+ "instead of (or with) a password for an address other than 127.x.x.x"},
 {"node", "log", KH_OPT_ENDPOINT, 0, 0, NULL, "ipc://%RUN%/log-node-%DISTRICT%.sock", NULL,
  "log PUB for kh-logs"},
 {"node", "metrics", KH_OPT_ADDRESS, 0, 0, NULL, NULL, "127.0.0.1:7108",

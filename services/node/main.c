@@ -44,6 +44,7 @@
 #include "node.h"
 #include "keygen.h"
 #include "template.h"
+#include "web.h"
 
 static const char usage[] =
     "usage: kh-node submit --district CODE [--force] [--submitted-at YYYY-MM-DD] FILE...\n"
@@ -52,13 +53,15 @@ static const char usage[] =
     "       kh-node template --district CODE --period YYYYSn|YYYY [--format csv|xlsx]\n"
     "                        [--output FILE] [--force]\n"
     "       kh-node keygen --district CODE [--output DIR] [--force]\n"
+    "       kh-node web-password FILE   (the web page's password, read from stdin)\n"
     "options: --config FILE (before or after the command), --log-level LEVEL, --version\n"
     "  submit  checks each report file with the province's rules and queues it;\n"
     "          --force queues it even when the check finds errors (the province decides);\n"
     "          only an ordinary file is read: a link, FIFO, folder or device, or a file\n"
     "          larger than [node] max_file_bytes (default 16 MiB), is refused unread\n"
     "  run     sends queued reports until the collector acknowledges them, watches the\n"
-    "          spool folder for new files, and writes receipts next to each file\n"
+    "          spool folder for new files, and writes receipts next to each file; serves\n"
+    "          the officer's web page at [node] web_listen (default http://127.0.0.1:8480/)\n"
     "  template  writes the unit's fill-in template for a half-year (one row per unit\n"
     "          it reports for, one column per indicator; default CODE-PERIOD-mau.csv); submit\n"
     "          it filled in: kh-node reads the .xlsx itself (the sheet \"Báo cáo\"),\n"
@@ -85,6 +88,7 @@ typedef struct {
     uv_fs_event_t watch;
     uv_timer_t timer;
     char collector[1024];
+    node_web_t *web;           /* the officer's web page (web.h); NULL: none */
     spool_memo_t memo[SPOOL_MEMO];
     size_t n_memo, memo_next;  /* a ring: the oldest entry goes first */
 } run_t;
@@ -340,10 +344,15 @@ static int cmd_run(run_t *r)
         o.curve_pk = r->node.key.curve_pk;
         o.curve_sk = r->node.key.curve_sk;
     }
+    /* the web page first: a configuration it refuses stops the node before any socket */
+    if (node_web_start(s, &r->node, &r->web) == KH_ERR)
+        return 1;
     r->node.link = kh_link_new(&s->loop, s->zctx, &o, collector, r->node.db, "collector",
                                (int)s->window, (int)s->resend_ms);
-    if (!r->node.link)
+    if (!r->node.link) {
+        node_web_stop(&r->web);
         return 1;
+    }
     kh_link_hooks(r->node.link, on_ack, on_receipt, r);
     kh_link_on_connect(r->node.link, say_hello, r);
     kh_link_on_sent(r->node.link, on_sent, r);
@@ -359,7 +368,9 @@ static int cmd_run(run_t *r)
     s->on_stop = on_stop;
     kh_strlcpy(r->collector, collector, sizeof r->collector);
     kh_service_on_ready(s, say_ready, r);
-    return kh_service_run(s);
+    int rc = kh_service_run(s);
+    node_web_stop(&r->web);         /* before kh_service_fini closes the log */
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -378,6 +389,8 @@ int main(int argc, char **argv)
         return node_template_main(argc, argv);   /* needs the catalogue only */
     if (strcmp(cmd, "keygen") == 0)
         return node_keygen_main(argc, argv);     /* keygen.c: before the node has a key */
+    if (strcmp(cmd, "web-password") == 0)
+        return node_web_password_main(argc, argv);   /* needs nothing */
     if (strcmp(cmd, "submit") && strcmp(cmd, "run") && strcmp(cmd, "status")) {
         fprintf(stderr, "kh-node: unknown command '%s'; see kh-node --help\n", cmd);
         return 2;

@@ -96,6 +96,28 @@ void node_conn_describe(node_conn_t c, const char **vi, const char **en)
     }
 }
 
+int node_conn_load(node_t *n, node_conn_t *c, int64_t *since)
+{
+    *c = NODE_CONN_UNKNOWN;
+    *since = 0;
+    sqlite3_stmt *st = NULL;
+    /* no table yet (an older node, or the running node has not written it): unknown */
+    if (sqlite3_prepare_v2(n->db, "SELECT state, since FROM conn_state WHERE id=1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        for (int i = NODE_CONN_UNKNOWN; i <= NODE_CONN_UNREACHABLE && s; i++)
+            if (strcmp(s, node_conn_name((node_conn_t)i)) == 0)
+                *c = (node_conn_t)i;
+        *since = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
 /* The order of a report's stages at the node, as SQL over a column or parameter. */
 #define STAGE_RANK(x)                                                                     \
     "(CASE " x " WHEN 'queued' THEN 0 WHEN 'received' THEN 1 WHEN 'accepted' THEN 2 ELSE 3 END)"
@@ -175,7 +197,7 @@ static void receipts_path(const char *path, const char *receipt_dir, char *out, 
 
 /* The submit command tells the officer on stderr; the running node (a service: its
  * stderr is its log, one JSON object per line) only logs. */
-static int on_terminal(const node_t *n) { return n->link == NULL; }
+static int on_terminal(const node_t *n) { return n->link == NULL && !n->quiet; }
 
 /* A file refused unread (kh_read_regular said why): its receipt, stderr, a log line.
  * Nothing of the file's contents is shown anywhere.  Returns 1 (refused). */

@@ -43,6 +43,8 @@ typedef struct {
     kh_catalog_t *cat;
     sqlite3 *db;
     kh_link_t *link;           /* NULL for the submit command: it only queues */
+    int quiet;                 /* 1: never print to stderr even with link NULL (the web
+                                * page's node: its stderr is the service's log) */
     kh_key_t key;              /* the district's key: signs reports, CURVE identity */
     int has_key;               /* 0: reports go unsigned ([security] curve = no) */
     size_t max_file_bytes;     /* [node] max_file_bytes; 0: KH_REPORT_MAX_BYTES */
@@ -51,6 +53,11 @@ typedef struct {
     node_conn_t conn;          /* the link's state now (running node only) */
     int64_t conn_since;        /* kh_real_ms when conn last changed; 0: never */
 } node_t;
+
+/* The running node's connection state as it stored it (table conn_state, one row), for
+ * another connection to the database (`status`, the web page): *c and *since (kh_real_ms;
+ * 0 unknown).  NODE_CONN_UNKNOWN when nothing is stored.  Returns 0. */
+int node_conn_load(node_t *n, node_conn_t *c, int64_t *since);
 
 /* Opens (creating) the node database in dir.  Returns 0 or -1 after printing why. */
 int node_open_db(node_t *n);
