@@ -42,6 +42,7 @@
 #include "kh_util.h"
 #include "kh_wire.h"
 #include "node.h"
+#include "sheet.h"
 #include "keygen.h"
 #include "template.h"
 #include "web.h"
@@ -377,6 +378,7 @@ int main(int argc, char **argv)
 {
     static run_t r;
     umask(KH_UMASK);        /* outbox.db, receipts, templates: never readable by others */
+    node_sheet_init();      /* before the web page's thread may decode a file */
     const char *district = NULL, *cfg = NULL, *level = NULL;
     if (kh_config_front_args(&argc, argv, "kh-node", &cfg))
         return 0;

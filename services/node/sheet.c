@@ -839,3 +839,8 @@ int node_sheet_name_cells(const char *csv, size_t csv_len, kh_findings_t *f)
     free(hdr);
     return rc;
 }
+
+void node_sheet_init(void)
+{
+    xmlInitParser();
+}

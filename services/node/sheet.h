@@ -55,4 +55,8 @@ int node_sheet_decode(const char *buf, size_t len, char **out, size_t *outlen,
  * form).  Returns 0, or -1 when out of memory (the findings then keep their messages). */
 int node_sheet_name_cells(const char *csv, size_t csv_len, kh_findings_t *f);
 
+/* Prepares the XML parser (libxml2's xmlInitParser).  Call once from the main thread
+ * before any thread decodes a file: kh-node's web page decodes on its own thread. */
+void node_sheet_init(void);
+
 #endif
