@@ -36,13 +36,16 @@
 #include "kh_service.h"
 #include "kh_util.h"
 #include "kh_wire.h"
+#include "check.h"
+#include "connection.h"
 #include "node.h"
 #include "template.h"
 
 static const char usage[] =
     "usage: kh-node submit --district CODE [--force] [--submitted-at YYYY-MM-DD] FILE...\n"
     "       kh-node run    --district CODE\n"
-    "       kh-node status --district CODE\n"
+    "       kh-node status --district CODE [--json]\n"
+    "       kh-node check  --district CODE\n"
     "       kh-node template --district CODE --period YYYYSn|YYYY [--format csv|xlsx]\n"
     "                        [--output FILE] [--force]\n"
     "options: --config FILE (before or after the command), --log-level LEVEL, --version\n"
@@ -52,6 +55,11 @@ static const char usage[] =
     "          larger than [node] max_file_bytes (default 16 MiB), is refused unread\n"
     "  run     sends queued reports until the collector acknowledges them, watches the\n"
     "          spool folder for new files, and writes receipts next to each file\n"
+    "  status  the reports, their stage (Vietnamese / English), the outbox and whether the\n"
+    "          running node is connected to the province; --json: one JSON document\n"
+    "  check   is this node set up to reach the province? key file, server key, the\n"
+    "          province reachable, the key registered, the spool writable, the clock;\n"
+    "          exit 0 when all OK, 1 otherwise (a few seconds at most)\n"
     "  template  writes the unit's fill-in template for a half-year (one row per unit\n"
     "          it reports for, one column per indicator; default CODE-PERIOD-mau.csv); submit\n"
     "          it filled in as CSV (from a spreadsheet: save as \"CSV UTF-8\"): kh-node\n"
@@ -322,6 +330,8 @@ static int cmd_run(run_t *r)
     kh_link_hooks(r->node.link, on_ack, on_receipt, r);
     kh_link_on_connect(r->node.link, say_hello, r);
     kh_link_on_sent(r->node.link, on_sent, r);
+    node_conn_set(&r->node, NODE_CONN_UNKNOWN);       /* not what a previous run saw */
+    kh_link_on_state(r->node.link, node_conn_hook, &r->node);
     say_hello(r);
     uv_fs_event_init(&s->loop, &r->watch);
     r->watch.data = r;
@@ -351,11 +361,12 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "template") == 0)
         return node_template_main(argc, argv);   /* needs the catalogue only */
-    if (strcmp(cmd, "submit") && strcmp(cmd, "run") && strcmp(cmd, "status")) {
+    if (strcmp(cmd, "submit") && strcmp(cmd, "run") && strcmp(cmd, "status") &&
+        strcmp(cmd, "check")) {
         fprintf(stderr, "kh-node: unknown command '%s'; see kh-node --help\n", cmd);
         return 2;
     }
-    int force = 0;
+    int force = 0, json = 0;
     int64_t submitted_at = 0;
     static const struct option opts[] = {{"district", required_argument, 0, 'd'},
                                          {"config", required_argument, 0, 'c'},
@@ -363,15 +374,17 @@ int main(int argc, char **argv)
                                          {"force", no_argument, 0, 'f'},
                                          {"submitted-at", required_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"json", no_argument, 0, 'j'},
                                          {0, 0, 0, 0}};
     int ch;
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "d:c:l:fa:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "d:c:l:fa:hj", opts, NULL)) != -1) {
         switch (ch) {
         case 'd': district = optarg; break;
         case 'c': cfg = optarg; break;
         case 'l': level = optarg; break;
         case 'f': force = 1; break;
+        case 'j': json = 1; break;
         case 'a': {
             struct tm tm = {0};
             char *end = strptime(optarg, "%Y-%m-%d", &tm);
@@ -426,7 +439,8 @@ int main(int argc, char **argv)
         return 1;
     }
     /* the district's key: its CURVE identity and the signature on its reports */
-    int curve = strcmp(cmd, "status") ? kh_service_curve(s) : 0;
+    /* (check reads and judges the key files itself) */
+    int curve = strcmp(cmd, "status") && strcmp(cmd, "check") ? kh_service_curve(s) : 0;
     if (curve < 0)
         return 1;
     if (curve) {
@@ -462,7 +476,10 @@ int main(int argc, char **argv)
                 rc = 1;
         }
     } else if (strcmp(cmd, "status") == 0) {
-        rc = node_print_status(&r.node, stdout) < 0;
+        rc = (json ? node_print_status_json(&r.node, stdout)
+                   : node_print_status(&r.node, stdout)) < 0;
+    } else if (strcmp(cmd, "check") == 0) {
+        rc = node_check_print(s, &r.node, stdout);
     } else {
         rc = cmd_run(&r);
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uniwidth.h>
 
 #include "kh.pb-c.h"
 #include "kh_db.h"
@@ -22,6 +23,7 @@
 #include "kh_util.h"
 #include "kh_validate.h"
 #include "kh_wire.h"
+#include "connection.h"
 #include "sheet.h"
 
 static const char *const migrations[] = {
@@ -34,6 +36,11 @@ static const char *const migrations[] = {
     KH_OUTBOX_SCHEMA("collector"),
     /* 2: outbox expiry (issue 10) */
     KH_OUTBOX_EXPIRY("collector"),
+    /* 3: issue 14 — the running node's connection state for `status` (connection.c), and
+     * each revision's content hash (identical content is not a new revision) */
+    "CREATE TABLE conn (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL,"
+    " since INTEGER NOT NULL);"
+    "ALTER TABLE report ADD COLUMN content_hash TEXT;",
 };
 
 int node_open_db(node_t *n)
@@ -634,34 +641,157 @@ static const char *col_shown(sqlite3_stmt *st, int i, char *buf, size_t cap)
     return buf;
 }
 
+/* A stage's name as the officer reads it: Vietnamese / English. */
+const char *node_stage_text(const char *stage)
+{
+    static const char *const map[][2] = {
+        {"queued", "chờ gửi/queued"},          {"received", "đã nhận/received"},
+        {"accepted", "đã chấp nhận/accepted"}, {"rejected", "bị từ chối/rejected"},
+        {"counted", "đã tổng hợp/counted"},    {"superseded", "đã có bản mới hơn/superseded"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (strcmp(map[i][0], stage) == 0)
+            return map[i][1];
+    return stage;
+}
+
+#define STATUS_SQL "SELECT report_id,revision,stage,ifnull(feed_seq,0),source,submitted_at," \
+                   "period,receipts FROM report ORDER BY report_id,revision"
+#define REMINDER_SQL "SELECT json_extract(body,'$.period'), at, json_extract(body,'$.message_vi')," \
+                     " json_extract(body,'$.message') FROM receipt WHERE stage='reminder'"     \
+                     " ORDER BY at, event_id"
+
+static long long outbox_depth(node_t *n)
+{
+    kh_outbox_t *ob = kh_outbox_new(n->db, "collector", 1, 1000);
+    long long d = ob ? (long long)kh_outbox_depth(ob) : -1LL;
+    kh_outbox_destroy(&ob);
+    return d;
+}
+
 int node_print_status(node_t *n, FILE *out)
 {
-    sqlite3_stmt *st = kh_db_prepare(n->db, "SELECT report_id,revision,stage,ifnull(feed_seq,0),"
-                                            "source FROM report ORDER BY report_id,revision");
+    sqlite3_stmt *st = kh_db_prepare(n->db, STATUS_SQL);
     if (!st)
         return -1;
     static char id[KH_ESCAPE_CAP(128)], stage[KH_ESCAPE_CAP(32)], src[KH_ESCAPE_CAP(PATH_MAX)];
-    while (sqlite3_step(st) == SQLITE_ROW)
-        fprintf(out, "%s\t%lld\t%s\t%lld\t%s\n", col_shown(st, 0, id, sizeof id),
-                (long long)sqlite3_column_int64(st, 1), col_shown(st, 2, stage, sizeof stage),
-                (long long)sqlite3_column_int64(st, 3), col_shown(st, 4, src, sizeof src));
+    fprintf(out, "Nút %s: báo cáo / node %s: reports\n", n->district, n->district);
+    fprintf(out, "%-14s %-7s %-30s %-11s %-19s %s\n", "Báo cáo/report", "Lần/rev",
+            "Giai đoạn/stage", "Số TT/feed", "Nộp lúc/submitted", "Tệp/file");
+    int rows = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char when[40];
+        node_time_text(sqlite3_column_int64(st, 5), 0, when, sizeof when);
+        col_shown(st, 2, stage, sizeof stage);
+        int w = (int)strlen(node_stage_text(stage)) - (int)u8_strwidth(
+                    (const uint8_t *)node_stage_text(stage), "UTF-8");
+        fprintf(out, "%-14s %-7lld %-*s %-11lld %-19s %s\n", col_shown(st, 0, id, sizeof id),
+                (long long)sqlite3_column_int64(st, 1), 30 + w, node_stage_text(stage),
+                (long long)sqlite3_column_int64(st, 3), when, col_shown(st, 4, src, sizeof src));
+        rows++;
+    }
     sqlite3_finalize(st);
-    kh_outbox_t *ob = kh_outbox_new(n->db, "collector", 1, 1000);
-    fprintf(out, "outbox\t%lld\n", ob ? (long long)kh_outbox_depth(ob) : -1LL);
-    kh_outbox_destroy(&ob);
-    /* reminders from the province: "reminder<TAB>period<TAB>received<TAB>text" */
-    st = kh_db_prepare(n->db, "SELECT json_extract(body,'$.period'), at,"
-                              " json_extract(body,'$.message_vi'), json_extract(body,'$.message')"
-                              " FROM receipt WHERE stage='reminder' ORDER BY at, event_id");
+    if (!rows)
+        fprintf(out, "(chưa có báo cáo nào / no reports yet)\n");
+    fprintf(out, "Hàng đợi gửi / outbox: %lld\n", outbox_depth(n));
+    node_conn_t c;
+    int64_t since;
+    const char *vi, *en;
+    if (node_conn_load(n->db, &c, &since) < 0)
+        return -1;
+    node_conn_describe(c, &vi, &en);
+    char when[40] = "";
+    if (since)
+        node_time_text(since, 0, when, sizeof when);
+    fprintf(out, "Kết nối / connection: %s%s%s%s\n  %s\n  %s\n", node_conn_name(c),
+            since ? " (từ / since " : "", when, since ? ")" : "", vi, en);
+    st = kh_db_prepare(n->db, REMINDER_SQL);
     if (!st)
         return -1;
-    static char p[KH_ESCAPE_CAP(64)], vi[KH_ESCAPE_CAP(4096)], en[KH_ESCAPE_CAP(4096)];
+    static char p[KH_ESCAPE_CAP(64)], rvi[KH_ESCAPE_CAP(4096)], ren[KH_ESCAPE_CAP(4096)];
     while (sqlite3_step(st) == SQLITE_ROW) {
-        char iso[40];
-        kh_iso_time(sqlite3_column_int64(st, 1), iso, sizeof iso);
-        fprintf(out, "reminder\t%s\t%s\t%s / %s\n", col_shown(st, 0, p, sizeof p), iso,
-                col_shown(st, 2, vi, sizeof vi), col_shown(st, 3, en, sizeof en));
+        node_time_text(sqlite3_column_int64(st, 1), 0, when, sizeof when);
+        fprintf(out, "Nhắc nhở / reminder %s (%s): %s / %s\n", col_shown(st, 0, p, sizeof p),
+                when, col_shown(st, 2, rvi, sizeof rvi), col_shown(st, 3, ren, sizeof ren));
     }
     sqlite3_finalize(st);
     return 0;
+}
+
+static char *iso_or_null(int64_t ms, char *buf, size_t cap)
+{
+    if (!ms)
+        return NULL;
+    kh_iso_time(ms, buf, cap);
+    return buf;
+}
+
+int node_print_status_json(node_t *n, FILE *out)
+{
+    json_t *doc = json_object(), *reports = json_array(), *reminders = json_array();
+    int rc = -1;
+    if (!doc || !reports || !reminders)
+        goto out;
+    sqlite3_stmt *st = kh_db_prepare(n->db, STATUS_SQL);
+    if (!st)
+        goto out;
+    static char id[KH_ESCAPE_CAP(128)], stage[KH_ESCAPE_CAP(32)], src[KH_ESCAPE_CAP(PATH_MAX)],
+        rcp[KH_ESCAPE_CAP(PATH_MAX)], per[KH_ESCAPE_CAP(64)];
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char iso[40];
+        col_shown(st, 2, stage, sizeof stage);
+        json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:s?, s:s, s:s}",
+                              "id", col_shown(st, 0, id, sizeof id),
+                              "revision", (json_int_t)sqlite3_column_int64(st, 1),
+                              "period", col_shown(st, 6, per, sizeof per),
+                              "stage", stage, "stage_text", node_stage_text(stage),
+                              "feed_seq", (json_int_t)sqlite3_column_int64(st, 3),
+                              "submitted_at", iso_or_null(sqlite3_column_int64(st, 5), iso,
+                                                          sizeof iso),
+                              "file", col_shown(st, 4, src, sizeof src),
+                              "receipts", col_shown(st, 7, rcp, sizeof rcp));
+        if (!o || json_array_append_new(reports, o) < 0) {
+            sqlite3_finalize(st);
+            goto out;
+        }
+    }
+    sqlite3_finalize(st);
+    node_conn_t c;
+    int64_t since;
+    const char *vi, *en;
+    if (node_conn_load(n->db, &c, &since) < 0)
+        goto out;
+    node_conn_describe(c, &vi, &en);
+    char iso[40], when[40] = "";
+    if (since)
+        node_time_text(since, 0, when, sizeof when);
+    json_t *conn = json_pack("{s:s, s:s?, s:s?, s:s, s:s}", "state", node_conn_name(c), "since",
+                             iso_or_null(since, iso, sizeof iso), "since_text",
+                             since ? when : NULL, "message_vi", vi, "message", en);
+    if (!conn || json_object_set_new(doc, "connection", conn) < 0)
+        goto out;
+    st = kh_db_prepare(n->db, REMINDER_SQL);
+    if (!st)
+        goto out;
+    static char p[KH_ESCAPE_CAP(64)], rvi[KH_ESCAPE_CAP(4096)], ren[KH_ESCAPE_CAP(4096)];
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:s, s:s?, s:s, s:s}", "period", col_shown(st, 0, p, sizeof p),
+                              "at", iso_or_null(sqlite3_column_int64(st, 1), iso, sizeof iso),
+                              "message_vi", col_shown(st, 2, rvi, sizeof rvi), "message",
+                              col_shown(st, 3, ren, sizeof ren));
+        if (o)
+            json_array_append_new(reminders, o);
+    }
+    sqlite3_finalize(st);
+    json_object_set_new(doc, "district", json_string(n->district));
+    json_object_set(doc, "reports", reports);
+    json_object_set_new(doc, "outbox", json_integer(outbox_depth(n)));
+    json_object_set(doc, "reminders", reminders);
+    rc = json_dumpf(doc, out, JSON_INDENT(1)) < 0 ? -1 : 0;
+    fputc('\n', out);
+out:
+    json_decref(reports);
+    json_decref(reminders);
+    json_decref(doc);
+    return rc;
 }

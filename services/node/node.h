@@ -103,10 +103,18 @@ int node_apply_receipt(node_t *n, const uint8_t *payload, size_t len, char *even
 /* The collector acknowledged report `key` ("<report_id>/<revision>"). */
 void node_on_received(node_t *n, const char *key, int dup);
 
-/* Prints one line per report: "id<TAB>revision<TAB>stage<TAB>feed_seq<TAB>file", then
- * "outbox<TAB>depth" and the reminders.  Every text field is escaped (kh_escape): a
+/* Prints a header, one line per report (id, revision, stage in Vietnamese/English, feed
+ * sequence, submitted at in local time, file), the outbox depth, the running node's
+ * connection state since when with what to do, and the reminders.  Every text field is escaped (kh_escape): a
  * newline, tab or control character in a file name never breaks a line.  Returns 0
  * or -1. */
 int node_print_status(node_t *n, FILE *out);
+/* The same as one JSON document: {district, reports: [{id, revision, period, stage,
+ * stage_text, feed_seq, submitted_at (ISO, UTC), file, receipts}], outbox, connection:
+ * {state, since (ISO or null), since_text, message_vi, message}, reminders: [{period, at,
+ * message_vi, message}]}.  Text fields escaped as above.  Returns 0 or -1. */
+int node_print_status_json(node_t *n, FILE *out);
+/* A stage's name as an officer reads it ("đã nhận/received"); the name itself when unknown. */
+const char *node_stage_text(const char *stage);
 
 #endif
