@@ -185,7 +185,7 @@ static void scan_spool(run_t *r)
             continue;
         }
         /* the receipts file was written beside the file: move both */
-        const char *sub = rc == 0 ? "sent" : "refused";
+        const char *sub = rc == 1 ? "refused" : "sent";     /* 2: unchanged, sent before */
         if (move_to(r->spool, sub, e->d_name) < 0) {
             memo_add(r, e->d_name, &st, 0);       /* never handled twice */
             continue;
@@ -466,13 +466,9 @@ int main(int argc, char **argv)
     int rc = 0;
     if (strcmp(cmd, "submit") == 0) {
         for (int i = optind; i < argc; i++) {
+            /* 0 queued, 2 unchanged: both fine (node.c prints what happened) */
             int one = node_submit_file(&r.node, argv[i], NULL, force, submitted_at);
-            if (one == 0) {
-                char shown[KH_ESCAPE_CAP(PATH_MAX)];
-                kh_escape(argv[i], shown, sizeof shown);
-                printf("%s: đã vào hàng đợi / queued\n", shown);
-            }
-            if (one != 0)
+            if (one != 0 && one != 2)
                 rc = 1;
         }
     } else if (strcmp(cmd, "status") == 0) {

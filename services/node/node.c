@@ -16,6 +16,7 @@
 #include <uniwidth.h>
 
 #include "kh.pb-c.h"
+#include <sodium.h>
 #include "kh_db.h"
 #include "kh_log.h"
 #include "kh_report.h"
@@ -135,6 +136,12 @@ static json_t *findings_json(Kh__Finding *const *f, size_t n)
  * or -1 (logged). */
 static int write_receipt(const char *path, json_t *o)
 {
+    json_t *at = json_object_get(o, "at");
+    if (json_is_integer(at)) {          /* a date a person reads beside the epoch ms */
+        char text[48];
+        node_time_text((int64_t)json_integer_value(at), 1, text, sizeof text);
+        json_object_set_new(o, "at_text", json_string(text));
+    }
     char *line = json_dumps(o, JSON_COMPACT);
     if (!line)
         return -1;
@@ -174,10 +181,15 @@ static void receipts_path(const char *path, const char *receipt_dir, char *out, 
 {
     char tmp[PATH_MAX];
     kh_strlcpy(tmp, path, sizeof tmp);
-    if (receipt_dir)
-        snprintf(out, cap, "%s/%s.receipts.jsonl", receipt_dir, basename(tmp));
-    else
-        snprintf(out, cap, "%s.receipts.jsonl", path);
+    int w = receipt_dir ? snprintf(out, cap, "%s/%s.receipts.jsonl", receipt_dir, basename(tmp))
+                        : snprintf(out, cap, "%s.receipts.jsonl", path);
+    if (w >= (int)cap)
+        out[0] = '\0';             /* no receipts file: write_receipt fails and says so */
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The submit command tells the officer on stderr; the running node (a service: its
@@ -187,7 +199,8 @@ static int on_terminal(const node_t *n) { return n->link == NULL; }
 /* A file refused unread (kh_read_regular said why): its receipt, stderr, a log line.
  * Nothing of the file's contents is shown anywhere.  Returns 1 (refused). */
 static int refuse_file(node_t *n, const char *path, const char *shown_path, const char *name,
-                       const char *rpath, kh_file_problem_t why, uint64_t size, size_t max)
+                       const char *rpath, kh_file_problem_t why, uint64_t size, size_t max,
+                       int *rfail)
 {
     const char *code = "NOT_A_FILE";
     char vi[640], en[640];
@@ -251,10 +264,8 @@ static int refuse_file(node_t *n, const char *path, const char *shown_path, cons
                               "Báo cáo chưa được gửi: hãy sửa các lỗi sau rồi nộp lại",
                               "message", "The report was not sent: fix these errors and "
                               "submit again", "findings", f) : NULL;
-    if (o) {
-        write_receipt(rpath, o);
-        json_decref(o);
-    }
+    *rfail |= !o || write_receipt(rpath, o) < 0;
+    json_decref(o);
     if (on_terminal(n))
         fprintf(stderr, "kh-node: %s: tệp bị từ chối, báo cáo chưa được gửi / file refused, "
                 "not sent\n  %s: lỗi / error: %s / %s\n", shown_path, name, vi, en);
@@ -331,13 +342,122 @@ void node_prep_clear(node_prep_t *p)
     kh_report_clear(&p->r);
 }
 
+int node_content_hash(const Kh__Report *r, char out[NODE_HASH_HEX])
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return -1;
+    int bad = kh_report_write_csv(r, f);
+    if (fclose(f) != 0 || bad < 0 || !buf) {
+        free(buf);
+        return -1;
+    }
+    /* the lines (after the header) in order: a wide and a long form of the same values,
+     * or the same rows in another order, are the same content */
+    size_t n = 0, cap = r->n_values + 1;
+    char **lines = malloc(cap * sizeof *lines), *save = NULL;
+    if (!lines) {
+        free(buf);
+        return -1;
+    }
+    char *nl = strchr(buf, '\n');
+    for (char *l = nl ? strtok_r(nl + 1, "\n", &save) : NULL; l && n < cap;
+         l = strtok_r(NULL, "\n", &save))
+        lines[n++] = l;
+    qsort(lines, n, sizeof *lines, cmp_str);
+    crypto_generichash_state st;
+    uint8_t h[32];
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    for (size_t i = 0; i < n; i++)
+        crypto_generichash_update(&st, (const uint8_t *)lines[i], strlen(lines[i]) + 1);
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_bin2hex(out, NODE_HASH_HEX, h, sizeof h);
+    free(lines);
+    free(buf);
+    return 0;
+}
+
+/* Where `kh-node submit`'s receipts go (the officer's file at `abs`, an absolute path):
+ * beside it when that folder takes the file, else <node folder>/receipts/.  Returns 1
+ * when moved to the node's folder, 0 beside the file, -1 when neither opens. */
+static int choose_receipts(const node_t *n, const char *abs, char *rpath, size_t cap)
+{
+    if (snprintf(rpath, cap, "%s.receipts.jsonl", abs) >= (int)cap)
+        return -1;
+    int fd = open(rpath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                             O_CLOEXEC, 0640);
+    struct stat st;
+    int ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (fd >= 0)
+        close(fd);
+    if (ok)
+        return 0;
+    char dir[PATH_MAX], tmp[PATH_MAX];
+    kh_strlcpy(tmp, abs, sizeof tmp);
+    snprintf(dir, sizeof dir, "%s/receipts", n->dir);
+    if (kh_mkdirs(dir, 0750) < 0)
+        return -1;
+    if (snprintf(rpath, cap, "%s/%s.receipts.jsonl", dir, basename(tmp)) >= (int)cap)
+        return -1;
+    return 1;
+}
+
+/* The file's path with its folder made absolute (realpath of the folder: the file itself
+ * is never resolved, a link stays a link to refuse). */
+static void absolute_path(const char *path, char *out, size_t cap)
+{
+    char d[PATH_MAX], b[PATH_MAX], real[PATH_MAX];
+    kh_strlcpy(d, path, sizeof d);
+    kh_strlcpy(b, path, sizeof b);
+    if (!realpath(dirname(d), real) ||
+        snprintf(out, cap, "%s/%s", strcmp(real, "/") ? real : "", basename(b)) >= (int)cap)
+        kh_strlcpy(out, path, cap);
+}
+
+/* Prints the findings of p to stderr (at most NODE_SHOW_FINDINGS; the rest are in the
+ * receipts file). */
+static void show_findings(const node_prep_t *p, const char *rpath)
+{
+    for (size_t i = 0; i < p->f.n && i < NODE_SHOW_FINDINGS; i++) {
+        char where[32] = "";
+        if (p->f.items[i]->line)
+            snprintf(where, sizeof where, "%u:", p->f.items[i]->line);
+        fprintf(stderr, "  %s:%s %s: %s / %s\n", p->name, where,
+                p->f.items[i]->is_error ? "lỗi / error" : "cảnh báo / warning",
+                p->f.items[i]->message_vi, p->f.items[i]->message_en);
+    }
+    if (p->f.n > NODE_SHOW_FINDINGS) {
+        char shown_r[KH_ESCAPE_CAP(PATH_MAX)];
+        kh_escape(rpath, shown_r, sizeof shown_r);
+        fprintf(stderr, "  … còn %zu nữa trong / %zu more in %s\n", p->f.n - NODE_SHOW_FINDINGS,
+                p->f.n - NODE_SHOW_FINDINGS, shown_r);
+    }
+}
+
 int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force,
                      int64_t submitted_at)
 {
-    char rpath[PATH_MAX];
-    receipts_path(path, receipt_dir, rpath, sizeof rpath);
-    char shown_path[KH_ESCAPE_CAP(PATH_MAX)];
+    char rpath[PATH_MAX], abs[PATH_MAX];
+    int moved = 0, rfail = 0;
+    kh_strlcpy(abs, path, sizeof abs);
+    if (on_terminal(n) && !receipt_dir) {
+        /* `kh-node submit`: the officer's own file, wherever the command runs from */
+        absolute_path(path, abs, sizeof abs);
+        moved = choose_receipts(n, abs, rpath, sizeof rpath);
+        if (moved < 0)                  /* neither opens: tried beside it, said on failure */
+            receipts_path(abs, NULL, rpath, sizeof rpath);
+        path = abs;
+    } else
+        receipts_path(path, receipt_dir, rpath, sizeof rpath);
+    char shown_path[KH_ESCAPE_CAP(PATH_MAX)], shown_r[KH_ESCAPE_CAP(PATH_MAX)];
     kh_escape(path, shown_path, sizeof shown_path);
+    kh_escape(rpath, shown_r, sizeof shown_r);
+    if (moved > 0)
+        fprintf(stderr, "kh-node: %s: thư mục của tệp không ghi được; biên nhận được ghi tại "
+                "%s / the file's folder is not writable; receipts are written to %s\n",
+                shown_path, shown_r, shown_r);
     size_t max = n->max_file_bytes ? n->max_file_bytes : KH_REPORT_MAX_BYTES;
     node_prep_t p;
     int rc = -1;
@@ -349,7 +469,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         goto out;
     }
     if (p.refused) {
-        rc = refuse_file(n, path, shown_path, p.name, rpath, p.why, p.size, max);
+        rc = refuse_file(n, path, shown_path, p.name, rpath, p.why, p.size, max, &rfail);
         goto out;
     }
     size_t errors = p.errors;
@@ -362,25 +482,12 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
                               "message_vi", "Báo cáo chưa được gửi: hãy sửa các lỗi sau rồi nộp lại",
                               "message", "The report was not sent: fix these errors and submit again",
                               "findings", findings_json(p.f.items, p.f.n));
-        if (o) {
-            write_receipt(rpath, o);
-            json_decref(o);
-        }
-        if (on_terminal(n))
+        rfail |= !o || write_receipt(rpath, o) < 0;
+        json_decref(o);
+        if (on_terminal(n)) {
             fprintf(stderr, "kh-node: %s: %zu lỗi / %zu errors; báo cáo chưa được gửi / not "
                     "sent\n", shown_path, errors, errors);
-        for (size_t i = 0; i < p.f.n && i < 50 && on_terminal(n); i++) {
-            char where[32] = "";
-            if (p.f.items[i]->line)
-                snprintf(where, sizeof where, "%u:", p.f.items[i]->line);
-            fprintf(stderr, "  %s:%s %s: %s / %s\n", p.name, where,
-                    p.f.items[i]->is_error ? "lỗi" : "cảnh báo", p.f.items[i]->message_vi,
-                    p.f.items[i]->message_en);
-        }
-        if (p.f.n > 50 && on_terminal(n)) {
-            char shown_r[KH_ESCAPE_CAP(PATH_MAX)];
-            kh_escape(rpath, shown_r, sizeof shown_r);
-            fprintf(stderr, "  … %zu more in %s\n", p.f.n - 50, shown_r);
+            show_findings(&p, rpath);
         }
         char msg[384];
         snprintf(msg, sizeof msg, "%s refused locally: %zu errors", p.name, errors);
@@ -389,16 +496,46 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         rc = 1;
         goto out;
     }
+    char hash[NODE_HASH_HEX];
+    if (node_content_hash(&p.r, hash) < 0)
+        goto out;
     /* queue: revision = next for this report id, in the same transaction as the row */
     if (kh_db_exec(n->db, "BEGIN IMMEDIATE", "submit") < 0)
         goto out;
-    sqlite3_stmt *st = kh_db_prepare(n->db, "SELECT ifnull(max(revision),0)+1 FROM report "
-                                            "WHERE report_id=?");
+    sqlite3_stmt *st = kh_db_prepare(n->db, "SELECT revision, ifnull(content_hash,'') FROM report "
+                                            "WHERE report_id=? ORDER BY revision DESC LIMIT 1");
     if (!st)
         goto out_rollback;
     sqlite3_bind_text(st, 1, p.r.report_id, -1, SQLITE_STATIC);
-    p.r.revision = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 1;
+    int last = 0, same = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        last = (int)sqlite3_column_int64(st, 0);
+        same = strcmp((const char *)sqlite3_column_text(st, 1), hash) == 0;
+    }
     sqlite3_finalize(st);
+    if (same) {
+        /* identical values to the revision last queued: nothing new to send */
+        sqlite3_exec(n->db, "ROLLBACK", NULL, NULL, NULL);
+        char vi[256], en[256];
+        snprintf(vi, sizeof vi, "Số liệu giống hệt lần sửa %d đã gửi: không gửi lại, không tạo "
+                 "lần sửa mới", last);
+        snprintf(en, sizeof en, "The values are identical to revision %d already queued: not "
+                 "sent again, no new revision", last);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s}", "stage", "unchanged",
+                              "file", p.name, "report_id", p.r.report_id, "revision", last,
+                              "at", (json_int_t)now, "message_vi", vi, "message", en);
+        rfail |= !o || write_receipt(rpath, o) < 0;
+        json_decref(o);
+        if (on_terminal(n))
+            fprintf(stderr, "kh-node: %s: %s / %s\n", shown_path, vi, en);
+        char msg[384];
+        snprintf(msg, sizeof msg, "%s: identical to revision %d, not queued again", p.name, last);
+        KH_INFO("report.unchanged", msg, "district", n->district, "report_id", p.r.report_id,
+                "file", p.name);
+        rc = 2;
+        goto out;
+    }
+    p.r.revision = (uint32_t)last + 1;
     p.r.submitted_at = submitted_at ? submitted_at : now;
     /* the district's signature over the numbers: the province counts only what its
      * registered key signed (lib/security/kh_sign.h) */
@@ -420,7 +557,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         kh_outbox_destroy(&ob);
     free(payload);
     st = kh_db_prepare(n->db, "INSERT INTO report(report_id,revision,period,source,receipts,"
-                              "submitted_at,stage) VALUES(?,?,?,?,?,?,'queued')");
+                              "submitted_at,stage,content_hash) VALUES(?,?,?,?,?,?,'queued',?)");
     if (put < 0 || !st) {
         sqlite3_finalize(st);
         goto out_rollback;
@@ -431,20 +568,27 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     sqlite3_bind_text(st, 4, path, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, rpath, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
     int ok = sqlite3_step(st) == SQLITE_DONE;
     sqlite3_finalize(st);
     if (!ok || kh_db_exec(n->db, "COMMIT", "submit") < 0)
         goto out_rollback;
     n->queued++;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:s, s:o}", "stage", "queued",
-                          "file", p.name, "report_id", p.r.report_id, "revision", (int)p.r.revision,
-                          "at", (json_int_t)now, "values", (int)p.r.n_values, "message_vi",
-                          "Báo cáo đã vào hàng đợi gửi lên tỉnh",
+    size_t warnings = p.f.n;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s?, s:i, s:s, s:s, s:o}", "stage",
+                          "queued", "file", p.name, "report_id", p.r.report_id, "revision",
+                          (int)p.r.revision, "at", (json_int_t)now, "values", (int)p.r.n_values,
+                          "encoding", p.encoding[0] ? p.encoding : NULL, "warnings",
+                          (int)warnings, "message_vi", "Báo cáo đã vào hàng đợi gửi lên tỉnh",
                           "message", "The report is queued for the province",
                           "findings", findings_json(p.f.items, p.f.n));
-    if (o) {
-        write_receipt(rpath, o);
-        json_decref(o);
+    rfail |= !o || write_receipt(rpath, o) < 0;
+    json_decref(o);
+    if (on_terminal(n)) {
+        if (warnings)
+            show_findings(&p, rpath);
+        printf("%s: đã vào hàng đợi, lần sửa %u, %zu cảnh báo / queued, revision %u, %zu "
+               "warning(s)\n", shown_path, p.r.revision, warnings, p.r.revision, warnings);
     }
     char msg[384];
     snprintf(msg, sizeof msg, "%s queued as revision %u (%zu values, %zu warnings)", p.name,
@@ -456,6 +600,11 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
 out_rollback:
     sqlite3_exec(n->db, "ROLLBACK", NULL, NULL, NULL);
 out:
+    if (rfail && on_terminal(n)) {
+        fprintf(stderr, "kh-node: không ghi được biên nhận vào %s: hãy kiểm tra quyền ghi / cannot "
+                "write the receipts to %s: check the permissions\n", shown_r, shown_r);
+        rc = -1;
+    }
     node_prep_clear(&p);
     return rc;
 }
@@ -669,6 +818,16 @@ static long long outbox_depth(node_t *n)
     return d;
 }
 
+/* s, then blanks up to `width` columns (as a terminal shows UTF-8) and one more. */
+static void put_col(FILE *out, const char *s, int width)
+{
+    int w = u8_strwidth((const uint8_t *)s, "UTF-8");
+    fputs(s, out);
+    for (; w < width; w++)
+        fputc(' ', out);
+    fputc(' ', out);
+}
+
 int node_print_status(node_t *n, FILE *out)
 {
     sqlite3_stmt *st = kh_db_prepare(n->db, STATUS_SQL);
@@ -676,18 +835,25 @@ int node_print_status(node_t *n, FILE *out)
         return -1;
     static char id[KH_ESCAPE_CAP(128)], stage[KH_ESCAPE_CAP(32)], src[KH_ESCAPE_CAP(PATH_MAX)];
     fprintf(out, "Nút %s: báo cáo / node %s: reports\n", n->district, n->district);
-    fprintf(out, "%-14s %-7s %-30s %-11s %-19s %s\n", "Báo cáo/report", "Lần/rev",
-            "Giai đoạn/stage", "Số TT/feed", "Nộp lúc/submitted", "Tệp/file");
+    static const int wd[] = {15, 8, 30, 11, 18};
+    static const char *const head[] = {"Báo cáo/report", "Lần/rev", "Giai đoạn/stage",
+                                       "Số TT/feed", "Nộp lúc/submitted"};
+    for (int i = 0; i < 5; i++)
+        put_col(out, head[i], wd[i]);
+    fputs("Tệp/file\n", out);
     int rows = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         char when[40];
         node_time_text(sqlite3_column_int64(st, 5), 0, when, sizeof when);
-        col_shown(st, 2, stage, sizeof stage);
-        int w = (int)strlen(node_stage_text(stage)) - (int)u8_strwidth(
-                    (const uint8_t *)node_stage_text(stage), "UTF-8");
-        fprintf(out, "%-14s %-7lld %-*s %-11lld %-19s %s\n", col_shown(st, 0, id, sizeof id),
-                (long long)sqlite3_column_int64(st, 1), 30 + w, node_stage_text(stage),
-                (long long)sqlite3_column_int64(st, 3), when, col_shown(st, 4, src, sizeof src));
+        char rev[24], seq[24];
+        snprintf(rev, sizeof rev, "%lld", (long long)sqlite3_column_int64(st, 1));
+        snprintf(seq, sizeof seq, "%lld", (long long)sqlite3_column_int64(st, 3));
+        put_col(out, col_shown(st, 0, id, sizeof id), wd[0]);
+        put_col(out, rev, wd[1]);
+        put_col(out, node_stage_text(col_shown(st, 2, stage, sizeof stage)), wd[2]);
+        put_col(out, seq, wd[3]);
+        put_col(out, when, wd[4]);
+        fprintf(out, "%s\n", col_shown(st, 4, src, sizeof src));
         rows++;
     }
     sqlite3_finalize(st);
@@ -768,7 +934,7 @@ int node_print_status_json(node_t *n, FILE *out)
     json_t *conn = json_pack("{s:s, s:s?, s:s?, s:s, s:s}", "state", node_conn_name(c), "since",
                              iso_or_null(since, iso, sizeof iso), "since_text",
                              since ? when : NULL, "message_vi", vi, "message", en);
-    if (!conn || json_object_set_new(doc, "connection", conn) < 0)
+    if (!conn)
         goto out;
     st = kh_db_prepare(n->db, REMINDER_SQL);
     if (!st)
@@ -786,6 +952,7 @@ int node_print_status_json(node_t *n, FILE *out)
     json_object_set_new(doc, "district", json_string(n->district));
     json_object_set(doc, "reports", reports);
     json_object_set_new(doc, "outbox", json_integer(outbox_depth(n)));
+    json_object_set_new(doc, "connection", conn);
     json_object_set(doc, "reminders", reminders);
     rc = json_dumpf(doc, out, JSON_INDENT(1)) < 0 ? -1 : 0;
     fputc('\n', out);

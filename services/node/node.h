@@ -94,6 +94,26 @@ void node_prep_clear(node_prep_t *p);
  * is shown: receipts, stderr, log lines, the report's source_name (at most 255 bytes). */
 int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force,
                      int64_t submitted_at);
+/* Issue 14, node_submit_file further:
+ * - returns 2 when the values are identical to the revision last queued for the same
+ *   report id (node_content_hash): nothing queued, no new revision; a receipt line with
+ *   stage "unchanged", a line on stderr (submit), a log line;
+ * - the submit command (link NULL, receipt_dir NULL): the file's folder is made absolute
+ *   (realpath; the database stores that path) and the receipts go beside it, or, when
+ *   that folder takes no file, into <node folder>/receipts/ with a line on stderr saying
+ *   where; a receipt that cannot be written makes it return -1 (after queuing: the
+ *   report is queued all the same).  It prints the findings (warnings too, at most
+ *   NODE_SHOW_FINDINGS) on stderr and the queued line, with the revision and the count of
+ *   warnings, on stdout;
+ * - every receipt line has "at_text" beside "at": local time with its offset. */
+/* Findings shown on the terminal; the rest are in the receipts file. */
+#define NODE_SHOW_FINDINGS 20
+
+/* A hash of a report's content: the canonical long-form CSV (kh_report_write_csv) of its
+ * values, lines in order — the same values from an XLSX or a CSV, wide or long, are the
+ * same hash.  out: 64 hex digits.  Returns 0 or -1 (out of memory). */
+#define NODE_HASH_HEX 65
+int node_content_hash(const Kh__Report *r, char out[NODE_HASH_HEX]);
 
 /* Applies a RECEIPT payload from the collector: stores it once, writes it out.
  * Returns 0 (new or already known: acknowledge it), -1 malformed or storage error. */
