@@ -38,6 +38,7 @@
 #include "kh_config.h"
 #include "kh_keys.h"
 #include "kh_util.h"
+#include "kh_wire.h"
 #include "kh_zuv.h"
 
 /* How long one try (a TCP connect, a handshake) may take: a province across a slow
@@ -171,8 +172,24 @@ static int tcp_reach(const char *host, const char *port, int *why)
 
 /* One CURVE handshake with the province: a fresh context, DEALER and monitor, waiting
  * at most CHECK_WAIT_MS for what the monitor says (kh_link.h: the events measured). */
+/* The collector counts a handshake it let in against the key's connections until the
+ * connection speaks or CHECK's time runs out ([collector] max_connections_per_key,
+ * services/collector/conns.c): a check that only shook hands would hold one of the
+ * running node's slots for [security] handshake_ms + 5 s, and a second check (or the
+ * node's own reconnection) would be refused meanwhile.  So the check says HELLO, as the
+ * node does: an open connection, which the collector forgets as soon as it closes.  Its
+ * linger (CHECK_LINGER_MS) bounds how long closing may wait for HELLO to leave. */
+#define CHECK_LINGER_MS 1000
+static void say_hello(void *d, const char *district)
+{
+    int linger = CHECK_LINGER_MS;
+    zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_send(d, KH_T_HELLO, strlen(KH_T_HELLO), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(d, district, strlen(district), ZMQ_DONTWAIT);
+}
+
 static hs_t handshake(kh_service_t *s, const char *endpoint, const kh_key_t *key,
-                      const kh_key_t *server)
+                      const kh_key_t *server, const char *district)
 {
     void *ctx = zmq_ctx_new();
     if (!ctx)
@@ -232,6 +249,7 @@ static hs_t handshake(kh_service_t *s, const char *endpoint, const kh_key_t *key
         }
         if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             res = HS_OK;
+            say_hello(d, district);
             break;
         }
         if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && val == 400) {
@@ -366,7 +384,7 @@ size_t node_check_all(kh_service_t *s, const node_t *n, node_check_item_t *items
     if (curve) {
         ig = item(items, &k, "registered", "Tỉnh nhận khoá của đơn vị (đã đăng ký, cho đơn vị này)",
                   "The province accepts the unit's key (registered, for this unit)");
-        hs_t hs = reach && key_ok && server_ok ? handshake(s, endpoint, &key, &server)
+        hs_t hs = reach && key_ok && server_ok ? handshake(s, endpoint, &key, &server, n->district)
                                                : HS_ERROR;
         const char *vi = NULL, *en = NULL;
         if (!reach || !key_ok || !server_ok) {

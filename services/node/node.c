@@ -455,8 +455,8 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     kh_escape(path, shown_path, sizeof shown_path);
     kh_escape(rpath, shown_r, sizeof shown_r);
     if (moved > 0)
-        fprintf(stderr, "kh-node: %s: thư mục của tệp không ghi được; biên nhận được ghi tại "
-                "%s / the file's folder is not writable; receipts are written to %s\n",
+        fprintf(stderr, "kh-node: %s: Thư mục của tệp không ghi được. Biên nhận được ghi tại "
+                "%s / The file's folder is not writable. Receipts are written to %s\n",
                 shown_path, shown_r, shown_r);
     size_t max = n->max_file_bytes ? n->max_file_bytes : KH_REPORT_MAX_BYTES;
     node_prep_t p;
@@ -513,7 +513,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         same = strcmp((const char *)sqlite3_column_text(st, 1), hash) == 0;
     }
     sqlite3_finalize(st);
-    if (same) {
+    if (same && !force) {
         /* identical values to the revision last queued: nothing new to send */
         sqlite3_exec(n->db, "ROLLBACK", NULL, NULL, NULL);
         char vi[256], en[256];
@@ -937,8 +937,10 @@ int node_print_status_json(node_t *n, FILE *out)
     if (!conn)
         goto out;
     st = kh_db_prepare(n->db, REMINDER_SQL);
-    if (!st)
+    if (!st) {
+        json_decref(conn);
         goto out;
+    }
     static char p[KH_ESCAPE_CAP(64)], rvi[KH_ESCAPE_CAP(4096)], ren[KH_ESCAPE_CAP(4096)];
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_t *o = json_pack("{s:s, s:s?, s:s, s:s}", "period", col_shown(st, 0, p, sizeof p),

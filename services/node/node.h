@@ -96,7 +96,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
                      int64_t submitted_at);
 /* Issue 14, node_submit_file further:
  * - returns 2 when the values are identical to the revision last queued for the same
- *   report id (node_content_hash): nothing queued, no new revision; a receipt line with
+ *   report id (node_content_hash) and force is 0: nothing queued, no new revision; a receipt line with
  *   stage "unchanged", a line on stderr (submit), a log line;
  * - the submit command (link NULL, receipt_dir NULL): the file's folder is made absolute
  *   (realpath; the database stores that path) and the receipts go beside it, or, when

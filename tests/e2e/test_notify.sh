@@ -40,10 +40,10 @@ trap 'kill "$sink" 2>/dev/null; pipeline stop >/dev/null 2>&1 || true' EXIT
 
 ndb() { sql "$RUN/notifier.db" "$1"; }
 is() { [ "$(ndb "$1")" = "$2" ]; }                 # is QUERY EXPECTED
-counted() { "$BIN/kh-node" status --district "$1" |
+counted() { node_stages "$1" |
             awk -F'\t' -v r="$1-2020S2" '$1 == r && $3 == "counted" { f = 1 } END { exit !f }'; }
 all_counted() { local d; for d in "$@"; do counted "$d" || return 1; done; }
-reminders() { "$BIN/kh-node" status --district "$1" | grep -c "^reminder	2020S2	"; }
+reminders() { node_reminders "$1" 2020S2; }
 all_reminded() { local d; for d in "$@"; do [ "$(reminders "$d")" -ge 1 ] || return 1; done; }
 ids() { ndb "SELECT ifnull(group_concat(id, ' '), '') FROM (SELECT id FROM notice WHERE $1 ORDER BY id)"; }
 PROVINCE=(notifier aggregator validator collector)
