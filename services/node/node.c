@@ -574,7 +574,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     if (!ok || kh_db_exec(n->db, "COMMIT", "submit") < 0)
         goto out_rollback;
     n->queued++;
-    size_t warnings = p.f.n;
+    size_t warnings = p.f.n > p.errors ? p.f.n - p.errors : 0;   /* errors: --force */
     json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s?, s:i, s:s, s:s, s:o}", "stage",
                           "queued", "file", p.name, "report_id", p.r.report_id, "revision",
                           (int)p.r.revision, "at", (json_int_t)now, "values", (int)p.r.n_values,
@@ -585,10 +585,11 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     rfail |= !o || write_receipt(rpath, o) < 0;
     json_decref(o);
     if (on_terminal(n)) {
-        if (warnings)
+        if (p.f.n)
             show_findings(&p, rpath);
-        printf("%s: đã vào hàng đợi, lần sửa %u, %zu cảnh báo / queued, revision %u, %zu "
-               "warning(s)\n", shown_path, p.r.revision, warnings, p.r.revision, warnings);
+        printf("%s: đã vào hàng đợi, lần sửa %u, %zu lỗi, %zu cảnh báo / queued, revision %u, "
+               "%zu error(s), %zu warning(s)\n", shown_path, p.r.revision, p.errors, warnings,
+               p.r.revision, p.errors, warnings);
     }
     char msg[384];
     snprintf(msg, sizeof msg, "%s queued as revision %u (%zu values, %zu warnings)", p.name,
