@@ -293,9 +293,9 @@ static void check_spool(const node_t *n, node_check_item_t *it)
     char vi[640], en[640];
     int e = errno;
     snprintf(vi, sizeof vi, "Không ghi được vào thư mục spool %.400s (%s): hãy để nó là một thư "
-             "mục mà người dùng chạy nút (và nhóm cán bộ) được ghi.", spool, strerror(e));
+             "mục mà người dùng chạy nút (và nhóm cán bộ) được ghi.", spool, strerrordesc_np(e));
     snprintf(en, sizeof en, "Cannot write into the spool folder %.400s (%s): make it a folder "
-             "the node's user (and the officers' group) may write.", spool, strerror(e));
+             "the node's user (and the officers' group) may write.", spool, strerrordesc_np(e));
     it->ok = 0;
     kh_strlcpy(it->fix_vi, vi, sizeof it->fix_vi);
     kh_strlcpy(it->fix_en, en, sizeof it->fix_en);
@@ -371,10 +371,10 @@ size_t node_check_all(kh_service_t *s, const node_t *n, node_check_item_t *items
         char vi[640], en[640];
         snprintf(vi, sizeof vi, "Không kết nối được tới %.300s (%s%s): kiểm tra địa chỉ và cổng "
                  "[node] collector, mạng, tường lửa; hỏi tỉnh bộ thu có đang chạy không.",
-                 endpoint, strerror(why), why == ETIMEDOUT ? ", đã chờ 3 giây" : "");
+                 endpoint, strerrordesc_np(why), why == ETIMEDOUT ? ", đã chờ 3 giây" : "");
         snprintf(en, sizeof en, "Cannot connect to %.300s (%s%s): check the address and port "
                  "([node] collector), the network, the firewall; ask the province whether its "
-                 "collector is running.", endpoint, strerror(why),
+                 "collector is running.", endpoint, strerrordesc_np(why),
                  why == ETIMEDOUT ? ", gave up after waiting 3 s" : "");
         ir->ok = 0;
         kh_strlcpy(ir->fix_vi, vi, sizeof ir->fix_vi);

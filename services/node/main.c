@@ -4,7 +4,10 @@
  *   kh-node submit --district D [--force] FILE…   check and queue report files, return
  *   kh-node run --district D                       send the queue, watch the spool
  *                                                  folder, collect receipts (a service)
- *   kh-node status --district D                    what was sent and where it stands
+ *   kh-node status --district D [--json]           what was sent and where it stands,
+ *                                                  the connection to the province
+ *   kh-node check --district D                     is the node set up to reach the
+ *                                                  province? (check.c; exit 0/1)
  *   kh-node template --district D --period P       write the fill-in report template
  *                                                  (template.c; needs no node folder)
  *
@@ -16,6 +19,8 @@
  * A file the node handled but could not move out of the spool is remembered (by name,
  * inode, size and time) and left alone until it changes: never handled twice.
  * Everything the node creates is 0640 or stricter (umask KH_UMASK, lib/base/kh_util.h).
+ * Log events of issue 14: node.connection (connection.h), report.unchanged (node.h),
+ * link.redial (kh_link.h).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -5,7 +5,8 @@
  * (lib/model/kh_catalog) before it is queued, so a district officer sees every mistake at
  * once, offline.  A queued report lives in the node's outbox database until the
  * collector acknowledges it; receipts that come back are stored once and appended
- * to `<file>.receipts.jsonl` next to the report file and to the node's log.
+ * to `<file>.receipts.jsonl` next to the report file (or in <node folder>/receipts/ when
+ * that folder is not writable: node_submit_file) and to the node's log.
  */
 #ifndef KH_NODE_H
 #define KH_NODE_H
