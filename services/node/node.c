@@ -587,9 +587,10 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     if (on_terminal(n)) {
         if (p.f.n)
             show_findings(&p, rpath);
-        printf("%s: đã vào hàng đợi, lần sửa %u, %zu lỗi, %zu cảnh báo / queued, revision %u, "
-               "%zu error(s), %zu warning(s)\n", shown_path, p.r.revision, p.errors, warnings,
-               p.r.revision, p.errors, warnings);
+        /* the line ends with "queued" (tests/faults/lib-faults.sh reads it so) */
+        printf("%s: lần sửa %u, %zu lỗi, %zu cảnh báo: đã vào hàng đợi / revision %u, %zu "
+               "error(s), %zu warning(s): queued\n", shown_path, p.r.revision, p.errors,
+               warnings, p.r.revision, p.errors, warnings);
     }
     char msg[384];
     snprintf(msg, sizeof msg, "%s queued as revision %u (%zu values, %zu warnings)", p.name,

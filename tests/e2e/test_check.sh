@@ -103,6 +103,24 @@ check "… and logs it (INFO)" \
     grep -q '"level":"info".*"event":"node.connection".*"state":"ok"' "$nlog"
 kill "$npid" 2>/dev/null; wait "$npid" 2>/dev/null
 
+# the same node with the wrong server key, then with the wrong port: each said at once
+for bad in "server_key $K/other-server.pub wrong_server_key" \
+           "collector tcp://127.0.0.1:$((port + 9)) unreachable"; do
+    set -- $bad
+    cfg_bad=$(check_with "run-$3" node key "$K/node-829.key")
+    for kv in "dir $RUN/node-829-$3" "log ipc://$RUN/log-node-$3.sock" \
+              "metrics_socket $RUN/node-$3.metrics.sock" "$1 $2"; do
+        KH_CONFIG=$cfg_bad set_conf node ${kv%% *} "${kv#* }"
+    done
+    blog=$RUN/logs/node-829-$3.log
+    "$BIN/kh-node" --config "$cfg_bad" run --district 829 2>"$blog" &
+    bpid=$!
+    bstate() { [ "$(KH_CONFIG=$cfg_bad node_conn 829)" = "$1" ]; }
+    check "the running node with the wrong ${1/_/ }: status says $3" wait_for 120 bstate "$3"
+    check "… and its log has the WARN" grep -q "\"level\":\"warn\".*\"event\":\"node.connection\".*\"state\":\"$3\"" "$blog"
+    kill "$bpid" 2>/dev/null; wait "$bpid" 2>/dev/null
+done
+
 # ---- a collector restarting is not a refused key ---------------------------------------------
 check "the pipeline's node is connected" wait_for 120 eval '[ "$(node_conn 829)" = ok ]'
 pipeline restart collector >/dev/null

@@ -205,8 +205,8 @@ check "no process died" all_alive
 set_conf notifier webhook_url "http://127.0.0.1:$((base + 8))/kh"      # nothing listens there
 set_conf notifier webhook_max_attempts 2
 restart_notifier 2020-12-20
-cp "$RUN/831-2020S2.csv" "$RUN/831-2020S2-r2.csv"
-"$BIN/kh-node" submit --district 831 "$RUN/831-2020S2-r2.csv" >/dev/null
+cp "$RUN/831-2020S2.csv" "$RUN/831-2020S2-r2.csv"       # the same values: --force sends
+"$BIN/kh-node" submit --district 831 --force "$RUN/831-2020S2-r2.csv" >/dev/null 2>&1  # them again
 check "831's revision 2 (the same warning) raises its own warnings alert" wait_for 180 is \
     "SELECT count(*) FROM notice WHERE id='warnings/831-2020S2/2'" 1
 check "with nobody listening its delivery is given up after 2 attempts" wait_for 120 is \
