@@ -31,6 +31,7 @@ struct kh_link {
     kh_link_state_fn on_state;
     void *state_arg;
     int broken;             /* handshakes broken by the peer since the last success */
+    int connected;          /* a TCP connection since the last reconnect timer */
     int64_t redial_at;      /* kh_mono_ms: dial again (after a ZAP 400); 0 none */
     char endpoint[256];
 };
@@ -106,8 +107,16 @@ static void link_failed(kh_link_t *l, uint16_t ev, uint32_t val)
         if (val != EAGAIN && ++l->broken >= 2)      /* EAGAIN: a ZAP 300 */
             st = KH_LINK_BAD_SERVER;
         break;
+    case ZMQ_EVENT_CONNECTED:
+        l->connected = 1;
+        break;
     case ZMQ_EVENT_CONNECT_RETRIED:
-        st = KH_LINK_UNREACHABLE;
+        /* libzmq starts its reconnect timer after every disconnection too (a handshake
+         * that failed, a peer that went away): unreachable only when no connection was
+         * made since the last time */
+        if (!l->connected)
+            st = KH_LINK_UNREACHABLE;
+        l->connected = 0;
         break;
     default:
         break;
@@ -174,7 +183,7 @@ kh_link_t *kh_link_new(uv_loop_t *loop, void *zctx, const kh_zopts_t *o, const c
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_CONNECT_RETRIED) < 0)
+                               ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED) < 0)
         KH_WARN("link.monitor", "cannot watch the connection: after a reconnection what was "
                 "in flight goes again only after the resend timeouts", "link", name);
     kh_strlcpy(l->endpoint, endpoint, sizeof l->endpoint);

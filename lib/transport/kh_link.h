@@ -64,7 +64,8 @@ void kh_link_on_connect(kh_link_t *l, kh_link_connect_fn fn, void *arg);
 /* What a DEALER link's handshakes say about the peer (libzmq 4.3.4's monitor events, as
  * measured: a ZAP 400 is HANDSHAKE_FAILED_AUTH with status 400; a wrong CURVE server key
  * is HANDSHAKE_FAILED_NO_DETAIL with EPIPE/ECONNRESET, the peer closing the connection
- * on a HELLO it cannot open; nothing listening is CONNECT_RETRIED).  A ZAP 300 (the
+ * on a HELLO it cannot open; nothing listening is CONNECT_RETRIED without CONNECTED
+ * before it — libzmq starts that timer after every disconnection as well).  A ZAP 300 (the
  * peer's key registry busy: it is restarting) and a single broken handshake (the peer
  * went away in the middle of one) say nothing: no state. */
 typedef enum {

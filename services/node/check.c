@@ -211,12 +211,13 @@ static hs_t handshake(kh_service_t *s, const char *endpoint, const kh_key_t *key
                                        ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                       ZMQ_EVENT_CONNECT_RETRIED) < 0 ||
+                                       ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED) < 0 ||
         !(mon = zmq_socket(ctx, ZMQ_PAIR)) ||
         zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
         zmq_connect(mon, mep) < 0 || zmq_connect(d, endpoint) < 0)
         goto out_sock;
     int64_t until = kh_mono_ms() + CHECK_WAIT_MS;
+    int connected = 0;
     res = HS_TIMEOUT;
     for (;;) {
         int64_t left = until - kh_mono_ms();
@@ -261,7 +262,9 @@ static hs_t handshake(kh_service_t *s, const char *endpoint, const kh_key_t *key
             res = HS_BAD_SERVER;
             break;
         }
-        if (ev == ZMQ_EVENT_CONNECT_RETRIED)
+        if (ev == ZMQ_EVENT_CONNECTED)
+            connected = 1;
+        if (ev == ZMQ_EVENT_CONNECT_RETRIED && !connected)
             res = HS_UNREACHABLE;       /* keeps waiting: it may come up */
         /* a ZAP 300 (the province's registry busy): keep trying until the deadline */
     }

@@ -117,7 +117,8 @@ for bad in "server_key $K/other-server.pub wrong_server_key" \
     bpid=$!
     bstate() { [ "$(KH_CONFIG=$cfg_bad node_conn 829)" = "$1" ]; }
     check "the running node with the wrong ${1/_/ }: status says $3" wait_for 120 bstate "$3"
-    check "… and its log has the WARN" grep -q "\"level\":\"warn\".*\"event\":\"node.connection\".*\"state\":\"$3\"" "$blog"
+    check_eq "… and its log has the WARN, once, not one per retry" "1 1" \
+        "$(grep -c '"event":"node.connection"' "$blog") $(grep -c "\"level\":\"warn\".*\"event\":\"node.connection\".*\"state\":\"$3\"" "$blog")"
     kill "$bpid" 2>/dev/null; wait "$bpid" 2>/dev/null
 done
 
