@@ -83,7 +83,7 @@ MOD_test_feed_report := tools/kh-feed/report
 MOD_test_ledger      := services/aggregator/ledger services/aggregator/update \
                         services/aggregator/audit services/aggregator/store \
                         services/aggregator/previous services/aggregator/cache
-MOD_test_node        := services/node/node services/node/sheet
+MOD_test_node        := services/node/node services/node/sheet services/node/connection
 MOD_test_notify      := services/notifier/notices
 MOD_test_sheet       := services/node/sheet
 MOD_test_wide        := services/node/template

@@ -4,6 +4,7 @@
 #include "kh_link.h"
 #include "kh.pb-c.h"
 #include "kh_log.h"
+#include "kh_util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -27,6 +28,12 @@ struct kh_link {
     void *resolve_arg;
     kh_link_sent_fn on_sent;
     void *sent_arg;
+    kh_link_state_fn on_state;
+    void *state_arg;
+    int broken;             /* handshakes broken by the peer since the last success */
+    int connected;          /* a TCP connection since the last reconnect timer */
+    int64_t redial_at;      /* kh_mono_ms: dial again (after a ZAP 400); 0 none */
+    char endpoint[256];
 };
 
 static int link_send(void *arg, const char *dest, const char *key, const char *type,
@@ -82,6 +89,42 @@ static kh_link_t *link_alloc(sqlite3 *db, const char *name, int window, int rese
     return l;
 }
 
+/* A handshake or connection that failed: what it says (kh_link.h, kh_link_state_t). */
+static void link_failed(kh_link_t *l, uint16_t ev, uint32_t val)
+{
+    kh_link_state_t st = 0;
+    switch (ev) {
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        if (val == 400) {
+            st = KH_LINK_REFUSED;
+            l->redial_at = kh_mono_ms() + KH_LINK_REDIAL_MS;
+        }
+        break;                  /* 300 (registry busy), 500: the peer's trouble, not ours */
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        st = KH_LINK_BAD_SERVER;
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        if (val != EAGAIN && ++l->broken >= 2)      /* EAGAIN: a ZAP 300 */
+            st = KH_LINK_BAD_SERVER;
+        break;
+    case ZMQ_EVENT_CONNECTED:
+        l->connected = 1;
+        break;
+    case ZMQ_EVENT_CONNECT_RETRIED:
+        /* libzmq starts its reconnect timer after every disconnection too (a handshake
+         * that failed, a peer that went away): unreachable only when no connection was
+         * made since the last time */
+        if (!l->connected)
+            st = KH_LINK_UNREACHABLE;
+        l->connected = 0;
+        break;
+    default:
+        break;
+    }
+    if (st && l->on_state)
+        l->on_state(l->state_arg, st, (int)val);
+}
+
 /* A new connection to the peer after the first (it restarted, or the old connection
  * broke: heartbeats, a partition): what was in flight on the old one may be lost with
  * it, so all of it goes again now instead of after the resend timeouts, which are
@@ -94,8 +137,17 @@ static void on_monitor(kh_zsock_t *s, zmq_msg_t *parts, int n, void *arg)
     if (n < 1 || zmq_msg_size(&parts[0]) < sizeof ev)
         return;
     memcpy(&ev, zmq_msg_data(&parts[0]), sizeof ev);
-    if (ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+    if (ev != ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        uint32_t val = 0;
+        if (zmq_msg_size(&parts[0]) >= sizeof ev + sizeof val)
+            memcpy(&val, (const char *)zmq_msg_data(&parts[0]) + sizeof ev, sizeof val);
+        link_failed(l, ev, val);
         return;
+    }
+    l->broken = 0;
+    l->redial_at = 0;
+    if (l->on_state)
+        l->on_state(l->state_arg, KH_LINK_UP, 0);
     if (l->on_connect)
         l->on_connect(l->connect_arg);
     if (l->handshakes++ == 0)
@@ -127,9 +179,14 @@ kh_link_t *kh_link_new(uv_loop_t *loop, void *zctx, const kh_zopts_t *o, const c
     snprintf(mep, sizeof mep, "inproc://kh-link-monitor-%u-%.40s", ++seq, name);
     if (!(l->mon = kh_zsock_new(loop, zctx, ZMQ_PAIR, NULL, on_monitor, l)) ||
         kh_zsock_connect(l->mon, mep) < 0 ||
-        zmq_socket_monitor(kh_zsock_raw(l->sock), mep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0)
+        zmq_socket_monitor(kh_zsock_raw(l->sock), mep,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED) < 0)
         KH_WARN("link.monitor", "cannot watch the connection: after a reconnection what was "
                 "in flight goes again only after the resend timeouts", "link", name);
+    kh_strlcpy(l->endpoint, endpoint, sizeof l->endpoint);
     if (kh_zsock_connect(l->sock, endpoint) < 0) {
         KH_ERROR("link.connect", zmq_strerror(zmq_errno()), "endpoint", endpoint, "link", name);
         kh_link_destroy(&l);
@@ -179,7 +236,16 @@ int kh_link_put_msg_until(kh_link_t *l, const char *dest, const char *key, const
     return rc;
 }
 
-int kh_link_pump(kh_link_t *l) { return kh_outbox_pump(l->ob, link_send, l); }
+int kh_link_pump(kh_link_t *l)
+{
+    if (l->redial_at && kh_mono_ms() >= l->redial_at) {
+        l->redial_at = 0;
+        zmq_disconnect(kh_zsock_raw(l->sock), l->endpoint);
+        if (kh_zsock_connect(l->sock, l->endpoint) < 0)
+            KH_WARN("link.redial", zmq_strerror(zmq_errno()), "link", l->name);
+    }
+    return kh_outbox_pump(l->ob, link_send, l);
+}
 
 int kh_link_ack(kh_link_t *l, const uint8_t *payload, size_t len)
 {
@@ -232,6 +298,12 @@ void kh_link_on_connect(kh_link_t *l, kh_link_connect_fn fn, void *arg)
 {
     l->on_connect = fn;
     l->connect_arg = arg;
+}
+
+void kh_link_on_state(kh_link_t *l, kh_link_state_fn fn, void *arg)
+{
+    l->on_state = fn;
+    l->state_arg = arg;
 }
 
 void kh_link_on_sent(kh_link_t *l, kh_link_sent_fn fn, void *arg)

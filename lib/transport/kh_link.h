@@ -60,6 +60,30 @@ typedef void (*kh_link_sent_fn)(void *arg, const char *dest, const char *key, si
 void kh_link_on_sent(kh_link_t *l, kh_link_sent_fn fn, void *arg);
 typedef void (*kh_link_connect_fn)(void *arg);
 void kh_link_on_connect(kh_link_t *l, kh_link_connect_fn fn, void *arg);
+
+/* What a DEALER link's handshakes say about the peer (libzmq 4.3.4's monitor events, as
+ * measured: a ZAP 400 is HANDSHAKE_FAILED_AUTH with status 400; a wrong CURVE server key
+ * is HANDSHAKE_FAILED_NO_DETAIL with EPIPE/ECONNRESET, the peer closing the connection
+ * on a HELLO it cannot open; nothing listening is CONNECT_RETRIED without CONNECTED
+ * before it — libzmq starts that timer after every disconnection as well).  A ZAP 300 (the
+ * peer's key registry busy: it is restarting) and a single broken handshake (the peer
+ * went away in the middle of one) say nothing: no state. */
+typedef enum {
+    KH_LINK_UP = 1,            /* a handshake succeeded */
+    KH_LINK_REFUSED,           /* the peer's ZAP handler denied our key (status 400) */
+    KH_LINK_BAD_SERVER,        /* two handshakes in a row broken by the peer, or a protocol
+                                * mismatch: our idea of the server's key is wrong */
+    KH_LINK_UNREACHABLE,       /* the connection itself fails (refused, no route, timeout) */
+} kh_link_state_t;
+/* fn(arg, state, detail) on every event that says something (the same state again
+ * included: the caller keeps the last one); detail is the event's value (a ZAP status,
+ * an errno). */
+typedef void (*kh_link_state_fn)(void *arg, kh_link_state_t state, int detail);
+void kh_link_on_state(kh_link_t *l, kh_link_state_fn fn, void *arg);
+/* After a ZAP 400 libzmq 4.3.4 does not reconnect on its own; a DEALER link dials
+ * again after this long (the key may have been registered meanwhile), at its next
+ * kh_link_pump. */
+#define KH_LINK_REDIAL_MS 10000
 /* A routed link: fn maps a row's destination to the routing id of the peer's current
  * connection (*rid, *len); -1: no connection now, the row waits.  Without a resolver
  * the destination is the routing id. */

@@ -6,6 +6,7 @@
 #define KH_NODE_CHECK_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "kh_service.h"
 #include "node.h"
@@ -27,5 +28,10 @@ typedef struct {
  * filled; *failed counts those not OK. */
 size_t node_check_all(kh_service_t *s, const node_t *n, node_check_item_t *items,
                       int *failed);
+
+/* `kh-node check`: runs node_check_all and prints one line per item (OK, or LỖI/FAIL with
+ * what to do, Vietnamese and English) and a last line.  Returns the exit status: 0 when
+ * all are OK, 1 otherwise. */
+int node_check_print(kh_service_t *s, const node_t *n, FILE *out);
 
 #endif

@@ -4,7 +4,10 @@
  *   kh-node submit --district D [--force] FILE…   check and queue report files, return
  *   kh-node run --district D                       send the queue, watch the spool
  *                                                  folder, collect receipts (a service)
- *   kh-node status --district D                    what was sent and where it stands
+ *   kh-node status --district D [--json]           what was sent and where it stands,
+ *                                                  the connection to the province
+ *   kh-node check --district D                     is the node set up to reach the
+ *                                                  province? (check.c; exit 0/1)
  *   kh-node template --district D --period P       write the fill-in report template
  *                                                  (template.c; needs no node folder)
  *   kh-node keygen --district D [--output DIR]     the unit's own key pair (keygen.c)
@@ -20,6 +23,8 @@
  * A file the node handled but could not move out of the spool is remembered (by name,
  * inode, size and time) and left alone until it changes: never handled twice.
  * Everything the node creates is 0640 or stricter (umask KH_UMASK, lib/base/kh_util.h).
+ * Log events of issue 14: node.connection (connection.h), report.unchanged (node.h),
+ * link.redial (kh_link.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +46,8 @@
 #include "kh_service.h"
 #include "kh_util.h"
 #include "kh_wire.h"
+#include "check.h"
+#include "connection.h"
 #include "node.h"
 #include "sheet.h"
 #include "keygen.h"
@@ -50,19 +57,26 @@
 static const char usage[] =
     "usage: kh-node submit --district CODE [--force] [--submitted-at YYYY-MM-DD] FILE...\n"
     "       kh-node run    --district CODE\n"
-    "       kh-node status --district CODE\n"
+    "       kh-node status --district CODE [--json]\n"
+    "       kh-node check  --district CODE\n"
     "       kh-node template --district CODE --period YYYYSn|YYYY [--format csv|xlsx]\n"
     "                        [--output FILE] [--force]\n"
     "       kh-node keygen --district CODE [--output DIR] [--force]\n"
     "       kh-node web-password FILE   (the web page's password, read from stdin)\n"
     "options: --config FILE (before or after the command), --log-level LEVEL, --version\n"
     "  submit  checks each report file with the province's rules and queues it;\n"
-    "          --force queues it even when the check finds errors (the province decides);\n"
+    "          --force queues it even when the check finds errors (the province decides)\n"
+    "          or when its values are those of the revision last queued (sent again);\n"
     "          only an ordinary file is read: a link, FIFO, folder or device, or a file\n"
     "          larger than [node] max_file_bytes (default 16 MiB), is refused unread\n"
     "  run     sends queued reports until the collector acknowledges them, watches the\n"
     "          spool folder for new files, and writes receipts next to each file; serves\n"
     "          the officer's web page at [node] web_listen (default http://127.0.0.1:8480/)\n"
+    "  status  the reports, their stage (Vietnamese / English), the outbox and whether the\n"
+    "          running node is connected to the province; --json: one JSON document\n"
+    "  check   is this node set up to reach the province? key file, server key, the\n"
+    "          province reachable, the key registered, the spool writable, the clock;\n"
+    "          exit 0 when all OK, 1 otherwise (a few seconds at most)\n"
     "  template  writes the unit's fill-in template for a half-year (one row per unit\n"
     "          it reports for, one column per indicator; default CODE-PERIOD-mau.csv); submit\n"
     "          it filled in: kh-node reads the .xlsx itself (the sheet \"Báo cáo\"),\n"
@@ -207,7 +221,7 @@ static void scan_spool(run_t *r)
             continue;
         }
         /* the receipts file was written beside the file: move both */
-        const char *sub = rc == 0 ? "sent" : "refused";
+        const char *sub = rc == 1 ? "refused" : "sent";     /* 2: unchanged, sent before */
         if (move_to(r->spool, sub, e->d_name) < 0) {
             memo_add(r, e->d_name, &st, 0);       /* never handled twice */
             continue;
@@ -357,6 +371,8 @@ static int cmd_run(run_t *r)
     kh_link_hooks(r->node.link, on_ack, on_receipt, r);
     kh_link_on_connect(r->node.link, say_hello, r);
     kh_link_on_sent(r->node.link, on_sent, r);
+    node_conn_set(&r->node, NODE_CONN_UNKNOWN);       /* not what a previous run saw */
+    kh_link_on_state(r->node.link, node_conn_hook, &r->node);
     say_hello(r);
     uv_fs_event_init(&s->loop, &r->watch);
     r->watch.data = r;
@@ -393,11 +409,12 @@ int main(int argc, char **argv)
         return node_keygen_main(argc, argv);     /* keygen.c: before the node has a key */
     if (strcmp(cmd, "web-password") == 0)
         return node_web_password_main(argc, argv);   /* needs nothing */
-    if (strcmp(cmd, "submit") && strcmp(cmd, "run") && strcmp(cmd, "status")) {
+    if (strcmp(cmd, "submit") && strcmp(cmd, "run") && strcmp(cmd, "status") &&
+        strcmp(cmd, "check")) {
         fprintf(stderr, "kh-node: unknown command '%s'; see kh-node --help\n", cmd);
         return 2;
     }
-    int force = 0;
+    int force = 0, json = 0;
     int64_t submitted_at = 0;
     static const struct option opts[] = {{"district", required_argument, 0, 'd'},
                                          {"config", required_argument, 0, 'c'},
@@ -405,15 +422,17 @@ int main(int argc, char **argv)
                                          {"force", no_argument, 0, 'f'},
                                          {"submitted-at", required_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},
+                                         {"json", no_argument, 0, 'j'},
                                          {0, 0, 0, 0}};
     int ch;
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "d:c:l:fa:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "d:c:l:fa:hj", opts, NULL)) != -1) {
         switch (ch) {
         case 'd': district = optarg; break;
         case 'c': cfg = optarg; break;
         case 'l': level = optarg; break;
         case 'f': force = 1; break;
+        case 'j': json = 1; break;
         case 'a': {
             struct tm tm = {0};
             char *end = strptime(optarg, "%Y-%m-%d", &tm);
@@ -468,7 +487,8 @@ int main(int argc, char **argv)
         return 1;
     }
     /* the district's key: its CURVE identity and the signature on its reports */
-    int curve = strcmp(cmd, "status") ? kh_service_curve(s) : 0;
+    /* (check reads and judges the key files itself) */
+    int curve = strcmp(cmd, "status") && strcmp(cmd, "check") ? kh_service_curve(s) : 0;
     if (curve < 0)
         return 1;
     if (curve) {
@@ -494,17 +514,16 @@ int main(int argc, char **argv)
     int rc = 0;
     if (strcmp(cmd, "submit") == 0) {
         for (int i = optind; i < argc; i++) {
+            /* 0 queued, 2 unchanged: both fine (node.c prints what happened) */
             int one = node_submit_file(&r.node, argv[i], NULL, force, submitted_at);
-            if (one == 0) {
-                char shown[KH_ESCAPE_CAP(PATH_MAX)];
-                kh_escape(argv[i], shown, sizeof shown);
-                printf("%s: đã vào hàng đợi / queued\n", shown);
-            }
-            if (one != 0)
+            if (one != 0 && one != 2)
                 rc = 1;
         }
     } else if (strcmp(cmd, "status") == 0) {
-        rc = node_print_status(&r.node, stdout) < 0;
+        rc = (json ? node_print_status_json(&r.node, stdout)
+                   : node_print_status(&r.node, stdout)) < 0;
+    } else if (strcmp(cmd, "check") == 0) {
+        rc = node_check_print(s, &r.node, stdout);
     } else {
         rc = cmd_run(&r);
     }

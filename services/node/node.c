@@ -13,8 +13,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uniwidth.h>
 
 #include "kh.pb-c.h"
+#include <sodium.h>
 #include "kh_db.h"
 #include "kh_log.h"
 #include "kh_report.h"
@@ -22,6 +24,7 @@
 #include "kh_util.h"
 #include "kh_validate.h"
 #include "kh_wire.h"
+#include "connection.h"
 #include "sheet.h"
 
 static const char *const migrations[] = {
@@ -34,6 +37,11 @@ static const char *const migrations[] = {
     KH_OUTBOX_SCHEMA("collector"),
     /* 2: outbox expiry (issue 10) */
     KH_OUTBOX_EXPIRY("collector"),
+    /* 3: issue 14 — the running node's connection state for `status` (connection.c), and
+     * each revision's content hash (identical content is not a new revision) */
+    "CREATE TABLE conn (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL,"
+    " since INTEGER NOT NULL);"
+    "ALTER TABLE report ADD COLUMN content_hash TEXT;",
 };
 
 int node_open_db(node_t *n)
@@ -96,28 +104,6 @@ void node_conn_describe(node_conn_t c, const char **vi, const char **en)
     }
 }
 
-int node_conn_load(node_t *n, node_conn_t *c, int64_t *since)
-{
-    *c = NODE_CONN_UNKNOWN;
-    *since = 0;
-    sqlite3_stmt *st = NULL;
-    /* no table yet (an older node, or the running node has not written it): unknown */
-    if (sqlite3_prepare_v2(n->db, "SELECT state, since FROM conn_state WHERE id=1", -1, &st,
-                           NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return 0;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *s = (const char *)sqlite3_column_text(st, 0);
-        for (int i = NODE_CONN_UNKNOWN; i <= NODE_CONN_UNREACHABLE && s; i++)
-            if (strcmp(s, node_conn_name((node_conn_t)i)) == 0)
-                *c = (node_conn_t)i;
-        *since = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    return 0;
-}
-
 /* The order of a report's stages at the node, as SQL over a column or parameter. */
 #define STAGE_RANK(x)                                                                     \
     "(CASE " x " WHEN 'queued' THEN 0 WHEN 'received' THEN 1 WHEN 'accepted' THEN 2 ELSE 3 END)"
@@ -150,6 +136,12 @@ static json_t *findings_json(Kh__Finding *const *f, size_t n)
  * or -1 (logged). */
 static int write_receipt(const char *path, json_t *o)
 {
+    json_t *at = json_object_get(o, "at");
+    if (json_is_integer(at)) {          /* a date a person reads beside the epoch ms */
+        char text[48];
+        node_time_text((int64_t)json_integer_value(at), 1, text, sizeof text);
+        json_object_set_new(o, "at_text", json_string(text));
+    }
     char *line = json_dumps(o, JSON_COMPACT);
     if (!line)
         return -1;
@@ -189,10 +181,15 @@ static void receipts_path(const char *path, const char *receipt_dir, char *out, 
 {
     char tmp[PATH_MAX];
     kh_strlcpy(tmp, path, sizeof tmp);
-    if (receipt_dir)
-        snprintf(out, cap, "%s/%s.receipts.jsonl", receipt_dir, basename(tmp));
-    else
-        snprintf(out, cap, "%s.receipts.jsonl", path);
+    int w = receipt_dir ? snprintf(out, cap, "%s/%s.receipts.jsonl", receipt_dir, basename(tmp))
+                        : snprintf(out, cap, "%s.receipts.jsonl", path);
+    if (w >= (int)cap)
+        out[0] = '\0';             /* no receipts file: write_receipt fails and says so */
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The submit command tells the officer on stderr; the running node (a service: its
@@ -202,7 +199,8 @@ static int on_terminal(const node_t *n) { return n->link == NULL && !n->quiet; }
 /* A file refused unread (kh_read_regular said why): its receipt, stderr, a log line.
  * Nothing of the file's contents is shown anywhere.  Returns 1 (refused). */
 static int refuse_file(node_t *n, const char *path, const char *shown_path, const char *name,
-                       const char *rpath, kh_file_problem_t why, uint64_t size, size_t max)
+                       const char *rpath, kh_file_problem_t why, uint64_t size, size_t max,
+                       int *rfail)
 {
     const char *code = "NOT_A_FILE";
     char vi[640], en[640];
@@ -266,10 +264,8 @@ static int refuse_file(node_t *n, const char *path, const char *shown_path, cons
                               "Báo cáo chưa được gửi: hãy sửa các lỗi sau rồi nộp lại",
                               "message", "The report was not sent: fix these errors and "
                               "submit again", "findings", f) : NULL;
-    if (o) {
-        write_receipt(rpath, o);
-        json_decref(o);
-    }
+    *rfail |= !o || write_receipt(rpath, o) < 0;
+    json_decref(o);
     if (on_terminal(n))
         fprintf(stderr, "kh-node: %s: tệp bị từ chối, báo cáo chưa được gửi / file refused, "
                 "not sent\n  %s: lỗi / error: %s / %s\n", shown_path, name, vi, en);
@@ -355,13 +351,122 @@ void node_prep_clear(node_prep_t *p)
     kh_report_clear(&p->r);
 }
 
+int node_content_hash(const Kh__Report *r, char out[NODE_HASH_HEX])
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return -1;
+    int bad = kh_report_write_csv(r, f);
+    if (fclose(f) != 0 || bad < 0 || !buf) {
+        free(buf);
+        return -1;
+    }
+    /* the lines (after the header) in order: a wide and a long form of the same values,
+     * or the same rows in another order, are the same content */
+    size_t n = 0, cap = r->n_values + 1;
+    char **lines = malloc(cap * sizeof *lines), *save = NULL;
+    if (!lines) {
+        free(buf);
+        return -1;
+    }
+    char *nl = strchr(buf, '\n');
+    for (char *l = nl ? strtok_r(nl + 1, "\n", &save) : NULL; l && n < cap;
+         l = strtok_r(NULL, "\n", &save))
+        lines[n++] = l;
+    qsort(lines, n, sizeof *lines, cmp_str);
+    crypto_generichash_state st;
+    uint8_t h[32];
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    for (size_t i = 0; i < n; i++)
+        crypto_generichash_update(&st, (const uint8_t *)lines[i], strlen(lines[i]) + 1);
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_bin2hex(out, NODE_HASH_HEX, h, sizeof h);
+    free(lines);
+    free(buf);
+    return 0;
+}
+
+/* Where `kh-node submit`'s receipts go (the officer's file at `abs`, an absolute path):
+ * beside it when that folder takes the file, else <node folder>/receipts/.  Returns 1
+ * when moved to the node's folder, 0 beside the file, -1 when neither opens. */
+static int choose_receipts(const node_t *n, const char *abs, char *rpath, size_t cap)
+{
+    if (snprintf(rpath, cap, "%s.receipts.jsonl", abs) >= (int)cap)
+        return -1;
+    int fd = open(rpath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                             O_CLOEXEC, 0640);
+    struct stat st;
+    int ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (fd >= 0)
+        close(fd);
+    if (ok)
+        return 0;
+    char dir[PATH_MAX], tmp[PATH_MAX];
+    kh_strlcpy(tmp, abs, sizeof tmp);
+    snprintf(dir, sizeof dir, "%s/receipts", n->dir);
+    if (kh_mkdirs(dir, 0750) < 0)
+        return -1;
+    if (snprintf(rpath, cap, "%s/%s.receipts.jsonl", dir, basename(tmp)) >= (int)cap)
+        return -1;
+    return 1;
+}
+
+/* The file's path with its folder made absolute (realpath of the folder: the file itself
+ * is never resolved, a link stays a link to refuse). */
+static void absolute_path(const char *path, char *out, size_t cap)
+{
+    char d[PATH_MAX], b[PATH_MAX], real[PATH_MAX];
+    kh_strlcpy(d, path, sizeof d);
+    kh_strlcpy(b, path, sizeof b);
+    if (!realpath(dirname(d), real) ||
+        snprintf(out, cap, "%s/%s", strcmp(real, "/") ? real : "", basename(b)) >= (int)cap)
+        kh_strlcpy(out, path, cap);
+}
+
+/* Prints the findings of p to stderr (at most NODE_SHOW_FINDINGS; the rest are in the
+ * receipts file). */
+static void show_findings(const node_prep_t *p, const char *rpath)
+{
+    for (size_t i = 0; i < p->f.n && i < NODE_SHOW_FINDINGS; i++) {
+        char where[32] = "";
+        if (p->f.items[i]->line)
+            snprintf(where, sizeof where, "%u:", p->f.items[i]->line);
+        fprintf(stderr, "  %s:%s %s: %s / %s\n", p->name, where,
+                p->f.items[i]->is_error ? "lỗi / error" : "cảnh báo / warning",
+                p->f.items[i]->message_vi, p->f.items[i]->message_en);
+    }
+    if (p->f.n > NODE_SHOW_FINDINGS) {
+        char shown_r[KH_ESCAPE_CAP(PATH_MAX)];
+        kh_escape(rpath, shown_r, sizeof shown_r);
+        fprintf(stderr, "  … còn %zu nữa trong / %zu more in %s\n", p->f.n - NODE_SHOW_FINDINGS,
+                p->f.n - NODE_SHOW_FINDINGS, shown_r);
+    }
+}
+
 int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force,
                      int64_t submitted_at)
 {
-    char rpath[PATH_MAX];
-    receipts_path(path, receipt_dir, rpath, sizeof rpath);
-    char shown_path[KH_ESCAPE_CAP(PATH_MAX)];
+    char rpath[PATH_MAX], abs[PATH_MAX];
+    int moved = 0, rfail = 0;
+    kh_strlcpy(abs, path, sizeof abs);
+    if (on_terminal(n) && !receipt_dir) {
+        /* `kh-node submit`: the officer's own file, wherever the command runs from */
+        absolute_path(path, abs, sizeof abs);
+        moved = choose_receipts(n, abs, rpath, sizeof rpath);
+        if (moved < 0)                  /* neither opens: tried beside it, said on failure */
+            receipts_path(abs, NULL, rpath, sizeof rpath);
+        path = abs;
+    } else
+        receipts_path(path, receipt_dir, rpath, sizeof rpath);
+    char shown_path[KH_ESCAPE_CAP(PATH_MAX)], shown_r[KH_ESCAPE_CAP(PATH_MAX)];
     kh_escape(path, shown_path, sizeof shown_path);
+    kh_escape(rpath, shown_r, sizeof shown_r);
+    if (moved > 0)
+        fprintf(stderr, "kh-node: %s: Thư mục của tệp không ghi được. Biên nhận được ghi tại "
+                "%s / The file's folder is not writable. Receipts are written to %s\n",
+                shown_path, shown_r, shown_r);
     size_t max = n->max_file_bytes ? n->max_file_bytes : KH_REPORT_MAX_BYTES;
     node_prep_t p;
     int rc = -1;
@@ -373,7 +478,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         goto out;
     }
     if (p.refused) {
-        rc = refuse_file(n, path, shown_path, p.name, rpath, p.why, p.size, max);
+        rc = refuse_file(n, path, shown_path, p.name, rpath, p.why, p.size, max, &rfail);
         goto out;
     }
     size_t errors = p.errors;
@@ -391,25 +496,12 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
                               "message_vi", "Báo cáo chưa được gửi: hãy sửa các lỗi sau rồi nộp lại",
                               "message", "The report was not sent: fix these errors and submit again",
                               "findings", findings_json(p.f.items, p.f.n));
-        if (o) {
-            write_receipt(rpath, o);
-            json_decref(o);
-        }
-        if (on_terminal(n))
+        rfail |= !o || write_receipt(rpath, o) < 0;
+        json_decref(o);
+        if (on_terminal(n)) {
             fprintf(stderr, "kh-node: %s: %zu lỗi / %zu errors; báo cáo chưa được gửi / not "
                     "sent\n", shown_path, errors, errors);
-        for (size_t i = 0; i < p.f.n && i < 50 && on_terminal(n); i++) {
-            char where[32] = "";
-            if (p.f.items[i]->line)
-                snprintf(where, sizeof where, "%u:", p.f.items[i]->line);
-            fprintf(stderr, "  %s:%s %s: %s / %s\n", p.name, where,
-                    p.f.items[i]->is_error ? "lỗi" : "cảnh báo", p.f.items[i]->message_vi,
-                    p.f.items[i]->message_en);
-        }
-        if (p.f.n > 50 && on_terminal(n)) {
-            char shown_r[KH_ESCAPE_CAP(PATH_MAX)];
-            kh_escape(rpath, shown_r, sizeof shown_r);
-            fprintf(stderr, "  … %zu more in %s\n", p.f.n - 50, shown_r);
+            show_findings(&p, rpath);
         }
         char msg[384];
         snprintf(msg, sizeof msg, "%s refused locally: %zu errors", p.name, errors);
@@ -418,16 +510,46 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         rc = 1;
         goto out;
     }
+    char hash[NODE_HASH_HEX];
+    if (node_content_hash(&p.r, hash) < 0)
+        goto out;
     /* queue: revision = next for this report id, in the same transaction as the row */
     if (kh_db_exec(n->db, "BEGIN IMMEDIATE", "submit") < 0)
         goto out;
-    sqlite3_stmt *st = kh_db_prepare(n->db, "SELECT ifnull(max(revision),0)+1 FROM report "
-                                            "WHERE report_id=?");
+    sqlite3_stmt *st = kh_db_prepare(n->db, "SELECT revision, ifnull(content_hash,'') FROM report "
+                                            "WHERE report_id=? ORDER BY revision DESC LIMIT 1");
     if (!st)
         goto out_rollback;
     sqlite3_bind_text(st, 1, p.r.report_id, -1, SQLITE_STATIC);
-    p.r.revision = sqlite3_step(st) == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 1;
+    int last = 0, same = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        last = (int)sqlite3_column_int64(st, 0);
+        same = strcmp((const char *)sqlite3_column_text(st, 1), hash) == 0;
+    }
     sqlite3_finalize(st);
+    if (same && !force) {
+        /* identical values to the revision last queued: nothing new to send */
+        sqlite3_exec(n->db, "ROLLBACK", NULL, NULL, NULL);
+        char vi[256], en[256];
+        snprintf(vi, sizeof vi, "Số liệu giống hệt lần sửa %d đã gửi: không gửi lại, không tạo "
+                 "lần sửa mới", last);
+        snprintf(en, sizeof en, "The values are identical to revision %d already queued: not "
+                 "sent again, no new revision", last);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:s}", "stage", "unchanged",
+                              "file", p.name, "report_id", p.r.report_id, "revision", last,
+                              "at", (json_int_t)now, "message_vi", vi, "message", en);
+        rfail |= !o || write_receipt(rpath, o) < 0;
+        json_decref(o);
+        if (on_terminal(n))
+            fprintf(stderr, "kh-node: %s: %s / %s\n", shown_path, vi, en);
+        char msg[384];
+        snprintf(msg, sizeof msg, "%s: identical to revision %d, not queued again", p.name, last);
+        KH_INFO("report.unchanged", msg, "district", n->district, "report_id", p.r.report_id,
+                "file", p.name);
+        rc = 2;
+        goto out;
+    }
+    p.r.revision = (uint32_t)last + 1;
     p.r.submitted_at = submitted_at ? submitted_at : now;
     /* the district's signature over the numbers: the province counts only what its
      * registered key signed (lib/security/kh_sign.h) */
@@ -449,7 +571,7 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
         kh_outbox_destroy(&ob);
     free(payload);
     st = kh_db_prepare(n->db, "INSERT INTO report(report_id,revision,period,source,receipts,"
-                              "submitted_at,stage) VALUES(?,?,?,?,?,?,'queued')");
+                              "submitted_at,stage,content_hash) VALUES(?,?,?,?,?,?,'queued',?)");
     if (put < 0 || !st) {
         sqlite3_finalize(st);
         goto out_rollback;
@@ -460,21 +582,29 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
     sqlite3_bind_text(st, 4, path, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, rpath, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now);
+    sqlite3_bind_text(st, 7, hash, -1, SQLITE_STATIC);
     int ok = sqlite3_step(st) == SQLITE_DONE;
     sqlite3_finalize(st);
     if (!ok || kh_db_exec(n->db, "COMMIT", "submit") < 0)
         goto out_rollback;
     n->queued++;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:s, s:s, s:o}", "stage",
-                          "queued", "file", p.name, "encoding", p.encoding, "report_id",
-                          p.r.report_id, "revision", (int)p.r.revision,
-                          "at", (json_int_t)now, "values", (int)p.r.n_values, "message_vi",
-                          "Báo cáo đã vào hàng đợi gửi lên tỉnh",
+    size_t warnings = p.f.n > p.errors ? p.f.n - p.errors : 0;   /* errors: --force */
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s?, s:i, s:s, s:s, s:o}", "stage",
+                          "queued", "file", p.name, "report_id", p.r.report_id, "revision",
+                          (int)p.r.revision, "at", (json_int_t)now, "values", (int)p.r.n_values,
+                          "encoding", p.encoding[0] ? p.encoding : NULL, "warnings",
+                          (int)warnings, "message_vi", "Báo cáo đã vào hàng đợi gửi lên tỉnh",
                           "message", "The report is queued for the province",
                           "findings", findings_json(p.f.items, p.f.n));
-    if (o) {
-        write_receipt(rpath, o);
-        json_decref(o);
+    rfail |= !o || write_receipt(rpath, o) < 0;
+    json_decref(o);
+    if (on_terminal(n)) {
+        if (p.f.n)
+            show_findings(&p, rpath);
+        /* the line ends with "queued" (tests/faults/lib-faults.sh reads it so) */
+        printf("%s: lần sửa %u, %zu lỗi, %zu cảnh báo: đã vào hàng đợi / revision %u, %zu "
+               "error(s), %zu warning(s): queued\n", shown_path, p.r.revision, p.errors,
+               warnings, p.r.revision, p.errors, warnings);
     }
     char msg[384];
     snprintf(msg, sizeof msg, "%s queued as revision %u (%zu values, %zu warnings)", p.name,
@@ -486,6 +616,11 @@ int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int f
 out_rollback:
     sqlite3_exec(n->db, "ROLLBACK", NULL, NULL, NULL);
 out:
+    if (rfail && on_terminal(n)) {
+        fprintf(stderr, "kh-node: không ghi được biên nhận vào %s: hãy kiểm tra quyền ghi / cannot "
+                "write the receipts to %s: check the permissions\n", shown_r, shown_r);
+        rc = -1;
+    }
     node_prep_clear(&p);
     return rc;
 }
@@ -671,34 +806,177 @@ static const char *col_shown(sqlite3_stmt *st, int i, char *buf, size_t cap)
     return buf;
 }
 
+/* A stage's name as the officer reads it: Vietnamese / English. */
+const char *node_stage_text(const char *stage)
+{
+    static const char *const map[][2] = {
+        {"queued", "chờ gửi/queued"},          {"received", "đã nhận/received"},
+        {"accepted", "đã chấp nhận/accepted"}, {"rejected", "bị từ chối/rejected"},
+        {"counted", "đã tổng hợp/counted"},    {"superseded", "đã có bản mới hơn/superseded"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (strcmp(map[i][0], stage) == 0)
+            return map[i][1];
+    return stage;
+}
+
+#define STATUS_SQL "SELECT report_id,revision,stage,ifnull(feed_seq,0),source,submitted_at," \
+                   "period,receipts FROM report ORDER BY report_id,revision"
+#define REMINDER_SQL "SELECT json_extract(body,'$.period'), at, json_extract(body,'$.message_vi')," \
+                     " json_extract(body,'$.message') FROM receipt WHERE stage='reminder'"     \
+                     " ORDER BY at, event_id"
+
+static long long outbox_depth(node_t *n)
+{
+    kh_outbox_t *ob = kh_outbox_new(n->db, "collector", 1, 1000);
+    long long d = ob ? (long long)kh_outbox_depth(ob) : -1LL;
+    kh_outbox_destroy(&ob);
+    return d;
+}
+
+/* s, then blanks up to `width` columns (as a terminal shows UTF-8) and one more. */
+static void put_col(FILE *out, const char *s, int width)
+{
+    int w = u8_strwidth((const uint8_t *)s, "UTF-8");
+    fputs(s, out);
+    for (; w < width; w++)
+        fputc(' ', out);
+    fputc(' ', out);
+}
+
 int node_print_status(node_t *n, FILE *out)
 {
-    sqlite3_stmt *st = kh_db_prepare(n->db, "SELECT report_id,revision,stage,ifnull(feed_seq,0),"
-                                            "source FROM report ORDER BY report_id,revision");
+    sqlite3_stmt *st = kh_db_prepare(n->db, STATUS_SQL);
     if (!st)
         return -1;
     static char id[KH_ESCAPE_CAP(128)], stage[KH_ESCAPE_CAP(32)], src[KH_ESCAPE_CAP(PATH_MAX)];
-    while (sqlite3_step(st) == SQLITE_ROW)
-        fprintf(out, "%s\t%lld\t%s\t%lld\t%s\n", col_shown(st, 0, id, sizeof id),
-                (long long)sqlite3_column_int64(st, 1), col_shown(st, 2, stage, sizeof stage),
-                (long long)sqlite3_column_int64(st, 3), col_shown(st, 4, src, sizeof src));
+    fprintf(out, "Nút %s: báo cáo / node %s: reports\n", n->district, n->district);
+    static const int wd[] = {15, 8, 30, 11, 18};
+    static const char *const head[] = {"Báo cáo/report", "Lần/rev", "Giai đoạn/stage",
+                                       "Số TT/feed", "Nộp lúc/submitted"};
+    for (int i = 0; i < 5; i++)
+        put_col(out, head[i], wd[i]);
+    fputs("Tệp/file\n", out);
+    int rows = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char when[40];
+        node_time_text(sqlite3_column_int64(st, 5), 0, when, sizeof when);
+        char rev[24], seq[24];
+        snprintf(rev, sizeof rev, "%lld", (long long)sqlite3_column_int64(st, 1));
+        snprintf(seq, sizeof seq, "%lld", (long long)sqlite3_column_int64(st, 3));
+        put_col(out, col_shown(st, 0, id, sizeof id), wd[0]);
+        put_col(out, rev, wd[1]);
+        put_col(out, node_stage_text(col_shown(st, 2, stage, sizeof stage)), wd[2]);
+        put_col(out, seq, wd[3]);
+        put_col(out, when, wd[4]);
+        fprintf(out, "%s\n", col_shown(st, 4, src, sizeof src));
+        rows++;
+    }
     sqlite3_finalize(st);
-    kh_outbox_t *ob = kh_outbox_new(n->db, "collector", 1, 1000);
-    fprintf(out, "outbox\t%lld\n", ob ? (long long)kh_outbox_depth(ob) : -1LL);
-    kh_outbox_destroy(&ob);
-    /* reminders from the province: "reminder<TAB>period<TAB>received<TAB>text" */
-    st = kh_db_prepare(n->db, "SELECT json_extract(body,'$.period'), at,"
-                              " json_extract(body,'$.message_vi'), json_extract(body,'$.message')"
-                              " FROM receipt WHERE stage='reminder' ORDER BY at, event_id");
+    if (!rows)
+        fprintf(out, "(chưa có báo cáo nào / no reports yet)\n");
+    fprintf(out, "Hàng đợi gửi / outbox: %lld\n", outbox_depth(n));
+    node_conn_t c;
+    int64_t since;
+    const char *vi, *en;
+    if (node_conn_load(n->db, &c, &since) < 0)
+        return -1;
+    node_conn_describe(c, &vi, &en);
+    char when[40] = "";
+    if (since)
+        node_time_text(since, 0, when, sizeof when);
+    fprintf(out, "Kết nối / connection: %s%s%s%s\n  %s\n  %s\n", node_conn_name(c),
+            since ? " (từ / since " : "", when, since ? ")" : "", vi, en);
+    st = kh_db_prepare(n->db, REMINDER_SQL);
     if (!st)
         return -1;
-    static char p[KH_ESCAPE_CAP(64)], vi[KH_ESCAPE_CAP(4096)], en[KH_ESCAPE_CAP(4096)];
+    static char p[KH_ESCAPE_CAP(64)], rvi[KH_ESCAPE_CAP(4096)], ren[KH_ESCAPE_CAP(4096)];
     while (sqlite3_step(st) == SQLITE_ROW) {
-        char iso[40];
-        kh_iso_time(sqlite3_column_int64(st, 1), iso, sizeof iso);
-        fprintf(out, "reminder\t%s\t%s\t%s / %s\n", col_shown(st, 0, p, sizeof p), iso,
-                col_shown(st, 2, vi, sizeof vi), col_shown(st, 3, en, sizeof en));
+        node_time_text(sqlite3_column_int64(st, 1), 0, when, sizeof when);
+        fprintf(out, "Nhắc nhở / reminder %s (%s): %s / %s\n", col_shown(st, 0, p, sizeof p),
+                when, col_shown(st, 2, rvi, sizeof rvi), col_shown(st, 3, ren, sizeof ren));
     }
     sqlite3_finalize(st);
     return 0;
+}
+
+static char *iso_or_null(int64_t ms, char *buf, size_t cap)
+{
+    if (!ms)
+        return NULL;
+    kh_iso_time(ms, buf, cap);
+    return buf;
+}
+
+int node_print_status_json(node_t *n, FILE *out)
+{
+    json_t *doc = json_object(), *reports = json_array(), *reminders = json_array();
+    int rc = -1;
+    if (!doc || !reports || !reminders)
+        goto out;
+    sqlite3_stmt *st = kh_db_prepare(n->db, STATUS_SQL);
+    if (!st)
+        goto out;
+    static char id[KH_ESCAPE_CAP(128)], stage[KH_ESCAPE_CAP(32)], src[KH_ESCAPE_CAP(PATH_MAX)],
+        rcp[KH_ESCAPE_CAP(PATH_MAX)], per[KH_ESCAPE_CAP(64)];
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char iso[40];
+        col_shown(st, 2, stage, sizeof stage);
+        json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:s?, s:s, s:s}",
+                              "id", col_shown(st, 0, id, sizeof id),
+                              "revision", (json_int_t)sqlite3_column_int64(st, 1),
+                              "period", col_shown(st, 6, per, sizeof per),
+                              "stage", stage, "stage_text", node_stage_text(stage),
+                              "feed_seq", (json_int_t)sqlite3_column_int64(st, 3),
+                              "submitted_at", iso_or_null(sqlite3_column_int64(st, 5), iso,
+                                                          sizeof iso),
+                              "file", col_shown(st, 4, src, sizeof src),
+                              "receipts", col_shown(st, 7, rcp, sizeof rcp));
+        if (!o || json_array_append_new(reports, o) < 0) {
+            sqlite3_finalize(st);
+            goto out;
+        }
+    }
+    sqlite3_finalize(st);
+    node_conn_t c;
+    int64_t since;
+    const char *vi, *en;
+    if (node_conn_load(n->db, &c, &since) < 0)
+        goto out;
+    node_conn_describe(c, &vi, &en);
+    char iso[40], when[40] = "";
+    if (since)
+        node_time_text(since, 0, when, sizeof when);
+    json_t *conn = json_pack("{s:s, s:s?, s:s?, s:s, s:s}", "state", node_conn_name(c), "since",
+                             iso_or_null(since, iso, sizeof iso), "since_text",
+                             since ? when : NULL, "message_vi", vi, "message", en);
+    if (!conn)
+        goto out;
+    st = kh_db_prepare(n->db, REMINDER_SQL);
+    if (!st) {
+        json_decref(conn);
+        goto out;
+    }
+    static char p[KH_ESCAPE_CAP(64)], rvi[KH_ESCAPE_CAP(4096)], ren[KH_ESCAPE_CAP(4096)];
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_pack("{s:s, s:s?, s:s, s:s}", "period", col_shown(st, 0, p, sizeof p),
+                              "at", iso_or_null(sqlite3_column_int64(st, 1), iso, sizeof iso),
+                              "message_vi", col_shown(st, 2, rvi, sizeof rvi), "message",
+                              col_shown(st, 3, ren, sizeof ren));
+        if (o)
+            json_array_append_new(reminders, o);
+    }
+    sqlite3_finalize(st);
+    json_object_set_new(doc, "district", json_string(n->district));
+    json_object_set(doc, "reports", reports);
+    json_object_set_new(doc, "outbox", json_integer(outbox_depth(n)));
+    json_object_set_new(doc, "connection", conn);
+    json_object_set(doc, "reminders", reminders);
+    rc = json_dumpf(doc, out, JSON_INDENT(1)) < 0 ? -1 : 0;
+    fputc('\n', out);
+out:
+    json_decref(reports);
+    json_decref(reminders);
+    json_decref(doc);
+    return rc;
 }

@@ -5,7 +5,8 @@
  * (lib/model/kh_catalog) before it is queued, so a district officer sees every mistake at
  * once, offline.  A queued report lives in the node's outbox database until the
  * collector acknowledges it; receipts that come back are stored once and appended
- * to `<file>.receipts.jsonl` next to the report file and to the node's log.
+ * to `<file>.receipts.jsonl` next to the report file (or in <node folder>/receipts/ when
+ * that folder is not writable: node_submit_file) and to the node's log.
  */
 #ifndef KH_NODE_H
 #define KH_NODE_H
@@ -54,11 +55,6 @@ typedef struct {
     int64_t conn_since;        /* kh_real_ms when conn last changed; 0: never */
 } node_t;
 
-/* The running node's connection state as it stored it (table conn_state, one row), for
- * another connection to the database (`status`, the web page): *c and *since (kh_real_ms;
- * 0 unknown).  NODE_CONN_UNKNOWN when nothing is stored.  Returns 0. */
-int node_conn_load(node_t *n, node_conn_t *c, int64_t *since);
-
 /* Opens (creating) the node database in dir.  Returns 0 or -1 after printing why. */
 int node_open_db(node_t *n);
 
@@ -104,6 +100,26 @@ void node_prep_clear(node_prep_t *p);
  * is shown: receipts, stderr, log lines, the report's source_name (at most 255 bytes). */
 int node_submit_file(node_t *n, const char *path, const char *receipt_dir, int force,
                      int64_t submitted_at);
+/* Issue 14, node_submit_file further:
+ * - returns 2 when the values are identical to the revision last queued for the same
+ *   report id (node_content_hash) and force is 0: nothing queued, no new revision; a receipt line with
+ *   stage "unchanged", a line on stderr (submit), a log line;
+ * - the submit command (link NULL, receipt_dir NULL): the file's folder is made absolute
+ *   (realpath; the database stores that path) and the receipts go beside it, or, when
+ *   that folder takes no file, into <node folder>/receipts/ with a line on stderr saying
+ *   where; a receipt that cannot be written makes it return -1 (after queuing: the
+ *   report is queued all the same).  It prints the findings (warnings too, at most
+ *   NODE_SHOW_FINDINGS) on stderr and the queued line, with the revision and the count of
+ *   warnings, on stdout;
+ * - every receipt line has "at_text" beside "at": local time with its offset. */
+/* Findings shown on the terminal; the rest are in the receipts file. */
+#define NODE_SHOW_FINDINGS 20
+
+/* A hash of a report's content: the canonical long-form CSV (kh_report_write_csv) of its
+ * values, lines in order — the same values from an XLSX or a CSV, wide or long, are the
+ * same hash.  out: 64 hex digits.  Returns 0 or -1 (out of memory). */
+#define NODE_HASH_HEX 65
+int node_content_hash(const Kh__Report *r, char out[NODE_HASH_HEX]);
 
 /* Applies a RECEIPT payload from the collector: stores it once, writes it out.
  * Returns 0 (new or already known: acknowledge it), -1 malformed or storage error. */
@@ -113,10 +129,18 @@ int node_apply_receipt(node_t *n, const uint8_t *payload, size_t len, char *even
 /* The collector acknowledged report `key` ("<report_id>/<revision>"). */
 void node_on_received(node_t *n, const char *key, int dup);
 
-/* Prints one line per report: "id<TAB>revision<TAB>stage<TAB>feed_seq<TAB>file", then
- * "outbox<TAB>depth" and the reminders.  Every text field is escaped (kh_escape): a
+/* Prints a header, one line per report (id, revision, stage in Vietnamese/English, feed
+ * sequence, submitted at in local time, file), the outbox depth, the running node's
+ * connection state since when with what to do, and the reminders.  Every text field is escaped (kh_escape): a
  * newline, tab or control character in a file name never breaks a line.  Returns 0
  * or -1. */
 int node_print_status(node_t *n, FILE *out);
+/* The same as one JSON document: {district, reports: [{id, revision, period, stage,
+ * stage_text, feed_seq, submitted_at (ISO, UTC), file, receipts}], outbox, connection:
+ * {state, since (ISO or null), since_text, message_vi, message}, reminders: [{period, at,
+ * message_vi, message}]}.  Text fields escaped as above.  Returns 0 or -1. */
+int node_print_status_json(node_t *n, FILE *out);
+/* A stage's name as an officer reads it ("đã nhận/received"); the name itself when unknown. */
+const char *node_stage_text(const char *stage);
 
 #endif

@@ -8,6 +8,8 @@
  */
 #include "web_int.h"
 
+#include "connection.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -332,7 +334,7 @@ static void put_conn(node_web_t *w, page_t *p)
 {
     node_conn_t c;
     int64_t since = 0;
-    node_conn_load(&w->n, &c, &since);
+    node_conn_load(w->n.db, &c, &since);
     const char *vi, *en;
     node_conn_describe(c, &vi, &en);
     putf(p, "<section id=conn class=%s data-state=%s>",
@@ -931,7 +933,7 @@ enum MHD_Result web_api_status(node_web_t *w, struct MHD_Connection *c)
 {
     node_conn_t cs;
     int64_t since = 0;
-    node_conn_load(&w->n, &cs, &since);
+    node_conn_load(w->n.db, &cs, &since);
     const char *vi, *en;
     node_conn_describe(cs, &vi, &en);
     json_t *reps = json_array();

@@ -64,10 +64,22 @@ PY
 
 pipeline() { "$TOP/scripts/run-local" "$@"; }
 
-# node_stages DISTRICT — "report_id<TAB>revision<TAB>stage" lines from the node
-# (a reminder from the notifier is listed as "reminder<TAB>…": not a report)
-node_stages() { "$BIN/kh-node" status --district "$1" | grep -v -e '^outbox' -e '^reminder'; }
-node_outbox() { "$BIN/kh-node" status --district "$1" | sed -n 's/^outbox\t//p'; }
+# node_stages DISTRICT — "report_id<TAB>revision<TAB>stage<TAB>feed_seq<TAB>file" lines
+# from the node (kh-node status --json; reminders are not reports)
+node_json() { "$BIN/kh-node" status --district "$1" --json; }
+node_stages() {
+    node_json "$1" | python3 -c 'import json, sys
+for r in json.load(sys.stdin)["reports"]:
+    print(r["id"], r["revision"], r["stage"], r["feed_seq"], r["file"], sep="\t")'
+}
+node_outbox() { node_json "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["outbox"])'; }
+# node_reminders DISTRICT PERIOD — how many reminders for PERIOD the node has
+node_reminders() {
+    node_json "$1" | python3 -c 'import json, sys
+print(sum(r["period"] == sys.argv[1] for r in json.load(sys.stdin)["reminders"]))' "$2"
+}
+# node_conn DISTRICT — the running node's connection state ("ok", "refused_key", …)
+node_conn() { node_json "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["connection"]["state"])'; }
 
 # wait_settled TIMEOUT_S DISTRICT... — until every report of these nodes has a final
 # receipt (counted, rejected or superseded).  Prints progress.  Returns 1 on timeout.

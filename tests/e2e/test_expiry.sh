@@ -24,7 +24,7 @@ base=$((20000 + ($$ % 400) * 10))        # start_test's port range: the collecto
 cdb() { sql "$RUN/collector.db" "$1"; }
 ndb() { sql "$RUN/notifier.db" "$1"; }
 is() { [ "$(sql "$1" "$2")" = "$3" ]; }            # is DB QUERY EXPECTED
-reminders() { "$BIN/kh-node" status --district "$1" | grep -c "^reminder	2027S1	"; }
+reminders() { node_reminders "$1" 2027S1; }
 absent=(832 833 834 835 836 837 838)
 
 pipeline start 829 831 >/dev/null || { echo "not ok - the pipeline starts"; exit 1; }
@@ -33,8 +33,7 @@ pipeline start 829 831 >/dev/null || { echo "not ok - the pipeline starts"; exit
 check "15 Jun: the notifier makes a reminder for each of the nine districts" \
     wait_for 60 is "$RUN/notifier.db" "SELECT count(*) FROM notice WHERE kind='reminder'" 9
 check "829 and 831 (nodes running) each receive theirs" \
-    wait_for 60 bash -c "[ \"\$('$BIN/kh-node' status --district 829 | grep -c '^reminder	2027S1	')\" = 1 ] &&
-                         [ \"\$('$BIN/kh-node' status --district 831 | grep -c '^reminder	2027S1	')\" = 1 ]"
+    wait_for 60 eval '[ "$(reminders 829)" = 1 ] && [ "$(reminders 831)" = 1 ]'
 check "the seven others wait in the collector's outbox, one each" \
     wait_for 60 is "$RUN/collector.db" \
     "SELECT group_concat(dest, ' ') FROM (SELECT dest FROM outbox_nodes ORDER BY dest)" "${absent[*]}"

@@ -40,10 +40,10 @@ trap 'kill "$sink" 2>/dev/null; pipeline stop >/dev/null 2>&1 || true' EXIT
 
 ndb() { sql "$RUN/notifier.db" "$1"; }
 is() { [ "$(ndb "$1")" = "$2" ]; }                 # is QUERY EXPECTED
-counted() { "$BIN/kh-node" status --district "$1" |
+counted() { node_stages "$1" |
             awk -F'\t' -v r="$1-2020S2" '$1 == r && $3 == "counted" { f = 1 } END { exit !f }'; }
 all_counted() { local d; for d in "$@"; do counted "$d" || return 1; done; }
-reminders() { "$BIN/kh-node" status --district "$1" | grep -c "^reminder	2020S2	"; }
+reminders() { node_reminders "$1" 2020S2; }
 all_reminded() { local d; for d in "$@"; do [ "$(reminders "$d")" -ge 1 ] || return 1; done; }
 ids() { ndb "SELECT ifnull(group_concat(id, ' '), '') FROM (SELECT id FROM notice WHERE $1 ORDER BY id)"; }
 PROVINCE=(notifier aggregator validator collector)
@@ -205,8 +205,8 @@ check "no process died" all_alive
 set_conf notifier webhook_url "http://127.0.0.1:$((base + 8))/kh"      # nothing listens there
 set_conf notifier webhook_max_attempts 2
 restart_notifier 2020-12-20
-cp "$RUN/831-2020S2.csv" "$RUN/831-2020S2-r2.csv"
-"$BIN/kh-node" submit --district 831 "$RUN/831-2020S2-r2.csv" >/dev/null
+cp "$RUN/831-2020S2.csv" "$RUN/831-2020S2-r2.csv"       # the same values: --force sends
+"$BIN/kh-node" submit --district 831 --force "$RUN/831-2020S2-r2.csv" >/dev/null 2>&1  # them again
 check "831's revision 2 (the same warning) raises its own warnings alert" wait_for 180 is \
     "SELECT count(*) FROM notice WHERE id='warnings/831-2020S2/2'" 1
 check "with nobody listening its delivery is given up after 2 attempts" wait_for 120 is \

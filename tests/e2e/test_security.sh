@@ -189,11 +189,12 @@ logs_as "$K/stranger.key" "$RUN/logs-stranger.out"; stranger_pid=$!
 logs_as "$K/node-829.key" "$RUN/logs-district.out"; district_pid=$!
 # a subscription takes effect some time after the connection (the CURVE handshake, then
 # the subscription reaches the publisher): 829-2017S1 is sent again (a new revision)
-# every 5 s until the admin's kh-logs has shown a line of it, for 120 s at most
+# every 5 s until the admin's kh-logs has shown a line of it, for 120 s at most (--force:
+# the same values again are otherwise not a new revision)
 admin_read() { grep -q 'validator .*829-2017S1' "$RUN/logs-admin.out"; }
 tries=0 start=$SECONDS
 while ! admin_read && [ $((SECONDS - start)) -lt 120 ]; do
-    "$BIN/kh-node" submit --district 829 "$IN/829/829-2017S1.csv" >/dev/null
+    "$BIN/kh-node" submit --district 829 --force "$IN/829/829-2017S1.csv" >/dev/null
     tries=$((tries + 1))
     wait_for 5 admin_read
 done

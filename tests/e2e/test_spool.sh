@@ -113,13 +113,15 @@ for f in sys.argv[1:]:
     for l in open(f, encoding="utf-8"):
         json.loads(l)' "$RUN"/logs/*.log
 
-# the name with a newline: kh-node status stays one line per report
+# the name with a newline: kh-node status stays one line per report (a header of two
+# lines, the reports, the outbox, the connection on three lines)
 status=$("$BIN/kh-node" status --district 835)
-check_eq "kh-node status: one line per report, then outbox" \
-    $(( $(sql "$RUN/node-835/outbox.db" "SELECT count(*) FROM report") + 1 )) "$(printf '%s\n' "$status" | wc -l)"
-check "…the newline shown escaped as \\n" grep -qF $'\t'"$spool/sent/835\\nnewline.csv" <<<"$status"
-check "…and every report line has its five fields" \
-    test -z "$(printf '%s\n' "$status" | grep -v '^outbox' | awk -F'\t' 'NF != 5')"
+check_eq "kh-node status: the header, one line per report, the outbox and the connection" \
+    $(( $(sql "$RUN/node-835/outbox.db" "SELECT count(*) FROM report") + 6 )) "$(printf '%s\n' "$status" | wc -l)"
+check "…the newline shown escaped as \\n" grep -qF " $spool/sent/835\\nnewline.csv" <<<"$status"
+check "…the same in status --json, and every report has its five fields" \
+    test -n "$(node_stages 835 | grep -F $'\t'"$spool/sent/835\\nnewline.csv")" -a \
+         -z "$(node_stages 835 | awk -F'\t' 'NF != 5')"
 check "the receipt names it escaped" grep -qF '"file":"835\\nnewline.csv"' "$spool/sent/$nl_name.receipts.jsonl"
 
 # modes: nothing the services, the node or run-local made is readable by others

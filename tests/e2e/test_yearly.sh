@@ -41,8 +41,8 @@ check "1 Dec 2027: the notifier reminds each of the nine districts of its 2027 r
     "SELECT count(*) FROM notice WHERE kind='reminder' AND period='2027'" 9
 check_eq "… and of no half-year (the programme reports once a year)" 0 \
     "$(ndb "SELECT count(*) FROM notice WHERE period LIKE '%S%'")"
-check "829's node receives its reminder for 2027" wait_for 60 bash -c \
-    "'$BIN/kh-node' status --district 829 | grep -q '^reminder	2027	'"
+reminded_2027() { [ "$(node_reminders 829 2027)" -ge 1 ]; }
+check "829's node receives its reminder for 2027" wait_for 60 reminded_2027
 check "the reminder names the year and its due date (05/12/2027)" bash -c \
     "sqlite3 '$RUN/notifier.db' \"SELECT text_vi FROM notice WHERE id='reminder/2027/829'\" | grep -q '05/12/2027'"
 

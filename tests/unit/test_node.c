@@ -3,7 +3,9 @@
  * once, stages that only move forward (a regression: after a notifier restart an
  * "accepted" receipt resent late overwrote "counted"); files refused unread (a link,
  * a FIFO, a file over [node] max_file_bytes) with a receipt and nothing of their
- * contents; names escaped in `kh-node status` and receipts.
+ * contents; names escaped in `kh-node status` and receipts; status --json and the
+ * connection state; the content hash (identical content is not a new revision);
+ * receipts kept in the node's folder when they cannot go beside the file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <time.h>
+
 #include "kh.pb-c.h"
+#include "../../services/node/connection.h"
 #include "kh_db.h"
 #include "kh_log.h"
 #include "kh_util.h"
@@ -146,6 +152,21 @@ static void test_revisions_increase(void **state)
     sqlite3_finalize(st);
 }
 
+/* node_print_status_json's document. */
+static json_t *status_json(fx_t *f)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&out, &len);
+    assert_int_equal(node_print_status_json(&f->n, mem), 0);
+    fclose(mem);
+    json_error_t e;
+    json_t *doc = json_loads(out, 0, &e);
+    assert_non_null(doc);
+    free(out);
+    return doc;
+}
+
 static char *slurp(const char *path)
 {
     char *buf;
@@ -237,17 +258,115 @@ static void test_status_escapes_names(void **state)
     int lines = 0;
     for (char *p = out; *p; p++)
         lines += *p == '\n';
-    assert_int_equal(lines, 2);               /* the report, then "outbox" */
-    assert_non_null(strstr(out, "bad\\nname\\t\\xff.csv\noutbox\t"));
-    int tabs = 0;
-    for (char *p = out; *p != '\n'; p++)
-        tabs += *p == '\t';
-    assert_int_equal(tabs, 4);
+    assert_int_equal(lines, 7);     /* a 2-line header, the report, outbox, connection (3) */
+    assert_non_null(strstr(out, "bad\\nname\\t\\xff.csv\nHàng đợi gửi / outbox: 1\n"));
+    assert_non_null(strstr(out, "chờ gửi/queued"));
     free(out);
+    json_t *doc = status_json(f);
+    const char *file = json_string_value(json_object_get(
+        json_array_get(json_object_get(doc, "reports"), 0), "file"));
+    assert_non_null(file);
+    assert_non_null(strstr(file, "bad\\nname\\t\\xff.csv"));
+    json_decref(doc);
     snprintf(rp, sizeof rp, "%s.receipts.jsonl", odd);
     char *r = slurp(rp);
     assert_non_null(strstr(r, "\"file\":\"bad\\\\nname\\\\t\\\\xff.csv\""));
     free(r);
+}
+
+/* status --json: the report with its stage (and its Vietnamese name), the outbox, and
+ * the connection state the running node stored (connection.c), since when. */
+static void test_status_json(void **state)
+{
+    fx_t *f = *state;
+    assert_int_equal(node_submit_file(&f->n, f->file, NULL, 1, 0), 0);
+    json_t *doc = status_json(f);
+    json_t *r = json_array_get(json_object_get(doc, "reports"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "id")), "829-2019S1");
+    assert_int_equal(json_integer_value(json_object_get(r, "revision")), 1);
+    assert_string_equal(json_string_value(json_object_get(r, "period")), "2019S1");
+    assert_string_equal(json_string_value(json_object_get(r, "stage")), "queued");
+    assert_string_equal(json_string_value(json_object_get(r, "stage_text")), "chờ gửi/queued");
+    assert_string_equal(json_string_value(json_object_get(r, "file")), f->file);
+    const char *iso = json_string_value(json_object_get(r, "submitted_at"));
+    assert_non_null(iso);
+    assert_int_equal(iso[strlen(iso) - 1], 'Z');
+    assert_int_equal(json_integer_value(json_object_get(doc, "outbox")), 1);
+    json_t *c = json_object_get(doc, "connection");
+    assert_string_equal(json_string_value(json_object_get(c, "state")), "unknown");
+    assert_true(json_is_null(json_object_get(c, "since")));
+    json_decref(doc);
+
+    assert_int_equal(node_conn_set(&f->n, NODE_CONN_REFUSED_KEY), 0);
+    int64_t since = f->n.conn_since;
+    assert_int_equal(node_conn_set(&f->n, NODE_CONN_REFUSED_KEY), 0);   /* the same: kept */
+    assert_int_equal(f->n.conn_since, since);
+    doc = status_json(f);
+    c = json_object_get(doc, "connection");
+    assert_string_equal(json_string_value(json_object_get(c, "state")), "refused_key");
+    assert_true(json_is_string(json_object_get(c, "since")));
+    assert_non_null(strstr(json_string_value(json_object_get(c, "message")),
+                           "kh-admin keys register"));
+    json_decref(doc);
+}
+
+/* The content hash: the same values in another order are the same content; another
+ * value, another unit or another period is not. */
+static void test_content_hash(void **state)
+{
+    (void)state;
+    Kh__Value v1 = KH__VALUE__INIT, v2 = KH__VALUE__INIT;
+    v1.orgunit = "28756";
+    v1.indicator = "HO.TONG";
+    v1.raw = "1200";
+    v2.orgunit = "28757";
+    v2.indicator = "HO.TONG";
+    v2.raw = "900";
+    Kh__Value *ab[] = {&v1, &v2}, *ba[] = {&v2, &v1};
+    Kh__Report r = KH__REPORT__INIT;
+    r.period = "2019S1";
+    r.n_values = 2;
+    r.values = ab;
+    char h1[NODE_HASH_HEX], h2[NODE_HASH_HEX];
+    assert_int_equal(node_content_hash(&r, h1), 0);
+    assert_int_equal(strlen(h1), 64);
+    r.values = ba;
+    assert_int_equal(node_content_hash(&r, h2), 0);
+    assert_string_equal(h1, h2);
+    v2.raw = "901";
+    assert_int_equal(node_content_hash(&r, h2), 0);
+    assert_string_not_equal(h1, h2);
+    v2.raw = "900";
+    r.period = "2019S2";
+    assert_int_equal(node_content_hash(&r, h2), 0);
+    assert_string_not_equal(h1, h2);
+}
+
+/* Receipts that cannot be written beside the file (here: that name is a folder, which
+ * stops root too) go to <node folder>/receipts/, the database says so; every receipt
+ * line has a readable local date with its offset. */
+static void test_receipts_moved(void **state)
+{
+    fx_t *f = *state;
+    char rp[192], kept[1200];
+    snprintf(rp, sizeof rp, "%s.receipts.jsonl", f->file);
+    assert_int_equal(mkdir(rp, 0700), 0);
+    setenv("TZ", "ICT-7", 1);
+    tzset();
+    assert_int_equal(node_submit_file(&f->n, f->file, NULL, 1, 0), 0);
+    snprintf(kept, sizeof kept, "%s/receipts/r.csv.receipts.jsonl", f->n.dir);
+    char *r = slurp(kept);
+    assert_non_null(strstr(r, "\"stage\":\"queued\""));
+    assert_non_null(strstr(r, " +07:00\""));
+    assert_non_null(strstr(r, "\"at_text\":\""));
+    free(r);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(f->n.db, "SELECT receipts FROM report", -1, &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), kept);
+    sqlite3_finalize(st);
+    unsetenv("TZ");
+    tzset();
 }
 
 static void test_malformed_receipt(void **state)
@@ -268,6 +387,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_receipt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_unread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_escapes_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_content_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_receipts_moved, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
