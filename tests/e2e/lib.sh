@@ -119,6 +119,8 @@ submit_date() {   # PERIOD LATE(0/1)
 
 # submit_all INPUT [DISTRICT...] — the 72 demo reports (or those of these districts),
 # district by district, with plausible dates (two of them late).  Prints progress.
+# SUBMIT_AGAIN=1: --force, the same values again are a new revision (kh-node otherwise
+# queues nothing for a file identical to the revision last queued).
 submit_all() {
     local input=$1 n=0 late d p; shift
     local ds=("$@"); [ ${#ds[@]} -gt 0 ] || ds=("${DISTRICTS[@]}")
@@ -127,7 +129,8 @@ submit_all() {
             late=0
             [ "$d-$p" = 836-2019S2 ] && late=1
             [ "$d-$p" = 837-2018S1 ] && late=1
-            "$BIN/kh-node" submit --district "$d" --submitted-at "$(submit_date "$p" "$late")" \
+            "$BIN/kh-node" submit --district "$d" ${SUBMIT_AGAIN:+--force} \
+                --submitted-at "$(submit_date "$p" "$late")" \
                 "$input/$d/$d-$p.csv" >/dev/null || return 1
             n=$((n + 1))
             [ "${QUIET:-0}" = 1 ] || printf '\r  %d/%d reports queued' "$n" $((8 * ${#ds[@]})) >&2

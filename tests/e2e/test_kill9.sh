@@ -16,7 +16,7 @@ for victim in collector validator aggregator notifier; do
     cp -r "$input" "$RUN/input"
     pipeline start >/dev/null || exit 1
     # a stream of 216 reports: every district-period three times (revisions 1-3)
-    (for round in 1 2 3; do submit_all "$RUN/input"; done) &
+    (for round in 1 2 3; do SUBMIT_AGAIN=1 submit_all "$RUN/input"; done) &
     feeder=$!
     # kill when a random number of reports (10-60) have got through the collector (a
     # state; the deadline is only a bound)

@@ -41,7 +41,8 @@ submit_next() {
         p=${PERIODS[$((${NEXT_PERIOD[$d]:-0} % 8))]}
         NEXT_PERIOD[$d]=$((${NEXT_PERIOD[$d]:-0} + 1))
         f=$RUN/input/$d/$d-$p.csv
-        if out=$("$BIN/kh-node" submit --district "$d" "$f" 2>>"$RUN/submit-errors"); then
+        # --force: after eight the same files come round again, a revision each time
+        if out=$("$BIN/kh-node" submit --district "$d" --force "$f" 2>>"$RUN/submit-errors"); then
             printf '%s\n' "$out" | sed -n 's/: .*queued$//p' >>"$RUN/submitted/$d-netfs"
         else
             echo "not ok - kh-node submit $d $p failed (see $RUN/submit-errors)"

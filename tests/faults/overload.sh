@@ -42,7 +42,7 @@ burst_sync() {
     for d in "${DISTRICTS[@]}"; do
         local files=()
         for ((k = 0; k < n; k++)); do files+=("$RUN/input-a/$d/$d-${PERIODS[$((k % 8))]}.csv"); done
-        ("$BIN/kh-node" submit --district "$d" "${files[@]}" 2>>"$RUN/submit-errors" |
+        ("$BIN/kh-node" submit --district "$d" --force "${files[@]}" 2>>"$RUN/submit-errors" |
             sed -n 's/: .*queued$//p' >>"$RUN/submitted/$d-burst") &
         pids+=($!)
     done
