@@ -116,7 +116,7 @@ static void on_request(kh_zsock_t *s, zmq_msg_t *p, int n, void *arg)
     if (z->admit && z->admit(z->admit_arg, domain, id, unit) < 0) {
         z->refused++;              /* the service said why (e.g. too many connections) */
         kh_metric_inc(z->m_not_admitted);
-        reply(z, &p[1], "400", "not admitted now", "");
+        reply(z, &p[1], "300", "not admitted now, try again", "");
         return;
     }
     z->allowed++;

@@ -45,7 +45,12 @@
  * district line answers in well under a second; longer is "not answering". */
 #define CHECK_WAIT_MS 3000
 
-typedef enum { HS_OK, HS_REFUSED, HS_BAD_SERVER, HS_UNREACHABLE, HS_TIMEOUT, HS_ERROR } hs_t;
+/* HS_BUSY: the province took the key but turned the handshake away for now (ZAP 300:
+ * the key is at its bound of connections, e.g. another node runs with it) */
+typedef enum { HS_OK, HS_REFUSED, HS_BAD_SERVER, HS_UNREACHABLE, HS_TIMEOUT, HS_ERROR,
+               HS_BUSY } hs_t;
+/* how long a busy key is tried again (libzmq redials by itself) before saying so */
+#define CHECK_BUSY_MS 10000
 
 static node_check_item_t *item(node_check_item_t *items, size_t *n, const char *id,
                                const char *what_vi, const char *what_en)
@@ -253,6 +258,13 @@ static hs_t handshake(kh_service_t *s, const char *endpoint, const kh_key_t *key
             say_hello(d, district);
             break;
         }
+        if ((ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && val == 300) ||
+            (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && val == EAGAIN)) {
+            if (res != HS_BUSY)         /* once: a slot may free in a moment */
+                until = kh_mono_ms() + CHECK_BUSY_MS;
+            res = HS_BUSY;
+            continue;
+        }
         if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && val == 400) {
             res = HS_REFUSED;
             break;
@@ -413,6 +425,15 @@ size_t node_check_all(kh_service_t *s, const node_t *n, node_check_item_t *items
                      "khoá máy chủ (xem server_key).");
             snprintf(ig->fix_en, sizeof ig->fix_en, "Could not be checked: the handshake fails "
                      "on the server key (see server_key).");
+        } else if (hs == HS_BUSY) {
+            ig->ok = 0;
+            snprintf(ig->fix_vi, sizeof ig->fix_vi, "Tỉnh nhận khoá nhưng khoá này đang có đủ số "
+                     "kết nối cho phép (có một nút khác đang chạy với cùng khoá?). Hãy đảm bảo "
+                     "chỉ một máy dùng khoá này, rồi chạy lại kh-node check sau một phút.");
+            snprintf(ig->fix_en, sizeof ig->fix_en, "The province knows the key, but the key "
+                     "has as many connections open as allowed (another node running with the "
+                     "same key?). Make sure only one machine uses this key, then run kh-node "
+                     "check again in a minute.");
         } else if (hs != HS_OK) {
             ig->ok = 0;
             is->ok = 0;

@@ -232,7 +232,13 @@ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 KH_CLOCK="$TEST_CLOCK" \
     sh -c "umask $umask_; cd /var/lib/khuyenhoc && exec \"\$@\"" sh $cmd >"$NODELOG" 2>&1 &
 NODE=$!
 check "the node is ready" wait_for 120 grep -q '"event":"service.ready"' "$NODELOG"
-# (kh-node check is README step 7; a district host runs it here)
+# README step 7: kh-node check on the district host, as the node's user
+rc=0
+as "$user" "$group" kh-node check --district "$D" --config /etc/khuyenhoc/kh.ini \
+    >"$OUT/check.out" 2>&1 || rc=$?
+check_eq "kh-node check on the district host: exit 0" 0 "$rc"
+check "…every line OK: key file, server key, reachable, registered, spool, clock" \
+    sh -c "! grep -q '^LỖI/FAIL' '$OUT/check.out' && test \$(grep -c '^OK ' '$OUT/check.out') -ge 6"
 
 # ---- 7. README step 8: an officer, not root, drops the report into the spool ----
 host useradd -M -U -G kh-officers -s /bin/sh "kho$P"
