@@ -63,6 +63,21 @@ int kh_db_open(sqlite3 **db, const char *path, const char *const *migrations, si
     if ((size_t)version < n) {
         if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
             goto out_fail;
+        /* again under the write lock: another process opening the same new database
+         * may have migrated it while this one waited (kh-node run and kh-node status) */
+        if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK) {
+            sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+            goto out_fail_h;
+        }
+        version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+        sqlite3_finalize(st);
+        if (version > (int)n) {
+            snprintf(err, errlen, "%s: schema version %d is newer than this program (%zu)",
+                     path, version, n);
+            sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+            sqlite3_close(h);
+            return -1;
+        }
         for (size_t i = (size_t)version; i < n; i++) {
             if (sqlite3_exec(h, migrations[i], NULL, NULL, &msg) != SQLITE_OK) {
                 snprintf(err, errlen, "%s: migration %zu: %s", path, i + 1, msg);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kh_db.h"
@@ -800,11 +801,54 @@ static void test_reset_dest_resends_now(void **state)
     assert_int_equal(count_sent(&fx->fk, "b1"), 1);
 }
 
+/* Two processes open a new database at once (kh-node run and kh-node status, seen in
+ * test_check): the one that waited for the write lock must find the schema the other
+ * made, not run migration 1 again ("table report already exists"). */
+static void test_open_while_another_migrates(void **state)
+{
+    fx_t *fx = *state;
+    static const char *const mig[] = {"CREATE TABLE t (x INTEGER)", "CREATE TABLE u (y)"};
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pid = fork();         /* before any connection: SQLite's locks do not fork */
+    assert_true(pid >= 0);
+    if (pid == 0) {             /* once the parent holds the lock: reads user_version 0,
+                                 * then waits for the lock */
+        char c;
+        close(go[1]);
+        if (read(go[0], &c, 1) != 1)
+            _exit(2);
+        sqlite3 *h;
+        char err[256];
+        int rc = kh_db_open(&h, fx->path, mig, 2, err, sizeof err);
+        if (rc < 0)
+            fprintf(stderr, "child: %s\n", err);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    close(go[0]);
+    sqlite3 *x;
+    assert_int_equal(sqlite3_open(fx->path, &x), SQLITE_OK);
+    /* a WAL database that exists (as the first process's kh_db_open leaves it) */
+    assert_int_equal(sqlite3_exec(x, "PRAGMA journal_mode=WAL; CREATE TABLE seed (z);"
+                                  "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(write(go[1], "g", 1), 1);
+    close(go[1]);
+    usleep(300 * 1000);         /* the child is waiting for the lock by now */
+    assert_int_equal(sqlite3_exec(x, "CREATE TABLE t (x INTEGER); CREATE TABLE u (y);"
+                                  "PRAGMA user_version=2; COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    sqlite3_close(x);
+}
+
 int main(void)
 {
     kh_log_init("test_outbox", KH_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_new_needs_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_while_another_migrates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_from_another_connection_are_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drained_destination_not_queried, setup, teardown),
