@@ -467,10 +467,10 @@ static void put_template_form(node_web_t *w, page_t *p)
     kh_period_format(&half, cur, sizeof cur);
     put(p, "<section id=template>");
     h2(p, "Tải mẫu báo cáo", "Download the report template");
-    para(p, "muted", "Mẫu có sẵn một dòng cho mỗi xã và một cột cho mỗi chỉ tiêu: điền số rồi "
-         "nộp lại ở trên (XLSX hoặc CSV).",
-         "The template has a row for each commune and a column for each indicator: fill in "
-         "the numbers and submit it above (XLSX or CSV).");
+    para(p, "muted", "Mẫu có sẵn một dòng cho mỗi đơn vị mà nút báo cáo thay và một cột cho "
+         "mỗi chỉ tiêu: điền số rồi nộp lại ở trên (XLSX hoặc CSV).",
+         "The template has a row for each unit this node reports for and a column for each "
+         "indicator: fill in the numbers and submit it above (XLSX or CSV).");
     putf(p, "<form method=get action='/template'>"
             "<label>Kỳ báo cáo / Period (YYYYS1, YYYYS2): "
             "<input name=period value='%s' size=8 maxlength=8 pattern='[0-9]{4}S[12]'></label> "
