@@ -241,9 +241,16 @@ static void check_closed(uv_handle_t *h)
     free(c);
 }
 
-/* Closes the attempt's client and its monitor (their events no longer matter). */
+/* Closes the attempt's client and its monitor (their events no longer matter).  The
+ * client stops being monitored first: ZeroMQ's I/O thread sends each event on a PAIR
+ * socket and blocks while that PAIR has no peer, so an event (the refusal, late) that
+ * came after the reader closed would hang the whole context's I/O thread — no
+ * connection of the service moved again (make san's crash tier, an aggregator never
+ * ready; tests/unit/test_selfcheck.c, a busy turn). */
 static void attempt_close(kh_zap_check_t *c)
 {
+    if (c->client && c->monitor)
+        zmq_socket_monitor(kh_zsock_raw(c->client), NULL, 0);
     if (c->monitor)
         kh_zsock_close(c->monitor);
     if (c->client)
@@ -317,10 +324,9 @@ fail:
     return -1;
 }
 
-/* The monitor's events still queued, read directly: an answer that came while the loop
- * did not see the descriptor's edge (seen once under ASan on a loaded machine: the
- * refusal logged by the door, the check waiting on through every attempt).  Ends the
- * check when one is the answer.  Returns 1 when it ended. */
+/* The monitor's events still queued, read directly: an answer that came in the same
+ * loop turn as the timeout (a turn that blocked for longer than the wait) counts.  Ends
+ * the check when one is the answer.  Returns 1 when it ended. */
 static int monitor_read_now(kh_zap_check_t *c)
 {
     void *raw = c->monitor ? kh_zsock_raw(c->monitor) : NULL;
