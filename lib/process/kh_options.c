@@ -241,6 +241,17 @@ static const kh_option_t OPTIONS[] = {
  "the province analyst's key (role province)"},
 {"feed", "server_key", KH_OPT_PATH, 0, 0, NULL, "%RUN%/keys/server.pub", NULL,
  "the province's server public key"},
+{"feed", "dashboard_listen", KH_OPT_TEXT, 0, 0, NULL, "127.0.0.1:8490", NULL,
+ "kh-feed serve, the dashboard in the browser: IPV4:PORT (--listen overrides it).  Any\n"
+ "address but 127.0.0.1 needs dashboard_password_file (or use 127.0.0.1 behind a reverse\n"
+ "proxy that logs people in)"},
+{"feed", "dashboard_password_file", KH_OPT_PATH, 0, 0, NULL, NULL,
+ "/etc/khuyenhoc/dashboard.pass",
+ "the dashboard's logins, one `user:argon2id-hash` line each: `kh-feed passwd USER` adds\n"
+ "or changes one (reads the password from stdin); not set: no login"},
+{"feed", "dashboard_sync_s", KH_OPT_INT, 0, 86400, NULL, "10", NULL,
+ "the dashboard catches the mirror up when a page is asked for, at most once in this many\n"
+ "seconds (0: for every page)"},
 
 /* ---- [logs] ---- */
 {"logs", "endpoints", KH_OPT_TEXT, 0, 0, NULL,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """expected_totals.py — the independent oracle of the end-to-end test.
 
-Usage:  tests/e2e/expected_totals.py [--data DIR] FILE...
+Usage:  tests/e2e/expected_totals.py [--data DIR] [--period P] FILE...
 
 Reads district report files (long form CSV `period,orgunit,indicator,value`,
 UTF-8 with or without BOM) and prints, without using any of the C code, the
@@ -19,10 +19,26 @@ district code) and for the province (orgunit = 83).
 Numbers are printed as integers, scores with at most 2 decimals (%.2f without
 trailing zeros).  A file's district is the district its units belong to
 (data/units.csv); when several files have the same district and period,
-the last one on the command line wins (a later revision).  Half-years only.
+the last one on the command line wins (a later revision).
+
+--period P (a year 2020 or a programme 2017-2020) prints instead the values rolled up
+over the half-years of P that the files have (data/README.md, "time roll-up"), for
+each district and the province, period = P:
+
+  sum                  the half-year values added
+  last                 the value of the latest half-year that has it (an option: the
+                       latest half-year with any option of the indicator, its counts)
+  max of a flag        at a unit above the flag's own level: the number of units of
+                       that level below it whose flag was 1 in some half-year
+  rates (targets.csv)  numerator / denominator × 100, 2 decimals, from the rolled-up
+                       parts over the same half-years: both sums over the halves where
+                       both are known, else both at the latest half where both are
+                       known (a `sum` numerator: added up to it).  A rate whose
+                       numerator is a `max` flag is expected_rates.py's.
 """
 import argparse
 import csv
+import math
 import os
 import sys
 from collections import defaultdict
@@ -62,10 +78,12 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=os.path.join(here, "..", "..", "data"))
+    ap.add_argument("--period", help="a year or a programme: values rolled up over it")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
 
-    vtype = {r["code"]: r["value_type"] for r in read_csv(os.path.join(a.data, "indicators.csv"))}
+    inds = read_csv(os.path.join(a.data, "indicators.csv"))
+    vtype = {r["code"]: r["value_type"] for r in inds}
     district_of = {}
     for u in read_csv(os.path.join(a.data, "units.csv")):
         if u["level"] == "2":
@@ -107,11 +125,106 @@ def main():
                 if t == "score":
                     n[(period, unit, key)] += 1
 
+    if a.period:
+        return print_rolled(a, inds, reports, district_of, total, n)
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(["period", "orgunit", "indicator", "value"])
     for key in sorted(total):
         value = total[key] / n[key] if key in n else total[key]
         w.writerow([key[0], key[1], key[2], fmt(value)])
+
+
+def halves_of(period):
+    parts = period.split("-")
+    if not all(p.isdigit() and len(p) == 4 for p in parts) or len(parts) > 2:
+        die("--period must be a year (2020) or a programme (2017-2020): %r" % period)
+    y0, y1 = int(parts[0]), int(parts[-1])
+    return ["%dS%d" % (y, h) for y in range(y0, y1 + 1) for h in (1, 2)]
+
+
+def round2(x):
+    """Half away from zero, as C's round(x * 100) / 100."""
+    return math.floor(abs(x) * 100 + 0.5) / 100 * (1 if x >= 0 else -1)
+
+
+def print_rolled(a, inds, reports, district_of, total, n):
+    hs = halves_of(a.period)
+    by_code = {r["code"]: r for r in inds}
+    units = sorted({k[1] for k in total})
+    # a half's value of (unit, key): the sum, or the mean of a score
+    def half(h, u, key):
+        k = (h, u, key)
+        if k not in total:
+            return None
+        return total[k] / n[k] if k in n else total[k]
+    # the flags at their own level: (half, unit of that level) -> value, from the files
+    flag_unit = defaultdict(dict)           # (indicator) -> {(half, unit): value}
+    for (district, period), (path, rows) in reports.items():
+        for r in rows:
+            ind = by_code.get(r["indicator"])
+            if ind and ind["value_type"] == "flag" and ind["time_aggregation"] == "max" \
+                    and r["value"].strip() != "":
+                flag_unit[ind["code"]][(period, r["orgunit"])] = number(r["value"], path)
+    out = {}
+    for u in units:
+        for ind in inds:
+            code, t, agg = ind["code"], ind["value_type"], ind["time_aggregation"]
+            if t == "option":
+                keys = [code + "=" + o for o in ind["options"].split()]
+                for h in reversed(hs):
+                    if any((h, u, k) in total for k in keys):
+                        for k in keys:
+                            if (h, u, k) in total:
+                                out[(u, k)] = total[(h, u, k)]
+                        break
+                continue
+            vals = [(h, half(h, u, code)) for h in hs if half(h, u, code) is not None]
+            if not vals:
+                continue
+            if agg == "sum":
+                out[(u, code)] = sum(v for _, v in vals)
+            elif agg == "last":
+                out[(u, code)] = vals[-1][1]
+            elif t == "flag" and u != unit_code_level(u, district_of, ind):
+                ever = defaultdict(int)
+                for (h, x), v in flag_unit[code].items():
+                    if h in hs and (u == PROVINCE or district_of.get(x) == u):
+                        ever[x] = max(ever[x], v)
+                out[(u, code)] = sum(ever.values())
+            else:
+                out[(u, code)] = max(v for _, v in vals)
+    for tg in read_csv(os.path.join(a.data, "targets.csv")):
+        num, den = by_code.get(tg["numerator"]), by_code.get(tg["denominator"])
+        if not num or not den or num["time_aggregation"] == "max":
+            continue
+        for u in units:
+            both = [h for h in hs if half(h, u, num["code"]) is not None
+                    and half(h, u, den["code"]) is not None]
+            if not both:
+                continue
+            if num["time_aggregation"] == "sum" and den["time_aggregation"] == "sum":
+                x = sum(half(h, u, num["code"]) for h in both)
+                y = sum(half(h, u, den["code"]) for h in both)
+            else:
+                hstar = both[-1]
+                y = half(hstar, u, den["code"])
+                if num["time_aggregation"] == "sum":
+                    x = sum(half(h, u, num["code"]) for h in hs[: hs.index(hstar) + 1]
+                            if half(h, u, num["code"]) is not None)
+                else:
+                    x = half(hstar, u, num["code"])
+            if y:
+                out[(u, tg["code"])] = round2(x / y * 100.0)
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["period", "orgunit", "indicator", "value"])
+    for (u, k) in sorted(out):
+        w.writerow([a.period, u, k, fmt(out[(u, k)])])
+
+
+def unit_code_level(u, district_of, ind):
+    """u itself when u is a unit of the indicator's own level (a flag is then its max)."""
+    level = "1" if u == PROVINCE else "2" if u in district_of.values() else "3"
+    return u if level == ind["level"] else None
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@
  *   kh-feed summary --period P          the table a person reads
  *   kh-feed export --period P [--level N] [--format csv|json|xlsx] [--output FILE]
  *   kh-feed history --district CODE --period P   every revision of one report
+ *   kh-feed serve [--listen IPV4:PORT]  the dashboard in the browser (serve.c)
+ *   kh-feed passwd USER                 add or change a dashboard login
  *
  * N is a level number of the unit tree, 1 (the root, the default) .. its depth; what a
  * level is called comes from levels.csv, and a word (province, district …) is refused
@@ -30,6 +32,7 @@
 #include "mirror.h"
 #include "report.h"
 #include "series.h"
+#include "serve.h"
 
 /* 1 when --format (or -f) is among the arguments. */
 static int format_given(int argc, char **argv)
@@ -48,6 +51,8 @@ static const char usage[] =
     "       kh-feed summary --period P\n"
     "       kh-feed export --period P [--level N] [--format csv|json|xlsx] [--output FILE]\n"
     "       kh-feed series --period P [--format text|csv]\n"
+    "       kh-feed serve [--listen IPV4:PORT]   (the dashboard; kh-feed serve --help)\n"
+    "       kh-feed passwd USER                  (a dashboard login; password on stdin)\n"
     "options: --config FILE (before or after the command), --version, --no-sync,\n"
     "         --timeout-ms MS (waiting for the feed, default 5000)\n"
     "P is a half-year (2020S1), a year (2020) or the programme (2017-2020).\n"
@@ -67,6 +72,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "serve") || !strcmp(cmd, "passwd"))
+        return kh_feed_serve_main(argc, argv, cfgpath);
     if (strcmp(cmd, "sync") && strcmp(cmd, "follow") && strcmp(cmd, "summary") &&
         strcmp(cmd, "export") && strcmp(cmd, "history") && strcmp(cmd, "series")) {
         fprintf(stderr, "kh-feed: unknown command '%s'; see kh-feed --help\n", cmd);

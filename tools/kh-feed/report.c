@@ -1111,6 +1111,11 @@ void kh_feed_format_value(const kh_feed_row_t *row, char *buf, size_t cap)
     fmt_plain(row->value, row->is_int, buf, cap);
 }
 
+void kh_feed_format_vi(double v, int is_int, int sign, char *buf, size_t cap)
+{
+    fmt_vi(v, is_int, sign, buf, cap);
+}
+
 /* ---- the summary -------------------------------------------------------------------- */
 
 /* A text table: rows of cells (NULL = empty), or a heading row printed as is. */

@@ -100,6 +100,10 @@ const kh_feed_row_t *kh_feed_rows_find(const kh_feed_rows_t *rows, const char *p
 /* Formats a row value as the exports write it: integers without decimals, others
  * with up to 2 decimals ("72.5", "63.33"), '.' as the decimal point. */
 void kh_feed_format_value(const kh_feed_row_t *row, char *buf, size_t cap);
+/* A number written the Vietnamese way, as the summary prints it: '.' groups thousands,
+ * ',' is the decimal point, up to 2 decimals (1.234.567; 72,5); `sign`: '+' before a
+ * positive number (a gap).  The dashboard (serve) shows its figures so. */
+void kh_feed_format_vi(double v, int is_int, int sign, char *buf, size_t cap);
 
 /* Prints the table a person reads for `period` (half-year "2020S2", year "2020" or
  * programme "2017-2020"): indicators (Vietnamese name and code, grouped by the
