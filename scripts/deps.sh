@@ -14,6 +14,7 @@ pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-d
       passwd util-linux                  # make node-deb's postinst, test_district_host (setpriv, nsenter)
       faketime stress-ng                 # the calendar tier of CI, the CPU-hog check (issue 10)
       chromium chromium-driver           # the web page in a real browser (test_webpage)
+      poppler-utils                      # pdftotext: the dashboard printed (test_dashboard)
       libgnutls28-dev openssl            # the web page's client certificates (test_web)
       clang libclang-rt-14-dev)          # make san, make fuzz (ASan, UBSan, libFuzzer)
 missing=()

@@ -147,6 +147,23 @@ try:
         open_page(f"/?period={period}", "#figures")
         if period == "2017-2020":
             d.screenshot(f"{art}/overview-2017-2020.png")
+        if period == "2020":       # the print stylesheet: the page prints as its report
+            cdp = lambda cmd, params: d._call("POST", d._s("/goog/cdp/execute"),
+                                              {"cmd": cmd, "params": params})
+            cdp("Emulation.setEmulatedMedia", {"media": "print"})
+            hidden = d.script("return [getComputedStyle(document.querySelector('nav')).display,"
+                              " getComputedStyle(document.querySelector('form')).display,"
+                              " getComputedStyle(document.querySelector('#figures')).display]")
+            cdp("Emulation.setEmulatedMedia", {"media": ""})
+            pdf = cdp("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True})
+            with open(f"{art}/overview-2020-print.pdf", "wb") as fp:
+                fp.write(__import__("base64").b64decode(pdf["data"]))
+            txt = subprocess.run(["pdftotext", "-layout", f"{art}/overview-2020-print.pdf", "-"],
+                                 capture_output=True, text=True).stdout
+            check("printed, the overview drops its menu and forms and keeps the figures, "
+                  "the data-as-of line and the rates",
+                  hidden == ["none", "none", "table"] and "data as of" in txt and
+                  "TL.GDHT" in txt and "Xem / Show" not in txt, f"{hidden}")
         exp = expected(period)
         exp_root = {k[1]: v for k, v in exp.items() if k[0] == root}
         shown = {}

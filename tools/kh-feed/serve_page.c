@@ -79,6 +79,7 @@ static const char STYLE[] =
     "td,th{border:1px solid #bbb;padding:.2em .5em;vertical-align:top}"
     "th{background:#e3f2fd}td.num{text-align:right;white-space:nowrap}"
     ".pair{display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start}"
+    "svg.chart{max-width:100%;height:auto}"
     ".chart text{font-size:11px}"
     ".state-ontime{color:#2e7d32}.state-late{color:#e65100}.state-missing{color:#c62828}"
     ".err{border:2px solid #c62828;padding:1em;background:#ffebee}"
@@ -266,11 +267,24 @@ static size_t period_choices(srv_t *s, char (*out)[16], size_t cap)
         for (size_t k = 0; k < n; k++) dup |= strcmp(out[k], t) == 0;
         if (!dup) kh_strlcpy(out[n++], t, 16);
     }
+    int named = 0;
     for (size_t i = 0; i < kh_catalog_programme_count(s->cat) && n < cap; i++) {
         const char *code = kh_catalog_programme_code(kh_catalog_programme_at(s->cat, i));
         kh_period_t p;
-        if (code && code[0] && kh_period_parse(code, &p) == 0 && p.kind == KH_P_PROGRAMME)
+        if (code && code[0] && kh_period_parse(code, &p) == 0 && p.kind == KH_P_PROGRAMME) {
             kh_period_format(&p, out[n++], 16);
+            named = 1;
+        }
+    }
+    /* a data folder without programmes.csv: the years the mirror has, as one span */
+    int y0 = 0, y1 = 0;
+    for (size_t i = 0; i < ny; i++) {
+        if (!y0 || years[i] < y0) y0 = years[i];
+        if (years[i] > y1) y1 = years[i];
+    }
+    if (!named && y1 > y0 && n < cap) {
+        kh_period_t p = {.kind = KH_P_PROGRAMME, .year = y0, .year_to = y1};
+        kh_period_format(&p, out[n++], 16);
     }
     return n;
 }
@@ -1183,7 +1197,14 @@ int srv_trend(srv_t *s, const srv_query_t *q, srv_page_t *pg)
         const kh_catalog_t *lprog = latest[0] && kh_period_parse(latest, &lp) == 0
                                         ? kh_catalog_for(s->cat, kh_period_end(&lp)) : NULL;
         const char *pc = lprog ? kh_catalog_programme_code(lprog) : NULL;
-        if (pc && pc[0]) kh_strlcpy(latest, pc, sizeof latest);
+        if (pc && pc[0]) {
+            kh_strlcpy(latest, pc, sizeof latest);
+        } else {   /* no programmes.csv: the span of the years the mirror has */
+            char list[LIST_MAX][16];
+            size_t n = period_choices(s, list, LIST_MAX);
+            for (size_t i = 0; i < n; i++)
+                if (strchr(list[i], '-')) kh_strlcpy(latest, list[i], sizeof latest);
+        }
         ptext = latest;
     }
     per_t per;
