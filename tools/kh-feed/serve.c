@@ -442,6 +442,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                           "nhập).", "The dashboard is read-only: it takes GET (and POST to log "
                           "in) only.");
     }
+    if (!strcmp(url, "/favicon.ico")) {   /* a browser asks for it by itself: no page, no log */
+        srv_page_t pg = {204, NULL, 0, "text/plain", ""};
+        return send_page(c, &pg, NULL);
+    }
     if (!strcmp(url, "/login")) {
         srv_page_t pg = {0};
         if (post && v->need_login) return do_login(v, c, q);

@@ -32,6 +32,7 @@
 #define LIST_MAX 64            /* periods offered in the period selector */
 #define RECEIPTS_SHOWN 10      /* the latest receipts on the overview */
 #define WARNINGS_SHOWN 50      /* warnings listed on the overview (then how many more) */
+#define XLSX_MAX ((size_t)64 << 20)   /* a workbook served: the 124 communes of 2025 are < 2 MiB */
 
 /* ---- the page buffer ---------------------------------------------------------------- */
 
@@ -1389,15 +1390,15 @@ int srv_xlsx(srv_t *s, const srv_query_t *q, srv_page_t *pg)
     if (r) return r < 0 ? -1 : 0;
     int level, failed;
     if (level_of(&per, q->level, 1, &level, pg, &failed)) return failed ? -1 : 0;
-    char tmpl[] = "/tmp/kh-feed-serve-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0)
-        return srv_error(pg, 500, "Không tạo được tệp tạm để xuất XLSX: hãy thử lại.",
-                         "Cannot make a temporary file for the XLSX export: try again.");
-    close(fd);
-    char path[64];
-    snprintf(path, sizeof path, "%s.xlsx", tmpl);
-    unlink(tmpl);
+    /* a folder of its own (mkdtemp, 0700): nobody else can place a file or a link where
+     * the workbook is written */
+    const char *tmpdir = getenv("TMPDIR");
+    char dir[256], path[300];
+    snprintf(dir, sizeof dir, "%s/kh-feed-serve-XXXXXX", tmpdir && tmpdir[0] ? tmpdir : "/tmp");
+    if (!mkdtemp(dir))
+        return srv_error(pg, 500, "Không tạo được thư mục tạm để xuất XLSX: hãy thử lại.",
+                         "Cannot make a temporary folder for the XLSX export: try again.");
+    snprintf(path, sizeof path, "%s/export.xlsx", dir);
     int rc = -1;
     if (kh_feed_export(s->db, per.prog, per.pstr, level, "xlsx", path) < 0) {
         rc = srv_error(pg, 500, "Không xuất được XLSX: xem nhật ký của kh-feed serve.",
@@ -1405,7 +1406,7 @@ int srv_xlsx(srv_t *s, const srv_query_t *q, srv_page_t *pg)
     } else {
         char *buf;
         size_t len;
-        if (kh_read_file(path, (size_t)64 << 20, &buf, &len) == 0) {
+        if (kh_read_file(path, XLSX_MAX, &buf, &len) == 0) {
             pg->status = 200;
             pg->body = buf;
             pg->len = len;
@@ -1415,5 +1416,6 @@ int srv_xlsx(srv_t *s, const srv_query_t *q, srv_page_t *pg)
         }
     }
     unlink(path);
+    rmdir(dir);
     return rc;
 }
