@@ -409,8 +409,9 @@ static void show_value(double v, int is_int, char *buf, size_t cap)
     kh_feed_format_vi(v, is_int, 0, buf, cap);
 }
 
-/* The half-years of per whose root had fewer reporting units than expected: counts into
- * rep/exp (per half), returns how many halves are partial. */
+/* The half-years of per whose root total covers some but not all of the reporting units
+ * expected: counts into rep/expd (per half), returns how many halves are partial (a half
+ * nobody reported for has no total to mark). */
 static size_t partial_halves(const per_t *per, const kh_feed_rows_t *root, const char *rcode,
                              long rep[], long expd[])
 {
@@ -422,7 +423,7 @@ static size_t partial_halves(const per_t *per, const kh_feed_rows_t *root, const
                                                    "COMPLETENESS.REPORTED");
         expd[h] = e ? (long)e->value : 0;
         rep[h] = r ? (long)r->value : 0;
-        n += rep[h] < expd[h];
+        n += rep[h] > 0 && rep[h] < expd[h];   /* none reported: no total at all */
     }
     return n;
 }
@@ -435,7 +436,7 @@ static void partial_note(FILE *f, const per_t *per, const long rep[], const long
     fputs("<p class=\"partial\" id=\"partial\">⚠ Tổng chưa đủ <span class=\"en\">/ partial "
           "totals</span>:", f);
     for (size_t h = 0, k = 0; h < per->nh; h++) {
-        if (rep[h] >= expd[h]) continue;
+        if (rep[h] == 0 || rep[h] >= expd[h]) continue;
         fprintf(f, "%s <span class=\"partial-half\" data-half=\"%s\" data-reported=\"%ld\" "
                    "data-expected=\"%ld\">%s: %ld / %ld đơn vị đã báo cáo (tổng chưa đủ / "
                    "partial: %ld of %ld units)</span>",
@@ -790,7 +791,7 @@ int srv_overview(srv_t *s, const srv_query_t *q, srv_page_t *pg)
     static const char *ccodes[] = {"EXPECTED", "REPORTED", "ON_TIME", "LATE", "MISSING"};
     for (size_t h = 0; root && h < per.nh; h++) {
         fprintf(f, "<tr data-half=\"%s\"%s><td>%s</td>", per.halves[h],
-                rep[h] < expd[h] ? " class=\"partial\"" : "", per.halves[h]);
+                rep[h] > 0 && rep[h] < expd[h] ? " class=\"partial\"" : "", per.halves[h]);
         for (size_t k = 0; k < 5; k++) {
             char c[64];
             snprintf(c, sizeof c, "COMPLETENESS.%s", ccodes[k]);
