@@ -30,7 +30,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +37,7 @@
 #include "kh_log.h"
 #include "kh_report.h"
 #include "kh_util.h"
+#include "kh_web.h"
 
 /* ---- uploads ------------------------------------------------------------------------------ */
 
@@ -450,17 +450,9 @@ static int host_ok(node_web_t *w, struct MHD_Connection *c)
 {
     if (w->has_pw || w->tls_ca)
         return 1;
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (!h)
-        return 0;
-    char want[3][64];
-    snprintf(want[0], sizeof want[0], "127.0.0.1:%u", w->port);
-    snprintf(want[1], sizeof want[1], "localhost:%u", w->port);
-    snprintf(want[2], sizeof want[2], "%s", w->listen);
-    for (int i = 0; i < 3; i++)
-        if (strcmp(h, want[i]) == 0)
-            return 1;
-    return 0;
+    return kh_web_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                      MHD_HTTP_HEADER_HOST),
+                          w->port, w->listen);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -593,22 +585,6 @@ static void on_done(void *cls, struct MHD_Connection *c, void **state,
 
 /* ---- start, stop -------------------------------------------------------------------------- */
 
-/* "A.B.C.D:PORT" → sa.  KH_OK or KH_NO. */
-static int parse_listen(const char *s, struct sockaddr_in *sa)
-{
-    const char *colon = strrchr(s, ':');
-    char host[64];
-    long port;
-    if (!colon || (size_t)(colon - s) >= sizeof host || kh_parse_long(colon + 1, 1, 65535, &port) < 0)
-        return KH_NO;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? KH_OK : KH_NO;
-}
-
 static int read_password_file(const char *path, char *out, size_t cap)
 {
     char *buf;
@@ -681,7 +657,7 @@ int node_web_start(kh_service_t *s, const node_t *n, node_web_t **out)
     if (!listen_at[0] || !strcmp(listen_at, "off"))
         return KH_NO;
     struct sockaddr_in sa;
-    if (parse_listen(listen_at, &sa) != KH_OK) {
+    if (kh_web_listen_parse(listen_at, &sa) != KH_OK) {
         char msg[256];
         snprintf(msg, sizeof msg, "[node] web_listen = '%s': viết IPV4:CỔNG, ví dụ "
                  "127.0.0.1:8480, hoặc off / write IPV4:PORT, e.g. 127.0.0.1:8480, or off",
@@ -836,33 +812,11 @@ int node_web_password_main(int argc, char **argv)
         return 1;
     }
     char pw[WEB_PASSWORD_MAX + 2];
-    struct termios old, quiet;
-    int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
-    if (tty) {
-        fprintf(stderr, "Mật khẩu cho trang web / Password for the web page: ");
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-    char *got = fgets(pw, sizeof pw, stdin);
-    if (tty) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-        fputc('\n', stderr);
-    }
-    size_t len = got ? strcspn(pw, "\r\n") : 0;
-    int whole = got && (pw[len] == '\n' || pw[len] == '\r' || feof(stdin));
-    pw[len] = '\0';
-    size_t chars = 0;
-    for (size_t i = 0; i < len; i++)
-        chars += ((unsigned char)pw[i] & 0xc0) != 0x80;
-    if (!whole || chars < WEB_PASSWORD_MIN || len > WEB_PASSWORD_MAX) {
-        sodium_memzero(pw, sizeof pw);
-        fprintf(stderr, "kh-node: mật khẩu phải có từ %d ký tự, một dòng, tối đa %d byte: hãy "
-                "chạy lại / the password must be at least %d characters on one line, at most "
-                "%d bytes: run it again\n", WEB_PASSWORD_MIN, WEB_PASSWORD_MAX,
-                WEB_PASSWORD_MIN, WEB_PASSWORD_MAX);
+    long got = kh_web_password_read("kh-node", "Mật khẩu cho trang web / Password for the web "
+                                    "page: ", pw, sizeof pw, WEB_PASSWORD_MIN, WEB_PASSWORD_MAX);
+    if (got < 0)
         return 1;
-    }
+    size_t len = (size_t)got;
     char hash[crypto_pwhash_STRBYTES + 1];
     int rc = crypto_pwhash_str(hash, pw, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
                                crypto_pwhash_MEMLIMIT_INTERACTIVE);

@@ -46,7 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -55,6 +54,7 @@
 #include "kh_keys.h"
 #include "kh_log.h"
 #include "kh_util.h"
+#include "kh_web.h"
 #include "mirror.h"
 
 #define SRV_CONNECTIONS 32     /* a province office's analysts, with room for stuck ones */
@@ -386,15 +386,9 @@ static void arg(struct MHD_Connection *c, const char *key, char *out)
 static int host_ok(server_t *v, struct MHD_Connection *c)
 {
     if (v->need_login) return 1;
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (!h) return 0;
-    char want[3][80];
-    snprintf(want[0], sizeof want[0], "127.0.0.1:%u", v->port);
-    snprintf(want[1], sizeof want[1], "localhost:%u", v->port);
-    snprintf(want[2], sizeof want[2], "%s", v->listen);
-    for (int i = 0; i < 3; i++)
-        if (strcmp(h, want[i]) == 0) return 1;
-    return 0;
+    return kh_web_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                      MHD_HTTP_HEADER_HOST),
+                          v->port, v->listen);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -531,55 +525,6 @@ static const char serve_usage[] =
     "serve: the dashboard in the browser ([feed] dashboard_listen, default 127.0.0.1:8490);\n"
     "any address but 127.0.0.1 needs [feed] dashboard_password_file (kh-feed passwd).\n";
 
-/* "A.B.C.D:PORT" → sa.  KH_OK or KH_NO. */
-static int parse_listen(const char *s, struct sockaddr_in *sa)
-{
-    const char *colon = strrchr(s, ':');
-    char host[64];
-    long port;
-    if (!colon || (size_t)(colon - s) >= sizeof host || kh_parse_long(colon + 1, 1, 65535, &port) < 0)
-        return KH_NO;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? KH_OK : KH_NO;
-}
-
-/* Reads one line of password from stdin (no echo on a terminal).  Returns its length, or
- * -1 after printing what to do. */
-static long read_password(char *pw, size_t cap)
-{
-    struct termios old, quiet;
-    int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
-    if (tty) {
-        fprintf(stderr, "Mật khẩu / Password: ");
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-    char *got = fgets(pw, (int)cap, stdin);
-    if (tty) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-        fputc('\n', stderr);
-    }
-    size_t len = got ? strcspn(pw, "\r\n") : 0;
-    int whole = got && (pw[len] == '\n' || pw[len] == '\r' || feof(stdin));
-    pw[len] = '\0';
-    size_t chars = 0;
-    for (size_t i = 0; i < len; i++) chars += ((unsigned char)pw[i] & 0xc0) != 0x80;
-    if (!whole || chars < PASSWORD_MIN || len > PASSWORD_MAX) {
-        sodium_memzero(pw, cap);
-        fprintf(stderr, "kh-feed: mật khẩu phải có từ %d ký tự, một dòng, tối đa %d byte: hãy "
-                "chạy lại / the password must be at least %d characters on one line, at most "
-                "%d bytes: run it again\n", PASSWORD_MIN, PASSWORD_MAX, PASSWORD_MIN,
-                PASSWORD_MAX);
-        return -1;
-    }
-    return (long)len;
-}
-
 /* kh-feed passwd USER: adds USER to the password file or changes its hash. */
 static int passwd_main(const char *user, const char *pwfile)
 {
@@ -595,7 +540,8 @@ static int passwd_main(const char *user, const char *pwfile)
         return 1;
     }
     char pw[PASSWORD_MAX + 2];
-    long len = read_password(pw, sizeof pw);
+    long len = kh_web_password_read("kh-feed", "Mật khẩu / Password: ", pw, sizeof pw,
+                                    PASSWORD_MIN, PASSWORD_MAX);
     if (len < 0) return 1;
     char hash[crypto_pwhash_STRBYTES];
     int hr = crypto_pwhash_str(hash, pw, (unsigned long long)len,
@@ -721,7 +667,7 @@ int kh_feed_serve_main(int argc, char **argv, const char *cfgpath)
     s->sync_s = sync_s;
     s->timeout_ms = 5000;
     struct sockaddr_in sa;
-    if (parse_listen(listen_at, &sa) != KH_OK) {
+    if (kh_web_listen_parse(listen_at, &sa) != KH_OK) {
         fprintf(stderr, "kh-feed: --listen / [feed] dashboard_listen = '%s': viết IPV4:CỔNG, ví "
                 "dụ 127.0.0.1:8490 / write IPV4:PORT, e.g. 127.0.0.1:8490\n", listen_at);
         rc = 2;
