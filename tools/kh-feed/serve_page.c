@@ -327,6 +327,22 @@ static int code_find(const kh_catalog_t *prog, const char *code, code_t *out)
     return 1;
 }
 
+/* The code a page asked for (the programme's first rate when none) into code, and what
+ * it is.  Returns 0, or 1 after making a 404 page that says to choose one from the list,
+ * or -1 (out of memory). */
+static int code_of(const per_t *per, const char *asked, char *code, code_t *ct, srv_page_t *pg)
+{
+    kh_strlcpy(code, asked, SRV_PARAM_MAX);
+    if (!code[0] && kh_catalog_target_count(per->prog))
+        kh_strlcpy(code, kh_catalog_target_at(per->prog, 0)->code, SRV_PARAM_MAX);
+    if (code_find(per->prog, code, ct)) return 0;
+    return srv_error(pg, 404, "Không có chỉ tiêu hoặc tỷ lệ có mã này trong chương trình của "
+                     "kỳ: hãy chọn trong danh sách ở trang Chỉ tiêu (indicators.csv, "
+                     "targets.csv).", "No indicator or rate has this code in the period's "
+                     "programme: choose one from the list on the Indicators page "
+                     "(indicators.csv, targets.csv).") < 0 ? -1 : 1;
+}
+
 /* The Vietnamese name of a code, into buf. */
 static void code_label(const kh_catalog_t *prog, const code_t *c, char *buf, size_t cap)
 {
@@ -703,15 +719,24 @@ static void overview_warnings(FILE *f, srv_t *s, const per_t *per)
                    "kh-feed summary / see kh-feed summary)</p>\n", total - shown, total - shown);
 }
 
+/* s as a URL query value: every byte but letters, digits and . _ - percent-encoded (so
+ * also safe inside an HTML attribute). */
+static void url_param(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '.' || *p == '_' || *p == '-')
+            fputc(*p, f);
+        else
+            fprintf(f, "%%%02X", *p);
+    }
+}
+
 /* Link to the indicator page of `code` for the period. */
 static void code_link(FILE *f, const char *path, const char *period, const char *code)
 {
     fprintf(f, "<a href=\"%s?period=%s&amp;code=", path, period);
-    for (const char *p = code; *p; p++) {
-        if (*p == '=') fputs("%3D", f);
-        else if (*p == '&' || *p == '<' || *p == '"' || *p == '>' || *p == '\'') fputc('_', f);
-        else fputc(*p, f);
-    }
+    url_param(f, code);
     fputs("\">", f);
     E(code);
     fputs("</a>", f);
@@ -934,16 +959,8 @@ int srv_indicator(srv_t *s, const srv_query_t *q, srv_page_t *pg)
     int r = period_of(s, q->period, &per, pg);
     if (r) return r < 0 ? -1 : 0;
     char code[SRV_PARAM_MAX];
-    kh_strlcpy(code, q->code, sizeof code);
-    if (!code[0] && kh_catalog_target_count(per.prog))
-        kh_strlcpy(code, kh_catalog_target_at(per.prog, 0)->code, sizeof code);
     code_t ct;
-    if (!code_find(per.prog, code, &ct))
-        return srv_error(pg, 404, "Không có chỉ tiêu hoặc tỷ lệ có mã này trong chương trình của "
-                         "kỳ: hãy chọn trong danh sách ở trang Chỉ tiêu (indicators.csv, "
-                         "targets.csv).", "No indicator or rate has this code in the period's "
-                         "programme: choose one from the list on the Indicators page "
-                         "(indicators.csv, targets.csv).");
+    if ((r = code_of(&per, q->code, code, &ct, pg))) return r < 0 ? -1 : 0;
     int level, failed;
     if (level_of(&per, q->level, reporting_level(&per), &level, pg, &failed))
         return failed ? -1 : 0;
@@ -1076,19 +1093,11 @@ int srv_indicator(srv_t *s, const srv_query_t *q, srv_page_t *pg)
                                      {"asc", "thấp → cao / low → high"}};
     for (int k = 0; k < 3; k++) {
         fprintf(f, "%s<a id=\"sort-%s\" href=\"%s", k ? " · " : "", sorts[k][0], base);
-        for (const char *p = code; *p; p++) {
-            if (*p == '=') fputs("%3D", f);
-            else if (strchr("&<>\"'", *p)) fputc('_', f);
-            else fputc(*p, f);
-        }
+        url_param(f, code);
         fprintf(f, "&amp;sort=%s\">%s</a>", sorts[k][0], sorts[k][1]);
     }
     fprintf(f, " · <a id=\"csv\" href=\"%s", base);
-    for (const char *p = code; *p; p++) {
-        if (*p == '=') fputs("%3D", f);
-        else if (strchr("&<>\"'", *p)) fputc('_', f);
-        else fputc(*p, f);
-    }
+    url_param(f, code);
     fprintf(f, "&amp;sort=%s&amp;format=csv\">CSV</a></p>\n",
             !strcmp(q->sort, "desc") || !strcmp(q->sort, "asc") ? q->sort : "tree");
 
@@ -1213,14 +1222,8 @@ int srv_trend(srv_t *s, const srv_query_t *q, srv_page_t *pg)
     int r = period_of(s, ptext, &per, pg);
     if (r) return r < 0 ? -1 : 0;
     char code[SRV_PARAM_MAX];
-    kh_strlcpy(code, q->code, sizeof code);
-    if (!code[0] && kh_catalog_target_count(per.prog))
-        kh_strlcpy(code, kh_catalog_target_at(per.prog, 0)->code, sizeof code);
     code_t ct;
-    if (!code_find(per.prog, code, &ct))
-        return srv_error(pg, 404, "Không có chỉ tiêu hoặc tỷ lệ có mã này trong chương trình: "
-                         "hãy chọn trong danh sách.", "No indicator or rate has this code in "
-                         "the programme: choose one from the list.");
+    if ((r = code_of(&per, q->code, code, &ct, pg))) return r < 0 ? -1 : 0;
     const kh_unit_t *unit = NULL;
     if (q->unit[0]) {
         unit = kh_catalog_unit_on(per.prog, q->unit, per.end);
@@ -1324,11 +1327,7 @@ int srv_trend(srv_t *s, const srv_query_t *q, srv_page_t *pg)
           "href=\"?format=csv&amp;period=", f);
     E(per.pstr);
     fputs("&amp;code=", f);
-    for (const char *p = code; *p; p++) {
-        if (*p == '=') fputs("%3D", f);
-        else if (strchr("&<>\"'", *p)) fputc('_', f);
-        else fputc(*p, f);
-    }
+    url_param(f, code);
     if (unit) {
         fputs("&amp;unit=", f);
         E(unit->code);
