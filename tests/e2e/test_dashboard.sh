@@ -375,6 +375,13 @@ try:
 except urllib.error.HTTPError as e:
     code = e.code
 check("without the cookie a page answers 303 to /login", code == 303, f"{code}")
+try:
+    op.open(urllib.request.Request(site + "/login", data=b"user=analyst&password=" + b"x" * 5000),
+            timeout=120)
+    code = 200
+except urllib.error.HTTPError as e:
+    code = e.code
+check("a login body over the bound (2 KiB) is refused unread: 413", code == 413, f"{code}")
 codes = [login("sai-%d-mat-khau" % i)[0] for i in range(5)]
 code, _ = login("mat-khau-dung-1")
 check("five wrong passwords are refused (403), then even the right one is refused unchecked "

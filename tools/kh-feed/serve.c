@@ -302,12 +302,6 @@ static enum MHD_Result do_login(server_t *v, struct MHD_Connection *c, req_t *q)
 {
     uint32_t addr = client_addr(c);
     srv_page_t pg = {0};
-    if (q->too_big) {
-        refused(v, "login_body", "a login form over the size limit was refused");
-        if (srv_login_page(&pg, 413, "Biểu mẫu quá lớn.", "The form is too large.") < 0)
-            return MHD_NO;
-        return send_page(c, &pg, NULL);
-    }
     if (login_blocked(v, addr)) {
         refused(v, "login_blocked", "a login from an address with too many failures was "
                 "refused unchecked");
@@ -407,19 +401,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (post) {
             const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
-            if (cl && strtoull(cl, NULL, 10) > LOGIN_BODY_MAX) q->too_big = 1;
+            if (cl && strtoull(cl, NULL, 10) > LOGIN_BODY_MAX) {   /* answered unread */
+                q->too_big = 1;
+                refused(v, "body", "a request body over the size limit was refused unread");
+                return send_error(c, 413, "Nội dung gửi lên quá lớn: bảng số liệu chỉ nhận biểu "
+                                  "mẫu đăng nhập.", "The request body is too large: the "
+                                  "dashboard takes only the login form.");
+            }
         }
         return MHD_YES;
     }
     if (*data_size) {
-        if (q->len + *data_size > LOGIN_BODY_MAX) q->too_big = 1;
-        else {
-            memcpy(q->body + q->len, data, *data_size);
-            q->len += *data_size;
+        if (q->too_big) {                       /* answered already: the body is dropped */
+            *data_size = 0;
+            return MHD_YES;
         }
+        if (q->len + *data_size > LOGIN_BODY_MAX) {
+            /* a body without a length over the bound: libmicrohttpd answers only once the
+             * body is read, so the connection is closed */
+            refused(v, "body", "a request body without a length went over the size limit: "
+                    "connection closed");
+            return MHD_NO;
+        }
+        memcpy(q->body + q->len, data, *data_size);
+        q->len += *data_size;
         *data_size = 0;
         return MHD_YES;
     }
+    if (q->too_big) return MHD_YES;
     if (!host_ok(v, c)) {
         refused(v, "host", "a request that did not name the dashboard's address (Host)");
         return send_error(c, 400, "Hãy mở bảng số liệu bằng địa chỉ của nó (http://127.0.0.1:"
