@@ -199,6 +199,42 @@ for p in 2025 2021-2030; do
     check_eq "kh-feed summary --period $p exits 0" 0 "$?"
     check "… and is the new province's" grep -q "TỔNG HỢP.*Tỉnh Vĩnh Long" "$OUT/summary-$p.txt"
 done
+# the dashboard's trend of a new commune across the reform (issue 15): its figures before
+# (the series' sums of the old communes that went whole into it) lead its line; a commune
+# made from a divided one is not compared
+dport=$((20000 + ($$ % 400) * 10 + 7))      # mkrun uses base..base+6
+setsid "$BIN/kh-feed" serve --listen "127.0.0.1:$dport" >"$OUT/serve.out" 2>"$OUT/serve.err" &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null; pipeline stop >/dev/null 2>&1 || true' EXIT
+served() { grep -q "dashboard: http://127.0.0.1:$dport/" "$OUT/serve.out"; }
+check "kh-feed serve starts on the new province's mirror" wait_for 60 served
+python3 - "http://127.0.0.1:$dport" "$OUT/series.csv" <<'PY2'
+import csv, re, sys, urllib.request
+site, series = sys.argv[1:3]
+rows = {(r["orgunit"], r["indicator"]): r for r in csv.DictReader(open(series, encoding="utf-8"))}
+def vi(plain):
+    if plain == "":
+        return "–"
+    ip, _, dec = plain.partition(".")
+    dec = dec.rstrip("0")
+    ip = "{:,}".format(int(ip)).replace(",", ".")
+    return ip + ("," + dec if dec else "")
+for unit, comparable in (("28756", "yes"), ("28921", "no")):
+    r = rows[(unit, "HO.TONG")]
+    page = urllib.request.urlopen(f"{site}/trend?period=2021-2030&code=HO.TONG&unit={unit}",
+                                  timeout=120).read().decode()
+    before = re.search(r'<td class="num before">([^<]*)</td>', page)
+    now = re.search(r'<td class="num now">([^<]*)</td>', page)
+    comp = re.search(r'data-comparable="(\w+)"', page)
+    got = (before and before.group(1), now and now.group(1), comp and comp.group(1))
+    want = (f"{r['before_period']}: {vi(r['before'])}", f"{r['period']}: {vi(r['now'])}", comparable)
+    chart = page[page.find('class="chart lines"'):]
+    first_x = re.search(r'class="x"[^>]*>([^<]*)<', chart).group(1)
+    lead = first_x == r["before_period"] and f'data-value="{float(r["before"] or 0):.2f}"' in chart
+    ok = got == want and (lead if comparable == "yes" else first_x != r["before_period"])
+    print(("ok - " if ok else "not ok - ") + f"dashboard trend of {unit} across the reform: before "
+          f"and after as kh-feed series, comparable {comparable}" + ("" if ok else f": {got} {want} {first_x}"))
+PY2
 check "kh-admin verify --totals: the stored totals are the counted reports' sums" \
     "$BIN/kh-admin" verify --totals
 check "no process died" all_alive

@@ -27,6 +27,7 @@
 #include "kh_util.h"
 #include "mirror.h"
 #include "report.h"
+#include "series.h"
 #include "svg.h"
 
 #define LIST_MAX 64            /* periods offered in the period selector */
@@ -1197,6 +1198,68 @@ static int value_over(srv_t *s, const char *p, const char *code, const kh_unit_t
     return found;
 }
 
+/* One row of kh_feed_series (series.c) for a unit and a code: its figures before the
+ * reorganisation (the old units that went whole into it) and after. */
+typedef struct {
+    char period[16], before_period[16], old_units[256];
+    char before[64], now[64];
+    int comparable;
+} reorg_row_t;
+
+/* The first report period of per (in order) whose series across a reorganisation
+ * (kh_feed_series, CSV) lists `unit` and `code`: into out.  Returns 1, or 0 when none
+ * does (no reorganisation, another unit) or it cannot be read. */
+static int reorg_of(srv_t *s, const per_t *per, const char *unit, const char *code,
+                    reorg_row_t *out)
+{
+    for (size_t h = 0; h < per->nh; h++) {
+        kh_period_t hp;
+        if (kh_period_parse(per->halves[h], &hp) < 0) continue;
+        const kh_catalog_t *prog = kh_catalog_for(s->cat, kh_period_end(&hp));
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&buf, &len);
+        if (!m) return 0;
+        int n = prog ? kh_feed_series(s->db, prog, per->halves[h], "csv", m) : -1;
+        fclose(m);
+        int found = 0;
+        for (char *line = n > 0 ? buf : NULL, *next; line && *line && !found; line = next) {
+            next = strchr(line, '\n');
+            if (next) *next++ = '\0';
+            char *f[8];
+            size_t nf = 0;
+            for (char *p = line; nf < 8; p++) {   /* no field holds a comma (series.h) */
+                f[nf++] = p;
+                if (!(p = strchr(p, ','))) break;
+                *p = '\0';
+            }
+            if (nf != 8 || strcmp(f[1], unit) || strcmp(f[3], code)) continue;
+            kh_strlcpy(out->period, f[0], sizeof out->period);
+            kh_strlcpy(out->old_units, f[2], sizeof out->old_units);
+            kh_strlcpy(out->before_period, f[4], sizeof out->before_period);
+            kh_strlcpy(out->before, f[5], sizeof out->before);
+            kh_strlcpy(out->now, f[6], sizeof out->now);
+            out->comparable = !strcmp(f[7], "yes");
+            found = 1;
+        }
+        free(buf);
+        if (found) return 1;
+    }
+    return 0;
+}
+
+/* A plain number of the series CSV ("87.42") the Vietnamese way ("87,42"); "–" if empty. */
+static void show_plain(const char *plain, char *buf, size_t cap)
+{
+    char *end;
+    double v = strtod(plain, &end);
+    if (!plain[0] || *end) {
+        kh_strlcpy(buf, "–", cap);
+        return;
+    }
+    kh_feed_format_vi(v, strchr(plain, '.') == NULL, 0, buf, cap);
+}
+
 int srv_trend(srv_t *s, const srv_query_t *q, srv_page_t *pg)
 {
     /* the programme: given, or the one of the latest report period */
@@ -1335,18 +1398,41 @@ int srv_trend(srv_t *s, const srv_query_t *q, srv_page_t *pg)
     fputs("\">CSV</a></form>\n", f);
     partial_note(f, &per, rep, expd, npartial);
     double target = ct.target ? ct.target->target : -1;
+    /* across a reorganisation: the unit's figures before it, where comparable, lead its
+     * line on the report periods' chart */
+    reorg_row_t ro;
+    int has_reorg = unit && reorg_of(s, &per, unit->code, code, &ro);
+    double bv = 0;
+    int lead = 0;
+    if (has_reorg && ro.comparable && ro.before[0]) {
+        char *end;
+        bv = strtod(ro.before, &end);
+        lead = !*end;
+    }
     /* two charts: the report periods, then the years */
     for (int part = 0; part < 2; part++) {
         size_t from = part ? nhx : 0, to = part ? nx : nhx;
         if (to <= from) continue;
-        const char *xl[2 * KH_FEED_MAX_HALVES];
-        for (size_t i = from; i < to; i++) xl[i - from] = xs[i];
-        kh_svg_series_t ser[2] = {{rootname, vr + from, hr + from},
-                                  {unit ? unit->name : "", vu + from, hu + from}};
+        const char *xl[2 * KH_FEED_MAX_HALVES + 1];
+        double lr[2 * KH_FEED_MAX_HALVES + 1], lu[2 * KH_FEED_MAX_HALVES + 1];
+        int lhr[2 * KH_FEED_MAX_HALVES + 1], lhu[2 * KH_FEED_MAX_HALVES + 1];
+        size_t k = 0;
+        if (part == 0 && lead) {
+            xl[k] = ro.before_period;
+            lr[k] = 0, lhr[k] = 0;
+            lu[k] = bv, lhu[k] = 1;
+            k++;
+        }
+        for (size_t i = from; i < to; i++, k++) {
+            xl[k] = xs[i];
+            lr[k] = vr[i], lhr[k] = hr[i];
+            lu[k] = vu[i], lhu[k] = hu[i];
+        }
+        kh_svg_series_t ser[2] = {{rootname, lr, lhr}, {unit ? unit->name : "", lu, lhu}};
         fprintf(f, "<h2>%s</h2>\n<div class=\"pair\"><div>",
                 part ? "Theo năm <span class=\"en\">/ By year</span>"
                      : "Theo kỳ báo cáo <span class=\"en\">/ By report period</span>");
-        kh_svg_lines(f, title, xl, to - from, ser, unit ? 2 : 1, target);
+        kh_svg_lines(f, title, xl, k, ser, unit ? 2 : 1, target);
         fprintf(f, "</div><table id=\"trend-%s\"><thead><tr><th>Kỳ / Period</th><th>",
                 part ? "years" : "halves");
         E(rootname);
@@ -1376,6 +1462,29 @@ int srv_trend(srv_t *s, const srv_query_t *q, srv_page_t *pg)
             fputs("</tr>\n", f);
         }
         fputs("</tbody></table></div>\n", f);
+    }
+    if (has_reorg) {
+        char bb[64], nn[64];
+        show_plain(ro.before, bb, sizeof bb);
+        show_plain(ro.now, nn, sizeof nn);
+        fputs("<h2>Trước và sau sắp xếp đơn vị <span class=\"en\">/ Across the "
+              "reorganisation</span></h2>\n<table id=\"reorg\"><thead><tr><th>Đơn vị cũ / "
+              "Old units</th><th>Trước / Before</th><th>Sau / After</th><th>So sánh được / "
+              "Comparable</th></tr></thead><tbody><tr><td>", f);
+        E(ro.old_units);
+        fputs("</td><td class=\"num before\">", f);
+        E(ro.before_period);
+        fprintf(f, ": %s</td><td class=\"num now\">", bb);
+        E(ro.period);
+        fprintf(f, ": %s</td><td data-comparable=\"%s\">%s</td></tr></tbody></table>\n<p>%s</p>\n",
+                nn, ro.comparable ? "yes" : "no",
+                ro.comparable ? "có / yes" : "không / no",
+                ro.comparable ? "Trước: tổng của các đơn vị cũ nhập trọn vào đơn vị này "
+                                "(kh-feed series) <span class=\"en\">/ before: the sum of the "
+                                "old units that went whole into this one</span>"
+                              : "Một đơn vị cũ bị chia hoặc thiếu số liệu: không so sánh "
+                                "<span class=\"en\">/ an old unit was divided or has no "
+                                "figures: not compared</span>");
     }
     page_tail(f);
     return pb_done(&b, pg, 200, "text/html; charset=utf-8");
