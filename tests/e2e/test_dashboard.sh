@@ -38,6 +38,17 @@ for p in "${PERIODS[@]}"; do
         "$IN/838/838-$p.csv" >/dev/null || exit 1
 done
 check "71 reports settle" wait_settled 180 "${DISTRICTS[@]}"
+# 838's first 2020S2 report has a value that is not a number: the province refuses it
+python3 - "$IN/838/838-2020S2.csv" "$RUN/838-2020S2-sai.csv" <<'PY'
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+f = lines[4].split(","); f[-1] = "mười"; lines[4] = ",".join(f)
+open(sys.argv[2], "w", encoding="utf-8").write("\n".join(lines) + "\n")
+PY
+"$BIN/kh-node" submit --district 838 --force --submitted-at 2020-12-01 "$RUN/838-2020S2-sai.csv" \
+    >/dev/null 2>&1
+rejected_838() { node_stages 838 | grep -q "^838-2020S2"$'\t'"1"$'\t'"rejected"; }
+check "838's wrong 2020S2 report is rejected" wait_for 120 rejected_838
 
 setsid "$BIN/kh-feed" serve --listen "127.0.0.1:$port" >"$RUN/serve.out" 2>"$RUN/serve.err" &
 serve_pid=$!
@@ -123,8 +134,11 @@ try:
     check("… and every total of the figures is marked partial", allv > 20 and marked == allv,
           f"{marked} of {allv}")
     grid = {r[0]: r for r in table("#grid tbody tr", "td[data-half='2020S2']")}
-    check("the completeness grid shows 838's 2020S2 missing",
-          "chưa báo cáo" in grid.get("838", ["", ""])[1], f"{grid.get('838')}")
+    check("the completeness grid shows 838's 2020S2 rejected (the aggregator's history), "
+          "the others on time", "bị từ chối / rejected" in grid.get("838", ["", ""])[1] and
+          all("đúng hạn" in grid[u][1] for u in districts if u != "838"), f"{grid.get('838')}")
+    check("… and draws it so (SVG)",
+          d.script("return document.querySelectorAll('svg.grid rect.cell.rejected').length") == 1)
     open_page("/?period=2020", "#figures")
     got = [d.attr(e, "data-half") for e in d.find_all("#partial .partial-half")]
     check("the year 2020 says its 2020S2 totals are partial", got == ["2020S2"], f"{got}")

@@ -395,13 +395,15 @@ static void print_history(const Kh__History *h, const kh_catalog_t *cat, FILE *o
                 h->n_entries, h->n_entries);
 }
 
-int mirror_history(void *zctx, const char *endpoint, const char *district, const char *period,
-                   const kh_catalog_t *cat, int timeout_ms, int64_t max_msg, FILE *out)
+/* The aggregator's history of one report (a HISTORY reply to HISTORY?), or NULL after
+ * printing why (no answer within timeout_ms, an unexpected reply). */
+static Kh__History *history_fetch(void *zctx, const char *endpoint, const char *district,
+                                  const char *period, int timeout_ms, int64_t max_msg)
 {
     void *dealer = open_socket(zctx, ZMQ_DEALER, 0, max_msg);
     if (!dealer)
-        return -1;
-    int rc = -1;
+        return NULL;
+    Kh__History *h = NULL;
     Kh__HistoryRequest req = KH__HISTORY_REQUEST__INIT;
     req.district = (char *)district;
     req.period = (char *)period;
@@ -421,19 +423,39 @@ int mirror_history(void *zctx, const char *endpoint, const char *district, const
     zmq_msg_t parts[2];
     int n = recv_message(dealer, parts);
     kh_wmsg_t m;
-    Kh__History *h = NULL;
-    if (kh_wire_parse(parts, n, 0, &m) == 0 && strcmp(m.type, KH_T_HISTORY) == 0 &&
-        (h = kh__history__unpack(NULL, m.len, m.payload))) {
-        print_history(h, cat, out);
-        kh__history__free_unpacked(h, NULL);
-        rc = 0;
-    } else {
+    if (kh_wire_parse(parts, n, 0, &m) != 0 || strcmp(m.type, KH_T_HISTORY) != 0 ||
+        !(h = kh__history__unpack(NULL, m.len, m.payload)))
         fprintf(stderr, "kh-feed: unexpected reply from the aggregator\n");
-    }
     zmq_msg_close(&parts[0]);
     zmq_msg_close(&parts[1]);
 out:
     free(buf);
     zmq_close(dealer);
-    return rc;
+    return h;
+}
+
+int mirror_history(void *zctx, const char *endpoint, const char *district, const char *period,
+                   const kh_catalog_t *cat, int timeout_ms, int64_t max_msg, FILE *out)
+{
+    Kh__History *h = history_fetch(zctx, endpoint, district, period, timeout_ms, max_msg);
+    if (!h)
+        return -1;
+    print_history(h, cat, out);
+    kh__history__free_unpacked(h, NULL);
+    return 0;
+}
+
+int mirror_rejected(void *zctx, const char *endpoint, const char *district, const char *period,
+                    int timeout_ms, int64_t max_msg)
+{
+    Kh__History *h = history_fetch(zctx, endpoint, district, period, timeout_ms, max_msg);
+    if (!h)
+        return -1;
+    int refused = 0, counted = 0;
+    for (size_t i = 0; i < h->n_entries; i++) {
+        refused |= !h->entries[i]->accepted;
+        counted |= h->entries[i]->counted;
+    }
+    kh__history__free_unpacked(h, NULL);
+    return refused && !counted;
 }

@@ -39,4 +39,10 @@ int mirror_follow(sqlite3 *db, void *zctx, const char *feed, const char *snapsho
 int mirror_history(void *zctx, const char *endpoint, const char *district, const char *period,
                    const kh_catalog_t *cat, int timeout_ms, int64_t max_msg, FILE *out);
 
+/* Whether the aggregator at `endpoint` refused a revision of `district`'s report for
+ * `period` and counts none of them (the dashboard's "rejected"): 1, 0 (none refused, or
+ * one counted, or no report at all), or -1 after printing why (no answer in timeout_ms). */
+int mirror_rejected(void *zctx, const char *endpoint, const char *district, const char *period,
+                    int timeout_ms, int64_t max_msg);
+
 #endif

@@ -33,6 +33,8 @@
 #define LIST_MAX 64            /* periods offered in the period selector */
 #define RECEIPTS_SHOWN 10      /* the latest receipts on the overview */
 #define WARNINGS_SHOWN 50      /* warnings listed on the overview (then how many more) */
+#define REJECT_CHECKS_MAX 64   /* missing reports asked about per page (124 communes: a few) */
+#define REJECT_WAIT_MS 2000    /* one question to the aggregator's history */
 #define XLSX_MAX ((size_t)64 << 20)   /* a workbook served: the 124 communes of 2025 are < 2 MiB */
 
 /* ---- the page buffer ---------------------------------------------------------------- */
@@ -605,11 +607,23 @@ static int overview_grid(FILE *f, srv_t *s, const per_t *per, const kh_feed_rows
                                                                                    : &levels[0]);
         }
     }
+    /* a missing report may have been refused: the aggregator's history says (a bounded
+     * number of questions per page, none when the feed did not answer) */
+    size_t asked = 0;
+    int answering = !s->sync_failed;
+    for (size_t u = 0; u < nu && answering; u++)
+        for (size_t h = 0; h < per->nh && answering && asked < REJECT_CHECKS_MAX; h++) {
+            if (state[u * per->nh + h] != KH_SVG_MISSING) continue;
+            asked++;
+            int r = mirror_rejected(s->zctx, s->snapshot, units[u]->code, per->halves[h],
+                                    REJECT_WAIT_MS, s->max_msg);
+            if (r < 0) answering = 0;
+            else if (r == 1) state[u * per->nh + h] = KH_SVG_REJECTED;
+        }
     fputs("<div class=\"pair\"><div>", f);
     kh_svg_grid(f, "Tình hình báo cáo / Reporting", names, nu, cols, per->nh, state);
-    fputs("<p>✓ đúng hạn / on time · ! trễ hạn / late · ✗ chưa báo cáo / missing "
-          "(một báo cáo bị từ chối chưa được tính: ✗ đến khi bản sửa được tính / a rejected "
-          "report is not counted: ✗ until its correction is)</p></div>\n", f);
+    fputs("<p>✓ đúng hạn / on time · ! trễ hạn / late · ✗ chưa báo cáo / missing · R bị từ "
+          "chối, chưa có bản sửa được tính / rejected, no correction counted yet</p></div>\n", f);
     fputs("<table id=\"grid\"><thead><tr><th>Mã / Code</th><th>Đơn vị / Unit</th>", f);
     for (size_t h = 0; h < per->nh; h++) fprintf(f, "<th>%s</th>", per->halves[h]);
     fputs("</tr></thead><tbody>\n", f);
