@@ -284,6 +284,14 @@ try:
                              "--no-sync"], check=True, capture_output=True, text=True).stdout
     check("the overview's CSV is exactly kh-feed export --level 1", page_csv == export and
           "attachment" in cd, f"{len(page_csv)} vs {len(export)} bytes")
+    with urllib.request.urlopen(site + "/indicator?period=2020&code=TL.GDHT&format=csv",
+                                timeout=120) as r:
+        ind_csv = list(csv.DictReader(r.read().decode().splitlines()))
+    bad = [(x["orgunit"], x["value"]) for x in ind_csv
+           if abs(float(x["value"]) - exp[(x["orgunit"], "TL.GDHT")]) > 0.0051 or
+           abs(float(x["gap"]) - (float(x["value"]) - 70)) > 0.0051]
+    check("the indicator page's CSV: every district and the province, the oracle's rate, "
+          "target and gap", len(ind_csv) == len(districts) + 1 and not bad, f"{bad[:4]}")
     with urllib.request.urlopen(site + "/export.xlsx?period=2020", timeout=120) as r:
         xl = r.read()
     check("the overview's XLSX is a workbook", xl[:2] == b"PK" and len(xl) > 5000, f"{len(xl)}")

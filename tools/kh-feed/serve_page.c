@@ -1113,8 +1113,10 @@ int srv_indicator(srv_t *s, const srv_query_t *q, srv_page_t *pg)
     }
     fprintf(f, " · <a id=\"csv\" href=\"%s", base);
     url_param(f, code);
-    fprintf(f, "&amp;sort=%s&amp;format=csv\">CSV</a></p>\n",
-            !strcmp(q->sort, "desc") || !strcmp(q->sort, "asc") ? q->sort : "tree");
+    fprintf(f, "&amp;sort=%s&amp;format=csv\">CSV</a> · <a id=\"xlsx\" href=\"/export.xlsx?"
+               "period=%s&amp;level=%d\">XLSX</a> <span class=\"en\">(kh-feed export)</span></p>\n",
+            !strcmp(q->sort, "desc") || !strcmp(q->sort, "asc") ? q->sort : "tree", per.pstr,
+            level);
 
     fputs("<div class=\"pair\"><table id=\"units\"><thead><tr><th>Hạng / Rank</th><th>Mã / "
           "Code</th><th>Đơn vị / Unit</th><th>Giá trị / Value</th>", f);
