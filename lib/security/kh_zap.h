@@ -21,7 +21,7 @@
 typedef struct kh_zap kh_zap_t;
 
 /* Binds the handler.  domains: "name:role,role;name:role" (e.g. "nodes:district;
- * feed:province,admin").  keys is the registry it asks, borrowed: it must outlive the
+ * feed:province,analyst,admin").  keys is the registry it asks, borrowed: it must outlive the
  * handler.  Returns NULL after logging. */
 kh_zap_t *kh_zap_new(uv_loop_t *loop, void *zctx, kh_keys_t *keys, const char *domains);
 void kh_zap_close(kh_zap_t *z);

@@ -210,7 +210,8 @@ static void on_stop(void *arg)
 
 /* What the skeleton does not: the statements, the audit log's anchor, the feed's sockets
  * (PUB and its snapshot ROUTER, which may cross machines: CURVE, and only registered
- * province and admin keys get in, fail closed like the collector), the signature check. */
+ * province, analyst and admin keys get in, fail closed like the collector), the signature
+ * check. */
 static int setup(kh_stage_t *st, void *arg)
 {
     agg_t *a = arg;
@@ -236,7 +237,7 @@ static int setup(kh_stage_t *st, void *arg)
     if ((a->curve = kh_service_curve(s)) < 0)
         return -1;
     if (a->curve) {
-        if (kh_service_curve_server(s, "feed:province,admin", &a->server, &a->keys, &a->zap) < 0)
+        if (kh_service_curve_server(s, "feed:province,analyst,admin", &a->server, &a->keys, &a->zap) < 0)
             return -1;
         so.curve_server_sk = po.curve_server_sk = a->server.curve_sk;
         so.zap_domain = po.zap_domain = "feed";

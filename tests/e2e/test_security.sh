@@ -83,6 +83,26 @@ check "a client without CURVE gets nothing in" test -z "$(grep '^ACK' "$RUN/plai
     --from-seq 1 --wait-ms 1500 >"$RUN/feed-district.out" 2>&1
 check "a district's key may not read the province feed" test -z "$(grep -E '^(FEED|SNAPSHOT)' "$RUN/feed-district.out")"
 check "the aggregator logged the refusal" grep -q '"event":"auth.refused".*"domain":"feed"' "$RUN/logs/aggregator.log"
+# an analyst's own key (issue 15, item 4): reads the feed, and nothing else
+"$ADMIN" keys generate --role analyst --unit 83 --id analyst-lan >/dev/null &&
+    "$ADMIN" keys register "$K/analyst-lan.pub" >/dev/null
+check "kh-admin makes and registers an analyst key" grep -q '^role = analyst' "$K/analyst-lan.pub"
+"$INJ" --endpoint "$SNAP" --key "$K/analyst-lan.key" --server-key "$K/server.pub" --as feedreq \
+    --from-seq 1 --wait-ms 120000 >"$RUN/feed-analyst.out" 2>&1
+check "an analyst's key reads the province feed" grep -qE '^(FEED|SNAPSHOT)' "$RUN/feed-analyst.out"
+role_refused() {     # the collector's count of handshakes refused for the key's role
+    curl -sf -m 60 "http://$(conf collector metrics)/metrics" |
+        awk '/^kh_door_refused_total\{reason="role"\}/ {print $2}'
+}
+before=$(role_refused)
+"$INJ" --endpoint "$FRONT" --key "$K/analyst-lan.key" --server-key "$K/server.pub" \
+    --report-file "$IN/829/829-2019S1.csv" --district 829 --wait-ms 1500 >"$RUN/analyst-send.out" 2>&1
+check "but sends nothing: no acknowledgement from the collector" test -z "$(grep '^ACK' "$RUN/analyst-send.out")"
+check "the collector refused it for its role (kh_door_refused_total{reason=\"role\"})" \
+    test "$(role_refused)" -gt "${before:-0}"
+rc=0; "$ADMIN" keys generate --role reader --unit 83 --id nobody >"$RUN/badrole.out" 2>&1 || rc=$?
+check_eq "a role kh-admin does not know is refused: exit code 2" 2 "$rc"
+check "naming the roles it knows" grep -q 'district|province|analyst|admin' "$RUN/badrole.out"
 
 # district 829's own node stays connected while we speak with its key: the collector
 # routes by key, not by the routing id a client chooses, and never hands an id over

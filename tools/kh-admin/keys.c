@@ -17,8 +17,10 @@
  * collector refuses a report for a period in which its sender does not report), a unit
  * that reported in the past must still be able to send late reports and revisions for
  * those periods (the seed's 2017–2020 reports replayed in 2027), and one that starts
- * reporting later needs its key before its first period.  Province and admin keys are
- * not reporting keys and are not checked.
+ * reporting later needs its key before its first period.  Province, analyst and admin
+ * keys are not reporting keys and are not checked.  An analyst key reads the province
+ * feed (kh-feed on the analyst's own computer) and nothing else: one per person, so one
+ * can be revoked without touching the service account's province key.
  */
 #include "admin.h"
 
@@ -35,12 +37,14 @@
 
 static const char keys_usage[] =
     "usage: kh-admin keys init-server\n"
-    "       kh-admin keys generate --role district|province|admin --unit CODE --id ID\n"
+    "       kh-admin keys generate --role district|province|analyst|admin --unit CODE --id ID\n"
     "       kh-admin keys register FILE.pub\n"
     "       kh-admin keys list\n"
     "       kh-admin keys revoke ID\n"
     "       kh-admin keys rotate --old ID --new FILE.pub [--grace-hours H (default 72)]\n"
     "Key files are written to [security] keys_dir; the registry is [security] keys_db.\n"
+    "Roles: district (a reporting unit's node), province (the service account's kh-feed),\n"
+    "analyst (one person's kh-feed: reads the feed, nothing else), admin (kh-logs).\n"
     "A district key (the role of every reporting unit) is generated, registered or rotated\n"
     "only for a unit that reports for some period in the catalogue's reporters.csv\n"
     "([general] data_dir); otherwise: exit code 3, nothing written.  Exit codes: 0 done,\n"
@@ -174,9 +178,9 @@ int admin_keys(int argc, char **argv, const char *config_path)
         }
         if (!role || !unit || !id ||
             (!server && strcmp(role, "district") && strcmp(role, "province") &&
-             strcmp(role, "admin"))) {
-            fprintf(stderr, "kh-admin: generate needs --role district|province|admin, --unit "
-                            "and --id\n");
+             strcmp(role, "analyst") && strcmp(role, "admin"))) {
+            fprintf(stderr, "kh-admin: generate needs --role district|province|analyst|admin, "
+                            "--unit and --id\n");
             rc = 2;
             goto out;
         }

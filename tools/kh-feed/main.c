@@ -212,7 +212,7 @@ int main(int argc, char **argv)
     int rc = 1;
     sqlite3 *db = NULL;
     if (strcmp(kh_config_raw(cfg, "security", "curve"), "no") != 0) {
-        /* the province's feed is CURVE: our key (role province) and the server's */
+        /* the province's feed is CURVE: our key (role province or analyst) and the server's */
         char kpath[1024], spath[1024];
         kh_key_t me, server;
         if (kh_config_str(cfg, "feed", "key", kpath, sizeof kpath) < 0 ||
@@ -221,7 +221,10 @@ int main(int argc, char **argv)
             kh_key_read(kpath, &me, err, sizeof err) < 0 ||
             (!me.has_secret && snprintf(err, sizeof err, "%s holds no secret key", kpath)) ||
             kh_key_read(spath, &server, err, sizeof err) < 0) {
-            fprintf(stderr, "kh-feed: %s (the feed needs a province key: kh-admin keys)\n", err);
+            fprintf(stderr, "kh-feed: %s; cần khóa tỉnh hoặc khóa chuyên viên ([feed] key): "
+                    "nhờ quản trị chạy kh-admin keys generate --role analyst rồi keys register "
+                    "/ the feed needs a province or an analyst key ([feed] key): ask the admin "
+                    "for one (kh-admin keys generate --role analyst, then keys register)\n", err);
             kh_catalog_destroy(&cat);
             kh_config_destroy(&cfg);
             return 1;
