@@ -238,7 +238,7 @@ int main(int argc, char **argv)
         }
     }
     if (!strcmp(cmd, "history"))
-        rc = mirror_history(zctx, snap, district, period, cat, (int)timeout_ms, max_msg,
+        rc = mirror_history(zctx, snap, district, period, prog, (int)timeout_ms, max_msg,
                             stdout) < 0;
     else if (!strcmp(cmd, "summary"))
         rc = kh_feed_summary(db, prog, period, stdout) < 0 ||
