@@ -114,6 +114,12 @@ void kh_feed_format_value(const kh_feed_row_t *row, char *buf, size_t cap);
  * reason on stderr (e.g. unknown period). */
 int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, FILE *out);
 
+/* What the mirror holds data to: `when` the latest receipt of any report in it
+ * (dd/mm/yyyy HH:MM, local time; "–" when none) and `seq` the last feed sequence
+ * number applied.  For the "Dữ liệu đến / data as of … (feed seq N)" line of every
+ * surface.  Returns 0, or -1 after printing the reason (database error). */
+int kh_feed_asof(sqlite3 *mirror, char *when, size_t cap, unsigned long long *seq);
+
 /* Writes the rows of kh_feed_rows for `period` at `level` (a level number) in `format`:
  *   csv  — header "period,orgunit,indicator,value", one line per row (LF);
  *   json — {"period":…,"level":N,"rows":[{"period","orgunit","name","indicator",
