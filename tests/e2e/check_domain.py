@@ -20,8 +20,9 @@ summary:  the summary of half-year HALF (2020S1) names it "6 tháng đầu năm 
 partial:  (issue 15) a summary whose root total covers K of N reporting units says
           "tổng chưa đủ / partial: K of N units" at its head, under every block of part I,
           in part II and in part III, and heads the whole-province column "(chưa đủ)".
-workbook: the sheets and the unit column are named by level (levels.csv, '/' written
-          ", " in a sheet name), and every unit name of units.csv in force on DATE
+workbook: the long list's sheets (one per level, beside the cover, summary and
+          completeness sheets of issue 15) and their unit column are named by level
+          (levels.csv, '/' written ", " in a sheet name), and every unit name of units.csv in force on DATE
           (yyyy-mm-dd) of the root's level and the reporting level is written whole, in a
           column at least as wide as the longest one.
 Exits 0 iff all holds; prints what does not.
@@ -156,15 +157,26 @@ def workbook(date, path):
         if ">%s<" % label not in shared:
             bad.append("no column headed %r" % label)
     depth = max(int(u["level"]) for u in read_csv(os.path.join(DATA, "units.csv")))
-    if len(names) != depth:
-        bad.append("%d sheets for %d levels (sheets: %s)" % (len(names), depth, names))
+    # issue 15: the workbook has a cover, the summary and completeness sheets, the
+    # charts' figures, and the long list: one sheet per level, named by the level
+    level_sheets = [level_label(str(l), date).replace("/", ", ") for l in range(1, depth + 1)]
+    if len([n for n in names if n in level_sheets]) != depth:
+        bad.append("%d levels, not one sheet each (sheets: %s)" % (depth, names))
     longest = 0
     for u in read_csv(os.path.join(DATA, "units.csv")):
         if u["level"] in levels and in_force(u, date):
             longest = max(longest, len(u["name"]))
             if ">%s<" % u["name"] not in shared:
                 bad.append("the name %r is not written whole" % u["name"])
-    for sheet in sorted(n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)):
+    rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    target = {}
+    for attrs in re.findall(r"<Relationship ([^>]*)>", rels):
+        a = dict(re.findall(r'(\w+)="([^"]*)"', attrs))
+        target[a.get("Id")] = a.get("Target", "")
+    for name, rid in re.findall(r'<sheet name="([^"]*)" sheetId="\d+"[^>]* r:id="([^"]+)"', wb):
+        if name not in level_sheets:
+            continue
+        sheet = "xl/" + target[rid].lstrip("/").replace("xl/", "", 1)
         xml = z.read(sheet).decode()
         m = re.search(r'<col min="3" max="3" width="([0-9.]+)"', xml)
         if not m or float(m.group(1)) < longest:

@@ -340,10 +340,13 @@ static int book_build(book_t *b, sqlite3 *db, const kh_catalog_t *cat, const cha
                       : b->doc.f[D_NUMBER][0]        ? b->doc.f[D_NUMBER]
                                                      : "…/BC-…";
     snprintf(b->number, sizeof b->number, "Số: %s", num);
+    /* the pipeline's clock (pinned in tests), written as Nghị định 30/2020/NĐ-CP says: a
+     * day below 10 and the months 1 and 2 with a leading 0 ("ngày 05 tháng 02 năm …") */
     int32_t today = kh_today();
-    snprintf(b->dateline, sizeof b->dateline, "%s%sngày %02d tháng %02d năm %d",
-             b->doc.f[D_PLACE], b->doc.f[D_PLACE][0] ? ", " : "", today % 100,
-             today / 100 % 100, today / 10000);
+    int day = today % 100, month = today / 100 % 100;
+    snprintf(b->dateline, sizeof b->dateline, "%s%sngày %02d tháng %0*d năm %d",
+             b->doc.f[D_PLACE], b->doc.f[D_PLACE][0] ? ", " : "", day, month < 3 ? 2 : 1, month,
+             today / 10000);
     return 0;
 }
 
