@@ -7,6 +7,7 @@
  * The Makefile links this test with report.o (MOD_test_feed_report).
  */
 #include "../../tools/kh-feed/report.h"
+#include "../../tools/kh-feed/book.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 #include <uniwidth.h>
 #include <xlsxwriter.h>
+#include <zip.h>
 
 #include "kh_util.h"
 
@@ -33,6 +35,9 @@ typedef struct {
 
 /* ---- fixtures ----------------------------------------------------------------------- */
 
+/* the data folder the catalogue was loaded from (document.csv of the workbook) */
+static char data_dir[512];
+
 static int load_catalog(void **state)
 {
     (void)state;
@@ -45,7 +50,8 @@ static int load_catalog(void **state)
              __FILE__);
     const char *dirs[] = {env, "data", from_src, "../data", "../../data"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && !cat; i++)
-        if (dirs[i]) cat = kh_catalog_load(dirs[i], 620, 1205, err, sizeof err);
+        if (dirs[i] && (cat = kh_catalog_load(dirs[i], 620, 1205, err, sizeof err)))
+            kh_strlcpy(data_dir, dirs[i], sizeof data_dir);
     if (!cat) fprintf(stderr, "catalogue: %s\n", err);
     return cat ? 0 : -1;
 }
@@ -733,6 +739,74 @@ static char *unwrapped(const char *text)
     return out;
 }
 
+/* The text of part `name` of the zip at path ("" when absent); freed by the caller. */
+static char *zip_part(const char *path, const char *name)
+{
+    int err = 0;
+    zip_t *z = zip_open(path, ZIP_RDONLY, &err);
+    assert_non_null(z);
+    zip_stat_t st;
+    char *text = calloc(1, 1);
+    if (zip_stat(z, name, 0, &st) == 0) {
+        zip_file_t *f = zip_fopen(z, name, 0);
+        assert_non_null(f);
+        free(text);
+        text = calloc(st.size + 1, 1);
+        assert_int_equal(zip_fread(f, text, st.size), (zip_int64_t)st.size);
+        zip_fclose(f);
+    }
+    zip_close(z);
+    return text;
+}
+
+/* Issue 15: the workbook a director reads, of the tiny case (one of nine districts
+ * reported): its printed sheets and the hidden ones, one chart per rate, the cover from
+ * data/document.csv with the number given, the partial total marked; the PDF without
+ * LibreOffice fails clearly and leaves nothing. */
+static void test_book(void **state)
+{
+    fx_t *fx = *state;
+    tiny_case(fx);
+    char path[256];
+    snprintf(path, sizeof path, "%s/book.xlsx", fx->dir);
+    kh_book_opts_t o = {data_dir, "7/BC-TEST", 0};
+    assert_int_equal(kh_feed_book_xlsx(fx->db, cat, "2019S2", &o, path), 0);
+    char *wb = zip_part(path, "xl/workbook.xml");
+    assert_non_null(strstr(wb, "<sheet name=\"Trang bìa\" sheetId=\"1\""));
+    assert_non_null(strstr(wb, "<sheet name=\"Tổng hợp\" sheetId=\"2\""));
+    assert_non_null(strstr(wb, "<sheet name=\"Tình hình báo cáo\" sheetId=\"3\""));
+    assert_non_null(strstr(wb, "name=\"Huyện, Thành phố\" sheetId=\"5\" state=\"hidden\""));
+    free(wb);
+    for (size_t t = 1; t <= kh_catalog_target_count(cat); t++) {
+        char part[64];
+        snprintf(part, sizeof part, "xl/charts/chart%zu.xml", t);
+        char *c = zip_part(path, part);
+        assert_non_null(strstr(c, "<c:barChart>"));
+        free(c);
+    }
+    char *ss = zip_part(path, "xl/sharedStrings.xml");
+    assert_non_null(strstr(ss, "Số: 7/BC-TEST"));
+    assert_non_null(strstr(ss, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"));
+    assert_non_null(strstr(ss, "Độc lập - Tự do - Hạnh phúc"));
+    assert_non_null(strstr(ss, "Quyết định 281/QĐ-TTg"));          /* document.csv */
+    assert_non_null(strstr(ss, "tổng chưa đủ / partial: 1 of 9 units"));
+    assert_non_null(strstr(ss, "Toàn tỉnh (chưa đủ)"));
+    assert_non_null(strstr(ss, "Dữ liệu đến / data as of 01/12/2019 "));
+    free(ss);
+    char *sheet = zip_part(path, "xl/worksheets/sheet2.xml");     /* the summary */
+    assert_non_null(strstr(sheet, "orientation=\"landscape\""));
+    assert_non_null(strstr(sheet, "paperSize=\"9\""));
+    assert_non_null(strstr(sheet, "fitToPage=\"1\""));
+    assert_non_null(strstr(sheet, "Trang &amp;P / &amp;N"));
+    free(sheet);
+
+    snprintf(path, sizeof path, "%s/book.pdf", fx->dir);
+    setenv("KH_SOFFICE", "/nonexistent/soffice", 1);
+    assert_int_equal(kh_feed_book_pdf(fx->db, cat, "2019S2", &o, path), -1);
+    unsetenv("KH_SOFFICE");
+    assert_int_not_equal(access(path, F_OK), 0);
+}
+
 /* A year: "năm 2019", and each half by its name in the completeness part. */
 static void test_summary_year(void **state)
 {
@@ -1172,6 +1246,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_same_units, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xlsx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_book, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_year, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
