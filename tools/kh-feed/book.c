@@ -770,6 +770,7 @@ static int chart_data_sheet(lxw_workbook *wb, const book_t *b, const fmts_t *f)
         }
     }
     if (nt == 0) worksheet_write_string(ws, 1, 0, b->whole, NULL);
+    print_setup(ws, b, 0, 0);
     worksheet_hide(ws);
     return 0;
 }
@@ -902,8 +903,8 @@ static int cover_sheet(lxw_workbook *wb, const book_t *b, const fmts_t *f)
     }
     worksheet_merge_range(ws, row, 0, row, 8,
                           "Danh sách dài (kỳ, mã đơn vị, mã chỉ tiêu, giá trị) nằm ở các trang tính "
-                          "ẩn: Định dạng > Trang tính > Hiện / the long list is on hidden sheets "
-                          "(Format > Sheet > Show).", f->note);
+                          "ẩn: bấm chuột phải vào tên một trang tính > Hiện / the long list is on "
+                          "hidden sheets: right-click a sheet tab > Show (Unhide).", f->note);
     row += 2;
     if (cover_charts(wb, ws, b, row) < 0) return -1;
     print_setup(ws, b, 1, -1);

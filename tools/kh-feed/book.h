@@ -22,7 +22,8 @@
  *    status (on time, late, missing), revision and time received;
  *  - the long `period,orgunit,indicator,value` list, one sheet per level as
  *    kh_feed_xlsx_fill writes it, and the charts' figures ("Số liệu biểu đồ"): hidden,
- *    so that the workbook prints as the report (Format > Sheet > Show shows them).
+ *    so that the workbook prints as the report (right-click a sheet tab > Show shows
+ *    them).
  * Every printed sheet is A4 landscape, fit to the page width, its title rows repeated,
  * with a header (the root unit, the period) and a footer with "Trang N / M".
  *
