@@ -127,7 +127,9 @@ int kh_feed_asof(sqlite3 *mirror, char *when, size_t cap, unsigned long long *se
  *   xlsx — a workbook with one sheet per level of the tree, named by the level's name
  *          in levels.csv as Excel allows ("Huyện, Thành phố": no '/', at most 31
  *          characters), the one asked for the active sheet; headers Kỳ báo cáo, Mã đơn
- *          vị, <the level's name>, Mã chỉ tiêu, Chỉ tiêu, Giá trị.
+ *          vị, <the level's name>, Mã chỉ tiêu, Chỉ tiêu, Giá trị (the long list; `kh-feed
+ *          export --format xlsx` writes book.h's workbook, which keeps these sheets
+ *          hidden beside its cover, summary and completeness sheets).
  * to `path` ("-" = stdout, not for xlsx; files are replaced atomically).
  * Returns 0, or -1 with a one-line reason on stderr. */
 int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, int level,
