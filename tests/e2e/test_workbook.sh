@@ -177,9 +177,19 @@ check "… the date of the pipeline's clock, never today's (ngày $dd tháng $m 
 check_eq "… page numbers on every page (Trang k / $rpages)" "$rpages" \
     "$(pdftotext "$ART/2020-report.pdf" - | grep -c "^Trang [0-9]* / $rpages\$")"
 check "… at most 4 A4 pages ($rpages)" test "${rpages:-99}" -le 4
-"$BIN/kh-feed" export --period 2020 --format pdf --no-sync --output "$ART/2020-nonumber.pdf"
+# two at once (each LibreOffice with its own profile), one of them without --number
+"$BIN/kh-feed" export --period 2020 --format pdf --no-sync --output "$ART/2020-nonumber.pdf" &
+p1=$!
+"$BIN/kh-feed" export --period 2020S2 --format pdf --no-sync --output "$ART/2020S2.pdf" &
+p2=$!
+r1=0; wait $p1 || r1=$?
+r2=0; wait $p2 || r2=$?
+check_eq "two PDF exports at once both succeed" "0 0" "$r1 $r2"
 check "without --number: the placeholder of document.csv (Số: …/BC-SGDĐT)" \
     has "$(pdftext "$ART/2020-nonumber.pdf")" "Số: …/BC-SGDĐT"
+check "… and the other is the half-year's, whole" \
+    bash -c "pdftotext '$ART/2020S2.pdf' - | grep -qF '6 tháng cuối năm 2020 (2020S2)' && ! pdftotext '$ART/2020S2.pdf' - | grep -q partial"
+check "… leaving no temporary folder behind" bash -c "! ls -d '$ART'/*.d-* >/dev/null 2>&1"
 
 # no LibreOffice: a clear message, what to install, and no file
 rc=0
