@@ -79,7 +79,7 @@ $(patsubst %,$(B)/bin/%,$(TOOLS)): $(B)/bin/%: $$(call objs,tools/$$*) \
 MOD_test_co_store    := services/collector/store
 MOD_test_conns       := services/collector/conns
 MOD_test_door        := services/collector/conns
-MOD_test_feed_report := tools/kh-feed/report
+MOD_test_feed_report := tools/kh-feed/report tools/kh-feed/book
 MOD_test_ledger      := services/aggregator/ledger services/aggregator/update \
                         services/aggregator/audit services/aggregator/store \
                         services/aggregator/previous services/aggregator/cache

@@ -9,7 +9,9 @@ pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-d
       libsystemd-dev libmicrohttpd-dev libcurl4-openssl-dev   # sd_notify, metrics, webhook
       libzstd-dev zstd                   # the aggregator's stored verdicts (and tests reading them)
       libzip-dev libxml2-dev             # kh-node reads .xlsx (services/node/sheet.c)
-      libreoffice-calc                   # test_spreadsheet: .xlsx and CSV written by LibreOffice
+      libreoffice-calc                   # test_spreadsheet: .xlsx and CSV written by LibreOffice;
+                                         # kh-feed export --format pdf (issue 15)
+      poppler-utils                      # test_workbook: pdfinfo, pdftotext read the PDFs
       systemd curl                       # systemd-analyze verify (test_install), curl (tests)
       passwd util-linux                  # make node-deb's postinst, test_district_host (setpriv, nsenter)
       faketime stress-ng                 # the calendar tier of CI, the CPU-hog check (issue 10)

@@ -4,6 +4,7 @@
  * means to make it fit (an ambiguous separator is refused).
  */
 #include "kh_value.h"
+#include "kh_result.h"
 #include "kh_util.h"
 
 #include <ctype.h>
@@ -310,4 +311,64 @@ int kh_value_decimal_comma(const char *raw, char *out, size_t cap)
                      frac && !zero ? "." : "", frac && !zero ? (int)nf : 0, frac ? frac : "",
                      frac && !zero && nf == 3 ? "0" : "");
     return n > 0 && (size_t)n < cap;
+}
+
+/* Reads raw as a value of ind the way kh_value_same says: as it is, else as the
+ * decimal-comma locale writes it, else with each blank before a group of 3 digits read
+ * as a thousands separator (an ASCII space, U+00A0 no-break space, U+2009 thin space,
+ * U+202F narrow no-break space).
+ * Returns 0 and fills v, or -1. */
+static int read_loose(const kh_indicator_t *ind, const char *raw, kh_value_t *v)
+{
+    if (kh_value_parse(ind, raw, v, NULL, 0, NULL, 0) == 0)
+        return 0;
+    char alt[128];
+    if (kh_value_decimal_comma(raw, alt, sizeof alt) &&
+        kh_value_parse(ind, alt, v, NULL, 0, NULL, 0) == 0)
+        return 0;
+    if (strlen(raw) >= sizeof alt)
+        return -1;
+    /* a blank groups thousands only before exactly 3 digits: it becomes the separator
+     * the cell does not already use as its decimal mark ("1 893,5" → "1.893,5") */
+    char sep = strchr(raw, '.') ? ',' : '.';
+    size_t o = 0, dropped = 0;
+    for (size_t i = 0; raw[i]; i++) {
+        const unsigned char *p = (const unsigned char *)raw + i;
+        size_t blank = p[0] == ' ' ? 1
+                     : p[0] == 0xC2 && p[1] == 0xA0 ? 2
+                     : p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0x89 || p[2] == 0xAF) ? 3 : 0;
+        const unsigned char *q = p + blank;
+        if (blank && o > 0 && isdigit((unsigned char)alt[o - 1]) && isdigit(q[0]) &&
+            isdigit(q[1]) && isdigit(q[2]) && !isdigit(q[3])) {
+            i += blank - 1;
+            alt[o++] = sep;
+            dropped++;
+            continue;
+        }
+        alt[o++] = raw[i];
+    }
+    alt[o] = '\0';
+    if (!dropped)
+        return -1;
+    if (kh_value_parse(ind, alt, v, NULL, 0, NULL, 0) == 0)
+        return 0;
+    char alt2[128];
+    return kh_value_decimal_comma(alt, alt2, sizeof alt2) &&
+                   kh_value_parse(ind, alt2, v, NULL, 0, NULL, 0) == 0
+               ? 0
+               : -1;
+}
+
+int kh_value_same(const kh_indicator_t *ind, const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b ? KH_OK : KH_NO;
+    if (strcmp(a, b) == 0)
+        return KH_OK;
+    kh_value_t va, vb;
+    if (!ind || read_loose(ind, a, &va) < 0 || read_loose(ind, b, &vb) < 0)
+        return KH_NO;
+    if (ind->vtype == KH_VT_OPTION)
+        return va.is_empty == vb.is_empty && va.option == vb.option ? KH_OK : KH_NO;
+    return va.num == vb.num ? KH_OK : KH_NO;
 }

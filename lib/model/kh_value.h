@@ -36,4 +36,13 @@ int kh_value_parse(const kh_indicator_t *ind, const char *raw, kh_value_t *out,
  * Returns 1 when out (cap bytes) holds the rewritten cell, 0 when raw is kept. */
 int kh_value_decimal_comma(const char *raw, char *out, size_t cap);
 
+/* Whether two cells of `ind` hold the same value, however each is written: both are
+ * read by kh_value_parse (a cell it refuses is read again as kh_value_decimal_comma
+ * rewrites it, and with the blanks that group thousands read as a separator: "1 893", a no-break or
+ * a thin space), so "1893", "1.893" and "1 893" are one count and "12,5" and "12.5" one
+ * score.  Returns KH_OK (kh_result.h) when both are read and equal (the spelling alone
+ * may differ), KH_NO when they differ or either cannot be read as a value of `ind`
+ * (then only an identical text is the same: KH_OK). */
+int kh_value_same(const kh_indicator_t *ind, const char *a, const char *b);
+
 #endif

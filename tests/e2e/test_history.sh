@@ -29,19 +29,52 @@ read -r commune old new <"$RUN/833-2019S2-r2.csv.info"
 # revision 3: a negative count, sent anyway: rejected
 sed "s/^\(2019S2,$commune,HKH.CHI_HOI,\).*/\1-4/" "$in/833/833-2019S2.csv" >"$RUN/833-2019S2-r3.csv"
 "$BIN/kh-node" submit --district 833 --force "$RUN/833-2019S2-r3.csv" >/dev/null 2>&1
+# revision 4 (issue 15): revision 2 with two households counts and a score spelled
+# otherwise ("1880" → "1.880", "80.5" → "80,5") and one value really changed (the
+# district's news items +1): history tells the 3 spellings from the 1 changed value
+python3 - "$RUN/833-2019S2-r2.csv" "$RUN/833-2019S2-r4.csv" "$commune" <<'PY'
+import sys
+rows = [l.rstrip("\n").split(",") for l in open(sys.argv[1], encoding="utf-8")]
+respelled = 0
+for r in rows[1:]:
+    if r[1] == sys.argv[3]:
+        continue
+    if r[2] == "HO.TONG" and respelled < 2 and int(r[3]) >= 1000:
+        r[3] = "{:,}".format(int(r[3])).replace(",", ".")
+        respelled += 1
+    elif r[2] == "CDX.DIEM" and "." in r[3] and respelled == 2:
+        r[3] = '"' + r[3].replace(".", ",") + '"'
+        respelled += 1
+    elif r[2] == "TT.TIN_BAI":
+        r[3] = str(int(r[3]) + 1)
+assert respelled == 3, respelled
+open(sys.argv[2], "w", encoding="utf-8").write("\n".join(",".join(r) for r in rows) + "\n")
+PY
+"$BIN/kh-node" submit --district 833 "$RUN/833-2019S2-r4.csv" >/dev/null
 check "the revisions settle" wait_settled 60 833
 check "revision 2's receipt carries the R16 warning (households +40 %)" \
     grep -q '"stage":"accepted".*"code":"R16"' "$RUN/833-2019S2-r2.csv.receipts.jsonl"
 
 "$BIN/kh-feed" history --district 833 --period 2019S2 >"$RUN/history.txt"
 check "history: revision 1 accepted, replaced" grep -q '^Lần 1 .*accepted, replaced' "$RUN/history.txt"
-check "history: revision 2 accepted, counted" grep -q '^Lần 2 .*accepted, counted' "$RUN/history.txt"
+check "history: revision 2 accepted, replaced by revision 4" \
+    grep -q '^Lần 2 .*accepted, replaced' "$RUN/history.txt"
 check "history: revision 3 rejected, with its reason" \
     grep -q '^Lần 3 .*rejected' "$RUN/history.txt"
 check "history: the changed value, before and after" \
     grep -q "($commune) HO.TONG: $old → $new" "$RUN/history.txt"
+block() { awk -v n="$1" '/^Lần /{on = ($2 == n)} on' "$RUN/history.txt"; }
 check_eq "history: revision 2 changed exactly one value" 1 \
-    "$(grep -c '^      .*→' "$RUN/history.txt")"
+    "$(block 2 | grep -c '^      .*→')"
+check "history: revision 4 accepted, counted" grep -q '^Lần 4 .*accepted, counted' "$RUN/history.txt"
+check "history: revision 4, 1 value changed (not 4)" \
+    grep -q '^    1 giá trị thay đổi .*/ values changed' <(block 4)
+check "history: revision 4, 3 changes of spelling only, told apart" \
+    grep -q '^    3 chỉ khác cách viết.*/ spelling only' <(block 4)
+check "history: a spelling-only change shows both texts (1.880-style, 80,5-style)" \
+    grep -Eq '^      .*HO.TONG: "[0-9]+" = "[0-9]\.[0-9]{3}"$' <(block 4)
+check_eq "history: revision 4 lists exactly one value change with →" 1 \
+    "$(block 4 | grep -c '^      .*→')"
 "$BIN/kh-feed" summary --period 2019S2 >"$RUN/summary.txt"
 check "the province summary lists the warning" grep -q "833  R16  $commune" "$RUN/summary.txt"
 

@@ -7,6 +7,7 @@
  * The Makefile links this test with report.o (MOD_test_feed_report).
  */
 #include "../../tools/kh-feed/report.h"
+#include "../../tools/kh-feed/book.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 #include <uniwidth.h>
 #include <xlsxwriter.h>
+#include <zip.h>
 
 #include "kh_util.h"
 
@@ -33,6 +35,9 @@ typedef struct {
 
 /* ---- fixtures ----------------------------------------------------------------------- */
 
+/* the data folder the catalogue was loaded from (document.csv of the workbook) */
+static char data_dir[512];
+
 static int load_catalog(void **state)
 {
     (void)state;
@@ -45,7 +50,8 @@ static int load_catalog(void **state)
              __FILE__);
     const char *dirs[] = {env, "data", from_src, "../data", "../../data"};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && !cat; i++)
-        if (dirs[i]) cat = kh_catalog_load(dirs[i], 620, 1205, err, sizeof err);
+        if (dirs[i] && (cat = kh_catalog_load(dirs[i], 620, 1205, err, sizeof err)))
+            kh_strlcpy(data_dir, dirs[i], sizeof data_dir);
     if (!cat) fprintf(stderr, "catalogue: %s\n", err);
     return cat ? 0 : -1;
 }
@@ -658,13 +664,33 @@ static void test_summary(void **state)
     assert_non_null(strstr(text, "86.900"));           /* the province total, triệu đồng */
     assert_non_null(strstr(text, "triệu đồng"));
     assert_non_null(strstr(text, "76,67"));            /* the province rate */
-    assert_non_null(strstr(text, "TL.GDHT"));
-    const char *tl = strstr(text, "TL.GDHT");
+    assert_non_null(strstr(text, "(1) TL.GDHT: "));
+    /* issue 15: the rates by unit, then the province's, its target and gap, one column
+     * per rate; the target's row headed by the targets' year in targets.csv */
+    const char *tl = strstr(text, "Chỉ tiêu 2020 ");
+    assert_non_null(tl);
     const char *eol = strchr(tl, '\n');
     char line[1024];
     snprintf(line, sizeof line, "%.*s", (int)(eol - tl), tl);
     assert_non_null(strstr(line, " 70"));              /* the 2020 target */
+    tl = strstr(text, "Chênh lệch (điểm %)");
+    assert_non_null(tl);
+    snprintf(line, sizeof line, "%.*s", (int)(strchr(tl, '\n') - tl), tl);
     assert_non_null(strstr(line, "+6,67"));            /* the gap 76.67 − 70 */
+    /* issue 15: a root total of 2 of the 9 reporting units is partial, wherever shown */
+    assert_non_null(strstr(text, "\nToàn tỉnh: tổng chưa đủ / partial: 2 of 9 units"));
+    assert_non_null(strstr(text, "Cột Toàn tỉnh (chưa đủ): tổng chưa đủ / partial: 2 of 9 units"));
+    assert_non_null(strstr(text, "Dòng Toàn tỉnh (chưa đủ): tổng chưa đủ / partial: 2 of 9 units"));
+    assert_non_null(strstr(text, "Toàn tỉnh 2019S2 — tổng chưa đủ / partial: 2 of 9 units"));
+    assert_non_null(strstr(text, "\nDữ liệu đến / data as of 09/12/2019 "));
+    /* issue 15: no line wider than 100 columns */
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, "\n");
+        char one[1024];
+        snprintf(one, sizeof one, "%.*s", (int)n, p);
+        if (u8_strwidth((const uint8_t *)one, "UTF-8") > 100) fail_msg("too wide: %s", one);
+        p += n + (p[n] == '\n');
+    }
     assert_non_null(strstr(text, "05/12/2019"));
     assert_non_null(strstr(text, "đúng hạn"));
     assert_non_null(strstr(text, "trễ hạn"));
@@ -677,7 +703,8 @@ static void test_summary(void **state)
     assert_null(strstr(text, "Kỳ 2019S2"));
     /* the seed's levels.csv names level 2, its reporting units, "Huyện/Thành phố" */
     assert_string_equal(kh_catalog_level_name(cat, 2, 20191231, 0), "Huyện/Thành phố");
-    assert_non_null(strstr(text, "I. CHỈ TIÊU THEO HUYỆN/THÀNH PHỐ\n"));
+    assert_non_null(strstr(text, "I. CHỈ TIÊU THEO HUYỆN/THÀNH PHỐ (huyện/thành phố 1–6 / 9)\n"));
+    assert_non_null(strstr(text, "I. CHỈ TIÊU THEO HUYỆN/THÀNH PHỐ (huyện/thành phố 7–9 / 9)\n"));
     assert_non_null(strstr(text, "Mã   Huyện/Thành phố"));
     assert_non_null(strstr(text, "cần huyện/thành phố xem lại"));
     assert_null(strstr(text, "…"));
@@ -690,6 +717,94 @@ static void test_summary(void **state)
     for (char *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))
         if (!strstr(text, w)) fail_msg("\"%s\" of %s is not in the summary", w, xl->code);
     free(text);
+}
+
+/* The summary's text with its wrapped lines joined again (issue 15: a line longer than
+ * 100 columns goes on over lines indented by 2): "\n  " becomes " ".  Freed by the
+ * caller. */
+static char *unwrapped(const char *text)
+{
+    char *out = strdup(text);
+    assert_non_null(out);
+    char *o = out;
+    for (const char *p = text; *p; p++) {
+        if (p[0] == '\n' && p[1] == ' ' && p[2] == ' ' && p[3] != ' ' && p[3] != '\n') {
+            *o++ = ' ';
+            p += 2;
+            continue;
+        }
+        *o++ = *p;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The text of part `name` of the zip at path ("" when absent); freed by the caller. */
+static char *zip_part(const char *path, const char *name)
+{
+    int err = 0;
+    zip_t *z = zip_open(path, ZIP_RDONLY, &err);
+    assert_non_null(z);
+    zip_stat_t st;
+    char *text = calloc(1, 1);
+    if (zip_stat(z, name, 0, &st) == 0) {
+        zip_file_t *f = zip_fopen(z, name, 0);
+        assert_non_null(f);
+        free(text);
+        text = calloc(st.size + 1, 1);
+        assert_int_equal(zip_fread(f, text, st.size), (zip_int64_t)st.size);
+        zip_fclose(f);
+    }
+    zip_close(z);
+    return text;
+}
+
+/* Issue 15: the workbook a director reads, of the tiny case (one of nine districts
+ * reported): its printed sheets and the hidden ones, one chart per rate, the cover from
+ * data/document.csv with the number given, the partial total marked; the PDF without
+ * LibreOffice fails clearly and leaves nothing. */
+static void test_book(void **state)
+{
+    fx_t *fx = *state;
+    tiny_case(fx);
+    char path[256];
+    snprintf(path, sizeof path, "%s/book.xlsx", fx->dir);
+    kh_book_opts_t o = {data_dir, "7/BC-TEST", 0};
+    assert_int_equal(kh_feed_book_xlsx(fx->db, cat, "2019S2", &o, path), 0);
+    char *wb = zip_part(path, "xl/workbook.xml");
+    assert_non_null(strstr(wb, "<sheet name=\"Trang bìa\" sheetId=\"1\""));
+    assert_non_null(strstr(wb, "<sheet name=\"Tổng hợp\" sheetId=\"2\""));
+    assert_non_null(strstr(wb, "<sheet name=\"Tình hình báo cáo\" sheetId=\"3\""));
+    assert_non_null(strstr(wb, "name=\"Huyện, Thành phố\" sheetId=\"5\" state=\"hidden\""));
+    free(wb);
+    for (size_t t = 1; t <= kh_catalog_target_count(cat); t++) {
+        char part[64];
+        snprintf(part, sizeof part, "xl/charts/chart%zu.xml", t);
+        char *c = zip_part(path, part);
+        assert_non_null(strstr(c, "<c:barChart>"));
+        free(c);
+    }
+    char *ss = zip_part(path, "xl/sharedStrings.xml");
+    assert_non_null(strstr(ss, "Số: 7/BC-TEST"));
+    assert_non_null(strstr(ss, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"));
+    assert_non_null(strstr(ss, "Độc lập - Tự do - Hạnh phúc"));
+    assert_non_null(strstr(ss, "Quyết định 281/QĐ-TTg"));          /* document.csv */
+    assert_non_null(strstr(ss, "tổng chưa đủ / partial: 1 of 9 units"));
+    assert_non_null(strstr(ss, "Toàn tỉnh (chưa đủ)"));
+    assert_non_null(strstr(ss, "Dữ liệu đến / data as of 01/12/2019 "));
+    free(ss);
+    char *sheet = zip_part(path, "xl/worksheets/sheet2.xml");     /* the summary */
+    assert_non_null(strstr(sheet, "orientation=\"landscape\""));
+    assert_non_null(strstr(sheet, "paperSize=\"9\""));
+    assert_non_null(strstr(sheet, "fitToPage=\"1\""));
+    assert_non_null(strstr(sheet, "Trang &amp;P / &amp;N"));
+    free(sheet);
+
+    snprintf(path, sizeof path, "%s/book.pdf", fx->dir);
+    setenv("KH_SOFFICE", "/nonexistent/soffice", 1);
+    assert_int_equal(kh_feed_book_pdf(fx->db, cat, "2019S2", &o, path), -1);
+    unsetenv("KH_SOFFICE");
+    assert_int_not_equal(access(path, F_OK), 0);
 }
 
 /* A year: "năm 2019", and each half by its name in the completeness part. */
@@ -987,22 +1102,24 @@ static void test_tree4_summary(void **state)
                *c = strstr(line, "Quận Ba"), *w = strstr(line, "Toàn miền");
     assert_true(a && b && c && w && a < b && b < c && c < w);   /* file order, then the root */
     assert_null(strstr(line, "Vùng"));   /* the columns are the reporting units */
-    assert_non_null(strstr(text, "cột Toàn miền là số của miền kỳ gần nhất"));
-    assert_non_null(strstr(text, "đếm số ấp/khu phố từng đạt"));
-    assert_non_null(strstr(text, "điểm là bình quân các ấp/khu phố"));
-    assert_non_null(strstr(text, "Chênh lệch = toàn miền − chỉ tiêu"));
-    assert_non_null(strstr(text, "phải báo cáo 3 · đã báo cáo 3 · đúng hạn 2 · trễ hạn 1 · "
+    char *flat = unwrapped(text);
+    assert_non_null(strstr(flat, "cột Toàn miền là số của miền kỳ gần nhất"));
+    assert_non_null(strstr(flat, "đếm số ấp/khu phố từng đạt"));
+    assert_non_null(strstr(flat, "điểm là bình quân các ấp/khu phố"));
+    assert_non_null(strstr(flat, "Chênh lệch = toàn miền − chỉ tiêu"));
+    assert_non_null(strstr(flat, "phải báo cáo 3 · đã báo cáo 3 · đúng hạn 2 · trễ hạn 1 · "
                                  "chưa báo cáo 0\n"));
-    assert_non_null(strstr(text, "phải báo cáo 3 · đã báo cáo 2 · đúng hạn 1 · trễ hạn 1 · "
+    assert_non_null(strstr(flat, "phải báo cáo 3 · đã báo cáo 2 · đúng hạn 1 · trễ hạn 1 · "
                                  "chưa báo cáo 1\n"));
     assert_non_null(strstr(text, "\nMã   Quận/Khu  "));
     assert_non_null(strstr(text, "\n303  Quận Ba   chưa báo cáo"));
-    assert_non_null(strstr(text, "cần quận/khu xem lại"));
+    assert_non_null(strstr(flat, "cần quận/khu xem lại"));
     static const char *const foreign[] = {"tỉnh", "Tỉnh", "TỈNH", "huyện", "Huyện", "HUYỆN",
                                           "Xã/", "xã/", "phường", "Phường", "thị trấn",
                                           "Thành phố", "TP. "};
     for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++)
         if (strstr(text, foreign[i])) fail_msg("the summary says \"%s\"", foreign[i]);
+    free(flat);
     free(text);
     kh_catalog_destroy(&c4);
 }
@@ -1129,6 +1246,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_same_units, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xlsx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_book, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_year, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),

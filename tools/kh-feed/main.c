@@ -4,7 +4,9 @@
  *   kh-feed sync                        catch the local mirror up and exit
  *   kh-feed follow [--count N] [--idle-ms MS]   keep it live, one line per update
  *   kh-feed summary --period P          the table a person reads
- *   kh-feed export --period P [--level N] [--format csv|json|xlsx] [--output FILE]
+ *   kh-feed export --period P [--level N] [--format csv|json|xlsx|pdf] [--output FILE]
+ *                  [--number TEXT]       xlsx: the workbook a director reads; pdf: the same
+ *                                        converted by LibreOffice (book.h)
  *   kh-feed history --district CODE --period P   every revision of one report
  *   kh-feed serve [--listen IPV4:PORT]  the dashboard in the browser (serve.c)
  *   kh-feed passwd USER                 add or change a dashboard login
@@ -29,6 +31,7 @@
 #include "kh_log.h"
 #include "kh_options.h"
 #include "kh_util.h"
+#include "book.h"
 #include "mirror.h"
 #include "report.h"
 #include "series.h"
@@ -49,14 +52,16 @@ static const char usage[] =
     "       kh-feed follow [--count N] [--idle-ms MS]\n"
     "       kh-feed history --district CODE --period P\n"
     "       kh-feed summary --period P\n"
-    "       kh-feed export --period P [--level N] [--format csv|json|xlsx] [--output FILE]\n"
+    "       kh-feed export --period P [--level N] [--format csv|json|xlsx|pdf] [--output FILE]\n"
+    "                      [--number TEXT]   (pdf, xlsx: the document's number, 125/BC-SGDĐT)\n"
     "       kh-feed series --period P [--format text|csv]\n"
     "       kh-feed serve [--listen IPV4:PORT]   (the dashboard; kh-feed serve --help)\n"
     "       kh-feed passwd USER                  (a dashboard login; password on stdin)\n"
     "options: --config FILE (before or after the command), --version, --no-sync,\n"
     "         --timeout-ms MS (waiting for the feed, default 5000)\n"
     "P is a half-year (2020S1), a year (2020) or the programme (2017-2020).\n"
-    "N is a level of the unit tree: 1 (the root, default) .. its depth (levels.csv).\n"
+    "N is a level of the unit tree: 1 (the root, default) .. its depth (levels.csv); for xlsx\n"
+    "and pdf the summary's units (default: the reporting units' level).\n"
     "CODE is a reporting unit's code (reporters.csv).\n"
     "series: half-year P of the units made by a reorganisation (reorg.csv) beside the last\n"
     "half-year of the units they took over (also at the end of the summary).\n";
@@ -80,7 +85,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *period = NULL, *level = "1",
-               *format = "csv", *output = "-", *district = NULL;
+               *format = "csv", *output = "-", *district = NULL, *number = NULL;
+    int level_given = 0;
     long count = 0, idle_ms = 0, timeout_ms = 5000;
     int no_sync = 0;
     static const struct option opts[] = {
@@ -89,15 +95,16 @@ int main(int argc, char **argv)
         {"output", required_argument, 0, 'o'}, {"count", required_argument, 0, 'n'},
         {"idle-ms", required_argument, 0, 'i'}, {"timeout-ms", required_argument, 0, 't'},
         {"no-sync", no_argument, 0, 'S'},      {"help", no_argument, 0, 'h'},
-        {"district", required_argument, 0, 'd'},
+        {"district", required_argument, 0, 'd'}, {"number", required_argument, 0, 'N'},
         {0, 0, 0, 0}};
     int ch;
     optind = 2;
-    while ((ch = getopt_long(argc, argv, "c:p:L:f:o:n:i:t:Shd:", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:p:L:f:o:n:i:t:Shd:N:", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': cfgpath = optarg; break;
         case 'p': period = optarg; break;
-        case 'L': level = optarg; break;
+        case 'L': level = optarg; level_given = 1; break;
+        case 'N': number = optarg; break;
         case 'f': format = optarg; break;
         case 'o': output = optarg; break;
         case 'n':
@@ -149,12 +156,12 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(cmd, "series") && strcmp(format, "csv") && strcmp(format, "json") &&
-        strcmp(format, "xlsx")) {
-        fprintf(stderr, "kh-feed: --format must be csv, json or xlsx\n");
+        strcmp(format, "xlsx") && strcmp(format, "pdf")) {
+        fprintf(stderr, "kh-feed: --format must be csv, json, xlsx or pdf\n");
         return 2;
     }
-    if (!strcmp(format, "xlsx") && !strcmp(output, "-")) {
-        fprintf(stderr, "kh-feed: --format xlsx needs --output FILE.xlsx\n");
+    if ((!strcmp(format, "xlsx") || !strcmp(format, "pdf")) && !strcmp(output, "-")) {
+        fprintf(stderr, "kh-feed: --format %s needs --output FILE.%s\n", format, format);
         return 2;
     }
     kh_log_init("feed", KH_LOG_WARN);
@@ -248,7 +255,7 @@ int main(int argc, char **argv)
         }
     }
     if (!strcmp(cmd, "history"))
-        rc = mirror_history(zctx, snap, district, period, cat, (int)timeout_ms, max_msg,
+        rc = mirror_history(zctx, snap, district, period, prog, (int)timeout_ms, max_msg,
                             stdout) < 0;
     else if (!strcmp(cmd, "summary"))
         rc = kh_feed_summary(db, prog, period, stdout) < 0 ||
@@ -256,7 +263,11 @@ int main(int argc, char **argv)
               kh_feed_series(db, prog, period, "text", stdout) < 0);
     else if (!strcmp(cmd, "series"))
         rc = kh_feed_series(db, prog, period, format, stdout) < 0;
-    else
+    else if (!strcmp(format, "xlsx") || !strcmp(format, "pdf")) {
+        kh_book_opts_t bo = {data, number, level_given ? lv : 0};
+        rc = (!strcmp(format, "pdf") ? kh_feed_book_pdf(db, prog, period, &bo, output)
+                                     : kh_feed_book_xlsx(db, prog, period, &bo, output)) < 0;
+    } else
         rc = kh_feed_export(db, prog, period, lv, format, output) < 0;
 out:
     kh_catalog_destroy(&cat);

@@ -9,6 +9,8 @@
 #include <zmq.h>
 
 #include "kh_db.h"
+#include "kh_result.h"
+#include "kh_value.h"
 #include "kh_util.h"
 #include "kh_wire.h"
 #include "kh_zuv.h"
@@ -350,6 +352,16 @@ int mirror_follow(sqlite3 *db, void *zctx, const char *feed, const char *snapsho
     return rc;
 }
 
+/* 1 when a change only rewrote a value (the same number or option, spelled otherwise:
+ * kh_value_same), 0 when the value changed, came or went, or cannot be read. */
+static int change_is_spelling(const Kh__Change *c, const kh_catalog_t *cat)
+{
+    if (!c->before[0] || !c->after[0])
+        return 0;
+    const kh_indicator_t *ind = kh_catalog_indicator(cat, c->indicator);
+    return ind && kh_value_same(ind, c->before, c->after) == KH_OK;
+}
+
 /* Prints a history reply.  Returns 0. */
 static void print_history(const Kh__History *h, const kh_catalog_t *cat, FILE *out)
 {
@@ -377,17 +389,37 @@ static void print_history(const Kh__History *h, const kh_catalog_t *cat, FILE *o
             fprintf(out, "    %s %s%u: [%s] %s\n", f->is_error ? "lỗi" : "cảnh báo",
                     f->line ? "dòng " : "", f->line, f->code, f->message_vi);
         }
-        if (e->accepted && i > 0 && e->n_changes == 0)
+        /* a change of spelling only ("1893" → "1.893") is not a changed value: both read
+         * by the value parser (kh_value_same) */
+        size_t n_spelling = 0;
+        for (size_t k = 0; k < e->n_changes; k++)
+            n_spelling += change_is_spelling(e->changes[k], cat);
+        size_t n_values = e->n_changes - n_spelling;
+        if (e->accepted && i > 0 && n_values == 0)
             fprintf(out, "    không thay đổi số liệu nào / no value changed\n");
-        if (e->n_changes)
-            fprintf(out, "    %zu giá trị thay đổi so với lần được chấp nhận trước / values changed:\n",
-                    e->n_changes);
-        for (size_t k = 0; k < e->n_changes; k++) {
-            const Kh__Change *c = e->changes[k];
-            const kh_unit_t *u = kh_catalog_unit_any(cat, c->orgunit);
-            fprintf(out, "      %s (%s) %s: %s → %s\n", u ? u->name : "?", c->orgunit,
-                    c->indicator, c->before[0] ? c->before : "(không có)",
-                    c->after[0] ? c->after : "(bỏ)");
+        for (int spelling = 0; spelling <= 1; spelling++) {
+            size_t n = spelling ? n_spelling : n_values;
+            if (n == 0)
+                continue;
+            if (spelling)
+                fprintf(out, "    %zu chỉ khác cách viết, cùng giá trị / spelling only, same "
+                             "value:\n", n);
+            else
+                fprintf(out, "    %zu giá trị thay đổi so với lần được chấp nhận trước / "
+                             "values changed:\n", n);
+            for (size_t k = 0; k < e->n_changes; k++) {
+                const Kh__Change *c = e->changes[k];
+                if (change_is_spelling(c, cat) != spelling)
+                    continue;
+                const kh_unit_t *u = kh_catalog_unit_any(cat, c->orgunit);
+                if (spelling)
+                    fprintf(out, "      %s (%s) %s: \"%s\" = \"%s\"\n", u ? u->name : "?",
+                            c->orgunit, c->indicator, c->before, c->after);
+                else
+                    fprintf(out, "      %s (%s) %s: %s → %s\n", u ? u->name : "?", c->orgunit,
+                            c->indicator, c->before[0] ? c->before : "(không có)",
+                            c->after[0] ? c->after : "(bỏ)");
+            }
         }
     }
     if (h->truncated)

@@ -1128,8 +1128,9 @@ typedef struct {
 typedef struct {
     size_t ncols, nrows, cap;   /* ncols <= TBL_COLS */
     tbl_line_t *rows;
-    int right[32];
-    size_t maxw[32];
+    int right[TBL_COLS];
+    size_t maxw[TBL_COLS], minw[TBL_COLS];
+    int wrap_head;              /* the first row (the header) wraps at its blanks */
     int oom;
 } tbl_t;
 
@@ -1184,20 +1185,47 @@ static void wrap_line(const char *s, size_t cols, size_t *len, size_t *next)
     while (s[*next] == ' ') (*next)++;
 }
 
-static void tbl_print(const tbl_t *t, FILE *out)
+/* The display width of the widest word of s (a header that may wrap at its blanks). */
+static size_t widest_word(const char *s)
 {
-    size_t w[32] = {0};
+    size_t best = 0;
+    while (*s) {
+        size_t n = strcspn(s, " ");
+        char word[256];
+        size_t len = n < sizeof word ? n : sizeof word - 1;
+        memcpy(word, s, len);
+        word[len] = '\0';
+        size_t w = text_width(word);
+        if (w > best) best = w;
+        s += n;
+        while (*s == ' ') s++;
+    }
+    return best;
+}
+
+/* Each column's printed width into w (the widest cell, at least minw, at most maxw; the
+ * first row counts only its widest word when wrap_head is set) and the whole line's. */
+static size_t tbl_widths(const tbl_t *t, size_t w[TBL_COLS])
+{
     size_t total = 0;
     for (size_t c = 0; c < t->ncols; c++) {
+        w[c] = t->minw[c];
         for (size_t r = 0; r < t->nrows; r++) {
             const char *s = t->rows[r].cell[c];
             if (t->rows[r].heading || !s) continue;
-            size_t cw = text_width(s);
+            size_t cw = r == 0 && t->wrap_head ? widest_word(s) : text_width(s);
             if (cw > w[c]) w[c] = cw;
         }
         if (t->maxw[c] && w[c] > t->maxw[c]) w[c] = t->maxw[c];
         total += w[c] + (c ? 2 : 0);
     }
+    return total;
+}
+
+static void tbl_print(const tbl_t *t, FILE *out)
+{
+    size_t w[TBL_COLS] = {0};
+    size_t total = tbl_widths(t, w);
     for (size_t r = 0; r < t->nrows; r++) {
         if (t->rows[r].heading) {
             const char *s = t->rows[r].cell[0];
@@ -1262,38 +1290,76 @@ static void fmt_time(int64_t ms, char *buf, size_t cap)
     strftime(buf, cap, "%d/%m/%Y %H:%M", &tm);
 }
 
-/* The unit columns are printed in blocks of at most SUMMARY_COLS units (each block with
- * the whole-province column), so that every unit is shown however many report (124
- * communes) and a block fits a printed page in landscape. */
+/* The summary's lines are at most SUMMARY_WIDTH columns (a terminal, a printed page in
+ * portrait); the unit columns are printed in blocks of at most SUMMARY_COLS units, each
+ * block as many as fit in that width (each block with the whole-province column), so
+ * that every unit is shown however many report (124 communes). */
+#define SUMMARY_WIDTH 100
 #define SUMMARY_COLS 10
+#define UNIT_COL_MIN 9      /* a unit's column: "Thành phố" fits, longer names wrap */
 
 /* "(đơn vị 11–20 / 124)" when the units are shown in several blocks, else "". */
 static void block_note(const roll_t *r, size_t from, size_t n, char *buf, size_t cap)
 {
-    if (r->ncols <= SUMMARY_COLS)
+    if (n >= r->ncols)
         buf[0] = '\0';
     else
         snprintf(buf, cap, " (%.*s %zu–%zu / %zu)", 120, r->colw.lower, from + 1, from + n,
                  r->ncols);
 }
 
-/* Table I for the unit columns cols[from .. from+ndc). */
+/* 1 when the root's figures of the period leave out a reporting unit that was expected
+ * (some half-year has fewer reports than reporting units); then `buf` says
+ * "tổng chưa đủ / partial: 2 of 9 units" (with each half-year named when there are
+ * several).  0 and "" when the total is whole. */
+static int partial_text(const roll_t *r, char *buf, size_t cap)
+{
+    size_t o = 0;
+    int partial = 0;
+    char none[1];
+    if (!buf || cap == 0) buf = none, cap = sizeof none;
+    buf[0] = '\0';
+    for (size_t h = 0; h < r->nh; h++) {
+        const half_t *hf = &r->half[h];
+        if (hf->n_reported >= hf->nd) continue;
+        int n = snprintf(buf + o, o < cap ? cap - o : 0, "%s%zu of %zu units%s%s%s",
+                         partial ? "; " : "tổng chưa đủ / partial: ", hf->n_reported, hf->nd,
+                         r->nh > 1 ? " (" : "", r->nh > 1 ? hf->name : "", r->nh > 1 ? ")" : "");
+        if (n > 0) o += (size_t)n;
+        if (o >= cap) o = cap - 1;
+        partial = 1;
+    }
+    return partial;
+}
+
+/* The whole-province column's head: "Toàn tỉnh", "Toàn tỉnh (chưa đủ)" when partial. */
+static void whole_head(const roll_t *r, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "Toàn %s%s", r->rootw.lower,
+             partial_text(r, NULL, 0) ? " (chưa đủ)" : "");
+}
+
+/* Table I for the unit columns cols[from .. from+ndc): each indicator's name (with its
+ * unit of measure) on a line of its own, then its code and values, so that the columns
+ * of the units get the width.  Returns 0 printed, 1 wider than SUMMARY_WIDTH (nothing
+ * printed: the caller tries fewer units), -1 out of memory. */
 static int summary_indicators(const roll_t *r, FILE *out, size_t from, size_t ndc)
 {
     tbl_t t = {0};
-    size_t ncol = 3 + ndc + 1;
+    size_t ncol = 1 + ndc + 1;
     t.ncols = ncol;
-    t.maxw[1] = 46;
-    t.maxw[2] = 10;
-    for (size_t c = 3; c < ncol; c++) t.right[c] = 1;
+    t.wrap_head = 1;
+    for (size_t c = 1; c < ncol; c++) {
+        t.right[c] = 1;
+        t.minw[c] = UNIT_COL_MIN;
+    }
 
     size_t hr = tbl_row(&t, 0);
     tbl_set(&t, hr, 0, "Mã chỉ tiêu");
-    tbl_set(&t, hr, 1, "Chỉ tiêu");
-    tbl_set(&t, hr, 2, "ĐVT");
-    char buf[256], whole[160];
-    snprintf(whole, sizeof whole, "Toàn %s", r->rootw.lower);   /* the root's column */
-    for (size_t d = 0; d < ndc; d++) tbl_set(&t, hr, 3 + d, r->units[r->cols[from + d]]->name);
+    t.minw[0] = text_width("Mã chỉ tiêu");   /* the codes' column head is not wrapped */
+    char buf[256], whole[192];
+    whole_head(r, whole, sizeof whole);
+    for (size_t d = 0; d < ndc; d++) tbl_set(&t, hr, 1 + d, r->units[r->cols[from + d]]->name);
     tbl_set(&t, hr, ncol - 1, whole);
     tbl_row(&t, 1);
 
@@ -1308,24 +1374,30 @@ static int summary_indicators(const roll_t *r, FILE *out, size_t from, size_t nd
                 tbl_set(&t, row, 0, section_title(r->cat, sec, stb, sizeof stb));
                 titled = 1;
             }
-            if (sl->option == 0) {   /* the option indicator's own line */
-                size_t row = tbl_row(&t, 0);
-                tbl_set(&t, row, 0, sl->ind->code);
-                tbl_set(&t, row, 1, sl->ind->name_vi);
-                char unit[128];   /* counted in units of the indicator's level */
-                kh_catalog_level_word(r->cat, sl->ind->level, r->end, 0, unit, sizeof unit);
-                tbl_set(&t, row, 2, unit);
+            if (sl->option <= 0) {   /* the indicator's name and unit, on a line of its own */
+                char unit[128];
+                if (sl->option == 0)   /* an option indicator counts units of its level */
+                    kh_catalog_level_word(r->cat, sl->ind->level, r->end, 0, unit, sizeof unit);
+                else
+                    kh_strlcpy(unit, sl->ind->vtype == KH_VT_MONEY ? "triệu đồng" : sl->ind->unit,
+                               sizeof unit);
+                char line[1024];
+                int len = snprintf(line, sizeof line, "  %s%s%s%s", sl->ind->name_vi,
+                                   unit[0] ? " (" : "", unit, unit[0] ? ")" : "");
+                /* an option indicator's options, by code and label, on the same line */
+                for (size_t k = sl->first; sl->option == 0 && k < sl->first + sl->count; k++) {
+                    const char *code = sl->ind->options[r->slots[k].option];
+                    const char *label = option_label(r->cat, sl->ind, r->slots[k].option);
+                    if (len < 0 || (size_t)len >= sizeof line) break;
+                    len += snprintf(line + len, sizeof line - (size_t)len, "%s%s%s%s",
+                                    k == sl->first ? ": " : ", ", code,
+                                    strcmp(label, code) ? " = " : "",
+                                    strcmp(label, code) ? label : "");
+                }
+                tbl_set(&t, tbl_row(&t, 1), 0, line);
             }
             size_t row = tbl_row(&t, 0);
-            if (sl->option >= 0) {
-                tbl_set(&t, row, 0, sl->name);
-                snprintf(buf, sizeof buf, "  – %s", option_label(r->cat, sl->ind, sl->option));
-                tbl_set(&t, row, 1, buf);
-            } else {
-                tbl_set(&t, row, 0, sl->name);
-                tbl_set(&t, row, 1, sl->ind->name_vi);
-                tbl_set(&t, row, 2, sl->ind->vtype == KH_VT_MONEY ? "triệu đồng" : sl->ind->unit);
-            }
+            tbl_set(&t, row, 0, sl->name);
             for (size_t c = 0; c < ndc + 1; c++) {
                 size_t u = c < ndc ? r->cols[from + c] : 0;
                 const rv_t *v = rv_at(r, u, s);
@@ -1340,13 +1412,15 @@ static int summary_indicators(const roll_t *r, FILE *out, size_t from, size_t nd
                             any |= rv_at(r, u, k)->has;
                     kh_strlcpy(buf, any ? "0" : "–", sizeof buf);
                 }
-                tbl_set(&t, row, 3 + c, buf);
+                tbl_set(&t, row, 1 + c, buf);
             }
         }
     }
-    int oom = t.oom;
-    if (!oom) {
-        char note[256];
+    int rc = t.oom ? -1 : 0;
+    size_t w[TBL_COLS];
+    if (rc == 0 && ndc > 1 && tbl_widths(&t, w) > SUMMARY_WIDTH) rc = 1;
+    if (rc == 0) {
+        char note[256], partial[256];
         block_note(r, from, ndc, note, sizeof note);
         fprintf(out, "%sI. CHỈ TIÊU THEO %s%s\n\n", from ? "\n" : "", r->colw.upper, note);
         tbl_print(&t, out);
@@ -1354,94 +1428,126 @@ static int summary_indicators(const roll_t *r, FILE *out, size_t from, size_t nd
         indicator_levels_word(r->cat, is_score, r->end, scored, sizeof scored);
         fprintf(out, "Số tiền ghi theo triệu đồng (tệp xuất ghi đủ đồng)%s%s; \"–\": chưa có số "
                 "liệu.\n", scored[0] ? "; điểm là bình quân các " : "", scored);
+        if (partial_text(r, partial, sizeof partial))
+            fprintf(out, "Cột %s: %s — chỉ cộng các %s đã báo cáo.\n", whole, partial,
+                    r->colw.lower);
     }
     tbl_free(&t);
-    return oom ? -1 : 0;
+    return rc;
 }
 
-/* Table II for the unit columns cols[from .. from+ndc). */
-static int summary_rates(const roll_t *r, FILE *out, size_t from, size_t ndc)
+/* The milestone year of the targets in force for the period (the programme's
+ * targets.csv), when all of them name the same one; else 0 (each is told beside it). */
+static int common_milestone(const roll_t *r)
+{
+    int year = 0;
+    for (size_t i = 0; i < kh_catalog_target_count(r->cat); i++) {
+        const kh_target_t *tg = kh_catalog_target_at(r->cat, i);
+        if (!tg || !tg->milestone) continue;
+        if (year && tg->milestone != year) return 0;
+        year = tg->milestone;
+    }
+    return year;
+}
+
+/* Table II: the reporting units as rows (then the whole province, the target and the
+ * gap), the rates of targets [from .. from+nt) as columns numbered (1), (2) … and
+ * explained below.  Returns 0 printed, 1 too wide (the caller tries fewer rates), -1. */
+static int summary_rates(const roll_t *r, FILE *out, size_t from, size_t nt)
 {
     tbl_t t = {0};
-    size_t ncol = 2 + ndc + 1 + 2;
+    size_t ncol = 2 + nt;
     t.ncols = ncol;
-    t.maxw[1] = 46;
+    t.maxw[1] = 28;
     for (size_t c = 2; c < ncol; c++) t.right[c] = 1;
-    char buf[128], whole[160];
-    snprintf(whole, sizeof whole, "Toàn %s", r->rootw.lower);
+    char buf[128], whole[192];
+    whole_head(r, whole, sizeof whole);
     size_t hr = tbl_row(&t, 0);
     tbl_set(&t, hr, 0, "Mã");
-    tbl_set(&t, hr, 1, "Tỷ lệ (%)");
-    for (size_t d = 0; d < ndc; d++) tbl_set(&t, hr, 2 + d, r->units[r->cols[from + d]]->name);
-    tbl_set(&t, hr, ncol - 3, whole);
-    /* the targets' milestone year (targets.csv), "Chỉ tiêu 2025" */
-    int milestone = 0;
-    for (size_t i = 0; i < kh_catalog_target_count(r->cat) && !milestone; i++)
-        milestone = kh_catalog_target_at(r->cat, i)->milestone;
-    char mh[32] = "Chỉ tiêu";
-    if (milestone)
-        snprintf(mh, sizeof mh, "Chỉ tiêu %d", milestone);
-    tbl_set(&t, hr, ncol - 2, mh);
-    tbl_set(&t, hr, ncol - 1, "Chênh lệch");
+    tbl_set(&t, hr, 1, r->colw.title);
+    for (size_t k = 0; k < nt; k++) {
+        snprintf(buf, sizeof buf, "(%zu)", from + k + 1);
+        tbl_set(&t, hr, 2 + k, buf);
+    }
     tbl_row(&t, 1);
-    const char *source = NULL;
-    size_t nt = kh_catalog_target_count(r->cat);
-    for (size_t i = 0; i < nt; i++) {
-        const kh_target_t *tg = kh_catalog_target_at(r->cat, i);
-        if (!tg) continue;
-        if (!source && tg->source && tg->source[0]) source = tg->source;
+    int milestone = common_milestone(r);
+    for (size_t c = 0; c < r->ncols + 1; c++) {
+        size_t u = c < r->ncols ? r->cols[c] : 0;
+        if (c == r->ncols) tbl_row(&t, 1);
         size_t row = tbl_row(&t, 0);
-        tbl_set(&t, row, 0, tg->code);
-        tbl_set(&t, row, 1, tg->name_vi);
-        double rate = 0;
-        int has_prov = 0;
-        for (size_t c = 0; c < ndc + 1; c++) {
-            size_t u = c < ndc ? r->cols[from + c] : 0;
+        tbl_set(&t, row, 0, c < r->ncols ? r->units[u]->code : "");
+        tbl_set(&t, row, 1, c < r->ncols ? r->units[u]->name : whole);
+        for (size_t k = 0; k < nt; k++) {
+            const kh_target_t *tg = kh_catalog_target_at(r->cat, from + k);
             double v;
-            if (rate_at(r, u, tg, &v)) {
-                fmt_vi(v, 0, 0, buf, sizeof buf);
-                if (u == 0) { rate = v; has_prov = 1; }
-            } else {
-                kh_strlcpy(buf, "–", sizeof buf);
-            }
-            tbl_set(&t, row, 2 + c, buf);
-        }
-        if (tg->target >= 0) {
-            fmt_vi(tg->target, 0, 0, buf, sizeof buf);
-            if (tg->target_difficult >= 0) {
-                char d[32];
-                fmt_vi(tg->target_difficult, 0, 0, d, sizeof d);
-                size_t len = strlen(buf);
-                snprintf(buf + len, sizeof buf - len, " (%s*)", d);
-            }
-            tbl_set(&t, row, ncol - 2, buf);
-            if (has_prov) {
-                fmt_vi(round2(rate - tg->target), 0, 1, buf, sizeof buf);
-                tbl_set(&t, row, ncol - 1, buf);
-            } else {
-                tbl_set(&t, row, ncol - 1, "–");
-            }
-        } else {
-            tbl_set(&t, row, ncol - 2, "–");
-            tbl_set(&t, row, ncol - 1, "–");
+            if (tg && rate_at(r, u, tg, &v)) fmt_vi(v, 0, 0, buf, sizeof buf);
+            else kh_strlcpy(buf, "–", sizeof buf);
+            tbl_set(&t, row, 2 + k, buf);
         }
     }
-    int oom = t.oom;
-    if (!oom) {
-        char note[256];
-        block_note(r, from, ndc, note, sizeof note);
-        fprintf(out, "\nII. TỶ LỆ SO VỚI CHỈ TIÊU%s\n\n", note);
+    size_t trow = tbl_row(&t, 0), grow = tbl_row(&t, 0);
+    char mh[48] = "Chỉ tiêu";
+    if (milestone) snprintf(mh, sizeof mh, "Chỉ tiêu %d", milestone);
+    tbl_set(&t, trow, 1, mh);
+    tbl_set(&t, grow, 1, "Chênh lệch (điểm %)");
+    for (size_t k = 0; k < nt; k++) {
+        const kh_target_t *tg = kh_catalog_target_at(r->cat, from + k);
+        double v;
+        if (!tg || tg->target < 0) {
+            tbl_set(&t, trow, 2 + k, "–");
+            tbl_set(&t, grow, 2 + k, "–");
+            continue;
+        }
+        fmt_vi(tg->target, 0, 0, buf, sizeof buf);
+        if (tg->target_difficult >= 0) {
+            char d[32];
+            fmt_vi(tg->target_difficult, 0, 0, d, sizeof d);
+            size_t len = strlen(buf);
+            snprintf(buf + len, sizeof buf - len, " (%s*)", d);
+        }
+        tbl_set(&t, trow, 2 + k, buf);
+        if (rate_at(r, 0, tg, &v)) fmt_vi(round2(v - tg->target), 0, 1, buf, sizeof buf);
+        else kh_strlcpy(buf, "–", sizeof buf);
+        tbl_set(&t, grow, 2 + k, buf);
+    }
+    int rc = t.oom ? -1 : 0;
+    size_t w[TBL_COLS];
+    if (rc == 0 && nt > 1 && tbl_widths(&t, w) > SUMMARY_WIDTH) rc = 1;
+    if (rc == 0) {
+        size_t all = kh_catalog_target_count(r->cat);
+        if (nt < all)
+            fprintf(out, "\nII. TỶ LỆ SO VỚI CHỈ TIÊU (%%) (tỷ lệ %zu–%zu / %zu)\n\n", from + 1,
+                    from + nt, all);
+        else
+            fprintf(out, "\nII. TỶ LỆ SO VỚI CHỈ TIÊU (%%)\n\n");
         tbl_print(&t, out);
+        const char *source = NULL;
+        for (size_t k = 0; k < nt; k++) {
+            const kh_target_t *tg = kh_catalog_target_at(r->cat, from + k);
+            if (!tg) continue;
+            if (!source && tg->source && tg->source[0]) source = tg->source;
+            char ms[48] = "";
+            if (!milestone && tg->milestone) snprintf(ms, sizeof ms, " — chỉ tiêu năm %d",
+                                                      tg->milestone);
+            fprintf(out, "(%zu) %s: %s%s\n", from + k + 1, tg->code, tg->name_vi, ms);
+        }
+        char partial[256];
+        if (partial_text(r, partial, sizeof partial))
+            fprintf(out, "Dòng %s: %s.\n", whole, partial);
         char ms[32] = "";
-        if (milestone)
-            snprintf(ms, sizeof ms, " năm %d", milestone);
+        if (milestone) snprintf(ms, sizeof ms, " năm %d", milestone);
         fprintf(out,
                 "Tỷ lệ = tử số / mẫu số × 100, tính từ số liệu tổng hợp ở từng cấp. Chỉ tiêu%s "
                 "theo %s; (*) vùng khó khăn. Chênh lệch = toàn %s − chỉ tiêu (điểm %%).\n",
                 ms, source ? source : "targets.csv", r->rootw.lower);
+        int last_year = r->p.kind == KH_P_PROGRAMME ? r->p.year_to : r->p.year;
+        if (milestone && last_year > milestone)
+            fprintf(out, "Kỳ báo cáo sau năm của chỉ tiêu (%d): đây là mốc gần nhất trong "
+                    "targets.csv của chương trình / the period is after the targets' year, the "
+                    "latest in the programme's targets.csv.\n", milestone);
     }
     tbl_free(&t);
-    return oom ? -1 : 0;
+    return rc;
 }
 
 static int summary_completeness(const roll_t *r, FILE *out)
@@ -1458,6 +1564,9 @@ static int summary_completeness(const roll_t *r, FILE *out)
                 "trễ hạn %zu · chưa báo cáo %zu\n",
                 vi, hf->name, due, hf->nd, hf->n_reported, hf->n_on_time,
                 hf->n_reported - hf->n_on_time, hf->nd - hf->n_reported);
+        if (hf->n_reported < hf->nd)
+            fprintf(out, "Toàn %s %s — tổng chưa đủ / partial: %zu of %zu units\n",
+                    r->rootw.lower, hf->name, hf->n_reported, hf->nd);
         tbl_t t = {0};
         t.ncols = 5;
         t.right[3] = 1;
@@ -1530,19 +1639,82 @@ static int summary_warnings(sqlite3 *mirror, const roll_t *r, FILE *out, int per
     return ferror(out) ? -1 : 0;
 }
 
-int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, FILE *out)
+int kh_feed_asof(sqlite3 *mirror, char *when, size_t cap, unsigned long long *seq)
 {
-    if (!out) {
+    sqlite3_stmt *st = NULL;
+    *seq = 0;
+    kh_strlcpy(when, "–", cap);
+    if (sqlite3_prepare_v2(mirror, "SELECT (SELECT value FROM meta WHERE key='seq'),"
+                                   " (SELECT max(received_at) FROM status)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sql_fail(mirror, "meta");
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return sql_fail(mirror, "meta");
+    }
+    *seq = (unsigned long long)sqlite3_column_int64(st, 0);
+    if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+        fmt_time(sqlite3_column_int64(st, 1), when, cap);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Prints text (lines) to out, each line at most SUMMARY_WIDTH columns: a longer one (a
+ * paragraph, a warning's message) goes on over indented lines, wrapped at its blanks
+ * (the tables are made to fit already). */
+static void put_wrapped(const char *text, FILE *out)
+{
+    while (*text) {
+        size_t n = strcspn(text, "\n");
+        char line[4096];
+        size_t len = n < sizeof line ? n : sizeof line - 1;
+        memcpy(line, text, len);
+        line[len] = '\0';
+        text += n + (text[n] == '\n');
+        if (text_width(line) <= SUMMARY_WIDTH) {
+            fprintf(out, "%s\n", line);
+            continue;
+        }
+        size_t indent = strspn(line, " ") + 2;
+        if (indent > 40) indent = 2;
+        const char *rem = line;
+        for (int first = 1; *rem; first = 0) {
+            size_t l, next;
+            size_t room = SUMMARY_WIDTH - (first ? 0 : indent);
+            wrap_line(rem, room, &l, &next);
+            fprintf(out, "%*s%.*s\n", first ? 0 : (int)indent, "", (int)l, rem);
+            rem += next;
+        }
+    }
+}
+
+int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, FILE *fout)
+{
+    if (!fout) {
         report_err("không có nơi in / no output");
         return -1;
     }
     roll_t *r;
     if (kh_feed_roll_build(mirror, cat, period, &r) < 0) return -1;
-    char desc[96];
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *out = open_memstream(&text, &text_len);
+    if (!out) {
+        kh_feed_roll_free(&r);
+        return oom();
+    }
+    char desc[96], when[64], partial[256];
+    unsigned long long seq;
+    int rc = kh_feed_asof(mirror, when, sizeof when, &seq);
     describe_period(r, desc, sizeof desc);
     fprintf(out, "TỔNG HỢP KHUYẾN HỌC, KHUYẾN TÀI, XÂY DỰNG XÃ HỘI HỌC TẬP — %s\n",
             r->units[0]->name);
     fprintf(out, "Kỳ báo cáo: %s\n", desc);
+    fprintf(out, "Dữ liệu đến / data as of %s (feed seq %llu)\n", when, seq);
+    if (partial_text(r, partial, sizeof partial))
+        fprintf(out, "Toàn %s: %s — số liệu toàn %s chỉ gồm các %s đã báo cáo; chờ các %s "
+                "còn lại báo cáo (mục III).\n", r->rootw.lower, partial, r->rootw.lower,
+                r->colw.lower, r->colw.lower);
     if (r->nh > 1) {
         char flagged[256];   /* the levels of the "ever true" flags */
         indicator_levels_word(r->cat, is_ever_flag, r->end, flagged, sizeof flagged);
@@ -1554,14 +1726,17 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
                 flagged[0] ? flagged : "đơn vị");
     }
     fputc('\n', out);
-    int rc = 0;
-    for (size_t from = 0; rc == 0 && (from < r->ncols || from == 0); from += SUMMARY_COLS) {
+    /* blocks of units, each as many as fit in SUMMARY_WIDTH */
+    for (size_t from = 0; rc == 0 && (from < r->ncols || from == 0);) {
         size_t n = r->ncols - from < SUMMARY_COLS ? r->ncols - from : SUMMARY_COLS;
-        rc = summary_indicators(r, out, from, n);
+        while ((rc = summary_indicators(r, out, from, n)) == 1) n--;
+        from += n ? n : 1;
     }
-    for (size_t from = 0; rc == 0 && (from < r->ncols || from == 0); from += SUMMARY_COLS) {
-        size_t n = r->ncols - from < SUMMARY_COLS ? r->ncols - from : SUMMARY_COLS;
-        rc = summary_rates(r, out, from, n);
+    size_t nt = kh_catalog_target_count(r->cat);
+    for (size_t from = 0; rc == 0 && from < nt;) {
+        size_t n = nt - from;
+        while ((rc = summary_rates(r, out, from, n)) == 1) n--;
+        from += n ? n : 1;
     }
     if (rc < 0 || summary_completeness(r, out) < 0 || summary_warnings(mirror, r, out, 20) < 0) {
         report_err("hết bộ nhớ / out of memory");
@@ -1571,7 +1746,14 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
         fprintf(out, "\nGhi chú: bỏ qua %zu ô số liệu có đơn vị hoặc chỉ tiêu không có trong "
                      "danh mục.\n", r->n_skipped);
     kh_feed_roll_free(&r);
-    if (rc == 0 && ferror(out)) {
+    int bad = ferror(out);
+    if (fclose(out) != 0 || bad) {
+        if (rc == 0) oom();
+        rc = -1;
+    }
+    if (rc == 0) put_wrapped(text, fout);
+    free(text);
+    if (rc == 0 && ferror(fout)) {
         report_err("không ghi được / write error: %s", strerror(errno));
         rc = -1;
     }

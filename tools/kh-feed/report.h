@@ -118,6 +118,12 @@ void kh_feed_format_vi(double v, int is_int, int sign, char *buf, size_t cap);
  * reason on stderr (e.g. unknown period). */
 int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, FILE *out);
 
+/* What the mirror holds data to: `when` the latest receipt of any report in it
+ * (dd/mm/yyyy HH:MM, local time; "–" when none) and `seq` the last feed sequence
+ * number applied.  For the "Dữ liệu đến / data as of … (feed seq N)" line of every
+ * surface.  Returns 0, or -1 after printing the reason (database error). */
+int kh_feed_asof(sqlite3 *mirror, char *when, size_t cap, unsigned long long *seq);
+
 /* Writes the rows of kh_feed_rows for `period` at `level` (a level number) in `format`:
  *   csv  — header "period,orgunit,indicator,value", one line per row (LF);
  *   json — {"period":…,"level":N,"rows":[{"period","orgunit","name","indicator",
@@ -125,7 +131,9 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
  *   xlsx — a workbook with one sheet per level of the tree, named by the level's name
  *          in levels.csv as Excel allows ("Huyện, Thành phố": no '/', at most 31
  *          characters), the one asked for the active sheet; headers Kỳ báo cáo, Mã đơn
- *          vị, <the level's name>, Mã chỉ tiêu, Chỉ tiêu, Giá trị.
+ *          vị, <the level's name>, Mã chỉ tiêu, Chỉ tiêu, Giá trị (the long list; `kh-feed
+ *          export --format xlsx` writes book.h's workbook, which keeps these sheets
+ *          hidden beside its cover, summary and completeness sheets).
  * to `path` ("-" = stdout, not for xlsx; files are replaced atomically).
  * Returns 0, or -1 with a one-line reason on stderr. */
 int kh_feed_export(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, int level,

@@ -13,6 +13,7 @@
 #include <uniwidth.h>
 
 #define MAX_OLD 64              /* old units merged into one new unit */
+#define SERIES_WIDTH 100        /* the summary's width (report.c): a line of the text */
 
 typedef struct {
     char code[KH_CODE_MAX];          /* the rate's or the indicator's code */
@@ -50,15 +51,6 @@ static int value_at(sqlite3_stmt *st, const char *period, const char *org, const
         return 0;
     *out = num / den * 100;
     return 1;
-}
-
-/* Writes s and pads it with spaces to `cols` columns as a terminal shows them (a
- * Vietnamese letter with its marks is one column, whatever its bytes). */
-static void put_padded(FILE *out, const char *s, size_t cols)
-{
-    fputs(s, out);
-    for (size_t w = (size_t)u8_strwidth((const uint8_t *)s, "UTF-8"); w < cols; w++)
-        fputc(' ', out);
 }
 
 /* The Vietnamese decimal comma in a number written for people ("87,42"). */
@@ -175,13 +167,11 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
     if (!csv) {
         fprintf(out, "\nSO SÁNH VỚI TRƯỚC KHI SẮP XẾP ĐƠN VỊ (từ %s)\n\n", dv);
         fprintf(out, "Kỳ %s của đơn vị mới, đặt cạnh kỳ %s của các đơn vị cũ đã nhập trọn vào "
-                "đơn vị đó (cộng theo bảng sắp xếp reorg.csv). Một đơn vị cũ bị chia cho nhiều "
-                "đơn vị mới thì không chia số liệu theo tỷ lệ: đơn vị mới ghi \"không so sánh "
-                "được\". Tỷ lệ tính bằng %%.\n\n", period, before);
-        put_padded(out, "Đơn vị (mã)", 34);
-        for (size_t k = 0; k < n_rates; k++)
-            fprintf(out, " | %s %s → %s", cmp[k].code, before, period);
-        fputs(" | Ghi chú\n", out);
+                "đơn vị đó\n(cộng theo bảng sắp xếp reorg.csv). Một đơn vị cũ bị chia cho nhiều "
+                "đơn vị mới thì không chia\nsố liệu theo tỷ lệ: đơn vị mới ghi \"không so sánh "
+                "được\". Tỷ lệ tính bằng %%.\n", period, before);
+        fprintf(out, "Mỗi đơn vị mới: tỷ lệ, kỳ %s → kỳ %s / each new unit: rate, %s → %s.\n\n",
+                before, period, before, period);
     }
     int listed = 0, rc = 0;
     size_t nu = kh_catalog_units_on(cat, 0, "", end, NULL, 0);
@@ -233,8 +223,11 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
         listed++;
         char name[320];
         snprintf(name, sizeof name, "%s (%s)", units[u]->name, units[u]->code);
-        if (!csv)
-            put_padded(out, name, 34);
+        size_t col = 0;   /* text: the columns used on the line being written */
+        if (!csv) {
+            fprintf(out, "%s\n", name);
+            col = 0;
+        }
         for (size_t k = 0; k < (csv ? nc : n_rates); k++) {
             double b = 0, sn = 0, sd = 0, v = 0;
             int have_b = comparable;
@@ -279,22 +272,29 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
             else {
                 comma(bs);
                 comma(ns);
-                /* right-aligned under "CODE BEFORE", then the value now */
-                const char *bv = have_b ? bs : "–";
-                size_t wb = strlen(cmp[k].code) + strlen(before) + 1;
-                size_t vw = (size_t)u8_strwidth((const uint8_t *)bv, "UTF-8");
-                fputs(" | ", out);
-                for (size_t i = vw; i < wb; i++)
-                    fputc(' ', out);
-                fprintf(out, "%s → ", bv);
-                put_padded(out, have_n > 0 ? ns : "–", strlen(period));
+                /* "CODE before → now" items, as many on a line as fit SERIES_WIDTH */
+                char item[160];
+                snprintf(item, sizeof item, "%s %s → %s", cmp[k].code, have_b ? bs : "–",
+                         have_n > 0 ? ns : "–");
+                size_t iw = (size_t)u8_strwidth((const uint8_t *)item, "UTF-8");
+                if (col > 0 && col + 3 + iw > SERIES_WIDTH) {
+                    fputc('\n', out);
+                    col = 0;
+                }
+                fprintf(out, "%s%s", col ? " · " : "  ", item);
+                col += (col ? 3 : 2) + iw;
             }
         }
-        if (!csv)
-            fprintf(out, " | %s\n", comparable ? "" : why);
-        if (!csv && !comparable) {
-            put_padded(out, "", 34);
-            fputs("   không so sánh được / not comparable\n", out);
+        if (!csv && col)
+            fputc('\n', out);
+        if (!csv && !comparable) {   /* one old unit a line: "Xã Hòa Lộc 28912 (bị chia)" */
+            fputs("  không so sánh được / not comparable:\n", out);
+            for (const char *w = why; *w;) {
+                size_t n = strcspn(w, ";");
+                fprintf(out, "    %.*s\n", (int)n, w);
+                w += n;
+                while (*w == ';' || *w == ' ') w++;
+            }
         }
     }
     free(units);

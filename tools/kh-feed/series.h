@@ -26,7 +26,8 @@
 #include "kh_catalog.h"
 
 /* Writes the comparison for half-year `period` to `out`: as text for people (fmt "text":
- * a titled table in Vietnamese, nothing when no reorganisation precedes the period), or
+ * titled, each new unit on a line and its rates "CODE before → now" on lines of at most
+ * 100 columns below it, nothing when no reorganisation precedes the period), or
  * as CSV (fmt "csv": "period,orgunit,old_units,indicator,before_period,before,now,
  * comparable", one line per unit and compared code; "before" and "now" empty when
  * unknown).  Returns the number of units listed, or -1 with a one-line reason on
