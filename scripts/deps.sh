@@ -11,12 +11,11 @@ pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-d
       libzip-dev libxml2-dev             # kh-node reads .xlsx (services/node/sheet.c)
       libreoffice-calc                   # test_spreadsheet: .xlsx and CSV written by LibreOffice;
                                          # kh-feed export --format pdf (issue 15)
-      poppler-utils                      # test_workbook: pdfinfo, pdftotext read the PDFs
+      poppler-utils                      # pdfinfo, pdftotext read the PDFs (test_workbook, test_dashboard)
       systemd curl                       # systemd-analyze verify (test_install), curl (tests)
       passwd util-linux                  # make node-deb's postinst, test_district_host (setpriv, nsenter)
       faketime stress-ng                 # the calendar tier of CI, the CPU-hog check (issue 10)
       chromium chromium-driver           # the web page in a real browser (test_webpage)
-      poppler-utils                      # pdftotext: the dashboard printed (test_dashboard)
       libgnutls28-dev openssl            # the web page's client certificates (test_web)
       clang libclang-rt-14-dev)          # make san, make fuzz (ASan, UBSan, libFuzzer)
 missing=()
