@@ -321,6 +321,14 @@ finally:
         pass
 PY
 
+# the dashboard's "data as of" is the text summary's: the same time, the same feed seq
+"$BIN/kh-feed" summary --period 2020 --no-sync >"$RUN/summary-2020.txt" 2>/dev/null
+asof_text=$(sed -n 's/^Dữ liệu đến \/ data as of \(.*\) (feed seq \([0-9]*\))$/\1 \2/p' "$RUN/summary-2020.txt")
+asof_page=$(curl -sf -m 120 "http://127.0.0.1:$port/?period=2020" |
+    sed -n 's/.*<span id="asof-time">\([^<]*\)<\/span> (feed seq <span id="feed-seq">\([0-9]*\)<.*/\1 \2/p')
+check "the dashboard's data-as-of line says what the summary says ($asof_text)" \
+    test -n "$asof_text" -a "$asof_text" = "$asof_page"
+
 # ---- the login on an address other than 127.0.0.1 -----------------------------------------
 rc=0; "$BIN/kh-feed" serve --listen "127.0.0.2:$port2" >/dev/null 2>"$RUN/nopass.err" || rc=$?
 check_eq "on 127.0.0.2 without a password file the dashboard does not start: exit 1" 1 "$rc"

@@ -92,19 +92,25 @@ static const char STYLE[] =
     "h2{break-after:avoid}table,svg{break-inside:avoid}"
     ".pair{display:block}a{color:#000;text-decoration:none}}";
 
-/* "Dữ liệu đến / data as of <time> (feed seq N)" and, when the feed did not answer, that
- * the mirror is shown as it was. */
+/* "Dữ liệu đến / data as of <time> (feed seq N)" — the same words and figures as the text
+ * summary, the workbook and the PDF (kh_feed_asof: the latest receipt the mirror holds) —,
+ * when the dashboard last caught up, and, when the feed did not answer, that the mirror
+ * is shown as it was. */
 static void asof_line(FILE *f, srv_t *s)
 {
-    char when[64] = "–";
+    char when[64] = "–", synced[64] = "–";
+    unsigned long long seq = 0;
+    if (kh_feed_asof(s->db, when, sizeof when, &seq) < 0)
+        seq = (unsigned long long)mirror_seq(s->db);
     if (s->synced_at > 0) {
         time_t t = (time_t)(s->synced_at / 1000);
         struct tm tm;
-        if (localtime_r(&t, &tm)) strftime(when, sizeof when, "%d/%m/%Y %H:%M:%S", &tm);
+        if (localtime_r(&t, &tm)) strftime(synced, sizeof synced, "%d/%m/%Y %H:%M:%S", &tm);
     }
     fprintf(f, "<p id=\"asof\">Dữ liệu đến <span class=\"en\">/ data as of</span> "
-               "<span id=\"asof-time\">%s</span> (feed seq <span id=\"feed-seq\">%llu</span>)",
-            when, (unsigned long long)mirror_seq(s->db));
+               "<span id=\"asof-time\">%s</span> (feed seq <span id=\"feed-seq\">%llu</span>)"
+               " · đồng bộ lúc <span class=\"en\">/ synced</span> <span id=\"synced\">%s</span>",
+            when, seq, synced);
     if (s->sync_failed)
         fputs(" — <span class=\"partial\">máy chủ tổng hợp không trả lời lần đồng bộ gần nhất: "
               "đây là bản sao cục bộ như đã có <span class=\"en\">/ the feed did not answer the "
