@@ -235,38 +235,68 @@ static void test_no_answer_after_n_attempts(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* The real ZAP handler of domain "test" (admin keys only) and a CURVE server that asks it,
+ * in a loop of their own: what the self-check tests below knock at. */
+typedef struct {
+    keys_fx_t k;
+    uv_loop_t loop;
+    void *zctx;
+    kh_zap_t *zap;
+    kh_zsock_t *srv;
+    char ep[256];
+} door_fx_t;
+
+static void door_open(door_fx_t *d)
+{
+    keys_setup(&d->k);
+    assert_int_equal(uv_loop_init(&d->loop), 0);
+    d->zctx = zmq_ctx_new();
+    d->zap = kh_zap_new(&d->loop, d->zctx, d->k.keys, "test:admin");
+    assert_non_null(d->zap);
+    d->srv = curve_server(&d->loop, d->zctx, &d->k.server, d->ep, sizeof d->ep);
+}
+
+/* Closes the server and the handler, then runs the loop in `mode` (their closes). */
+static void door_shut(door_fx_t *d, uv_run_mode mode)
+{
+    kh_zsock_close(d->srv);
+    kh_zap_close(d->zap);
+    uv_run(&d->loop, mode);
+}
+
+/* After door_shut: the context, the loop (nothing may be left in it) and the keys. */
+static void door_free(door_fx_t *d)
+{
+    zmq_ctx_term(d->zctx);
+    assert_int_equal(uv_loop_close(&d->loop), 0);
+    keys_teardown(&d->k);
+}
+
 /* The real ZAP handler: an unknown key is refused, a registered district key (a role the
  * domain does not admit) too, a registered admin key is let in; each at the first try. */
 static void test_refused_and_admitted(void **state)
 {
     (void)state;
-    keys_fx_t k;
-    keys_setup(&k);
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    void *zctx = zmq_ctx_new();
-    kh_zap_t *zap = kh_zap_new(&loop, zctx, k.keys, "test:admin");
-    assert_non_null(zap);
-    char ep[256];
-    kh_zsock_t *srv = curve_server(&loop, zctx, &k.server, ep, sizeof ep);
-    kh_zap_check_opts_t o = {.type = ZMQ_DEALER, .endpoint = ep, .server_pk = k.server.curve_pk,
+    door_fx_t d;
+    door_open(&d);
+    kh_zap_check_opts_t o = {.type = ZMQ_DEALER, .endpoint = d.ep, .server_pk = d.k.server.curve_pk,
                              .timeout_ms = 5000, .max_timeout_ms = 60000, .attempts = 6};
     verdict_t v = {0};
-    assert_non_null(kh_zap_selfcheck(&loop, zctx, &o, on_done, &v));
-    run_until_done(&loop, &v);
+    assert_non_null(kh_zap_selfcheck(&d.loop, d.zctx, &o, on_done, &v));
+    run_until_done(&d.loop, &v);
     assert_int_equal(v.outcome, KH_ZAP_REFUSED);
     assert_int_equal(v.attempts, 1);
 
     memset(&v, 0, sizeof v);
-    o.client_pk = k.district.curve_pk, o.client_sk = k.district.curve_sk;
-    assert_non_null(kh_zap_selfcheck(&loop, zctx, &o, on_done, &v));
-    run_until_done(&loop, &v);
+    o.client_pk = d.k.district.curve_pk, o.client_sk = d.k.district.curve_sk;
+    assert_non_null(kh_zap_selfcheck(&d.loop, d.zctx, &o, on_done, &v));
+    run_until_done(&d.loop, &v);
     assert_int_equal(v.outcome, KH_ZAP_REFUSED);
 
     memset(&v, 0, sizeof v);
-    o.client_pk = k.admin.curve_pk, o.client_sk = k.admin.curve_sk;
-    assert_non_null(kh_zap_selfcheck(&loop, zctx, &o, on_done, &v));
-    run_until_done(&loop, &v);
+    o.client_pk = d.k.admin.curve_pk, o.client_sk = d.k.admin.curve_sk;
+    assert_non_null(kh_zap_selfcheck(&d.loop, d.zctx, &o, on_done, &v));
+    run_until_done(&d.loop, &v);
     assert_int_equal(v.outcome, KH_ZAP_ADMITTED);
     assert_int_equal(v.attempts, 1);
     assert_string_equal(kh_zap_outcome_name(v.outcome), "admitted");
@@ -278,18 +308,14 @@ static void test_refused_and_admitted(void **state)
     char mep[64];
     snprintf(mep, sizeof mep, "tcp://127.0.0.1:%d", m.port);
     o.endpoint = mep;
-    kh_zap_check_t *c = kh_zap_selfcheck(&loop, zctx, &o, on_done, &v);
+    kh_zap_check_t *c = kh_zap_selfcheck(&d.loop, d.zctx, &o, on_done, &v);
     assert_non_null(c);
-    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_run(&d.loop, UV_RUN_NOWAIT);
     kh_zap_selfcheck_cancel(c);
-    kh_zsock_close(srv);
-    kh_zap_close(zap);
-    uv_run(&loop, UV_RUN_DEFAULT);    /* returns: nothing of the check is left */
+    door_shut(&d, UV_RUN_DEFAULT);    /* returns: nothing of the check is left */
     assert_int_equal(v.done, 0);
-    mute_close(&m, &loop);
-    zmq_ctx_term(zctx);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    keys_teardown(&k);
+    mute_close(&m, &d.loop);
+    door_free(&d);
 }
 
 /* A loop busy past the first attempt's wait (a restarted service working through its
@@ -309,38 +335,27 @@ static void on_busy(uv_timer_t *t)
 static void test_refused_after_a_busy_turn(void **state)
 {
     (void)state;
-    keys_fx_t k;
-    keys_setup(&k);
-    uv_loop_t loop;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    void *zctx = zmq_ctx_new();
-    kh_zap_t *zap = kh_zap_new(&loop, zctx, k.keys, "test:admin");
-    assert_non_null(zap);
-    char ep[256];
-    kh_zsock_t *srv = curve_server(&loop, zctx, &k.server, ep, sizeof ep);
+    door_fx_t d;
+    door_open(&d);
     for (int round = 0; round < 5; round++) {
-        kh_zap_check_opts_t o = {.type = ZMQ_DEALER, .endpoint = ep,
-                                 .server_pk = k.server.curve_pk, .timeout_ms = 200,
+        kh_zap_check_opts_t o = {.type = ZMQ_DEALER, .endpoint = d.ep,
+                                 .server_pk = d.k.server.curve_pk, .timeout_ms = 200,
                                  .max_timeout_ms = 400, .attempts = 6};
         verdict_t v = {0};
         int busy_ms = 600;
         uv_timer_t busy;
-        uv_timer_init(&loop, &busy);
+        uv_timer_init(&d.loop, &busy);
         busy.data = &busy_ms;
         uv_timer_start(&busy, on_busy, 0, 0);
-        assert_non_null(kh_zap_selfcheck(&loop, zctx, &o, on_done, &v));
-        run_until_done(&loop, &v);
+        assert_non_null(kh_zap_selfcheck(&d.loop, d.zctx, &o, on_done, &v));
+        run_until_done(&d.loop, &v);
         uv_close((uv_handle_t *)&busy, NULL);
-        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_run(&d.loop, UV_RUN_NOWAIT);
         assert_int_equal(v.outcome, KH_ZAP_REFUSED);
         assert_true(v.attempts >= 1 && v.attempts < 6);
     }
-    kh_zsock_close(srv);
-    kh_zap_close(zap);
-    uv_run(&loop, UV_RUN_NOWAIT);
-    zmq_ctx_term(zctx);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    keys_teardown(&k);
+    door_shut(&d, UV_RUN_NOWAIT);
+    door_free(&d);
 }
 
 /* ---- through kh_service: readiness and the exit code --------------------------------------- */
