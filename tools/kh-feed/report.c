@@ -127,6 +127,13 @@ static size_t text_width(const char *s)
     return w > 0 ? (size_t)w : 0;
 }
 
+/* The display width of the first n bytes of s (a word of a longer text, measured in place). */
+static size_t text_width_n(const char *s, size_t n)
+{
+    int w = u8_width((const uint8_t *)s, n, "UTF-8");
+    return w > 0 ? (size_t)w : 0;
+}
+
 /* Bytes of s that fit in `cols` columns (cut at a character boundary; the combining
  * marks of the last character that fits stay with it). */
 static size_t text_prefix(const char *s, size_t cols)
@@ -1191,11 +1198,7 @@ static size_t widest_word(const char *s)
     size_t best = 0;
     while (*s) {
         size_t n = strcspn(s, " ");
-        char word[256];
-        size_t len = n < sizeof word ? n : sizeof word - 1;
-        memcpy(word, s, len);
-        word[len] = '\0';
-        size_t w = text_width(word);
+        size_t w = text_width_n(s, n);
         if (w > best) best = w;
         s += n;
         while (*s == ' ') s++;
