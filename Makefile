@@ -87,6 +87,7 @@ MOD_test_node        := services/node/node services/node/sheet services/node/con
 MOD_test_notify      := services/notifier/notices
 MOD_test_sheet       := services/node/sheet
 MOD_test_svg         := tools/kh-feed/svg
+MOD_test_tree        := tools/kh-feed/series tools/kh-feed/mirror
 MOD_test_wide        := services/node/template
 $(B)/tests/%: $(B)/tests/unit/%.o $$(addsuffix .o,$$(addprefix $(B)/,$$(MOD_$$*))) $(LIBKH)
 	@mkdir -p $(dir $@)

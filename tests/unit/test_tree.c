@@ -23,6 +23,8 @@
 #include "kh_cells.h"
 #include "kh_validate.h"
 #include "report_fixture.h"
+#include "../../tools/kh-feed/mirror.h"
+#include "../../tools/kh-feed/series.h"
 
 /* ==== the data folder ==================================================================
  * Province 90 (level 1, "Miền") → regions R1, R2 (level 2, "Vùng") → districts D11, D12
@@ -729,6 +731,96 @@ static void test_vinh_long(void **state)
     kh_catalog_destroy(&c);
 }
 
+/* ==== kh-feed series across the reform (tools/kh-feed/series.c) =========================
+ * W111 took over 72 old units whole on 2025-07-01 (itself, W112 and 70 communes of another
+ * province, O01–O70): its 2020S2 "before" is the sum of all 72, however many there are
+ * (the first version stopped at 64 and marked the unit not comparable, silently).  W211
+ * took over itself whole and part of W212: listed, not comparable, no "before". */
+static void test_series_many_old_units(void **state)
+{
+    (void)state;
+    char dir[64], err[512], path[160];
+    snprintf(dir, sizeof dir, "/tmp/kh_series.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    write_folder(dir, LEVELS, REPORTERS);
+    char *reorg = NULL;
+    size_t reorg_len = 0;
+    FILE *f = open_memstream(&reorg, &reorg_len);
+    assert_non_null(f);
+    fputs("old_province,old_code,old_name,new_code,new_name,whole,date\n"
+          "90,W111,Phường Một,W111,Phường Một mới,yes,2025-07-01\n"
+          "90,W112,Phường Hai,W111,Phường Một mới,yes,2025-07-01\n"
+          "90,W211,Phường Bốn,W211,Phường Bốn mới,yes,2025-07-01\n"
+          "90,W212,Phường Năm,W211,Phường Bốn mới,no,2025-07-01\n", f);
+    for (int i = 1; i <= 70; i++)
+        fprintf(f, "91,O%02d,Xã Ngoài %d,W111,Phường Một mới,yes,2025-07-01\n", i, i);
+    assert_int_equal(fclose(f), 0);
+    put(dir, "reorg.csv", reorg);
+    free(reorg);
+    kh_catalog_t *c = kh_catalog_load(dir, 620, 1205, err, sizeof err);
+    if (!c)
+        fail_msg("the series folder does not load: %s", err);
+    assert_int_equal(kh_catalog_reorg_into(c, "W111", 20250701, NULL, 0), 72);
+
+    /* the mirror: 2020S2 of every old unit, 2025S2 of the new ones */
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof path, "%s/mirror.db", dir);
+    assert_int_equal(mirror_open(&db, path), 0);
+    char sql[256];
+    const char *olds[] = {"W111", "W112", "W211", "W212"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(sql, sizeof sql, "INSERT INTO cell VALUES('2020S2','%s','HO.TONG',100,1),"
+                 "('2020S2','%s','HO.HT',50,1)", olds[i], olds[i]);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    for (int i = 1; i <= 70; i++) {
+        snprintf(sql, sizeof sql, "INSERT INTO cell VALUES('2020S2','O%02d','HO.TONG',10,1),"
+                 "('2020S2','O%02d','HO.HT',7,1)", i, i);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO cell VALUES('2025S2','W111','HO.TONG',900,1),"
+                                      "('2025S2','W111','HO.HT',720,1),"
+                                      "('2025S2','W211','HO.TONG',300,1),"
+                                      "('2025S2','W211','HO.HT',150,1)", NULL, NULL, NULL),
+                     SQLITE_OK);
+
+    char *out = NULL;
+    size_t out_len = 0;
+    f = open_memstream(&out, &out_len);
+    assert_non_null(f);
+    assert_int_equal(kh_feed_series(db, c, "2025S2", "csv", f), 2);
+    assert_int_equal(fclose(f), 0);
+    /* W111: 100 + 100 + 70 × 10 = 900 households before, 50 + 50 + 70 × 7 = 590 learning */
+    char want[1024];
+    int n = snprintf(want, sizeof want, "2025S2,W111,W111 W112");
+    for (int i = 1; i <= 70; i++)
+        n += snprintf(want + n, sizeof want - (size_t)n, " O%02d", i);
+    char line[1200];
+    snprintf(line, sizeof line, "%s,TL.HT,2020S2,65.56,80.00,yes\n", want);
+    assert_non_null(strstr(out, line));
+    snprintf(line, sizeof line, "%s,HO.TONG,2020S2,900,900,yes\n", want);
+    assert_non_null(strstr(out, line));
+    snprintf(line, sizeof line, "%s,HO.HT,2020S2,590,720,yes\n", want);
+    assert_non_null(strstr(out, line));
+    assert_non_null(strstr(out, "2025S2,W211,W211 W212,HO.TONG,2020S2,,300,no\n"));
+    free(out);
+
+    /* the text names why W211 is not comparable, one old unit a line */
+    out = NULL;
+    f = open_memstream(&out, &out_len);
+    assert_non_null(f);
+    assert_int_equal(kh_feed_series(db, c, "2025S2", "text", f), 2);
+    assert_int_equal(fclose(f), 0);
+    assert_non_null(strstr(out, "Phường Bốn mới (W211)\n  TL.HT – → 50,00"));
+    assert_non_null(strstr(out, "  không so sánh được / not comparable:\n"
+                                "    Phường Năm W212 (bị chia)\n"));
+    assert_null(strstr(out, "Phường Một W111 ("));   /* W111 is comparable */
+    free(out);
+    sqlite3_close(db);
+    kh_catalog_destroy(&c);
+    rm_folder(dir);
+}
+
 /* ==== main ============================================================================== */
 
 static int setup(void **state)
@@ -766,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_vinh_long),
         cmocka_unit_test(test_yearly_programme),
+        cmocka_unit_test(test_series_many_old_units),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,7 +12,6 @@
 
 #include <uniwidth.h>
 
-#define MAX_OLD 64              /* old units merged into one new unit */
 #define SERIES_WIDTH 100        /* the summary's width (report.c): a line of the text */
 
 typedef struct {
@@ -184,17 +183,28 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
     }
     kh_catalog_units_on(cat, 0, "", end, units, nu);
     for (size_t u = 0; u < nu && rc == 0; u++) {
-        const kh_reorg_t *rows[MAX_OLD];
-        size_t nr = kh_catalog_reorg_into(cat, units[u]->code, date, rows, MAX_OLD);
+        /* every old unit it took over (as many as reorg.csv lists: no cap, so the sum
+         * never silently misses one); their codes and what makes them not comparable */
+        size_t nr = kh_catalog_reorg_into(cat, units[u]->code, date, NULL, 0);
         if (nr == 0)
             continue;
-        int too_many = nr > MAX_OLD;
-        if (too_many)
-            nr = MAX_OLD;       /* the sum would miss some: shown, never as comparable */
+        const kh_reorg_t **rows = malloc(nr * sizeof *rows);
+        char *olds = NULL, *why = NULL;
+        size_t olds_len = 0, why_len = 0;
+        FILE *fo = rows ? open_memstream(&olds, &olds_len) : NULL;
+        FILE *fw = fo ? open_memstream(&why, &why_len) : NULL;
+        if (!fw) {
+            fprintf(stderr, "kh-feed: out of memory\n");
+            if (fo)
+                fclose(fo);
+            free(olds);
+            free(rows);
+            rc = -2;
+            break;
+        }
+        kh_catalog_reorg_into(cat, units[u]->code, date, rows, nr);
         /* which old units have cells then; comparable when all do and all went whole */
-        int any = 0, comparable = !too_many;
-        char olds[512] = "", why[512] = "";
-        size_t used = 0, wused = 0;
+        int any = 0, comparable = 1;
         for (size_t i = 0; i < nr; i++) {
             sqlite3_stmt *h = NULL;
             int has = 0;
@@ -206,20 +216,31 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
             }
             sqlite3_finalize(h);
             any |= has;
-            if (used < sizeof olds)
-                used += (size_t)snprintf(olds + used, sizeof olds - used, "%s%s", i ? " " : "",
-                                         rows[i]->old_code);
+            fprintf(fo, "%s%s", i ? " " : "", rows[i]->old_code);
             if (!rows[i]->whole || !has) {
+                fprintf(fw, "%s%s %s (%s)", comparable ? "" : "; ", rows[i]->old_name,
+                        rows[i]->old_code, !rows[i]->whole ? "bị chia" : "không có số liệu");
                 comparable = 0;
-                if (wused < sizeof why)
-                    wused += (size_t)snprintf(why + wused, sizeof why - wused, "%s%s %s (%s)",
-                                              wused ? "; " : "", rows[i]->old_name,
-                                              rows[i]->old_code,
-                                              !rows[i]->whole ? "bị chia" : "không có số liệu");
             }
         }
-        if (!any)
+        /* a stream that could not grow (out of memory) holds a text cut short: an error */
+        int cut = ferror(fo) || ferror(fw);
+        cut |= fclose(fo) != 0;
+        cut |= fclose(fw) != 0;
+        if (cut || !olds || !why) {
+            fprintf(stderr, "kh-feed: out of memory\n");
+            free(olds);
+            free(why);
+            free(rows);
+            rc = -2;
+            break;
+        }
+        if (!any) {
+            free(olds);
+            free(why);
+            free(rows);
             continue;
+        }
         listed++;
         char name[320];
         snprintf(name, sizeof name, "%s (%s)", units[u]->name, units[u]->code);
@@ -296,14 +317,17 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
                 while (*w == ';' || *w == ' ') w++;
             }
         }
+        free(olds);
+        free(why);
+        free(rows);
     }
     free(units);
     free(cmp);
     sqlite3_finalize(st);
-    if (rc < 0) {
+    if (rc == -1)       /* (-2: out of memory, said above) */
         fprintf(stderr, "kh-feed: mirror database error: %s\n", sqlite3_errmsg(db));
+    if (rc < 0)
         return -1;
-    }
     if (!csv)
         fprintf(out, "\n%d đơn vị mới có số liệu của đơn vị cũ / %d new units with figures of "
                 "their old units.\n", listed, listed);
