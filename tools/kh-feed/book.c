@@ -151,22 +151,6 @@ static int doc_load(const char *data_dir, int32_t day, doc_t *d)
 /* ---- what the sheets show --------------------------------------------------------------- */
 
 typedef struct {
-    const kh_unit_t *u;
-    int reported, on_time;
-    long long revision;
-    int64_t received_at;
-} cstat_t;
-
-typedef struct {
-    char name[8];
-    kh_period_t p;
-    int32_t end, due;
-    cstat_t *d;
-    size_t nd, n_reported, n_on_time;
-    char title[128];            /* what the reporting units are called (their level) */
-} chalf_t;
-
-typedef struct {
     const kh_catalog_t *cat;
     kh_period_t p;
     char pstr[16], label[96];   /* "2020", "năm 2020" */
@@ -177,7 +161,8 @@ typedef struct {
     size_t nu;
     const char *root_code, *root_name;
     char whole[192], whole_head[224];   /* "Toàn tỉnh", "Toàn tỉnh (chưa đủ)" */
-    chalf_t half[KH_FEED_MAX_HALVES];
+    kh_feed_roll_t *roll;       /* the period rolled up: every figure and status below */
+    kh_feed_half_t half[KH_FEED_MAX_HALVES];   /* its report periods (owned by roll) */
     size_t nh;
     char partial[256];          /* "tổng chưa đủ / partial: 2 of 9 units", "" when whole */
     char asof[160];             /* "Dữ liệu đến / data as of … (feed seq N)" */
@@ -191,7 +176,7 @@ static void book_free(book_t *b)
     kh_feed_rows_clear(&b->root);
     free(b->codes);
     free(b->names);
-    for (size_t h = 0; h < b->nh; h++) free(b->half[h].d);
+    kh_feed_roll_free(&b->roll);
 }
 
 static int book_oom(void)
@@ -200,86 +185,15 @@ static int book_oom(void)
     return -1;
 }
 
-/* Each report period's reporting units with their status (the summary's part III). */
-static int book_status(book_t *b, sqlite3 *db)
-{
-    char names[KH_FEED_MAX_HALVES][8];
-    size_t nh = kh_catalog_report_periods(b->cat, &b->p, names, KH_FEED_MAX_HALVES);
-    if (nh > KH_FEED_MAX_HALVES) nh = KH_FEED_MAX_HALVES;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT revision, received_at FROM status"
-                               " WHERE period = ?1 AND district = ?2", -1, &st, NULL) != SQLITE_OK) {
-        book_err("bản sao cục bộ lỗi / mirror database error: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    for (size_t h = 0; h < nh; h++) {
-        chalf_t *hf = &b->half[b->nh++];
-        memcpy(hf->name, names[h], sizeof hf->name);
-        hf->name[sizeof hf->name - 1] = '\0';
-        if (kh_period_parse(hf->name, &hf->p) < 0) continue;
-        hf->end = kh_period_end(&hf->p);
-        hf->due = kh_period_due(b->cat, &hf->p);
-        size_t n = kh_catalog_reporters_on(b->cat, hf->end, NULL, 0);
-        const kh_unit_t **list = calloc(n + 1, sizeof *list);
-        hf->d = calloc(n + 1, sizeof *hf->d);
-        if (!list || !hf->d) {
-            free(list);
-            sqlite3_finalize(st);
-            return book_oom();
-        }
-        n = kh_catalog_reporters_on(b->cat, hf->end, list, n);
-        int lvl = -1;
-        for (size_t i = 0; i < n; i++) {
-            cstat_t *d = &hf->d[hf->nd++];
-            d->u = list[i];
-            if (list[i]->level != 1 || n == 1)
-                lvl = lvl < 0 || lvl == list[i]->level ? list[i]->level : 0;
-            sqlite3_reset(st);
-            sqlite3_bind_text(st, 1, hf->name, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, list[i]->code, -1, SQLITE_STATIC);
-            int rc = sqlite3_step(st);
-            if (rc == SQLITE_ROW) {
-                d->reported = 1;
-                d->revision = sqlite3_column_int64(st, 0);
-                d->received_at = sqlite3_column_int64(st, 1);
-                d->on_time = kh_ms_to_date(d->received_at) <= hf->due;
-                hf->n_reported++;
-                hf->n_on_time += (size_t)d->on_time;
-            } else if (rc != SQLITE_DONE) {
-                free(list);
-                book_err("bản sao cục bộ lỗi / mirror database error: %s", sqlite3_errmsg(db));
-                sqlite3_finalize(st);
-                return -1;
-            }
-        }
-        free(list);
-        const char *t = lvl > 0 ? kh_catalog_level_name(b->cat, lvl, hf->end, 0) : NULL;
-        kh_strlcpy(hf->title, t ? t : "Đơn vị báo cáo", sizeof hf->title);
-    }
-    sqlite3_finalize(st);
-    /* the root's total is partial when some half-year lacks an expected report */
-    size_t o = 0;
-    for (size_t h = 0; h < b->nh; h++) {
-        const chalf_t *hf = &b->half[h];
-        if (hf->n_reported >= hf->nd) continue;
-        int k = snprintf(b->partial + o, sizeof b->partial - o, "%s%zu of %zu units%s%s%s",
-                         o ? "; " : "tổng chưa đủ / partial: ", hf->n_reported, hf->nd,
-                         b->nh > 1 ? " (" : "", b->nh > 1 ? hf->name : "", b->nh > 1 ? ")" : "");
-        if (k > 0) o += (size_t)k;
-        if (o >= sizeof b->partial) o = sizeof b->partial - 1;
-    }
-    return 0;
-}
-
 /* The level of the reporting units at the period's end (the summary's columns), when
  * they all have one below the root; else 2 (the root's children), or 1. */
 static int default_level(const book_t *b)
 {
     if (b->nh == 0) return kh_catalog_depth(b->cat) >= 2 ? 2 : 1;
-    const chalf_t *last = &b->half[b->nh - 1];
+    const kh_feed_half_t *last = &b->half[b->nh - 1];
     int lvl = 0;
     for (size_t i = 0; i < last->nd; i++) {
-        int l = last->d[i].u->level;
+        int l = last->d[i].unit->level;
         if (l == 1) continue;
         if (lvl && l != lvl) return kh_catalog_depth(b->cat) >= 2 ? 2 : 1;
         lvl = l;
@@ -300,10 +214,14 @@ static int book_build(book_t *b, sqlite3 *db, const kh_catalog_t *cat, const cha
     kh_period_format(&b->p, b->pstr, sizeof b->pstr);
     kh_period_label(&b->p, 0, b->label, sizeof b->label);
     b->end = kh_period_end(&b->p);
-    if (book_status(b, db) < 0) return -1;
+    if (kh_feed_roll_build(db, cat, b->pstr, &b->roll) < 0) return -1;
+    b->nh = kh_feed_roll_halves(b->roll);
+    for (size_t h = 0; h < b->nh && h < KH_FEED_MAX_HALVES; h++)
+        b->half[h] = kh_feed_roll_half(b->roll, h);
+    kh_feed_roll_partial(b->roll, b->partial, sizeof b->partial);
     b->level = o && o->level > 0 ? o->level : default_level(b);
-    if (kh_feed_rows(db, cat, period, b->level, &b->rows) < 0 ||
-        kh_feed_rows(db, cat, period, 1, &b->root) < 0)
+    if (kh_feed_roll_rows(b->roll, b->level, &b->rows) < 0 ||
+        kh_feed_roll_rows(b->roll, 1, &b->root) < 0)
         return -1;
     /* the units of the level, in the rows' (tree) order */
     b->codes = calloc(b->rows.n + 1, sizeof *b->codes);
@@ -693,7 +611,7 @@ static int completeness_sheet(lxw_workbook *wb, const book_t *b, const fmts_t *f
     worksheet_write_string(ws, row++, 0, b->asof, NULL);
     row++;
     for (size_t h = 0; h < b->nh; h++) {
-        const chalf_t *hf = &b->half[h];
+        const kh_feed_half_t *hf = &b->half[h];
         char due[16], vi[64];
         kh_date_vi(hf->due, due, sizeof due);
         kh_period_label(&hf->p, 0, vi, sizeof vi);
@@ -711,9 +629,9 @@ static int completeness_sheet(lxw_workbook *wb, const book_t *b, const fmts_t *f
         for (lxw_col_t c = 0; c < 5; c++) worksheet_write_string(ws, row, c, heads[c], f->head);
         row++;
         for (size_t i = 0; i < hf->nd; i++) {
-            const cstat_t *d = &hf->d[i];
-            worksheet_write_string(ws, row, 0, d->u->code, f->text);
-            worksheet_write_string(ws, row, 1, d->u->name, f->text);
+            const kh_feed_ustat_t *d = &hf->d[i];
+            worksheet_write_string(ws, row, 0, d->unit->code, f->text);
+            worksheet_write_string(ws, row, 1, d->unit->name, f->text);
             if (d->reported) {
                 worksheet_write_string(ws, row, 2, d->on_time ? "đúng hạn" : "trễ hạn", f->text);
                 worksheet_write_number(ws, row, 3, (double)d->revision, f->fint);
@@ -916,7 +834,7 @@ static int cover_sheet(lxw_workbook *wb, const book_t *b, const fmts_t *f)
 /* ---- the workbook -------------------------------------------------------------------------- */
 
 /* Writes the workbook of b to `tmp`.  Returns 0, or -1 after printing why. */
-static int write_book(sqlite3 *db, const kh_catalog_t *cat, const book_t *b, const char *tmp,
+static int write_book(const kh_catalog_t *cat, const book_t *b, const char *tmp,
                       const char *shown)
 {
     lxw_workbook *wb = workbook_new(tmp);
@@ -929,13 +847,7 @@ static int write_book(sqlite3 *db, const kh_catalog_t *cat, const book_t *b, con
     int bad = cover_sheet(wb, b, &f) < 0 || summary_sheet(wb, b, &f) < 0 ||
               completeness_sheet(wb, b, &f) < 0;
     /* the long list, one (hidden) sheet per level, as the plain workbook export has it */
-    kh_feed_roll_t *r = NULL;
-    if (!bad && kh_feed_roll_build(db, cat, b->pstr, &r) == 0) {
-        bad = kh_feed_xlsx_fill(wb, r, b->level) < 0;
-        kh_feed_roll_free(&r);
-    } else {
-        bad = 1;
-    }
+    bad = bad || kh_feed_xlsx_fill(wb, b->roll, b->level) < 0;
     bad = bad || chart_data_sheet(wb, b, &f) < 0;
     if (!bad) {
         /* the long-list sheets: after the three printed ones, before the charts' data */
@@ -979,7 +891,7 @@ int kh_feed_book_xlsx(sqlite3 *mirror, const kh_catalog_t *cat, const char *peri
         return -1;
     }
     if (book_build(&b, mirror, cat, period, opts) < 0) goto out;
-    if (write_book(mirror, cat, &b, tmp, path) < 0) goto out;
+    if (write_book(cat, &b, tmp, path) < 0) goto out;
     if (rename(tmp, path) < 0) {
         book_err("không ghi được / cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
@@ -1094,7 +1006,7 @@ int kh_feed_book_pdf(sqlite3 *mirror, const kh_catalog_t *cat, const char *perio
     snprintf(xlsx, sizeof xlsx, "%s/report.xlsx", absdir);
     snprintf(pdf, sizeof pdf, "%s/report.pdf", absdir);
     if (book_build(&b, mirror, cat, period, opts) < 0) goto out;
-    if (write_book(mirror, cat, &b, xlsx, path) < 0) goto out;
+    if (write_book(cat, &b, xlsx, path) < 0) goto out;
     if (run_soffice(soffice, xlsx, absdir) < 0) goto out;
     if (access(pdf, R_OK) != 0) {
         book_err("LibreOffice không tạo ra PDF / made no PDF; xem / see %s/soffice.log", absdir);

@@ -308,12 +308,7 @@ typedef struct { double sum; double n; int has; } hcell_t;
 typedef struct { double v; int has; } rv_t;
 typedef struct { const char *code; size_t idx; } ix_t;
 
-typedef struct {
-    const kh_unit_t *unit;      /* a reporting unit of the half-year */
-    int reported, on_time;
-    long long revision;
-    int64_t received_at;
-} dstat_t;
+typedef kh_feed_ustat_t dstat_t;    /* a reporting unit of the half-year */
 
 typedef struct {
     char name[8];
@@ -1089,16 +1084,35 @@ int kh_feed_level_parse(const kh_catalog_t *cat, const char *s, int32_t day, int
     return -1;
 }
 
+int kh_feed_roll_rows(const roll_t *r, int level, kh_feed_rows_t *out)
+{
+    int rc = check_level(r->cat, level, r->end);
+    if (rc == 0 && (rc = rows_of_level(r, level, out)) < 0)
+        report_err("hết bộ nhớ / out of memory");
+    return rc;
+}
+
 int kh_feed_rows(sqlite3 *mirror, const kh_catalog_t *cat, const char *period, int level,
                  kh_feed_rows_t *out)
 {
     roll_t *r;
     if (kh_feed_roll_build(mirror, cat, period, &r) < 0) return -1;
-    int rc = check_level(cat, level, r->end);
-    if (rc == 0 && (rc = rows_of_level(r, level, out)) < 0)
-        report_err("hết bộ nhớ / out of memory");
+    int rc = kh_feed_roll_rows(r, level, out);
     kh_feed_roll_free(&r);
     return rc;
+}
+
+size_t kh_feed_roll_halves(const roll_t *r)
+{
+    return r->nh;
+}
+
+kh_feed_half_t kh_feed_roll_half(const roll_t *r, size_t h)
+{
+    const half_t *hf = &r->half[h];
+    return (kh_feed_half_t){.name = hf->name, .p = hf->p, .end = hf->end, .due = hf->due,
+                            .d = hf->d, .nd = hf->nd, .n_reported = hf->n_reported,
+                            .n_on_time = hf->n_on_time, .title = hf->w.title};
 }
 
 const kh_feed_row_t *kh_feed_rows_find(const kh_feed_rows_t *rows, const char *period,
@@ -1315,7 +1329,7 @@ static void block_note(const roll_t *r, size_t from, size_t n, char *buf, size_t
  * (some half-year has fewer reports than reporting units); then `buf` says
  * "tổng chưa đủ / partial: 2 of 9 units" (with each half-year named when there are
  * several).  0 and "" when the total is whole. */
-static int partial_text(const roll_t *r, char *buf, size_t cap)
+int kh_feed_roll_partial(const roll_t *r, char *buf, size_t cap)
 {
     size_t o = 0;
     int partial = 0;
@@ -1339,7 +1353,7 @@ static int partial_text(const roll_t *r, char *buf, size_t cap)
 static void whole_head(const roll_t *r, char *buf, size_t cap)
 {
     snprintf(buf, cap, "Toàn %s%s", r->rootw.lower,
-             partial_text(r, NULL, 0) ? " (chưa đủ)" : "");
+             kh_feed_roll_partial(r, NULL, 0) ? " (chưa đủ)" : "");
 }
 
 /* Table I for the unit columns cols[from .. from+ndc): each indicator's name (with its
@@ -1431,7 +1445,7 @@ static int summary_indicators(const roll_t *r, FILE *out, size_t from, size_t nd
         indicator_levels_word(r->cat, is_score, r->end, scored, sizeof scored);
         fprintf(out, "Số tiền ghi theo triệu đồng (tệp xuất ghi đủ đồng)%s%s; \"–\": chưa có số "
                 "liệu.\n", scored[0] ? "; điểm là bình quân các " : "", scored);
-        if (partial_text(r, partial, sizeof partial))
+        if (kh_feed_roll_partial(r, partial, sizeof partial))
             fprintf(out, "Cột %s: %s — chỉ cộng các %s đã báo cáo.\n", whole, partial,
                     r->colw.lower);
     }
@@ -1535,7 +1549,7 @@ static int summary_rates(const roll_t *r, FILE *out, size_t from, size_t nt)
             fprintf(out, "(%zu) %s: %s%s\n", from + k + 1, tg->code, tg->name_vi, ms);
         }
         char partial[256];
-        if (partial_text(r, partial, sizeof partial))
+        if (kh_feed_roll_partial(r, partial, sizeof partial))
             fprintf(out, "Dòng %s: %s.\n", whole, partial);
         char ms[32] = "";
         if (milestone) snprintf(ms, sizeof ms, " năm %d", milestone);
@@ -1714,7 +1728,7 @@ int kh_feed_summary(sqlite3 *mirror, const kh_catalog_t *cat, const char *period
             r->units[0]->name);
     fprintf(out, "Kỳ báo cáo: %s\n", desc);
     fprintf(out, "Dữ liệu đến / data as of %s (feed seq %llu)\n", when, seq);
-    if (partial_text(r, partial, sizeof partial))
+    if (kh_feed_roll_partial(r, partial, sizeof partial))
         fprintf(out, "Toàn %s: %s — số liệu toàn %s chỉ gồm các %s đã báo cáo; chờ các %s "
                 "còn lại báo cáo (mục III).\n", r->rootw.lower, partial, r->rootw.lower,
                 r->colw.lower, r->colw.lower);

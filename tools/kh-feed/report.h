@@ -147,6 +147,39 @@ typedef struct kh_feed_roll kh_feed_roll_t;
 int kh_feed_roll_build(sqlite3 *db, const kh_catalog_t *cat, const char *period,
                        kh_feed_roll_t **out);
 void kh_feed_roll_free(kh_feed_roll_t **rp);
+/* The roll's rows at `level`, as kh_feed_rows gives them (`out` zeroed or cleared; rows
+ * are appended).  Returns 0, or -1 after printing why (a level the tree does not have,
+ * out of memory). */
+int kh_feed_roll_rows(const kh_feed_roll_t *r, int level, kh_feed_rows_t *out);
+
+/* A reporting unit of a report period, with its status in the mirror. */
+typedef struct {
+    const kh_unit_t *unit;
+    int reported, on_time;            /* a report counted; received by the due date */
+    long long revision;
+    int64_t received_at;              /* Unix ms */
+} kh_feed_ustat_t;
+
+/* One report period the roll sums (a half-year, or a year where the programme reports
+ * yearly): its reporting units (reporters.csv at its end) and how many reported. */
+typedef struct {
+    const char *name;                 /* "2020S1", "2025" */
+    kh_period_t p;
+    int32_t end, due;                 /* YYYYMMDD */
+    const kh_feed_ustat_t *d;
+    size_t nd, n_reported, n_on_time;
+    const char *title;                /* what they are called: their level's name, or
+                                       * "Đơn vị báo cáo" when their levels differ */
+} kh_feed_half_t;
+
+/* How many report periods the roll sums; the h-th of them (0 <= h < that count), owned
+ * by the roll. */
+size_t kh_feed_roll_halves(const kh_feed_roll_t *r);
+kh_feed_half_t kh_feed_roll_half(const kh_feed_roll_t *r, size_t h);
+/* Writes "tổng chưa đủ / partial: 2 of 9 units" (each report period named when there are
+ * several) to buf when some period lacks an expected report; "" otherwise.  Returns 1
+ * when partial, else 0. */
+int kh_feed_roll_partial(const kh_feed_roll_t *r, char *buf, size_t cap);
 /* Fills workbook wb with the roll: its properties and one sheet per level of the tree
  * (1 .. depth), `level` the active one.  Returns 0, or -1 after printing why. */
 int kh_feed_xlsx_fill(lxw_workbook *wb, const kh_feed_roll_t *r, int level);
