@@ -139,6 +139,26 @@ submit_all() {
     [ "${QUIET:-0}" = 1 ] || echo >&2
 }
 
+# not_a_number SRC DST — DST is report SRC with the value of its line 5 written in words
+# ("mười"): what an officer's slip looks like; the province refuses it (not a number)
+not_a_number() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+f = lines[4].split(","); f[-1] = "mười"; lines[4] = ",".join(f)
+open(sys.argv[2], "w", encoding="utf-8").write("\n".join(lines) + "\n")
+PY
+}
+
+# chromedriver_start PORT — Debian's chromedriver on PORT, logging to
+# $RUN/chromedriver.log, in a process group of its own (the browser it starts goes with
+# it: kill -- -$cd_pid); sets cd_pid
+chromedriver_start() {
+    setsid /usr/bin/chromedriver --port="$1" --log-path="$RUN/chromedriver.log" \
+        >/dev/null 2>&1 &
+    cd_pid=$!
+}
+
 # ---- checks: each prints "ok - …" or "not ok - …" (counted by tests/run-all.sh) ----
 check() {        # check DESCRIPTION COMMAND...
     local d=$1; shift

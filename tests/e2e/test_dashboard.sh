@@ -39,12 +39,7 @@ for p in "${PERIODS[@]}"; do
 done
 check "71 reports settle" wait_settled 180 "${DISTRICTS[@]}"
 # 838's first 2020S2 report has a value that is not a number: the province refuses it
-python3 - "$IN/838/838-2020S2.csv" "$RUN/838-2020S2-sai.csv" <<'PY'
-import sys
-lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
-f = lines[4].split(","); f[-1] = "mười"; lines[4] = ",".join(f)
-open(sys.argv[2], "w", encoding="utf-8").write("\n".join(lines) + "\n")
-PY
+not_a_number "$IN/838/838-2020S2.csv" "$RUN/838-2020S2-sai.csv"
 "$BIN/kh-node" submit --district 838 --force --submitted-at 2020-12-01 "$RUN/838-2020S2-sai.csv" \
     >/dev/null 2>&1
 rejected_838() { node_stages 838 | grep -q "^838-2020S2"$'\t'"1"$'\t'"rejected"; }
@@ -52,9 +47,7 @@ check "838's wrong 2020S2 report is rejected" wait_for 120 rejected_838
 
 setsid "$BIN/kh-feed" serve --listen "127.0.0.1:$port" >"$RUN/serve.out" 2>"$RUN/serve.err" &
 serve_pid=$!
-setsid /usr/bin/chromedriver --port="$cd_port" --log-path="$RUN/chromedriver.log" \
-    >/dev/null 2>&1 &
-cd_pid=$!
+chromedriver_start "$cd_port"
 serve2_pid=
 trap 'kill -- -$cd_pid 2>/dev/null; kill $serve_pid $serve2_pid 2>/dev/null;
       pipeline stop >/dev/null 2>&1 || true' EXIT

@@ -29,18 +29,10 @@ mkdir -p "$work"
 good=$work/835-2018S2.csv
 cp "$RUN/input/835/835-2018S2.csv" "$good"
 bad=$work/835-2018S2-sai.csv
-python3 - "$good" "$bad" <<'PY'
-import sys
-lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
-f = lines[4].split(","); f[-1] = "mười"; lines[4] = ",".join(f)
-open(sys.argv[2], "w", encoding="utf-8").write("\n".join(lines) + "\n")
-PY
+not_a_number "$good" "$bad"
 read -r bad_unit bad_ind < <(sed -n 5p "$bad" | awk -F, '{print $2, $3}')
 
-# chromedriver in a process group of its own: the browser it starts goes with it
-setsid /usr/bin/chromedriver --port="$cd_port" --log-path="$RUN/chromedriver.log" \
-    >/dev/null 2>&1 &
-cd_pid=$!
+chromedriver_start "$cd_port"
 trap 'kill -- -$cd_pid 2>/dev/null; pipeline stop >/dev/null 2>&1 || true' EXIT
 
 python3 - "$TOP/tests/e2e" "$cd_port" "http://127.0.0.1:$web_port" "$art" "$RUN/profile" \
