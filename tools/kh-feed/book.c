@@ -1,8 +1,9 @@
 /*
  * book.c — the workbook a director reads and its PDF (book.h says what is on each
- * sheet).  Figures come from kh_feed_rows (the exports' rows: the same values as the
- * CSV export), reporting status from the mirror's status table with the catalogue's
- * calendar, the words around them from the catalogue and document.csv.
+ * sheet).  The period is rolled up once (kh_feed_roll_build): the figures are its rows
+ * (kh_feed_roll_rows: the same values as the CSV export), the reporting status its report
+ * periods (kh_feed_roll_half: the summary's part III), the long list its sheets
+ * (kh_feed_xlsx_fill); the words around them come from the catalogue and document.csv.
  *
  * Invariants: every printed sheet has its print setup (A4 landscape, fit to width,
  * titles repeated, header and footer with page numbers); a partial root total is
@@ -215,8 +216,9 @@ static int book_build(book_t *b, sqlite3 *db, const kh_catalog_t *cat, const cha
     kh_period_label(&b->p, 0, b->label, sizeof b->label);
     b->end = kh_period_end(&b->p);
     if (kh_feed_roll_build(db, cat, b->pstr, &b->roll) < 0) return -1;
-    b->nh = kh_feed_roll_halves(b->roll);
-    for (size_t h = 0; h < b->nh && h < KH_FEED_MAX_HALVES; h++)
+    b->nh = kh_feed_roll_halves(b->roll);          /* at most KH_FEED_MAX_HALVES */
+    if (b->nh > KH_FEED_MAX_HALVES) b->nh = KH_FEED_MAX_HALVES;
+    for (size_t h = 0; h < b->nh; h++)
         b->half[h] = kh_feed_roll_half(b->roll, h);
     kh_feed_roll_partial(b->roll, b->partial, sizeof b->partial);
     b->level = o && o->level > 0 ? o->level : default_level(b);
