@@ -216,7 +216,7 @@ static int book_build(book_t *b, sqlite3 *db, const kh_catalog_t *cat, const cha
     kh_period_label(&b->p, 0, b->label, sizeof b->label);
     b->end = kh_period_end(&b->p);
     if (kh_feed_roll_build(db, cat, b->pstr, &b->roll) < 0) return -1;
-    b->nh = kh_feed_roll_halves(b->roll);          /* at most KH_FEED_MAX_HALVES */
+    b->nh = kh_feed_roll_halves(b->roll);   /* the roll refuses more; the cap only guards */
     if (b->nh > KH_FEED_MAX_HALVES) b->nh = KH_FEED_MAX_HALVES;
     for (size_t h = 0; h < b->nh; h++)
         b->half[h] = kh_feed_roll_half(b->roll, h);

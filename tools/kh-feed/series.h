@@ -31,7 +31,7 @@
  * as CSV (fmt "csv": "period,orgunit,old_units,indicator,before_period,before,now,
  * comparable", one line per unit and compared code; "before" and "now" empty when
  * unknown).  Returns the number of units listed, or -1 with a one-line reason on
- * stderr (malformed period, no programme, database error). */
+ * stderr (malformed period, no programme, database error, out of memory). */
 int kh_feed_series(sqlite3 *mirror, const kh_catalog_t *cat, const char *period,
                    const char *fmt, FILE *out);
 
