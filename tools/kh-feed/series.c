@@ -182,9 +182,14 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
         return -1;
     }
     kh_catalog_units_on(cat, 0, "", end, units, nu);
+    sqlite3_stmt *has_cells = NULL;   /* an old unit's cells in the half-year before */
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM cell WHERE period=?1 AND orgunit=?2 LIMIT 1", -1,
+                           &has_cells, NULL) != SQLITE_OK)
+        rc = -1;
     for (size_t u = 0; u < nu && rc == 0; u++) {
         /* every old unit it took over (as many as reorg.csv lists: no cap, so the sum
-         * never silently misses one); their codes and what makes them not comparable */
+         * never silently misses one); their codes, and one line for each old unit that
+         * makes the new one not comparable ("    Xã Hòa Lộc 28924 (bị chia)") */
         size_t nr = kh_catalog_reorg_into(cat, units[u]->code, date, NULL, 0);
         if (nr == 0)
             continue;
@@ -193,54 +198,38 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
         size_t olds_len = 0, why_len = 0;
         FILE *fo = rows ? open_memstream(&olds, &olds_len) : NULL;
         FILE *fw = fo ? open_memstream(&why, &why_len) : NULL;
-        if (!fw) {
-            fprintf(stderr, "kh-feed: out of memory\n");
-            if (fo)
-                fclose(fo);
-            free(olds);
-            free(rows);
-            rc = -2;
-            break;
-        }
-        kh_catalog_reorg_into(cat, units[u]->code, date, rows, nr);
         /* which old units have cells then; comparable when all do and all went whole */
         int any = 0, comparable = 1;
-        for (size_t i = 0; i < nr; i++) {
-            sqlite3_stmt *h = NULL;
-            int has = 0;
-            if (sqlite3_prepare_v2(db, "SELECT 1 FROM cell WHERE period=?1 AND orgunit=?2 "
-                                       "LIMIT 1", -1, &h, NULL) == SQLITE_OK) {
-                sqlite3_bind_text(h, 1, before, -1, SQLITE_STATIC);
-                sqlite3_bind_text(h, 2, rows[i]->old_code, -1, SQLITE_STATIC);
-                has = sqlite3_step(h) == SQLITE_ROW;
-            }
-            sqlite3_finalize(h);
+        if (fw)
+            kh_catalog_reorg_into(cat, units[u]->code, date, rows, nr);
+        for (size_t i = 0; fw && i < nr; i++) {
+            sqlite3_reset(has_cells);
+            sqlite3_bind_text(has_cells, 1, before, -1, SQLITE_STATIC);
+            sqlite3_bind_text(has_cells, 2, rows[i]->old_code, -1, SQLITE_STATIC);
+            int has = sqlite3_step(has_cells);
+            if (has != SQLITE_ROW && has != SQLITE_DONE)
+                rc = -1;
+            has = has == SQLITE_ROW;
             any |= has;
             fprintf(fo, "%s%s", i ? " " : "", rows[i]->old_code);
             if (!rows[i]->whole || !has) {
-                fprintf(fw, "%s%s %s (%s)", comparable ? "" : "; ", rows[i]->old_name,
-                        rows[i]->old_code, !rows[i]->whole ? "bị chia" : "không có số liệu");
+                fprintf(fw, "    %s %s (%s)\n", rows[i]->old_name, rows[i]->old_code,
+                        !rows[i]->whole ? "bị chia" : "không có số liệu");
                 comparable = 0;
             }
         }
-        /* a stream that could not grow (out of memory) holds a text cut short: an error */
-        int cut = ferror(fo) || ferror(fw);
-        cut |= fclose(fo) != 0;
-        cut |= fclose(fw) != 0;
-        if (cut || !olds || !why) {
+        /* a stream that could not open or grow (out of memory) holds a text cut short */
+        int cut = !fw || ferror(fo) || ferror(fw);
+        if (fo)
+            cut |= fclose(fo) != 0;
+        if (fw)
+            cut |= fclose(fw) != 0;
+        if (rc == 0 && (cut || !olds || !why)) {
             fprintf(stderr, "kh-feed: out of memory\n");
-            free(olds);
-            free(why);
-            free(rows);
             rc = -2;
-            break;
         }
-        if (!any) {
-            free(olds);
-            free(why);
-            free(rows);
-            continue;
-        }
+        if (rc != 0 || !any)
+            goto next_unit;
         listed++;
         char name[320];
         snprintf(name, sizeof name, "%s (%s)", units[u]->name, units[u]->code);
@@ -308,19 +297,14 @@ int kh_feed_series(sqlite3 *db, const kh_catalog_t *cat, const char *period, con
         }
         if (!csv && col)
             fputc('\n', out);
-        if (!csv && !comparable) {   /* one old unit a line: "Xã Hòa Lộc 28912 (bị chia)" */
-            fputs("  không so sánh được / not comparable:\n", out);
-            for (const char *w = why; *w;) {
-                size_t n = strcspn(w, ";");
-                fprintf(out, "    %.*s\n", (int)n, w);
-                w += n;
-                while (*w == ';' || *w == ' ') w++;
-            }
-        }
+        if (!csv && !comparable)
+            fprintf(out, "  không so sánh được / not comparable:\n%s", why);
+    next_unit:
         free(olds);
         free(why);
         free(rows);
     }
+    sqlite3_finalize(has_cells);
     free(units);
     free(cmp);
     sqlite3_finalize(st);
