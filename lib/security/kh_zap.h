@@ -34,6 +34,10 @@ uint64_t kh_zap_refused(const kh_zap_t *z);
  * bound of connections.  Such a refusal is ZAP status 300 (temporary: the key is good,
  * try again later), never 400, so that a node at its bound is not told its key is
  * refused. */
+/* How long, past [security] handshake_ms, a service counts a handshake it admitted and
+ * has not heard from yet (the collector's max_connections_per_key; a node's check waits
+ * that long for a busy key before saying so). */
+#define KH_ADMIT_GRACE_MS 5000
 typedef int (*kh_zap_admit_fn)(void *arg, const char *domain, const char *key_id,
                                const char *unit);
 void kh_zap_admit(kh_zap_t *z, kh_zap_admit_fn fn, void *arg);

@@ -179,6 +179,7 @@ int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, int live,
     if (c)                      /* closed: what it sent before its close, read late */
         return CONN_GONE;
     if (!live) {                /* closed before its first message was read */
+        pending_done(t, key_id, now);   /* it spoke: its handshake is no longer pending */
         if ((c = slot(t)) != NULL)      /* remembered closed: its later messages too */
             fill(c, rid, rid_len, fd, key_id, district, now, 0);
         return CONN_GONE;

@@ -57,7 +57,8 @@ void conns_destroy(conns_t **self_p);
  * connection is never entered or opened again: it would count against its key for ever
  * (no second close comes), and after a stalled collector a node's new connections were
  * refused that way.  ZeroMQ never reuses a routing id, so a closed entry's id is such a
- * message; an id never seen is one when `live` is 0. */
+ * message; an id never seen is one when `live` is 0.  That first message still ends
+ * its handshake's "pending" count (conns_admit): the connection spoke, then closed. */
 int conns_seen(conns_t *t, const void *rid, size_t rid_len, int fd, int live,
                const char *key_id, const char *district, int64_t now);
 

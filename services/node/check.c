@@ -39,6 +39,7 @@
 #include "kh_keys.h"
 #include "kh_util.h"
 #include "kh_wire.h"
+#include "kh_zap.h"
 #include "kh_zuv.h"
 
 /* How long one try (a TCP connect, a handshake) may take: a province across a slow
@@ -49,8 +50,15 @@
  * the key is at its bound of connections, e.g. another node runs with it) */
 typedef enum { HS_OK, HS_REFUSED, HS_BAD_SERVER, HS_UNREACHABLE, HS_TIMEOUT, HS_ERROR,
                HS_BUSY } hs_t;
-/* how long a busy key is tried again (libzmq redials by itself) before saying so */
-#define CHECK_BUSY_MS 10000
+/* A busy key is tried again (libzmq redials by itself) for as long as the province
+ * counts an admitted handshake that has not spoken ([security] handshake_ms +
+ * KH_ADMIT_GRACE_MS, kh_zap.h), and a second more, before saying so: a check that
+ * could not say HELLO before it closed (CHECK_LINGER_MS on a loaded machine) holds one of
+ * the key's slots that long, and the next check must not take it for another node. */
+static int64_t busy_ms(const kh_service_t *s)
+{
+    return (int64_t)s->zopts.handshake_ms + KH_ADMIT_GRACE_MS + 1000;
+}
 
 static node_check_item_t *item(node_check_item_t *items, size_t *n, const char *id,
                                const char *what_vi, const char *what_en)
@@ -182,8 +190,9 @@ static int tcp_reach(const char *host, const char *port, int *why)
  * services/collector/conns.c): a check that only shook hands would hold one of the
  * running node's slots for [security] handshake_ms + 5 s, and a second check (or the
  * node's own reconnection) would be refused meanwhile.  So the check says HELLO, as the
- * node does: an open connection, which the collector forgets as soon as it closes.  Its
- * linger (CHECK_LINGER_MS) bounds how long closing may wait for HELLO to leave. */
+ * node does: an open connection, which the collector forgets as soon as it closes (even
+ * when it reads the HELLO after the close: conns.h).  Its linger (CHECK_LINGER_MS) bounds
+ * how long closing may wait for HELLO to leave. */
 #define CHECK_LINGER_MS 1000
 static void say_hello(void *d, const char *district)
 {
@@ -261,7 +270,7 @@ static hs_t handshake(kh_service_t *s, const char *endpoint, const kh_key_t *key
         if ((ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && val == 300) ||
             (ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && val == EAGAIN)) {
             if (res != HS_BUSY)         /* once: a slot may free in a moment */
-                until = kh_mono_ms() + CHECK_BUSY_MS;
+                until = kh_mono_ms() + busy_ms(s);
             res = HS_BUSY;
             continue;
         }

@@ -151,6 +151,36 @@ static void test_late_message_of_closed_connection(void **state)
     conns_destroy(&t);
 }
 
+/* A handshake let in whose connection spoke and closed before the message was read (the
+ * door: not live) is no longer "pending": it spoke.  Left pending, it counted against
+ * its key for the handshake's whole time (15 s), so a second `kh-node check` a few
+ * seconds after the first, beside the running node, was turned away (ZAP 300) and said
+ * "as many connections open as allowed" — test_check failed in CI on it. */
+static void test_closed_first_message_ends_pending(void **state)
+{
+    (void)state;
+    conns_t *t = conns_new(16, 2);
+    /* the running node: admitted, spoke, open */
+    assert_int_equal(conns_admit(t, "829-1", 100, 15000), 0);
+    assert_int_equal(conns_seen(t, "A", 1, 10, 1, "829-1", "829", 110), CONN_NEW);
+    /* a check: admitted, says HELLO and closes at once; the HELLO is read after the close */
+    assert_int_equal(conns_admit(t, "829-1", 200, 15000), 0);
+    assert_int_equal(conns_seen(t, "C", 1, 11, 0, "829-1", "829", 300), CONN_GONE);
+    assert_int_equal(conns_key_full(t, "829-1", 400), 0);
+    /* the next check, long before the first one's handshake time is over, gets in */
+    assert_int_equal(conns_admit(t, "829-1", 400, 15000), 0);
+    assert_int_equal(conns_seen(t, "D", 1, 12, 1, "829-1", "829", 410), CONN_NEW);
+    /* and the bound still holds: node + this check = 2 */
+    assert_int_equal(conns_admit(t, "829-1", 420, 15000), -1);
+    /* a late message of C (already remembered closed) ends no other handshake */
+    assert_int_equal(conns_admit(t, "831-1", 430, 15000), 0);
+    conns_closed_fd(t, 12);
+    assert_int_equal(conns_admit(t, "829-1", 440, 15000), 0);
+    assert_int_equal(conns_seen(t, "C", 1, 11, 1, "829-1", "829", 450), CONN_GONE);
+    assert_int_equal(conns_admit(t, "829-1", 460, 15000), -1);
+    conns_destroy(&t);
+}
+
 static void test_table_bounded(void **state)
 {
     (void)state;
@@ -196,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_admitted_silent_connections_count),
         cmocka_unit_test(test_key_or_district_change_refused),
         cmocka_unit_test(test_late_message_of_closed_connection),
+        cmocka_unit_test(test_closed_first_message_ends_pending),
         cmocka_unit_test(test_table_bounded),
         cmocka_unit_test(test_bad_input),
     };
