@@ -87,7 +87,11 @@ if [ "$unit_only" = 0 ]; then
         passed=$((passed + p)) failed=$((failed + f))
         if [ "$f" -ne 0 ]; then
             echo "FAIL $name ($p passed, $f failed, $((SECONDS - start))s); see $log"
-            grep -E '^not ok ' "$log" | head -20; tail -15 "$log"
+            # each failed check with the '# ' lines the test printed after it (what it
+            # saw): CI shows only this part of the output
+            awk '/^not ok /{on=1; print; next} on && /^# /{print; next} {on=0}' "$log" |
+                head -60
+            tail -15 "$log"
             printf '%s\n' "${san_out%n=*}" | sed '/^$/d'
         else
             echo "ok   $name ($p passed, $((SECONDS - start))s)"
