@@ -79,7 +79,7 @@ check "… the spool line fails, saying what to do" \
     eval 'is_fail spool && grep -q "Cannot write into the spool folder" <<<"$out"'
 n_fail=$(printf '%s\n' "$out" | grep -c '^LỖI/FAIL ')
 check_eq "… and only that line" 1 "$n_fail"
-[ "$n_fail" = 1 ] || printf '# %s\n' "$out"
+[ "$n_fail" = 1 ] || printf '%s\n' "$out" | sed 's/^/# /'
 
 # ---- the running node with an unregistered key -----------------------------------------------
 cfg_run=$(check_with run node key "$K/829-new.key")
