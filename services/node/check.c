@@ -17,8 +17,8 @@
  *
  * Thread-safety: everything here is local to the call — its own ZeroMQ context and
  * sockets, no use of the node's loop, its database or its link; the configuration is
- * only read.  Each wait is bounded (CHECK_WAIT_MS), so a call blocks a few seconds at
- * most.
+ * only read.  Each wait is bounded (CHECK_WAIT_MS; a busy key: busy_ms), so a call
+ * blocks a few seconds, 16 s at most with the default handshake_ms.
  */
 #include "check.h"
 
