@@ -8,6 +8,7 @@
 #                       are kept in tests/out/san/<test>/
 #   make san SAN_FILTER=spool          only the tests whose name matches "spool" (an ERE:
 #                                      SAN_FILTER='spool|frames')
+#   make san SAN_EXCLUDE='^test_anytree$'   all but the tests whose name matches (.ci/run)
 #   make fuzz           the libFuzzer targets (clang, ASan + UBSan) built into build-fuzz/,
 #                       each run FUZZ_SECONDS (30) over its seeds fuzz/corpus/<target>/;
 #                       prints the executions per target; inputs that crash are saved
@@ -48,7 +49,7 @@ endif
 
 san: deps san-build
 	@rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
-	@$(SAN_ENV) tests/run-all.sh '$(SAN_FILTER)'
+	@$(SAN_ENV) tests/run-all.sh '$(SAN_FILTER)' '$(SAN_EXCLUDE)'
 
 # a build folder is made again from scratch when its compiler or flags change
 fresh = @echo '$(1)' | cmp -s - $(2)/.flags 2>/dev/null || \
