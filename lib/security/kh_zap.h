@@ -29,15 +29,15 @@ void kh_zap_close(kh_zap_t *z);
  * Returns 0, or -1 when the list would be too long. */
 int kh_zap_add_domains(kh_zap_t *z, const char *domains);
 uint64_t kh_zap_refused(const kh_zap_t *z);
+/* How long, past [security] handshake_ms, a service counts a handshake it admitted and
+ * has not heard from yet (the collector's max_connections_per_key; a node's check waits
+ * that long for a busy key before saying so). */
+#define KH_ADMIT_GRACE_MS 5000
 /* An extra say for the service, asked after the key passed: fn returns 0 to let the
  * handshake through, -1 to refuse it (having logged why), e.g. a key already at its
  * bound of connections.  Such a refusal is ZAP status 300 (temporary: the key is good,
  * try again later), never 400, so that a node at its bound is not told its key is
  * refused. */
-/* How long, past [security] handshake_ms, a service counts a handshake it admitted and
- * has not heard from yet (the collector's max_connections_per_key; a node's check waits
- * that long for a busy key before saying so). */
-#define KH_ADMIT_GRACE_MS 5000
 typedef int (*kh_zap_admit_fn)(void *arg, const char *domain, const char *key_id,
                                const char *unit);
 void kh_zap_admit(kh_zap_t *z, kh_zap_admit_fn fn, void *arg);

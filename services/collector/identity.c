@@ -123,8 +123,8 @@ int co_admit(void *arg, const char *domain, const char *key_id, const char *unit
 {
     collector_t *c = arg;
     if (strcmp(domain, "nodes") != 0 ||
-        conns_admit(c->conns, key_id, kh_mono_ms(), (int64_t)c->svc->zopts.handshake_ms +
-                                    KH_ADMIT_GRACE_MS) == 0)
+        conns_admit(c->conns, key_id, kh_mono_ms(),
+                    (int64_t)c->svc->zopts.handshake_ms + KH_ADMIT_GRACE_MS) == 0)
         return 0;
     c->refused_keys++;
     kh_door_refused(c->door, KH_DOOR_KEY_LIMIT);

@@ -23,8 +23,8 @@ typedef struct {
 
 /* Runs every check for node n (its district, dir and key) against the service's
  * configuration ([node] collector, key, server_key); blocks a few seconds (the
- * connection tries), up to [security] handshake_ms + 6 s when the key is busy.  Safe to call from a thread other than the node's loop: it
- * opens its own socket.  Fills items (at most NODE_CHECK_MAX), returns how many were
+ * connection tries), up to [security] handshake_ms + 6 s when the key is busy.  Safe to
+ * call from a thread other than the node's loop: it opens its own socket.  Fills items (at most NODE_CHECK_MAX), returns how many were
  * filled; *failed counts those not OK. */
 size_t node_check_all(kh_service_t *s, const node_t *n, node_check_item_t *items,
                       int *failed);
