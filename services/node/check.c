@@ -186,9 +186,9 @@ static int tcp_reach(const char *host, const char *port, int *why)
 /* One CURVE handshake with the province: a fresh context, DEALER and monitor, waiting
  * at most CHECK_WAIT_MS for what the monitor says (kh_link.h: the events measured). */
 /* The collector counts a handshake it let in against the key's connections until the
- * connection speaks or CHECK's time runs out ([collector] max_connections_per_key,
- * services/collector/conns.c): a check that only shook hands would hold one of the
- * running node's slots for [security] handshake_ms + 5 s, and a second check (or the
+ * connection speaks or [security] handshake_ms + KH_ADMIT_GRACE_MS runs out ([collector]
+ * max_connections_per_key, services/collector/conns.c): a check that only shook hands
+ * would hold one of the running node's slots that long, and a second check (or the
  * node's own reconnection) would be refused meanwhile.  So the check says HELLO, as the
  * node does: an open connection, which the collector forgets as soon as it closes (even
  * when it reads the HELLO after the close: conns.h).  Its linger (CHECK_LINGER_MS) bounds
